@@ -1,4 +1,11 @@
 export {
+  type BenchMachine,
+  type BenchResult,
+  benchMachine,
+  findWorkspaceRoot,
+  writeBenchResult,
+} from "./bench.js";
+export {
   DurationParseError,
   InvalidTimeError,
   SchedulingInPastError,

@@ -147,7 +147,14 @@ export class TraceRecorder {
     }
     for (const e of this.log) {
       const t = this.tracks[e.track];
-      const ev: ChromeTraceEvent = { name: e.name, cat: e.cat, ph: e.ph, ts: e.time / 1000, pid: t.pid, tid: t.tid };
+      const ev: ChromeTraceEvent = {
+        name: e.name,
+        cat: e.cat,
+        ph: e.ph,
+        ts: e.time / 1000,
+        pid: t.pid,
+        tid: t.tid,
+      };
       if (e.ph === "X") ev.dur = e.dur / 1000;
       if (e.ph === "i") ev.s = "t";
       if (e.args !== undefined) ev.args = { ...e.args };
@@ -165,7 +172,9 @@ export class TraceRecorder {
     const h = createHash("sha256");
     for (const t of this.tracks) h.update(`T${t.id}|${t.process}|${t.thread}\n`);
     for (const e of this.log) {
-      h.update(`${e.track}|${e.ph}|${e.cat}|${e.name}|${e.time}|${e.dur}|${e.args ? JSON.stringify(e.args) : ""}\n`);
+      h.update(
+        `${e.track}|${e.ph}|${e.cat}|${e.name}|${e.time}|${e.dur}|${e.args ? JSON.stringify(e.args) : ""}\n`,
+      );
     }
     return h.digest("hex");
   }

@@ -1,0 +1,174 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { InvalidTimeError, SchedulingInPastError, Simulation, SimulationFinishedError } from "./index.js";
+
+describe("Simulation event queue", () => {
+  it("dispatches in time order and equal times in insertion order", () => {
+    const sim = new Simulation();
+    const seen: string[] = [];
+    sim.schedule(20, () => seen.push("c"));
+    sim.schedule(10, () => seen.push("a"));
+    sim.schedule(10, () => seen.push("b"));
+    sim.schedule(0, () => seen.push("now"));
+    sim.runAll();
+    expect(seen).toEqual(["now", "a", "b", "c"]);
+    expect(sim.now).toBe(20);
+  });
+
+  it("cancels and re-arms timers without duplicating them", () => {
+    const sim = new Simulation();
+    let fired = 0;
+    const t = sim.createTimer(() => fired++, "dec");
+    t.arm(100);
+    t.arm(50);
+    t.armIn(70);
+    expect(sim.pending).toBe(1);
+    expect(t.armed).toBe(true);
+    expect(t.cancel()).toBe(true);
+    expect(t.cancel()).toBe(false);
+    expect(sim.pending).toBe(0);
+    t.arm(30);
+    sim.runFor(1000);
+    expect(fired).toBe(1);
+    expect(sim.now).toBe(1000);
+  });
+
+  it("a re-armed timer takes a new place among equal times", () => {
+    const sim = new Simulation();
+    const seen: string[] = [];
+    const a = sim.createTimer(() => seen.push("a"));
+    const b = sim.createTimer(() => seen.push("b"));
+    a.arm(10);
+    b.arm(10);
+    a.arm(10);
+    sim.runAll();
+    expect(seen).toEqual(["b", "a"]);
+  });
+
+  it("runUntil stops at the limit and leaves later events queued", () => {
+    const sim = new Simulation();
+    const seen: number[] = [];
+    for (const t of [5, 10, 15]) sim.scheduleAt(t, () => seen.push(sim.now));
+    expect(sim.runUntil(10)).toBe(2);
+    expect(seen).toEqual([5, 10]);
+    expect(sim.pending).toBe(1);
+    expect(sim.nextTime).toBe(15);
+    expect(sim.step()).toBe(true);
+    expect(sim.step()).toBe(false);
+  });
+
+  it("events scheduled from callbacks at the current time run in the same pass", () => {
+    const sim = new Simulation();
+    const seen: string[] = [];
+    sim.schedule(5, () => {
+      seen.push("first");
+      sim.schedule(0, () => seen.push("chained"));
+    });
+    sim.runUntil(5);
+    expect(seen).toEqual(["first", "chained"]);
+  });
+
+  it("matches a reference model under random schedule/cancel/re-arm operations", () => {
+    type Op =
+      | { kind: "add"; delay: number }
+      | { kind: "cancel"; idx: number }
+      | { kind: "rearm"; idx: number; delay: number }
+      | { kind: "step" };
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("add" as const), delay: fc.integer({ min: 0, max: 50 }) }),
+      fc.record({ kind: fc.constant("cancel" as const), idx: fc.nat(40) }),
+      fc.record({
+        kind: fc.constant("rearm" as const),
+        idx: fc.nat(40),
+        delay: fc.integer({ min: 0, max: 50 }),
+      }),
+      fc.record({ kind: fc.constant("step" as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops: Op[]) => {
+        const sim = new Simulation();
+        const fired: number[] = [];
+        const timers = [] as ReturnType<Simulation["createTimer"]>[];
+        // reference: id -> [time, seq]
+        const ref = new Map<number, [number, number]>();
+        let seq = 0;
+        const refFired: number[] = [];
+        const refStep = () => {
+          let best: number | undefined;
+          for (const [id, [t, s]] of ref) {
+            const b = best === undefined ? undefined : ref.get(best)!;
+            if (b === undefined || t < b[0] || (t === b[0] && s < b[1])) best = id;
+          }
+          if (best !== undefined) {
+            refFired.push(best);
+            ref.delete(best);
+          }
+        };
+        for (const o of ops) {
+          if (o.kind === "add") {
+            const id = timers.length;
+            const t = sim.createTimer(() => fired.push(id));
+            timers.push(t);
+            t.armIn(o.delay);
+            ref.set(id, [sim.now + o.delay, seq++]);
+          } else if (o.kind === "cancel" && o.idx < timers.length) {
+            timers[o.idx].cancel();
+            ref.delete(o.idx);
+          } else if (o.kind === "rearm" && o.idx < timers.length) {
+            timers[o.idx].armIn(o.delay);
+            ref.set(o.idx, [sim.now + o.delay, seq++]);
+          } else if (o.kind === "step") {
+            sim.step();
+            refStep();
+          }
+        }
+        sim.runAll();
+        while (ref.size > 0) refStep();
+        expect(fired).toEqual(refFired);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("Simulation bad input", () => {
+  it("rejects negative and NaN delays with InvalidTimeError", () => {
+    const sim = new Simulation();
+    expect(() => sim.schedule(-1, () => {})).toThrow(InvalidTimeError);
+    expect(() => sim.schedule(Number.NaN, () => {})).toThrow(InvalidTimeError);
+    expect(() => sim.schedule(Number.POSITIVE_INFINITY, () => {})).toThrow(InvalidTimeError);
+    expect(() => sim.createTimer(() => {}).armIn(-5)).toThrow(/non-negative/);
+    expect(() => sim.runFor(Number.NaN)).toThrow(InvalidTimeError);
+    expect(() => sim.runUntil(-1)).toThrow(InvalidTimeError);
+  });
+
+  it("rejects scheduling in the past with SchedulingInPastError", () => {
+    const sim = new Simulation();
+    sim.runFor(100);
+    expect(() => sim.scheduleAt(50, () => {})).toThrow(SchedulingInPastError);
+    expect(() => sim.scheduleAt(50, () => {})).toThrow(/in the past \(now is 100 ns\)/);
+    expect(() => sim.runUntil(10)).toThrow(SchedulingInPastError);
+    expect(() => sim.scheduleAt(Number.NaN, () => {})).toThrow(InvalidTimeError);
+  });
+
+  it("rejects running or scheduling on a finished simulation", () => {
+    const sim = new Simulation();
+    sim.schedule(10, () => sim.finish());
+    sim.schedule(20, () => {});
+    sim.runFor(100);
+    expect(sim.finished).toBe(true);
+    expect(sim.now).toBe(10);
+    expect(() => sim.runFor(10)).toThrow(SimulationFinishedError);
+    expect(() => sim.step()).toThrow(SimulationFinishedError);
+    expect(() => sim.schedule(1, () => {})).toThrow(/create a new Simulation/);
+  });
+
+  it("leaves the queue intact after a rejected call", () => {
+    const sim = new Simulation();
+    let n = 0;
+    sim.schedule(10, () => n++);
+    expect(() => sim.schedule(-3, () => n++)).toThrow();
+    sim.runAll();
+    expect(n).toBe(1);
+  });
+});
