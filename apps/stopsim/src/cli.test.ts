@@ -1,0 +1,64 @@
+import { describe, expect, it, vi } from "vitest";
+import { main } from "./cli.js";
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  });
+  const log = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => {
+    out += `${a.join(" ")}\n`;
+  });
+  const cerr = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => {
+    err += `${a.join(" ")}\n`;
+  });
+  try {
+    const code = await main(args);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+    log.mockRestore();
+    cerr.mockRestore();
+  }
+}
+
+describe("stopsim CLI", () => {
+  it("lists designs and hosts as JSON", async () => {
+    const d = await run(["designs", "--json"]);
+    expect(d.code).toBe(0);
+    expect(JSON.parse(d.out).designs.map((x: { name: string }) => x.name)).toEqual([
+      "upstream-2020",
+      "rfc-as-posted",
+      "host-probed",
+      "emulate-fallback",
+      "spapr-cap",
+    ]);
+    const h = await run(["hosts", "--json"]);
+    expect(JSON.parse(h.out).hosts).toHaveLength(4);
+  });
+
+  it("gives one-line errors with exit code 2 for unknown commands and options", async () => {
+    for (const args of [["bogus"], ["hosts", "--bad"], ["designs", "--scenario", "/nonexistent.yaml"]]) {
+      const r = await run(args);
+      expect(r.code).toBe(2);
+      expect(r.err.trim().split("\n")).toHaveLength(1);
+      expect(r.err).toMatch(/^stopsim: /);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it("prints help for every command", async () => {
+    for (const cmd of ["hosts", "designs"]) {
+      const r = await run([cmd, "--help"]);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/Usage: stopsim/);
+    }
+  });
+});
