@@ -1,1 +1,16 @@
-export {};
+// @stopsim/qemu: the QEMU pseries machine (options, machine types, spapr capabilities, guest device
+// tree, KVM vCPUs, userspace hcalls and RTAS, QMP-like API, live migration stream).
+export * from "./caps.js";
+export * from "./cpu-models.js";
+export { MigrationError, QEMU_PROGRAM, QemuError, QmpError } from "./errors.js";
+export * from "./machine.js";
+export {
+  optionsObjectToArgv,
+  type ParsedCommandLine,
+  parseCommandLine,
+  type QemuConfig,
+  type QemuOptionsObject,
+  type SmpConfig,
+  splitCommandLine,
+} from "./options.js";
+export { formatSize, parseSize } from "./size.js";
