@@ -3,6 +3,7 @@
 export * from "./caps.js";
 export * from "./cpu-models.js";
 export { MigrationError, QEMU_PROGRAM, QemuError, QmpError } from "./errors.js";
+export * from "./fdt.js";
 export * from "./machine.js";
 export {
   optionsObjectToArgv,
@@ -13,4 +14,5 @@ export {
   type SmpConfig,
   splitCommandLine,
 } from "./options.js";
+export * from "./rtas-tokens.js";
 export { formatSize, parseSize } from "./size.js";
