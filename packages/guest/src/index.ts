@@ -1,1 +1,40 @@
-export {};
+// @stopsim/guest: the pseries guest Linux kernel (boot from the guest DTB, cpuidle-pseries with
+// the stop0lite state of the 2020 RFC, menu and teo governors, scheduler and workloads).
+export {
+  type BootParams,
+  type CpuThread,
+  DEFAULT_TB_FREQ,
+  GuestBootPanic,
+  IBM_PA_FEATURES,
+  type ScanOptions,
+  STOP_LITE_PERMITTED_PROP,
+  scanBootDevicetree,
+  scanFeatures,
+} from "./boot/devtree.js";
+export {
+  CpuidleDevice,
+  type CpuidleGovernor,
+  type CpuidleStateUsage,
+  type CpuidleSysfsState,
+  type GovernorContext,
+  type GovernorSelection,
+  type ReflectContext,
+} from "./cpuidle/core.js";
+export {
+  CEDE_STATE,
+  type CpuidleDriver,
+  type CpuidleState,
+  type IdleStateKind,
+  type PseriesIdleProbe,
+  pseriesIdleProbe,
+  SHARED_CEDE_STATE,
+  SNOOZE_STATE,
+  STOP0LITE_STATE,
+  type Stop0liteMode,
+  stop0liteEnabled,
+} from "./cpuidle/driver.js";
+export { getTypicalInterval, MenuDevice, MenuGovernor, whichBucket } from "./cpuidle/menu.js";
+export { TeoCpu, TeoGovernor } from "./cpuidle/teo.js";
+export { type ConsoleLine, KernelConsole, type LogLevel } from "./kernel/console.js";
+export * from "./linux/cputable.js";
+export * from "./linux/papr.js";

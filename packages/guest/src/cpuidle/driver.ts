@@ -1,0 +1,110 @@
+// The pseries cpuidle driver's state tables.
+// linux: drivers/cpuidle/cpuidle-pseries.c (v5.6): dedicated_states[] = snooze, CEDE and
+// shared_states[] = snooze, "Shared Cede"; pseries_idle_probe picks the table from
+// lppaca_shared_proc() and sets snooze_timeout = states[1].target_residency * tb_ticks_per_usec.
+// The stop0lite entry follows "[RFC/PATCH 3/3] cpuidle/pseries: Add stop0lite state"
+// (linuxppc-dev, 2020-03-31), which inserts it into shared_states[] between snooze and Shared Cede.
+
+import { CPU_FTR_ARCH_300 } from "../linux/cputable.js";
+
+/**
+ * Which guest kernel runs:
+ * - "never": upstream 2020, no patch 3;
+ * - "always": patch 3 as posted;
+ * - "arch300": stop0lite iff cpu_has_feature(CPU_FTR_ARCH_300) (the thread's second proposal);
+ * - "platform": stop0lite iff the boot cpu node has ibm,stop-lite-permitted.
+ */
+export type Stop0liteMode = "never" | "always" | "arch300" | "platform";
+
+export type IdleStateKind = "snooze" | "stop0lite" | "cede" | "shared-cede";
+
+/** A struct cpuidle_state. Latencies in ns as the cpuidle core converts them (exit_latency_ns). */
+export interface CpuidleState {
+  readonly name: string;
+  readonly desc: string;
+  readonly kind: IdleStateKind;
+  /** exit_latency in us, as the driver table gives it. */
+  readonly exitLatencyUs: number;
+  /** target_residency in us, as the driver table gives it. */
+  readonly targetResidencyUs: number;
+  readonly exitLatencyNs: number;
+  readonly targetResidencyNs: number;
+  /** CPUIDLE_FLAG_POLLING (pseries snooze of 2020 does not set it). */
+  readonly polling: boolean;
+}
+
+export interface CpuidleDriver {
+  readonly name: "pseries_idle";
+  readonly states: readonly CpuidleState[];
+  /** snooze_timeout in timebase ticks (0 and disabled if only one state). */
+  readonly snoozeTimeoutTb: number;
+  readonly snoozeTimeoutEnabled: boolean;
+  readonly shared: boolean;
+}
+
+function state(
+  name: string,
+  desc: string,
+  kind: IdleStateKind,
+  exitLatencyUs: number,
+  targetResidencyUs: number,
+): CpuidleState {
+  return {
+    name,
+    desc,
+    kind,
+    exitLatencyUs,
+    targetResidencyUs,
+    exitLatencyNs: exitLatencyUs * 1000,
+    targetResidencyNs: targetResidencyUs * 1000,
+    polling: false,
+  };
+}
+
+export const SNOOZE_STATE = state("snooze", "snooze", "snooze", 0, 0);
+export const CEDE_STATE = state("CEDE", "CEDE", "cede", 10, 100);
+export const SHARED_CEDE_STATE = state("Shared Cede", "Shared Cede", "shared-cede", 10, 100);
+export const STOP0LITE_STATE = state("stop0lite", "Pauses the CPU", "stop0lite", 2, 20);
+
+export interface PseriesIdleProbe {
+  /** lppaca_shared_proc(): FW_FEATURE_SPLPAR and the shared bit the hypervisor set in the VPA. */
+  readonly shared: boolean;
+  readonly stop0lite: Stop0liteMode;
+  readonly cpuFeatures: bigint;
+  readonly stopLitePermitted: boolean;
+  /** Tables that carry stop0lite: the patch touches shared_states only. */
+  readonly stop0liteTables?: "shared" | "both";
+  readonly tbFreq: number;
+}
+
+/** Whether this kernel configuration offers stop0lite on this platform. */
+export function stop0liteEnabled(
+  p: Pick<PseriesIdleProbe, "stop0lite" | "cpuFeatures" | "stopLitePermitted">,
+): boolean {
+  switch (p.stop0lite) {
+    case "never":
+      return false;
+    case "always":
+      return true;
+    case "arch300":
+      return (p.cpuFeatures & CPU_FTR_ARCH_300) !== 0n;
+    case "platform":
+      return p.stopLitePermitted;
+  }
+}
+
+// linux: drivers/cpuidle/cpuidle-pseries.c pseries_idle_probe + pseries_cpuidle_driver_init
+export function pseriesIdleProbe(p: PseriesIdleProbe): CpuidleDriver {
+  const withStop = stop0liteEnabled(p) && (p.shared || p.stop0liteTables === "both");
+  const states = p.shared
+    ? withStop
+      ? [SNOOZE_STATE, STOP0LITE_STATE, SHARED_CEDE_STATE]
+      : [SNOOZE_STATE, SHARED_CEDE_STATE]
+    : withStop
+      ? [SNOOZE_STATE, STOP0LITE_STATE, CEDE_STATE]
+      : [SNOOZE_STATE, CEDE_STATE];
+  const tbTicksPerUsec = Math.floor(p.tbFreq / 1_000_000);
+  const snoozeTimeoutEnabled = states.length > 1;
+  const snoozeTimeoutTb = snoozeTimeoutEnabled ? states[1].targetResidencyUs * tbTicksPerUsec : 0;
+  return { name: "pseries_idle", states, snoozeTimeoutTb, snoozeTimeoutEnabled, shared: p.shared };
+}

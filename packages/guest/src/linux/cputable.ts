@@ -1,0 +1,213 @@
+// CPU feature bits and the POWER9 entries of the cpu table, as the 2020 kernel defines them.
+// Values follow linux: arch/powerpc/include/asm/cputable.h (v5.6 layout, where CPU_FTR_ARCH_300 is
+// 0x20000) and the POWER9 entries of linux: arch/powerpc/kernel/cputable.c.
+
+export const CPU_FTR_COHERENT_ICACHE = 0x0000000000000001n;
+export const CPU_FTR_ALTIVEC = 0x0000000000000002n;
+export const CPU_FTR_DBELL = 0x0000000000000004n;
+export const CPU_FTR_CAN_NAP = 0x0000000000000008n;
+export const CPU_FTR_NODSISRALIGN = 0x0000000000000020n;
+export const CPU_FTR_LWSYNC = 0x0000000000000080n;
+export const CPU_FTR_NOEXECUTE = 0x0000000000000100n;
+export const CPU_FTR_REAL_LE = 0x0000000000001000n;
+export const CPU_FTR_HVMODE = 0x0000000000002000n;
+export const CPU_FTR_ARCH_206 = 0x0000000000008000n;
+export const CPU_FTR_ARCH_207S = 0x0000000000010000n;
+export const CPU_FTR_ARCH_300 = 0x0000000000020000n;
+export const CPU_FTR_MMCRA = 0x0000000000040000n;
+export const CPU_FTR_CTRL = 0x0000000000080000n;
+export const CPU_FTR_SMT = 0x0000000000100000n;
+export const CPU_FTR_PURR = 0x0000000000400000n;
+export const CPU_FTR_SPURR = 0x0000000001000000n;
+export const CPU_FTR_DSCR = 0x0000000002000000n;
+export const CPU_FTR_VSX = 0x0000000004000000n;
+export const CPU_FTR_SAO = 0x0000000008000000n;
+export const CPU_FTR_STCX_CHECKS_ADDRESS = 0x0000000080000000n;
+export const CPU_FTR_POPCNTB = 0x0000000100000000n;
+export const CPU_FTR_POPCNTD = 0x0000000200000000n;
+export const CPU_FTR_PKEY = 0x0000000400000000n;
+export const CPU_FTR_VMX_COPY = 0x0000000800000000n;
+export const CPU_FTR_TM = 0x0000001000000000n;
+export const CPU_FTR_CFAR = 0x0000002000000000n;
+export const CPU_FTR_HAS_PPR = 0x0000004000000000n;
+export const CPU_FTR_DAWR = 0x0000008000000000n;
+export const CPU_FTR_DABRX = 0x0000010000000000n;
+export const CPU_FTR_POWER9_DD2_1 = 0x0000080000000000n;
+export const CPU_FTR_P9_TM_HV_ASSIST = 0x0000100000000000n;
+export const CPU_FTR_P9_TM_XER_SO_BUG = 0x0000200000000000n;
+export const CPU_FTR_P9_TLBIE_STQ_BUG = 0x0000400000000000n;
+export const CPU_FTR_P9_TIDR = 0x0000800000000000n;
+
+/** The kernel is built with CONFIG_PPC_TRANSACTIONAL_MEM (distribution configs of 2020 are). */
+export const CPU_FTR_TM_COMP = CPU_FTR_TM;
+export const CPU_FTR_PPCAS_ARCH_V2 = CPU_FTR_NOEXECUTE | CPU_FTR_NODSISRALIGN;
+
+export const CPU_FTRS_POWER8 =
+  CPU_FTR_LWSYNC |
+  CPU_FTR_PPCAS_ARCH_V2 |
+  CPU_FTR_CTRL |
+  CPU_FTR_ARCH_206 |
+  CPU_FTR_MMCRA |
+  CPU_FTR_SMT |
+  CPU_FTR_COHERENT_ICACHE |
+  CPU_FTR_PURR |
+  CPU_FTR_SPURR |
+  CPU_FTR_REAL_LE |
+  CPU_FTR_DSCR |
+  CPU_FTR_SAO |
+  CPU_FTR_STCX_CHECKS_ADDRESS |
+  CPU_FTR_POPCNTB |
+  CPU_FTR_POPCNTD |
+  CPU_FTR_CFAR |
+  CPU_FTR_HVMODE |
+  CPU_FTR_VMX_COPY |
+  CPU_FTR_DBELL |
+  CPU_FTR_HAS_PPR |
+  CPU_FTR_DAWR |
+  CPU_FTR_ARCH_207S |
+  CPU_FTR_TM_COMP |
+  CPU_FTR_PKEY;
+
+export const CPU_FTRS_POWER9 =
+  CPU_FTR_LWSYNC |
+  CPU_FTR_PPCAS_ARCH_V2 |
+  CPU_FTR_CTRL |
+  CPU_FTR_ARCH_206 |
+  CPU_FTR_MMCRA |
+  CPU_FTR_SMT |
+  CPU_FTR_COHERENT_ICACHE |
+  CPU_FTR_PURR |
+  CPU_FTR_SPURR |
+  CPU_FTR_REAL_LE |
+  CPU_FTR_DSCR |
+  CPU_FTR_SAO |
+  CPU_FTR_STCX_CHECKS_ADDRESS |
+  CPU_FTR_POPCNTB |
+  CPU_FTR_POPCNTD |
+  CPU_FTR_CFAR |
+  CPU_FTR_HVMODE |
+  CPU_FTR_VMX_COPY |
+  CPU_FTR_DBELL |
+  CPU_FTR_HAS_PPR |
+  CPU_FTR_ARCH_207S |
+  CPU_FTR_TM_COMP |
+  CPU_FTR_ARCH_300 |
+  CPU_FTR_PKEY |
+  CPU_FTR_P9_TLBIE_STQ_BUG |
+  CPU_FTR_P9_TIDR;
+export const CPU_FTRS_POWER9_DD2_0 = CPU_FTRS_POWER9;
+export const CPU_FTRS_POWER9_DD2_1 = CPU_FTRS_POWER9 | CPU_FTR_POWER9_DD2_1;
+export const CPU_FTRS_POWER9_DD2_2 =
+  CPU_FTRS_POWER9 | CPU_FTR_POWER9_DD2_1 | CPU_FTR_P9_TM_HV_ASSIST | CPU_FTR_P9_TM_XER_SO_BUG;
+/** Conservative set used for an unknown PVR (linux: cputable.c "default match"). */
+export const CPU_FTRS_COMPATIBLE = CPU_FTR_PPCAS_ARCH_V2;
+
+/** User-visible features (AT_HWCAP), linux: arch/powerpc/include/uapi/asm/cputable.h. */
+export const PPC_FEATURE_HAS_MMU = 0x04000000;
+export const PPC_FEATURE_HAS_FPU = 0x08000000;
+export const PPC_FEATURE_TRUE_LE = 0x00000002;
+export const PPC_FEATURE_HAS_DFP = 0x00000400;
+export const PPC_FEATURE_HAS_ALTIVEC = 0x10000000;
+export const PPC_FEATURE_HAS_VSX = 0x00000080;
+
+/** MMU features read from ibm,pa-features (linux: arch/powerpc/include/asm/mmu.h). */
+export const MMU_FTR_CI_LARGE_PAGE = 0x00001000n;
+export const MMU_FTR_TYPE_RADIX = 0x00000040n;
+
+/** PAPR logical ("architected") PVR of ISA 3.00 compatibility mode (linux: reg.h PVR_ARCH_300). */
+export const PVR_ARCH_300 = 0x0f000005;
+/** Logical PVR of ISA 2.07 (POWER8) compatibility mode (linux: reg.h PVR_ARCH_207). */
+export const PVR_ARCH_207 = 0x0f000004;
+
+/** One entry of the cpu table (linux: struct cpu_spec, the fields this model uses). */
+export interface CpuSpec {
+  readonly pvrMask: number;
+  readonly pvrValue: number;
+  readonly cpuName: string;
+  readonly cpuFeatures: bigint;
+  readonly platform: string;
+}
+
+// linux: arch/powerpc/kernel/cputable.c cpu_specs[] (the 64-bit server entries this model needs,
+// in table order: the first match wins).
+export const CPU_SPECS: readonly CpuSpec[] = [
+  {
+    pvrMask: 0xffffffff,
+    pvrValue: PVR_ARCH_207,
+    cpuName: "POWER8 (architected)",
+    cpuFeatures: CPU_FTRS_POWER8,
+    platform: "power8",
+  },
+  {
+    pvrMask: 0xffffffff,
+    pvrValue: PVR_ARCH_300,
+    cpuName: "POWER9 (architected)",
+    cpuFeatures: CPU_FTRS_POWER9,
+    platform: "power9",
+  },
+  {
+    pvrMask: 0xffff0000,
+    pvrValue: 0x004d0000,
+    cpuName: "POWER8 (raw)",
+    cpuFeatures: CPU_FTRS_POWER8,
+    platform: "power8",
+  },
+  {
+    pvrMask: 0xffffefff,
+    pvrValue: 0x004e0200,
+    cpuName: "POWER9 (raw)",
+    cpuFeatures: CPU_FTRS_POWER9_DD2_0,
+    platform: "power9",
+  },
+  {
+    pvrMask: 0xffffefff,
+    pvrValue: 0x004e0201,
+    cpuName: "POWER9 (raw)",
+    cpuFeatures: CPU_FTRS_POWER9_DD2_1,
+    platform: "power9",
+  },
+  {
+    pvrMask: 0xffff0000,
+    pvrValue: 0x004e0000,
+    cpuName: "POWER9 (raw)",
+    cpuFeatures: CPU_FTRS_POWER9_DD2_2,
+    platform: "power9",
+  },
+  {
+    pvrMask: 0x00000000,
+    pvrValue: 0x00000000,
+    cpuName: "POWER4 (compatible)",
+    cpuFeatures: CPU_FTRS_COMPATIBLE,
+    platform: "power4",
+  },
+];
+
+// linux: arch/powerpc/kernel/cputable.c identify_cpu
+export function identifyCpu(pvr: number): CpuSpec {
+  const p = pvr >>> 0;
+  for (const s of CPU_SPECS) {
+    if ((p & s.pvrMask) >>> 0 === s.pvrValue >>> 0) return s;
+  }
+  return CPU_SPECS[CPU_SPECS.length - 1];
+}
+
+/** Names of the set CPU_FTR_* bits this module knows, for logs and reports. */
+export function cpuFeatureNames(features: bigint): string[] {
+  const names: Array<[string, bigint]> = [
+    ["ARCH_206", CPU_FTR_ARCH_206],
+    ["ARCH_207S", CPU_FTR_ARCH_207S],
+    ["ARCH_300", CPU_FTR_ARCH_300],
+    ["SMT", CPU_FTR_SMT],
+    ["DBELL", CPU_FTR_DBELL],
+    ["PURR", CPU_FTR_PURR],
+    ["SPURR", CPU_FTR_SPURR],
+    ["REAL_LE", CPU_FTR_REAL_LE],
+    ["NOEXECUTE", CPU_FTR_NOEXECUTE],
+    ["CTRL", CPU_FTR_CTRL],
+    ["TM", CPU_FTR_TM],
+    ["VSX", CPU_FTR_VSX],
+    ["ALTIVEC", CPU_FTR_ALTIVEC],
+    ["HVMODE", CPU_FTR_HVMODE],
+  ];
+  return names.filter(([, bit]) => (features & bit) !== 0n).map(([n]) => n);
+}
