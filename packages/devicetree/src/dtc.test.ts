@@ -117,6 +117,15 @@ describe("real dtc", () => {
     expect(snapshot(decodeDtb(blob))).toEqual(snapshot(t));
   });
 
+  it("dtc drops a redundant name property; formatDts does the same", () => {
+    const t = new DeviceTree();
+    const fw = t.root.addChild("firmware");
+    fw.setPropString("compatible", "ibm,opal-firmware");
+    fw.setPropString("name", "firmware");
+    fw.setPropString("version", "v6.6");
+    expect(formatDts(t)).toBe(dtcDecompile(encodeDtb(t)));
+  });
+
   it("random trees: dtc decompiles our blobs to formatDts's text, and compiles that text back to our bytes", () => {
     fc.assert(
       fc.property(treeSpec, (spec) => {

@@ -53,6 +53,18 @@ describe("formatDts", () => {
     expect(formatDts(t, { stringLists: "split" })).toContain('list = "a", "b";');
   });
 
+  it("leaves out a redundant name property as dtc does (checks.c name_properties)", () => {
+    const t = new DeviceTree();
+    const fw = t.root.addChild("firmware@0");
+    fw.setPropString("compatible", "ibm,opal-firmware");
+    fw.setPropString("name", "firmware");
+    const other = t.root.addChild("other");
+    other.setPropString("name", "something-else");
+    expect(formatDts(t)).not.toContain('name = "firmware"');
+    expect(formatDts(t)).toContain('name = "something-else"');
+    expect(formatDts(t, { nameProperties: "keep" })).toContain('name = "firmware"');
+  });
+
   it("handles deep trees without recursion", () => {
     const t = new DeviceTree();
     let n = t.root;

@@ -11,6 +11,22 @@ export interface FormatDtsOptions {
    * does; "split" prints the string list `"a", "b"` (same bytes when compiled again).
    */
   readonly stringLists?: "dtc" | "split";
+  /**
+   * "dtc" (default): leave out a "name" property whose value is the node's base name, as dtc's
+   * name_properties check does before printing (dtc: checks.c check_name_properties deletes such
+   * redundant properties). "keep": print every property.
+   */
+  readonly nameProperties?: "dtc" | "keep";
+}
+
+/** dtc checks.c check_name_properties: a "name" property equal to the base name is redundant. */
+function isRedundantName(node: DtNode, p: DtProperty): boolean {
+  if (p.name !== "name") return false;
+  const v = p.rawValue;
+  const base = node.baseName;
+  if (v.length !== base.length + 1 || v[base.length] !== 0) return false;
+  for (let i = 0; i < base.length; i++) if (v[i] !== base.charCodeAt(i)) return false;
+  return true;
 }
 
 // isprint() in the C locale, plus the escapes dtc's isstring() accepts (dtc: treesource.c).
@@ -98,7 +114,15 @@ export function formatDts(tree: DeviceTree, options: FormatDtsOptions = {}): str
   const open = (node: DtNode, depth: number): void => {
     const indent = "\t".repeat(depth);
     out.push(`${indent}${node.name !== "" ? node.name : "/"} {\n`);
-    for (const p of node.properties) out.push(`${indent}\t${p.name}${formatPropertyValue(p, options)}\n`);
+    let nameDropped = false;
+    for (const p of node.properties) {
+      // dtc deletes only the first "name" property of a node
+      if (!nameDropped && options.nameProperties !== "keep" && p.name === "name") {
+        nameDropped = true;
+        if (isRedundantName(node, p)) continue;
+      }
+      out.push(`${indent}\t${p.name}${formatPropertyValue(p, options)}\n`);
+    }
   };
   const stack: Frame[] = [{ node: tree.root, depth: 0, next: 0 }];
   open(tree.root, 0);
