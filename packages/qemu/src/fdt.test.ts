@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { SPAPR_CAP_HTM, SPAPR_CAP_STOP_LITE } from "./caps.js";
 import { resolveCpuModel } from "./cpu-models.js";
 import { type HostCpuInfo, SPAPR_TIMEBASE_FREQ, STOP_LITE_PERMITTED_PROP, spaprBuildDtb } from "./fdt.js";
-import { defaultCapsWithCpu, findMachine, type QemuBuild } from "./machine.js";
+import { defaultCapsWithCpu, type QemuBuild } from "./machine.js";
 import { parseCommandLine } from "./options.js";
 
 const CAP_BUILD: QemuBuild = { stopLiteCap: true, probeKvmCapStop: false };

@@ -68,7 +68,9 @@ class FdtNode {
 function cellBytes(cells: readonly number[]): Uint8Array {
   const b = new Uint8Array(cells.length * 4);
   const v = new DataView(b.buffer);
-  cells.forEach((c, i) => v.setUint32(i * 4, c >>> 0));
+  cells.forEach((c, i) => {
+    v.setUint32(i * 4, c >>> 0);
+  });
   return b;
 }
 
@@ -279,7 +281,7 @@ function spaprDtRtas(root: FdtNode, input: SpaprFdtInput): void {
   rtas.setpropEmpty("ibm,extended-os-term");
   const maxCores = Math.ceil(input.smp.maxCpus / input.smp.threads);
   rtas.setpropCells("ibm,lrdr-capacity", ...u64Cells(0n, BigInt(SPAPR_MEMORY_BLOCK_SIZE)), maxCores);
-  RTAS_CALL_NAMES.forEach((name, i) => rtas.setpropCells(name, RTAS_TOKEN_BASE + i));
+  for (const [i, name] of RTAS_CALL_NAMES.entries()) rtas.setpropCells(name, RTAS_TOKEN_BASE + i);
 }
 
 // qemu: hw/ppc/spapr.c spapr_dt_chosen
