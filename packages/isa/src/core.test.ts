@@ -1,0 +1,76 @@
+import { Simulation } from "@stopsim/engine";
+import { describe, expect, it } from "vitest";
+import * as A from "./asm.js";
+import { POWER9_DD20, POWER9_DD23 } from "./chips.js";
+import { CoreConfigError, DoorbellFabric, SmtCore } from "./core.js";
+import { LPCR_PECE1, makePsscr, SPRN_DEC, SPRN_LPCR, SPRN_PSSCR } from "./registers.js";
+import { EBIZZY_SNOOZE_OVER_STOP, POWER9_SMT4_SHARING } from "./smt.js";
+import { MSR_GUEST } from "./test-helpers/setup.js";
+
+const LITE = makePsscr({ rl: 0, mtl: 0, psll: 15, esl: false, ec: false });
+
+function stopThread(c: SmtCore, i: number): void {
+  const t = c.threads[i];
+  t.setSpr(SPRN_LPCR, LPCR_PECE1);
+  t.setSpr(SPRN_PSSCR, LITE);
+  t.execute(A.STOP);
+}
+
+describe("SmtCore", () => {
+  it("creates four threads with POWER9 PIRs and a per-chip erratum default", () => {
+    const sim = new Simulation();
+    const fabric = new DoorbellFabric();
+    const c0 = new SmtCore(sim, { coreId: 0, fabric, chip: POWER9_DD20 });
+    const c1 = new SmtCore(sim, { coreId: 5, fabric });
+    expect(c1.threads.map((t) => t.pir)).toEqual([20, 21, 22, 23]);
+    expect(fabric.lookup(22)).toBe(c1.threads[2]);
+    expect(c0.errata.enabled).toBe(true);
+    expect(c1.errata.enabled).toBe(false);
+    expect(() => new SmtCore(sim, { coreId: 5, fabric })).toThrow(CoreConfigError);
+    expect(() => c0.effectiveSpeed(4)).toThrow(CoreConfigError);
+  });
+
+  it("shares issue resources among running threads; a stopped thread gives them up", () => {
+    const sim = new Simulation();
+    const c = new SmtCore(sim, { chip: POWER9_DD23 });
+    for (const t of c.threads) t.setSoftware("hv", { interrupt: () => {}, resume: () => {} });
+    expect(c.effectiveSpeed(0)).toBeCloseTo(0.5, 10);
+    stopThread(c, 3);
+    expect(c.effectiveSpeed(0)).toBeCloseTo(0.6, 10);
+    stopThread(c, 2);
+    expect(c.effectiveSpeed(0)).toBeCloseTo(0.8, 10);
+    stopThread(c, 1);
+    expect(c.effectiveSpeed(0)).toBe(1);
+    expect(c.effectiveSpeed(1)).toBe(0);
+    expect(c.runningThreads).toBe(1);
+  });
+
+  it("reproduces the snooze vs stop0lite ebizzy ratio with very-low-priority pollers", () => {
+    const sim = new Simulation();
+    const c = new SmtCore(sim);
+    for (const i of [1, 2, 3]) {
+      c.threads[i].msr = MSR_GUEST;
+      c.threads[i].execute(A.HMT_LOW);
+      c.threads[i].execute(A.HMT_VERY_LOW);
+    }
+    expect(c.effectiveSpeed(0)).toBeCloseTo(EBIZZY_SNOOZE_OVER_STOP, 10);
+    expect(c.effectiveSpeed(1)).toBeCloseTo(POWER9_SMT4_SHARING.priorityWeight[1] * c.effectiveSpeed(0), 10);
+  });
+
+  it("notifies listeners when speeds change, and stops after unsubscribe", () => {
+    const sim = new Simulation();
+    const c = new SmtCore(sim);
+    const t = c.threads[0];
+    t.setSoftware("hv", { interrupt: () => {}, resume: () => {} });
+    const seen: number[] = [];
+    const off = c.onSpeedChange((core) => seen.push(core.effectiveSpeed(1)));
+    stopThread(c, 0);
+    t.setSpr(SPRN_DEC, 512n);
+    sim.runFor(2000);
+    expect(t.stopped).toBe(false);
+    expect(seen).toEqual([0.6, 0.5]);
+    off();
+    stopThread(c, 0);
+    expect(seen).toHaveLength(2);
+  });
+});

@@ -1,0 +1,156 @@
+// A POWER9 SMT4 core: four hardware threads sharing the core's issue resources.
+
+import type { Simulation } from "@stopsim/engine";
+import { type ChipModel, POWER9_DD23 } from "./chips.js";
+import { GuestStopErratum, type GuestStopErratumConfig } from "./errata.js";
+import { POWER9_SMT4_SHARING, type SmtSharingModel, sharedSpeed } from "./smt.js";
+import { HwThread } from "./thread.js";
+
+export class CoreConfigError extends RangeError {
+  override readonly name = "CoreConfigError";
+}
+
+/**
+ * Delivery fabric of msgsnd: finds a hardware thread by PIR across cores. Cores of one machine
+ * share one fabric.
+ */
+export class DoorbellFabric {
+  private readonly byPir = new Map<number, HwThread>();
+
+  register(thread: HwThread): void {
+    if (this.byPir.has(thread.pir)) {
+      throw new CoreConfigError(`PIR ${thread.pir} is already used by another thread of this machine`);
+    }
+    this.byPir.set(thread.pir, thread);
+  }
+
+  lookup(pir: number): HwThread | null {
+    return this.byPir.get(pir) ?? null;
+  }
+}
+
+export interface SmtCoreOptions {
+  chip?: ChipModel;
+  /** Core number; thread PIRs are (coreId << 2) | thread (POWER9 SMT4 PIR layout). */
+  coreId?: number;
+  fabric?: DoorbellFabric;
+  /** Guest-stop erratum settings (default: enabled on DD < 2.3, see errata.ts). */
+  guestStopErratum?: Partial<GuestStopErratumConfig>;
+  /** HID0[HILE]: hypervisor interrupts little-endian (default true). */
+  hile?: boolean;
+  /** Issue-resource sharing model (default POWER9_SMT4_SHARING, see smt.ts). */
+  sharing?: SmtSharingModel;
+}
+
+export type CoreChangeListener = (core: SmtCore) => void;
+
+export class SmtCore {
+  readonly sim: Simulation;
+  readonly chip: ChipModel;
+  readonly coreId: number;
+  readonly fabric: DoorbellFabric;
+  readonly threads: readonly HwThread[];
+  readonly errata: GuestStopErratum;
+  readonly sharing: SmtSharingModel;
+  private readonly listeners: CoreChangeListener[] = [];
+  private readonly running: boolean[];
+  private readonly priorities: number[];
+  private readonly speeds: number[];
+  private notifying = false;
+
+  constructor(sim: Simulation, options: SmtCoreOptions = {}) {
+    this.sim = sim;
+    this.chip = options.chip ?? POWER9_DD23;
+    this.coreId = options.coreId ?? 0;
+    if (!Number.isInteger(this.coreId) || this.coreId < 0 || this.coreId > 0x1fff) {
+      throw new CoreConfigError(`coreId must be an integer in 0..8191, got ${String(options.coreId)}`);
+    }
+    this.fabric = options.fabric ?? new DoorbellFabric();
+    this.errata = new GuestStopErratum(sim, this.coreId, this.chip, options.guestStopErratum);
+    this.sharing = options.sharing ?? POWER9_SMT4_SHARING;
+    const threads: HwThread[] = [];
+    for (let i = 0; i < this.chip.threadsPerCore; i++) {
+      const t = new HwThread(sim, {
+        pir: (this.coreId << 2) | i,
+        index: i,
+        chip: this.chip,
+        hile: options.hile ?? true,
+      });
+      t.core = this;
+      this.fabric.register(t);
+      threads.push(t);
+    }
+    this.threads = threads;
+    this.running = threads.map(() => true);
+    this.priorities = threads.map((t) => t.priority);
+    this.speeds = threads.map(() => 0);
+    this.recompute();
+  }
+
+  /** A thread by PIR through the machine's fabric (msgsnd target). */
+  lookupPir(pir: number): HwThread | null {
+    return this.fabric.lookup(pir);
+  }
+
+  /** Number of threads that are not stopped. */
+  get runningThreads(): number {
+    let n = 0;
+    for (const t of this.threads) if (!t.stopped) n++;
+    return n;
+  }
+
+  /**
+   * Work per ns of thread `i` relative to the same thread alone on the core (0 when stopped).
+   * See smt.ts for the model and its calibration.
+   */
+  effectiveSpeed(threadIndex: number): number {
+    if (!Number.isInteger(threadIndex) || threadIndex < 0 || threadIndex >= this.threads.length) {
+      throw new CoreConfigError(
+        `thread index must be 0..${this.threads.length - 1}, got ${String(threadIndex)}`,
+      );
+    }
+    return this.speeds[threadIndex];
+  }
+
+  /** Calls `listener` whenever a thread's speed may have changed; returns an unsubscribe function. */
+  onSpeedChange(listener: CoreChangeListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Called by the threads when they stop, wake, or change priority. */
+  notifyChange(): void {
+    if (!this.recompute()) return;
+    if (this.notifying) return;
+    this.notifying = true;
+    try {
+      for (const l of [...this.listeners]) l(this);
+    } finally {
+      this.notifying = false;
+    }
+  }
+
+  /** Recomputes the speeds; true when any changed. */
+  private recompute(): boolean {
+    const ts = this.threads;
+    let changedInputs = false;
+    for (let i = 0; i < ts.length; i++) {
+      const r = !ts[i].stopped;
+      const p = ts[i].priority;
+      if (r !== this.running[i] || p !== this.priorities[i]) changedInputs = true;
+      this.running[i] = r;
+      this.priorities[i] = p;
+    }
+    if (!changedInputs && this.speeds.some((s) => s !== 0)) return false;
+    let changed = false;
+    for (let i = 0; i < ts.length; i++) {
+      const s = sharedSpeed(this.sharing, this.running, this.priorities, i);
+      if (s !== this.speeds[i]) changed = true;
+      this.speeds[i] = s;
+    }
+    return changed;
+  }
+}

@@ -1,0 +1,130 @@
+// Sparse physical memory for test programs and real-mode accesses of the ISA core.
+
+export class MemoryError extends RangeError {
+  override readonly name = "MemoryError";
+}
+
+const PAGE_SHIFT = 16;
+const PAGE_SIZE = 1 << PAGE_SHIFT;
+const PAGE_MASK = PAGE_SIZE - 1;
+
+/**
+ * Byte-addressed memory of `size` bytes, allocated in 64 KiB pages on first write; unwritten
+ * bytes read as zero. Addresses are plain numbers (real addresses below 2^53). Multi-byte
+ * accesses take the byte order as a flag (the ISA core passes MSR[LE]).
+ */
+export class Memory {
+  private readonly pages = new Map<number, Uint8Array>();
+
+  constructor(readonly size: number = 1 << 30) {
+    if (!Number.isSafeInteger(size) || size <= 0) {
+      throw new MemoryError(`memory size must be a positive safe integer of bytes, got ${String(size)}`);
+    }
+  }
+
+  /** True when [addr, addr+len) lies inside the memory. */
+  contains(addr: number, len: number): boolean {
+    return addr >= 0 && addr + len <= this.size;
+  }
+
+  private check(addr: number, len: number): void {
+    if (!Number.isSafeInteger(addr) || !this.contains(addr, len)) {
+      throw new MemoryError(
+        `access of ${len} bytes at 0x${addr.toString(16)} is outside memory of 0x${this.size.toString(16)} bytes`,
+      );
+    }
+  }
+
+  private page(addr: number, create: boolean): Uint8Array | undefined {
+    const key = Math.floor(addr / PAGE_SIZE);
+    let p = this.pages.get(key);
+    if (p === undefined && create) {
+      p = new Uint8Array(PAGE_SIZE);
+      this.pages.set(key, p);
+    }
+    return p;
+  }
+
+  read8(addr: number): number {
+    this.check(addr, 1);
+    const p = this.page(addr, false);
+    return p === undefined ? 0 : p[addr & PAGE_MASK];
+  }
+
+  write8(addr: number, value: number): void {
+    this.check(addr, 1);
+    (this.page(addr, true) as Uint8Array)[addr & PAGE_MASK] = value & 0xff;
+  }
+
+  /** Reads an unsigned 32-bit value. */
+  read32(addr: number, littleEndian = true): number {
+    this.check(addr, 4);
+    const off = addr & PAGE_MASK;
+    const p = this.page(addr, false);
+    let b0: number;
+    let b1: number;
+    let b2: number;
+    let b3: number;
+    if (off <= PAGE_SIZE - 4) {
+      if (p === undefined) return 0;
+      b0 = p[off];
+      b1 = p[off + 1];
+      b2 = p[off + 2];
+      b3 = p[off + 3];
+    } else {
+      b0 = this.read8(addr);
+      b1 = this.read8(addr + 1);
+      b2 = this.read8(addr + 2);
+      b3 = this.read8(addr + 3);
+    }
+    return littleEndian
+      ? (b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)) >>> 0
+      : ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
+  }
+
+  write32(addr: number, value: number, littleEndian = true): void {
+    this.check(addr, 4);
+    const v = value >>> 0;
+    if (littleEndian) {
+      this.write8(addr, v);
+      this.write8(addr + 1, v >>> 8);
+      this.write8(addr + 2, v >>> 16);
+      this.write8(addr + 3, v >>> 24);
+    } else {
+      this.write8(addr, v >>> 24);
+      this.write8(addr + 1, v >>> 16);
+      this.write8(addr + 2, v >>> 8);
+      this.write8(addr + 3, v);
+    }
+  }
+
+  read64(addr: number, littleEndian = true): bigint {
+    const a = this.read32(addr, littleEndian);
+    const b = this.read32(addr + 4, littleEndian);
+    return littleEndian ? (BigInt(b) << 32n) | BigInt(a) : (BigInt(a) << 32n) | BigInt(b);
+  }
+
+  write64(addr: number, value: bigint, littleEndian = true): void {
+    const v = BigInt.asUintN(64, value);
+    const hi = Number(v >> 32n);
+    const lo = Number(v & 0xffffffffn);
+    if (littleEndian) {
+      this.write32(addr, lo, true);
+      this.write32(addr + 4, hi, true);
+    } else {
+      this.write32(addr, hi, false);
+      this.write32(addr + 4, lo, false);
+    }
+  }
+
+  /** Copies `bytes` into memory at `addr`. */
+  load(addr: number, bytes: Uint8Array): void {
+    this.check(addr, bytes.length);
+    for (let i = 0; i < bytes.length; i++) this.write8(addr + i, bytes[i]);
+  }
+
+  /** Stores instruction words at `addr` (4 bytes each). */
+  loadWords(addr: number, words: readonly number[], littleEndian = true): void {
+    for (let i = 0; i < words.length; i++) this.write32(addr + 4 * i, words[i], littleEndian);
+  }
+}
