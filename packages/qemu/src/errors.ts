@@ -18,10 +18,18 @@ export class QemuError extends Error {
   /** The command-line location QEMU names, e.g. "-m foo" (loc_push_none otherwise). */
   readonly location: string | undefined;
 
-  constructor(reason: string, options: { hint?: string; location?: string } = {}) {
+  /** Earlier error_report() lines QEMU printed on the way to this error (e.g. the cause of a failed load). */
+  readonly preceding: readonly string[];
+
+  constructor(
+    reason: string,
+    options: { hint?: string; location?: string; preceding?: readonly string[] } = {},
+  ) {
     const loc = options.location === undefined ? "" : `${options.location}: `;
     const hint = options.hint === undefined ? "" : `\n${options.hint}`;
-    super(`${QEMU_PROGRAM}: ${loc}${reason}${hint}`);
+    const before = (options.preceding ?? []).map((l) => `${QEMU_PROGRAM}: ${l}\n`).join("");
+    super(`${before}${QEMU_PROGRAM}: ${loc}${reason}${hint}`);
+    this.preceding = options.preceding ?? [];
     this.reason = reason;
     this.hint = options.hint;
     this.location = options.location;

@@ -5,6 +5,8 @@ export * from "./cpu-models.js";
 export { MigrationError, QEMU_PROGRAM, QemuError, QmpError } from "./errors.js";
 export * from "./fdt.js";
 export * from "./machine.js";
+export { QemuFileReader, QemuFileWriter } from "./migration/qemu-file.js";
+export * from "./migration/savevm.js";
 export {
   optionsObjectToArgv,
   type ParsedCommandLine,

@@ -1,0 +1,136 @@
+// Big-endian byte stream of the migration channel (qemu: migration/qemu-file.c qemu_put_be32,
+// qemu_get_be64, qemu_put_counted_string ...). Reads past the end fail like a closed channel (-EIO).
+
+import { MigrationError } from "../errors.js";
+
+export class QemuFileWriter {
+  private buf = new Uint8Array(4096);
+  private len = 0;
+
+  get length(): number {
+    return this.len;
+  }
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  putByte(v: number): void {
+    this.reserve(1);
+    this.buf[this.len++] = v & 0xff;
+  }
+
+  putBe16(v: number): void {
+    this.putByte(v >>> 8);
+    this.putByte(v);
+  }
+
+  putBe32(v: number): void {
+    this.reserve(4);
+    const x = v >>> 0;
+    this.buf[this.len++] = x >>> 24;
+    this.buf[this.len++] = (x >>> 16) & 0xff;
+    this.buf[this.len++] = (x >>> 8) & 0xff;
+    this.buf[this.len++] = x & 0xff;
+  }
+
+  putBe64(v: bigint): void {
+    const x = BigInt.asUintN(64, v);
+    this.putBe32(Number(x >> 32n));
+    this.putBe32(Number(x & 0xffffffffn));
+  }
+
+  putBuffer(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.len);
+    this.len += bytes.length;
+  }
+
+  /** One length byte then the characters (qemu_put_counted_string). */
+  putCountedString(s: string): void {
+    if (s.length > 255) throw new RangeError(`counted string too long: ${s}`);
+    this.putByte(s.length);
+    for (let i = 0; i < s.length; i++) this.putByte(s.charCodeAt(i));
+  }
+
+  /** The bytes written so far (a copy). */
+  bytes(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+
+  /** Bytes from `start` to the end, without copying. */
+  since(start: number): Uint8Array {
+    return this.buf.subarray(start, this.len);
+  }
+}
+
+export class QemuFileReader {
+  private pos = 0;
+  constructor(private readonly buf: Uint8Array) {}
+
+  get offset(): number {
+    return this.pos;
+  }
+
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) {
+      // qemu: a short read sets the file error to -EIO
+      throw new MigrationError("load of migration failed: Input/output error");
+    }
+  }
+
+  getByte(): number {
+    this.need(1);
+    return this.buf[this.pos++];
+  }
+
+  getBe16(): number {
+    this.need(2);
+    const v = (this.buf[this.pos] << 8) | this.buf[this.pos + 1];
+    this.pos += 2;
+    return v;
+  }
+
+  getBe32(): number {
+    this.need(4);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos += 4;
+    return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
+  }
+
+  getBe64(): bigint {
+    const hi = this.getBe32();
+    const lo = this.getBe32();
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  getBuffer(n: number): Uint8Array {
+    this.need(n);
+    const out = this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  getCountedString(): string {
+    const n = this.getByte();
+    const b = this.getBuffer(n);
+    let s = "";
+    for (const c of b) s += String.fromCharCode(c);
+    return s;
+  }
+
+  peekByte(): number {
+    this.need(1);
+    return this.buf[this.pos];
+  }
+}

@@ -1,0 +1,494 @@
+// The migration stream: framing, sections and the device states of the pseries machine.
+// qemu: migration/savevm.c (QEMU_VM_* framing, qemu_savevm_state_header, section headers and
+//       footers, qemu_loadvm_state and its error messages, vmstate_configuration),
+//       migration/vmstate.c (subsections), migration/ram.c (RAM_SAVE_FLAG_*, block list, pages),
+//       target/ppc/machine.c (the "cpu" section with env.spr[1024]), hw/core/cpu-common.c
+//       ("cpu_common": halted), hw/ppc/spapr.c vmstate_spapr (+ spapr_caps.c cap subsections).
+
+import { MigrationError } from "../errors.js";
+import { QemuFileReader, type QemuFileWriter } from "./qemu-file.js";
+
+export const QEMU_VM_FILE_MAGIC = 0x5145564d;
+export const QEMU_VM_FILE_VERSION_COMPAT = 0x00000002;
+export const QEMU_VM_FILE_VERSION = 0x00000003;
+
+export const QEMU_VM_EOF = 0x00;
+export const QEMU_VM_SECTION_START = 0x01;
+export const QEMU_VM_SECTION_PART = 0x02;
+export const QEMU_VM_SECTION_END = 0x03;
+export const QEMU_VM_SECTION_FULL = 0x04;
+export const QEMU_VM_SUBSECTION = 0x05;
+export const QEMU_VM_VMDESCRIPTION = 0x06;
+export const QEMU_VM_CONFIGURATION = 0x07;
+export const QEMU_VM_COMMAND = 0x08;
+export const QEMU_VM_SECTION_FOOTER = 0x7e;
+
+// qemu: migration/ram.c
+export const RAM_SAVE_FLAG_ZERO = 0x02;
+export const RAM_SAVE_FLAG_MEM_SIZE = 0x04;
+export const RAM_SAVE_FLAG_PAGE = 0x08;
+export const RAM_SAVE_FLAG_EOS = 0x10;
+export const RAM_SAVE_FLAG_CONTINUE = 0x20;
+/** TARGET_PAGE_BITS of ppc64 (qemu: target/ppc/cpu-param.h). */
+export const TARGET_PAGE_BITS = 12;
+export const TARGET_PAGE_SIZE = 1 << TARGET_PAGE_BITS;
+/** The RAM block of the pseries machine (qemu: hw/ppc/spapr.c memory_region "ppc_spapr.ram"). */
+export const SPAPR_RAM_BLOCK = "ppc_spapr.ram";
+
+/** Section versions this QEMU saves and the highest it loads. */
+export const SECTION_VERSIONS: Readonly<Record<string, number>> = {
+  ram: 4,
+  cpu_common: 1,
+  cpu: 5,
+  spapr: 3,
+};
+
+/** CPU state of one vCPU as the "cpu" and "cpu_common" sections carry it. */
+export interface CpuMigrationState {
+  readonly index: number;
+  readonly halted: boolean;
+  readonly gpr: readonly bigint[];
+  readonly lr: bigint;
+  readonly ctr: bigint;
+  readonly xer: bigint;
+  readonly cr: number;
+  readonly msr: bigint;
+  readonly nip: bigint;
+  /** env.spr[] entries by SPR number (only the ones synchronised from KVM are non-zero). */
+  readonly spr: ReadonlyMap<number, bigint>;
+}
+
+/** The machine section ("spapr"): timebase and the capability levels of the source. */
+export interface SpaprMigrationState {
+  /** qemu: PPCTimebase guest_timebase and time_of_the_day_ns. */
+  readonly guestTimebase: bigint;
+  readonly timeOfTheDayNs: bigint;
+  /**
+   * Cap levels sent as "spapr/cap/<name>" subsections: only caps set on the command line to a
+   * non-default level (qemu: spapr_caps.c SPAPR_CAP_MIG_STATE needed()).
+   */
+  readonly caps: ReadonlyMap<string, number>;
+}
+
+/** One page of RAM: data (4 KiB) or a fill byte for zero/uniform pages. */
+export type RamPage =
+  | { readonly addr: number; readonly data: Uint8Array }
+  | { readonly addr: number; readonly fill: number };
+
+/** Section ids in registration order (qemu: savevm_state.global_section_id). */
+interface SectionIds {
+  readonly ram: number;
+  cpuCommon(i: number): number;
+  cpu(i: number): number;
+  readonly spapr: number;
+}
+
+function sectionIds(nCpus: number): SectionIds {
+  return { ram: 0, cpuCommon: (i) => 1 + 2 * i, cpu: (i) => 2 + 2 * i, spapr: 1 + 2 * nCpus };
+}
+
+function putSectionFull(
+  w: QemuFileWriter,
+  type: number,
+  id: number,
+  name: string,
+  instance: number,
+  version: number,
+) {
+  w.putByte(type);
+  w.putBe32(id);
+  w.putCountedString(name);
+  w.putBe32(instance);
+  w.putBe32(version);
+}
+
+function putFooter(w: QemuFileWriter, id: number): void {
+  w.putByte(QEMU_VM_SECTION_FOOTER);
+  w.putBe32(id);
+}
+
+/** Writes the stream header and the configuration section (qemu: qemu_savevm_state_header). */
+export function saveHeader(w: QemuFileWriter, machineType: string): void {
+  w.putBe32(QEMU_VM_FILE_MAGIC);
+  w.putBe32(QEMU_VM_FILE_VERSION);
+  w.putByte(QEMU_VM_CONFIGURATION);
+  // vmstate_configuration: VMSTATE_VBUFFER_ALLOC_UINT32(name, ..., len)
+  w.putBe32(machineType.length);
+  for (let i = 0; i < machineType.length; i++) w.putByte(machineType.charCodeAt(i));
+}
+
+/** The ram START section: total size and the block list (qemu: migration/ram.c ram_save_setup). */
+export function saveRamSetup(w: QemuFileWriter, ramSize: number, nCpus: number): void {
+  const id = sectionIds(nCpus).ram;
+  putSectionFull(w, QEMU_VM_SECTION_START, id, "ram", 0, SECTION_VERSIONS.ram);
+  w.putBe64(BigInt(ramSize) | BigInt(RAM_SAVE_FLAG_MEM_SIZE));
+  w.putCountedString(SPAPR_RAM_BLOCK);
+  w.putBe64(BigInt(ramSize));
+  w.putBe64(BigInt(RAM_SAVE_FLAG_EOS));
+  putFooter(w, id);
+}
+
+function putPages(w: QemuFileWriter, pages: readonly RamPage[]): void {
+  let first = true;
+  for (const p of pages) {
+    const cont = first ? 0 : RAM_SAVE_FLAG_CONTINUE;
+    if ("data" in p) {
+      w.putBe64(BigInt(p.addr) | BigInt(RAM_SAVE_FLAG_PAGE | cont));
+      if (first) w.putCountedString(SPAPR_RAM_BLOCK);
+      w.putBuffer(p.data);
+    } else {
+      w.putBe64(BigInt(p.addr) | BigInt(RAM_SAVE_FLAG_ZERO | cont));
+      if (first) w.putCountedString(SPAPR_RAM_BLOCK);
+      w.putByte(p.fill);
+    }
+    first = false;
+  }
+  w.putBe64(BigInt(RAM_SAVE_FLAG_EOS));
+}
+
+/** A ram PART section of one pre-copy round (qemu: ram_save_iterate). */
+export function saveRamIterate(w: QemuFileWriter, pages: readonly RamPage[], nCpus: number): void {
+  const id = sectionIds(nCpus).ram;
+  w.putByte(QEMU_VM_SECTION_PART);
+  w.putBe32(id);
+  putPages(w, pages);
+  putFooter(w, id);
+}
+
+function putCpu(w: QemuFileWriter, c: CpuMigrationState): void {
+  for (let i = 0; i < 32; i++) w.putBe64(c.gpr[i] ?? 0n);
+  w.putBe64(c.lr);
+  w.putBe64(c.ctr);
+  w.putBe64(c.xer);
+  w.putBe32(c.cr);
+  w.putBe64(c.msr);
+  w.putBe64(c.nip);
+  for (let n = 0; n < 1024; n++) w.putBe64(c.spr.get(n) ?? 0n);
+}
+
+/**
+ * The completion stage after the vCPUs stopped: the last dirty pages (ram END), every device's
+ * state (FULL sections) and EOF (qemu: qemu_savevm_state_complete_precopy).
+ */
+export function saveComplete(
+  w: QemuFileWriter,
+  pages: readonly RamPage[],
+  cpus: readonly CpuMigrationState[],
+  spapr: SpaprMigrationState,
+): void {
+  const ids = sectionIds(cpus.length);
+  w.putByte(QEMU_VM_SECTION_END);
+  w.putBe32(ids.ram);
+  putPages(w, pages);
+  putFooter(w, ids.ram);
+  for (const c of cpus) {
+    putSectionFull(
+      w,
+      QEMU_VM_SECTION_FULL,
+      ids.cpuCommon(c.index),
+      "cpu_common",
+      c.index,
+      SECTION_VERSIONS.cpu_common,
+    );
+    w.putBe32(c.halted ? 1 : 0);
+    w.putBe32(0); // exception_index
+    putFooter(w, ids.cpuCommon(c.index));
+    putSectionFull(w, QEMU_VM_SECTION_FULL, ids.cpu(c.index), "cpu", c.index, SECTION_VERSIONS.cpu);
+    putCpu(w, c);
+    putFooter(w, ids.cpu(c.index));
+  }
+  putSectionFull(w, QEMU_VM_SECTION_FULL, ids.spapr, "spapr", 0, SECTION_VERSIONS.spapr);
+  w.putBe32(0); // VMSTATE_UNUSED_BUFFER of the old rtc_offset field
+  w.putBe64(spapr.guestTimebase);
+  w.putBe64(spapr.timeOfTheDayNs);
+  for (const [name, level] of spapr.caps) {
+    w.putByte(QEMU_VM_SUBSECTION);
+    w.putCountedString(`spapr/cap/${name}`);
+    w.putBe32(1);
+    w.putByte(level);
+  }
+  putFooter(w, ids.spapr);
+  w.putByte(QEMU_VM_EOF);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Loading (qemu: migration/savevm.c qemu_loadvm_state)
+// ------------------------------------------------------------------------------------------------
+
+/** What the destination offers the stream: its machine, its RAM and its vCPUs. */
+export interface LoadTarget {
+  readonly machineType: string;
+  readonly ramSize: number;
+  readonly nCpus: number;
+  /** Known cap subsection names (the migName of every cap this QEMU knows). */
+  readonly capNames: readonly string[];
+  writePage(addr: number, page: RamPage): void;
+}
+
+export interface LoadedVmState {
+  readonly cpus: CpuMigrationState[];
+  readonly spapr: SpaprMigrationState;
+  readonly pages: number;
+}
+
+const STRERROR: Record<string, string> = {
+  EINVAL: "Invalid argument",
+  EIO: "Input/output error",
+  ENOENT: "No such file or directory",
+  ENOTSUP: "Operation not supported",
+};
+
+function loadFailed(errno: keyof typeof STRERROR, preceding: string[]): MigrationError {
+  return new MigrationError(`load of migration failed: ${STRERROR[errno]}`, { preceding });
+}
+
+/** Errors inside a section's load function (vmstate_load_state returning an errno). */
+class SectionLoadError extends Error {
+  constructor(
+    readonly errno: keyof typeof STRERROR,
+    readonly lines: string[],
+  ) {
+    super(lines.join("; "));
+  }
+}
+
+function checkFooter(r: QemuFileReader, name: string, id: number): void {
+  const b = r.getByte();
+  if (b !== QEMU_VM_SECTION_FOOTER) throw loadFailed("EINVAL", [`Missing section footer for ${name}`]);
+  const readId = r.getBe32();
+  if (readId !== id) {
+    throw loadFailed("EINVAL", [
+      `Mismatched section id in footer for ${name} - read 0x${readId.toString(16)} expected 0x${id.toString(16)}`,
+    ]);
+  }
+}
+
+function loadPages(r: QemuFileReader, t: LoadTarget): number {
+  let n = 0;
+  let haveBlock = false;
+  for (;;) {
+    const word = r.getBe64();
+    const flags = Number(word & BigInt(TARGET_PAGE_SIZE - 1));
+    const addr = Number(word & ~BigInt(TARGET_PAGE_SIZE - 1));
+    if (flags & RAM_SAVE_FLAG_EOS) {
+      if (flags !== RAM_SAVE_FLAG_EOS)
+        throw new SectionLoadError("EINVAL", [
+          `Unknown combination of migration flags: 0x${flags.toString(16)}`,
+        ]);
+      return n;
+    }
+    const kind = flags & ~RAM_SAVE_FLAG_CONTINUE;
+    if (kind !== RAM_SAVE_FLAG_PAGE && kind !== RAM_SAVE_FLAG_ZERO) {
+      throw new SectionLoadError("EINVAL", [
+        `Unknown combination of migration flags: 0x${flags.toString(16)}`,
+      ]);
+    }
+    if (!(flags & RAM_SAVE_FLAG_CONTINUE)) {
+      const block = r.getCountedString();
+      if (block !== SPAPR_RAM_BLOCK) {
+        throw new SectionLoadError("EINVAL", [`Unknown ramblock "${block}", cannot accept migration`]);
+      }
+      haveBlock = true;
+    } else if (!haveBlock) {
+      throw new SectionLoadError("EINVAL", ["Ack, bad migration stream!"]);
+    }
+    if (addr + TARGET_PAGE_SIZE > t.ramSize) {
+      throw new SectionLoadError("EINVAL", [`Illegal RAM offset ${addr.toString(16)}`]);
+    }
+    if (kind === RAM_SAVE_FLAG_PAGE) t.writePage(addr, { addr, data: r.getBuffer(TARGET_PAGE_SIZE) });
+    else t.writePage(addr, { addr, fill: r.getByte() });
+    n++;
+  }
+}
+
+function loadRamSetup(r: QemuFileReader, t: LoadTarget): void {
+  const word = r.getBe64();
+  const flags = Number(word & BigInt(TARGET_PAGE_SIZE - 1));
+  if (flags !== RAM_SAVE_FLAG_MEM_SIZE) {
+    throw new SectionLoadError("EINVAL", [`Unknown combination of migration flags: 0x${flags.toString(16)}`]);
+  }
+  let total = Number(word & ~BigInt(TARGET_PAGE_SIZE - 1));
+  while (total > 0) {
+    const id = r.getCountedString();
+    const length = Number(r.getBe64());
+    if (id !== SPAPR_RAM_BLOCK) {
+      throw new SectionLoadError("EINVAL", [`Unknown ramblock "${id}", cannot accept migration`]);
+    }
+    if (length !== t.ramSize) {
+      throw new SectionLoadError("EINVAL", [
+        `Length mismatch: ${id}: 0x${length.toString(16)} in != 0x${t.ramSize.toString(16)}: Invalid argument`,
+      ]);
+    }
+    total -= length;
+  }
+  const eos = r.getBe64();
+  if (eos !== BigInt(RAM_SAVE_FLAG_EOS)) {
+    throw new SectionLoadError("EINVAL", [`Unknown combination of migration flags: 0x${eos.toString(16)}`]);
+  }
+}
+
+function loadCpu(r: QemuFileReader, index: number, halted: boolean): CpuMigrationState {
+  const gpr: bigint[] = [];
+  for (let i = 0; i < 32; i++) gpr.push(r.getBe64());
+  const lr = r.getBe64();
+  const ctr = r.getBe64();
+  const xer = r.getBe64();
+  const cr = r.getBe32();
+  const msr = r.getBe64();
+  const nip = r.getBe64();
+  const spr = new Map<number, bigint>();
+  for (let n = 0; n < 1024; n++) {
+    const v = r.getBe64();
+    if (v !== 0n) spr.set(n, v);
+  }
+  return { index, halted, gpr, lr, ctr, xer, cr, msr, nip, spr };
+}
+
+/**
+ * Parses a complete incoming stream into the destination (qemu: qemu_loadvm_state). RAM pages go
+ * to `target.writePage` as they are read; device states are returned for the machine to check
+ * (caps) and apply. Throws MigrationError with QEMU's messages.
+ */
+export function loadVmState(bytes: Uint8Array, target: LoadTarget): LoadedVmState {
+  const r = new QemuFileReader(bytes);
+  const magic = r.getBe32();
+  if (magic !== QEMU_VM_FILE_MAGIC) throw loadFailed("EINVAL", ["Not a migration stream"]);
+  const version = r.getBe32();
+  if (version === QEMU_VM_FILE_VERSION_COMPAT) {
+    throw loadFailed("ENOTSUP", ["SaveVM v2 format is obsolete and don't work anymore"]);
+  }
+  if (version !== QEMU_VM_FILE_VERSION) throw loadFailed("ENOTSUP", ["Unsupported migration stream version"]);
+
+  // configuration section (qemu: savevm.c qemu_loadvm_state: "Configuration section missing")
+  if (r.getByte() !== QEMU_VM_CONFIGURATION) throw loadFailed("EINVAL", ["Configuration section missing"]);
+  const nameLen = r.getBe32();
+  if (nameLen > 256)
+    throw loadFailed("EINVAL", ["error while loading state for instance 0x0 of device 'configuration'"]);
+  const nameBytes = r.getBuffer(nameLen);
+  const name = String.fromCharCode(...nameBytes);
+  if (name !== target.machineType) {
+    throw loadFailed("EINVAL", [
+      `Machine type received is '${name}' and local is '${target.machineType}'`,
+      "error while loading state for instance 0x0 of device 'configuration'",
+    ]);
+  }
+
+  const ids = sectionIds(target.nCpus);
+  const halted = new Map<number, boolean>();
+  const cpus: CpuMigrationState[] = [];
+  let spapr: SpaprMigrationState | undefined;
+  let ramStarted = false;
+  let pages = 0;
+  const seen = new Set<string>();
+  for (;;) {
+    const type = r.getByte();
+    if (type === QEMU_VM_EOF) break;
+    let idstr = "";
+    let instance = 0;
+    let id: number;
+    try {
+      switch (type) {
+        case QEMU_VM_SECTION_START:
+        case QEMU_VM_SECTION_FULL: {
+          id = r.getBe32();
+          idstr = r.getCountedString();
+          instance = r.getBe32();
+          const versionId = r.getBe32();
+          const known = SECTION_VERSIONS[idstr];
+          const expectedId =
+            idstr === "ram"
+              ? ids.ram
+              : idstr === "spapr"
+                ? ids.spapr
+                : idstr === "cpu"
+                  ? ids.cpu(instance)
+                  : idstr === "cpu_common"
+                    ? ids.cpuCommon(instance)
+                    : -1;
+          const instanceOk =
+            idstr === "cpu" || idstr === "cpu_common" ? instance < target.nCpus : instance === 0;
+          if (known === undefined || !instanceOk || (type === QEMU_VM_SECTION_START) !== (idstr === "ram")) {
+            throw loadFailed("EINVAL", [
+              `Unknown savevm section or instance '${idstr}' ${instance}. Make sure that your current VM setup matches your saved VM setup, including any hotplugged devices`,
+            ]);
+          }
+          if (versionId > known) {
+            throw loadFailed("EINVAL", [`savevm: unsupported version ${versionId} for '${idstr}' v${known}`]);
+          }
+          if (id !== expectedId) {
+            throw loadFailed("EINVAL", [
+              `Unknown savevm section or instance '${idstr}' ${instance}. Make sure that your current VM setup matches your saved VM setup, including any hotplugged devices`,
+            ]);
+          }
+          const key = `${idstr}/${instance}`;
+          if (seen.has(key)) {
+            throw new SectionLoadError("EINVAL", [`section '${idstr}' instance ${instance} sent twice`]);
+          }
+          seen.add(key);
+          if (idstr === "ram") {
+            loadRamSetup(r, target);
+            ramStarted = true;
+          } else if (idstr === "cpu_common") {
+            const h = r.getBe32();
+            r.getBe32();
+            if (h > 1) throw new SectionLoadError("EINVAL", [`cpu_common: halted ${h} is not 0 or 1`]);
+            halted.set(instance, h === 1);
+          } else if (idstr === "cpu") {
+            if (!halted.has(instance)) {
+              throw new SectionLoadError("EINVAL", [`cpu ${instance} arrived before its cpu_common state`]);
+            }
+            cpus.push(loadCpu(r, instance, halted.get(instance) === true));
+          } else {
+            r.getBe32();
+            const guestTimebase = r.getBe64();
+            const timeOfTheDayNs = r.getBe64();
+            const caps = new Map<string, number>();
+            while (r.peekByte() === QEMU_VM_SUBSECTION) {
+              r.getByte();
+              const sub = r.getCountedString();
+              const subVersion = r.getBe32();
+              const capName = sub.startsWith("spapr/cap/") ? sub.slice("spapr/cap/".length) : undefined;
+              // qemu: vmstate_subsection_load: an unknown subsection fails the load with -ENOENT
+              if (capName === undefined || !target.capNames.includes(capName) || subVersion !== 1) {
+                throw new SectionLoadError("ENOENT", []);
+              }
+              caps.set(capName, r.getByte());
+            }
+            spapr = { guestTimebase, timeOfTheDayNs, caps };
+          }
+          checkFooter(r, idstr, id);
+          break;
+        }
+        case QEMU_VM_SECTION_PART:
+        case QEMU_VM_SECTION_END: {
+          id = r.getBe32();
+          idstr = "ram";
+          if (id !== ids.ram || !ramStarted) {
+            throw loadFailed("EINVAL", [`Unknown savevm section ${id}`]);
+          }
+          pages += loadPages(r, target);
+          checkFooter(r, "ram", id);
+          break;
+        }
+        default:
+          throw loadFailed("EINVAL", [`Unknown savevm section type ${type}`]);
+      }
+    } catch (e) {
+      if (e instanceof SectionLoadError) {
+        throw loadFailed(e.errno, [
+          ...e.lines,
+          `error while loading state for instance 0x${instance.toString(16)} of device '${idstr}'`,
+        ]);
+      }
+      throw e;
+    }
+  }
+  if (r.remaining > 0)
+    throw loadFailed("EINVAL", [`${r.remaining} bytes of garbage after the end of the stream`]);
+  if (!spapr || cpus.length !== target.nCpus) {
+    // the source never sent the device state: the stream ended early
+    throw loadFailed("EIO", []);
+  }
+  cpus.sort((a, b) => a.index - b.index);
+  return { cpus, spapr, pages };
+}
