@@ -1,1 +1,67 @@
-export {};
+// @stopsim/opal: the OPAL firmware (skiboot) model that boots a POWER9 PowerNV host.
+export {
+  CPU_ALL,
+  CPU_FEATURES_TABLE,
+  CPU_P8,
+  CPU_P8_DD1,
+  CPU_P8_DD2,
+  CPU_P9,
+  CPU_P9_DD1,
+  CPU_P9_DD2,
+  CPU_P9_DD2_0_1,
+  CPU_P9_DD2_2,
+  CPU_P9_DD2_3,
+  CPU_P9P,
+  type CpuFeature,
+  cpuFeatureCells,
+  cpuFeatureCpuMask,
+  HV_SUPPORT_HFSCR,
+  IDLE_STOP_GUEST_FEATURE,
+  ISA_BASE,
+  ISA_V2_07B,
+  ISA_V3_0B,
+  OS_SUPPORT_FSCR,
+  selectCpuFeatures,
+  USABLE_HV,
+  USABLE_OS,
+  USABLE_PR,
+} from "./cpufeatures.js";
+export {
+  FIRMWARE_VERSIONS,
+  type FirmwareId,
+  type FirmwareVersion,
+  parseFirmwareVersion,
+  UnknownFirmwareError,
+} from "./firmware.js";
+export {
+  buildHost,
+  buildHostDtb,
+  buildHostTree,
+  type HostBuild,
+  HostConfigError,
+  type HostCore,
+  type HostOptions,
+  type HostThread,
+  type HostTopology,
+  hostTopology,
+  MAX_CORES_PER_CHIP,
+  MAX_THREADS_PER_CORE,
+  OPAL_ENTRY_OFFSET,
+  P9_DEC_BITS,
+  POWER9_CACHE,
+  p9Pir,
+  SKIBOOT_BASE,
+  SKIBOOT_SIZE,
+  TIMEBASE_FREQUENCY,
+} from "./host-tree.js";
+export {
+  type CpuIdleState,
+  DEFAULT_ENABLED_STOP_LEVELS,
+  type IdleStateConfig,
+  type IdleStateSelection,
+  OPAL_DISABLED_STATES_MASK,
+  POWER9_CPU_IDLE_STATES,
+  selectIdleStates,
+} from "./idle-states.js";
+export { bootOpal, Opal, type OpalArg, type OpalBoot, type OpalCallRecord, type SavedSpr } from "./opal.js";
+export * from "./opal-api.js";
