@@ -48,9 +48,9 @@ export const mtspr = (spr: number, rs: number): number =>
   u32((31 << 26) | (reg(rs, "RS") << 21) | (sprField(spr) << 11) | (467 << 1));
 export const mfspr = (rt: number, spr: number): number =>
   u32((31 << 26) | (reg(rt, "RT") << 21) | (sprField(spr) << 11) | (339 << 1));
-/** mftb RT,TBR (X-form 371); TBR 268 = TBL, 269 = TBU. */
-export const mftb = (rt: number, tbr = 268): number =>
-  u32((31 << 26) | (reg(rt, "RT") << 21) | (sprField(tbr) << 11) | (371 << 1));
+/** mftb RT (= mfspr RT,268, what GNU as emits for POWER9); mftbu is mfspr RT,269. */
+export const mftb = (rt: number): number => mfspr(rt, 268);
+export const mftbu = (rt: number): number => mfspr(rt, 269);
 export const mtmsrd = (rs: number, l = 0): number =>
   u32((31 << 26) | (reg(rs, "RS") << 21) | (field(l, 1, "mtmsrd L") << 16) | (178 << 1));
 export const mfmsr = (rt: number): number => u32((31 << 26) | (reg(rt, "RT") << 21) | (83 << 1));

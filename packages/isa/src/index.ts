@@ -1,5 +1,6 @@
 export * from "./asm.js";
 export * from "./chips.js";
+export * from "./codec.js";
 export * from "./core.js";
 export * from "./errata.js";
 export * from "./memory.js";

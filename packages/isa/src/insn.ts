@@ -25,7 +25,8 @@ export const OP_CMPL = 18;
 export const OP_OR = 19;
 export const OP_MFSPR = 20;
 export const OP_MTSPR = 21;
-export const OP_MFTB = 22;
+/** Slot 22 is unused: mftb (XO 371) is not a POWER9 instruction for GNU objdump -Mpower9. */
+export const OP_UNUSED_22 = 22;
 export const OP_MTMSRD = 23;
 export const OP_MFMSR = 24;
 export const OP_MSGSND = 25;
@@ -67,7 +68,7 @@ export const OP_NAMES: readonly string[] = [
   "or",
   "mfspr",
   "mtspr",
-  "mftb",
+  "invalid",
   "mtmsrd",
   "mfmsr",
   "msgsnd",
@@ -120,34 +121,52 @@ export const fME6 = (w: number): number => {
 export const fMtmsrdL = (w: number): number => (w >>> 16) & 1;
 export const fSyncL = (w: number): number => (w >>> 21) & 3;
 
+export const BO_KIND_BC = 0;
+export const BO_KIND_LR = 1;
+export const BO_KIND_CTR = 2;
+
+/**
+ * Whether a BO value is valid for a conditional branch (Power ISA v3.0B Book I 2.4 with the
+ * "at" hint encodings; the set GNU objdump -Mpower9 accepts): BO 21-23 and 28-31 are reserved;
+ * with a displacement (bc) BO 17 and 19 need BI = 0; bclr/bcctr also reject the odd BO values
+ * whose z bit is set (1, 3, 5, 9, 11, 13, 17, 19).
+ */
+export function boValid(bo: number, bi: number, kind: number): boolean {
+  if ((bo >= 21 && bo <= 23) || bo >= 28) return false;
+  if (kind === BO_KIND_BC) return !((bo === 17 || bo === 19) && bi !== 0);
+  return !(bo < 20 && (bo & 1) === 1 && (bo & 0x10 ? true : (bo & 4) === 0 || (bo & 2) === 0));
+}
+
 /** Identifies a 32-bit instruction word; OP_INVALID when it is not a well-formed subset word. */
 export function identify(word: number): number {
   const w = word >>> 0;
   switch (w >>> 26) {
     case 0:
-      return w === 0x00000200 ? OP_ATTN : OP_INVALID;
+      // attn: GNU objdump matches primary opcode 0 with XO 256 whatever the other fields hold
+      return (w & 0x000007ff) === 0x00000200 ? OP_ATTN : OP_INVALID;
+    // cmpli/cmpi: GNU objdump ignores the reserved bit 9, and so does the model
     case 10:
-      return (w & 0x00400000) === 0 ? OP_CMPLI : OP_INVALID;
+      return OP_CMPLI;
     case 11:
-      return (w & 0x00400000) === 0 ? OP_CMPI : OP_INVALID;
+      return OP_CMPI;
     case 14:
       return OP_ADDI;
     case 15:
       return OP_ADDIS;
     case 16:
-      return OP_BC;
+      return boValid(fBO(w), fBI(w), BO_KIND_BC) ? OP_BC : OP_INVALID;
     case 17:
-      // sc LEV: all other fields reserved, bit 30 = 1; LEV > 1 is reserved in v3.0B
-      return (w & 0xfffff01f) === 0x44000002 && fLEV(w) <= 1 ? OP_SC : OP_INVALID;
+      // sc LEV: other fields reserved, bit 30 = 1 (LEV > 1 decodes but is reserved in v3.0B)
+      return (w & 0xfffff01f) === 0x44000002 ? OP_SC : OP_INVALID;
     case 18:
       return OP_B;
     case 19: {
       const xo = (w >>> 1) & 0x3ff;
       switch (xo) {
         case 16:
-          return (w & 0x0000e000) === 0 ? OP_BCLR : OP_INVALID;
+          return (w & 0x0000e000) === 0 && boValid(fBO(w), fBI(w), BO_KIND_LR) ? OP_BCLR : OP_INVALID;
         case 528:
-          return (w & 0x0000e000) === 0 ? OP_BCCTR : OP_INVALID;
+          return (w & 0x0000e000) === 0 && boValid(fBO(w), fBI(w), BO_KIND_CTR) ? OP_BCCTR : OP_INVALID;
         case 18:
           return (w & 0x03fff801) === 0 ? OP_RFID : OP_INVALID;
         case 274:
@@ -186,8 +205,6 @@ export function identify(word: number): number {
           return (w & 1) === 0 ? OP_MFSPR : OP_INVALID;
         case 467:
           return (w & 1) === 0 ? OP_MTSPR : OP_INVALID;
-        case 371:
-          return (w & 1) === 0 ? OP_MFTB : OP_INVALID;
         case 178:
           return (w & 0x001ef801) === 0 ? OP_MTMSRD : OP_INVALID;
         case 83:

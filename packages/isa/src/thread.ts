@@ -31,7 +31,6 @@ import {
   OP_MFCR,
   OP_MFMSR,
   OP_MFSPR,
-  OP_MFTB,
   OP_MSGCLR,
   OP_MSGCLRP,
   OP_MSGSND,
@@ -843,6 +842,8 @@ export class HwThread {
       }
       case OP_SC: {
         const lev = (w >>> 5) & 0x7f;
+        // LEV > 1 is reserved in v3.0B (sc 2 is the later ultravisor call): illegal
+        if (lev > 1) return this.heai(w);
         // SRR0 = next instruction; `sc 1` enters the hypervisor (MSR[HV]=1)
         let nH = this.pcHi;
         const nL = (this.pcLo + 4) >>> 0;
@@ -854,21 +855,6 @@ export class HwThread {
         return this.execMfspr(w);
       case OP_MTSPR:
         return this.execMtspr(w);
-      case OP_MFTB: {
-        const rt = (w >>> 21) & 31;
-        const tbr = ((w >>> 16) & 31) | (((w >>> 11) & 31) << 5);
-        if (tbr !== 268 && tbr !== 269) return this.heai(w);
-        const tb = this.rawTb() + this.tbOffset;
-        if (tbr === 268) {
-          gH[rt] = Math.floor(tb / TWO32) >>> 0;
-          gL[rt] = tb >>> 0;
-        } else {
-          gH[rt] = 0;
-          gL[rt] = Math.floor(tb / TWO32) >>> 0;
-        }
-        this.advance();
-        return EXEC_OK;
-      }
       case OP_MFCR: {
         const rt = (w >>> 21) & 31;
         gH[rt] = 0;
