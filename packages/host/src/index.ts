@@ -1,1 +1,50 @@
-export {};
+// @stopsim/host: the host Linux kernel of a POWER9 PowerNV machine with KVM HV.
+export {
+  buildKnowsIdleStopGuest,
+  KVM_BUILDS,
+  type KvmBuild,
+  KvmBuildError,
+  type KvmBuildName,
+  type PsscrPolicy,
+  resolveKvmBuild,
+} from "./build.js";
+export { CostTableError, DEFAULT_HOST_COSTS, type HostCostTable, resolveCosts } from "./costs.js";
+export { type CpuState, HostCpu, type HostTask, HostTimer } from "./cpu.js";
+export * from "./cputable.js";
+export {
+  type CpuSpec,
+  type DtCpuFeature,
+  type DtCpuFtrsOptions,
+  findCpuFeaturesNode,
+  HV_SUPPORT_HFSCR,
+  HV_SUPPORT_NONE,
+  hasArch300,
+  IDLE_STOP_GUEST,
+  ISA_V3_0B,
+  ISA_V3_1,
+  OS_SUPPORT_FSCR,
+  OS_SUPPORT_NONE,
+  scanDtCpuFeatures,
+  USABLE_HV,
+  USABLE_OS,
+  USABLE_PR,
+} from "./dt-cpu-ftrs.js";
+export { HostBootError, HostConfigError } from "./errors.js";
+export { type BootHostOptions, bootHost, Host } from "./host.js";
+export * from "./idle.js";
+export {
+  type CreateVmOptions,
+  type ExitHandler,
+  guestPsscrClearsTrapBits,
+  Kvm,
+  type KvmHostInfo,
+  type KvmMemoryRegion,
+  type KvmRegs,
+  type KvmRun,
+  KvmVcpu,
+  KvmVm,
+  type OneRegResult,
+} from "./kvm/kvm.js";
+export { exitName, KVM_TRACE_SYMBOL_EXIT } from "./kvm/trace-names.js";
+export * from "./kvm/uapi.js";
+export { KernelLog, type LogLevel, type LogLine } from "./log.js";

@@ -1,0 +1,333 @@
+// One host CPU: the host kernel running in hypervisor state on one POWER9 hardware thread.
+// It owns the thread's "hv" software slot, keeps host timers (hrtimers) on the thread's DEC (and
+// on HDEC while a guest runs), schedules the tasks bound to it (vCPU threads), and idles through
+// the cpuidle states with the menu-like governor by executing the real `stop` instruction.
+// linux: arch/powerpc/kernel/idle.c, drivers/cpuidle/cpuidle-powernv.c (snooze_loop, stop_loop),
+// arch/powerpc/platforms/powernv/idle.c (power9_idle_stop), kernel/time/hrtimer.c.
+import { nsToTb, type Rng, type Simulation, type Timer } from "@stopsim/engine";
+import {
+  EXEC_INTERRUPT,
+  EXEC_OK,
+  EXEC_STOPPED,
+  HMT_MEDIUM,
+  HMT_VERY_LOW,
+  type HwThread,
+  SPRN_DEC,
+  SPRN_PSSCR,
+  STOP,
+  type ThreadSoftware,
+} from "@stopsim/isa";
+import type { HostCostTable } from "./costs.js";
+import type { HostIdleState, MenuGovernor } from "./idle.js";
+import type { KernelLog } from "./log.js";
+
+/** A host timer (struct hrtimer): fires `callback` on its CPU once `at` has passed. */
+export class HostTimer {
+  at = -1;
+  constructor(
+    readonly cpu: HostCpu,
+    readonly callback: () => void,
+    readonly label: string,
+  ) {}
+  get armed(): boolean {
+    return this.at >= 0;
+  }
+  /** hrtimer_start (absolute ns). */
+  start(at: number): void {
+    this.cpu.armTimer(this, at);
+  }
+  /** hrtimer_cancel. */
+  cancel(): void {
+    this.cpu.cancelTimer(this);
+  }
+}
+
+/** A kernel task bound to one CPU (the vCPU threads of QEMU). */
+export interface HostTask {
+  readonly name: string;
+  /** Called when the task gets the CPU; it keeps it until it calls cpu.taskBlocked(). */
+  schedIn(cpu: HostCpu, fromIdle: boolean): void;
+  /** The CPU took an interrupt while this task ran a guest on it. */
+  guestInterrupt(cpu: HostCpu, vector: number): void;
+}
+
+export type CpuState = "busy" | "idle-snooze" | "idle-stop" | "guest";
+
+const DEC_MAX = 0x7fffffff;
+
+export class HostCpu implements ThreadSoftware {
+  state: CpuState = "busy";
+  /** The task that has the CPU (running a guest or in the kernel on its behalf). */
+  current: HostTask | null = null;
+  private readonly runQueue: HostTask[] = [];
+  private readonly timers: HostTimer[] = [];
+  private idleState: HostIdleState | null = null;
+  private idleStart = 0;
+  private readonly snoozeTimer: Timer;
+  private readonly idleEntryTimer: Timer;
+  private wakeCause: "timer" | "ipi" = "ipi";
+  private rescheduling = false;
+  readonly track: number;
+  /** Residency per idle state name, ns. */
+  readonly residencyNs = new Map<string, number>();
+  readonly usage = new Map<string, number>();
+
+  constructor(
+    readonly sim: Simulation,
+    readonly cpuId: number,
+    readonly thread: HwThread,
+    private readonly states: readonly HostIdleState[],
+    private readonly governor: MenuGovernor,
+    private readonly costs: HostCostTable,
+    private readonly rng: Rng,
+    private readonly log: KernelLog,
+    private readonly disabledStates: ReadonlySet<number>,
+  ) {
+    this.track = sim.trace.track("host", `cpu${cpuId}`);
+    this.snoozeTimer = sim.createTimer(() => this.snoozeExit(), `host/cpu${cpuId}/snooze`);
+    this.idleEntryTimer = sim.createTimer(() => this.enterIdleState(), `host/cpu${cpuId}/idle-entry`);
+    thread.setSoftware("hv", this);
+  }
+
+  /** A cost from the table with the seeded log-normal jitter. */
+  cost(ns: number): number {
+    if (ns <= 0) return 0;
+    const sigma = this.costs.jitterSigma;
+    return Math.max(1, Math.round(sigma > 0 ? this.rng.logNormal(ns, sigma) : ns));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Timers
+  // -------------------------------------------------------------------------------------------
+
+  createTimer(callback: () => void, label: string): HostTimer {
+    return new HostTimer(this, callback, label);
+  }
+
+  armTimer(t: HostTimer, at: number): void {
+    this.cancelTimer(t);
+    t.at = Math.max(at, this.sim.now);
+    let i = this.timers.length;
+    while (i > 0 && this.timers[i - 1].at > t.at) i--;
+    this.timers.splice(i, 0, t);
+    this.timerChanged();
+  }
+
+  cancelTimer(t: HostTimer): void {
+    const i = this.timers.indexOf(t);
+    if (i >= 0) this.timers.splice(i, 1);
+    t.at = -1;
+  }
+
+  /** Absolute time of the next host timer, or Infinity. */
+  get nextTimerAt(): number {
+    return this.timers.length > 0 ? this.timers[0].at : Number.POSITIVE_INFINITY;
+  }
+
+  /** Runs the callbacks of every expired timer (hrtimer_interrupt); true when any ran. */
+  runExpiredTimers(): boolean {
+    let ran = false;
+    while (this.timers.length > 0 && this.timers[0].at <= this.sim.now) {
+      const t = this.timers.shift() as HostTimer;
+      t.at = -1;
+      ran = true;
+      t.callback();
+    }
+    return ran;
+  }
+
+  /** A timer was armed while the CPU sleeps or snoozes: re-evaluate the wake-up. */
+  private timerChanged(): void {
+    if (this.state === "idle-stop") {
+      // reprogram the decrementer the stopped thread waits on
+      this.programDec();
+    } else if (this.state === "idle-snooze") {
+      this.armSnoozeTimer();
+    }
+  }
+
+  /** Host DEC = time to the next timer (clamped to the 32-bit decrementer). */
+  programDec(): void {
+    const next = this.nextTimerAt;
+    let ticks = DEC_MAX;
+    if (Number.isFinite(next)) {
+      ticks = Math.min(DEC_MAX, Math.max(0, nsToTb(next) - nsToTb(this.sim.now)));
+    }
+    this.thread.setSpr(SPRN_DEC, BigInt(ticks));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Scheduling
+  // -------------------------------------------------------------------------------------------
+
+  /** Makes `task` runnable here (try_to_wake_up); wakes the CPU if it idles. */
+  wakeTask(task: HostTask): void {
+    if (this.current === task || this.runQueue.includes(task)) return;
+    this.runQueue.push(task);
+    this.kick();
+  }
+
+  /** Sends the CPU a reschedule IPI (a hypervisor doorbell) when it idles. */
+  kick(): void {
+    if (this.state === "idle-stop") {
+      this.sim.schedule(
+        this.cost(this.costs.ipiDeliveryNs),
+        () => {
+          if (this.state === "idle-stop") this.thread.receiveHypervisorDoorbell();
+        },
+        `host/cpu${this.cpuId}/ipi`,
+      );
+    } else if (this.state === "idle-snooze") {
+      this.snoozeTimer.arm(this.sim.now + this.cost(this.costs.snoozeExitNs));
+    } else if (this.state === "busy" && this.current === null && this.idleEntryTimer.armed) {
+      // about to enter idle: the idle loop checks need_resched first
+      this.idleEntryTimer.cancel();
+      this.sim.schedule(0, () => this.schedule(false), `host/cpu${this.cpuId}/resched`);
+    }
+  }
+
+  /** The current task gives up the CPU (blocked in the kernel or exited). */
+  taskBlocked(task: HostTask): void {
+    if (this.current !== task) return;
+    this.current = null;
+    this.state = "busy";
+    this.schedule(false);
+  }
+
+  /** __schedule(): run timers, then the next runnable task, else the idle loop. */
+  schedule(fromIdle: boolean): void {
+    if (this.rescheduling) return;
+    this.rescheduling = true;
+    try {
+      this.thread.hDoorbell = false; // IPIs are processed with interrupts enabled
+      this.runExpiredTimers();
+      if (this.current !== null) return;
+      const next = this.runQueue.shift();
+      if (next !== undefined) {
+        this.current = next;
+        this.state = "busy";
+        next.schedIn(this, fromIdle);
+        return;
+      }
+      this.state = "busy";
+      this.idleEntryTimer.arm(this.sim.now + this.cost(this.costs.idleEntryNs));
+    } finally {
+      this.rescheduling = false;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Idle (cpuidle_idle_call -> governor select -> state enter)
+  // -------------------------------------------------------------------------------------------
+
+  private enterIdleState(): void {
+    if (this.current !== null || this.runQueue.length > 0) {
+      this.schedule(false);
+      return;
+    }
+    if (this.runExpiredTimers() && (this.current !== null || this.runQueue.length > 0)) {
+      this.schedule(false);
+      return;
+    }
+    const nextTimerNs = this.nextTimerAt - this.sim.now;
+    const idx = this.governor.select(this.states, nextTimerNs, this.disabledStates);
+    const st = this.states[idx];
+    this.idleState = st;
+    this.idleStart = this.sim.now;
+    this.usage.set(st.name, (this.usage.get(st.name) ?? 0) + 1);
+    if (st.kind === "snooze") {
+      // snooze_loop: poll at very low SMT priority until need_resched or the snooze timeout
+      this.state = "idle-snooze";
+      this.thread.execute(HMT_VERY_LOW);
+      this.armSnoozeTimer();
+      return;
+    }
+    // stop_loop -> power9_idle_stop: PSSCR = (PSSCR & ~mask) | val, then `stop`
+    this.programDec();
+    const cur = this.thread.getSpr(SPRN_PSSCR);
+    this.thread.setSpr(SPRN_PSSCR, (cur & ~st.psscrMask) | st.psscrVal);
+    this.state = "idle-stop";
+    const r = this.thread.execute(STOP);
+    if (r === EXEC_OK)
+      this.idleWake(); // a wake event was already pending (EC=0)
+    // EXEC_STOPPED: wait for the wake-up; EXEC_INTERRUPT: the 0x100 was delivered to interrupt()
+    else if (r !== EXEC_STOPPED && r !== EXEC_INTERRUPT) this.idleWake();
+  }
+
+  private armSnoozeTimer(): void {
+    // snooze_timeout: the target residency of the first state after snooze
+    const timeout =
+      this.states.length > 1 ? this.states[1].targetResidencyUs * 1000 : Number.POSITIVE_INFINITY;
+    const until = Math.min(this.nextTimerAt, this.idleStart + timeout);
+    if (this.runQueue.length > 0) this.snoozeTimer.arm(this.sim.now + this.cost(this.costs.snoozeExitNs));
+    else if (Number.isFinite(until)) this.snoozeTimer.arm(Math.max(this.sim.now, until));
+  }
+
+  private snoozeExit(): void {
+    if (this.state !== "idle-snooze") return;
+    this.thread.execute(HMT_MEDIUM);
+    this.finishIdle(0);
+    this.schedule(true);
+  }
+
+  /** Records the idle period and leaves the idle state. */
+  private finishIdle(exitLatencyNs: number): void {
+    const st = this.idleState;
+    const dur = this.sim.now - this.idleStart;
+    if (st !== null) {
+      this.governor.reflect(dur + exitLatencyNs);
+      this.residencyNs.set(st.name, (this.residencyNs.get(st.name) ?? 0) + dur);
+      if (this.sim.trace.enabled) {
+        this.sim.trace.complete(this.track, "cpu_idle", "power", this.idleStart, dur, {
+          state: st.index,
+          name: st.name,
+        });
+      }
+    }
+    this.idleState = null;
+    this.state = "busy";
+  }
+
+  /** The stopped thread woke (EC=0 resume or EC=1 system reset). */
+  private idleWake(): void {
+    if (this.state !== "idle-stop") return;
+    const st = this.idleState;
+    const exitNs = st?.exitLatencyNs ?? 0;
+    this.wakeCause = this.nextTimerAt <= this.sim.now ? "timer" : "ipi";
+    this.finishIdle(exitNs);
+    this.thread.hDoorbell = false;
+    const irq = this.wakeCause === "timer" ? this.costs.hrtimerIrqNs : this.costs.hostIpiIrqNs;
+    // the hardware wake-up (firmware exit latency) then the interrupt that woke the CPU
+    this.sim.schedule(exitNs + this.cost(irq), () => this.schedule(true), `host/cpu${this.cpuId}/wake`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // ThreadSoftware ("hv")
+  // -------------------------------------------------------------------------------------------
+
+  interrupt(_thread: HwThread, vector: number): void {
+    if (this.state === "guest" && this.current !== null) {
+      this.current.guestInterrupt(this, vector);
+      return;
+    }
+    if (this.state === "idle-stop" && vector === 0x100) {
+      this.idleWake();
+      return;
+    }
+    this.log.warn(`cpu${this.cpuId}: unexpected interrupt 0x${vector.toString(16)} in state ${this.state}`);
+  }
+
+  resume(_thread: HwThread): void {
+    if (this.state === "idle-stop") this.idleWake();
+  }
+
+  /** Whether the CPU is in an idle state right now. */
+  get idle(): boolean {
+    return this.state === "idle-stop" || this.state === "idle-snooze";
+  }
+
+  /** The idle state the CPU is in, or null. */
+  get currentIdleState(): HostIdleState | null {
+    return this.idle ? this.idleState : null;
+  }
+}

@@ -1,0 +1,280 @@
+// The host Linux kernel of a POWER9 PowerNV machine: boots from the firmware's DTB bytes,
+// brings up one host CPU per hardware thread the tree lists, parses dt-cpu-features and the
+// OPAL idle states, idles through cpuidle-powernv, and initialises KVM HV.
+// linux: arch/powerpc/kernel/prom.c (early_init_devtree, early_init_dt_scan_cpus),
+// arch/powerpc/kernel/dt_cpu_ftrs.c, arch/powerpc/platforms/powernv/idle.c,
+// drivers/cpuidle/cpuidle-powernv.c, arch/powerpc/kvm/book3s_hv.c (kvmppc_book3s_init_hv).
+import { type DeviceTree, decodeDtb, FdtError } from "@stopsim/devicetree";
+import type { Simulation } from "@stopsim/engine";
+import {
+  type ChipModel,
+  chipByPvr,
+  DoorbellFabric,
+  type GuestStopErratumConfig,
+  type HwThread,
+  SmtCore,
+  SPRN_FSCR,
+  SPRN_HFSCR,
+  SPRN_LPCR,
+  UnknownChipError,
+} from "@stopsim/isa";
+import { buildKnowsIdleStopGuest, type KvmBuild, type KvmBuildName, resolveKvmBuild } from "./build.js";
+import { type HostCostTable, resolveCosts } from "./costs.js";
+import { HostCpu } from "./cpu.js";
+import { cpuFeatureNames } from "./cputable.js";
+import { type CpuSpec, hasArch300, scanDtCpuFeatures } from "./dt-cpu-ftrs.js";
+import { HostBootError, HostConfigError } from "./errors.js";
+import { type HostIdleState, initIdleStates, MenuGovernor, type PowerMgtResult } from "./idle.js";
+import { Kvm } from "./kvm/kvm.js";
+import { KernelLog } from "./log.js";
+
+export interface BootHostOptions {
+  readonly sim: Simulation;
+  /** The device tree blob the firmware hands over (the only source of machine facts). */
+  readonly dtb: Uint8Array;
+  /** The firmware's OPAL runtime (kept for OPAL calls; boot never reads firmware objects). */
+  readonly opal?: unknown;
+  /** Kernel build: a preset name or a KvmBuild. */
+  readonly kernel: KvmBuild | KvmBuildName;
+  /** Overrides of the cost table (costs.ts). */
+  readonly costs?: Partial<HostCostTable>;
+  /** CONFIG_HZ of the host kernel (scheduler tick while a task runs). Default 100. */
+  readonly hz?: number;
+  /** PM QoS CPU latency limit for the host governor, ns (default: none). */
+  readonly latencyLimitNs?: number;
+  /** cpuidle states disabled through sysfs (state names, e.g. ["stop2"]). */
+  readonly disabledIdleStates?: readonly string[];
+  /** Guest-stop erratum settings passed to the cores (default: by DD level). */
+  readonly guestStopErratum?: Partial<GuestStopErratumConfig>;
+  /** Seed-stream name prefix (default "host"). */
+  readonly name?: string;
+}
+
+export class Host {
+  readonly kvm: Kvm;
+
+  constructor(
+    readonly sim: Simulation,
+    readonly name: string,
+    readonly tree: DeviceTree,
+    readonly chip: ChipModel,
+    readonly cores: readonly SmtCore[],
+    readonly cpus: readonly HostCpu[],
+    readonly cpuSpec: CpuSpec,
+    readonly idle: PowerMgtResult,
+    readonly build: KvmBuild,
+    readonly costs: HostCostTable,
+    readonly log: KernelLog,
+    tickNs: number,
+  ) {
+    this.kvm = new Kvm({
+      cpus,
+      threadsPerCore: chip.threadsPerCore,
+      hostLpcr: cpuSpec.lpcr,
+      hostHfscr: cpuSpec.hfscr,
+      arch300: hasArch300(cpuSpec),
+      enableGuestStop: cpuSpec.enableGuestStop,
+      build,
+      log,
+      costs,
+      tickNs,
+    });
+  }
+
+  /** The seed design's flag: set when the tree had the dt-cpu-feature "idle-stop-guest". */
+  get enableGuestStop(): boolean {
+    return this.cpuSpec.enableGuestStop;
+  }
+
+  /** The cpuidle driver table (snooze first). */
+  get idleStates(): readonly HostIdleState[] {
+    return this.idle.cpuidle;
+  }
+
+  /** The hardware threads, in host CPU order. */
+  get threads(): readonly HwThread[] {
+    return this.cpus.map((c) => c.thread);
+  }
+
+  /** dmesg-like boot and runtime log. */
+  dmesg(): string[] {
+    return this.log.dmesg();
+  }
+
+  /** Idle residency per state name summed over CPUs, ns. */
+  idleResidency(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of this.cpus) for (const [k, v] of c.residencyNs) out[k] = (out[k] ?? 0) + v;
+    return out;
+  }
+}
+
+interface CpuNodeInfo {
+  readonly path: string;
+  readonly pvr: number;
+  readonly servers: number[];
+}
+
+function readCpuNodes(tree: DeviceTree, log: KernelLog): CpuNodeInfo[] {
+  const cpus = tree.getNode("/cpus");
+  if (cpus === undefined) {
+    throw new HostBootError("no /cpus node in the firmware device tree: the host cannot find its CPUs");
+  }
+  const out: CpuNodeInfo[] = [];
+  for (const n of cpus.children) {
+    const dt = n.getProp("device_type");
+    let type = "";
+    try {
+      type = dt?.asString() ?? "";
+    } catch {
+      type = "";
+    }
+    if (type !== "cpu") continue;
+    const status = n.getProp("status");
+    try {
+      if (status !== undefined && status.asString() !== "okay") {
+        log.info(`${n.path}: status "${status.asString()}", not started`);
+        continue;
+      }
+    } catch {
+      // unreadable status: treated as okay, as of_device_is_available would not
+    }
+    const verProp = n.getProp("cpu-version");
+    if (verProp === undefined || verProp.length < 4) {
+      log.warn(`${n.path}: no cpu-version property: CPU skipped`);
+      continue;
+    }
+    const pvr = verProp.asU32Array()[0] >>> 0;
+    const serv = n.getProp("ibm,ppc-interrupt-server#s");
+    let servers: number[];
+    if (serv !== undefined && serv.length >= 4 && serv.length % 4 === 0) {
+      servers = serv.asU32Array();
+    } else {
+      const reg = n.getProp("reg");
+      if (reg === undefined || reg.length < 4) {
+        log.warn(`${n.path}: neither ibm,ppc-interrupt-server#s nor reg: CPU skipped`);
+        continue;
+      }
+      servers = [reg.asU32Array()[0]];
+    }
+    out.push({ path: n.path, pvr, servers });
+  }
+  return out;
+}
+
+/**
+ * Boots the host kernel from the firmware's DTB bytes. Throws HostBootError when the blob is
+ * truncated or corrupt, or describes no usable CPU.
+ */
+export function bootHost(options: BootHostOptions): Host {
+  const { sim, dtb } = options;
+  if (!(dtb instanceof Uint8Array)) {
+    throw new HostConfigError(
+      "bootHost: dtb must be the Uint8Array the firmware produced (e.g. buildHostDtb())",
+    );
+  }
+  const build = resolveKvmBuild(options.kernel);
+  const costs = resolveCosts(options.costs);
+  const hz = options.hz ?? 100;
+  if (!Number.isInteger(hz) || hz < 24 || hz > 1000) {
+    throw new HostConfigError(`bootHost: hz must be an integer in 24..1000 (CONFIG_HZ), got ${String(hz)}`);
+  }
+  const name = options.name ?? "host";
+  const log = new KernelLog(sim);
+  let tree: DeviceTree;
+  try {
+    tree = decodeDtb(dtb);
+  } catch (e) {
+    if (e instanceof FdtError) {
+      throw new HostBootError(
+        `cannot boot: the firmware device tree is invalid (${e.code} at byte ${e.offset}: ${e.reason}); check that the whole DTB was handed over`,
+      );
+    }
+    throw e;
+  }
+  log.info(`Linux version 5.7.0-stopsim (KVM build ${build.name}) #1 SMP`);
+  const cpuNodes = readCpuNodes(tree, log);
+  if (cpuNodes.length === 0) {
+    throw new HostBootError("cannot boot: the device tree lists no usable CPU under /cpus");
+  }
+  let chip: ChipModel;
+  try {
+    chip = chipByPvr(cpuNodes[0].pvr);
+  } catch (e) {
+    if (e instanceof UnknownChipError) throw new HostBootError(`cannot boot: ${e.message}`);
+    throw e;
+  }
+  log.info(`cpu-version 0x${chip.pvr.toString(16).padStart(8, "0")}: ${chip.name}`);
+
+  // Hardware threads: one SmtCore per /cpus node, threads by PIR
+  const fabric = new DoorbellFabric();
+  const cores: SmtCore[] = [];
+  const threads: HwThread[] = [];
+  for (const node of cpuNodes) {
+    if (node.pvr !== chip.pvr)
+      log.warn(`${node.path}: cpu-version 0x${node.pvr.toString(16)} differs from the boot CPU`);
+    const coreId = node.servers[0] >>> 2;
+    const core = new SmtCore(sim, { chip, coreId, fabric, guestStopErratum: options.guestStopErratum });
+    cores.push(core);
+    for (const pir of node.servers) {
+      const t = core.threads.find((x) => x.pir === pir);
+      if (t === undefined) {
+        log.warn(
+          `${node.path}: interrupt server 0x${pir.toString(16)} is not a thread of core ${coreId}: ignored`,
+        );
+        continue;
+      }
+      threads.push(t);
+    }
+  }
+  if (threads.length === 0) throw new HostBootError("cannot boot: no hardware thread could be started");
+
+  const boot = threads[0];
+  const spec = scanDtCpuFeatures(
+    tree,
+    { hvMode: boot.hypervisorState, pvr: chip.pvr, knowsIdleStopGuest: buildKnowsIdleStopGuest(build) },
+    log,
+  );
+  log.info(`cpu features: ${cpuFeatureNames(spec.cpuFeatures).join(" ")}`);
+  const idle = initIdleStates(tree, hasArch300(spec), log);
+
+  const disabled = new Set<number>();
+  for (const n of options.disabledIdleStates ?? []) {
+    const s = idle.cpuidle.find((x) => x.name === n);
+    if (s === undefined) {
+      throw new HostConfigError(
+        `bootHost: disabledIdleStates names '${n}', which is not a cpuidle state of this host (${idle.cpuidle.map((x) => x.name).join(", ")})`,
+      );
+    }
+    disabled.add(s.index);
+  }
+
+  const cpus: HostCpu[] = [];
+  threads.forEach((t, i) => {
+    // __restore_cpu_cpufeatures: the feature handlers' LPCR/HFSCR/FSCR on every thread
+    t.setSpr(SPRN_LPCR, spec.lpcr);
+    t.setSpr(SPRN_HFSCR, spec.hfscr);
+    t.setSpr(SPRN_FSCR, spec.fscr);
+    cpus.push(
+      new HostCpu(
+        sim,
+        i,
+        t,
+        idle.cpuidle,
+        new MenuGovernor(options.latencyLimitNs),
+        costs,
+        sim.rng.stream(`${name}/cpu${i}`),
+        log,
+        disabled,
+      ),
+    );
+  });
+  log.info(`smp: Brought up 1 node, ${cpus.length} CPUs`);
+  const host = new Host(sim, name, tree, chip, cores, cpus, spec, idle, build, costs, log, 1e9 / hz);
+  log.info(
+    `kvm-hv: build ${build.name}: stop emulation ${build.emulateStopTrap ? "on" : "off"}, guest PSSCR policy ${build.psscrPolicy}, enable_guest_stop=${spec.enableGuestStop}`,
+  );
+  // every CPU enters its idle loop
+  for (const c of cpus) c.schedule(false);
+  return host;
+}
