@@ -4,7 +4,9 @@ export * from "./caps.js";
 export * from "./cpu-models.js";
 export { MigrationError, QEMU_PROGRAM, QemuError, QmpError } from "./errors.js";
 export * from "./fdt.js";
+export * from "./kvm.js";
 export * from "./machine.js";
+export * from "./migration/migration.js";
 export { QemuFileReader, QemuFileWriter } from "./migration/qemu-file.js";
 export * from "./migration/savevm.js";
 export {
@@ -16,5 +18,7 @@ export {
   type SmpConfig,
   splitCommandLine,
 } from "./options.js";
+export { GuestRam } from "./ram.js";
 export * from "./rtas-tokens.js";
 export { formatSize, parseSize } from "./size.js";
+export * from "./spapr.js";

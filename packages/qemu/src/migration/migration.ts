@@ -1,0 +1,385 @@
+// Live migration between two QEMUs: pre-copy rounds of dirty RAM paced by the bandwidth, then
+// stop-and-copy of the last pages and the device state; the destination loads the stream, checks
+// the capabilities and reports back over the return path.
+// qemu: migration/migration.c (migration_thread, migration_iteration_run, migration_completion,
+//       MIGRATION_STATUS_*, the 32 MiB/s default max-bandwidth and 300 ms downtime-limit),
+//       migration/ram.c (ram_save_iterate, migration_bitmap_sync), hw/ppc/spapr.c spapr_post_load,
+//       hw/ppc/spapr_caps.c spapr_caps_post_migration, target/ppc/kvm.c kvm_arch_get/put_registers.
+
+import { capByIndex, SPAPR_CAP_NUM } from "../caps.js";
+import { MigrationError } from "../errors.js";
+import type { KvmRegs } from "../kvm.js";
+import { capsOfBuild } from "../machine.js";
+import type { Qemu } from "../spapr.js";
+import { QemuFileWriter } from "./qemu-file.js";
+import {
+  type CpuMigrationState,
+  type LoadedVmState,
+  type RamPage,
+  saveComplete,
+  saveHeader,
+  saveRamIterate,
+  saveRamSetup,
+  TARGET_PAGE_SIZE,
+} from "./savevm.js";
+
+export type MigrationStatus = "none" | "setup" | "active" | "device" | "completed" | "failed" | "cancelled";
+
+export interface MigrationParameters {
+  /** max-bandwidth in bytes per second (QEMU's default 32 MiB/s). */
+  readonly maxBandwidth: number;
+  /** downtime-limit in ns (QEMU's default 300 ms). */
+  readonly downtimeLimitNs: number;
+  /** Pre-copy rounds before stop-and-copy is forced. */
+  readonly maxIterations: number;
+}
+
+export const DEFAULT_MIGRATION_PARAMETERS: MigrationParameters = {
+  maxBandwidth: 32 * 1024 * 1024,
+  downtimeLimitNs: 300_000_000,
+  maxIterations: 30,
+};
+
+/** query-migrate (qemu: qapi/migration.json MigrationInfo). */
+export interface MigrationInfo {
+  readonly status: MigrationStatus;
+  readonly "error-desc"?: string;
+  readonly "total-time"?: number;
+  readonly downtime?: number;
+  readonly ram?: {
+    transferred: number;
+    total: number;
+    "dirty-sync-count": number;
+    "dirty-pages-rate": number;
+  };
+}
+
+/** A channel fault: the destination dies after `bytes` bytes reached it. */
+export interface ChannelFault {
+  readonly crashDestinationAfterBytes: number;
+}
+
+// ONE_REG ids of the SPRs QEMU synchronises, and their env.spr[] numbers
+// (linux: arch/powerpc/include/uapi/asm/kvm.h; qemu: target/ppc/cpu_init.c spr_register_kvm)
+const KVM_REG_PPC = 0x1000000000000000n;
+const U64 = 0x0030000000000000n;
+const U32 = 0x0020000000000000n;
+export const ONE_REG_SPRS: readonly (readonly [number, bigint])[] = [
+  [17, KVM_REG_PPC | U64 | 0x9n], // DSCR
+  [309, KVM_REG_PPC | U64 | 0xan], // PURR
+  [308, KVM_REG_PPC | U64 | 0xbn], // SPURR
+  [19, KVM_REG_PPC | U64 | 0xcn], // DAR
+  [18, KVM_REG_PPC | U32 | 0xdn], // DSISR
+  [29, KVM_REG_PPC | U64 | 0xen], // AMR
+  [157, KVM_REG_PPC | U64 | 0xfn], // UAMOR
+  [795, KVM_REG_PPC | U64 | 0x10n], // MMCR0
+  [798, KVM_REG_PPC | U64 | 0x11n], // MMCR1
+  [786, KVM_REG_PPC | U64 | 0x12n], // MMCRA
+  [785, KVM_REG_PPC | U64 | 0x13n], // MMCR2
+  [796, KVM_REG_PPC | U64 | 0x15n], // SIAR
+  [797, KVM_REG_PPC | U64 | 0x16n], // SDAR
+  [784, KVM_REG_PPC | U64 | 0x17n], // SIER
+  [829, KVM_REG_PPC | U64 | 0x9fn], // IAMR
+  [153, KVM_REG_PPC | U64 | 0xa3n], // FSCR
+  [159, KVM_REG_PPC | U32 | 0xa4n], // PSPB
+  [804, KVM_REG_PPC | U64 | 0xa5n], // EBBHR
+  [805, KVM_REG_PPC | U64 | 0xa6n], // EBBRR
+  [806, KVM_REG_PPC | U64 | 0xa7n], // BESCR
+  [815, KVM_REG_PPC | U64 | 0xa8n], // TAR
+  [180, KVM_REG_PPC | U64 | 0xaan], // DAWR
+  [188, KVM_REG_PPC | U64 | 0xabn], // DAWRX
+  [187, KVM_REG_PPC | U64 | 0xacn], // CIABR
+  [256, KVM_REG_PPC | U32 | 0xb4n], // VRSAVE
+  [318, KVM_REG_PPC | U64 | 0xb5n], // LPCR (KVM_REG_PPC_LPCR_64)
+  [896, KVM_REG_PPC | U64 | 0xb6n], // PPR
+  [144, KVM_REG_PPC | U64 | 0xbcn], // TIDR
+  [855, KVM_REG_PPC | U64 | 0xbdn], // PSSCR
+];
+/** env.spr[] numbers of the registers of struct kvm_regs. */
+const SPR_SRR0 = 26;
+const SPR_SRR1 = 27;
+const SPR_PID = 48;
+const SPR_SPRG0 = 272;
+
+/** kvm_arch_get_registers: the vCPU's state out of KVM. */
+export function kvmGetCpuState(q: Qemu, index: number): CpuMigrationState {
+  const v = q.vcpus[index];
+  const regs = v.fd.getRegs();
+  if (typeof regs === "number") throw new MigrationError(`KVM_GET_REGS failed: errno ${-regs}`);
+  const spr = new Map<number, bigint>();
+  spr.set(SPR_SRR0, regs.srr0);
+  spr.set(SPR_SRR1, regs.srr1);
+  spr.set(SPR_PID, regs.pid);
+  const sprg = [
+    regs.sprg0,
+    regs.sprg1,
+    regs.sprg2,
+    regs.sprg3,
+    regs.sprg4,
+    regs.sprg5,
+    regs.sprg6,
+    regs.sprg7,
+  ];
+  sprg.forEach((x, i) => {
+    spr.set(SPR_SPRG0 + i, x);
+  });
+  for (const [n, id] of ONE_REG_SPRS) {
+    const val = v.fd.getOneReg(id);
+    // registers this KVM does not offer are skipped, as kvm_get_one_spr does
+    if (typeof val === "bigint") spr.set(n, val);
+  }
+  for (const [n, x] of [...spr]) if (x === 0n) spr.delete(n);
+  return {
+    index,
+    halted: v.halted,
+    gpr: regs.gpr.slice(0, 32),
+    lr: regs.lr,
+    ctr: regs.ctr,
+    xer: regs.xer,
+    cr: Number(regs.cr & 0xffffffffn),
+    msr: regs.msr,
+    nip: regs.pc,
+    spr,
+  };
+}
+
+/** kvm_arch_put_registers: the state into the destination's vCPU. */
+export function kvmPutCpuState(q: Qemu, c: CpuMigrationState): void {
+  const v = q.vcpus[c.index];
+  const s = (n: number) => c.spr.get(n) ?? 0n;
+  const regs: KvmRegs = {
+    pc: c.nip,
+    cr: BigInt(c.cr),
+    ctr: c.ctr,
+    lr: c.lr,
+    xer: c.xer,
+    msr: c.msr,
+    srr0: s(SPR_SRR0),
+    srr1: s(SPR_SRR1),
+    pid: s(SPR_PID),
+    sprg0: s(SPR_SPRG0),
+    sprg1: s(SPR_SPRG0 + 1),
+    sprg2: s(SPR_SPRG0 + 2),
+    sprg3: s(SPR_SPRG0 + 3),
+    sprg4: s(SPR_SPRG0 + 4),
+    sprg5: s(SPR_SPRG0 + 5),
+    sprg6: s(SPR_SPRG0 + 6),
+    sprg7: s(SPR_SPRG0 + 7),
+    gpr: c.gpr.slice(),
+  };
+  const r = v.fd.setRegs(regs);
+  if (r < 0) throw new MigrationError(`KVM_SET_REGS failed: errno ${-r}`);
+  for (const [n, id] of ONE_REG_SPRS) {
+    if (c.spr.has(n)) v.fd.setOneReg(id, s(n));
+  }
+  v.halted = c.halted;
+}
+
+/**
+ * The destination's post-load: spapr_caps_post_migration compares the source's levels (the
+ * subsections, or this machine's defaults where none came) with this QEMU's effective levels.
+ */
+export function spaprCapsPostMigration(q: Qemu, loaded: LoadedVmState): string[] {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  for (let i = 0; i < SPAPR_CAP_NUM; i++) {
+    const cap = capByIndex(i);
+    const mig = loaded.spapr.caps.get(cap.migName);
+    const src = mig ?? q.defaultCaps[i];
+    const dst = q.caps[i];
+    if (src > dst)
+      errors.push(`cap-${cap.name} higher level (${src}) in incoming stream than on destination (${dst})`);
+    if (src < dst)
+      warnings.push(`cap-${cap.name} lower level (${src}) in incoming stream than on destination (${dst})`);
+  }
+  if (errors.length > 0) {
+    throw new MigrationError("load of migration failed: Invalid argument", {
+      preceding: [...errors, "error while loading state for instance 0x0 of device 'spapr'"],
+    });
+  }
+  return warnings;
+}
+
+/** Pages of RAM as the stream carries them: data for written pages, a zero fill otherwise. */
+function ramPages(q: Qemu, pages: Iterable<number>): RamPage[] {
+  const out: RamPage[] = [];
+  for (const p of pages) {
+    const addr = p * TARGET_PAGE_SIZE;
+    if (!q.ram.isWritten(p)) {
+      out.push({ addr, fill: 0 });
+      continue;
+    }
+    const data = q.ram.readPage(p);
+    out.push(data.every((b) => b === data[0]) ? { addr, fill: data[0] } : { addr, data });
+  }
+  return out;
+}
+
+/** The source's side of one outgoing migration (qemu: MigrationState). */
+export class OutgoingMigration {
+  status: MigrationStatus = "setup";
+  errorDesc: string | undefined;
+  readonly startNs: number;
+  endNs: number | undefined;
+  downtimeNs: number | undefined;
+  transferred = 0;
+  dirtySyncCount = 0;
+  dirtyPagesRate = 0;
+  rounds = 0;
+  /** Destination's stderr when it refused the stream. */
+  destinationError: MigrationError | undefined;
+  private readonly stream = new QemuFileWriter();
+  private delivered = 0;
+  private wasRunning = false;
+  private stopStartNs = 0;
+
+  constructor(
+    readonly src: Qemu,
+    readonly dst: Qemu,
+    readonly params: MigrationParameters,
+    readonly fault: ChannelFault | undefined,
+  ) {
+    this.startNs = src.sim.now;
+  }
+
+  /** query-migrate. */
+  info(): MigrationInfo {
+    const base = { status: this.status } as MigrationInfo & Record<string, unknown>;
+    if (this.status === "failed") return { ...base, "error-desc": this.errorDesc ?? "unknown error" };
+    const now = this.endNs ?? this.src.sim.now;
+    return {
+      ...base,
+      "total-time": Math.round((now - this.startNs) / 1e6),
+      ...(this.downtimeNs !== undefined ? { downtime: Math.round(this.downtimeNs / 1e6) } : {}),
+      ram: {
+        transferred: this.transferred,
+        total: this.src.config.ramSize,
+        "dirty-sync-count": this.dirtySyncCount,
+        "dirty-pages-rate": this.dirtyPagesRate,
+      },
+    };
+  }
+
+  /** migrate: setup, then the first round. */
+  start(): void {
+    const { src, dst } = this;
+    if (dst.status !== "inmigrate") {
+      this.fail(`destination is not waiting for an incoming migration (state ${dst.status})`);
+      return;
+    }
+    saveHeader(this.stream, src.config.machineType.name);
+    saveRamSetup(this.stream, src.config.ramSize, src.vcpus.length);
+    src.ram.startDirtyLog();
+    this.status = "active";
+    // the bulk stage: every page of RAM (pages never written go as zero pages)
+    const all: number[] = [];
+    for (let p = 0; p < src.config.ramSize / TARGET_PAGE_SIZE; p++) all.push(p);
+    this.sendRound(all);
+  }
+
+  private sendRound(pages: number[]): void {
+    const before = this.stream.length;
+    saveRamIterate(this.stream, ramPages(this.src, pages), this.src.vcpus.length);
+    this.rounds++;
+    this.transmit(before, () => this.afterRound());
+  }
+
+  /** Sends stream bytes from `from` to the end at max-bandwidth, then calls `then`. */
+  private transmit(from: number, then: () => void): void {
+    const bytes = this.stream.length - from;
+    const ns = Math.ceil((bytes / this.params.maxBandwidth) * 1e9);
+    this.src.sim.schedule(
+      ns,
+      () => {
+        if (this.status === "failed" || this.status === "cancelled") return;
+        const limit = this.fault?.crashDestinationAfterBytes;
+        if (limit !== undefined && this.stream.length > limit) {
+          this.transferred = limit;
+          this.dst.incomingFailed("destination terminated while receiving the stream");
+          this.fail("Unable to write to socket: Connection reset by peer");
+          return;
+        }
+        this.transferred = this.stream.length;
+        this.delivered = this.stream.length;
+        then();
+      },
+      `${this.src.name}.migration.send`,
+    );
+  }
+
+  // qemu: migration_iteration_run: sync the dirty bitmap, then iterate or complete
+  private afterRound(): void {
+    const dirty = this.src.ram.syncDirtyLog();
+    this.dirtySyncCount++;
+    const pendingNs = ((dirty.length * (TARGET_PAGE_SIZE + 8)) / this.params.maxBandwidth) * 1e9;
+    this.dirtyPagesRate = dirty.length;
+    if (pendingNs <= this.params.downtimeLimitNs || this.rounds >= this.params.maxIterations) {
+      this.complete(dirty);
+    } else {
+      this.sendRound(dirty);
+    }
+  }
+
+  // qemu: migration_completion: stop the guest, send the rest and the devices
+  private complete(alreadyDirty: number[]): void {
+    const { src } = this;
+    this.wasRunning = src.running;
+    this.stopStartNs = src.sim.now;
+    this.status = "device";
+    src.stop("finish-migrate", () => {
+      const last = new Set([...alreadyDirty, ...src.ram.syncDirtyLog()]);
+      const cpus = src.vcpus.map((_, i) => kvmGetCpuState(src, i));
+      const caps = new Map<string, number>();
+      // SPAPR_CAP_MIG_STATE needed(): only caps set on the command line to a non-default level
+      for (const cap of capsOfBuild(src.build)) {
+        const set = src.config.cmdLineCaps.has(cap.index);
+        if (set && src.caps[cap.index] !== src.defaultCaps[cap.index])
+          caps.set(cap.migName, src.caps[cap.index]);
+      }
+      const tb = BigInt(Math.floor((src.sim.now * 512) / 1000));
+      const from = this.stream.length;
+      saveComplete(
+        this.stream,
+        ramPages(
+          src,
+          [...last].sort((a, b) => a - b),
+        ),
+        cpus,
+        {
+          guestTimebase: tb,
+          timeOfTheDayNs: BigInt(src.sim.now),
+          caps,
+        },
+      );
+      this.transmit(from, () => this.finish());
+    });
+  }
+
+  private finish(): void {
+    const { src, dst } = this;
+    src.ram.stopDirtyLog();
+    try {
+      dst.loadIncoming(this.stream.bytes().subarray(0, this.delivered));
+    } catch (e) {
+      if (!(e instanceof MigrationError)) throw e;
+      // the return path tells the source; it resumes its guest (migration_iteration_finish)
+      this.destinationError = e;
+      this.fail(e.reason);
+      return;
+    }
+    this.status = "completed";
+    this.endNs = src.sim.now;
+    this.downtimeNs = src.sim.now - this.stopStartNs;
+    src.migratedAway();
+  }
+
+  private fail(desc: string): void {
+    this.status = "failed";
+    this.errorDesc = desc;
+    this.endNs = this.src.sim.now;
+    this.src.ram.stopDirtyLog();
+    if (this.src.status === "finish-migrate") {
+      this.src.resumeAfterFailedMigration(this.wasRunning);
+    }
+  }
+}

@@ -1,0 +1,677 @@
+// The running pseries machine: KVM VM and vCPUs, guest RAM, the device tree in RAM, the kernel
+// entry, userspace hypercalls and RTAS, run states and QMP events.
+// qemu: hw/ppc/spapr.c spapr_machine_init / spapr_machine_reset, hw/ppc/spapr_cpu_core.c
+//       spapr_cpu_set_entry_state, hw/ppc/spapr_hcall.c h_rtas / h_put_term_char,
+//       hw/ppc/spapr_rtas.c (rtas_start_cpu, rtas_stop_self, rtas_query_cpu_stopped_state,
+//       rtas_ibm_os_term, rtas_power_off, rtas_get_time_of_day), target/ppc/kvm.c
+//       kvm_arch_handle_exit, softmmu/runstate.c (run states, qemu_system_guest_panicked).
+
+import type { Simulation } from "@stopsim/engine";
+import type { Memory, ThreadSoftware } from "@stopsim/isa";
+import {
+  type CapApplyContext,
+  capByIndex,
+  type KvmCapProbe,
+  SPAPR_CAP_FIXED_CCD,
+  SPAPR_CAP_NUM,
+  SPAPR_CAP_WORKAROUND,
+} from "./caps.js";
+import { type CpuModel, POWER9_CLASS, POWER9_CPU_MODELS, resolveCpuModel } from "./cpu-models.js";
+import { MigrationError, QemuError, QmpError } from "./errors.js";
+import { type HostCpuInfo, SPAPR_TIMEBASE_FREQ, spaprBuildDtb, spaprVcpuId } from "./fdt.js";
+import {
+  KVM_CAP_PPC_FIXUP_HCALL,
+  KVM_CAP_PPC_FWNMI,
+  KVM_CAP_PPC_GUEST_STOP,
+  KVM_CAP_PPC_HTM,
+  KVM_CAP_PPC_MMU_RADIX,
+  KVM_CAP_PPC_NESTED_HV,
+  KVM_CAP_PPC_RPT_INVALIDATE,
+  KVM_CAP_STOP,
+  KVM_EXIT_INTERNAL_ERROR,
+  KVM_EXIT_PAPR_HCALL,
+  KVM_EXIT_SHUTDOWN,
+  KVM_EXIT_SYSTEM_EVENT,
+  type KvmRunExit,
+  type KvmSystemFd,
+  type KvmVcpuFd,
+  type KvmVmFd,
+} from "./kvm.js";
+import { capsOfBuild, defaultCapsWithCpu, MACHINE_TYPES, type QemuBuild } from "./machine.js";
+import {
+  type ChannelFault,
+  DEFAULT_MIGRATION_PARAMETERS,
+  kvmPutCpuState,
+  type MigrationParameters,
+  OutgoingMigration,
+  spaprCapsPostMigration,
+} from "./migration/migration.js";
+import { loadVmState, TARGET_PAGE_SIZE } from "./migration/savevm.js";
+import {
+  type ParsedCommandLine,
+  parseCommandLine,
+  type QemuConfig,
+  type QemuOptionsObject,
+} from "./options.js";
+import { GuestRam } from "./ram.js";
+import {
+  RTAS_CALL_NAMES,
+  RTAS_OUT_HW_ERROR,
+  RTAS_OUT_NO_ERRORS_FOUND,
+  RTAS_OUT_NOT_SUPPORTED,
+  RTAS_OUT_PARAM_ERROR,
+  RTAS_OUT_SUCCESS,
+  RTAS_TOKEN_BASE,
+} from "./rtas-tokens.js";
+
+/** The guest kernel image as QEMU sees it (docs/ARCHITECTURE.md "Guest boot"). */
+export interface GuestKernelImage {
+  readonly entryPoint: bigint;
+  load(ram: Memory): void;
+  cpu(vcpuId: number): ThreadSoftware;
+}
+
+/** The host QEMU runs on: its /dev/kvm and what QEMU reads from its /proc/device-tree. */
+export interface QemuHost {
+  readonly kvm: KvmSystemFd;
+  /** PVR, clock, caches, timebase of the host CPU (kvmppc_read_int_cpu_dt); defaults are POWER9's. */
+  cpuInfo?(): Partial<{
+    pvr: number;
+    timebaseFrequency: number;
+    clockFrequency: number;
+    dcacheSize: number;
+    icacheSize: number;
+    decBits: number;
+  }>;
+  /** KVM_PPC_GET_CPU_CHAR levels, when the host offers the call. */
+  cpuChar?(): {
+    safeCache: number;
+    safeBoundsCheck: number;
+    safeIndirectBranch: number;
+    countCacheFlushAssist: number;
+  };
+}
+
+/** QMP run states (qemu: qapi/run-state.json RunState). */
+export type RunState =
+  | "prelaunch"
+  | "running"
+  | "paused"
+  | "inmigrate"
+  | "postmigrate"
+  | "finish-migrate"
+  | "guest-panicked"
+  | "shutdown"
+  | "internal-error";
+
+export interface QmpEvent {
+  readonly timestampNs: number;
+  readonly event: string;
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+/** QEMU's cost of one exit to userspace and back (ioctl return, dispatch, ioctl entry). */
+export const QEMU_USERSPACE_EXIT_NS = 2_000;
+
+// PAPR hypercall numbers QEMU handles in userspace (linux: arch/powerpc/include/asm/hvcall.h)
+export const H_SUCCESS = 0;
+export const H_FUNCTION = -2;
+export const H_PARAMETER = -4;
+export const H_GET_TERM_CHAR = 0x54;
+export const H_PUT_TERM_CHAR = 0x58;
+export const H_RTAS = 0xf000;
+
+/** MSR bits QEMU sets for the entry state (qemu: hw/ppc/spapr_cpu_core.c spapr_cpu_set_entry_state). */
+const MSR_SF = 1n << 63n;
+const MSR_ME = 1n << 12n;
+/** qemu: hw/ppc/spapr.c FDT_MAX_SIZE and RTAS_MAX_ADDR. */
+export const FDT_MAX_SIZE = 0x100000;
+export const RTAS_MAX_ADDR = 0x80000000;
+
+export interface Vcpu {
+  readonly id: number;
+  readonly index: number;
+  readonly fd: KvmVcpuFd;
+  /** cs->halted: not started, or stopped by stop-self. */
+  halted: boolean;
+  /** Inside KVM_RUN. */
+  inKvm: boolean;
+}
+
+export interface QemuCreateOptions {
+  readonly sim: Simulation;
+  readonly host: QemuHost;
+  readonly build: QemuBuild;
+  readonly commandLine: string | readonly string[] | QemuOptionsObject;
+  /** The kernel (-kernel); may be omitted for dumpdtb or an incoming migration. */
+  readonly image?: GuestKernelImage;
+  /** Name in traces, e.g. "qemu@hostA". */
+  readonly name?: string;
+}
+
+function errnoOf(r: number): string {
+  return `errno ${-r}`;
+}
+
+/** KvmCapProbe over the VM fd (qemu: target/ppc/kvm.c kvmppc_has_cap_*, kvmppc_get_cap_*). */
+function kvmProbe(vm: KvmVmFd, host: QemuHost): KvmCapProbe {
+  return {
+    hasCapHtm: () => vm.checkExtension(KVM_CAP_PPC_HTM) > 0,
+    // Without KVM_PPC_GET_CPU_CHAR this model assumes a patched 2020 POWER9 kernel: workaround
+    // levels with the count cache disabled (what firmware of that time set on DD2.2 and DD2.3)
+    cpuChar: () =>
+      host.cpuChar?.() ?? {
+        safeCache: SPAPR_CAP_WORKAROUND,
+        safeBoundsCheck: SPAPR_CAP_WORKAROUND,
+        safeIndirectBranch: SPAPR_CAP_FIXED_CCD,
+        countCacheFlushAssist: 0,
+      },
+    hasCapNestedKvmHv: () => vm.checkExtension(KVM_CAP_PPC_NESTED_HV) > 0,
+    setCapNestedKvmHv: (enable) => vm.enableCap(KVM_CAP_PPC_NESTED_HV, [enable ? 1 : 0]),
+    largeDecrBits: () => host.cpuInfo?.().decBits ?? POWER9_CLASS.lrgDecrBits,
+    hasCapFwnmi: () => vm.checkExtension(KVM_CAP_PPC_FWNMI) > 0,
+    hasCapMmuRadix: () => vm.checkExtension(KVM_CAP_PPC_MMU_RADIX) > 0,
+    hasCapRptInvalidate: () => vm.checkExtension(KVM_CAP_PPC_RPT_INVALIDATE) > 0,
+    hasCapGuestStop: () => vm.checkExtension(KVM_CAP_PPC_GUEST_STOP) > 0,
+    enableCapGuestStop: () => vm.enableCap(KVM_CAP_PPC_GUEST_STOP, [1]),
+  };
+}
+
+/** A pseries machine on a host: created by Qemu.create, driven by the engine's event loop. */
+export class Qemu {
+  readonly sim: Simulation;
+  readonly host: QemuHost;
+  readonly build: QemuBuild;
+  readonly config: QemuConfig;
+  readonly name: string;
+  readonly cpu: CpuModel;
+  /** Effective cap levels (spapr->eff), default levels (spapr->def), set on the command line. */
+  readonly caps: number[];
+  readonly defaultCaps: number[];
+  readonly vm: KvmVmFd;
+  readonly ram: GuestRam;
+  readonly vcpus: Vcpu[] = [];
+  readonly dtb: Uint8Array;
+  readonly fdtAddr: number;
+  readonly image: GuestKernelImage | undefined;
+  readonly warnings: string[] = [];
+  readonly events: QmpEvent[] = [];
+  /** Characters the guest wrote to its console (H_PUT_TERM_CHAR). */
+  console = "";
+  private _status: RunState = "prelaunch";
+  private readonly rtasHandlers: Map<number, (v: Vcpu, args: number[], nret: number) => number[]>;
+  /** Callbacks when every vCPU left KVM_RUN after a stop request. */
+  private stoppedWaiters: (() => void)[] = [];
+  private readonly hostInfo: HostCpuInfo;
+
+  /**
+   * Starts QEMU like `qemu-system-ppc64 <commandLine>`: parses the options, creates the VM, applies
+   * the capabilities against the host (a QemuError if one cannot be provided), builds the guest
+   * tree, loads the kernel and (unless -S or -incoming) runs vCPU 0. `-machine dumpdtb=FILE`
+   * returns { kind: "dumpdtb", dtb } instead, as real QEMU writes the file and exits.
+   */
+  static create(
+    options: QemuCreateOptions,
+  ):
+    | { kind: "running"; qemu: Qemu }
+    | { kind: "dumpdtb"; file: string; dtb: Uint8Array }
+    | { kind: "help"; text: string } {
+    const parsed: ParsedCommandLine = parseCommandLine(options.commandLine, options.build);
+    if (parsed.kind === "help") return parsed;
+    const qemu = new Qemu(options, parsed.config);
+    if (parsed.config.dumpdtb !== undefined) {
+      return { kind: "dumpdtb", file: parsed.config.dumpdtb, dtb: qemu.dtb };
+    }
+    qemu.reset();
+    return { kind: "running", qemu };
+  }
+
+  private constructor(options: QemuCreateOptions, config: QemuConfig) {
+    this.sim = options.sim;
+    this.host = options.host;
+    this.build = options.build;
+    this.config = config;
+    this.name = options.name ?? "qemu";
+    this.image = options.image;
+    this.warnings.push(...config.warnings);
+    const info = options.host.cpuInfo?.() ?? {};
+    this.cpu = resolveCpuModel(config.cpuModel, info.pvr ?? 0x004e1202);
+
+    // accel/kvm/kvm-all.c kvm_init: KVM_CREATE_VM
+    const vm = options.host.kvm.createVm();
+    if (typeof vm === "number") throw new QemuError(`failed to initialize kvm: ${errnoOf(vm)}`);
+    this.vm = vm;
+    this.hostInfo = {
+      timebaseFrequency: info.timebaseFrequency ?? SPAPR_TIMEBASE_FREQ,
+      clockFrequency: info.clockFrequency ?? 1_000_000_000,
+      dcacheSize: info.dcacheSize ?? POWER9_CLASS.l1DcacheSize,
+      icacheSize: info.icacheSize ?? POWER9_CLASS.l1IcacheSize,
+      fixupHcalls: vm.checkExtension(KVM_CAP_PPC_FIXUP_HCALL) > 0,
+      kvmCapStop: options.build.probeKvmCapStop && vm.checkExtension(KVM_CAP_STOP) > 0,
+    };
+
+    // hw/ppc/spapr_caps.c spapr_caps_init + spapr_caps_apply
+    this.defaultCaps = defaultCapsWithCpu(config.machineType, options.build);
+    this.caps = this.defaultCaps.slice();
+    for (const [i, level] of config.cmdLineCaps) this.caps[i] = level;
+    const ctx: CapApplyContext = {
+      kvm: kvmProbe(vm, options.host),
+      modelDecrBits: POWER9_CLASS.lrgDecrBits,
+      ramPageSize: 64 * 1024,
+    };
+    for (const cap of capsOfBuild(options.build)) this.warnings.push(...cap.apply(this.caps[cap.index], ctx));
+
+    // guest RAM: memory_region_init_ram "ppc_spapr.ram" + KVM_SET_USER_MEMORY_REGION
+    this.ram = new GuestRam(config.ramSize);
+    const r = vm.setUserMemoryRegion({
+      slot: 0,
+      flags: 0,
+      guestPhysAddr: 0,
+      memorySize: config.ramSize,
+      memory: this.ram,
+    });
+    if (r < 0)
+      throw new QemuError(`kvm_set_user_memory_region: KVM_SET_USER_MEMORY_REGION failed: ${errnoOf(r)}`);
+
+    // hw/ppc/spapr_cpu_core.c: one KVM vCPU per thread, ids with VSMT = threads per core
+    const { smp } = config;
+    for (let index = 0; index < smp.cpus; index++) {
+      const id = spaprVcpuId(smp, Math.floor(index / smp.threads), index % smp.threads);
+      const software = this.image?.cpu(id);
+      const fd = vm.createVcpu(id, software);
+      if (typeof fd === "number")
+        throw new QemuError(`kvm_init_vcpu: kvm_get_vcpu failed (${id}): ${errnoOf(fd)}`);
+      this.vcpus.push({ id, index, fd, halted: true, inKvm: false });
+    }
+
+    const seedRng = this.sim.rng.stream(`${this.name}.rng-seed`);
+    this.dtb = spaprBuildDtb({
+      machineType: config.machineType,
+      build: options.build,
+      caps: this.caps,
+      cpu: this.cpu,
+      smp,
+      ramSize: config.ramSize,
+      host: this.hostInfo,
+      rngSeed: Array.from({ length: 8 }, () => seedRng.uint32()),
+      kernel: this.image ? { addr: this.image.entryPoint, size: 0n, littleEndian: true } : undefined,
+    });
+    // hw/ppc/spapr.c spapr_machine_reset: the tree sits below the RMA top
+    this.fdtAddr = Math.min(config.ramSize, RTAS_MAX_ADDR) - FDT_MAX_SIZE;
+    this.rtasHandlers = this.rtasTable();
+  }
+
+  get status(): RunState {
+    return this._status;
+  }
+
+  get running(): boolean {
+    return this._status === "running";
+  }
+
+  /** Whether the guest may use stop0lite as its device tree says. */
+  stopLitePermittedInDt(): boolean {
+    return this.dtb.length > 0 && Buffer.from(this.dtb).includes(Buffer.from("ibm,stop-lite-permitted"));
+  }
+
+  emit(event: string, data?: Record<string, unknown>): void {
+    this.events.push({ timestampNs: this.sim.now, event, data });
+  }
+
+  /** hw/ppc/spapr.c spapr_machine_reset: tree into RAM, kernel, entry state of vCPU 0. */
+  private reset(): void {
+    if (this.config.incoming !== undefined) {
+      this._status = "inmigrate";
+      return;
+    }
+    if (!this.image) throw new QemuError("No -kernel given: this model boots a guest kernel image only");
+    this.ram.load(this.fdtAddr, this.dtb);
+    this.image.load(this.ram);
+    const v0 = this.vcpus[0];
+    const regs = v0.fd.getRegs();
+    if (typeof regs === "number") throw new QemuError(`KVM_GET_REGS failed: ${errnoOf(regs)}`);
+    regs.pc = this.image.entryPoint;
+    regs.gpr[3] = BigInt(this.fdtAddr);
+    regs.gpr[4] = 0n;
+    regs.gpr[5] = 0n;
+    regs.msr = MSR_SF | MSR_ME;
+    const r = v0.fd.setRegs(regs);
+    if (r < 0) throw new QemuError(`KVM_SET_REGS failed: ${errnoOf(r)}`);
+    v0.halted = false;
+    if (!this.config.startPaused) this.cont();
+  }
+
+  /** QMP cont: runs every vCPU that is not halted. */
+  cont(): void {
+    if (this._status === "guest-panicked" || this._status === "shutdown" || this._status === "postmigrate") {
+      throw new QemuError(`cannot continue a guest in state ${this._status}`);
+    }
+    if (this._status === "running") return;
+    this._status = "running";
+    this.emit("RESUME");
+    for (const v of this.vcpus) if (!v.halted) this.runVcpu(v);
+  }
+
+  /** QMP stop: pauses every vCPU (kicks them out of KVM_RUN); `done` runs once all are out. */
+  stop(state: RunState = "paused", done?: () => void): void {
+    if (this._status === "running") {
+      this._status = state;
+      this.emit("STOP");
+    } else if (state !== "paused") {
+      this._status = state;
+    }
+    if (done) this.stoppedWaiters.push(done);
+    for (const v of this.vcpus) if (v.inKvm) v.fd.kick?.();
+    this.checkStopped();
+  }
+
+  private checkStopped(): void {
+    if (this.vcpus.some((v) => v.inKvm)) return;
+    const waiters = this.stoppedWaiters;
+    this.stoppedWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Starts a vCPU that was halted (RTAS start-cpu, incoming migration). */
+  runVcpu(v: Vcpu): void {
+    if (v.inKvm || v.halted || this._status !== "running") return;
+    v.inKvm = true;
+    const r = v.fd.run((exit) => this.handleExit(v, exit));
+    if (r < 0) {
+      v.inKvm = false;
+      this.internalError(`KVM_RUN failed on vCPU ${v.id}: ${errnoOf(r)}`);
+    }
+  }
+
+  // target/ppc/kvm.c kvm_arch_handle_exit
+  private handleExit(v: Vcpu, exit: KvmRunExit): void {
+    v.inKvm = false;
+    switch (exit.reason) {
+      case KVM_EXIT_PAPR_HCALL: {
+        const h = exit.paprHcall;
+        if (!h) {
+          this.internalError("KVM_EXIT_PAPR_HCALL without hypercall data");
+          return;
+        }
+        h.ret = BigInt(this.spaprHypercall(v, h.nr, h.args));
+        break;
+      }
+      case KVM_EXIT_SHUTDOWN:
+      case KVM_EXIT_SYSTEM_EVENT:
+        this.shutdown("guest-shutdown");
+        break;
+      case KVM_EXIT_INTERNAL_ERROR:
+        this.internalError(`KVM internal error${exit.detail ? `: ${exit.detail}` : ""}`);
+        break;
+      default:
+        // KVM_EXIT_INTR (a kick) and anything else: back to the loop
+        break;
+    }
+    this.checkStopped();
+    if (this._status === "running" && !v.halted) {
+      this.sim.schedule(QEMU_USERSPACE_EXIT_NS, () => this.runVcpu(v), `${this.name}.vcpu${v.id}.reenter`);
+    }
+  }
+
+  private internalError(message: string): void {
+    this.warnings.push(message);
+    this._status = "internal-error";
+    this.emit("STOP");
+  }
+
+  private shutdown(reason: string): void {
+    this._status = "shutdown";
+    for (const v of this.vcpus) v.halted = true;
+    this.emit("SHUTDOWN", { guest: true, reason });
+  }
+
+  // hw/ppc/spapr_hcall.c spapr_hypercall for the calls KVM leaves to userspace
+  private spaprHypercall(v: Vcpu, nr: number, args: readonly bigint[]): number {
+    switch (nr) {
+      case H_RTAS:
+        return this.hRtas(v, Number(args[0] ?? 0n));
+      case H_PUT_TERM_CHAR: {
+        // hw/char/spapr_vty.c h_put_term_char: len bytes packed big-endian in two registers
+        const len = Number(args[1] ?? 0n);
+        if (len > 16) return H_PARAMETER;
+        const bytes: number[] = [];
+        for (const reg of [args[2] ?? 0n, args[3] ?? 0n]) {
+          for (let i = 7; i >= 0; i--) bytes.push(Number((reg >> BigInt(8 * i)) & 0xffn));
+        }
+        this.console += String.fromCharCode(...bytes.slice(0, len));
+        return H_SUCCESS;
+      }
+      case H_GET_TERM_CHAR:
+        return H_SUCCESS;
+      default:
+        return H_FUNCTION;
+    }
+  }
+
+  // hw/ppc/spapr_hcall.c h_rtas + hw/ppc/spapr_rtas.c spapr_rtas_call (big-endian rtas_args)
+  private hRtas(v: Vcpu, rtasR3: number): number {
+    if (!this.ram.contains(rtasR3, 12)) return H_PARAMETER;
+    const token = this.ram.read32(rtasR3, false);
+    const nargs = this.ram.read32(rtasR3 + 4, false);
+    const nret = this.ram.read32(rtasR3 + 8, false);
+    const argsAddr = rtasR3 + 12;
+    const retsAddr = argsAddr + 4 * nargs;
+    if (nargs > 16 || nret > 16 || !this.ram.contains(argsAddr, 4 * (nargs + nret))) return H_PARAMETER;
+    const args: number[] = [];
+    for (let i = 0; i < nargs; i++) args.push(this.ram.read32(argsAddr + 4 * i, false));
+    const handler = this.rtasHandlers.get(token);
+    let rets: number[];
+    if (!handler) {
+      rets = [RTAS_OUT_PARAM_ERROR];
+    } else {
+      rets = handler(v, args, nret);
+    }
+    for (let i = 0; i < Math.min(nret, rets.length); i++)
+      this.ram.write32(retsAddr + 4 * i, rets[i] >>> 0, false);
+    return H_SUCCESS;
+  }
+
+  private rtasTable(): Map<number, (v: Vcpu, args: number[], nret: number) => number[]> {
+    const t = new Map<number, (v: Vcpu, args: number[], nret: number) => number[]>();
+    const reg = (name: string, fn: (v: Vcpu, args: number[], nret: number) => number[]) =>
+      t.set(RTAS_TOKEN_BASE + RTAS_CALL_NAMES.indexOf(name), fn);
+    const byId = (id: number) => this.vcpus.find((c) => c.id === id);
+    // hw/ppc/spapr_rtas.c rtas_query_cpu_stopped_state: 0 stopped, 2 running
+    reg("query-cpu-stopped-state", (_v, args) => {
+      const c = byId(args[0]);
+      if (args.length !== 1 || !c) return [RTAS_OUT_PARAM_ERROR];
+      return [RTAS_OUT_SUCCESS, c.halted ? 0 : 2];
+    });
+    // hw/ppc/spapr_rtas.c rtas_start_cpu
+    reg("start-cpu", (_v, args) => {
+      if (args.length !== 3) return [RTAS_OUT_PARAM_ERROR];
+      const c = byId(args[0]);
+      if (!c) return [RTAS_OUT_PARAM_ERROR];
+      if (!c.halted) return [RTAS_OUT_HW_ERROR];
+      const regs = c.fd.getRegs();
+      if (typeof regs === "number") return [RTAS_OUT_HW_ERROR];
+      regs.pc = BigInt(args[1]);
+      regs.gpr[3] = BigInt(args[2]);
+      regs.msr = MSR_SF | MSR_ME;
+      if (c.fd.setRegs(regs) < 0) return [RTAS_OUT_HW_ERROR];
+      c.halted = false;
+      this.sim.schedule(QEMU_USERSPACE_EXIT_NS, () => this.runVcpu(c), `${this.name}.start-cpu.${c.id}`);
+      return [RTAS_OUT_SUCCESS];
+    });
+    // hw/ppc/spapr_rtas.c rtas_stop_self: the caller stops and stays halted
+    reg("stop-self", (v) => {
+      v.halted = true;
+      return [RTAS_OUT_SUCCESS];
+    });
+    // hw/ppc/spapr_rtas.c rtas_ibm_os_term: the guest panicked
+    reg("ibm,os-term", () => {
+      this._status = "guest-panicked";
+      this.emit("GUEST_PANICKED", { action: "pause" });
+      this.stop("guest-panicked");
+      return [RTAS_OUT_SUCCESS];
+    });
+    reg("power-off", (_v, args) => {
+      if (args.length !== 2) return [RTAS_OUT_PARAM_ERROR];
+      this.shutdown("guest-shutdown");
+      return [RTAS_OUT_SUCCESS];
+    });
+    reg("system-reboot", () => {
+      this.shutdown("guest-reset");
+      return [RTAS_OUT_SUCCESS];
+    });
+    reg("display-character", (_v, args) => {
+      this.console += String.fromCharCode(args[0] & 0xff);
+      return [RTAS_OUT_SUCCESS];
+    });
+    // hw/ppc/spapr_rtc.c rtas_get_time_of_day: year .. ns from the virtual clock (epoch 2020-04-07)
+    reg("get-time-of-day", () => {
+      const d = new Date(Date.UTC(2020, 3, 7) + Math.floor(this.sim.now / 1e6));
+      return [
+        RTAS_OUT_SUCCESS,
+        d.getUTCFullYear(),
+        d.getUTCMonth() + 1,
+        d.getUTCDate(),
+        d.getUTCHours(),
+        d.getUTCMinutes(),
+        d.getUTCSeconds(),
+        this.sim.now % 1e9,
+      ];
+    });
+    reg("event-scan", () => [RTAS_OUT_NO_ERRORS_FOUND]);
+    reg("check-exception", () => [RTAS_OUT_NO_ERRORS_FOUND]);
+    // the rest are published but concern devices this model does not have
+    for (const name of RTAS_CALL_NAMES) {
+      const token = RTAS_TOKEN_BASE + RTAS_CALL_NAMES.indexOf(name);
+      if (!t.has(token)) t.set(token, () => [RTAS_OUT_NOT_SUPPORTED]);
+    }
+    return t;
+  }
+
+  /** The outgoing migration, if any (query-migrate). */
+  migration: OutgoingMigration | undefined;
+  /** Why an incoming migration failed (the destination's stderr). */
+  incomingError: MigrationError | undefined;
+  /** Warnings of the last incoming load (e.g. lower cap levels). */
+  incomingWarnings: string[] = [];
+
+  /** QMP migrate: starts pre-copy of this guest to `dst` (a QEMU started with -incoming). */
+  migrate(dst: Qemu, params: Partial<MigrationParameters> = {}, fault?: ChannelFault): OutgoingMigration {
+    if (this.migration && (this.migration.status === "active" || this.migration.status === "device")) {
+      throw new QmpError("GenericError", "There's a migration process in progress");
+    }
+    if (this._status === "guest-panicked" || this._status === "shutdown" || this._status === "postmigrate") {
+      throw new QmpError("GenericError", `cannot migrate a guest in state ${this._status}`);
+    }
+    const m = new OutgoingMigration(this, dst, { ...DEFAULT_MIGRATION_PARAMETERS, ...params }, fault);
+    this.migration = m;
+    m.start();
+    return m;
+  }
+
+  /** The destination loads a complete stream (qemu: process_incoming_migration_co). */
+  loadIncoming(bytes: Uint8Array): void {
+    if (this._status !== "inmigrate") {
+      throw new MigrationError(`incoming migration into a guest in state ${this._status}`);
+    }
+    try {
+      const loaded = loadVmState(bytes, {
+        machineType: this.config.machineType.name,
+        ramSize: this.config.ramSize,
+        nCpus: this.vcpus.length,
+        capNames: capsOfBuild(this.build).map((c) => c.migName),
+        writePage: (addr, page) => {
+          if ("data" in page) this.ram.load(addr, page.data);
+          else if (page.fill !== 0 || this.ram.isWritten(addr / TARGET_PAGE_SIZE)) {
+            // a fresh destination's RAM reads as zero: only pages written before need the fill
+            this.ram.load(addr, new Uint8Array(TARGET_PAGE_SIZE).fill(page.fill));
+          }
+        },
+      });
+      this.incomingWarnings = spaprCapsPostMigration(this, loaded);
+      for (const c of loaded.cpus) kvmPutCpuState(this, c);
+    } catch (e) {
+      if (e instanceof MigrationError) this.incomingFailed(e.message, e);
+      throw e;
+    }
+    this._status = "paused";
+    this.emit("MIGRATION", { status: "completed" });
+    this.cont();
+  }
+
+  /** The destination gave up: QEMU exits with status 1. */
+  incomingFailed(message: string, error?: MigrationError): void {
+    this.incomingError = error ?? new MigrationError(message);
+    this._status = "shutdown";
+    for (const v of this.vcpus) v.halted = true;
+  }
+
+  /** The source after a completed migration: its guest now lives on the destination. */
+  migratedAway(): void {
+    this._status = "postmigrate";
+    for (const v of this.vcpus) v.halted = true;
+  }
+
+  /** migration_iteration_finish on failure: restart the guest if it was running. */
+  resumeAfterFailedMigration(wasRunning: boolean): void {
+    this._status = "paused";
+    if (wasRunning) this.cont();
+  }
+
+  /**
+   * QMP commands (qemu: qapi/*.json): query-status, query-machines, query-cpu-definitions,
+   * query-migrate, stop, cont. `migrate` takes the destination object, see migrate().
+   */
+  qmp(command: string): unknown {
+    switch (command) {
+      case "query-status":
+        return { status: this._status, singlestep: false, running: this._status === "running" };
+      case "query-machines":
+        return MACHINE_TYPES.map((m) => ({
+          name: m.name,
+          ...(m.alias ? { alias: m.alias } : {}),
+          ...(m.isDefault ? { "is-default": true } : {}),
+          "cpu-max": m.maxCpus,
+          "hotpluggable-cpus": true,
+          "numa-mem-supported": m.name !== "pseries-5.1",
+          deprecated: false,
+          "default-cpu-type": `${m.defaultCpuModel}-powerpc64-cpu`,
+          "default-ram-id": "ppc_spapr.ram",
+        }));
+      case "query-cpu-definitions":
+        return [
+          ...POWER9_CPU_MODELS.map((c) => ({
+            name: c.name,
+            typename: c.typeName,
+            static: false,
+            deprecated: false,
+          })),
+          { name: "host", typename: "host-powerpc64-cpu", static: false, deprecated: false },
+        ];
+      case "query-migrate":
+        return this.migration ? this.migration.info() : {};
+      case "stop":
+        this.stop();
+        return {};
+      case "cont":
+        if (this._status === "inmigrate")
+          throw new QmpError("GenericError", "Guest can not be started at the moment");
+        if (
+          this._status === "guest-panicked" ||
+          this._status === "shutdown" ||
+          this._status === "postmigrate"
+        ) {
+          throw new QmpError("GenericError", `Resetting the Virtual Machine is required`);
+        }
+        this.cont();
+        return {};
+      default:
+        throw new QmpError("CommandNotFound", `The command ${command} has not been found`);
+    }
+  }
+
+  /** A cap's level by name ("stop-lite"). */
+  capLevel(name: string): number {
+    for (let i = 0; i < SPAPR_CAP_NUM; i++) if (capByIndex(i).name === name) return this.caps[i];
+    throw new RangeError(`no capability cap-${name}`);
+  }
+}
