@@ -62,3 +62,32 @@ describe("stopsim CLI", () => {
     }
   });
 });
+
+describe("stopsim dtb", () => {
+  it("writes the host tree and refuses bad chips, firmware and sizes with exit code 2", async () => {
+    const { mkdtempSync, readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const { decodeDtb } = await import("@stopsim/devicetree");
+    const dir = mkdtempSync(join(tmpdir(), "stopsim-dtb-"));
+    const file = join(dir, "host.dtb");
+    const ok = await run(["dtb", "host", "--chip", "dd2.3", "--firmware", "new", "-o", file]);
+    expect(ok.code).toBe(0);
+    const tree = decodeDtb(new Uint8Array(readFileSync(file)));
+    expect(tree.getNode("/cpus/ibm,powerpc-cpu-features/idle-stop-guest")).toBeTruthy();
+    const dd22 = await run(["dtb", "host", "--chip", "dd2.2", "--firmware", "new", "--dts"]);
+    expect(dd22.code).toBe(0);
+    expect(dd22.out).toMatch(/ibm,powerpc-cpu-features/);
+    expect(dd22.out).not.toMatch(/idle-stop-guest \{/);
+    for (const args of [
+      ["dtb", "host", "--chip", "dd3", "--dts"],
+      ["dtb", "host", "--firmware", "bogus", "--dts"],
+      ["dtb", "host", "--cores", "0", "--dts"],
+      ["dtb", "host"],
+    ]) {
+      const r = await run(args);
+      expect(r.code).toBe(2);
+      expect(r.err.trim().split("\n")).toHaveLength(1);
+    }
+  });
+});

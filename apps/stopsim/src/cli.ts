@@ -2,6 +2,7 @@
 // The stopsim command line. Every command has --help; simulating commands take --seed, --trace
 // and --json. Usage errors print one line and exit with code 2.
 import { Command, CommanderError, Option } from "commander";
+import { registerDtb } from "./commands/dtb.js";
 import { UsageError } from "./errors.js";
 import { printJson, table } from "./output.js";
 import { DESIGNS, HOSTS } from "./presets.js";
@@ -73,6 +74,7 @@ export function buildProgram(): Command {
       );
     });
 
+  registerDtb(program);
   return program;
 }
 
