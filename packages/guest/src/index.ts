@@ -36,5 +36,29 @@ export {
 export { getTypicalInterval, MenuDevice, MenuGovernor, whichBucket } from "./cpuidle/menu.js";
 export { TeoCpu, TeoGovernor } from "./cpuidle/teo.js";
 export { type ConsoleLine, KernelConsole, type LogLevel } from "./kernel/console.js";
+export { DEFAULT_GUEST_COSTS, GuestCostError, type GuestCosts, resolveCosts } from "./kernel/costs.js";
+export {
+  GuestCpu,
+  type HrTimer,
+  type KCode,
+  type KOp,
+  PACA_IRQ_DBELL,
+  PACA_IRQ_DEC,
+  PACA_IRQ_EE,
+  PACA_IRQ_HARD_DIS,
+  PPC_MSG_CALL_FUNCTION,
+  PPC_MSG_RESCHEDULE,
+} from "./kernel/cpu.js";
+export { KERNEL_ENTRY, SECONDARY_ENTRY, TEXT, type TextSymbol } from "./kernel/image.js";
+export {
+  createGuestKernel,
+  GuestKernel,
+  type GuestKernelConfig,
+  GuestKernelError,
+  type GuestKernelImage,
+  type GuestState,
+  type LockupReport,
+} from "./kernel/kernel.js";
+export { Pipe, Task, type TaskOp, type TaskProgram, type TaskState } from "./kernel/task.js";
 export * from "./linux/cputable.js";
 export * from "./linux/papr.js";
