@@ -3,7 +3,7 @@
 import type { Simulation } from "@stopsim/engine";
 import { type ChipModel, POWER9_DD23 } from "./chips.js";
 import { GuestStopErratum, type GuestStopErratumConfig } from "./errata.js";
-import { POWER9_SMT4_SHARING, type SmtSharingModel, sharedSpeed } from "./smt.js";
+import { POWER9_SMT4_SHARING, type SmtSharingModel } from "./smt.js";
 import { HwThread } from "./thread.js";
 
 export class CoreConfigError extends RangeError {
@@ -57,6 +57,7 @@ export class SmtCore {
   private readonly priorities: number[];
   private readonly speeds: number[];
   private notifying = false;
+  private dirty = true;
 
   constructor(sim: Simulation, options: SmtCoreOptions = {}) {
     this.sim = sim;
@@ -83,7 +84,7 @@ export class SmtCore {
     this.threads = threads;
     this.running = threads.map(() => true);
     this.priorities = threads.map((t) => t.priority);
-    this.speeds = threads.map(() => 0);
+    this.speeds = threads.map(() => -1);
     this.recompute();
   }
 
@@ -109,6 +110,7 @@ export class SmtCore {
         `thread index must be 0..${this.threads.length - 1}, got ${String(threadIndex)}`,
       );
     }
+    if (this.dirty) this.recompute();
     return this.speeds[threadIndex];
   }
 
@@ -123,6 +125,8 @@ export class SmtCore {
 
   /** Called by the threads when they stop, wake, or change priority. */
   notifyChange(): void {
+    this.dirty = true;
+    if (this.listeners.length === 0) return;
     if (!this.recompute()) return;
     if (this.notifying) return;
     this.notifying = true;
@@ -135,21 +139,31 @@ export class SmtCore {
 
   /** Recomputes the speeds; true when any changed. */
   private recompute(): boolean {
+    this.dirty = false;
     const ts = this.threads;
-    let changedInputs = false;
+    const weights = this.sharing.priorityWeight;
+    let n = 0;
+    let sum = 0;
     for (let i = 0; i < ts.length; i++) {
       const r = !ts[i].stopped;
       const p = ts[i].priority;
-      if (r !== this.running[i] || p !== this.priorities[i]) changedInputs = true;
       this.running[i] = r;
       this.priorities[i] = p;
+      if (r) {
+        n++;
+        sum += weights[p] ?? 0;
+      }
     }
-    if (!changedInputs && this.speeds.some((s) => s !== 0)) return false;
+    const tp = this.sharing.coreThroughput;
+    const t = tp[n < tp.length ? n : tp.length - 1];
     let changed = false;
     for (let i = 0; i < ts.length; i++) {
-      const s = sharedSpeed(this.sharing, this.running, this.priorities, i);
-      if (s !== this.speeds[i]) changed = true;
-      this.speeds[i] = s;
+      const w = this.running[i] ? (weights[this.priorities[i]] ?? 0) : 0;
+      const s = w === 0 || sum === 0 ? 0 : Math.min(1, (t * w) / sum);
+      if (s !== this.speeds[i]) {
+        changed = true;
+        this.speeds[i] = s;
+      }
     }
     return changed;
   }

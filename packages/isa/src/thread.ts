@@ -155,6 +155,24 @@ export interface StopState {
   readonly psscr: bigint;
 }
 
+class ThreadStopState implements StopState {
+  constructor(
+    readonly level: number,
+    readonly requestedLevel: number,
+    readonly maxTransitionLevel: number,
+    readonly esl: boolean,
+    readonly ec: boolean,
+    readonly hv: boolean,
+    readonly since: number,
+    private readonly psscrHi: number,
+    private readonly psscrLo: number,
+  ) {}
+
+  get psscr(): bigint {
+    return toBig(this.psscrHi, this.psscrLo);
+  }
+}
+
 /** Why a stopped thread woke. */
 export type WakeReason = "external" | "hdec" | "hvi" | "hdoorbell" | "dec" | "doorbell";
 
@@ -1628,16 +1646,7 @@ export class HwThread {
       this.needCheck = true;
       return EXEC_OK;
     }
-    this.stop = {
-      level,
-      requestedLevel: rl,
-      maxTransitionLevel,
-      esl,
-      ec,
-      hv,
-      since: this.sim.now,
-      psscr: toBig(pH, pL),
-    };
+    this.stop = new ThreadStopState(level, rl, maxTransitionLevel, esl, ec, hv, this.sim.now, pH, pL);
     if (this.sim.trace.enabled) {
       this.sim.trace.instant(this.track(), "cpu_idle", "power", {
         state: level,
