@@ -30,6 +30,7 @@ import {
   MSR_ME,
   MSR_PR,
   MSR_SF,
+  makePsscr,
   PSSCR_EC,
   PSSCR_ESL,
   PSSCR_GUEST_VIS,
@@ -61,9 +62,18 @@ import {
   SPRN_TBRL,
   SPRN_XER,
   SRR1_PROGPRIV,
+  setPsscrMtl,
+  setPsscrPsll,
 } from "./registers.js";
 import { MSR_GUEST, MSR_GUEST_EE, MSR_USER, setup } from "./test-helpers/setup.js";
-import { EXEC_INTERRUPT, EXEC_OK, SprAccessError, ThreadStateError, UnknownSprError } from "./thread.js";
+import {
+  EXEC_INTERRUPT,
+  EXEC_OK,
+  EXEC_STOPPED,
+  SprAccessError,
+  ThreadStateError,
+  UnknownSprError,
+} from "./thread.js";
 
 describe("registers", () => {
   it("holds 64-bit GPR, SPR, MSR and PC values as bigint", () => {
@@ -478,5 +488,18 @@ describe("msr setter", () => {
     expect(os.last?.kind).toBe("interrupt");
     expect(os.last?.vector).toBe(BOOK3S_INTERRUPT_DECREMENTER);
     expect(MSR_PR).toBe(1n << 14n);
+  });
+});
+
+describe("bad input", () => {
+  it("rejects invalid PSSCR field values with RegisterValueError and clamps requested levels", () => {
+    expect(() => makePsscr({ rl: 16, mtl: 0, psll: 15, esl: false, ec: false })).toThrow(RegisterValueError);
+    expect(() => setPsscrPsll(0n, -1)).toThrow(RegisterValueError);
+    expect(() => setPsscrMtl(0n, 1.5)).toThrow(RegisterValueError);
+    // an unimplemented requested level enters the deepest implemented level below it
+    const { t } = setup();
+    t.setSpr(SPRN_PSSCR, makePsscr({ rl: 7, mtl: 7, psll: 15, esl: true, ec: true }));
+    expect(t.execute(A.STOP)).toBe(EXEC_STOPPED);
+    expect(t.stopState?.level).toBe(5);
   });
 });
