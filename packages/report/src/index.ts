@@ -1,0 +1,23 @@
+export { escapeHtml, jsonForScript, scriptForInline } from "./html.js";
+export {
+  type FleetData,
+  type FleetPoint,
+  type LatencyData,
+  type LatencyReference,
+  type LatencySamples,
+  type LatencyState,
+  MATRIX_OUTCOMES,
+  type MatrixOutcome,
+  type MatrixRow,
+  parseReportData,
+  type ReportData,
+  ReportDataError,
+  TIMELINE_STATES,
+  type TimelineData,
+  type TimelineMarker,
+  type TimelineSegment,
+  type TimelineState,
+  type TimelineVcpu,
+} from "./model.js";
+export { POWER9_WAKEUP_REFERENCE } from "./reference.js";
+export { CHARTING_LIBRARY, OUTCOME_STYLE, renderReport } from "./render.js";

@@ -1,0 +1,351 @@
+// The report's input model: what the app fills from real runs. Every field is validated by
+// parseReportData; an invalid field gives a ReportDataError naming its path.
+import { z } from "zod";
+
+/** What one design did for one ordered host pair (boot on `from`, migrate to `to`). */
+export const MATRIX_OUTCOMES = [
+  "native",
+  "emulated",
+  "not-used",
+  "crashed",
+  "refused",
+  "failed-start",
+  "hung",
+] as const;
+export type MatrixOutcome = (typeof MATRIX_OUTCOMES)[number];
+
+/**
+ * States a vCPU is in on the timeline. `running`: guest code runs; `snooze`: the guest's
+ * polling idle loop (linux: drivers/cpuidle/cpuidle-pseries.c snooze_loop); `stop0lite`: a
+ * native guest `stop` with PSSCR[ESL]=PSSCR[EC]=0; `stop0lite-emulated`: the guest's `stop`
+ * trapped with H_FAC_UNAVAIL and KVM emulated the wakeup; `cede`: the vCPU ceded with H_CEDE
+ * and is blocked in the host; `halted`: the vCPU is not running guest code at all (not yet
+ * started, stopped by `stop-self`, or stopped after a guest panic).
+ */
+export const TIMELINE_STATES = [
+  "running",
+  "snooze",
+  "stop0lite",
+  "stop0lite-emulated",
+  "cede",
+  "halted",
+] as const;
+export type TimelineState = (typeof TIMELINE_STATES)[number];
+
+export interface MatrixRow {
+  /** Design name (DOMAIN.md section 4), e.g. "spapr-cap". */
+  design: string;
+  /** Host the guest boots on, e.g. "dd2.3-new". */
+  from: string;
+  /** Host the guest ends on: the migration target, or `from` again for a run without migration. */
+  to: string;
+  outcome: MatrixOutcome;
+  /** One line shown on hover: the error, the exit reason, what emerged. */
+  detail: string;
+}
+
+export interface TimelineSegment {
+  /** Virtual time, ns, inclusive. */
+  start: number;
+  /** Virtual time, ns, exclusive; `end >= start`. */
+  end: number;
+  state: TimelineState;
+}
+
+export interface TimelineMarker {
+  /** Virtual time, ns. */
+  time: number;
+  /** Exit reason or event, e.g. "H_FAC_UNAVAIL", "H_CEDE", "HDEC", "program check". */
+  name: string;
+  /** Optional one-line detail shown in the tooltip. */
+  detail?: string;
+}
+
+export interface TimelineVcpu {
+  /** Label on the time axis, e.g. "vcpu0". Unique within the timeline. */
+  name: string;
+  /** Sorted by start, not overlapping. Gaps are shown as empty. */
+  segments: TimelineSegment[];
+  markers: TimelineMarker[];
+}
+
+export interface TimelineData {
+  /** Which run the timeline shows, e.g. "spapr-cap on dd2.2-new, seed 1, idle 2 ms". */
+  runLabel: string;
+  vcpus: TimelineVcpu[];
+}
+
+export interface LatencySamples {
+  /** Wakeup latencies, ns (finite, non-negative). May be empty. */
+  samples: number[];
+}
+
+export interface LatencyState {
+  /** Idle state label; matched by exact name against `reference[].state`. */
+  state: string;
+  /** Wakeups by the decrementer (timer). */
+  timer: LatencySamples;
+  /** Wakeups by an IPI (doorbell / external interrupt from another vCPU). */
+  ipi: LatencySamples;
+}
+
+export interface LatencyReference {
+  state: string;
+  timerMedianNs: number;
+  ipiMedianNs: number;
+  /** Measured range (min, max), ns; drawn as a shaded band when present. */
+  timerRangeNs?: [number, number];
+  ipiRangeNs?: [number, number];
+}
+
+export interface LatencyData {
+  states: LatencyState[];
+  /**
+   * Measured medians to compare with. Leave out to use POWER9_WAKEUP_REFERENCE (DOMAIN.md
+   * section 6); pass [] to show no reference.
+   */
+  reference?: LatencyReference[];
+}
+
+export interface FleetPoint {
+  /** Simulated time, ns; points are in non-decreasing time order. */
+  timeNs: number;
+  /** Guests per outcome at that time, e.g. { running: 40, migrated: 3, refused: 1, crashed: 0 }. */
+  counts: Record<string, number>;
+}
+
+export interface FleetData {
+  series: FleetPoint[];
+  /**
+   * Counts that partition the fleet (each guest in exactly one of them at any time), drawn as
+   * stacked areas, e.g. ["running", "crashed", "failed-start", "hung"]. Every other count
+   * (a subset such as "native", a cumulative total such as "migrations-refused") is drawn as a
+   * line of its own. Leave out to draw every count as a line.
+   */
+  stacked?: string[];
+}
+
+export interface ReportData {
+  title: string;
+  generatedBy: {
+    /** The run's root seed. */
+    seed: string | number;
+    /** The command line that produced the data. */
+    command: string;
+    /** The stopsim version. */
+    version: string;
+  };
+  matrix: { rows: MatrixRow[] };
+  timeline?: TimelineData;
+  latency?: LatencyData;
+  fleet?: FleetData;
+}
+
+/** The report data failed validation. `issues` lists every invalid field by its path. */
+export class ReportDataError extends Error {
+  override readonly name = "ReportDataError";
+  constructor(readonly issues: readonly { path: string; message: string }[]) {
+    super(
+      `invalid report data: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}` +
+        " (see packages/report/README.md for the input model)",
+    );
+  }
+}
+
+const ns = z.number().nonnegative({ error: "must be a non-negative number of ns" });
+const text = z.string();
+const range = z
+  .tuple([ns, ns])
+  .refine(([lo, hi]) => lo <= hi, { error: "range must be [min, max] with min <= max" });
+
+const matrixRow = z.strictObject({
+  design: text.min(1, { error: "must be a non-empty design name" }),
+  from: text.min(1, { error: "must be a non-empty host name" }),
+  to: text.min(1, { error: "must be a non-empty host name" }),
+  outcome: z.enum(MATRIX_OUTCOMES, { error: `must be one of ${MATRIX_OUTCOMES.join(", ")}` }),
+  detail: text,
+});
+
+const segment = z.strictObject({
+  start: ns,
+  end: ns,
+  state: z.enum(TIMELINE_STATES, { error: `must be one of ${TIMELINE_STATES.join(", ")}` }),
+});
+
+const marker = z.strictObject({
+  time: ns,
+  name: text.min(1, { error: "must be a non-empty marker name" }),
+  detail: text.optional(),
+});
+
+const vcpu = z.strictObject({
+  name: text.min(1, { error: "must be a non-empty vCPU name" }),
+  segments: z.array(segment),
+  markers: z.array(marker),
+});
+
+const samples = z.strictObject({ samples: z.array(ns) });
+
+const schema = z.strictObject({
+  title: text.min(1, { error: "must be a non-empty title" }),
+  generatedBy: z.strictObject({
+    seed: z.union([z.string(), z.number()], { error: "must be a string or a number" }),
+    command: text,
+    version: text,
+  }),
+  matrix: z.strictObject({ rows: z.array(matrixRow) }),
+  timeline: z
+    .strictObject({
+      runLabel: text,
+      vcpus: z.array(vcpu),
+    })
+    .optional(),
+  latency: z
+    .strictObject({
+      states: z.array(
+        z.strictObject({
+          state: text.min(1, { error: "must be a non-empty state name" }),
+          timer: samples,
+          ipi: samples,
+        }),
+      ),
+      reference: z
+        .array(
+          z.strictObject({
+            state: text.min(1, { error: "must be a non-empty state name" }),
+            timerMedianNs: ns,
+            ipiMedianNs: ns,
+            timerRangeNs: range.optional(),
+            ipiRangeNs: range.optional(),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
+  fleet: z
+    .strictObject({
+      stacked: z.array(text.min(1, { error: "must be a non-empty count name" })).optional(),
+      series: z.array(
+        z.strictObject({
+          timeNs: ns,
+          counts: z.record(
+            text.min(1),
+            z.number().int({ error: "must be a whole count" }).nonnegative({ error: "must be >= 0" }),
+          ),
+        }),
+      ),
+    })
+    .optional(),
+});
+
+type Issue = { path: string; message: string };
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+/** Cross-field rules zod's shape cannot say: ordering, uniqueness, end >= start. */
+function checkRelations(d: ReportData): Issue[] {
+  const issues: Issue[] = [];
+  const cells = new Map<string, number>();
+  d.matrix.rows.forEach((r, i) => {
+    const key = JSON.stringify([r.design, r.from, r.to]);
+    const first = cells.get(key);
+    if (first !== undefined) {
+      issues.push({
+        path: `matrix.rows[${i}]`,
+        message: `duplicate cell (design '${r.design}', ${r.from} -> ${r.to}) already given by matrix.rows[${first}]`,
+      });
+    } else cells.set(key, i);
+  });
+  if (d.timeline) {
+    const names = new Map<string, number>();
+    d.timeline.vcpus.forEach((v, vi) => {
+      const first = names.get(v.name);
+      if (first !== undefined) {
+        issues.push({
+          path: `timeline.vcpus[${vi}].name`,
+          message: `duplicate vCPU name '${v.name}' (also timeline.vcpus[${first}])`,
+        });
+      } else names.set(v.name, vi);
+      let prevEnd = 0;
+      v.segments.forEach((s, si) => {
+        const path = `timeline.vcpus[${vi}].segments[${si}]`;
+        if (s.end < s.start) {
+          issues.push({ path: `${path}.end`, message: `must be >= start (start ${s.start}, end ${s.end})` });
+        } else if (si > 0 && s.start < prevEnd) {
+          issues.push({
+            path: `${path}.start`,
+            message: `segments must be sorted and must not overlap: starts at ${s.start} before the previous segment ends (${prevEnd})`,
+          });
+        }
+        prevEnd = Math.max(prevEnd, s.end);
+      });
+    });
+  }
+  if (d.latency?.reference) {
+    const seen = new Set<string>();
+    d.latency.reference.forEach((r, i) => {
+      if (seen.has(r.state)) {
+        issues.push({
+          path: `latency.reference[${i}].state`,
+          message: `duplicate reference state '${r.state}'`,
+        });
+      }
+      seen.add(r.state);
+    });
+  }
+  if (d.latency) {
+    const seen = new Set<string>();
+    d.latency.states.forEach((s, i) => {
+      if (seen.has(s.state)) {
+        issues.push({ path: `latency.states[${i}].state`, message: `duplicate state '${s.state}'` });
+      }
+      seen.add(s.state);
+    });
+  }
+  if (d.fleet) {
+    const names = new Set(d.fleet.series.flatMap((p) => Object.keys(p.counts)));
+    d.fleet.stacked?.forEach((name, i) => {
+      if (!names.has(name)) {
+        issues.push({
+          path: `fleet.stacked[${i}]`,
+          message: `'${name}' is not a count in any fleet.series point (counts: ${[...names].join(", ") || "none"})`,
+        });
+      } else if (d.fleet?.stacked?.indexOf(name) !== i) {
+        issues.push({ path: `fleet.stacked[${i}]`, message: `'${name}' is listed twice` });
+      }
+    });
+    d.fleet.series.forEach((p, i) => {
+      const prev = d.fleet?.series[i - 1];
+      if (prev && p.timeNs < prev.timeNs) {
+        issues.push({
+          path: `fleet.series[${i}].timeNs`,
+          message: `points must be in time order: ${p.timeNs} comes after ${prev.timeNs}`,
+        });
+      }
+    });
+  }
+  return issues;
+}
+
+/**
+ * Validates `input` (an object or parsed JSON) against the report's input model and returns it
+ * typed. Throws ReportDataError listing every invalid field by path (e.g.
+ * `timeline.vcpus[0].segments[3].end: must be >= start`).
+ */
+export function parseReportData(input: unknown): ReportData {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    throw new ReportDataError(r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+  }
+  const data: ReportData = r.data;
+  const issues = checkRelations(data);
+  if (issues.length > 0) throw new ReportDataError(issues);
+  return data;
+}
