@@ -233,7 +233,7 @@ export function prepareLatency(l: LatencyData): { client: ClientLatencyState[]; 
     if (hi <= lo) hi = lo + Math.max(1, lo * 0.01);
     // a little air on both sides, never below 0, edges on round numbers for the axis labels
     const pad = (hi - lo) * 0.04;
-    const step = 10 ** Math.floor(Math.log10((hi - lo + 2 * pad) / 4));
+    const step = 10 ** Math.floor(Math.log10(hi - lo + 2 * pad)) / 2;
     lo = Math.max(0, Math.floor((lo - pad) / step) * step);
     hi = Math.ceil((hi + pad) / step) * step;
     const kind = (samples: readonly number[], reference: LatencyKindStats["reference"]): LatencyKindStats => {
