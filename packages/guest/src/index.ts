@@ -62,3 +62,19 @@ export {
 export { Pipe, Task, type TaskOp, type TaskProgram, type TaskState } from "./kernel/task.js";
 export * from "./linux/cputable.js";
 export * from "./linux/papr.js";
+export {
+  measureWakeupLatency,
+  type WakeupLatencyOptions,
+  type WakeupLatencyResult,
+} from "./workloads/wakeup.js";
+export {
+  ContextSwitch2,
+  Ebizzy,
+  type EbizzyOptions,
+  type PeriodicTimerResult,
+  periodicTimer,
+  type RandomMixOptions,
+  type RateResult,
+  randomMix,
+  WorkloadError,
+} from "./workloads/workloads.js";

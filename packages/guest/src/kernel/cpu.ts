@@ -70,6 +70,8 @@ type CtxKind = "boot" | "idle" | "task" | "irq";
 class Ctx {
   /** The operation to re-issue when switched back in (null: continue the generator). */
   resume: KOp | null = null;
+  /** A prologue context continues into this one when its generator ends. */
+  next: Ctx | null = null;
   constructor(
     readonly gen: KCode,
     readonly kind: CtxKind,
@@ -123,6 +125,8 @@ export interface KernelServices {
   cpuByHwId(hwId: number): GuestCpu | undefined;
   /** Siblings share a core: doorbells reach them (cpu_sibling_mask). */
   areSiblings(a: GuestCpu, b: GuestCpu): boolean;
+  /** cpu_thread_in_core(): the thread's index within its (virtual) core. */
+  threadInCore(cpu: GuestCpu): number;
   /** Whether IPIs to `target` use msgsndp (doorbell_try_core_ipi) rather than H_IPI. */
   useDoorbell(from: GuestCpu, target: GuestCpu): boolean;
   /** Boot entry points: vCPU 0 at KERNEL_ENTRY, secondaries at SECONDARY_ENTRY. */
@@ -341,6 +345,10 @@ export class GuestCpu implements ThreadSoftware {
       if (ctx === null) return;
       if (op === null) {
         const r = ctx.gen.next();
+        if (r.done && ctx.next !== null) {
+          this.cur = ctx.next;
+          continue;
+        }
         if (r.done) {
           if (ctx.kind === "irq") throw new Error(`cpu${this.logical}: interrupt handler ended without iret`);
           if (ctx.kind === "boot") {
@@ -394,9 +402,12 @@ export class GuestCpu implements ThreadSoftware {
           const next = cur.to === null ? this.idleCtx : this.taskCtx(cur.to);
           if (next === ctx) continue;
           ctx.resume = null;
-          this.cur = next;
-          op = next.resume;
+          const pending = next.resume;
           next.resume = null;
+          // finish_task_switch: the incoming context runs with interrupts enabled
+          const tail = new Ctx(this.switchTail(pending), next.kind, next.task);
+          tail.next = next;
+          this.cur = tail;
           continue;
         }
         case "iret": {
@@ -412,6 +423,11 @@ export class GuestCpu implements ThreadSoftware {
         }
       }
     }
+  }
+
+  private *switchTail(pending: KOp | null): KCode {
+    yield* this.localIrqEnable();
+    if (pending !== null) yield pending;
   }
 
   private taskCtx(task: Task): Ctx {
@@ -532,9 +548,10 @@ export class GuestCpu implements ThreadSoftware {
         return { k: "work", ns: rem };
       }
       case "poll":
+        // the polling loop continues after the interrupt: it re-checks need_resched and the time
         w.timer.cancel();
         this.wait = { k: "frozen", op: null };
-        return { k: "poll", deadline: w.deadline };
+        return null;
       case "hv": {
         this.wait = { k: "frozen", op: null };
         const srr0 = Number(this.thread.getSpr(SPRN_SRR0));
@@ -894,8 +911,8 @@ export class GuestCpu implements ThreadSoftware {
     this.stats.ipisSent++;
     this.k.trace(this, "ipi_send", { target: target.logical, msg });
     if (this.k.useDoorbell(this, target)) {
-      // doorbell_core_ipi: msgsndp to the thread's number within the core
-      const tir = BigInt(target.thread.index);
+      // doorbell_core_ipi: msgsndp to cpu_thread_in_core(cpu), the guest's own thread numbering
+      const tir = BigInt(this.k.threadInCore(target));
       this.thread.setGpr(R_DBELL, (PPC_DBELL_SERVER << PPC_DBELL_TYPE_SHIFT) | tir);
       yield { k: "exec", sym: TEXT.doorbell, i: 0 };
     } else {
@@ -1024,6 +1041,9 @@ export class GuestCpu implements ThreadSoftware {
     const k = this.wait.k;
     if (this.thread.hypervisorState || this.thread.stopped) return false;
     if (this.cur?.kind === "irq") return false;
+    // like an interrupt, it cannot cut into a soft-disabled region (the idle path after its
+    // need_resched test, the scheduler)
+    if (!this.softEnabled) return false;
     return k === "timer" || k === "work" || k === "poll" || k === "park";
   }
 

@@ -70,7 +70,11 @@ export interface GuestKernelConfig {
   governor?: "menu" | "teo";
   /** Idle states to disable at boot, by name (like writing 1 to stateN/disable). */
   disableStates?: readonly string[];
-  /** Tables that carry stop0lite: the patch touches shared_states only (default "shared"). */
+  /**
+   * Tables that carry stop0lite. The patch touches shared_states only ("shared"); the default
+   * "both" also puts it between snooze and CEDE in the dedicated table, so the state exists
+   * whichever table the VPA's shared-processor bit selects.
+   */
   stop0liteTables?: "shared" | "both";
   /**
    * IPI path: "linux" follows pSeries_smp_probe of 2020 (msgsndp doorbells to SMT siblings when
@@ -87,8 +91,11 @@ export interface GuestKernelConfig {
   watchdogThreshS?: number;
   /** Guest-side time costs (see costs.ts). */
   costs?: Partial<GuestCosts>;
-  /** Guest RAM address the DTB was written to, when the caller does not pass r3 (tests). */
-  release?: string;
+  /**
+   * Period of the init task's loop that starts the tasks requested with spawn() (default 10 ms).
+   * It is the guest's only background activity: a launcher polling for work, like a shell loop.
+   */
+  initPollNs?: number;
 }
 
 export type GuestState = "created" | "booting" | "running" | "panicked" | "hung";
@@ -135,6 +142,7 @@ export class GuestKernel implements GuestKernelImage {
   private tbFreqValue = TB_TICKS_PER_USEC_DEFAULT * 1_000_000;
   private decMaxValue = 0x7fffffff;
   private oopsCount = 0;
+  private dieOwner: GuestCpu | null = null;
   private halting = false;
   readonly tasks: Task[] = [];
   private readonly calledIn = new Set<number>();
@@ -147,14 +155,18 @@ export class GuestKernel implements GuestKernelImage {
     this.config = {
       stop0lite: config.stop0lite ?? "never",
       governor: config.governor ?? "menu",
-      stop0liteTables: config.stop0liteTables ?? "shared",
+      stop0liteTables: config.stop0liteTables ?? "both",
       ipi: config.ipi ?? "linux",
       hz: config.hz ?? 100,
       panicOnOops: config.panicOnOops ?? true,
       watchdogThreshS: config.watchdogThreshS ?? 10,
       latencyReqNs: config.latencyReqNs ?? Number.POSITIVE_INFINITY,
       disableStates: config.disableStates ?? [],
+      initPollNs: config.initPollNs ?? 10_000_000,
     };
+    if (!(this.config.initPollNs > 0)) {
+      throw new GuestKernelError(`initPollNs must be > 0 ns, got ${String(this.config.initPollNs)}`);
+    }
     const modes: readonly string[] = ["never", "always", "arch300", "platform"];
     if (!modes.includes(this.config.stop0lite)) {
       throw new GuestKernelError(
@@ -278,6 +290,7 @@ export class GuestKernel implements GuestKernelImage {
       cpuByHwId: (h: number) => this.cpuByHwId(h),
       areSiblings: (a, b) => this.areSiblings(a, b),
       useDoorbell: (a, b) => this.useDoorbell(a, b),
+      threadInCore: (c) => this.boot?.threads[c.logical]?.thread ?? 0,
       bootEntry: (c) => this.bootEntry(c),
       secondaryEntry: (c) => this.secondaryEntry(c),
       idleLoop: (c) => this.idleLoop(c),
@@ -347,7 +360,10 @@ export class GuestKernel implements GuestKernelImage {
     }
     this.boot = bp;
     this.tbFreqValue = bp.tbFreq;
-    this.decMaxValue = 2 ** (bp.decBits - 1) - 1;
+    // decrementer_max = 2^(bits-1)-1 (init_decrementer_max). Model limit: the value the kernel
+    // writes as "no event" is capped at the 32-bit maximum (4.2 s of timebase), which keeps DEC
+    // arithmetic exact in doubles; the kernel always has a timer due sooner than that.
+    this.decMaxValue = Math.min(2 ** (bp.decBits - 1) - 1, 0x7fffffff);
     // renumber: vCPU 0 got logical slot 0 before the tree was known; its logical id is its index
     this.cpus.length = 0;
     const bootLogical = bp.bootCpu.logical;
@@ -384,6 +400,11 @@ export class GuestKernel implements GuestKernelImage {
     this.state = "running";
     const ls = this.readyListeners.splice(0);
     for (const fn of ls) fn();
+    // the init task: starts the tasks requested from outside the guest
+    const init = new Task(this.nextPid++, "init", cpu.logical, this.initProgram());
+    init.state = "sleeping";
+    this.tasks.push(init);
+    yield* cpu.ttwu(init);
     yield* this.drainSpawns(cpu);
   }
 
@@ -538,6 +559,13 @@ export class GuestKernel implements GuestKernelImage {
       tbFreq: bp.tbFreq,
     });
     for (const c of this.cpus) if (c?.online) this.attachCpuidle(c);
+    // cpuidle_install_idle_handler -> wake_up_all_idle_cpus: idle CPUs go round their idle loop
+    // again and pick up the new driver (need_resched for a polling CPU, else a reschedule IPI)
+    for (const c of this.cpus) {
+      if (c === undefined || c === boot || !c.online || c.current !== null) continue;
+      if (c.polling) c.setNeedResched();
+      else yield* boot.sendIpi(c, 1);
+    }
     this.console.printk(
       "info",
       `cpuidle: using governor ${this.governor.name}; pseries_idle_driver registered (${this.driver.shared ? "shared" : "dedicated"}): ${this.driver.states.map((s) => s.name).join(", ")}`,
@@ -663,9 +691,17 @@ export class GuestKernel implements GuestKernelImage {
       return;
     }
     if (dev === null) {
-      // no cpuidle driver yet: arch_cpu_idle without ppc_md.power_save polls at low priority
+      // no cpuidle driver yet: arch_cpu_idle polls at low priority with interrupts enabled and
+      // returns after an interrupt; do_idle then loops
       yield { k: "delay", ns: c.idleEntryNs };
-      yield* this.pollLoop(cpu, Number.POSITIVE_INFINITY);
+      cpu.polling = true;
+      yield* cpu.localIrqEnable();
+      yield { k: "exec", sym: TEXT.snooze, i: 0 };
+      yield { k: "exec", sym: TEXT.snooze, i: 1 };
+      if (!cpu.needResched) yield { k: "poll", deadline: Number.POSITIVE_INFINITY };
+      yield { k: "exec", sym: TEXT.snooze, i: 2 };
+      cpu.polling = false;
+      cpu.localIrqDisable();
       return;
     }
     yield { k: "delay", ns: c.idleEntryNs };
@@ -796,12 +832,32 @@ export class GuestKernel implements GuestKernelImage {
     return task;
   }
 
+  private *initProgram(): TaskProgram {
+    for (;;) {
+      yield { k: "sleep", ns: this.config.initPollNs };
+      if (this.pendingSpawns.length > 0) yield { k: "forkPending" };
+    }
+  }
+
   /** wake_up_new_task for the tasks created since the last call, run on `cpu`. */
   private *drainSpawns(cpu: GuestCpu): KCode {
     while (this.pendingSpawns.length > 0) {
       const t = this.pendingSpawns.shift() as Task;
       yield* cpu.ttwu(t);
     }
+  }
+
+  /**
+   * try_to_wake_up(p) called on p's own CPU from interrupt context (an IPI's call-function
+   * handler): enqueue and ask for a reschedule.
+   */
+  wakeLocal(task: Task): void {
+    if (task.state !== "sleeping") return;
+    const cpu = this.cpuLogical(task.cpu);
+    task.state = "runnable";
+    task.wokenAt = this.sim.now;
+    cpu.runqueue.push(task);
+    if (cpu.current === null) cpu.setNeedResched();
   }
 
   private *taskMain(cpu: GuestCpu, task: Task): KCode {
@@ -862,6 +918,10 @@ export class GuestKernel implements GuestKernelImage {
         if (w !== undefined) yield* cpu.ttwu(w);
         break;
       }
+      case "forkPending":
+        yield { k: "delay", ns: c.pipeSyscallNs };
+        yield* this.drainSpawns(cpu);
+        break;
       case "callFunction": {
         const target = this.cpuLogical(op.cpu);
         yield* cpu.callFunctionSingle(target, op.fn);
@@ -888,8 +948,14 @@ export class GuestKernel implements GuestKernelImage {
       sig = 7;
       what = `Unrecoverable exception ${vector.toString(16)}`;
     }
-    this.oopsCount++;
     yield { k: "delay", ns: this.costs.interruptEntryNs };
+    // oops_begin: the die lock; a CPU that finds it taken spins until the panic stops it
+    if (this.dieOwner !== null && this.dieOwner !== cpu) {
+      yield { k: "park" };
+      return;
+    }
+    this.dieOwner = cpu;
+    this.oopsCount++;
     const sym = Object.values(TEXT).find(
       (s) => Number(srr0) >= s.addr && Number(srr0) < s.addr + 4 * s.words.length,
     );

@@ -16,7 +16,9 @@ export type TaskOp =
   /** smp_call_function_single(cpu, fn, wait=0): fn runs in the target's IPI handler. */
   | { readonly k: "callFunction"; readonly cpu: number; readonly fn: (cpu: number) => void }
   /** Kernel time of a system call that neither sleeps nor wakes anyone. */
-  | { readonly k: "syscall"; readonly ns: number };
+  | { readonly k: "syscall"; readonly ns: number }
+  /** fork()+exec() of the tasks requested through GuestKernel.spawn (what init does). */
+  | { readonly k: "forkPending" };
 
 /** What the kernel hands back to the task after an operation: the virtual time, ns. */
 export type TaskProgram = Generator<TaskOp, void, number>;

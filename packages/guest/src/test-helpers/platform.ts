@@ -10,13 +10,15 @@
 // arch/powerpc/kvm/book3s_xics.c (ICP MFRR/CPPR/XISR) and qemu: hw/ppc/spapr_rtas.c.
 
 import { decodeDtb } from "@stopsim/devicetree";
-import { type Simulation, type Timer, tbToNs } from "@stopsim/engine";
+import type { Simulation } from "@stopsim/engine";
 import {
   BOOK3S_INTERRUPT_H_FAC_UNAVAIL,
   BOOK3S_INTERRUPT_SYSCALL,
   type ChipModel,
+  EXEC_STOPPED,
   FSCR_MSGP_LG,
   FSCR_STOP_LG,
+  type GuestStopErratumConfig,
   HFSCR_MSGP,
   HRFID,
   type HwThread,
@@ -48,6 +50,7 @@ import {
   SPRN_SRR0,
   SPRN_SRR1,
   SRR1_PROGILL,
+  STOP,
   type ThreadSoftware,
 } from "@stopsim/isa";
 import {
@@ -104,6 +107,8 @@ export interface TestPlatformOptions {
   /** vCPU threads per core (cpu nodes of the DTB must match). */
   threadsPerCore?: number;
   chip?: ChipModel;
+  /** Guest-stop erratum of the cores (see @stopsim/isa errata.ts). */
+  guestStopErratum?: Partial<GuestStopErratumConfig>;
   stopPolicy?: StopPolicy;
   costs?: Partial<TestPlatformCosts>;
   ramBytes?: number;
@@ -126,6 +131,8 @@ export class TestPlatform {
   readonly dtbAddr: number;
   readonly rtasLog: Array<{ time: number; service: string; args: number[] }> = [];
   osTerm: string | null = null;
+  /** Whether H_REGISTER_VPA marks the VPA shared-processor (KVM's init_vpa does). */
+  markVpaShared = true;
   /** QEMU's run state: "guest-panicked" after ibm,os-term. */
   runState: "created" | "running" | "guest-panicked" = "created";
   readonly hcallCounts = new Map<number, number>();
@@ -134,7 +141,7 @@ export class TestPlatform {
   private readonly tokens = new Map<number, string>();
   readonly icps: Icp[] = [];
 
-  constructor(readonly opts: TestPlatformOptions) {
+  constructor(public opts: TestPlatformOptions) {
     this.sim = opts.sim;
     this.costs = { ...TEST_PLATFORM_COSTS, ...(opts.costs ?? {}) };
     this.stopPolicy = opts.stopPolicy ?? "native";
@@ -151,7 +158,11 @@ export class TestPlatform {
     const tpc = opts.threadsPerCore ?? 4;
     const ncores = Math.ceil(n / tpc);
     for (let i = 0; i < ncores; i++) {
-      const core = new SmtCore(this.sim, { coreId: i, chip: opts.chip ?? POWER9_DD23 });
+      const core = new SmtCore(this.sim, {
+        coreId: i,
+        chip: opts.chip ?? POWER9_DD23,
+        guestStopErratum: opts.guestStopErratum,
+      });
       this.cores.push(core);
     }
     for (let v = 0; v < n; v++) {
@@ -225,7 +236,6 @@ export class TestPlatform {
 export class HvCpu implements ThreadSoftware {
   ceded = false;
   private prodPending = false;
-  private cedeTimer: Timer;
   started = false;
 
   constructor(
@@ -233,7 +243,6 @@ export class HvCpu implements ThreadSoftware {
     readonly vcpu: number,
     readonly thread: HwThread,
   ) {
-    this.cedeTimer = platform.sim.createTimer(() => this.wakeFromCede(), `hv vcpu${vcpu} cede`);
     this.started = vcpu === 0;
   }
 
@@ -267,7 +276,10 @@ export class HvCpu implements ThreadSoftware {
     p.sim.schedule(p.costs.hcallNs / 2, () => this.hrfidTo(thread.getSpr(SPRN_HSRR0)), "hv return");
   }
 
-  resume(_thread: HwThread): void {}
+  /** The thread woke from the host idle stop it entered for H_CEDE. */
+  resume(_thread: HwThread): void {
+    if (this.ceded) this.wakeFromCede();
+  }
 
   private hrfidTo(pc: bigint): void {
     const t = this.thread;
@@ -325,13 +337,12 @@ export class HvCpu implements ThreadSoftware {
       return;
     }
     this.ceded = true;
-    // the guest decrementer keeps counting: wake when it goes negative
-    const dec = BigInt.asIntN(56, t.getSpr(SPRN_DEC) & ((1n << 56n) - 1n));
-    if (dec < 0n) {
-      this.wakeFromCede();
-      return;
-    }
-    this.cedeTimer.arm(this.platform.sim.now + tbToNs(Number(dec) + 1));
+    // the host thread idles in a lite stop (ESL=EC=0) until an event for the vCPU arrives: its
+    // decrementer (PECE1), an IPI on its external line (PECE0), a doorbell (PECEDP) or a prod
+    // (hypervisor doorbell, PECEDH); meanwhile it gives its cycles to the core's other threads
+    t.setSpr(SPRN_PSSCR, 0n);
+    const r = t.execute(STOP);
+    if (r !== EXEC_STOPPED) this.wakeFromCede();
   }
 
   private interruptPending(): boolean {
@@ -343,8 +354,14 @@ export class HvCpu implements ThreadSoftware {
 
   wakeFromCede(): void {
     if (!this.ceded) return;
+    if (this.thread.stopped) {
+      // a prod: the hypervisor doorbell ends the host stop; resume() comes back here
+      this.thread.receiveHypervisorDoorbell();
+      return;
+    }
     this.ceded = false;
-    this.cedeTimer.cancel();
+    this.thread.hDoorbell = false;
+    this.thread.setSpr(SPRN_PSSCR, this.platform.stopPolicy === "native" ? 0n : PSSCR_ESL | PSSCR_EC);
     this.platform.sim.schedule(
       this.platform.costs.cedeWakeNs,
       () => this.returnFromHcall(H_SUCCESS, undefined, true),
@@ -423,10 +440,10 @@ export class HvCpu implements ThreadSoftware {
           done(H_PARAMETER);
           return;
         }
-        p.ram.write8(
-          addr + LPPACA_OLD_STATUS_OFFSET,
-          p.ram.read8(addr + LPPACA_OLD_STATUS_OFFSET) | LPPACA_OLD_SHARED_PROC,
-        );
+        if (p.markVpaShared) {
+          const a9 = addr + LPPACA_OLD_STATUS_OFFSET;
+          p.ram.write8(a9, p.ram.read8(a9) | LPPACA_OLD_SHARED_PROC);
+        }
         done(H_SUCCESS);
         return;
       }
