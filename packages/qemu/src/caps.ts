@@ -60,8 +60,6 @@ export interface KvmCapProbe {
   hasCapRptInvalidate(): boolean;
   /** The host kernel handles guest stop (natively or by trap and emulation): its guest-stop cap. */
   hasCapGuestStop(): boolean;
-  /** Enables guest stop for this VM (KVM_ENABLE_CAP); 0 or a negative errno. */
-  enableCapGuestStop(): number;
 }
 
 /** What the apply hooks know of the machine being built. */
@@ -214,7 +212,8 @@ function capRptInvalidateApply(val: number, ctx: CapApplyContext): string[] {
 /**
  * cap-stop-lite: the agreed design of the thread. The host kernel must handle a guest `stop` with
  * PSSCR[ESL]=PSSCR[EC]=0, either natively (DD2.3 with idle-stop-guest) or by trapping and emulating
- * the wakeup (patch 1); KVM says so with its guest-stop capability, and QEMU enables it for the VM.
+ * the wakeup (patch 1); KVM says so with its guest-stop capability (KVM_CHECK_EXTENSION only: the
+ * host's policy is per kernel, there is nothing to enable per VM).
  */
 function capStopLiteApply(val: number, ctx: CapApplyContext): string[] {
   if (!val) return [];
@@ -223,12 +222,6 @@ function capStopLiteApply(val: number, ctx: CapApplyContext): string[] {
       "Guest use of the lite stop instruction not available with KVM on this host (the host kernel does not handle guest stop)",
       { hint: tryAppending("stop-lite", "off") },
     );
-  }
-  const ret = ctx.kvm.enableCapGuestStop();
-  if (ret < 0) {
-    throw new QemuError(`Error enabling cap-stop-lite with KVM (errno ${-ret})`, {
-      hint: tryAppending("stop-lite", "off"),
-    });
   }
   return [];
 }

@@ -1,88 +1,113 @@
 // What QEMU uses of the host kernel's KVM API: the ioctl-shaped calls of linux:
-// include/uapi/linux/kvm.h as target/ppc/kvm.c and accel/kvm/kvm-all.c make them. The types are
-// structural so that any host model offering these calls can run this QEMU.
+// include/uapi/linux/kvm.h as accel/kvm/kvm-all.c and target/ppc/kvm.c make them. The constants
+// and record types come from the host kernel's uapi (@stopsim/host), as a real QEMU includes
+// linux-headers; the fd types below list only the calls QEMU makes, so the host's Kvm, KvmVm and
+// KvmVcpu objects are what QEMU runs on.
 
-import type { Memory } from "@stopsim/isa";
+import type { KvmMemoryRegion, KvmRegs, KvmRun, OneRegResult } from "@stopsim/host";
+import type { ThreadSoftware } from "@stopsim/isa";
 
-// linux: include/uapi/linux/kvm.h (values as the kernel defines them)
-export const KVM_CAP_PPC_HTM = 132;
-export const KVM_CAP_PPC_MMU_RADIX = 134;
-export const KVM_CAP_PPC_FWNMI = 146;
-export const KVM_CAP_PPC_SMT_POSSIBLE = 147;
-export const KVM_CAP_PPC_GET_CPU_CHAR = 151;
-export const KVM_CAP_PPC_NESTED_HV = 160;
-export const KVM_CAP_PPC_FIXUP_HCALL = 103;
-export const KVM_CAP_PPC_RPT_INVALIDATE = 193;
-/** New in the host-probed design: KVM_CAP_STOP (the host enables guest stop). */
-export const KVM_CAP_STOP = 0x53540001;
-/** New in the capability design: "this KVM handles guest lite stop" (native or trap + emulate). */
-export const KVM_CAP_PPC_GUEST_STOP = 0x53540002;
+export type { KvmMemoryRegion, KvmRegs, KvmRun, OneRegResult };
 
-export const KVM_EXIT_UNKNOWN = 0;
-export const KVM_EXIT_SHUTDOWN = 8;
-export const KVM_EXIT_INTERNAL_ERROR = 17;
-export const KVM_EXIT_PAPR_HCALL = 19;
-export const KVM_EXIT_SYSTEM_EVENT = 24;
-
-/** KVM_GET_REGS / KVM_SET_REGS on powerpc (linux: arch/powerpc/include/uapi/asm/kvm.h struct kvm_regs). */
-export interface KvmRegs {
-  pc: bigint;
-  cr: bigint;
-  ctr: bigint;
-  lr: bigint;
-  xer: bigint;
-  msr: bigint;
-  srr0: bigint;
-  srr1: bigint;
-  pid: bigint;
-  sprg0: bigint;
-  sprg1: bigint;
-  sprg2: bigint;
-  sprg3: bigint;
-  sprg4: bigint;
-  sprg5: bigint;
-  sprg6: bigint;
-  sprg7: bigint;
-  gpr: bigint[];
-}
-
-/** One kvm_run exit as QEMU's kvm_arch_handle_exit sees it. */
-export interface KvmRunExit {
-  readonly reason: number;
-  /** KVM_EXIT_PAPR_HCALL: QEMU sets `ret`, KVM puts it in r3 on the next KVM_RUN. */
-  readonly paprHcall?: { readonly nr: number; readonly args: readonly bigint[]; ret: bigint };
-  /** KVM_EXIT_INTERNAL_ERROR / FAIL_ENTRY detail for the report. */
-  readonly detail?: string;
-}
-
+/** A vCPU fd (KVM_CREATE_VCPU). */
 export interface KvmVcpuFd {
   readonly id: number;
-  getOneReg(id: bigint): bigint | number;
-  setOneReg(id: bigint, value: bigint): number;
-  getRegs(): KvmRegs | number;
+  /** The guest kernel's code for this vCPU (the loaded image's per-CPU software). */
+  setGuestSoftware(software: ThreadSoftware): number;
+  /** KVM_GET_REGS / KVM_SET_REGS. */
+  getRegs(): KvmRegs;
   setRegs(regs: KvmRegs): number;
-  /** KVM_RUN: runs until an exit userspace must handle, then calls onExit from the event loop. */
-  run(onExit: (exit: KvmRunExit) => void): number;
-  /** Interrupts a running KVM_RUN (a signal to the vCPU thread): onExit gets KVM_EXIT_INTR. */
-  kick?(): void;
+  /** KVM_GET_ONE_REG / KVM_SET_ONE_REG. */
+  getOneReg(id: bigint): OneRegResult;
+  setOneReg(id: bigint, value: bigint): number;
+  /**
+   * KVM_RUN: the vCPU runs until it must exit to userspace, then `onExit` gets the kvm_run record;
+   * QEMU completes the exit (e.g. run.papr_hcall.ret) and calls run again.
+   */
+  run(onExit: (run: KvmRun) => void): number;
+  /** A signal to the vCPU thread with immediate_exit: the next exit is KVM_EXIT_INTR. */
+  requestExit(): void;
 }
 
-export interface KvmUserMemoryRegion {
-  readonly slot: number;
-  readonly flags: number;
-  readonly guestPhysAddr: number;
-  readonly memorySize: number;
-  readonly memory: Memory;
-}
-
+/** A VM fd (KVM_CREATE_VM). */
 export interface KvmVmFd {
   checkExtension(cap: number): number;
-  enableCap(cap: number, args?: readonly number[]): number;
-  createVcpu(id: number, software: unknown): KvmVcpuFd | number;
-  setUserMemoryRegion(region: KvmUserMemoryRegion): number;
+  enableCap(cap: number, args?: readonly (number | bigint)[], flags?: number): number;
+  createVcpu(id: number): KvmVcpuFd | number;
+  setUserMemoryRegion(region: KvmMemoryRegion): number;
+  /** KVM_PPC_GET_CPU_CHAR, offered by kernels that report KVM_CAP_PPC_GET_CPU_CHAR. */
+  getCpuChar?(): KvmPpcCpuChar | number;
 }
 
+/** /dev/kvm. */
 export interface KvmSystemFd {
   checkExtension(cap: number): number;
   createVm(): KvmVmFd | number;
+}
+
+/** struct kvm_ppc_cpu_char (linux: arch/powerpc/include/uapi/asm/kvm.h). */
+export interface KvmPpcCpuChar {
+  readonly character: bigint;
+  readonly behaviour: bigint;
+  readonly characterMask: bigint;
+  readonly behaviourMask: bigint;
+}
+
+/**
+ * KVM_CAP_PPC_RPT_INVALIDATE (linux: include/uapi/linux/kvm.h, 5.14). QEMU's own copy of the
+ * kernel headers may know capabilities the running kernel predates; such a kernel answers 0.
+ */
+export const KVM_CAP_PPC_RPT_INVALIDATE = 193;
+
+// linux: arch/powerpc/include/asm/hvcall.h H_CPU_CHAR_* / H_CPU_BEHAV_* (IBM bit numbering)
+const H_CPU_CHAR_SPEC_BAR_ORI31 = 1n << 63n;
+const H_CPU_CHAR_BCCTRL_SERIALISED = 1n << 62n;
+const H_CPU_CHAR_L1D_FLUSH_ORI30 = 1n << 61n;
+const H_CPU_CHAR_L1D_FLUSH_TRIG2 = 1n << 60n;
+const H_CPU_CHAR_L1D_THREAD_PRIV = 1n << 59n;
+const H_CPU_CHAR_CACHE_COUNT_DIS = 1n << 56n;
+const H_CPU_CHAR_BCCTR_FLUSH_ASSIST = 1n << 54n;
+const H_CPU_BEHAV_L1D_FLUSH_PR = 1n << 62n;
+const H_CPU_BEHAV_BNDS_CHK_SPEC_BAR = 1n << 61n;
+const H_CPU_BEHAV_FLUSH_COUNT_CACHE = 1n << 58n;
+
+/**
+ * The spapr cap levels QEMU derives from KVM_PPC_GET_CPU_CHAR (qemu: target/ppc/kvm.c
+ * parse_cap_ppc_safe_cache, _safe_bounds_check, _safe_indirect_branch,
+ * _count_cache_flush_assist; a POWER9 host, so L1D thread-private flushing is required).
+ */
+export function parseCpuChar(c: KvmPpcCpuChar): {
+  safeCache: number;
+  safeBoundsCheck: number;
+  safeIndirectBranch: number;
+  countCacheFlushAssist: number;
+} {
+  const ch = (bit: bigint) => (c.character & c.characterMask & bit) !== 0n;
+  const notCh = (bit: bigint) => (~c.character & c.characterMask & bit) !== 0n;
+  const be = (bit: bigint) => (c.behaviour & c.behaviourMask & bit) !== 0n;
+  const notBe = (bit: bigint) => (~c.behaviour & c.behaviourMask & bit) !== 0n;
+  let safeCache = 0;
+  if (notBe(H_CPU_BEHAV_L1D_FLUSH_PR)) safeCache = 2;
+  else if (ch(H_CPU_CHAR_L1D_THREAD_PRIV) && ch(H_CPU_CHAR_L1D_FLUSH_ORI30 | H_CPU_CHAR_L1D_FLUSH_TRIG2))
+    safeCache = 1;
+  let safeBoundsCheck = 0;
+  if (notBe(H_CPU_BEHAV_BNDS_CHK_SPEC_BAR)) safeBoundsCheck = 2;
+  else if (ch(H_CPU_CHAR_SPEC_BAR_ORI31)) safeBoundsCheck = 1;
+  // SPAPR_CAP_BROKEN 0, WORKAROUND 1, FIXED_IBS 2, FIXED_CCD 3, FIXED_NA 4
+  let safeIndirectBranch = 0;
+  if (
+    notBe(H_CPU_BEHAV_FLUSH_COUNT_CACHE) &&
+    notCh(H_CPU_CHAR_CACHE_COUNT_DIS) &&
+    notCh(H_CPU_CHAR_BCCTRL_SERIALISED)
+  )
+    safeIndirectBranch = 4;
+  else if (be(H_CPU_BEHAV_FLUSH_COUNT_CACHE)) safeIndirectBranch = 1;
+  else if (ch(H_CPU_CHAR_CACHE_COUNT_DIS)) safeIndirectBranch = 3;
+  else if (ch(H_CPU_CHAR_BCCTRL_SERIALISED)) safeIndirectBranch = 2;
+  return {
+    safeCache,
+    safeBoundsCheck,
+    safeIndirectBranch,
+    countCacheFlushAssist: ch(H_CPU_CHAR_BCCTR_FLUSH_ASSIST) ? 1 : 0,
+  };
 }

@@ -6,13 +6,35 @@
 //       rtas_ibm_os_term, rtas_power_off, rtas_get_time_of_day), target/ppc/kvm.c
 //       kvm_arch_handle_exit, softmmu/runstate.c (run states, qemu_system_guest_panicked).
 
+import type { DeviceTree } from "@stopsim/devicetree";
 import type { Simulation } from "@stopsim/engine";
-import type { Memory, ThreadSoftware } from "@stopsim/isa";
+import {
+  H_FUNCTION,
+  H_PARAMETER,
+  H_RTAS,
+  H_SUCCESS,
+  KVM_CAP_PPC_FIXUP_HCALL,
+  KVM_CAP_PPC_FWNMI,
+  KVM_CAP_PPC_GET_CPU_CHAR,
+  KVM_CAP_PPC_GUEST_STOP,
+  KVM_CAP_PPC_HTM,
+  KVM_CAP_PPC_MMU_RADIX,
+  KVM_CAP_PPC_NESTED_HV,
+  KVM_CAP_STOP,
+  KVM_EXIT_INTERNAL_ERROR,
+  KVM_EXIT_PAPR_HCALL,
+  KVM_EXIT_SHUTDOWN,
+  KVM_EXIT_SYSTEM_EVENT,
+  KVM_EXIT_UNKNOWN,
+  KVM_REG_PPC_LPCR_64,
+} from "@stopsim/host";
+import { LPCR_LD, type Memory, type ThreadSoftware } from "@stopsim/isa";
 import {
   type CapApplyContext,
   capByIndex,
   type KvmCapProbe,
   SPAPR_CAP_FIXED_CCD,
+  SPAPR_CAP_LARGE_DECREMENTER,
   SPAPR_CAP_NUM,
   SPAPR_CAP_WORKAROUND,
 } from "./caps.js";
@@ -20,22 +42,12 @@ import { type CpuModel, POWER9_CLASS, POWER9_CPU_MODELS, resolveCpuModel } from 
 import { MigrationError, QemuError, QmpError } from "./errors.js";
 import { type HostCpuInfo, SPAPR_TIMEBASE_FREQ, spaprBuildDtb, spaprVcpuId } from "./fdt.js";
 import {
-  KVM_CAP_PPC_FIXUP_HCALL,
-  KVM_CAP_PPC_FWNMI,
-  KVM_CAP_PPC_GUEST_STOP,
-  KVM_CAP_PPC_HTM,
-  KVM_CAP_PPC_MMU_RADIX,
-  KVM_CAP_PPC_NESTED_HV,
   KVM_CAP_PPC_RPT_INVALIDATE,
-  KVM_CAP_STOP,
-  KVM_EXIT_INTERNAL_ERROR,
-  KVM_EXIT_PAPR_HCALL,
-  KVM_EXIT_SHUTDOWN,
-  KVM_EXIT_SYSTEM_EVENT,
-  type KvmRunExit,
+  type KvmRun,
   type KvmSystemFd,
   type KvmVcpuFd,
   type KvmVmFd,
+  parseCpuChar,
 } from "./kvm.js";
 import { capsOfBuild, defaultCapsWithCpu, MACHINE_TYPES, type QemuBuild } from "./machine.js";
 import {
@@ -71,24 +83,49 @@ export interface GuestKernelImage {
   cpu(vcpuId: number): ThreadSoftware;
 }
 
-/** The host QEMU runs on: its /dev/kvm and what QEMU reads from its /proc/device-tree. */
+/**
+ * The host QEMU runs on: its /dev/kvm, and its /proc/device-tree (the tree the host's firmware
+ * handed over), from which QEMU reads the host CPU's properties as kvmppc_read_int_cpu_dt does.
+ */
 export interface QemuHost {
   readonly kvm: KvmSystemFd;
-  /** PVR, clock, caches, timebase of the host CPU (kvmppc_read_int_cpu_dt); defaults are POWER9's. */
-  cpuInfo?(): Partial<{
-    pvr: number;
-    timebaseFrequency: number;
-    clockFrequency: number;
-    dcacheSize: number;
-    icacheSize: number;
-    decBits: number;
-  }>;
-  /** KVM_PPC_GET_CPU_CHAR levels, when the host offers the call. */
-  cpuChar?(): {
-    safeCache: number;
-    safeBoundsCheck: number;
-    safeIndirectBranch: number;
-    countCacheFlushAssist: number;
+  readonly procDeviceTree: DeviceTree;
+}
+
+/** Host CPU properties QEMU reads under KVM; absent ones keep POWER9 defaults. */
+export interface HostCpuProperties {
+  /** The host's PVR (QEMU runs mfpvr on the host; the same value as the CPU node's cpu-version). */
+  readonly pvr?: number;
+  readonly timebaseFrequency?: number;
+  readonly clockFrequency?: number;
+  readonly dcacheSize?: number;
+  readonly icacheSize?: number;
+  /** ibm,dec-bits: the host's large decrementer width (kvmppc_get_cap_large_decr). */
+  readonly decBits?: number;
+}
+
+/**
+ * qemu: target/ppc/kvm.c kvmppc_find_cpu_dt + kvmppc_read_int_cpu_dt: the first CPU node under
+ * /proc/device-tree/cpus and its integer properties (one or two cells).
+ */
+export function readHostCpuProperties(tree: DeviceTree | undefined): HostCpuProperties {
+  const cpus = tree?.getNode("/cpus");
+  const node = cpus?.children.find((n) => n.name.startsWith("PowerPC,") && n.getProp("clock-frequency"));
+  if (node === undefined) return {};
+  const int = (name: string): number | undefined => {
+    const p = node.getProp(name);
+    if (p === undefined) return undefined;
+    if (p.length === 4) return p.asU32();
+    if (p.length === 8) return Number(p.asU64());
+    return undefined;
+  };
+  return {
+    pvr: int("cpu-version"),
+    timebaseFrequency: int("timebase-frequency"),
+    clockFrequency: int("ibm,extended-clock-frequency") ?? int("clock-frequency"),
+    dcacheSize: int("d-cache-size"),
+    icacheSize: int("i-cache-size"),
+    decBits: int("ibm,dec-bits"),
   };
 }
 
@@ -113,13 +150,9 @@ export interface QmpEvent {
 /** QEMU's cost of one exit to userspace and back (ioctl return, dispatch, ioctl entry). */
 export const QEMU_USERSPACE_EXIT_NS = 2_000;
 
-// PAPR hypercall numbers QEMU handles in userspace (linux: arch/powerpc/include/asm/hvcall.h)
-export const H_SUCCESS = 0;
-export const H_FUNCTION = -2;
-export const H_PARAMETER = -4;
+// The console hypercalls QEMU handles in userspace (linux: arch/powerpc/include/asm/hvcall.h)
 export const H_GET_TERM_CHAR = 0x54;
 export const H_PUT_TERM_CHAR = 0x58;
-export const H_RTAS = 0xf000;
 
 /** MSR bits QEMU sets for the entry state (qemu: hw/ppc/spapr_cpu_core.c spapr_cpu_set_entry_state). */
 const MSR_SF = 1n << 63n;
@@ -154,27 +187,44 @@ function errnoOf(r: number): string {
 }
 
 /** KvmCapProbe over the VM fd (qemu: target/ppc/kvm.c kvmppc_has_cap_*, kvmppc_get_cap_*). */
-function kvmProbe(vm: KvmVmFd, host: QemuHost): KvmCapProbe {
+function kvmProbe(vm: KvmVmFd, host: HostCpuProperties): KvmCapProbe {
   return {
     hasCapHtm: () => vm.checkExtension(KVM_CAP_PPC_HTM) > 0,
-    // Without KVM_PPC_GET_CPU_CHAR this model assumes a patched 2020 POWER9 kernel: workaround
-    // levels with the count cache disabled (what firmware of that time set on DD2.2 and DD2.3)
-    cpuChar: () =>
-      host.cpuChar?.() ?? {
+    // kvmppc_get_cpu_characteristics: KVM_PPC_GET_CPU_CHAR when the kernel offers it. Without it
+    // this model assumes what 2020 POWER9 firmware set on DD2.2 and DD2.3 (workaround levels, count
+    // cache disabled) rather than QEMU's "broken" levels, which the machine types' defaults refuse
+    cpuChar: () => {
+      const c = vm.checkExtension(KVM_CAP_PPC_GET_CPU_CHAR) > 0 ? vm.getCpuChar?.() : undefined;
+      if (c !== undefined && typeof c !== "number") return parseCpuChar(c);
+      return {
         safeCache: SPAPR_CAP_WORKAROUND,
         safeBoundsCheck: SPAPR_CAP_WORKAROUND,
         safeIndirectBranch: SPAPR_CAP_FIXED_CCD,
         countCacheFlushAssist: 0,
-      },
+      };
+    },
     hasCapNestedKvmHv: () => vm.checkExtension(KVM_CAP_PPC_NESTED_HV) > 0,
     setCapNestedKvmHv: (enable) => vm.enableCap(KVM_CAP_PPC_NESTED_HV, [enable ? 1 : 0]),
-    largeDecrBits: () => host.cpuInfo?.().decBits ?? POWER9_CLASS.lrgDecrBits,
+    largeDecrBits: () => host.decBits ?? 0,
     hasCapFwnmi: () => vm.checkExtension(KVM_CAP_PPC_FWNMI) > 0,
     hasCapMmuRadix: () => vm.checkExtension(KVM_CAP_PPC_MMU_RADIX) > 0,
     hasCapRptInvalidate: () => vm.checkExtension(KVM_CAP_PPC_RPT_INVALIDATE) > 0,
     hasCapGuestStop: () => vm.checkExtension(KVM_CAP_PPC_GUEST_STOP) > 0,
-    enableCapGuestStop: () => vm.enableCap(KVM_CAP_PPC_GUEST_STOP, [1]),
   };
+}
+
+/** qemu: target/ppc/kvm.c kvmppc_enable_cap_large_decr: LPCR[LD] through ONE_REG. */
+function setLargeDecr(fd: KvmVcpuFd, enable: boolean): void {
+  const get = fd.getOneReg(KVM_REG_PPC_LPCR_64);
+  if (get.ret < 0) return;
+  if (((get.value & LPCR_LD) !== 0n) === enable) return;
+  fd.setOneReg(KVM_REG_PPC_LPCR_64, enable ? get.value | LPCR_LD : get.value & ~LPCR_LD);
+  const after = fd.getOneReg(KVM_REG_PPC_LPCR_64);
+  if (((after.value & LPCR_LD) !== 0n) !== enable) {
+    throw new QemuError("No large decrementer support", {
+      hint: "Try appending -machine cap-large-decr=off",
+    });
+  }
 }
 
 /** A pseries machine on a host: created by Qemu.create, driven by the engine's event loop. */
@@ -198,6 +248,8 @@ export class Qemu {
   readonly events: QmpEvent[] = [];
   /** Characters the guest wrote to its console (H_PUT_TERM_CHAR). */
   console = "";
+  /** Characters typed at the console, not yet read by the guest (H_GET_TERM_CHAR). */
+  private consoleInputQueue = "";
   private _status: RunState = "prelaunch";
   private readonly rtasHandlers: Map<number, (v: Vcpu, args: number[], nret: number) => number[]>;
   /** Callbacks when every vCPU left KVM_RUN after a stop request. */
@@ -234,7 +286,7 @@ export class Qemu {
     this.name = options.name ?? "qemu";
     this.image = options.image;
     this.warnings.push(...config.warnings);
-    const info = options.host.cpuInfo?.() ?? {};
+    const info = readHostCpuProperties(options.host.procDeviceTree);
     this.cpu = resolveCpuModel(config.cpuModel, info.pvr ?? 0x004e1202);
 
     // accel/kvm/kvm-all.c kvm_init: KVM_CREATE_VM
@@ -255,7 +307,7 @@ export class Qemu {
     this.caps = this.defaultCaps.slice();
     for (const [i, level] of config.cmdLineCaps) this.caps[i] = level;
     const ctx: CapApplyContext = {
-      kvm: kvmProbe(vm, options.host),
+      kvm: kvmProbe(vm, info),
       modelDecrBits: POWER9_CLASS.lrgDecrBits,
       ramPageSize: 64 * 1024,
     };
@@ -273,14 +325,20 @@ export class Qemu {
     if (r < 0)
       throw new QemuError(`kvm_set_user_memory_region: KVM_SET_USER_MEMORY_REGION failed: ${errnoOf(r)}`);
 
-    // hw/ppc/spapr_cpu_core.c: one KVM vCPU per thread, ids with VSMT = threads per core
+    // hw/ppc/spapr_cpu_core.c: one KVM vCPU per thread, ids with VSMT = threads per core; each
+    // runs the loaded kernel's code for that CPU
     const { smp } = config;
     for (let index = 0; index < smp.cpus; index++) {
       const id = spaprVcpuId(smp, Math.floor(index / smp.threads), index % smp.threads);
-      const software = this.image?.cpu(id);
-      const fd = vm.createVcpu(id, software);
+      const fd = vm.createVcpu(id);
       if (typeof fd === "number")
         throw new QemuError(`kvm_init_vcpu: kvm_get_vcpu failed (${id}): ${errnoOf(fd)}`);
+      if (this.image) {
+        const r = fd.setGuestSoftware(this.image.cpu(id));
+        if (r < 0) throw new QemuError(`kvm_init_vcpu: cannot load the kernel on vCPU ${id}: ${errnoOf(r)}`);
+      }
+      // hw/ppc/spapr_caps.c cap_large_decr_cpu_apply -> target/ppc/kvm.c kvmppc_enable_cap_large_decr
+      setLargeDecr(fd, this.caps[SPAPR_CAP_LARGE_DECREMENTER] !== 0);
       this.vcpus.push({ id, index, fd, halted: true, inKvm: false });
     }
 
@@ -318,18 +376,27 @@ export class Qemu {
     this.events.push({ timestampNs: this.sim.now, event, data });
   }
 
-  /** hw/ppc/spapr.c spapr_machine_reset: tree into RAM, kernel, entry state of vCPU 0. */
+  /**
+   * hw/ppc/spapr.c spapr_machine_init + spapr_machine_reset: kernel and tree into RAM, entry state
+   * of vCPU 0. With -incoming the machine is reset the same way, then waits for the stream (which
+   * overwrites RAM and registers).
+   */
   private reset(): void {
+    if (!this.image) {
+      throw new QemuError(
+        this.config.incoming !== undefined
+          ? "No -kernel given: an incoming migration needs the kernel image the source runs"
+          : "No -kernel given: this model boots a guest kernel image only",
+      );
+    }
+    this.ram.load(this.fdtAddr, this.dtb);
+    this.image.load(this.ram);
     if (this.config.incoming !== undefined) {
       this._status = "inmigrate";
       return;
     }
-    if (!this.image) throw new QemuError("No -kernel given: this model boots a guest kernel image only");
-    this.ram.load(this.fdtAddr, this.dtb);
-    this.image.load(this.ram);
     const v0 = this.vcpus[0];
     const regs = v0.fd.getRegs();
-    if (typeof regs === "number") throw new QemuError(`KVM_GET_REGS failed: ${errnoOf(regs)}`);
     regs.pc = this.image.entryPoint;
     regs.gpr[3] = BigInt(this.fdtAddr);
     regs.gpr[4] = 0n;
@@ -361,7 +428,7 @@ export class Qemu {
       this._status = state;
     }
     if (done) this.stoppedWaiters.push(done);
-    for (const v of this.vcpus) if (v.inKvm) v.fd.kick?.();
+    for (const v of this.vcpus) if (v.inKvm) v.fd.requestExit();
     this.checkStopped();
   }
 
@@ -376,24 +443,21 @@ export class Qemu {
   runVcpu(v: Vcpu): void {
     if (v.inKvm || v.halted || this._status !== "running") return;
     v.inKvm = true;
-    const r = v.fd.run((exit) => this.handleExit(v, exit));
+    const r = v.fd.run((run) => this.handleExit(v, run));
     if (r < 0) {
       v.inKvm = false;
       this.internalError(`KVM_RUN failed on vCPU ${v.id}: ${errnoOf(r)}`);
     }
   }
 
-  // target/ppc/kvm.c kvm_arch_handle_exit
-  private handleExit(v: Vcpu, exit: KvmRunExit): void {
+  // accel/kvm/kvm-all.c kvm_cpu_exec + target/ppc/kvm.c kvm_arch_handle_exit
+  private handleExit(v: Vcpu, run: KvmRun): void {
     v.inKvm = false;
-    switch (exit.reason) {
+    switch (run.exit_reason) {
       case KVM_EXIT_PAPR_HCALL: {
-        const h = exit.paprHcall;
-        if (!h) {
-          this.internalError("KVM_EXIT_PAPR_HCALL without hypercall data");
-          return;
-        }
-        h.ret = BigInt(this.spaprHypercall(v, h.nr, h.args));
+        const h = run.papr_hcall;
+        const nr = BigInt.asUintN(64, h.nr);
+        run.papr_hcall.ret = BigInt(this.spaprHypercall(v, nr <= 0xffffn ? Number(nr) : -1, h.args));
         break;
       }
       case KVM_EXIT_SHUTDOWN:
@@ -401,10 +465,13 @@ export class Qemu {
         this.shutdown("guest-shutdown");
         break;
       case KVM_EXIT_INTERNAL_ERROR:
-        this.internalError(`KVM internal error${exit.detail ? `: ${exit.detail}` : ""}`);
+        this.internalError(`KVM internal error. Suberror: ${run.internal.suberror}`);
+        break;
+      case KVM_EXIT_UNKNOWN:
+        this.internalError(`KVM: unknown exit, hardware reason ${run.hw.hardware_exit_reason.toString(16)}`);
         break;
       default:
-        // KVM_EXIT_INTR (a kick) and anything else: back to the loop
+        // KVM_EXIT_INTR (a requested exit), KVM_EXIT_MMIO to unassigned space: back to the loop
         break;
     }
     this.checkStopped();
@@ -413,10 +480,10 @@ export class Qemu {
     }
   }
 
+  // vm_stop(RUN_STATE_INTERNAL_ERROR): every vCPU leaves KVM_RUN
   private internalError(message: string): void {
     this.warnings.push(message);
-    this._status = "internal-error";
-    this.emit("STOP");
+    this.stop("internal-error");
   }
 
   private shutdown(reason: string): void {
@@ -426,7 +493,9 @@ export class Qemu {
   }
 
   // hw/ppc/spapr_hcall.c spapr_hypercall for the calls KVM leaves to userspace
-  private spaprHypercall(v: Vcpu, nr: number, args: readonly bigint[]): number {
+  // (args are r4.. of the vCPU: values left in them are returned to the guest, as KVM copies
+  // kvm_run.papr_hcall.args back into r4.. on the next KVM_RUN)
+  private spaprHypercall(v: Vcpu, nr: number, args: bigint[]): number {
     switch (nr) {
       case H_RTAS:
         return this.hRtas(v, Number(args[0] ?? 0n));
@@ -441,8 +510,22 @@ export class Qemu {
         this.console += String.fromCharCode(...bytes.slice(0, len));
         return H_SUCCESS;
       }
-      case H_GET_TERM_CHAR:
+      case H_GET_TERM_CHAR: {
+        // hw/char/spapr_vty.c h_get_term_char: len in r4, up to 16 bytes big-endian in r5, r6
+        const chunk = this.consoleInputQueue.slice(0, 16);
+        this.consoleInputQueue = this.consoleInputQueue.slice(chunk.length);
+        let hi = 0n;
+        let lo = 0n;
+        for (let i = 0; i < 16; i++) {
+          const byte = BigInt(i < chunk.length ? chunk.charCodeAt(i) & 0xff : 0);
+          if (i < 8) hi |= byte << BigInt(8 * (7 - i));
+          else lo |= byte << BigInt(8 * (15 - i));
+        }
+        args[0] = BigInt(chunk.length);
+        args[1] = hi;
+        args[2] = lo;
         return H_SUCCESS;
+      }
       default:
         return H_FUNCTION;
     }
@@ -489,7 +572,6 @@ export class Qemu {
       if (!c) return [RTAS_OUT_PARAM_ERROR];
       if (!c.halted) return [RTAS_OUT_HW_ERROR];
       const regs = c.fd.getRegs();
-      if (typeof regs === "number") return [RTAS_OUT_HW_ERROR];
       regs.pc = BigInt(args[1]);
       regs.gpr[3] = BigInt(args[2]);
       regs.msr = MSR_SF | MSR_ME;
@@ -547,6 +629,11 @@ export class Qemu {
     return t;
   }
 
+  /** Types `text` on the guest console (the -nographic stdio chardev). */
+  consoleInput(text: string): void {
+    this.consoleInputQueue += text;
+  }
+
   /** The outgoing migration, if any (query-migrate). */
   migration: OutgoingMigration | undefined;
   /** Why an incoming migration failed (the destination's stderr). */
@@ -595,7 +682,8 @@ export class Qemu {
     }
     this._status = "paused";
     this.emit("MIGRATION", { status: "completed" });
-    this.cont();
+    // migration/migration.c process_incoming_migration_bh: autostart unless -S
+    if (!this.config.startPaused) this.cont();
   }
 
   /** The destination gave up: QEMU exits with status 1. */

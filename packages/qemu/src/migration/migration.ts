@@ -6,6 +6,39 @@
 //       migration/ram.c (ram_save_iterate, migration_bitmap_sync), hw/ppc/spapr.c spapr_post_load,
 //       hw/ppc/spapr_caps.c spapr_caps_post_migration, target/ppc/kvm.c kvm_arch_get/put_registers.
 
+import {
+  KVM_REG_PPC_AMR,
+  KVM_REG_PPC_BESCR,
+  KVM_REG_PPC_CIABR,
+  KVM_REG_PPC_DAR,
+  KVM_REG_PPC_DAWR,
+  KVM_REG_PPC_DAWRX,
+  KVM_REG_PPC_DSCR,
+  KVM_REG_PPC_DSISR,
+  KVM_REG_PPC_EBBHR,
+  KVM_REG_PPC_EBBRR,
+  KVM_REG_PPC_FSCR,
+  KVM_REG_PPC_IAMR,
+  KVM_REG_PPC_LPCR_64,
+  KVM_REG_PPC_MMCR0,
+  KVM_REG_PPC_MMCR1,
+  KVM_REG_PPC_MMCR2,
+  KVM_REG_PPC_MMCRA,
+  KVM_REG_PPC_PID,
+  KVM_REG_PPC_PPR,
+  KVM_REG_PPC_PSPB,
+  KVM_REG_PPC_PSSCR,
+  KVM_REG_PPC_PURR,
+  KVM_REG_PPC_SDAR,
+  KVM_REG_PPC_SIAR,
+  KVM_REG_PPC_SIER,
+  KVM_REG_PPC_SPURR,
+  KVM_REG_PPC_TAR,
+  KVM_REG_PPC_TIDR,
+  KVM_REG_PPC_UAMOR,
+  KVM_REG_PPC_VRSAVE,
+  KVM_REG_PPC_WORT,
+} from "@stopsim/host";
 import { capByIndex, SPAPR_CAP_NUM } from "../caps.js";
 import { MigrationError } from "../errors.js";
 import type { KvmRegs } from "../kvm.js";
@@ -54,46 +87,51 @@ export interface MigrationInfo {
   };
 }
 
-/** A channel fault: the destination dies after `bytes` bytes reached it. */
+/** What goes wrong on the migration channel. */
 export interface ChannelFault {
-  readonly crashDestinationAfterBytes: number;
+  /** The destination dies once this many bytes reached it. */
+  readonly crashDestinationAfterBytes?: number;
+  /**
+   * The channel alters the stream on its way (corruption, truncation): it gets the bytes the
+   * source sent and the [start, end) ranges of value bytes in them (QemuFileWriter.valueRanges).
+   */
+  readonly alter?: (bytes: Uint8Array, valueRanges: readonly (readonly [number, number])[]) => Uint8Array;
 }
 
-// ONE_REG ids of the SPRs QEMU synchronises, and their env.spr[] numbers
-// (linux: arch/powerpc/include/uapi/asm/kvm.h; qemu: target/ppc/cpu_init.c spr_register_kvm)
-const KVM_REG_PPC = 0x1000000000000000n;
-const U64 = 0x0030000000000000n;
-const U32 = 0x0020000000000000n;
+// The SPRs QEMU registers with a ONE_REG id (qemu: target/ppc/cpu_init.c spr_register_kvm*), by
+// env.spr[] number, with the ids of the host's uapi (linux: arch/powerpc/include/uapi/asm/kvm.h)
 export const ONE_REG_SPRS: readonly (readonly [number, bigint])[] = [
-  [17, KVM_REG_PPC | U64 | 0x9n], // DSCR
-  [309, KVM_REG_PPC | U64 | 0xan], // PURR
-  [308, KVM_REG_PPC | U64 | 0xbn], // SPURR
-  [19, KVM_REG_PPC | U64 | 0xcn], // DAR
-  [18, KVM_REG_PPC | U32 | 0xdn], // DSISR
-  [29, KVM_REG_PPC | U64 | 0xen], // AMR
-  [157, KVM_REG_PPC | U64 | 0xfn], // UAMOR
-  [795, KVM_REG_PPC | U64 | 0x10n], // MMCR0
-  [798, KVM_REG_PPC | U64 | 0x11n], // MMCR1
-  [786, KVM_REG_PPC | U64 | 0x12n], // MMCRA
-  [785, KVM_REG_PPC | U64 | 0x13n], // MMCR2
-  [796, KVM_REG_PPC | U64 | 0x15n], // SIAR
-  [797, KVM_REG_PPC | U64 | 0x16n], // SDAR
-  [784, KVM_REG_PPC | U64 | 0x17n], // SIER
-  [829, KVM_REG_PPC | U64 | 0x9fn], // IAMR
-  [153, KVM_REG_PPC | U64 | 0xa3n], // FSCR
-  [159, KVM_REG_PPC | U32 | 0xa4n], // PSPB
-  [804, KVM_REG_PPC | U64 | 0xa5n], // EBBHR
-  [805, KVM_REG_PPC | U64 | 0xa6n], // EBBRR
-  [806, KVM_REG_PPC | U64 | 0xa7n], // BESCR
-  [815, KVM_REG_PPC | U64 | 0xa8n], // TAR
-  [180, KVM_REG_PPC | U64 | 0xaan], // DAWR
-  [188, KVM_REG_PPC | U64 | 0xabn], // DAWRX
-  [187, KVM_REG_PPC | U64 | 0xacn], // CIABR
-  [256, KVM_REG_PPC | U32 | 0xb4n], // VRSAVE
-  [318, KVM_REG_PPC | U64 | 0xb5n], // LPCR (KVM_REG_PPC_LPCR_64)
-  [896, KVM_REG_PPC | U64 | 0xb6n], // PPR
-  [144, KVM_REG_PPC | U64 | 0xbcn], // TIDR
-  [855, KVM_REG_PPC | U64 | 0xbdn], // PSSCR
+  [17, KVM_REG_PPC_DSCR],
+  [309, KVM_REG_PPC_PURR],
+  [308, KVM_REG_PPC_SPURR],
+  [19, KVM_REG_PPC_DAR],
+  [18, KVM_REG_PPC_DSISR],
+  [29, KVM_REG_PPC_AMR],
+  [157, KVM_REG_PPC_UAMOR],
+  [795, KVM_REG_PPC_MMCR0],
+  [798, KVM_REG_PPC_MMCR1],
+  [786, KVM_REG_PPC_MMCRA],
+  [785, KVM_REG_PPC_MMCR2],
+  [796, KVM_REG_PPC_SIAR],
+  [797, KVM_REG_PPC_SDAR],
+  [784, KVM_REG_PPC_SIER],
+  [829, KVM_REG_PPC_IAMR],
+  [153, KVM_REG_PPC_FSCR],
+  [159, KVM_REG_PPC_PSPB],
+  [804, KVM_REG_PPC_EBBHR],
+  [805, KVM_REG_PPC_EBBRR],
+  [806, KVM_REG_PPC_BESCR],
+  [815, KVM_REG_PPC_TAR],
+  [180, KVM_REG_PPC_DAWR],
+  [188, KVM_REG_PPC_DAWRX],
+  [187, KVM_REG_PPC_CIABR],
+  [256, KVM_REG_PPC_VRSAVE],
+  [318, KVM_REG_PPC_LPCR_64],
+  [896, KVM_REG_PPC_PPR],
+  [48, KVM_REG_PPC_PID],
+  [144, KVM_REG_PPC_TIDR],
+  [895, KVM_REG_PPC_WORT],
+  [855, KVM_REG_PPC_PSSCR],
 ];
 /** env.spr[] numbers of the registers of struct kvm_regs. */
 const SPR_SRR0 = 26;
@@ -105,28 +143,17 @@ const SPR_SPRG0 = 272;
 export function kvmGetCpuState(q: Qemu, index: number): CpuMigrationState {
   const v = q.vcpus[index];
   const regs = v.fd.getRegs();
-  if (typeof regs === "number") throw new MigrationError(`KVM_GET_REGS failed: errno ${-regs}`);
   const spr = new Map<number, bigint>();
   spr.set(SPR_SRR0, regs.srr0);
   spr.set(SPR_SRR1, regs.srr1);
   spr.set(SPR_PID, regs.pid);
-  const sprg = [
-    regs.sprg0,
-    regs.sprg1,
-    regs.sprg2,
-    regs.sprg3,
-    regs.sprg4,
-    regs.sprg5,
-    regs.sprg6,
-    regs.sprg7,
-  ];
-  sprg.forEach((x, i) => {
+  [regs.sprg0, regs.sprg1, regs.sprg2, regs.sprg3].forEach((x, i) => {
     spr.set(SPR_SPRG0 + i, x);
   });
   for (const [n, id] of ONE_REG_SPRS) {
-    const val = v.fd.getOneReg(id);
+    const r = v.fd.getOneReg(id);
     // registers this KVM does not offer are skipped, as kvm_get_one_spr does
-    if (typeof val === "bigint") spr.set(n, val);
+    if (r.ret === 0) spr.set(n, r.value);
   }
   for (const [n, x] of [...spr]) if (x === 0n) spr.delete(n);
   return {
@@ -136,7 +163,7 @@ export function kvmGetCpuState(q: Qemu, index: number): CpuMigrationState {
     lr: regs.lr,
     ctr: regs.ctr,
     xer: regs.xer,
-    cr: Number(regs.cr & 0xffffffffn),
+    cr: regs.cr >>> 0,
     msr: regs.msr,
     nip: regs.pc,
     spr,
@@ -149,7 +176,7 @@ export function kvmPutCpuState(q: Qemu, c: CpuMigrationState): void {
   const s = (n: number) => c.spr.get(n) ?? 0n;
   const regs: KvmRegs = {
     pc: c.nip,
-    cr: BigInt(c.cr),
+    cr: c.cr,
     ctr: c.ctr,
     lr: c.lr,
     xer: c.xer,
@@ -161,17 +188,12 @@ export function kvmPutCpuState(q: Qemu, c: CpuMigrationState): void {
     sprg1: s(SPR_SPRG0 + 1),
     sprg2: s(SPR_SPRG0 + 2),
     sprg3: s(SPR_SPRG0 + 3),
-    sprg4: s(SPR_SPRG0 + 4),
-    sprg5: s(SPR_SPRG0 + 5),
-    sprg6: s(SPR_SPRG0 + 6),
-    sprg7: s(SPR_SPRG0 + 7),
     gpr: c.gpr.slice(),
   };
   const r = v.fd.setRegs(regs);
   if (r < 0) throw new MigrationError(`KVM_SET_REGS failed: errno ${-r}`);
-  for (const [n, id] of ONE_REG_SPRS) {
-    if (c.spr.has(n)) v.fd.setOneReg(id, s(n));
-  }
+  // every registered SPR is put (kvm_put_one_spr), errors ignored as QEMU does
+  for (const [n, id] of ONE_REG_SPRS) v.fd.setOneReg(id, s(n));
   v.halted = c.halted;
 }
 
@@ -358,8 +380,10 @@ export class OutgoingMigration {
   private finish(): void {
     const { src, dst } = this;
     src.ram.stopDirtyLog();
+    let bytes = this.stream.bytes().subarray(0, this.delivered);
+    if (this.fault?.alter) bytes = this.fault.alter(bytes.slice(), this.stream.valueRanges());
     try {
-      dst.loadIncoming(this.stream.bytes().subarray(0, this.delivered));
+      dst.loadIncoming(bytes);
     } catch (e) {
       if (!(e instanceof MigrationError)) throw e;
       // the return path tells the source; it resumes its guest (migration_iteration_finish)

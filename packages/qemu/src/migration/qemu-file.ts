@@ -6,6 +6,8 @@ import { MigrationError } from "../errors.js";
 export class QemuFileWriter {
   private buf = new Uint8Array(4096);
   private len = 0;
+  /** [start, end) pairs of value bytes (see valueRanges). */
+  private readonly values: number[] = [];
 
   get length(): number {
     return this.len;
@@ -56,6 +58,29 @@ export class QemuFileWriter {
     if (s.length > 255) throw new RangeError(`counted string too long: ${s}`);
     this.putByte(s.length);
     for (let i = 0; i < s.length; i++) this.putByte(s.charCodeAt(i));
+  }
+
+  /**
+   * Marks bytes [start, end) as values: guest data and register contents, as opposed to the
+   * framing (section headers, names, ids, flags, lengths, footers) the loader validates. This is
+   * the information QEMU's vmdesc JSON (QEMU_VM_VMDESCRIPTION) gives analysis tools.
+   */
+  markValue(start: number, end: number): void {
+    if (end > start) this.values.push(start, end);
+  }
+
+  /** Writes with `fn` and marks everything it wrote as values. */
+  value(fn: () => void): void {
+    const start = this.len;
+    fn();
+    this.markValue(start, this.len);
+  }
+
+  /** The value ranges written so far, in stream order, as [start, end) pairs. */
+  valueRanges(): [number, number][] {
+    const out: [number, number][] = [];
+    for (let i = 0; i < this.values.length; i += 2) out.push([this.values[i], this.values[i + 1]]);
+    return out;
   }
 
   /** The bytes written so far (a copy). */

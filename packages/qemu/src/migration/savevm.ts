@@ -132,14 +132,18 @@ function putPages(w: QemuFileWriter, pages: readonly RamPage[]): void {
   let first = true;
   for (const p of pages) {
     const cont = first ? 0 : RAM_SAVE_FLAG_CONTINUE;
+    const at = w.length;
+    // the page address is a value (its top bytes); the low byte holds the flags
     if ("data" in p) {
       w.putBe64(BigInt(p.addr) | BigInt(RAM_SAVE_FLAG_PAGE | cont));
+      w.markValue(at, at + 7);
       if (first) w.putCountedString(SPAPR_RAM_BLOCK);
-      w.putBuffer(p.data);
+      w.value(() => w.putBuffer(p.data));
     } else {
       w.putBe64(BigInt(p.addr) | BigInt(RAM_SAVE_FLAG_ZERO | cont));
+      w.markValue(at, at + 7);
       if (first) w.putCountedString(SPAPR_RAM_BLOCK);
-      w.putByte(p.fill);
+      w.value(() => w.putByte(p.fill));
     }
     first = false;
   }
@@ -190,22 +194,26 @@ export function saveComplete(
       c.index,
       SECTION_VERSIONS.cpu_common,
     );
-    w.putBe32(c.halted ? 1 : 0);
-    w.putBe32(0); // exception_index
+    w.value(() => {
+      w.putBe32(c.halted ? 1 : 0);
+      w.putBe32(0); // exception_index
+    });
     putFooter(w, ids.cpuCommon(c.index));
     putSectionFull(w, QEMU_VM_SECTION_FULL, ids.cpu(c.index), "cpu", c.index, SECTION_VERSIONS.cpu);
-    putCpu(w, c);
+    w.value(() => putCpu(w, c));
     putFooter(w, ids.cpu(c.index));
   }
   putSectionFull(w, QEMU_VM_SECTION_FULL, ids.spapr, "spapr", 0, SECTION_VERSIONS.spapr);
-  w.putBe32(0); // VMSTATE_UNUSED_BUFFER of the old rtc_offset field
-  w.putBe64(spapr.guestTimebase);
-  w.putBe64(spapr.timeOfTheDayNs);
+  w.value(() => {
+    w.putBe32(0); // VMSTATE_UNUSED_BUFFER of the old rtc_offset field
+    w.putBe64(spapr.guestTimebase);
+    w.putBe64(spapr.timeOfTheDayNs);
+  });
   for (const [name, level] of spapr.caps) {
     w.putByte(QEMU_VM_SUBSECTION);
     w.putCountedString(`spapr/cap/${name}`);
     w.putBe32(1);
-    w.putByte(level);
+    w.value(() => w.putByte(level));
   }
   putFooter(w, ids.spapr);
   w.putByte(QEMU_VM_EOF);
@@ -307,8 +315,10 @@ function loadRamSetup(r: QemuFileReader, t: LoadTarget): void {
   if (flags !== RAM_SAVE_FLAG_MEM_SIZE) {
     throw new SectionLoadError("EINVAL", [`Unknown combination of migration flags: 0x${flags.toString(16)}`]);
   }
+  // the block list runs until the announced total is used up (an unsigned count in QEMU: a total
+  // that does not match the blocks makes it read on into what follows)
   let total = Number(word & ~BigInt(TARGET_PAGE_SIZE - 1));
-  while (total > 0) {
+  while (total !== 0) {
     const id = r.getCountedString();
     const length = Number(r.getBe64());
     if (id !== SPAPR_RAM_BLOCK) {
@@ -415,6 +425,9 @@ export function loadVmState(bytes: Uint8Array, target: LoadTarget): LoadedVmStat
           if (versionId > known) {
             throw loadFailed("EINVAL", [`savevm: unsupported version ${versionId} for '${idstr}' v${known}`]);
           }
+          // ram_load accepts version 4 only; vmstate_load_state refuses versions below
+          // minimum_version_id (the current version for every section here)
+          if (versionId < known) throw new SectionLoadError("EINVAL", []);
           if (id !== expectedId) {
             throw loadFailed("EINVAL", [
               `Unknown savevm section or instance '${idstr}' ${instance}. Make sure that your current VM setup matches your saved VM setup, including any hotplugged devices`,
