@@ -3,6 +3,7 @@
 // and --json. Usage errors print one line and exit with code 2.
 import { Command, CommanderError, Option } from "commander";
 import { registerDtb } from "./commands/dtb.js";
+import { registerFleet } from "./commands/fleet.js";
 import { registerSimulate } from "./commands/simulate.js";
 import { UsageError } from "./errors.js";
 import { printJson, table } from "./output.js";
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
 
   registerDtb(program);
   registerSimulate(program);
+  registerFleet(program);
   return program;
 }
 

@@ -85,6 +85,8 @@ type VmState = "running" | "crashed" | "failed-start" | "hung";
 interface Vm {
   readonly id: number;
   host: number;
+  /** Failed starts in a row (for the management layer's back-off). */
+  attempts: number;
   bootKind: string;
   state: VmState;
   /** How the guest idles now: native / emulated / not-used. */
@@ -189,15 +191,20 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
     vm.bootKind = h.kind;
     h.vms.add(vm.id);
     if (r.outcome === "failed-start") {
+      // the management layer retries elsewhere with exponential back-off (2 min, 4 min ... 1 h)
       markDown(vm, "failed-start");
       h.vms.delete(vm.id);
       vm.host = -1;
+      const delay = Math.min(RESTART_DELAY_NS * 2 ** vm.attempts, 60 * MINUTE);
+      vm.attempts++;
+      sim.schedule(delay, () => restart(vm), "start-retry");
     } else if (r.outcome === "crashed") {
       crash(vm);
     } else if (r.outcome === "hung") {
       hang(vm);
     } else {
       markUp(vm);
+      vm.attempts = 0;
       vm.idle = r.outcome;
     }
   };
@@ -206,7 +213,9 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
     markDown(vm, "crashed");
     if (vm.host >= 0) hosts[vm.host].vms.delete(vm.id);
     vm.host = -1;
-    sim.schedule(RESTART_DELAY_NS, () => restart(vm), "restart");
+    const delay = Math.min(RESTART_DELAY_NS * 2 ** vm.attempts, 60 * MINUTE);
+    vm.attempts++;
+    sim.schedule(delay, () => restart(vm), "restart");
   };
   const hang = (vm: Vm) => {
     markDown(vm, "hung");
@@ -235,6 +244,7 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
     const vm: Vm = {
       id: i,
       host: -1,
+      attempts: 0,
       bootKind: "",
       state: "running",
       idle: "not-used",
