@@ -2,6 +2,8 @@
 // The stopsim command line. Every command has --help; simulating commands take --seed, --trace
 // and --json. Usage errors print one line and exit with code 2.
 import { Command, CommanderError, Option } from "commander";
+import { registerBench } from "./commands/bench.js";
+import { registerDemo } from "./commands/demo.js";
 import { registerDtb } from "./commands/dtb.js";
 import { registerFleet } from "./commands/fleet.js";
 import { registerSimulate } from "./commands/simulate.js";
@@ -79,6 +81,8 @@ export function buildProgram(): Command {
   registerDtb(program);
   registerSimulate(program);
   registerFleet(program);
+  registerBench(program);
+  registerDemo(program);
   return program;
 }
 

@@ -240,10 +240,10 @@ export function printMatrix(rows: MatrixRow[]): void {
   const designs = [...new Set(rows.map((r) => r.design))];
   console.log(
     table(
-      ["design \\ from -> to", ...pairs],
-      designs.map((d) => [
-        d,
-        ...pairs.map((p) => {
+      ["from -> to", ...designs],
+      pairs.map((p) => [
+        p,
+        ...designs.map((d) => {
           const r = rows.find((x) => x.design === d && `${x.from} -> ${x.to}` === p);
           return r ? outcomeText(r.outcome) : "";
         }),
