@@ -6,6 +6,7 @@ import { registerBench } from "./commands/bench.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDtb } from "./commands/dtb.js";
 import { registerFleet } from "./commands/fleet.js";
+import { registerQemu } from "./commands/qemu.js";
 import { registerSimulate } from "./commands/simulate.js";
 import { UsageError } from "./errors.js";
 import { printJson, table } from "./output.js";
@@ -83,6 +84,7 @@ export function buildProgram(): Command {
   registerFleet(program);
   registerBench(program);
   registerDemo(program);
+  registerQemu(program);
   return program;
 }
 
