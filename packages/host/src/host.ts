@@ -25,6 +25,7 @@ import { cpuFeatureNames } from "./cputable.js";
 import { type CpuSpec, hasArch300, scanDtCpuFeatures } from "./dt-cpu-ftrs.js";
 import { HostBootError, HostConfigError } from "./errors.js";
 import { type HostIdleState, initIdleStates, MenuGovernor, type PowerMgtResult } from "./idle.js";
+import { powernvFwFeatures2020, readFwFeatures } from "./kvm/cpu-char.js";
 import { Kvm } from "./kvm/kvm.js";
 import { KernelLog } from "./log.js";
 
@@ -73,6 +74,13 @@ export class Host {
       hostLpcr: cpuSpec.lpcr,
       hostHfscr: cpuSpec.hfscr,
       arch300: hasArch300(cpuSpec),
+      // the skiboot model publishes no /ibm,opal/fw-features: use what 2020 firmware published
+      fwFeatures:
+        tree.getNode("/ibm,opal/fw-features") !== undefined
+          ? readFwFeatures(tree)
+          : tree.getNode("/ibm,opal") !== undefined
+            ? powernvFwFeatures2020(chip)
+            : null,
       enableGuestStop: cpuSpec.enableGuestStop,
       build,
       log,

@@ -33,6 +33,13 @@ export { HostBootError, HostConfigError } from "./errors.js";
 export { type BootHostOptions, bootHost, Host } from "./host.js";
 export * from "./idle.js";
 export {
+  type FwFeatures,
+  type KvmPpcCpuChar,
+  kvmppcGetCpuChar,
+  powernvFwFeatures2020,
+  readFwFeatures,
+} from "./kvm/cpu-char.js";
+export {
   type CreateVmOptions,
   type ExitHandler,
   guestPsscrClearsTrapBits,

@@ -76,10 +76,23 @@ import {
   SPRN_IAMR,
   SPRN_LPCR,
   SPRN_LR,
+  SPRN_MMCR0,
+  SPRN_MMCR1,
+  SPRN_MMCR2,
+  SPRN_MMCRA,
   SPRN_PIDR,
+  SPRN_PMC1,
+  SPRN_PMC2,
+  SPRN_PMC3,
+  SPRN_PMC4,
+  SPRN_PMC5,
+  SPRN_PMC6,
   SPRN_PPR,
   SPRN_PSPB,
   SPRN_PSSCR,
+  SPRN_SDAR,
+  SPRN_SIAR,
+  SPRN_SIER,
   SPRN_SPRG0,
   SPRN_SPRG1,
   SPRN_SPRG2,
@@ -98,6 +111,7 @@ import {
 import type { KvmBuild } from "../build.js";
 import type { HostCpu, HostTask, HostTimer } from "../cpu.js";
 import type { KernelLog } from "../log.js";
+import { type FwFeatures, type KvmPpcCpuChar, kvmppcGetCpuChar } from "./cpu-char.js";
 import { exitName } from "./trace-names.js";
 import * as U from "./uapi.js";
 
@@ -108,6 +122,8 @@ export interface KvmHostInfo {
   readonly hostLpcr: bigint;
   readonly hostHfscr: bigint;
   readonly arch300: boolean;
+  /** /ibm,opal/fw-features of the host tree (null: no /ibm,opal node), for KVM_PPC_GET_CPU_CHAR. */
+  readonly fwFeatures: FwFeatures | null;
   /** enable_guest_stop from dt-cpu-features "idle-stop-guest" (seed design). */
   readonly enableGuestStop: boolean;
   readonly build: KvmBuild;
@@ -269,6 +285,7 @@ function checkExtension(h: KvmHostInfo, vm: KvmVm | undefined, cap: number): num
     case U.KVM_CAP_CHECK_EXTENSION_VM:
     case U.KVM_CAP_USER_MEMORY:
     case U.KVM_CAP_PPC_FWNMI:
+    case U.KVM_CAP_PPC_GET_CPU_CHAR:
       return 1;
     case U.KVM_CAP_PPC_MMU_RADIX:
     case U.KVM_CAP_PPC_MMU_HASH_V3:
@@ -474,6 +491,20 @@ export class KvmVm {
     }
   }
 
+  /** KVM_PPC_GET_CPU_CHAR (linux: powerpc.c kvm_arch_vm_ioctl -> kvmppc_get_cpu_char). */
+  getCpuChar(): KvmPpcCpuChar {
+    return kvmppcGetCpuChar(this.kvm.host.fwFeatures);
+  }
+
+  /**
+   * The memory backing guest real address 0 (the slot a radix-less guest's real-mode loads and
+   * stores reach), or null without such a slot.
+   */
+  guestRealMemory(): Memory | null {
+    for (const r of this.regions.values()) if (r.guestPhysAddr === 0) return r.memory;
+    return null;
+  }
+
   /** Exit counts per kvm_exit name of every vCPU of this VM. */
   exitCountsRecord(): Record<string, number> {
     return Object.fromEntries([...this.exitCounts.entries()].sort(([x], [y]) => x.localeCompare(y)));
@@ -535,6 +566,8 @@ export class KvmVcpu implements HostTask {
   private readonly tickTimer: HostTimer;
   private resumeCost = 0;
   private enterTimerArmed = false;
+  /** The thread's memory while the host ran on it, put back on guest exit. */
+  private hostMemory: Memory | null = null;
 
   constructor(
     readonly vm: KvmVm,
@@ -551,7 +584,10 @@ export class KvmVcpu implements HostTask {
       internal: { suberror: 0, data: [] },
       vcpu_id: id,
     };
-    this.decExpires = BigInt(nsToTb(cpu.sim.now)) + 0x7fffffffn;
+    // linux: arch/powerpc/kvm/powerpc.c kvm_arch_vcpu_create: dec_expires = get_tb(), so a vCPU
+    // (a migrated one too, until userspace sets KVM_REG_PPC_DEC_EXPIRY) starts with an expired
+    // decrementer rather than a large one that could hang it
+    this.decExpires = BigInt(nsToTb(cpu.sim.now));
     // linux: kvmppc_core_vcpu_create_hv (POWER9): the guest gets these facilities; msgsndp
     // (HFSCR[MSGP]) stays off so KVM can emulate guest doorbells
     // ("vcpu->arch.hfscr &= mfspr(SPRN_HFSCR)": only facilities the host enabled)
@@ -678,6 +714,20 @@ export class KvmVcpu implements HostTask {
     [U.KVM_REG_PPC_PPR, SPRN_PPR],
     [U.KVM_REG_PPC_WORT, SPRN_WORT],
     [U.KVM_REG_PPC_TIDR, SPRN_TIDR],
+    // the PMU (kvmppc_get_one_reg_hv: mmcr[], pmc[], siar, sdar, sier)
+    [U.KVM_REG_PPC_MMCR0, SPRN_MMCR0],
+    [U.KVM_REG_PPC_MMCR1, SPRN_MMCR1],
+    [U.KVM_REG_PPC_MMCRA, SPRN_MMCRA],
+    [U.KVM_REG_PPC_MMCR2, SPRN_MMCR2],
+    [U.KVM_REG_PPC_SIAR, SPRN_SIAR],
+    [U.KVM_REG_PPC_SDAR, SPRN_SDAR],
+    [U.KVM_REG_PPC_SIER, SPRN_SIER],
+    [U.KVM_REG_PPC_PMC1, SPRN_PMC1],
+    [U.KVM_REG_PPC_PMC2, SPRN_PMC2],
+    [U.KVM_REG_PPC_PMC3, SPRN_PMC3],
+    [U.KVM_REG_PPC_PMC4, SPRN_PMC4],
+    [U.KVM_REG_PPC_PMC5, SPRN_PMC5],
+    [U.KVM_REG_PPC_PMC6, SPRN_PMC6],
   ]);
 
   private readOneReg(id: bigint): bigint | undefined {
@@ -930,6 +980,10 @@ export class KvmVcpu implements HostTask {
     t.setSpr(SPRN_HSRR0, this.pc);
     t.setSpr(SPRN_HSRR1, this.msr);
     t.setSoftware("os", sw);
+    // the guest's real-mode loads and stores reach its memory slot (no partition-scoped
+    // translation in the model: guest real address = offset in the slot at address 0)
+    this.hostMemory = t.memory;
+    t.memory = this.vm.guestRealMemory();
     // XIVE: push the vCPU's interrupt context: pending externals are presented to the thread
     t.setExternalInterrupt(this.icpPending());
     if (this.doorbellRequest) {
@@ -978,6 +1032,8 @@ export class KvmVcpu implements HostTask {
     t.setSpr(SPRN_LPCR, this.h.hostLpcr);
     t.setSpr(SPRN_HDEC, 0x7fffffffn);
     t.setSoftware("os", null);
+    t.memory = this.hostMemory;
+    this.hostMemory = null;
     this.state = "kernel";
     cpu.state = "busy";
     const name = exitName(vector);
@@ -1386,4 +1442,18 @@ const GUEST_SPRS: readonly number[] = [
   SPRN_EBBRR,
   SPRN_BESCR,
   SPRN_VRSAVE,
+  // PMU (linux: book3s_hv.c kvmhv_load_guest_pmu / kvmhv_save_guest_pmu of the P9 path)
+  SPRN_MMCR0,
+  SPRN_MMCR1,
+  SPRN_MMCR2,
+  SPRN_MMCRA,
+  SPRN_PMC1,
+  SPRN_PMC2,
+  SPRN_PMC3,
+  SPRN_PMC4,
+  SPRN_PMC5,
+  SPRN_PMC6,
+  SPRN_SIAR,
+  SPRN_SDAR,
+  SPRN_SIER,
 ];

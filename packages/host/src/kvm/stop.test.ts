@@ -1,3 +1,4 @@
+import { nsToTb } from "@stopsim/engine";
 import { BOOK3S_INTERRUPT_DECREMENTER, BOOK3S_INTERRUPT_PROGRAM, SRR1_PROGILL, STOP } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import { GUEST_BASE, setDec, TestGuest } from "../test-helpers/guest.js";
@@ -7,6 +8,7 @@ import {
   KVM_CAP_STOP,
   KVM_PPC_GUEST_STOP_EMULATED,
   KVM_PPC_GUEST_STOP_NATIVE,
+  KVM_REG_PPC_DEC_EXPIRY,
 } from "./uapi.js";
 
 /** The same guest everywhere: arm DEC for 100 us, execute `stop`, then one more word. */
@@ -52,6 +54,9 @@ describe("the same guest stop under each host build", () => {
       guest.halted = true;
     });
     const v = vcpu(m, 0, g, true);
+    // a fresh vCPU's decrementer has expired (kvm_arch_vcpu_create): the guest enters with
+    // MSR[EE] set here, so give it one far off first, as a guest programs DEC before enabling EE
+    expect(v.setOneReg(KVM_REG_PPC_DEC_EXPIRY, BigInt(nsToTb(m.sim.now)) + 0x7fffffffn)).toBe(0);
     start(m, v);
     m.sim.runFor(300_000);
     expect(v.exitCountsRecord()).toEqual({});

@@ -138,6 +138,10 @@ export const KVM_REG_PPC_SIAR = u64(0x15);
 export const KVM_REG_PPC_SDAR = u64(0x16);
 export const KVM_REG_PPC_SIER = u64(0x17);
 export const KVM_REG_PPC_PMC1 = u32(0x18);
+export const KVM_REG_PPC_PMC2 = u32(0x19);
+export const KVM_REG_PPC_PMC3 = u32(0x1a);
+export const KVM_REG_PPC_PMC4 = u32(0x1b);
+export const KVM_REG_PPC_PMC5 = u32(0x1c);
 export const KVM_REG_PPC_PMC6 = u32(0x1d);
 export const KVM_REG_PPC_VPA_ADDR = u64(0x82);
 export const KVM_REG_PPC_TB_OFFSET = u64(0x9c);
@@ -165,6 +169,24 @@ export const KVM_REG_PPC_TIDR = u64(0xbc);
 export const KVM_REG_PPC_PSSCR = u64(0xbd);
 export const KVM_REG_PPC_DEC_EXPIRY = u64(0xbe);
 export const KVM_REG_PPC_ONLINE = u32(0xbf);
+
+/**
+ * struct kvm_ppc_cpu_char bits (linux: arch/powerpc/include/uapi/asm/kvm.h, IBM bit numbering:
+ * bit 0 is the most significant). The answer of KVM_PPC_GET_CPU_CHAR.
+ */
+export const KVM_PPC_CPU_CHAR_SPEC_BAR_ORI31 = 1n << 63n;
+export const KVM_PPC_CPU_CHAR_BCCTRL_SERIALISED = 1n << 62n;
+export const KVM_PPC_CPU_CHAR_L1D_FLUSH_ORI30 = 1n << 61n;
+export const KVM_PPC_CPU_CHAR_L1D_FLUSH_TRIG2 = 1n << 60n;
+export const KVM_PPC_CPU_CHAR_L1D_THREAD_PRIV = 1n << 59n;
+export const KVM_PPC_CPU_CHAR_BR_HINT_HONOURED = 1n << 58n;
+export const KVM_PPC_CPU_CHAR_MTTRIG_THR_RECONF = 1n << 57n;
+export const KVM_PPC_CPU_CHAR_COUNT_CACHE_DIS = 1n << 56n;
+export const KVM_PPC_CPU_CHAR_BCCTR_FLUSH_ASSIST = 1n << 54n;
+export const KVM_PPC_CPU_BEHAV_FAVOUR_SECURITY = 1n << 63n;
+export const KVM_PPC_CPU_BEHAV_L1D_FLUSH_PR = 1n << 62n;
+export const KVM_PPC_CPU_BEHAV_BNDS_CHK_SPEC_BAR = 1n << 61n;
+export const KVM_PPC_CPU_BEHAV_FLUSH_COUNT_CACHE = 1n << 58n;
 
 /** Size in bytes of a ONE_REG id (linux: arch/powerpc/kvm/powerpc.c one_reg_size). */
 export function oneRegSize(id: bigint): number {

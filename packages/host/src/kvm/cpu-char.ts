@@ -1,0 +1,95 @@
+// KVM_PPC_GET_CPU_CHAR on a PowerNV host: the speculation-mitigation characteristics KVM passes to
+// userspace (QEMU's spapr cfpc/sbbc/ibs/ccf-assist caps).
+// linux: arch/powerpc/kvm/powerpc.c kvmppc_get_cpu_char / have_fw_feat (v5.7): the children of
+// /ibm,opal/fw-features, each with an empty "enabled" or "disabled" property.
+import type { DeviceTree } from "@stopsim/devicetree";
+import type { ChipModel } from "@stopsim/isa";
+import * as U from "./uapi.js";
+
+/** struct kvm_ppc_cpu_char (linux: arch/powerpc/include/uapi/asm/kvm.h). */
+export interface KvmPpcCpuChar {
+  readonly character: bigint;
+  readonly behaviour: bigint;
+  readonly characterMask: bigint;
+  readonly behaviourMask: bigint;
+}
+
+/** The firmware's fw-features: node name -> which of the two properties it carries. */
+export type FwFeatures = ReadonlyMap<string, "enabled" | "disabled">;
+
+/**
+ * What POWER9 firmware of 2020 published under /ibm,opal/fw-features, per DD level (the hostboot
+ * security settings skiboot copies into the tree). DD2.2 runs with the count cache disabled
+ * ("fw-count-cache-disabled"); DD2.3 has the hardware-assisted count cache flush (`bcctr 2,0,0`)
+ * and asks the OS to flush on context switch. Both: ori31 speculation barrier, L1D flush by
+ * trigger (`mtspr TRIG2`), thread-private L1D, favour security.
+ */
+export function powernvFwFeatures2020(chip: ChipModel): FwFeatures {
+  const dd23 = (chip.pvr & 0xffff) >= 0x1203;
+  const on = (b: boolean): "enabled" | "disabled" => (b ? "enabled" : "disabled");
+  return new Map<string, "enabled" | "disabled">([
+    ["inst-spec-barrier-ori31,31,0", "enabled"],
+    ["fw-bcctrl-serialized", "disabled"],
+    ["inst-l1d-flush-ori30,30,0", "disabled"],
+    ["inst-l1d-flush-trig2", "enabled"],
+    ["fw-l1d-thread-split", "enabled"],
+    ["fw-count-cache-disabled", on(!dd23)],
+    ["fw-count-cache-flush-bcctr2,0,0", on(dd23)],
+    ["speculation-policy-favor-security", "enabled"],
+    ["needs-l1d-flush-msr-pr-0-to-1", "enabled"],
+    ["needs-spec-barrier-for-bound-checks", "enabled"],
+    ["needs-count-cache-flush-on-context-switch", on(dd23)],
+  ]);
+}
+
+/**
+ * The fw-features the host kernel finds in its tree: the nodes under /ibm,opal/fw-features; null
+ * without an /ibm,opal node, an empty map with /ibm,opal but no fw-features node.
+ */
+export function readFwFeatures(tree: DeviceTree): FwFeatures | null {
+  const opal = tree.getNode("/ibm,opal");
+  if (opal === undefined) return null;
+  const fw = opal.getChild("fw-features");
+  const out = new Map<string, "enabled" | "disabled">();
+  if (fw === undefined) return out;
+  for (const n of fw.children) {
+    if (n.hasProp("enabled")) out.set(n.name, "enabled");
+    else if (n.hasProp("disabled")) out.set(n.name, "disabled");
+  }
+  return out;
+}
+
+/** linux: arch/powerpc/kvm/powerpc.c kvmppc_get_cpu_char (the PowerNV branch). */
+export function kvmppcGetCpuChar(fw: FwFeatures | null): KvmPpcCpuChar {
+  if (fw === null) return { character: 0n, behaviour: 0n, characterMask: 0n, behaviourMask: 0n };
+  const has = (state: "enabled" | "disabled", name: string): boolean => fw.get(name) === state;
+  let character = 0n;
+  if (has("enabled", "inst-spec-barrier-ori31,31,0")) character |= U.KVM_PPC_CPU_CHAR_SPEC_BAR_ORI31;
+  if (has("enabled", "fw-bcctrl-serialized")) character |= U.KVM_PPC_CPU_CHAR_BCCTRL_SERIALISED;
+  if (has("enabled", "inst-l1d-flush-ori30,30,0")) character |= U.KVM_PPC_CPU_CHAR_L1D_FLUSH_ORI30;
+  if (has("enabled", "inst-l1d-flush-trig2")) character |= U.KVM_PPC_CPU_CHAR_L1D_FLUSH_TRIG2;
+  if (has("enabled", "fw-l1d-thread-split")) character |= U.KVM_PPC_CPU_CHAR_L1D_THREAD_PRIV;
+  if (has("enabled", "fw-count-cache-disabled")) character |= U.KVM_PPC_CPU_CHAR_COUNT_CACHE_DIS;
+  if (has("enabled", "fw-count-cache-flush-bcctr2,0,0")) character |= U.KVM_PPC_CPU_CHAR_BCCTR_FLUSH_ASSIST;
+  const characterMask =
+    U.KVM_PPC_CPU_CHAR_SPEC_BAR_ORI31 |
+    U.KVM_PPC_CPU_CHAR_BCCTRL_SERIALISED |
+    U.KVM_PPC_CPU_CHAR_L1D_FLUSH_ORI30 |
+    U.KVM_PPC_CPU_CHAR_L1D_FLUSH_TRIG2 |
+    U.KVM_PPC_CPU_CHAR_L1D_THREAD_PRIV |
+    U.KVM_PPC_CPU_CHAR_COUNT_CACHE_DIS |
+    U.KVM_PPC_CPU_CHAR_BCCTR_FLUSH_ASSIST;
+  let behaviour = 0n;
+  if (has("enabled", "speculation-policy-favor-security")) behaviour |= U.KVM_PPC_CPU_BEHAV_FAVOUR_SECURITY;
+  if (!has("disabled", "needs-l1d-flush-msr-pr-0-to-1")) behaviour |= U.KVM_PPC_CPU_BEHAV_L1D_FLUSH_PR;
+  if (!has("disabled", "needs-spec-barrier-for-bound-checks"))
+    behaviour |= U.KVM_PPC_CPU_BEHAV_BNDS_CHK_SPEC_BAR;
+  if (has("enabled", "needs-count-cache-flush-on-context-switch"))
+    behaviour |= U.KVM_PPC_CPU_BEHAV_FLUSH_COUNT_CACHE;
+  const behaviourMask =
+    U.KVM_PPC_CPU_BEHAV_FAVOUR_SECURITY |
+    U.KVM_PPC_CPU_BEHAV_L1D_FLUSH_PR |
+    U.KVM_PPC_CPU_BEHAV_BNDS_CHK_SPEC_BAR |
+    U.KVM_PPC_CPU_BEHAV_FLUSH_COUNT_CACHE;
+  return { character, behaviour, characterMask, behaviourMask };
+}
