@@ -91,3 +91,41 @@ describe("stopsim dtb", () => {
     }
   });
 });
+
+describe("bad input on simulating commands", () => {
+  it("unknown host, design, option, workload, duration, topology and a malformed scenario: one line, exit 2", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "stopsim-bad-"));
+    const badScenario = join(dir, "bad.yaml");
+    writeFileSync(badScenario, "hosts:\n  - name: lab\n    chip: dd9.9\n    firmware: new\n");
+    const cases: [string[], RegExp][] = [
+      [["boot", "--host", "nope", "--design", "spapr-cap"], /unknown host 'nope'/],
+      [["boot", "--host", "dd2.3", "--design", "nope"], /unknown design 'nope'/],
+      [["boot", "--host", "dd2.3", "--design", "spapr-cap", "--frobnicate"], /unknown option '--frobnicate'/],
+      [["idle", "--host", "dd2.3", "--design", "spapr-cap", "--workload", "bitcoin"], /bitcoin/],
+      [["idle", "--host", "dd2.3", "--design", "spapr-cap", "--duration", "soon"], /--duration/],
+      [
+        ["boot", "--host", "dd2.3", "--design", "spapr-cap", "--smp", "3,threads=4"],
+        /smp|CPU topology|topology/i,
+      ],
+      [
+        ["boot", "--host", "dd2.3", "--design", "spapr-cap", "--scenario", badScenario],
+        /bad.yaml: hosts\[0\]\.chip/,
+      ],
+      [["migrate", "--from", "dd2.3", "--to", "mars", "--design", "spapr-cap"], /unknown host 'mars'/],
+      [["fleet", "--hosts", "1", "--vms", "10"], /--hosts/],
+      [["fleet", "--hosts", "10", "--vms", "10", "--mix", "dd2.2-old"], /--mix/],
+      [["qemu", "--host", "dd2.3", "--duration", "1ms", "--", "-M", "pseries-5.1,cap-foo=on"], /cap-foo/],
+      [["bench", "nothing"], /nothing/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await run(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err.trim().split("\n"), args.join(" ")).toHaveLength(1);
+      expect(r.err, args.join(" ")).toMatch(re);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+  });
+});

@@ -12,7 +12,7 @@ import {
   randomMix,
 } from "@stopsim/guest";
 import type { KvmVm } from "@stopsim/host";
-import { type Qemu, QemuError, Qemu as QemuMachine } from "@stopsim/qemu";
+import { parseCommandLine, type Qemu, QemuError, Qemu as QemuMachine } from "@stopsim/qemu";
 import { UsageError } from "./errors.js";
 import type { RunOutcome } from "./fleet.js";
 import type { DesignSpec } from "./presets.js";
@@ -70,6 +70,14 @@ export function startQemu(
   commandLine: string,
   name: string,
 ): StartResult {
+  // options QEMU cannot parse (unknown option or cap, impossible -smp topology, bad size) are the
+  // user's mistake, not an outcome of the design: a usage error naming QEMU's complaint
+  try {
+    parseCommandLine(commandLine, design.qemu);
+  } catch (e) {
+    if (e instanceof QemuError) throw new UsageError(e.message.split("\n").join(" / "));
+    throw e;
+  }
   try {
     const r = QemuMachine.create({
       sim,
