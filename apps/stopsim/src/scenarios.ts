@@ -73,6 +73,7 @@ export interface BootReport {
   };
   guest: {
     state: GuestRunState | "not-started";
+    cpus: number;
     idleStatesOffered: string[];
     idleStates: PhaseReport["idleStates"];
     consoleTail: string[];
@@ -192,7 +193,7 @@ export function runBoot(hostName: string, designName: string, opts: RunOptions):
     return {
       ...base,
       qemu: { commandLine, started: false, error: started.error, caps: {}, stopLitePermitted: false },
-      guest: { state: "not-started", idleStatesOffered: [], idleStates: {}, consoleTail: [], workload: {} },
+      guest: { state: "not-started", cpus: 0, idleStatesOffered: [], idleStates: {}, consoleTail: [], workload: {} },
       exits: {},
       emulatedStops: 0,
       outcome: "failed-start",
@@ -209,6 +210,7 @@ export function runBoot(hostName: string, designName: string, opts: RunOptions):
     qemu: { commandLine, started: true, caps: capsRecord(q), stopLitePermitted: stopLitePermitted(q) },
     guest: {
       state: phase.guestState,
+      cpus: kernel.cpus.filter((c) => c?.online).length,
       idleStatesOffered: offered,
       idleStates: phase.idleStates,
       consoleTail: kernel.console.dmesg().slice(-8),

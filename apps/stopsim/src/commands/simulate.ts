@@ -112,14 +112,14 @@ export function outcomeText(o: RunOutcome): string {
   return OUTCOME_COLOUR[o](o);
 }
 
-function idleTable(idle: PhaseReport["idleStates"], durationNs: number): string {
+function idleTable(idle: PhaseReport["idleStates"], cpuTimeNs: number): string {
   return table(
-    ["guest idle state", "usage", "time", "share"],
+    ["guest idle state", "usage", "time (all vCPUs)", "share of vCPU time"],
     Object.entries(idle).map(([name, s]) => [
       name,
       s.usage,
       formatDuration(s.timeNs),
-      `${((100 * s.timeNs) / Math.max(1, durationNs)).toFixed(1)}%`,
+      `${((100 * s.timeNs) / Math.max(1, cpuTimeNs)).toFixed(1)}%`,
     ]),
   );
 }
@@ -153,7 +153,7 @@ function printBoot(r: BootReport, durationNs: number): void {
     console.log(`  guest tree: ibm,stop-lite-permitted ${r.qemu.stopLitePermitted ? "present" : "absent"}`);
     console.log(heading("guest kernel"));
     console.log(`  idle states offered: ${r.guest.idleStatesOffered.join(", ")}`);
-    console.log(idleTable(r.guest.idleStates, durationNs));
+    console.log(idleTable(r.guest.idleStates, durationNs * Math.max(1, r.guest.cpus)));
     console.log(exitsTable(r.exits, durationNs));
     if (r.guest.state !== "running") console.log(colour.red(r.guest.consoleTail.join("\n")));
   }
