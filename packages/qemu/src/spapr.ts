@@ -12,6 +12,7 @@ import {
   H_FUNCTION,
   H_PARAMETER,
   H_RTAS,
+  H_SET_MODE,
   H_SUCCESS,
   KVM_CAP_PPC_FIXUP_HCALL,
   KVM_CAP_PPC_FWNMI,
@@ -28,7 +29,7 @@ import {
   KVM_EXIT_UNKNOWN,
   KVM_REG_PPC_LPCR_64,
 } from "@stopsim/host";
-import { LPCR_LD, type Memory, type ThreadSoftware } from "@stopsim/isa";
+import { LPCR_ILE, LPCR_LD, type Memory, type ThreadSoftware } from "@stopsim/isa";
 import {
   type CapApplyContext,
   capByIndex,
@@ -153,6 +154,15 @@ export const QEMU_USERSPACE_EXIT_NS = 2_000;
 // The console hypercalls QEMU handles in userspace (linux: arch/powerpc/include/asm/hvcall.h)
 export const H_GET_TERM_CHAR = 0x54;
 export const H_PUT_TERM_CHAR = 0x58;
+// include/hw/ppc/spapr.h: H_SET_MODE resources and flags, hcall return codes
+export const H_SET_MODE_RESOURCE_LE = 4n;
+export const H_SET_MODE_ENDIAN_BIG = 0n;
+export const H_SET_MODE_ENDIAN_LITTLE = 1n;
+export const H_HARDWARE = -1;
+export const H_P2 = -55;
+export const H_P3 = -56;
+export const H_P4 = -57;
+export const H_UNSUPPORTED_FLAG = -256;
 
 /** MSR bits QEMU sets for the entry state (qemu: hw/ppc/spapr_cpu_core.c spapr_cpu_set_entry_state). */
 const MSR_SF = 1n << 63n;
@@ -499,6 +509,8 @@ export class Qemu {
     switch (nr) {
       case H_RTAS:
         return this.hRtas(v, Number(args[0] ?? 0n));
+      case H_SET_MODE:
+        return this.hSetMode(args);
       case H_PUT_TERM_CHAR: {
         // hw/char/spapr_vty.c h_put_term_char: len bytes packed big-endian in two registers
         const len = Number(args[1] ?? 0n);
@@ -529,6 +541,28 @@ export class Qemu {
       default:
         return H_FUNCTION;
     }
+  }
+
+  // hw/ppc/spapr_hcall.c h_set_mode: KVM HV handles the CIABR/DAWR resources itself and leaves
+  // the others to QEMU; the interrupt-endianness resource sets LPCR[ILE] on every vCPU
+  // (h_set_mode_resource_le -> spapr_set_all_lpcrs), which QEMU writes through ONE_REG.
+  private hSetMode(args: bigint[]): number {
+    const mflags = args[0] ?? 0n;
+    const resource = args[1] ?? 0n;
+    if (resource !== H_SET_MODE_RESOURCE_LE) return H_P2;
+    if ((args[2] ?? 0n) !== 0n) return H_P3;
+    if ((args[3] ?? 0n) !== 0n) return H_P4;
+    let set: boolean;
+    if (mflags === H_SET_MODE_ENDIAN_BIG) set = false;
+    else if (mflags === H_SET_MODE_ENDIAN_LITTLE) set = true;
+    else return H_UNSUPPORTED_FLAG;
+    for (const v of this.vcpus) {
+      const get = v.fd.getOneReg(KVM_REG_PPC_LPCR_64);
+      if (get.ret < 0) return H_HARDWARE;
+      const lpcr = set ? get.value | LPCR_ILE : get.value & ~LPCR_ILE;
+      if (v.fd.setOneReg(KVM_REG_PPC_LPCR_64, lpcr) < 0) return H_HARDWARE;
+    }
+    return H_SUCCESS;
   }
 
   // hw/ppc/spapr_hcall.c h_rtas + hw/ppc/spapr_rtas.c spapr_rtas_call (big-endian rtas_args)
