@@ -86,7 +86,7 @@ describe("the @stopsim/guest kernel through QEMU on real hosts", () => {
     sim.runFor(50_000_000);
     expect(kernel.state).toBe("panicked");
     expect(kernel.console.dmesg().join("\n")).toMatch(
-      /Oops: Exception in kernel mode, sig: 4 \[#1\][^]*Kernel panic - not syncing: Fatal exception/,
+      /Oops: Exception in kernel mode, sig: 4 \[#1\][\s\S]*Kernel panic - not syncing: Fatal exception/,
     );
     expect(q.status).toBe("guest-panicked");
     expect(q.events.map((e) => e.event)).toContain("GUEST_PANICKED");
