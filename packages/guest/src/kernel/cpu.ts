@@ -196,6 +196,8 @@ export class GuestCpu implements ThreadSoftware {
     contextSwitches: 0,
     idleEntries: 0,
     maskedInterrupts: 0,
+    /** Times this vCPU's software moved to another hardware thread (a live migration). */
+    rebinds: 0,
   };
 
   private cur: Ctx | null = null;
@@ -205,20 +207,68 @@ export class GuestCpu implements ThreadSoftware {
   private stepping = false;
   private deferredVector: number | null = null;
   private readonly waitTimer: Timer;
+  /** The hardware thread the hypervisor runs this vCPU on now. */
+  private hw: HwThread;
+  private unsubscribeSpeed: () => void;
+  /** Moved to another thread: reprogram the decrementer before the next kernel step. */
+  private decResync = false;
 
   constructor(
     readonly logical: number,
     readonly hwId: number,
-    readonly thread: HwThread,
+    thread: HwThread,
     private readonly k: KernelServices,
   ) {
+    this.hw = thread;
     this.waitTimer = thread.sim.createTimer(() => this.onWaitTimer(), `guest cpu${logical}`);
     this.idleCtx = new Ctx(k.idleLoop(this), "idle", null);
-    thread.core?.onSpeedChange(() => this.onSpeedChange());
+    this.unsubscribeSpeed = this.watchSpeed(thread);
+  }
+
+  /** The hardware thread this vCPU runs on (it changes when the vCPU moves, see rebind). */
+  get thread(): HwThread {
+    return this.hw;
   }
 
   get sim() {
-    return this.thread.sim;
+    return this.hw.sim;
+  }
+
+  private watchSpeed(thread: HwThread): () => void {
+    return thread.core?.onSpeedChange(() => this.onSpeedChange()) ?? (() => {});
+  }
+
+  /**
+   * The hypervisor runs this vCPU on another hardware thread (after a live migration: the
+   * destination's KVM loaded the registers the stream carried). The kernel's own state (run queue,
+   * hrtimers, cpuidle history, the interrupted context) is this object and stays; what was bound
+   * to the old thread moves: the pending wait is frozen at the time the old thread left the guest
+   * (as an asynchronous hypervisor exit freezes it), the SMT speed is watched on the new core, and
+   * the decrementer is reprogrammed from the kernel's hrtimers before the next kernel step (the
+   * guest's clock is the timebase, continuous across hosts here; whatever DEC the new host
+   * loaded is replaced by the kernel's own next event).
+   */
+  rebind(thread: HwThread): void {
+    if (thread === this.hw) return;
+    const w = this.wait;
+    if (w.k === "timer" || w.k === "work" || w.k === "poll") {
+      const hvSince = this.hvEntryTime(w);
+      w.timer.cancel();
+      if (w.k === "timer")
+        this.wait = { k: "frozen", op: { k: "delay", ns: Math.max(0, w.endAt - hvSince) } };
+      else if (w.k === "work") {
+        const done = (hvSince - w.lastUpdate) * w.speed;
+        this.wait = { k: "frozen", op: { k: "work", ns: Math.max(0, w.remaining - done) } };
+      } else this.wait = { k: "frozen", op: { k: "poll", deadline: w.deadline } };
+    }
+    this.unsubscribeSpeed();
+    this.hw = thread;
+    this.unsubscribeSpeed = this.watchSpeed(thread);
+    this.stepping = false;
+    this.deferredVector = null;
+    if (this.wait.k !== "entry" && this.wait.k !== "dead") this.decResync = true;
+    this.stats.rebinds++;
+    this.k.trace(this, "cpu_rebind", { thread: thread.index });
   }
 
   /** What the CPU is doing, for reports and tests. */
@@ -340,6 +390,13 @@ export class GuestCpu implements ThreadSoftware {
       ) {
         this.halt();
         return;
+      }
+      if (this.decResync && this.cur !== null) {
+        // first kernel step on a new thread: reprogram DEC (like an interrupt, then continue)
+        this.decResync = false;
+        this.pushSoftFrame(op, this.programDec());
+        op = null;
+        continue;
       }
       const ctx = this.cur;
       if (ctx === null) return;
@@ -1053,8 +1110,16 @@ export class GuestCpu implements ThreadSoftware {
    */
   injectWork(code: KCode): boolean {
     if (!this.canInject) return false;
-    const t = this.thread;
     const resume = this.captureWait();
+    this.pushSoftFrame(resume, code);
+    this.wait = { k: "frozen", op: null };
+    this.later(0, () => this.advance(null));
+    return true;
+  }
+
+  /** Runs `code` as interrupt-like work on top of the current context, which then resumes with `resume`. */
+  private pushSoftFrame(resume: KOp | null, code: KCode): void {
+    const t = this.thread;
     this.frames.push({
       ctx: this.cur ?? this.idleCtx,
       resume,
@@ -1070,10 +1135,6 @@ export class GuestCpu implements ThreadSoftware {
       yield { k: "iret" };
     }
     this.cur = new Ctx(body(), "irq", this.current);
-    void this;
-    this.wait = { k: "frozen", op: null };
-    this.later(0, () => this.advance(null));
-    return true;
   }
 
   // ===========================================================================================

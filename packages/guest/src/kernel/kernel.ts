@@ -136,6 +136,8 @@ export class GuestKernel implements GuestKernelImage {
   /** Resolves callbacks when all CPUs are online and cpuidle is registered. */
   private readyListeners: Array<() => void> = [];
   private ram: Memory | null = null;
+  /** Every RAM the image was loaded into (the source's, then migration destinations'). */
+  private readonly loadedRams: Memory[] = [];
   private readonly softwareById = new Map<number, GuestCpuShim>();
   private bootTime = 0;
   private nextPid = 1;
@@ -194,14 +196,28 @@ export class GuestKernel implements GuestKernelImage {
   // GuestKernelImage
   // ===========================================================================================
 
+  /**
+   * Copies the kernel text into `ram` (QEMU's reset, `-kernel`). The first RAM is the one the
+   * kernel boots in. A later load is a migration destination's RAM (a QEMU started with
+   * `-incoming`, whose RAM the stream then overwrites): the running kernel does not move there
+   * now, since the source keeps running until the migration completes and a failed migration
+   * must leave it untouched; it moves when a vCPU first runs on a thread whose memory is that RAM
+   * (see cpuMoved).
+   */
   load(ram: Memory): void {
-    this.ram = ram;
     if (!ram.contains(0, KERNEL_TEXT_SIZE)) {
       throw new GuestKernelError(
         `guest RAM of ${ram.size} bytes cannot hold the kernel image (needs 0x${KERNEL_TEXT_SIZE.toString(16)})`,
       );
     }
     for (const s of Object.values(TEXT)) ram.loadWords(s.addr, s.words, true);
+    if (this.ram === null) this.ram = ram;
+    if (!this.loadedRams.includes(ram)) this.loadedRams.push(ram);
+  }
+
+  /** The RAM the kernel's memory is in now (the last host's after a migration). */
+  get memory(): Memory | null {
+    return this.ram;
   }
 
   cpu(vcpuId: number): ThreadSoftware {
@@ -270,10 +286,25 @@ export class GuestKernel implements GuestKernelImage {
   // Boot (vCPU 0)
   // ===========================================================================================
 
+  /**
+   * A vCPU's software now runs on another hardware thread: after a live migration, the
+   * destination's KVM runs it there. The GuestCpu (its kernel state) moves to the thread, and the
+   * kernel's memory becomes the RAM that thread sees (the destination's copy, which the
+   * migration stream filled), when it is one the image was loaded into.
+   */
+  cpuMoved(cpu: GuestCpu, thread: HwThread): void {
+    const mem = thread.memory;
+    if (mem !== null && mem !== this.ram && this.loadedRams.includes(mem)) this.ram = mem;
+    cpu.rebind(thread);
+  }
+
   /** The GuestCpu for a vCPU; created when the vCPU first runs. */
   attach(vcpuId: number, thread: HwThread): GuestCpu {
     const existing = this.cpus.find((c) => c.thread === thread);
     if (existing !== undefined) return existing;
+    // the kernel boots in the RAM its first vCPU sees, when the image was loaded into it
+    const mem = thread.memory;
+    if (this.state === "created" && mem !== null && this.loadedRams.includes(mem)) this.ram = mem;
     const logical =
       this.boot !== null ? (this.boot.threads.find((t) => t.hwId === vcpuId)?.logical ?? vcpuId) : vcpuId;
     const c = new GuestCpu(logical, vcpuId, thread, this.services());
@@ -1025,7 +1056,9 @@ export class GuestKernel implements GuestKernelImage {
 
 /**
  * The ThreadSoftware QEMU hands to vCPU n (image.cpu(n)). It binds to the hardware thread the
- * first time the vCPU runs and forwards to the GuestCpu.
+ * first time the vCPU runs and forwards to the GuestCpu; when the hypervisor later runs the vCPU
+ * on another thread (a migration destination), the same GuestCpu moves there, lazily: only when
+ * that thread actually runs the guest.
  */
 class GuestCpuShim implements ThreadSoftware {
   private target: GuestCpu | null = null;
@@ -1034,8 +1067,8 @@ class GuestCpuShim implements ThreadSoftware {
     private readonly vcpuId: number,
   ) {}
   private bind(thread: HwThread): GuestCpu {
-    if (this.target === null || this.target.thread !== thread)
-      this.target = this.kernel.attach(this.vcpuId, thread);
+    if (this.target === null) this.target = this.kernel.attach(this.vcpuId, thread);
+    else if (this.target.thread !== thread) this.kernel.cpuMoved(this.target, thread);
     return this.target;
   }
   interrupt(thread: HwThread, vector: number): void {
