@@ -23,6 +23,7 @@ import {
   EXEC_STOPPED,
   type HwThread,
   MSR_EE,
+  MSR_LE,
   MSR_RI,
   PPC_DBELL_SERVER,
   PPC_DBELL_TYPE_SHIFT,
@@ -882,6 +883,22 @@ export class GuestCpu implements ThreadSoftware {
     this.stats.hcalls.set(nr, (this.stats.hcalls.get(nr) ?? 0) + 1);
     yield { k: "exec", sym: TEXT.hcall, i: 0 };
     return [BigInt.asIntN(64, t.gpr(3)), t.gpr(4)];
+  }
+
+  /**
+   * FIXUP_ENDIAN: a little-endian kernel entered with MSR[LE] clear switches to little-endian
+   * through rfid (SRR0 = the next instruction, SRR1 = MSR | MSR_LE). Without it, anything that
+   * reads the kernel's instructions back (KVM emulating a trapped msgsndp) would see them
+   * byte-swapped.
+   */
+  *fixupEndian(): KCode {
+    const t = this.thread;
+    if ((t.msr & MSR_LE) !== 0n) return;
+    t.setGpr(R_SPR, BigInt(TEXT.fixupEndian.addr + 12));
+    yield { k: "exec", sym: TEXT.fixupEndian, i: 0 };
+    t.setGpr(R_MSR, t.msr | MSR_LE);
+    yield { k: "exec", sym: TEXT.fixupEndian, i: 1 };
+    yield { k: "exec", sym: TEXT.fixupEndian, i: 2 };
   }
 
   /** set_dec(ticks): mtspr DEC. */

@@ -17,6 +17,8 @@ import {
   SC1,
   SPRN_DEC,
   SPRN_PVR,
+  SPRN_SRR0,
+  SPRN_SRR1,
   STOP,
 } from "@stopsim/isa";
 
@@ -45,6 +47,11 @@ function sym(name: string, addr: number, words: number[]): TextSymbol {
 export const TEXT = {
   start: sym("__start", KERNEL_ENTRY, [mfspr(R_SPR, SPRN_PVR)]),
   secondary: sym("generic_secondary_smp_init", SECONDARY_ENTRY, [mfspr(R_SPR, SPRN_PVR)]),
+  /**
+   * FIXUP_ENDIAN (arch/powerpc/include/asm/ppc_asm.h) at __start and generic_secondary_smp_init:
+   * a CPU entered big-endian switches to little-endian with mtsrr0/mtsrr1/rfid.
+   */
+  fixupEndian: sym("__start_fixup_endian", 0x8f00, [mtspr(SPRN_SRR0, R_SPR), mtspr(SPRN_SRR1, R_MSR), RFID]),
   /** plpar_hcall / plpar_hcall_norets: `sc 1`. */
   hcall: sym("plpar_hcall", 0x9000, [SC1]),
   /** set_dec: mtspr DEC. */

@@ -33,6 +33,8 @@ import {
   H_CEDE,
   H_REGISTER_VPA,
   H_RTAS,
+  H_SET_MODE,
+  H_SET_MODE_RESOURCE_LE,
   H_VPA_FUNC_SHIFT,
   H_VPA_REG_VPA,
   LPPACA_OLD_SHARED_PROC,
@@ -345,7 +347,8 @@ export class GuestKernel implements GuestKernelImage {
     const ram = this.readRam();
     const t = cpu.thread;
     const dtbAddr = Number(t.gpr(3));
-    // early_setup: the device tree pointer is in r3
+    // __start: FIXUP_ENDIAN, then early_setup with the device tree pointer in r3
+    yield* cpu.fixupEndian();
     yield { k: "exec", sym: TEXT.start, i: 0 };
     const pvr = Number(t.gpr(14) & 0xffffffffn);
     let bytes: Uint8Array;
@@ -412,6 +415,17 @@ export class GuestKernel implements GuestKernelImage {
     con.printk("info", `time_init: processor frequency   = 1000.000000 MHz`);
     if (bp.stopLitePermitted)
       con.printk("info", "cpuidle: platform permits stop0lite (ibm,stop-lite-permitted)");
+    // pseries_little_endian_exceptions (platforms/pseries/setup.c): interrupts are taken
+    // little-endian from now on (QEMU sets LPCR[ILE] on every vCPU)
+    const [leRc] = yield* cpu.hcall(H_SET_MODE, 1n, H_SET_MODE_RESOURCE_LE, 0n, 0n);
+    if (leRc !== 0n) {
+      yield* this.earlyPanic(
+        cpu,
+        ["H_SET_MODE LE exception fail"],
+        "Could not enable little endian exceptions",
+      );
+      return;
+    }
     // vpa_init(boot cpu)
     yield* this.vpaInit(cpu);
     cpu.online = true;
@@ -548,6 +562,7 @@ export class GuestKernel implements GuestKernelImage {
   // secondary entry: generic_secondary_smp_init -> start_secondary
   private *secondaryEntry(cpu: GuestCpu): KCode {
     const hw = Number(cpu.thread.gpr(3));
+    yield* cpu.fixupEndian();
     yield { k: "exec", sym: TEXT.secondary, i: 0 };
     const bp = this.boot;
     if (bp === null) {

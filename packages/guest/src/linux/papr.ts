@@ -20,6 +20,8 @@ export const H_CEDE = 0xe0;
 export const H_CONFER = 0xe4;
 export const H_PROD = 0xe8;
 export const H_SET_MODE = 0x31c;
+/** H_SET_MODE resource: interrupt endianness (linux: arch/powerpc/include/asm/hvcall.h). */
+export const H_SET_MODE_RESOURCE_LE = 4n;
 /** RTAS through a hypercall (qemu: include/hw/ppc/spapr.h KVMPPC_H_RTAS). */
 export const H_RTAS = 0xf000;
 

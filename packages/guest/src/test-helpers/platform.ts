@@ -22,6 +22,7 @@ import {
   HFSCR_MSGP,
   HRFID,
   type HwThread,
+  LPCR_ILE,
   LPCR_LD,
   LPCR_LPES0,
   LPCR_PECE_HVEE,
@@ -63,6 +64,8 @@ import {
   H_PROD,
   H_REGISTER_VPA,
   H_RTAS,
+  H_SET_MODE,
+  H_SET_MODE_RESOURCE_LE,
   H_SUCCESS,
   H_XIRR,
   LPPACA_OLD_SHARED_PROC,
@@ -450,6 +453,19 @@ export class HvCpu implements ThreadSoftware {
       case H_RTAS:
         p.sim.schedule(p.costs.rtasNs, () => this.rtas(Number(a(0))), "qemu rtas");
         return;
+      case H_SET_MODE: {
+        // qemu: hw/ppc/spapr_hcall.c h_set_mode_resource_le: LPCR[ILE] on every vCPU
+        if (a(1) !== H_SET_MODE_RESOURCE_LE || a(0) > 1n) {
+          done(H_PARAMETER);
+          return;
+        }
+        for (const th of p.threads) {
+          const lpcr = th.getSpr(SPRN_LPCR);
+          th.setSpr(SPRN_LPCR, a(0) === 1n ? lpcr | LPCR_ILE : lpcr & ~LPCR_ILE);
+        }
+        done(H_SUCCESS);
+        return;
+      }
       default: {
         done(H_FUNCTION);
         return;
