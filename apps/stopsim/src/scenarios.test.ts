@@ -4,7 +4,7 @@ import { NS_PER_MS } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
 import { runBoot, runMatrix, runMigrate } from "./scenarios.js";
 
-const opts = { seed: 3, durationNs: 20 * NS_PER_MS, guest: { smp: "2" } };
+const opts = { seed: 3, durationNs: 20 * NS_PER_MS };
 
 describe("boot on one host", () => {
   it("a stop0lite guest on a 2020 host (ESL|EC set, no patch 1) dies with a program check in its idle path", () => {

@@ -193,7 +193,14 @@ export function runBoot(hostName: string, designName: string, opts: RunOptions):
     return {
       ...base,
       qemu: { commandLine, started: false, error: started.error, caps: {}, stopLitePermitted: false },
-      guest: { state: "not-started", cpus: 0, idleStatesOffered: [], idleStates: {}, consoleTail: [], workload: {} },
+      guest: {
+        state: "not-started",
+        cpus: 0,
+        idleStatesOffered: [],
+        idleStates: {},
+        consoleTail: [],
+        workload: {},
+      },
       exits: {},
       emulatedStops: 0,
       outcome: "failed-start",

@@ -38,7 +38,9 @@ export function withCommon(cmd: Command, defaultDuration: string, defaultWorkloa
       new Option("--workload <w>", "guest workload").choices([...WORKLOADS]).default(defaultWorkload),
     )
     .addOption(
-      new Option("--governor <g>", "guest cpuidle governor").choices(["menu", "teo"]).default("menu"),
+      new Option("--governor <g>", "guest cpuidle governor (teo by default: see DEFAULT_GUEST)")
+        .choices(["menu", "teo"])
+        .default("teo"),
     )
     .option("--smp <spec>", "guest topology in QEMU's -smp syntax", "8,sockets=1,cores=2,threads=4")
     .option("--memory <size>", "guest memory in QEMU's -m syntax", "1G")
