@@ -60,7 +60,9 @@ export function registerDemo(program: Command): void {
       );
       step(
         "3. DD2.3 with firmware that publishes idle-stop-guest: KVM clears ESL|EC",
-        ["The same design on DD2.3: the stop runs natively, with no stop exit (any H_FAC_UNAVAIL left is a msgsndp doorbell)."],
+        [
+          "The same design on DD2.3: the stop runs natively, with no stop exit (any H_FAC_UNAVAIL left is a msgsndp doorbell).",
+        ],
         () => boot("dd2.3", "emulate-fallback"),
       );
       step(
