@@ -7,6 +7,7 @@ import { registerDemo } from "./commands/demo.js";
 import { registerDtb } from "./commands/dtb.js";
 import { registerFleet } from "./commands/fleet.js";
 import { registerQemu } from "./commands/qemu.js";
+import { registerReport } from "./commands/report.js";
 import { registerSimulate } from "./commands/simulate.js";
 import { UsageError } from "./errors.js";
 import { printJson, table } from "./output.js";
@@ -85,6 +86,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerDemo(program);
   registerQemu(program);
+  registerReport(program);
   return program;
 }
 
