@@ -285,6 +285,26 @@ describe("workloads and wakeup latency (mechanism, on the test platform)", () =>
     expect(res["ipi/Shared Cede"]).toBeGreaterThan(res["ipi/snooze"]);
   });
 
+  it("wakes a CPU of the other core by IPI: H_IPI through the XICS, whose CPPR each CPU opened at boot", () => {
+    // cpu 4 and cpu 1 are on different cores: no doorbell, the IPI is an H_IPI that the ICP only
+    // presents once the target's CPPR is above the IPI priority (xics_setup_cpu at CPU setup)
+    const { kernel } = boot({ stop0lite: "always" }, { tree: { cores: 2, threads: 4 } });
+    expect(kernel.state).toBe("running");
+    const cppr = 0x68; // H_CPPR
+    for (const c of kernel.cpus) expect(c.stats.hcalls.get(cppr) ?? 0).toBe(1);
+    for (const state of ["snooze", "stop0lite", "Shared Cede"]) {
+      const r = measureWakeupLatency(kernel, {
+        method: "ipi",
+        target: 1,
+        source: 4,
+        samples: 10,
+        onlyState: state,
+      });
+      expect(r.count).toBe(10);
+    }
+    expect(kernel.cpus[1].stats.interrupts.get(0x500) ?? 0).toBeGreaterThan(0);
+  });
+
   it("ebizzy runs faster with siblings in stop0lite than in snooze; context_switch2 is fastest with snooze", () => {
     const rate = (state: string, which: "ebizzy" | "cs") => {
       const { sim, kernel } = boot({ stop0lite: "always" });

@@ -31,12 +31,14 @@ import { TeoGovernor } from "../cpuidle/teo.js";
 import { CPU_FTR_DBELL, CPU_FTR_SMT, cpuFeatureNames } from "../linux/cputable.js";
 import {
   H_CEDE,
+  H_CPPR,
   H_REGISTER_VPA,
   H_RTAS,
   H_SET_MODE,
   H_SET_MODE_RESOURCE_LE,
   H_VPA_FUNC_SHIFT,
   H_VPA_REG_VPA,
+  LOWEST_PRIORITY,
   LPPACA_OLD_SHARED_PROC,
   LPPACA_OLD_STATUS_OFFSET,
   LPPACA_SIZE,
@@ -426,6 +428,8 @@ export class GuestKernel implements GuestKernelImage {
       );
       return;
     }
+    // init_IRQ -> xics_init -> xics_setup_cpu(boot cpu): open the CPPR
+    yield* this.xicsSetupCpu(cpu);
     // vpa_init(boot cpu)
     yield* this.vpaInit(cpu);
     cpu.online = true;
@@ -465,6 +469,16 @@ export class GuestKernel implements GuestKernelImage {
     this.halting = true;
     cpu.halt();
     yield { k: "park" };
+  }
+
+  // linux: arch/powerpc/sysdev/xics/xics-common.c xics_setup_cpu -> icp_hv_set_cpu_priority:
+  // H_CPPR(LOWEST_PRIORITY). A presentation controller comes out of reset with CPPR 0 (nothing
+  // is presented, PAPR; KVM's and QEMU's ICPs alike): until each CPU opens its CPPR, an H_IPI to
+  // it raises MFRR without ever presenting the IPI, and the message waits forever.
+  private *xicsSetupCpu(cpu: GuestCpu): KCode {
+    const [rc] = yield* cpu.hcall(H_CPPR, BigInt(LOWEST_PRIORITY));
+    if (rc !== 0n)
+      this.console.printk("err", `xics: H_CPPR(0x${LOWEST_PRIORITY.toString(16)}) failed with ${rc}`);
   }
 
   // linux: arch/powerpc/platforms/pseries/lpar.c vpa_init -> register_vpa
@@ -578,6 +592,8 @@ export class GuestKernel implements GuestKernelImage {
     (cpu as { logical: number }).logical = th.logical;
     this.cpus[th.logical] = cpu;
     yield { k: "delay", ns: this.costs.secondaryBootNs };
+    // smp_ops->setup_cpu (pseries smp_setup_cpu): xics_setup_cpu, then vpa_init
+    yield* this.xicsSetupCpu(cpu);
     yield* this.vpaInit(cpu);
     cpu.online = true;
     cpu.heartbeat = this.sim.now;
