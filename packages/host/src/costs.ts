@@ -2,15 +2,17 @@
 // scheduling their continuation later (docs/ARCHITECTURE.md, "Time"). Every value is a median in
 // ns; each use draws a log-normal jitter around it from the host's seeded stream.
 //
-// Where the numbers come from (see README.md, "Cost table"):
-// - guestExitNs + exitHandling + guestEntryNs = one KVM round trip on the POWER9 P9 entry path.
-//   Public anchor: a virtual-mode NULL hcall round trip of ~7,800 cycles (~2.0 us at 3.8 GHz) on
-//   POWER9 after the 2021 entry/exit optimisations (linuxppc-dev, "KVM: PPC: Book3S HV P9:
-//   ..." series by N. Piggin); the 2020 path was slower, so the round trip is set to ~2.6 us.
+// Where the numbers come from (see README.md, "Cost table" and "Calibration"):
+// - guestExitNs + exitHandling + guestEntryNs = one full KVM round trip (exit to the host's
+//   virtual mode) on the 2020 POWER9 path. Public anchor: a virtual-mode NULL hcall round trip of
+//   ~7,800 cycles (~2.0 us) on POWER9 after the 2021 entry/exit optimisations, which the series'
+//   cover letter ("KVM: PPC: Book3S HV P9: entry/exit optimisations", N. Piggin) says halved
+//   radix guest full entry/exit latency: ~4 us in 2020.
+// - realModeSwitchNs + xicsHcallNs: the XICS hcalls the 2020 P9 path handled in real mode
+//   (hcall_real_table in book3s_hv_rmhandlers.S), without the full exit.
 // - The remaining values are calibrated so that the wake-up latencies of the RFC cover letter
 //   (DOMAIN.md section 6) can emerge: Shared CEDE by IPI ~21.8 us and by timer ~29.2 us, when
-//   the host thread sleeps in stop2 (10 us firmware exit latency, skiboot hw/slw.c); snooze by
-//   IPI ~2.3 us (the sender's H_IPI exit + the guest's own handling).
+//   the host thread sleeps in stop2 (10 us firmware exit latency, skiboot hw/slw.c).
 // - Host idle-state exit latencies are not in this table: they are the firmware's
 //   ibm,cpu-idle-state-latencies-ns values of the state the host thread slept in.
 
@@ -25,8 +27,13 @@ export interface HostCostTable {
   readonly exitHandlingDefaultNs: number;
   /** In-kernel hcall (kvmppc_pseries_do_hcall) other than the XICS ones. */
   readonly hcallNs: number;
-  /** XICS-on-XIVE hcalls (H_IPI, H_XIRR, H_EOI, H_CPPR, H_IPOLL), handled without leaving KVM's fast path. */
+  /** XICS-on-XIVE hcalls (H_IPI, H_XIRR, H_EOI, H_CPPR, H_IPOLL): the real-mode handler itself. */
   readonly xicsHcallNs: number;
+  /**
+   * One direction of a real-mode hcall (hcall_try_real_mode): the guest exit up to the real-mode
+   * handler, or fast_guest_return back; no switch to the host's virtual-mode context.
+   */
+  readonly realModeSwitchNs: number;
   /** Queueing an interrupt into the guest on entry (kvmppc_inject_interrupt_hv). */
   readonly injectInterruptNs: number;
   /** Blocking a ceded vCPU: kvmppc_set_timer, kvmppc_vcore_blocked, schedule() to idle. */
@@ -54,8 +61,8 @@ export interface HostCostTable {
 }
 
 export const DEFAULT_HOST_COSTS: HostCostTable = {
-  guestExitNs: 1100,
-  guestEntryNs: 1100,
+  guestExitNs: 2000,
+  guestEntryNs: 2000,
   exitHandlingNs: {
     H_FAC_UNAVAIL: 350,
     SYSCALL: 300,
@@ -72,7 +79,8 @@ export const DEFAULT_HOST_COSTS: HostCostTable = {
   },
   exitHandlingDefaultNs: 400,
   hcallNs: 300,
-  xicsHcallNs: 300,
+  xicsHcallNs: 120,
+  realModeSwitchNs: 150,
   injectInterruptNs: 100,
   blockNs: 1500,
   wakeTaskNs: 5000,

@@ -565,6 +565,8 @@ export class KvmVcpu implements HostTask {
   private readonly decTimer: HostTimer;
   private readonly tickTimer: HostTimer;
   private resumeCost = 0;
+  /** The current exit is an hcall handled in real mode: the return to the guest is the short one. */
+  private realModeReturn = false;
   private enterTimerArmed = false;
   /** The thread's memory while the host ran on it, put back on guest exit. */
   private hostMemory: Memory | null = null;
@@ -932,7 +934,9 @@ export class KvmVcpu implements HostTask {
       inject = BOOK3S_INTERRUPT_INST_STORAGE;
     }
     const costs = this.h.costs;
-    const delay = cpu.cost(costs.guestEntryNs) + (inject !== null ? cpu.cost(costs.injectInterruptNs) : 0);
+    const entry = this.realModeReturn && inject === null ? costs.realModeSwitchNs : costs.guestEntryNs;
+    this.realModeReturn = false;
+    const delay = cpu.cost(entry) + (inject !== null ? cpu.cost(costs.injectInterruptNs) : 0);
     cpu.sim.schedule(delay, () => this.hrfidToGuest(inject), `kvm vcpu${this.id} entry`);
   }
 
@@ -1047,9 +1051,32 @@ export class KvmVcpu implements HostTask {
       });
     }
     const costs = this.h.costs;
-    const handling = costs.exitHandlingNs[name] ?? costs.exitHandlingDefaultNs;
-    const delay = cpu.cost(costs.guestExitNs) + cpu.cost(handling);
+    let delay: number;
+    if (this.realModeHcall(vector)) {
+      // hcall_try_real_mode: the handler runs in the real-mode exit path and returns straight to
+      // the guest (fast_guest_return), without the switch to the host's virtual mode
+      this.realModeReturn = true;
+      delay = cpu.cost(costs.realModeSwitchNs) + cpu.cost(costs.xicsHcallNs);
+    } else {
+      this.realModeReturn = false;
+      const handling = costs.exitHandlingNs[name] ?? costs.exitHandlingDefaultNs;
+      delay = cpu.cost(costs.guestExitNs) + cpu.cost(handling);
+    }
     cpu.sim.schedule(delay, () => this.afterExit(vector, 0, hdar, hdsisr), `kvm vcpu${this.id} exit`);
+  }
+
+  /**
+   * Whether this exit is an hcall the 2020 P9 path handles in real mode (book3s_hv_rmhandlers.S
+   * hcall_real_table: the XICS hcalls, on XIVE hosts the xive_rm_h_* handlers of
+   * book3s_xive_template.c). The 2021 rework ("KVM: PPC: Book3S HV P9: Stop handling hcalls in
+   * real-mode in the P9 path") removed this; the model follows the 2020 kernel.
+   */
+  private realModeHcall(vector: number): boolean {
+    if (vector !== BOOK3S_INTERRUPT_SYSCALL || !this.vm.inKernelXics) return false;
+    if ((this.msr & MSR_PR) !== 0n) return false;
+    const req = Number(this.gpr[3] & 0xffffffffn);
+    if (!this.vm.enabledHcalls.has(req)) return false;
+    return REAL_MODE_XICS_HCALLS.has(req);
   }
 
   private countExit(name: string): void {
@@ -1410,6 +1437,16 @@ export class KvmVcpu implements HostTask {
     return this.state;
   }
 }
+
+/** XICS hcalls of hcall_real_table (book3s_hv_rmhandlers.S of 2020). */
+const REAL_MODE_XICS_HCALLS: ReadonlySet<number> = new Set([
+  U.H_EOI,
+  U.H_CPPR,
+  U.H_IPI,
+  U.H_IPOLL,
+  U.H_XIRR,
+  U.H_XIRR_X,
+]);
 
 /** SPRs KVM saves on exit and loads on entry (besides PC/MSR/GPRs/CR/DEC/PSSCR/HFSCR). */
 const GUEST_SPRS: readonly number[] = [
