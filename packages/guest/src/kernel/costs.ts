@@ -1,7 +1,10 @@
 // Guest-side time costs: how long the guest kernel's own code paths take on the vCPU. They are
-// model parameters (estimates for a ~3 GHz POWER9 thread running alone on its core), not fitted to
-// any benchmark figure; host costs (hypervisor exits, H_CEDE blocking, stop emulation) belong to
-// the host layer. All values in ns. See README "Guest-side cost table".
+// model parameters for a POWER9 thread, one table for every design and workload. The costs on the
+// timer-wakeup path (interrupt entry/exit, timer_interrupt, hrtimer callback, ttwu, idle exit,
+// context switch) are calibrated on the only measurements of the thread that run guest code
+// alone: wakeup by timer from snooze and native stop0lite (~0.94 us); the rest are estimates.
+// Host costs (hypervisor exits, H_CEDE blocking, stop emulation) belong to the host layer.
+// All values in ns. See README "Guest-side cost table".
 
 export interface GuestCosts {
   /** Exception prolog to the C handler (EXCEPTION_PROLOG, save registers, irq_enter). */
@@ -39,19 +42,19 @@ export interface GuestCosts {
 }
 
 export const DEFAULT_GUEST_COSTS: Readonly<GuestCosts> = Object.freeze({
-  interruptEntryNs: 150,
-  interruptExitNs: 120,
+  interruptEntryNs: 100,
+  interruptExitNs: 80,
   maskedInterruptNs: 80,
-  timerInterruptNs: 200,
-  hrtimerCallbackNs: 120,
+  timerInterruptNs: 120,
+  hrtimerCallbackNs: 60,
   tickNs: 400,
-  ttwuNs: 250,
+  ttwuNs: 150,
   ipiSendNs: 100,
   ipiDemuxNs: 150,
-  contextSwitchNs: 700,
+  contextSwitchNs: 330,
   idleEntryNs: 250,
   governorSelectNs: 150,
-  idleExitNs: 200,
+  idleExitNs: 100,
   snoozePollNs: 40,
   pipeSyscallNs: 600,
   secondaryBootNs: 200_000,
