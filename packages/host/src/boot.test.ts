@@ -84,6 +84,18 @@ describe("bootHost from DTB bytes", () => {
     );
   });
 
+  it("a corrupt facility bit number skips the feature node instead of crashing the boot", () => {
+    // found by the property above: one byte of an hfscr-bit-nr turned it into a huge number
+    const tree = buildHostTree(opts("dd2.2", "2020"));
+    const feats = tree.requireNode("/cpus/ibm,powerpc-cpu-features");
+    const node = feats.children.find((c) => c.hasProp("hfscr-bit-nr"));
+    expect(node).toBeDefined();
+    if (node === undefined) return;
+    node.setPropU32("hfscr-bit-nr", 0x01000002);
+    const host = bootHost({ sim: new Simulation(), dtb: encodeDtb(tree), kernel: "fallback" });
+    expect(host.dmesg().some((l) => l.includes(`${node.name}: bad hfscr_bit_nr`))).toBe(true);
+  });
+
   it("mismatched power-mgt arrays: the kernel drops the table, keeps snooze, and warns", () => {
     const tree = buildHostTree(opts("dd2.3", "new"));
     const pm = tree.requireNode("/ibm,opal/power-mgt");

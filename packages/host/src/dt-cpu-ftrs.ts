@@ -397,6 +397,19 @@ function readFeature(node: DtNode, o: DtCpuFtrsOptions, log: KernelLog): DtCpuFe
     enabled: false,
     disabled: false,
   };
+  // a facility bit number is -1 (none) or a bit of the 64-bit (H)FSCR / HWCAP word; anything else
+  // is a corrupt tree (the kernel would shift by it: undefined behaviour), skipped like the other
+  // malformed nodes
+  for (const [prop, nr] of [
+    ["hfscr_bit_nr", f.hfscrBitNr],
+    ["fscr_bit_nr", f.fscrBitNr],
+    ["hwcap_bit_nr", f.hwcapBitNr],
+  ] as const) {
+    if (nr !== -1 && !(nr >= 0 && nr < 64)) {
+      log.warn(`dt-cpu-ftrs: ${name}: bad ${prop} ${nr}`);
+      return undefined;
+    }
+  }
   if ((f.usablePrivilege & USABLE_HV) !== 0) {
     if (!o.hvMode) {
       log.warn(`dt-cpu-ftrs: ${name}: HV feature passed to guest`);

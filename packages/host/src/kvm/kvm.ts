@@ -567,6 +567,8 @@ export class KvmVcpu implements HostTask {
   private resumeCost = 0;
   /** The current exit is an hcall handled in real mode: the return to the guest is the short one. */
   private realModeReturn = false;
+  /** Counts KVM_RUN returns and re-entries: a pending "thread sleeps in userspace" check of an older exit is void. */
+  private userspaceGen = 0;
   private enterTimerArmed = false;
   /** The thread's memory while the host ran on it, put back on guest exit. */
   private hostMemory: Memory | null = null;
@@ -855,7 +857,13 @@ export class KvmVcpu implements HostTask {
       this.hcallNeeded = false;
     }
     this.resumeCost = this.state === "userspace" ? this.h.costs.userspaceRoundTripNs : 0;
+    this.userspaceGen++;
     this.state = "runnable";
+    if (this.cpu.current === this) {
+      // the thread never left its CPU: straight back into the kernel
+      this.schedIn(this.cpu, false);
+      return 0;
+    }
     this.cpu.wakeTask(this);
     return 0;
   }
@@ -1417,7 +1425,13 @@ export class KvmVcpu implements HostTask {
     this.run_.exit_reason = reason;
     this.state = "userspace";
     this.tickTimer.cancel();
-    this.cpu.taskBlocked(this);
+    // KVM_RUN returns: the vCPU thread goes on running the VMM's exit handling on its CPU, which
+    // does not idle meanwhile. A thread that has not called KVM_RUN again within
+    // userspaceRoundTripNs sleeps in the VMM (a halted vCPU waiting for work): the CPU is free.
+    const gen = ++this.userspaceGen;
+    this.cpu.sim.schedule(this.cpu.cost(this.h.costs.userspaceRoundTripNs), () => {
+      if (this.userspaceGen === gen && this.state === "userspace") this.cpu.taskBlocked(this);
+    });
     const cb = this.onExit;
     if (cb !== null) cb(this.run_, this);
   }

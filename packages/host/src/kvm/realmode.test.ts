@@ -2,7 +2,7 @@ import { NOP } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import { GUEST_BASE, hcall, TestGuest } from "../test-helpers/guest.js";
 import { machine, start, vcpu } from "../test-helpers/setup.js";
-import { H_CPPR, H_SET_DABR } from "./uapi.js";
+import { H_CPPR, H_SET_DABR, H_SET_MODE } from "./uapi.js";
 
 /** Time from the `sc 1` of the first hcall to the guest resuming after it. */
 function hcallRoundTrip(nr: number, args: number[]): { ns: number; exits: Record<string, number> } {
@@ -38,5 +38,49 @@ describe("hcalls handled in real mode (2020 P9 path, hcall_real_table)", () => {
     expect(xics.ns).toBeLessThan(fast * 1.6);
     expect(virt.ns).toBeGreaterThan(full * 0.6);
     expect(xics.ns * 4).toBeLessThan(virt.ns);
+  });
+});
+
+describe("KVM_RUN returning to the VMM", () => {
+  it("the vCPU thread keeps its CPU while the VMM handles the exit: no idle state between exit and re-entry", () => {
+    const m = machine("dd2.3", "new", "fallback");
+    // H_SET_MODE is not handled in the kernel (QEMU does it): every one exits to userspace
+    const prog = [...hcall(H_SET_MODE, 0), ...hcall(H_SET_MODE, 0), ...hcall(H_SET_MODE, 0), NOP];
+    const g = new TestGuest(m.sim, prog, 10, (x) => {
+      x.halted = true;
+    });
+    const v = vcpu(m, 0, g);
+    const cpu0 = m.host.cpus[0];
+    const idleEntries = () => [...cpu0.usage.values()].reduce((a, b) => a + b, 0);
+    let before = -1;
+    let exits = 0;
+    const handler = (_run: unknown, vc: typeof v): void => {
+      exits++;
+      if (before < 0) before = idleEntries();
+      // the VMM's own exit handling (QEMU: ~2 us), then KVM_RUN again
+      m.sim.schedule(2_000, () => vc.run(handler));
+    };
+    v.run(handler);
+    m.sim.runFor(200_000);
+    expect(exits).toBe(3);
+    expect(idleEntries()).toBe(before);
+    // three userspace round trips take microseconds, not a deep stop's exit latency each
+    const last = g.resumes[g.resumes.length - 1];
+    expect(last.time - g.resumes[0].time).toBeLessThan(60_000);
+  });
+
+  it("a vCPU thread that does not call KVM_RUN again sleeps in the VMM: its CPU idles", () => {
+    const m = machine("dd2.3", "new", "fallback");
+    const g = new TestGuest(m.sim, [...hcall(H_SET_MODE, 0), NOP], 10);
+    const v = vcpu(m, 0, g);
+    const cpu0 = m.host.cpus[0];
+    let exits = 0;
+    v.run(() => {
+      exits++;
+    });
+    m.sim.runFor(1_000_000);
+    expect(exits).toBe(1);
+    expect(cpu0.current).toBeNull();
+    expect([...cpu0.usage.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
 });
