@@ -131,6 +131,109 @@ describe("Simulation event queue", () => {
   });
 });
 
+describe("Simulation timers re-armed from their own callback", () => {
+  it("a firing timer is not armed or pending during its callback until it re-arms", () => {
+    const sim = new Simulation();
+    const seen: Array<[boolean, number, number]> = [];
+    const t = sim.createTimer(() => {
+      seen.push([t.armed, sim.pending, sim.nextTime]);
+      if (sim.now < 30) t.armIn(10);
+      seen.push([t.armed, sim.pending, sim.nextTime]);
+    });
+    sim.schedule(25, () => {});
+    t.armIn(10);
+    sim.runAll();
+    expect(seen).toEqual([
+      [false, 1, 25],
+      [true, 2, 20],
+      [false, 1, 25],
+      [true, 2, 25],
+      [false, 0, Number.POSITIVE_INFINITY],
+      [false, 0, Number.POSITIVE_INFINITY],
+    ]);
+    expect(sim.now).toBe(30);
+  });
+
+  it("a callback may run the simulation itself, and one that throws leaves the queue usable", () => {
+    const sim = new Simulation();
+    const fired: string[] = [];
+    sim.schedule(10, () => {
+      fired.push("outer");
+      sim.step(); // dispatches the event at 20 from inside this one
+    });
+    sim.schedule(20, () => fired.push("inner"));
+    const boom = sim.schedule(30, () => {
+      throw new Error("boom");
+    });
+    sim.schedule(40, () => fired.push("after"));
+    expect(() => sim.runAll()).toThrow("boom");
+    expect(boom.armed).toBe(false);
+    expect(sim.pending).toBe(1);
+    sim.runAll();
+    expect(fired).toEqual(["outer", "inner", "after"]);
+  });
+
+  it("matches a reference model when callbacks re-arm themselves and re-arm or cancel others", () => {
+    type Act = { self: number | null; other: number; otherDelay: number | null };
+    const act = fc.record({
+      self: fc.option(fc.integer({ min: 0, max: 30 })),
+      other: fc.nat(7),
+      otherDelay: fc.option(fc.integer({ min: 0, max: 30 })),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 8 }),
+        fc.array(act, { maxLength: 150 }),
+        (initial: number[], acts: Act[]) => {
+          const LIMIT = 200;
+          const sim = new Simulation();
+          const fired: Array<[number, number]> = [];
+          const timers: ReturnType<Simulation["createTimer"]>[] = [];
+          let k = 0;
+          initial.forEach((d, id) => {
+            const t = sim.createTimer(() => {
+              fired.push([id, sim.now]);
+              const a = acts[k++ % Math.max(acts.length, 1)];
+              if (a === undefined) return;
+              if (a.self !== null) t.armIn(a.self);
+              const o = timers[a.other % timers.length];
+              if (a.otherDelay === null) o.cancel();
+              else o.armIn(a.otherDelay);
+            });
+            timers.push(t);
+            t.armIn(d);
+          });
+          sim.runAll(LIMIT);
+          // reference: id -> [time, seq], linear search for the least
+          const ref = new Map<number, [number, number]>();
+          let seq = 0;
+          for (const [id, d] of initial.entries()) ref.set(id, [d, seq++]);
+          const refFired: Array<[number, number]> = [];
+          let rk = 0;
+          while (ref.size > 0 && refFired.length < LIMIT) {
+            let best = -1;
+            for (const [id, [t, s]] of ref) {
+              const b = ref.get(best);
+              if (b === undefined || t < b[0] || (t === b[0] && s < b[1])) best = id;
+            }
+            const now = (ref.get(best) as [number, number])[0];
+            ref.delete(best);
+            refFired.push([best, now]);
+            const a = acts[rk++ % Math.max(acts.length, 1)];
+            if (a === undefined) continue;
+            if (a.self !== null) ref.set(best, [now + a.self, seq++]);
+            const other = a.other % initial.length;
+            if (a.otherDelay === null) ref.delete(other);
+            else ref.set(other, [now + a.otherDelay, seq++]);
+          }
+          expect(fired).toEqual(refFired);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe("Simulation bad input", () => {
   it("rejects negative and NaN delays with InvalidTimeError", () => {
     const sim = new Simulation();

@@ -6,6 +6,9 @@ import { TraceRecorder } from "./trace.js";
 
 export type EventCallback = () => void;
 
+/** Timer.pos of a timer whose callback is running while it still occupies the heap's top. */
+const FIRING = -2;
+
 /**
  * A re-armable event. Timers that are reprogrammed constantly (decrementers, hrtimers) keep one
  * Timer object and `arm()` it again: no allocation, O(log n) move inside the queue.
@@ -15,7 +18,10 @@ export class Timer {
   time: TimeNs = -1;
   /** Insertion sequence: equal times fire in the order they were armed. */
   seq = 0;
-  /** Index in the queue's heap, or -1 when not queued. */
+  /**
+   * Index in the queue's heap; -1 when not queued; FIRING (-2) while its callback runs and it
+   * still sits, spent, at the top of the heap (see Simulation.dispatchNext).
+   */
   pos = -1;
 
   constructor(
@@ -64,6 +70,12 @@ export interface SimulationOptions {
  */
 export class Simulation {
   private heap: Timer[] = [];
+  /**
+   * The timer whose callback runs, left at the heap's top until the callback returns: a timer that
+   * re-arms itself (periodic ticks, decrementers, the guest's hrtimers) then moves down once
+   * instead of a pop and a push. Null when no spent timer sits at the top.
+   */
+  private firing: Timer | null = null;
   private nextSeq = 0;
   private _now: TimeNs = 0;
   private _finished = false;
@@ -87,6 +99,7 @@ export class Simulation {
 
   /** Number of events waiting. */
   get pending(): number {
+    if (this.firing !== null) this.settleFiring();
     return this.heap.length;
   }
 
@@ -101,6 +114,7 @@ export class Simulation {
 
   /** Time of the next event, or Infinity when the queue is empty. */
   get nextTime(): TimeNs {
+    if (this.firing !== null) this.settleFiring();
     return this.heap.length > 0 ? this.heap[0].time : Number.POSITIVE_INFINITY;
   }
 
@@ -162,7 +176,12 @@ export class Simulation {
     timer.time = at;
     timer.seq = this.nextSeq++;
     const heap = this.heap;
-    if (timer.pos >= 0) {
+    if (timer.pos === FIRING) {
+      // re-armed from its own callback: it is at the top and its (time, seq) only grew
+      this.firing = null;
+      timer.pos = 0;
+      this.siftDown(0);
+    } else if (timer.pos >= 0) {
       if (!this.siftUp(timer.pos)) this.siftDown(timer.pos);
     } else {
       timer.pos = heap.length;
@@ -231,18 +250,31 @@ export class Simulation {
   }
 
   private dispatchNext(): void {
+    if (this.firing !== null) this.settleFiring(); // a callback that runs the simulation itself
+    const top = this.heap[0];
+    // The spent timer stays at the top while its callback runs: nothing armed meanwhile can order
+    // before it (times >= now, later sequence numbers), so the top is still it afterwards. If the
+    // callback throws, `firing` stays set and the next run, pending or nextTime removes it.
+    top.pos = FIRING;
+    this.firing = top;
+    this._now = top.time;
+    this._dispatched++;
+    top.callback();
+    if (top.pos === FIRING) this.settleFiring();
+  }
+
+  /** Removes the spent firing timer from the heap's top. */
+  private settleFiring(): void {
+    const top = this.firing as Timer;
+    this.firing = null;
+    top.pos = -1;
     const heap = this.heap;
-    const top = heap[0];
     const last = heap.pop() as Timer;
     if (last !== top) {
       heap[0] = last;
       last.pos = 0;
       this.siftDown(0);
     }
-    top.pos = -1;
-    this._now = top.time;
-    this._dispatched++;
-    top.callback();
   }
 
   private siftUp(pos: number): boolean {
