@@ -1,4 +1,5 @@
 import { nsToTb } from "@stopsim/engine";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as A from "./asm.js";
 import { Memory } from "./memory.js";
@@ -85,6 +86,46 @@ describe("registers", () => {
     t.pc = 0xc000000000001234n & ~3n;
     expect(t.pc).toBe(0xc000000000001234n & ~3n);
     expect(t.msr).toBe(MSR_SF | MSR_HV | MSR_ME | MSR_LE);
+  });
+
+  it("reads back every value written through the API or by instructions, at any width", () => {
+    const u64 = fc.bigInt({ min: 0n, max: 0xffffffffffffffffn });
+    const small = fc.bigInt({ min: 0n, max: 0xffffn });
+    const value = fc.oneof(u64, small, fc.constantFrom(0n, 1n << 53n, (1n << 53n) - 1n, 1n << 32n));
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("api" as const), n: fc.nat(3), v: value }),
+      // an instruction (or the hypervisor's halves) changes the register behind the API's back
+      fc.record({ kind: fc.constant("insn" as const), n: fc.nat(3), v: value }),
+      fc.record({ kind: fc.constant("spr" as const), v: value }),
+      fc.record({ kind: fc.constant("mtspr" as const), n: fc.nat(3) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const { t } = setup();
+        const gprs = [0n, 0n, 0n, 0n];
+        let sprg0 = t.getSpr(SPRN_SPRG0);
+        for (const o of ops) {
+          if (o.kind === "api") {
+            t.setGpr(o.n, o.v);
+            gprs[o.n] = o.v;
+          } else if (o.kind === "insn") {
+            t.gprHi[o.n] = Number(o.v >> 32n);
+            t.gprLo[o.n] = Number(o.v & 0xffffffffn);
+            gprs[o.n] = o.v;
+          } else if (o.kind === "spr") {
+            t.setSpr(SPRN_SPRG0, o.v);
+            sprg0 = o.v;
+          } else {
+            t.pc = 0x1000n;
+            expect(t.execute(A.mtspr(SPRN_SPRG0, o.n))).toBe(EXEC_OK);
+            sprg0 = gprs[o.n];
+          }
+          for (let n = 0; n < 4; n++) expect(t.gpr(n)).toBe(gprs[n]);
+          expect(t.getSpr(SPRN_SPRG0)).toBe(sprg0);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("rejects out-of-range values and unknown SPRs with named errors", () => {

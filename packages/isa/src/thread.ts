@@ -317,8 +317,31 @@ const PRIO_HINT: Record<number, number> = { 31: 1, 1: 2, 6: 3, 2: 4, 5: 5, 3: 6,
 const POISON_HI = 0xdeadbeef;
 const POISON_LO = 0x0badc0de;
 
+const TWO32_BIG = 4294967296;
+/** 2^53 / 2^32: a high half below this makes a value a double holds exactly. */
+const EXACT_HI = 0x200000;
+
+/** The bigint of a value held in halves; one BigInt allocation when the value is below 2^53. */
 function toBig(hi: number, lo: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+  hi >>>= 0;
+  lo >>>= 0;
+  if (hi === 0) return BigInt(lo);
+  if (hi < EXACT_HI) return BigInt(hi * TWO32_BIG + lo);
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** Halves of a checked u64 bigint, in SPLIT[0] (hi) and SPLIT[1] (lo); no allocation below 2^53. */
+const SPLIT = new Uint32Array(2);
+function splitBig(v: bigint): void {
+  if (v <= 0x1fffffffffffffn) {
+    const d = Number(v);
+    const hi = Math.floor(d / TWO32_BIG);
+    SPLIT[0] = hi;
+    SPLIT[1] = d - hi * TWO32_BIG;
+  } else {
+    SPLIT[0] = Number(v >> 32n);
+    SPLIT[1] = Number(BigInt.asUintN(32, v));
+  }
 }
 
 /** Rotate-left of a 64-bit value held in halves; result in ROT[0] (hi), ROT[1] (lo). */
@@ -361,6 +384,17 @@ export class HwThread {
   /** SPR halves indexed by canonical SPR number (hot path). */
   readonly sprHi = new Uint32Array(1024);
   readonly sprLo = new Uint32Array(1024);
+  /**
+   * The bigint last read or written through gpr()/setGpr() and getSpr()/setSpr() per register,
+   * with its halves: the API's BigInts are made only when a value changed (the hypervisor saves
+   * and restores every GPR and many SPRs on each guest exit and entry).
+   */
+  private readonly gprCache: bigint[] = new Array<bigint>(32).fill(0n);
+  private readonly gprCacheHi = new Uint32Array(32);
+  private readonly gprCacheLo = new Uint32Array(32);
+  private readonly sprCache: bigint[] = new Array<bigint>(1024).fill(0n);
+  private readonly sprCacheHi = new Uint32Array(1024);
+  private readonly sprCacheLo = new Uint32Array(1024);
   msrHi = 0;
   msrLo = 0;
   pcHi = 0;
@@ -447,8 +481,9 @@ export class HwThread {
   set pc(value: bigint) {
     const v = checkU64(value, "pc");
     if ((v & 3n) !== 0n) throw new RegisterValueError(`pc must be word aligned, got 0x${v.toString(16)}`);
-    this.pcHi = Number(v >> 32n);
-    this.pcLo = Number(v & 0xffffffffn);
+    splitBig(v);
+    this.pcHi = SPLIT[0];
+    this.pcLo = SPLIT[1];
   }
 
   get msr(): bigint {
@@ -458,8 +493,9 @@ export class HwThread {
   /** Sets MSR directly (configuration; software changes it with mtmsrd/rfid/hrfid). */
   set msr(value: bigint) {
     const v = checkU64(value, "msr");
-    this.msrHi = Number(v >> 32n);
-    this.msrLo = Number(v & 0xffffffffn);
+    splitBig(v);
+    this.msrHi = SPLIT[0];
+    this.msrLo = SPLIT[1];
     this.needCheck = true;
     this.core?.notifyChange();
   }
@@ -476,18 +512,37 @@ export class HwThread {
 
   gpr(n: number): bigint {
     this.checkGprNumber(n);
-    return toBig(this.gprHi[n], this.gprLo[n]);
+    const hi = this.gprHi[n];
+    const lo = this.gprLo[n];
+    if (hi === this.gprCacheHi[n] && lo === this.gprCacheLo[n]) return this.gprCache[n];
+    const v = toBig(hi, lo);
+    this.gprCache[n] = v;
+    this.gprCacheHi[n] = hi;
+    this.gprCacheLo[n] = lo;
+    return v;
   }
 
   setGpr(n: number, value: bigint): void {
     this.checkGprNumber(n);
-    const v = checkU64(value, `r${n}`);
-    this.gprHi[n] = Number(v >> 32n);
-    this.gprLo[n] = Number(v & 0xffffffffn);
+    if (value === this.gprCache[n]) {
+      // the value last read or written: its halves are known (a hypervisor restoring the GPRs
+      // it saved at the last exit writes mostly unchanged registers)
+      this.gprHi[n] = this.gprCacheHi[n];
+      this.gprLo[n] = this.gprCacheLo[n];
+      return;
+    }
+    splitBig(checkU64(value, `r${n}`));
+    const hi = SPLIT[0];
+    const lo = SPLIT[1];
+    this.gprHi[n] = hi;
+    this.gprLo[n] = lo;
+    this.gprCache[n] = value;
+    this.gprCacheHi[n] = hi;
+    this.gprCacheLo[n] = lo;
   }
 
   private checkGprNumber(n: number): void {
-    if (!Number.isInteger(n) || n < 0 || n > 31) {
+    if (!(n >>> 0 === n && n < 32)) {
       throw new RegisterValueError(`GPR number must be 0..31, got ${String(n)}`);
     }
   }
@@ -503,7 +558,14 @@ export class HwThread {
       throw new SprAccessError(`SPR ${spr} (${info.name}) is write-only: it cannot be read`);
     }
     this.readSprHalves(spr);
-    return toBig(this.rdHi, this.rdLo);
+    const hi = this.rdHi;
+    const lo = this.rdLo;
+    if (hi === this.sprCacheHi[spr] && lo === this.sprCacheLo[spr]) return this.sprCache[spr];
+    const v = toBig(hi, lo);
+    this.sprCache[spr] = v;
+    this.sprCacheHi[spr] = hi;
+    this.sprCacheLo[spr] = lo;
+    return v;
   }
 
   /**
@@ -516,8 +578,20 @@ export class HwThread {
     if (info.write === ACC_UNDEFINED) {
       throw new SprAccessError(`SPR ${spr} (${info.name}) is read-only: it cannot be written`);
     }
-    const v = checkU64(value, `SPR ${spr} (${info.name})`);
-    this.writeSprHalves(spr, Number(v >> 32n), Number(v & 0xffffffffn), MODE_HV);
+    let hi: number;
+    let lo: number;
+    if (value === this.sprCache[spr]) {
+      hi = this.sprCacheHi[spr];
+      lo = this.sprCacheLo[spr];
+    } else {
+      splitBig(checkU64(value, `SPR ${spr} (${info.name})`));
+      hi = SPLIT[0];
+      lo = SPLIT[1];
+      this.sprCache[spr] = value;
+      this.sprCacheHi[spr] = hi;
+      this.sprCacheLo[spr] = lo;
+    }
+    this.writeSprHalves(spr, hi, lo, MODE_HV);
   }
 
   private unknownSpr(spr: number): UnknownSprError {
