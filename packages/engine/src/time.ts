@@ -16,14 +16,16 @@ export const TB_FREQ_HZ = 512_000_000;
 /** Timebase ticks per nanosecond (0.512). */
 export const TB_TICKS_PER_NS = TB_FREQ_HZ / NS_PER_S;
 
+// 512 MHz is exactly 64/125 ticks per ns: integer arithmetic stays exact while ns * 64 < 2^53,
+// that is for about 39 hours of simulated time.
 /** Timebase ticks elapsed at virtual time `ns` (floor, as the hardware counter reads). */
 export function nsToTb(ns: TimeNs): number {
-  return Math.floor((ns * TB_FREQ_HZ) / NS_PER_S);
+  return Math.floor((ns * 64) / 125);
 }
 
 /** Virtual time in ns of timebase value `tb` (ceil, so that nsToTb(tbToNs(tb)) >= tb). */
 export function tbToNs(tb: number): TimeNs {
-  return Math.ceil((tb * NS_PER_S) / TB_FREQ_HZ);
+  return Math.ceil((tb * 125) / 64);
 }
 
 export function assertTime(value: number, what: string): void {
