@@ -1,0 +1,195 @@
+// Monte-Carlo seed sweeps: the same full-stack boot (firmware -> host kernel -> QEMU -> guest,
+// then idle under a workload) once per seed, summarised. Seeds are independent simulations, so a
+// sweep spreads them over a worker-thread pool (piscina) and merges the samples in seed order:
+// the result is the same whichever way it ran.
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import { UsageError } from "./errors.js";
+import { RUN_OUTCOMES, type RunOutcome } from "./fleet.js";
+import { DEFAULT_GUEST, type WorkloadName } from "./run.js";
+import { runBoot } from "./scenarios.js";
+
+export interface SweepOptions {
+  /** Host preset name (e.g. "dd2.3"). */
+  host: string;
+  /** Design name (e.g. "spapr-cap"). */
+  design: string;
+  /** Number of seeds: firstSeed, firstSeed + 1, ... */
+  seeds: number;
+  firstSeed?: number;
+  /** Simulated idle time after QEMU starts, per seed. */
+  durationNs: number;
+  workload?: WorkloadName;
+}
+
+/** What one seed's run reported. */
+export interface SweepSample {
+  seed: number;
+  outcome: RunOutcome;
+  /** Guest cpuidle entries over every state and CPU. */
+  idleEntries: number;
+  stop0liteUsage: number;
+  emulatedStops: number;
+  kvmExits: number;
+}
+
+export interface Distribution {
+  min: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface SweepResult {
+  host: string;
+  design: string;
+  seeds: number;
+  outcomes: Record<RunOutcome, number>;
+  idleEntries: Distribution;
+  kvmExits: Distribution;
+  /** Every seed's sample, in seed order. */
+  samples: SweepSample[];
+}
+
+/** A worker's share of a sweep: a run of consecutive seeds. */
+export interface SweepTask {
+  host: string;
+  design: string;
+  durationNs: number;
+  workload: WorkloadName;
+  seeds: number[];
+}
+
+/** Runs one seed through every layer. */
+export function sweepSample(task: Omit<SweepTask, "seeds">, seed: number): SweepSample {
+  const r = runBoot(task.host, task.design, {
+    seed,
+    durationNs: task.durationNs,
+    guest: { workload: task.workload },
+  });
+  let idleEntries = 0;
+  for (const s of Object.values(r.guest.idleStates)) idleEntries += s.usage;
+  let kvmExits = 0;
+  for (const n of Object.values(r.exits)) kvmExits += n;
+  return {
+    seed,
+    outcome: r.outcome,
+    idleEntries,
+    stop0liteUsage: r.guest.idleStates.stop0lite?.usage ?? 0,
+    emulatedStops: r.emulatedStops,
+    kvmExits,
+  };
+}
+
+export function runSweepTask(task: SweepTask): SweepSample[] {
+  return task.seeds.map((seed) => sweepSample(task, seed));
+}
+
+function checkOptions(o: SweepOptions): void {
+  if (!Number.isInteger(o.seeds) || o.seeds < 1) {
+    throw new UsageError(`sweep: seeds must be a positive integer, got ${String(o.seeds)}`);
+  }
+  if (!(o.durationNs > 0) || !Number.isFinite(o.durationNs)) {
+    throw new UsageError(`sweep: duration must be a positive number of ns, got ${String(o.durationNs)}`);
+  }
+}
+
+/** The tasks of a sweep: consecutive seeds in chunks of `chunk`. */
+export function sweepTasks(o: SweepOptions, chunk: number): SweepTask[] {
+  checkOptions(o);
+  const first = o.firstSeed ?? 1;
+  const tasks: SweepTask[] = [];
+  for (let i = 0; i < o.seeds; i += chunk) {
+    const seeds: number[] = [];
+    for (let k = i; k < Math.min(i + chunk, o.seeds); k++) seeds.push(first + k);
+    tasks.push({
+      host: o.host,
+      design: o.design,
+      durationNs: o.durationNs,
+      workload: o.workload ?? DEFAULT_GUEST.workload,
+      seeds,
+    });
+  }
+  return tasks;
+}
+
+function distribution(values: number[]): Distribution {
+  const v = [...values].sort((a, b) => a - b);
+  const at = (q: number) => v[Math.min(v.length - 1, Math.floor(q * v.length))];
+  return {
+    min: v[0],
+    p50: at(0.5),
+    p99: at(0.99),
+    max: v[v.length - 1],
+    mean: v.reduce((a, x) => a + x, 0) / v.length,
+  };
+}
+
+/** Merges samples (any order) into the sweep's result. */
+export function summariseSweep(o: SweepOptions, samples: SweepSample[]): SweepResult {
+  const sorted = [...samples].sort((a, b) => a.seed - b.seed);
+  const outcomes = Object.fromEntries(RUN_OUTCOMES.map((k) => [k, 0])) as Record<RunOutcome, number>;
+  for (const s of sorted) outcomes[s.outcome]++;
+  return {
+    host: o.host,
+    design: o.design,
+    seeds: sorted.length,
+    outcomes,
+    idleEntries: distribution(sorted.map((s) => s.idleEntries)),
+    kvmExits: distribution(sorted.map((s) => s.kvmExits)),
+    samples: sorted,
+  };
+}
+
+/** The sweep on this thread, one seed after another. */
+export function runSweepSerial(o: SweepOptions): SweepResult {
+  return summariseSweep(o, sweepTasks(o, o.seeds).flatMap(runSweepTask));
+}
+
+export interface PoolOptions {
+  /** Worker threads (default: every core, os.availableParallelism()). */
+  threads?: number;
+  /** Seeds per task sent to a worker (default 10). */
+  chunk?: number;
+}
+
+/**
+ * The built worker module: dist/sweep-worker.js, also when this module runs from its TypeScript
+ * source (tests, tsx), because Node 20 applies no `--import` loader hooks inside worker threads.
+ */
+function workerModule(): string {
+  const here = import.meta.url;
+  const url = here.endsWith(".ts")
+    ? new URL("../dist/sweep-worker.js", here)
+    : new URL("./sweep-worker.js", here);
+  const path = fileURLToPath(url);
+  if (!existsSync(path)) {
+    throw new UsageError(
+      `sweep: ${path} does not exist; build the app first (pnpm --filter @stopsim/app build)`,
+    );
+  }
+  return path;
+}
+
+/** The sweep over a pool of worker threads (piscina). */
+export async function runSweepPool(o: SweepOptions, pool: PoolOptions = {}): Promise<SweepResult> {
+  const threads = pool.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new UsageError(`sweep: threads must be a positive integer, got ${String(threads)}`);
+  }
+  const tasks = sweepTasks(o, pool.chunk ?? 10);
+  const piscina = new Piscina<SweepTask, SweepSample[]>({
+    filename: workerModule(),
+    minThreads: threads,
+    maxThreads: threads,
+  });
+  try {
+    const parts = await Promise.all(tasks.map((t) => piscina.run(t)));
+    return summariseSweep(o, parts.flat());
+  } finally {
+    await piscina.destroy();
+  }
+}
