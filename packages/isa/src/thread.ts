@@ -647,8 +647,15 @@ export class HwThread {
   /** Current timebase value (mftb). */
   get timebase(): bigint {
     const tb = this.rawTb() + this.tbOffset;
-    return BigInt(tb);
+    // software reads the timebase many times per simulated instant (ktime, decrementer set-up)
+    if (tb !== this.tbCacheValue) {
+      this.tbCacheValue = tb;
+      this.tbCache = BigInt(tb);
+    }
+    return this.tbCache;
   }
+  private tbCacheValue = 0;
+  private tbCache = 0n;
 
   // -------------------------------------------------------------------------------------------
   // Interrupt inputs
@@ -1452,13 +1459,19 @@ export class HwThread {
       case K_HDEC:
         this.writeDec(true, hi, lo);
         return;
-      case K_LPCR:
+      case K_LPCR: {
+        // only LPCR[LD] (the decrementers' width) moves their next edges: a hypervisor writes
+        // LPCR on every guest entry and exit, mostly with LD unchanged
+        const widthChanged = ((sL[c] ^ lo) & LPCRL_LD) !== 0;
         sH[c] = hi;
         sL[c] = lo;
-        this.armDecrementer(false);
-        this.armDecrementer(true);
+        if (widthChanged) {
+          this.armDecrementer(false);
+          this.armDecrementer(true);
+        }
         this.needCheck = true;
         return;
+      }
       case K_PSSCR_PR:
         sL[c] = ((sL[c] & ~PSSCRL_GUEST_VIS) | (lo & PSSCRL_GUEST_VIS)) >>> 0;
         return;
