@@ -76,6 +76,7 @@ import {
   ACC_HV,
   ACC_UNDEFINED,
   ACC_USER,
+  implementedSprs,
   K_AMR_OS,
   K_AMR_USER,
   K_BESCRR,
@@ -330,6 +331,13 @@ function toBig(hi: number, lo: number): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
+/** Dense slot per implemented SPR number (-1 otherwise): the per-thread bigint caches' index. */
+const SPR_SLOT = new Int16Array(1024).fill(-1);
+const SPR_SLOTS = implementedSprs().length;
+implementedSprs().forEach((info, i) => {
+  SPR_SLOT[info.spr] = i;
+});
+
 /** Halves of a checked u64 bigint, in SPLIT[0] (hi) and SPLIT[1] (lo); no allocation below 2^53. */
 const SPLIT = new Uint32Array(2);
 function splitBig(v: bigint): void {
@@ -392,9 +400,9 @@ export class HwThread {
   private readonly gprCache: bigint[] = new Array<bigint>(32).fill(0n);
   private readonly gprCacheHi = new Uint32Array(32);
   private readonly gprCacheLo = new Uint32Array(32);
-  private readonly sprCache: bigint[] = new Array<bigint>(1024).fill(0n);
-  private readonly sprCacheHi = new Uint32Array(1024);
-  private readonly sprCacheLo = new Uint32Array(1024);
+  private readonly sprCache: bigint[] = new Array<bigint>(SPR_SLOTS).fill(0n);
+  private readonly sprCacheHi = new Uint32Array(SPR_SLOTS);
+  private readonly sprCacheLo = new Uint32Array(SPR_SLOTS);
   msrHi = 0;
   msrLo = 0;
   pcHi = 0;
@@ -560,11 +568,12 @@ export class HwThread {
     this.readSprHalves(spr);
     const hi = this.rdHi;
     const lo = this.rdLo;
-    if (hi === this.sprCacheHi[spr] && lo === this.sprCacheLo[spr]) return this.sprCache[spr];
+    const slot = SPR_SLOT[spr];
+    if (hi === this.sprCacheHi[slot] && lo === this.sprCacheLo[slot]) return this.sprCache[slot];
     const v = toBig(hi, lo);
-    this.sprCache[spr] = v;
-    this.sprCacheHi[spr] = hi;
-    this.sprCacheLo[spr] = lo;
+    this.sprCache[slot] = v;
+    this.sprCacheHi[slot] = hi;
+    this.sprCacheLo[slot] = lo;
     return v;
   }
 
@@ -580,16 +589,17 @@ export class HwThread {
     }
     let hi: number;
     let lo: number;
-    if (value === this.sprCache[spr]) {
-      hi = this.sprCacheHi[spr];
-      lo = this.sprCacheLo[spr];
+    const slot = SPR_SLOT[spr];
+    if (value === this.sprCache[slot]) {
+      hi = this.sprCacheHi[slot];
+      lo = this.sprCacheLo[slot];
     } else {
       splitBig(checkU64(value, `SPR ${spr} (${info.name})`));
       hi = SPLIT[0];
       lo = SPLIT[1];
-      this.sprCache[spr] = value;
-      this.sprCacheHi[spr] = hi;
-      this.sprCacheLo[spr] = lo;
+      this.sprCache[slot] = value;
+      this.sprCacheHi[slot] = hi;
+      this.sprCacheLo[slot] = lo;
     }
     this.writeSprHalves(spr, hi, lo, MODE_HV);
   }
