@@ -119,6 +119,7 @@ describe("bad input on simulating commands", () => {
       [["fleet", "--hosts", "10", "--vms", "10", "--mix", "dd2.2-old"], /--mix/],
       [["qemu", "--host", "dd2.3", "--duration", "1ms", "--", "-M", "pseries-5.1,cap-foo=on"], /cap-foo/],
       [["bench", "nothing"], /nothing/],
+      [["matrix", "--trace", "m.json"], /--trace needs a single run/],
     ];
     for (const [args, re] of cases) {
       const r = await run(args);

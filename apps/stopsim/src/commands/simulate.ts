@@ -208,6 +208,11 @@ export function registerSimulate(program: Command): void {
       .description("every design x every ordered host pair, each cell from a real run"),
     "10ms",
   ).action((o: CommonOpts) => {
+    if (o.trace !== undefined) {
+      throw new UsageError(
+        "matrix: --trace needs a single run; the matrix makes one simulation per cell. Trace one cell with `stopsim boot` or `stopsim migrate --trace FILE.json`",
+      );
+    }
     const ro = runOptions(o);
     const rows = runMatrix({ ...ro, trace: false });
     if (o.json) return printJson({ rows });
