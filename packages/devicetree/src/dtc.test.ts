@@ -4,9 +4,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { dtcCompile, dtcDecompile, requireDtc } from "./dtc.js";
 import { DeviceTree, decodeDtb, encodeDtb, formatDts } from "./index.js";
 import { buildTree, snapshot, treeSpec } from "./test-helpers/arbitraries.js";
-import { dtcCompile, dtcDecompile, requireDtc } from "./test-helpers/dtc.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 const read = (name: string): Uint8Array => new Uint8Array(readFileSync(join(FIXTURES, name)));

@@ -25,6 +25,7 @@ export {
   FDT_PROP,
   FDT_VERSION,
 } from "./codec.js";
+export { dtcCompile, dtcDecompile, requireDtc } from "./dtc.js";
 export { type FormatDtsOptions, formatDts, formatPropertyValue, guessValueType } from "./dts.js";
 export { DeviceTreeError, FDT_ERR, FdtError, type FdtErrorCode, PropertyFormatError } from "./errors.js";
 export {

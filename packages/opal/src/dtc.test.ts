@@ -2,11 +2,10 @@
 // accepted by dtc 1.6.1 and decompiles to exactly formatDts's text (no normalisation; formatDts
 // leaves out the redundant /ibm,opal/firmware "name" property as dtc's checks do), and dtc
 // compiles that text back to a blob with the same tree.
-import { decodeDtb, encodeDtb, formatDts } from "@stopsim/devicetree";
+import { decodeDtb, dtcCompile, dtcDecompile, encodeDtb, formatDts, requireDtc } from "@stopsim/devicetree";
 import { POWER9_CHIPS } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import { buildHostDtb, FIRMWARE_VERSIONS } from "./index.js";
-import { dtcCompile, dtcDecompile, requireDtc } from "./test-helpers/dtc.js";
 
 describe("host DTBs through the real dtc", () => {
   it("dtc is installed", () => {

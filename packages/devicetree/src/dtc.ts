@@ -1,4 +1,5 @@
-// Runs the real dtc (Debian package device-tree-compiler) for the real-tool tests.
+// A bridge to the real dtc (Debian package device-tree-compiler), for checking trees against the
+// reference tool: used by this package's and the firmware package's real-tool tests.
 import { spawnSync } from "node:child_process";
 
 const INSTALL_HINT =
@@ -6,7 +7,7 @@ const INSTALL_HINT =
 
 let checked = false;
 
-/** Throws a clear error when dtc is missing (tests must run it for real, never skip). */
+/** Throws a clear error when dtc is missing (checks must run it for real, never skip). */
 export function requireDtc(): void {
   if (checked) return;
   const r = spawnSync("dtc", ["--version"], { encoding: "utf8" });
