@@ -79,3 +79,17 @@ describe("fleet simulation", () => {
     expect(() => runFleet({ ...base, mix: {} }, probe())).toThrow(/--mix/);
   });
 });
+
+describe("fleet trace", () => {
+  it("records boots, migrations and upgrades per host as Chrome trace events when asked", () => {
+    const r = runFleet(
+      { ...base, hosts: 10, vms: 40, durationNs: 6 * 3600 * NS_PER_S, trace: true },
+      probe(),
+    );
+    const doc = JSON.parse(r.trace ?? "{}") as { traceEvents: { name: string }[] };
+    const names = new Set(doc.traceEvents.map((e) => e.name));
+    expect(names.has("boot")).toBe(true);
+    expect(names.has("migration") || names.has("upgrade")).toBe(true);
+    expect(runFleet({ ...base, hosts: 10, vms: 40 }, probe()).trace).toBeUndefined();
+  });
+});

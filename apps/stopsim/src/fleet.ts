@@ -56,6 +56,8 @@ export interface FleetOptions {
   readonly upgradeTo: Readonly<Record<string, string>>;
   /** Called with progress in [0, 1] as simulated time advances. */
   readonly onProgress?: (fraction: number) => void;
+  /** Record fleet events (boots, migrations, upgrades) on a track per host. */
+  readonly trace?: boolean;
 }
 
 export interface FleetSample {
@@ -78,6 +80,8 @@ export interface FleetResult {
   readonly downtime: { totalNs: number; perVm: { median: number; p99: number; max: number; mean: number } };
   readonly fullStackRuns: number;
   readonly series: FleetSample[];
+  /** Chrome Trace Event JSON of the fleet's events, when asked for. */
+  readonly trace?: string;
 }
 
 type VmState = "running" | "crashed" | "failed-start" | "hung";
@@ -137,7 +141,16 @@ export function validateFleetOptions(o: FleetOptions): void {
 /** Runs a fleet simulation. Deterministic for a given seed and probe. */
 export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
   validateFleetOptions(opts);
-  const sim = new Simulation({ seed: opts.seed });
+  const sim = new Simulation({ seed: opts.seed, trace: opts.trace });
+  const tracks: number[] = [];
+  const hostTrack = (id: number): number => {
+    let t = tracks[id];
+    if (t === undefined) {
+      t = sim.trace.track("fleet", `host${id}`);
+      tracks[id] = t;
+    }
+    return t;
+  };
   const rng: Rng = sim.rng.stream("fleet");
   const kinds = Object.keys(opts.mix);
   const total = Object.values(opts.mix).reduce((a, b) => a + b, 0);
@@ -187,6 +200,8 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
     const r = probe.boot(opts.design, h.kind);
     probesBefore.add(`boot:${h.kind}`);
     boots[r.outcome]++;
+    if (sim.trace.enabled)
+      sim.trace.instant(hostTrack(h.id), "boot", "fleet", { vm: vm.id, kind: h.kind, outcome: r.outcome });
     vm.host = h.id;
     vm.bootKind = h.kind;
     h.vms.add(vm.id);
@@ -268,6 +283,13 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
     }
     const r = probe.migrate(opts.design, vm.bootKind, from.kind, to.kind);
     migrations[r.outcome]++;
+    if (sim.trace.enabled) {
+      sim.trace.complete(hostTrack(from.id), "migration", "fleet", sim.now, r.totalTimeNs, {
+        vm: vm.id,
+        to: to.id,
+        outcome: r.outcome,
+      });
+    }
     to.vms.add(vm.id); // reserve the slot while the migration runs
     sim.schedule(
       r.totalTimeNs,
@@ -322,6 +344,12 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
             sim.schedule(
               UPGRADE_NS,
               () => {
+                if (sim.trace.enabled) {
+                  sim.trace.complete(hostTrack(h.id), "upgrade", "fleet", sim.now - UPGRADE_NS, UPGRADE_NS, {
+                    from: h.kind,
+                    to: opts.upgradeTo[h.kind],
+                  });
+                }
                 h.kind = opts.upgradeTo[h.kind];
                 h.down = false;
                 h.draining = false;
@@ -413,5 +441,6 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
     },
     fullStackRuns: probesBefore.size,
     series,
+    ...(opts.trace ? { trace: sim.trace.toJSON({ seed: String(opts.seed), command: "fleet" }) } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { heading, printJson, table } from "../output.js";
 import { findDesign, findHost } from "../presets.js";
 import { FullStackProbe } from "../probe.js";
 import { loadScenario } from "../scenario.js";
+import { writeTrace } from "./simulate.js";
 
 function parseMix(text: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -42,6 +43,10 @@ export function registerFleet(program: Command): void {
     )
     .option("--seed <n>", "root seed", "1")
     .option("--scenario <file>", "YAML or JSON file with extra hosts and designs")
+    .option(
+      "--trace <file.json>",
+      "write the fleet's events (boots, migrations, upgrades per host) as a Chrome/Perfetto trace",
+    )
     .option("--json", "machine-readable output")
     .action(
       (o: {
@@ -53,6 +58,7 @@ export function registerFleet(program: Command): void {
         mix: string;
         seed: string;
         scenario?: string;
+        trace?: string;
         json?: boolean;
       }) => {
         const sc = o.scenario ? loadScenario(o.scenario) : undefined;
@@ -96,12 +102,15 @@ export function registerFleet(program: Command): void {
             mix,
             upgradeTo,
             onProgress: (f) => bar?.update(Math.round(f * 100)),
+            trace: o.trace !== undefined,
           },
           probe,
         );
         bar?.stop();
         const wallSeconds = (performance.now() - t0) / 1000;
-        if (o.json) return printJson({ ...r, fullStackRuns: probe.runs, wallSeconds });
+        writeTrace(o.trace, r.trace);
+        const { trace: _trace, ...result } = r;
+        if (o.json) return printJson({ ...result, fullStackRuns: probe.runs, wallSeconds });
         console.log(
           heading(
             `fleet: ${r.hosts} hosts, ${r.vms} VMs, ${formatDuration(r.durationNs)}, design ${r.design}, ${r.plan}`,
