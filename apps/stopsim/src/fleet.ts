@@ -78,7 +78,6 @@ export interface FleetResult {
   readonly upgradesBlocked: number;
   readonly restarts: number;
   readonly downtime: { totalNs: number; perVm: { median: number; p99: number; max: number; mean: number } };
-  readonly fullStackRuns: number;
   readonly series: FleetSample[];
   /** Chrome Trace Event JSON of the fleet's events, when asked for. */
   readonly trace?: string;
@@ -171,7 +170,6 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
   const boots = emptyCounts();
   const migrations = emptyCounts();
   const vms: Vm[] = [];
-  const probesBefore = new Set<string>();
   let restarts = 0;
   let hostsUpgraded = 0;
   let upgradesBlocked = 0;
@@ -198,7 +196,6 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
 
   const bootOn = (vm: Vm, h: FleetHost) => {
     const r = probe.boot(opts.design, h.kind);
-    probesBefore.add(`boot:${h.kind}`);
     boots[r.outcome]++;
     if (sim.trace.enabled)
       sim.trace.instant(hostTrack(h.id), "boot", "fleet", { vm: vm.id, kind: h.kind, outcome: r.outcome });
@@ -439,7 +436,6 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
       totalNs: totalDown,
       perVm: { median: hist.median, p99: hist.percentile(99), max: hist.max, mean: hist.mean },
     },
-    fullStackRuns: probesBefore.size,
     series,
     ...(opts.trace ? { trace: sim.trace.toJSON({ seed: String(opts.seed), command: "fleet" }) } : {}),
   };

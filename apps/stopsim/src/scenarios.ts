@@ -348,12 +348,13 @@ export function runMigrate(
   let totalTimeNs: number | undefined;
   let downtimeNs: number | undefined;
   try {
+    const migrateStart = sim.now;
     const m = q1.migrate(q2);
     while (m.status === "active" || m.status === "device" || m.status === "setup") sim.runFor(NS_PER_MS);
     const info = m.info();
     status = info.status;
     errorDesc = info["error-desc"];
-    totalTimeNs = m.endNs !== undefined ? m.endNs - (m as unknown as { startNs: number }).startNs : undefined;
+    totalTimeNs = m.endNs !== undefined ? m.endNs - migrateStart : undefined;
     downtimeNs = m.downtimeNs;
   } catch (e) {
     if (!(e instanceof QmpError)) throw e;
