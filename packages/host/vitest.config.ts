@@ -3,7 +3,6 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    passWithNoTests: true,
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },
