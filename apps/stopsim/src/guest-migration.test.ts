@@ -5,13 +5,12 @@
 // own counters (task wakeups, cpuidle sysfs), QMP and the hosts' KVM counters.
 
 import { Simulation } from "@stopsim/engine";
+import { createGuestKernel, type GuestKernel, type PeriodicTimerResult, periodicTimer } from "@stopsim/guest";
 import { bootHost, type Host, type KvmBuildName, type KvmVm } from "@stopsim/host";
 import { chipById } from "@stopsim/isa";
 import { bootOpal, parseFirmwareVersion } from "@stopsim/opal";
 import { Qemu, type QemuBuild, QemuError } from "@stopsim/qemu";
 import { describe, expect, it } from "vitest";
-import { createGuestKernel, type GuestKernel } from "./kernel/kernel.js";
-import { type PeriodicTimerResult, periodicTimer } from "./workloads/workloads.js";
 
 interface HostSpec {
   readonly chip: "dd2.2" | "dd2.3";
