@@ -1,4 +1,22 @@
+export {
+  BENCH_CASES,
+  type BenchCase,
+  benchCtxsw,
+  benchEbizzy,
+  benchWakeup,
+  type RateEntry,
+  type WakeupEntry,
+} from "./bench.js";
 export { UsageError } from "./errors.js";
+export {
+  type FleetOptions,
+  type FleetPlan,
+  type FleetProbe,
+  type FleetResult,
+  RUN_OUTCOMES,
+  type RunOutcome,
+  runFleet,
+} from "./fleet.js";
 export {
   DESIGNS,
   type DesignSpec,
@@ -11,4 +29,18 @@ export {
   hostKvmBuild,
   type KvmBuildName,
 } from "./presets.js";
+export { FullStackProbe } from "./probe.js";
+export { buildReportData, type ReportOptions } from "./report.js";
+export { DEFAULT_GUEST, type GuestOptions, WORKLOADS, type WorkloadName } from "./run.js";
 export { loadScenario, parseScenario, type Scenario, ScenarioSchema } from "./scenario.js";
+export {
+  type BootReport,
+  type MatrixRow,
+  type MigrateReport,
+  type RunOptions,
+  runBoot,
+  runMatrix,
+  runMigrate,
+} from "./scenarios.js";
+export { bootFirmware, bootSimHost, type SimHost } from "./stack.js";
+export { runSweepPool, runSweepSerial } from "./sweep.js";
