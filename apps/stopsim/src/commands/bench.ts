@@ -1,8 +1,10 @@
 // `stopsim bench wakeup|ebizzy|ctxsw`: the thread-shaped measurements on the full stack.
+
 import { formatDuration } from "@stopsim/engine";
 import { Argument, type Command, Option } from "commander";
 import { benchCtxsw, benchEbizzy, benchWakeup } from "../bench.js";
 import { printJson, table } from "../output.js";
+import { parseSeed } from "./args.js";
 
 export function registerBench(program: Command): void {
   program
@@ -15,7 +17,7 @@ export function registerBench(program: Command): void {
     .addOption(new Option("--samples <n>", "wakeup samples per state and method").default("60"))
     .option("--json", "machine-readable output")
     .action((what: string, o: { seed: string; samples: string; json?: boolean }) => {
-      const seed = /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed;
+      const seed = parseSeed(o.seed);
       if (what === "wakeup") {
         const states = benchWakeup(seed, Number(o.samples));
         if (o.json) {

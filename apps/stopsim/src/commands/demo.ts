@@ -4,6 +4,7 @@ import { formatDuration, NS_PER_MS } from "@stopsim/engine";
 import type { Command } from "commander";
 import { colour, heading } from "../output.js";
 import { runBoot, runMatrix, runMigrate } from "../scenarios.js";
+import { parseSeed } from "./args.js";
 import { outcomeText, printMatrix } from "./simulate.js";
 
 function say(text: string): void {
@@ -16,7 +17,7 @@ export function registerDemo(program: Command): void {
     .description("a narrated tour of guest stop on POWER9 KVM, with real runs, ending with the matrix")
     .option("--seed <n>", "root seed", "1")
     .action((o: { seed: string }) => {
-      const seed = /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed;
+      const seed = parseSeed(o.seed);
       const opts = { seed, durationNs: 20 * NS_PER_MS };
       const t0 = performance.now();
       console.log(heading("stopsim: letting a KVM guest run the POWER9 stop instruction\n"));

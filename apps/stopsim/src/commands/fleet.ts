@@ -1,5 +1,6 @@
 // `stopsim fleet`: many hosts and VMs under a rolling upgrade or an evacuation plan.
-import { formatDuration, parseDuration } from "@stopsim/engine";
+
+import { formatDuration } from "@stopsim/engine";
 import cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
 import { UsageError } from "../errors.js";
@@ -8,6 +9,7 @@ import { heading, printJson, table } from "../output.js";
 import { findDesign, findHost } from "../presets.js";
 import { FullStackProbe } from "../probe.js";
 import { loadScenario } from "../scenario.js";
+import { parseDurationOption, parseSeed } from "./args.js";
 import { writeTrace } from "./simulate.js";
 
 function parseMix(text: string): Record<string, number> {
@@ -74,13 +76,8 @@ export function registerFleet(program: Command): void {
             if (up) upgradeTo[k] = up.name;
           }
         }
-        let durationNs: number;
-        try {
-          durationNs = parseDuration(o.duration);
-        } catch (e) {
-          throw new UsageError(`--duration: ${e instanceof Error ? e.message : String(e)}`);
-        }
-        const seed = /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed;
+        const durationNs = parseDurationOption(o.duration, "--duration");
+        const seed = parseSeed(o.seed);
         const probe = new FullStackProbe({ seed, hosts: sc?.hosts, designs: sc?.designs });
         const bar =
           process.stderr.isTTY && !o.json

@@ -1,7 +1,7 @@
 // `stopsim qemu --host H [--design D] [--duration T] -- <qemu-system-ppc64 arguments>`: start one
 // guest the way QEMU is started, run it for T (default: until interrupted), print what happened.
 import { writeFileSync } from "node:fs";
-import { formatDuration, NS_PER_MS, parseDuration, Simulation } from "@stopsim/engine";
+import { formatDuration, NS_PER_MS, Simulation } from "@stopsim/engine";
 import { QemuError, Qemu as QemuMachine } from "@stopsim/qemu";
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
@@ -17,6 +17,7 @@ import {
 } from "../run.js";
 import { loadScenario } from "../scenario.js";
 import { bootSimHost } from "../stack.js";
+import { parseDurationOption, parseSeed } from "./args.js";
 import { outcomeText } from "./simulate.js";
 
 export function registerQemu(program: Command): void {
@@ -50,17 +51,11 @@ export function registerQemu(program: Command): void {
         const preset = findHost(o.host, sc?.hosts);
         const design = findDesign(o.design, sc?.designs);
         let durationNs: number | undefined;
-        if (o.duration !== undefined) {
-          try {
-            durationNs = parseDuration(o.duration);
-          } catch (e) {
-            throw new UsageError(`--duration: ${e instanceof Error ? e.message : String(e)}`);
-          }
-        }
+        if (o.duration !== undefined) durationNs = parseDurationOption(o.duration, "--duration");
         const args = qemuArgs.length
           ? qemuArgs
           : ["-M", design.machine, "-cpu", "POWER9", "-smp", "2", "-m", "1G", "-nographic"];
-        const seed = /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed;
+        const seed = parseSeed(o.seed);
         const sim = new Simulation({ seed, trace: o.trace !== undefined });
         const h = bootSimHost(sim, preset, design);
         const kernel = createDesignGuest(sim, design, DEFAULT_GUEST);

@@ -1,11 +1,11 @@
 // `stopsim report --out report.html`: one self-contained HTML report from real runs.
 import { writeFileSync } from "node:fs";
-import { parseDuration } from "@stopsim/engine";
 import { renderReport } from "@stopsim/report";
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { findDesign, findHost } from "../presets.js";
 import { buildReportData, REPORT_DEFAULTS } from "../report.js";
+import { parseDurationOption, parseSeed } from "./args.js";
 import { positiveInt } from "./dtb.js";
 
 export function registerReport(program: Command): void {
@@ -35,22 +35,15 @@ export function registerReport(program: Command): void {
       }) => {
         findHost(o.host);
         findDesign(o.design);
-        const dur = (t: string, what: string) => {
-          try {
-            return parseDuration(t);
-          } catch (e) {
-            throw new UsageError(`${what}: ${e instanceof Error ? e.message : String(e)}`);
-          }
-        };
-        const seed = /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed;
+        const seed = parseSeed(o.seed);
         const data = buildReportData({
           seed,
           host: o.host,
           design: o.design,
-          timelineNs: dur(o.timeline, "--timeline"),
+          timelineNs: parseDurationOption(o.timeline, "--timeline"),
           fleetHosts: positiveInt(o.fleetHosts, "--fleet-hosts"),
           fleetVms: positiveInt(o.fleetVms, "--fleet-vms"),
-          fleetDurationNs: dur(o.fleetDuration, "--fleet-duration"),
+          fleetDurationNs: parseDurationOption(o.fleetDuration, "--fleet-duration"),
           wakeupSamples: positiveInt(o.samples, "--samples"),
           version: "0.1.0",
           command: `stopsim report --seed ${o.seed} --host ${o.host} --design ${o.design}`,

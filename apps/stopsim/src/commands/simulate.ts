@@ -1,6 +1,7 @@
 // Simulating commands: boot, idle, migrate, matrix. Each takes --seed, --trace FILE.json and --json.
+
 import { writeFileSync } from "node:fs";
-import { formatDuration, parseDuration } from "@stopsim/engine";
+import { formatDuration } from "@stopsim/engine";
 import { type Command, Option } from "commander";
 import { UsageError } from "../errors.js";
 import type { RunOutcome } from "../fleet.js";
@@ -17,6 +18,7 @@ import {
   runMatrix,
   runMigrate,
 } from "../scenarios.js";
+import { parseDurationOption, parseSeed } from "./args.js";
 
 export interface CommonOpts {
   seed: string;
@@ -50,19 +52,14 @@ export function withCommon(cmd: Command, defaultDuration: string, defaultWorkloa
 }
 
 export function runOptions(o: CommonOpts): RunOptions & { scenario?: Scenario } {
-  let durationNs: number;
-  try {
-    durationNs = parseDuration(o.duration);
-  } catch (e) {
-    throw new UsageError(`--duration: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const durationNs = parseDurationOption(o.duration, "--duration");
   if (durationNs <= 0) throw new UsageError("--duration must be positive, e.g. 50ms");
   if (durationNs > 3600e9)
     throw new UsageError(
       "--duration is limited to 1h for full-stack runs; use `stopsim fleet` for longer spans",
     );
   const scenario = o.scenario ? loadScenario(o.scenario) : undefined;
-  const seed = /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed;
+  const seed = parseSeed(o.seed);
   return {
     seed,
     durationNs,
