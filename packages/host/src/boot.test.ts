@@ -80,8 +80,32 @@ describe("bootHost from DTB bytes", () => {
           }
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 400 },
     );
+  });
+
+  it("a feature property with trailing bytes is read by its first cell, as be32_to_cpup does", () => {
+    // found by the property above: a cell of five bytes
+    const tree = buildHostTree(opts("dd2.2", "2020"));
+    const feats = tree.requireNode("/cpus/ibm,powerpc-cpu-features");
+    const node = feats.children.find((c) => c.hasProp("isa"));
+    expect(node).toBeDefined();
+    if (node === undefined) return;
+    const isa = node.requireProp("isa").asU32();
+    node.setProp("isa", new Uint8Array([isa >>> 24, (isa >>> 16) & 255, (isa >>> 8) & 255, isa & 255, 7]));
+    const host = bootHost({ sim: new Simulation(), dtb: encodeDtb(tree), kernel: "fallback" });
+    expect(host.cpuSpec.enabledFeatures).toContain(node.name);
+  });
+
+  it("a CPU whose interrupt server number is beyond a 15-bit PIR is left out with a warning", () => {
+    // found by the property above: a corrupted ibm,ppc-interrupt-server#s
+    const tree = buildHostTree(opts("dd2.2", "2020"));
+    const cpus = tree.requireNode("/cpus").children.filter((c) => c.name.startsWith("PowerPC,POWER9"));
+    const victim = cpus[cpus.length - 1];
+    victim.setProp("ibm,ppc-interrupt-server#s", new Uint8Array([0x40, 0, 0, 0x10, 0x40, 0, 0, 0x11]));
+    const host = bootHost({ sim: new Simulation(), dtb: encodeDtb(tree), kernel: "fallback" });
+    expect(host.cores).toHaveLength(cpus.length - 1);
+    expect(host.dmesg().some((l) => l.includes("is not a hardware thread: CPU ignored"))).toBe(true);
   });
 
   it("a corrupt facility bit number skips the feature node instead of crashing the boot", () => {

@@ -337,10 +337,13 @@ function matchTable(o: DtCpuFtrsOptions): Map<string, Match> {
   return t;
 }
 
+/** The first big-endian cell of a property, as the kernel's be32_to_cpup(of_get_flat_dt_prop())
+ * reads it: trailing bytes of a malformed value are ignored. */
 function u32Prop(node: DtNode, name: string): number | undefined {
   const p = node.getProp(name);
   if (p === undefined || p.length < 4) return undefined;
-  return p.asU32Array()[0] >>> 0;
+  const b = p.rawValue;
+  return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
 }
 
 const asSigned = (v: number): number => (v === 0xffffffff ? -1 : v);

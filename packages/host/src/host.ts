@@ -51,6 +51,9 @@ export interface BootHostOptions {
   readonly name?: string;
 }
 
+/** Largest POWER9 processor identification (PIR) value: 15 bits. */
+const MAX_PIR = 0x7fff;
+
 export class Host {
   readonly kvm: Kvm;
 
@@ -222,6 +225,14 @@ export function bootHost(options: BootHostOptions): Host {
     if (node.pvr !== chip.pvr)
       log.warn(`${node.path}: cpu-version 0x${node.pvr.toString(16)} differs from the boot CPU`);
     const coreId = node.servers[0] >>> 2;
+    // a POWER9 PIR has 15 bits (core 0..8191, thread 0..3): a server number beyond that names no
+    // hardware thread, and the CPU is left out as the kernel leaves out CPUs it cannot start
+    if (node.servers[0] > MAX_PIR) {
+      log.warn(
+        `${node.path}: interrupt server 0x${node.servers[0].toString(16)} is not a hardware thread: CPU ignored`,
+      );
+      continue;
+    }
     const core = new SmtCore(sim, { chip, coreId, fabric, guestStopErratum: options.guestStopErratum });
     cores.push(core);
     for (const pir of node.servers) {
