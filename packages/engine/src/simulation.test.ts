@@ -131,6 +131,43 @@ describe("Simulation event queue", () => {
   });
 });
 
+describe("Simulation heap under many equal times", () => {
+  it("keeps (time, arming order) across growth, cancels and re-arms with few distinct times", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 300 }),
+        fc.array(fc.tuple(fc.nat(299), fc.option(fc.integer({ min: 0, max: 3 }))), { maxLength: 300 }),
+        (delays: number[], changes: Array<[number, number | null]>) => {
+          const sim = new Simulation();
+          const fired: number[] = [];
+          const timers = delays.map((d, id) => sim.createTimer(() => fired.push(id)).armIn(d));
+          // reference: id -> [time, arming order]
+          const ref = new Map<number, [number, number]>();
+          let order = 0;
+          delays.forEach((d, id) => ref.set(id, [d, order++]));
+          for (const [idx, delay] of changes) {
+            const id = idx % timers.length;
+            if (delay === null) {
+              timers[id].cancel();
+              ref.delete(id);
+            } else {
+              timers[id].armIn(delay);
+              ref.set(id, [delay, order++]);
+            }
+          }
+          expect(sim.pending).toBe(ref.size);
+          sim.runAll();
+          const expected = [...ref.entries()]
+            .sort(([, a], [, b]) => a[0] - b[0] || a[1] - b[1])
+            .map(([id]) => id);
+          expect(fired).toEqual(expected);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe("Simulation timers re-armed from their own callback", () => {
   it("a firing timer is not armed or pending during its callback until it re-arms", () => {
     const sim = new Simulation();

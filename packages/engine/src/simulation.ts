@@ -16,8 +16,6 @@ const FIRING = -2;
 export class Timer {
   /** Absolute virtual time of the next expiry, or -1 when not armed. */
   time: TimeNs = -1;
-  /** Insertion sequence: equal times fire in the order they were armed. */
-  seq = 0;
   /**
    * Index in the queue's heap; -1 when not queued; FIRING (-2) while its callback runs and it
    * still sits, spent, at the top of the heap (see Simulation.dispatchNext).
@@ -64,12 +62,25 @@ export interface SimulationOptions {
   trace?: boolean;
 }
 
+/** Initial capacity of the heap arrays; they double when full. */
+const INITIAL_CAPACITY = 64;
+
+function noop(): void {}
+
 /**
  * Discrete-event simulation core. Time is virtual, in integer nanoseconds; events are timers kept
- * in an indexed binary heap ordered by (time, insertion sequence).
+ * in an indexed binary min-heap ordered by (time, insertion sequence). The heap's keys live in
+ * typed arrays beside the timer objects, so ordering compares plain doubles without touching the
+ * timers; each timer knows its heap index, so cancel and re-arm are O(log n) in place.
  */
 export class Simulation {
-  private heap: Timer[] = [];
+  /** Heap keys: expiry time and insertion sequence of the timer at each heap index. */
+  private times = new Float64Array(INITIAL_CAPACITY);
+  private seqs = new Float64Array(INITIAL_CAPACITY);
+  /** Timer at each heap index; indexes >= size hold `vacant` so the array stays one shape. */
+  private items: Timer[];
+  private size = 0;
+  private readonly vacant: Timer;
   /**
    * The timer whose callback runs, left at the heap's top until the callback returns: a timer that
    * re-arms itself (periodic ticks, decrementers, the guest's hrtimers) then moves down once
@@ -86,6 +97,8 @@ export class Simulation {
   readonly stats: StatsRegistry;
 
   constructor(options: SimulationOptions = {}) {
+    this.vacant = new Timer(this, noop, "vacant");
+    this.items = new Array<Timer>(INITIAL_CAPACITY).fill(this.vacant);
     this.rng = new RngRoot(options.seed ?? 1);
     this.trace = new TraceRecorder(() => this._now);
     if (options.trace) this.trace.enable();
@@ -100,7 +113,7 @@ export class Simulation {
   /** Number of events waiting. */
   get pending(): number {
     if (this.firing !== null) this.settleFiring();
-    return this.heap.length;
+    return this.size;
   }
 
   /** Number of events dispatched so far. */
@@ -115,7 +128,7 @@ export class Simulation {
   /** Time of the next event, or Infinity when the queue is empty. */
   get nextTime(): TimeNs {
     if (this.firing !== null) this.settleFiring();
-    return this.heap.length > 0 ? this.heap[0].time : Number.POSITIVE_INFINITY;
+    return this.size > 0 ? this.times[0] : Number.POSITIVE_INFINITY;
   }
 
   /** A timer that is not armed yet. */
@@ -144,14 +157,21 @@ export class Simulation {
   cancel(timer: Timer): boolean {
     const pos = timer.pos;
     if (pos < 0) return false;
-    const heap = this.heap;
-    const last = heap.pop() as Timer;
     timer.pos = -1;
     timer.time = -1;
-    if (last !== timer) {
-      heap[pos] = last;
-      last.pos = pos;
-      if (!this.siftUp(pos)) this.siftDown(pos);
+    const n = --this.size;
+    const items = this.items;
+    if (pos !== n) {
+      // the last entry fills the hole and moves whichever way its key says
+      const time = this.times[n];
+      const seq = this.seqs[n];
+      const last = items[n];
+      items[n] = this.vacant;
+      const parent = (pos - 1) >> 1;
+      if (pos > 0 && this.less(time, seq, parent)) this.siftUp(pos, time, seq, last);
+      else this.siftDown(pos, time, seq, last);
+    } else {
+      items[n] = this.vacant;
     }
     return true;
   }
@@ -174,26 +194,26 @@ export class Simulation {
       );
     }
     timer.time = at;
-    timer.seq = this.nextSeq++;
-    const heap = this.heap;
-    if (timer.pos === FIRING) {
+    const seq = this.nextSeq++;
+    const pos = timer.pos;
+    if (pos === FIRING) {
       // re-armed from its own callback: it is at the top and its (time, seq) only grew
       this.firing = null;
-      timer.pos = 0;
-      this.siftDown(0);
-    } else if (timer.pos >= 0) {
-      if (!this.siftUp(timer.pos)) this.siftDown(timer.pos);
+      this.siftDown(0, at, seq, timer);
+    } else if (pos >= 0) {
+      // the new sequence is the largest yet: the key shrank only if the time did
+      if (at < this.times[pos]) this.siftUp(pos, at, seq, timer);
+      else this.siftDown(pos, at, seq, timer);
     } else {
-      timer.pos = heap.length;
-      heap.push(timer);
-      this.siftUp(timer.pos);
+      if (this.size === this.times.length) this.grow();
+      this.siftUp(this.size++, at, seq, timer);
     }
   }
 
   /** Dispatches the next event; returns false when the queue is empty. */
   step(): boolean {
     this.assertRunnable("step");
-    if (this.heap.length === 0) return false;
+    if (this.size === 0) return false;
     this.dispatchNext();
     return true;
   }
@@ -210,9 +230,9 @@ export class Simulation {
         `runUntil(${time}) is in the past (now is ${this._now} ns): give a time at or after now`,
       );
     }
-    const heap = this.heap;
     const start = this._dispatched;
-    while (heap.length > 0 && heap[0].time <= time) {
+    // `times` is re-read each pass: arming from a callback may replace it with a larger array
+    while (this.size > 0 && this.times[0] <= time) {
       this.dispatchNext();
       if (this._finished) return this._dispatched - start;
     }
@@ -230,7 +250,7 @@ export class Simulation {
   runAll(limit = Number.POSITIVE_INFINITY): number {
     this.assertRunnable("runAll");
     const start = this._dispatched;
-    while (this.heap.length > 0 && this._dispatched - start < limit && !this._finished) {
+    while (this.size > 0 && this._dispatched - start < limit && !this._finished) {
       this.dispatchNext();
     }
     return this._dispatched - start;
@@ -251,13 +271,13 @@ export class Simulation {
 
   private dispatchNext(): void {
     if (this.firing !== null) this.settleFiring(); // a callback that runs the simulation itself
-    const top = this.heap[0];
+    const top = this.items[0];
     // The spent timer stays at the top while its callback runs: nothing armed meanwhile can order
     // before it (times >= now, later sequence numbers), so the top is still it afterwards. If the
     // callback throws, `firing` stays set and the next run, pending or nextTime removes it.
     top.pos = FIRING;
     this.firing = top;
-    this._now = top.time;
+    this._now = this.times[0];
     this._dispatched++;
     top.callback();
     if (top.pos === FIRING) this.settleFiring();
@@ -268,58 +288,95 @@ export class Simulation {
     const top = this.firing as Timer;
     this.firing = null;
     top.pos = -1;
-    const heap = this.heap;
-    const last = heap.pop() as Timer;
-    if (last !== top) {
-      heap[0] = last;
-      last.pos = 0;
-      this.siftDown(0);
+    const n = --this.size;
+    const items = this.items;
+    if (n > 0) {
+      const last = items[n];
+      items[n] = this.vacant;
+      this.siftDown(0, this.times[n], this.seqs[n], last);
+    } else {
+      items[0] = this.vacant;
     }
   }
 
-  private siftUp(pos: number): boolean {
-    const heap = this.heap;
-    const item = heap[pos];
-    const time = item.time;
-    const seq = item.seq;
-    const start = pos;
+  /** Whether key (time, seq) orders before the entry at heap index `pos`. */
+  private less(time: TimeNs, seq: number, pos: number): boolean {
+    const t = this.times[pos];
+    return time < t || (time === t && seq < this.seqs[pos]);
+  }
+
+  /** Doubles the heap arrays. */
+  private grow(): void {
+    const capacity = this.times.length * 2;
+    const times = new Float64Array(capacity);
+    times.set(this.times);
+    this.times = times;
+    const seqs = new Float64Array(capacity);
+    seqs.set(this.seqs);
+    this.seqs = seqs;
+    const items = this.items;
+    for (let i = items.length; i < capacity; i++) items.push(this.vacant);
+  }
+
+  /** Places `item` with key (time, seq) at hole `pos` or above it. */
+  private siftUp(pos: number, time: TimeNs, seq: number, item: Timer): void {
+    const times = this.times;
+    const seqs = this.seqs;
+    const items = this.items;
     while (pos > 0) {
-      const parentPos = (pos - 1) >> 1;
-      const parent = heap[parentPos];
-      if (parent.time < time || (parent.time === time && parent.seq < seq)) break;
-      heap[pos] = parent;
-      parent.pos = pos;
-      pos = parentPos;
+      const parent = (pos - 1) >> 1;
+      const pt = times[parent];
+      if (pt < time || (pt === time && seqs[parent] < seq)) break;
+      times[pos] = pt;
+      seqs[pos] = seqs[parent];
+      const p = items[parent];
+      items[pos] = p;
+      p.pos = pos;
+      pos = parent;
     }
-    heap[pos] = item;
+    times[pos] = time;
+    seqs[pos] = seq;
+    items[pos] = item;
     item.pos = pos;
-    return pos !== start;
   }
 
-  private siftDown(pos: number): void {
-    const heap = this.heap;
-    const n = heap.length;
-    const item = heap[pos];
-    const time = item.time;
-    const seq = item.seq;
-    for (;;) {
-      let child = 2 * pos + 1;
-      if (child >= n) break;
-      let c = heap[child];
-      const right = child + 1;
-      if (right < n) {
-        const r = heap[right];
-        if (r.time < c.time || (r.time === c.time && r.seq < c.seq)) {
-          child = right;
-          c = r;
-        }
-      }
-      if (time < c.time || (time === c.time && seq < c.seq)) break;
-      heap[pos] = c;
+  /**
+   * Places `item` with key (time, seq), which orders after the hole's parent, at hole `pos` or
+   * below it. The hole first descends to a leaf along the lesser children, then the item rises
+   * from there (Floyd): a re-armed key mostly belongs near the leaves, so this spares the
+   * comparison with the item on the way down. The lesser child is picked without a branch
+   * (`Number(right < left)`), since which child wins is a coin toss the CPU cannot predict; the
+   * sequence numbers decide only between equal times.
+   */
+  private siftDown(pos: number, time: TimeNs, seq: number, item: Timer): void {
+    const times = this.times;
+    const seqs = this.seqs;
+    const items = this.items;
+    const n = this.size;
+    const last = n - 1;
+    let child = 2 * pos + 1;
+    while (child < last) {
+      const left = times[child];
+      const right = times[child + 1];
+      child += Number(right < left);
+      if (right === left && seqs[child + 1] < seqs[child]) child++;
+      times[pos] = times[child];
+      seqs[pos] = seqs[child];
+      const c = items[child];
+      items[pos] = c;
+      c.pos = pos;
+      pos = child;
+      child = 2 * pos + 1;
+    }
+    if (child === last) {
+      // a lone last child
+      times[pos] = times[child];
+      seqs[pos] = seqs[child];
+      const c = items[child];
+      items[pos] = c;
       c.pos = pos;
       pos = child;
     }
-    heap[pos] = item;
-    item.pos = pos;
+    this.siftUp(pos, time, seq, item);
   }
 }
