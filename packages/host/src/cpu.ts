@@ -89,8 +89,22 @@ export class HostCpu implements ThreadSoftware {
     thread.setSoftware("hv", this);
   }
 
-  /** A cost from the table with the seeded log-normal jitter. */
+  /**
+   * Time this thread takes to run a code path of the cost table: the cost with its seeded
+   * log-normal jitter, divided by the thread's SMT speed (kernel and KVM code share the core's
+   * issue resources with the siblings like any code, isa smt.ts).
+   */
   cost(ns: number): number {
+    if (ns <= 0) return 0;
+    const sigma = this.costs.jitterSigma;
+    const t = sigma > 0 ? this.rng.logNormal(ns, sigma) : ns;
+    const core = this.thread.core;
+    const speed = core === null ? 1 : core.runningSpeed(this.thread.index);
+    return Math.max(1, Math.round(t / speed));
+  }
+
+  /** A latency that is not this thread's code (a doorbell crossing the fabric), with jitter. */
+  latency(ns: number): number {
     if (ns <= 0) return 0;
     const sigma = this.costs.jitterSigma;
     return Math.max(1, Math.round(sigma > 0 ? this.rng.logNormal(ns, sigma) : ns));
@@ -171,7 +185,7 @@ export class HostCpu implements ThreadSoftware {
   kick(): void {
     if (this.state === "idle-stop") {
       this.sim.schedule(
-        this.cost(this.costs.ipiDeliveryNs),
+        this.latency(this.costs.ipiDeliveryNs),
         () => {
           if (this.state === "idle-stop") this.thread.receiveHypervisorDoorbell();
         },

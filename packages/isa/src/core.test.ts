@@ -34,15 +34,29 @@ describe("SmtCore", () => {
     const sim = new Simulation();
     const c = new SmtCore(sim, { chip: POWER9_DD23 });
     for (const t of c.threads) t.setSoftware("hv", { interrupt: () => {}, resume: () => {} });
-    expect(c.effectiveSpeed(0)).toBeCloseTo(0.5, 10);
+    // T(4)/4, T(3)/3, T(2)/2 of smt.ts
+    expect(c.effectiveSpeed(0)).toBeCloseTo(2.7 / 4, 10);
     stopThread(c, 3);
-    expect(c.effectiveSpeed(0)).toBeCloseTo(0.6, 10);
+    expect(c.effectiveSpeed(0)).toBeCloseTo(2.15 / 3, 10);
     stopThread(c, 2);
     expect(c.effectiveSpeed(0)).toBeCloseTo(0.8, 10);
     stopThread(c, 1);
     expect(c.effectiveSpeed(0)).toBe(1);
     expect(c.effectiveSpeed(1)).toBe(0);
     expect(c.runningThreads).toBe(1);
+  });
+
+  it("runningSpeed: a running thread's speed; a stopped one's once it runs again", () => {
+    const sim = new Simulation();
+    const c = new SmtCore(sim, { chip: POWER9_DD23 });
+    for (const t of c.threads) t.setSoftware("hv", { interrupt: () => {}, resume: () => {} });
+    expect(c.runningSpeed(0)).toBe(c.effectiveSpeed(0));
+    stopThread(c, 3);
+    stopThread(c, 2);
+    expect(c.effectiveSpeed(3)).toBe(0);
+    // thread 3 waking up joins threads 0 and 1: three running at medium priority
+    expect(c.runningSpeed(3)).toBeCloseTo(2.15 / 3, 10);
+    expect(c.runningSpeed(0)).toBeCloseTo(0.8, 10);
   });
 
   it("reproduces the snooze vs stop0lite ebizzy ratio with very-low-priority pollers", () => {
@@ -68,7 +82,7 @@ describe("SmtCore", () => {
     t.setSpr(SPRN_DEC, 512n);
     sim.runFor(2000);
     expect(t.stopped).toBe(false);
-    expect(seen).toEqual([0.6, 0.5]);
+    expect(seen).toEqual([2.15 / 3, 2.7 / 4]);
     off();
     stopThread(c, 0);
     expect(seen).toHaveLength(2);

@@ -114,6 +114,31 @@ export class SmtCore {
     return this.speeds[threadIndex];
   }
 
+  /**
+   * Work per ns of thread `i` while it executes code, for software that charges time on it
+   * (kernel and hypervisor paths): its effectiveSpeed, or, while the thread is still marked
+   * stopped (a wake-up being processed), the speed it gets once running at its priority.
+   * No argument check: callers pass their own thread's index (hot path).
+   */
+  runningSpeed(threadIndex: number): number {
+    if (this.dirty) this.recompute();
+    const s = this.speeds[threadIndex];
+    if (s > 0) return s;
+    const ts = this.threads;
+    const weights = this.sharing.priorityWeight;
+    let n = 1;
+    let sum = weights[ts[threadIndex].priority] ?? 0;
+    for (let j = 0; j < ts.length; j++) {
+      if (j === threadIndex || ts[j].stopped) continue;
+      n++;
+      sum += weights[ts[j].priority] ?? 0;
+    }
+    const tp = this.sharing.coreThroughput;
+    const w = weights[ts[threadIndex].priority] ?? 0;
+    if (w === 0 || sum === 0) return 1;
+    return Math.min(1, (tp[n < tp.length ? n : tp.length - 1] * w) / sum);
+  }
+
   /** Calls `listener` whenever a thread's speed may have changed; returns an unsubscribe function. */
   onSpeedChange(listener: CoreChangeListener): () => void {
     this.listeners.push(listener);

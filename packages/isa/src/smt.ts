@@ -2,9 +2,13 @@
 //
 // ASSUMPTIONS (documented in the README):
 // - Core throughput with n threads running at equal priority, relative to one thread alone:
-//   T(1)=1.0, T(2)=1.6, T(3)=1.8, T(4)=2.0. T(2): IBM's claim of a 60% gain from 2-way SMT on
+//   T(1)=1.0, T(2)=1.6, T(3)=2.15, T(4)=2.7. T(2): IBM's claim of a 60% gain from 2-way SMT on
 //   POWER8, with a single thread at ~80% of its solo speed (AnandTech, "Assessing IBM's POWER8,
-//   Part 1", 2016). T(3), T(4): assumed diminishing returns (no public POWER9 figure).
+//   Part 1", 2016). T(4) has no public POWER9 figure: it is calibrated on the only measurement of
+//   the RFC cover letter where all four threads of a core run code at medium priority, the
+//   emulated stop0lite wakeups (three siblings loop through H_FAC_UNAVAIL round trips while the
+//   woken thread handles its interrupt: each thread at T(4)/4 = 0.675 of its solo speed); T(3)
+//   lies halfway. The sharing applies to every code a thread runs, user, kernel or hypervisor.
 // - Threads share T(n) in proportion to a weight per SMT priority (PPR[PRI], set by
 //   `or Rx,Rx,Rx` hints or mtspr PPR): w(p) = W1^((4-p)/3), medium (4) = 1. W1, the weight of
 //   very-low priority (`or 31,31,31`, what the pseries snooze loop polls at), is calibrated on
@@ -23,7 +27,7 @@ export interface SmtSharingModel {
 }
 
 function power9Sharing(): SmtSharingModel {
-  const coreThroughput = [0, 1.0, 1.6, 1.8, 2.0];
+  const coreThroughput = [0, 1.0, 1.6, 2.15, 2.7];
   // Solve T(4) * 1 / (1 + 3 * W1) = EBIZZY_SNOOZE_OVER_STOP for W1.
   const w1 = (coreThroughput[4] / EBIZZY_SNOOZE_OVER_STOP - 1) / 3;
   const priorityWeight = [0, 1, 2, 3, 4, 5, 6, 7].map((p) => (p === 0 ? 0 : w1 ** ((4 - p) / 3)));

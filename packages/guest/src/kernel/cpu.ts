@@ -27,6 +27,7 @@ import {
   MSR_RI,
   PPC_DBELL_SERVER,
   PPC_DBELL_TYPE_SHIFT,
+  SPRN_PPR,
   SPRN_SRR0,
   SPRN_SRR1,
   type ThreadSoftware,
@@ -92,11 +93,13 @@ interface Frame {
   masked: boolean;
   /** Work injected from outside the guest (no architected interrupt: no rfid on return). */
   soft: boolean;
+  /** PPR of the interrupted code, saved by the exception prolog (null until it ran). */
+  ppr: bigint | null;
 }
 
 type Wait =
   | { k: "entry" }
-  | { k: "timer"; op: KOp; timer: Timer; startedAt: number; endAt: number }
+  | { k: "timer"; op: KOp; timer: Timer; startedAt: number; endAt: number; speed: number }
   | { k: "work"; timer: Timer; remaining: number; lastUpdate: number; speed: number; startedAt: number }
   | { k: "poll"; timer: Timer; deadline: number; startedAt: number; loopStart: number }
   | { k: "hv"; op: KOp; addr: number }
@@ -256,7 +259,7 @@ export class GuestCpu implements ThreadSoftware {
       const hvSince = this.hvEntryTime(w);
       w.timer.cancel();
       if (w.k === "timer")
-        this.wait = { k: "frozen", op: { k: "delay", ns: Math.max(0, w.endAt - hvSince) } };
+        this.wait = { k: "frozen", op: { k: "delay", ns: Math.max(0, (w.endAt - hvSince) * w.speed) } };
       else if (w.k === "work") {
         const done = (hvSince - w.lastUpdate) * w.speed;
         this.wait = { k: "frozen", op: { k: "work", ns: Math.max(0, w.remaining - done) } };
@@ -510,10 +513,19 @@ export class GuestCpu implements ThreadSoftware {
     return s > 0 ? s : 1e-6;
   }
 
+  /**
+   * Kernel code running for `ns` of work: like user work, it shares the core's issue resources
+   * with the SMT siblings (smt.ts), so it takes ns / speed of virtual time at the speed the
+   * thread has when the code starts (kernel paths are short: a sibling changing state during
+   * one is not followed).
+   */
   private armTimerWait(op: KOp, ns: number): void {
     const now = this.sim.now;
-    this.wait = { k: "timer", op, timer: this.waitTimer, startedAt: now, endAt: now + ns };
-    this.waitTimer.arm(now + ns);
+    const core = this.hw.core;
+    const speed = core === null ? 1 : core.runningSpeed(this.hw.index);
+    const endAt = now + (speed === 1 ? ns : Math.max(1, Math.round(ns / speed)));
+    this.wait = { k: "timer", op, timer: this.waitTimer, startedAt: now, endAt, speed };
+    this.waitTimer.arm(endAt);
   }
 
   /** The snooze loop's next iteration boundary at or after now (and the deadline check). */
@@ -542,7 +554,7 @@ export class GuestCpu implements ThreadSoftware {
       // the hypervisor took the thread (asynchronous exit): freeze until it returns
       const hvSince = this.hvEntryTime(w);
       if (w.k === "timer")
-        this.wait = { k: "frozen", op: { k: "delay", ns: Math.max(0, w.endAt - hvSince) } };
+        this.wait = { k: "frozen", op: { k: "delay", ns: Math.max(0, (w.endAt - hvSince) * w.speed) } };
       else if (w.k === "work") {
         const done = (hvSince - w.lastUpdate) * w.speed;
         this.wait = { k: "frozen", op: { k: "work", ns: Math.max(0, w.remaining - done) } };
@@ -598,7 +610,7 @@ export class GuestCpu implements ThreadSoftware {
       case "timer":
         w.timer.cancel();
         this.wait = { k: "frozen", op: null };
-        return { k: "delay", ns: Math.max(0, w.endAt - now) };
+        return { k: "delay", ns: Math.max(0, (w.endAt - now) * w.speed) };
       case "work": {
         w.timer.cancel();
         const rem = Math.max(0, w.remaining - (now - w.lastUpdate) * w.speed);
@@ -678,6 +690,7 @@ export class GuestCpu implements ThreadSoftware {
       gprs: GPRS_SAVED.map((n) => t.gpr(n)),
       masked: false,
       soft: false,
+      ppr: null,
     };
     this.frames.push(frame);
     this.stats.interrupts.set(vector, (this.stats.interrupts.get(vector) ?? 0) + 1);
@@ -700,9 +713,17 @@ export class GuestCpu implements ThreadSoftware {
       gen = this.k.die(this, vector, frame.srr0, frame.srr1);
     }
     this.softEnabled = false;
-    this.cur = new Ctx(gen, "irq", this.current);
+    this.cur = new Ctx(this.exceptionProlog(frame, gen), "irq", this.current);
     this.wait = { k: "frozen", op: null };
     this.later(0, () => this.advance(null));
+  }
+
+  // linux: arch/powerpc/kernel/exceptions-64s.S (CPU_FTR_HAS_PPR): save PPR, then HMT_MEDIUM
+  private *exceptionProlog(frame: Frame, handler: KCode): KCode {
+    yield { k: "exec", sym: TEXT.exceptionProlog, i: 0 };
+    frame.ppr = this.thread.gpr(R_SPR);
+    yield { k: "exec", sym: TEXT.exceptionProlog, i: 1 };
+    yield* handler;
   }
 
   private *interruptBody(body: () => KCode): KCode {
@@ -735,6 +756,17 @@ export class GuestCpu implements ThreadSoftware {
     const frame = this.frames.pop();
     if (frame === undefined) throw new Error(`cpu${this.logical}: iret without an interrupt frame`);
     const t = this.thread;
+    if (frame.ppr !== null && frame.ppr !== t.getSpr(SPRN_PPR)) {
+      // RESTORE_PPR: the interrupted code continues at the priority it had
+      t.setGpr(R_SPR, frame.ppr);
+      this.stepping = true;
+      try {
+        t.pc = BigInt(TEXT.restorePpr.addr);
+        t.execute(TEXT.restorePpr.words[0]);
+      } finally {
+        this.stepping = false;
+      }
+    }
     GPRS_SAVED.forEach((n, i) => {
       t.setGpr(n, frame.gprs[i]);
     });
@@ -1146,6 +1178,7 @@ export class GuestCpu implements ThreadSoftware {
       gprs: GPRS_SAVED.map((n) => t.gpr(n)),
       masked: false,
       soft: true,
+      ppr: null,
     });
     function* body(): KCode {
       yield* code;

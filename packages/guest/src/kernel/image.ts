@@ -16,6 +16,7 @@ import {
   RFID,
   SC1,
   SPRN_DEC,
+  SPRN_PPR,
   SPRN_PVR,
   SPRN_SRR0,
   SPRN_SRR1,
@@ -69,6 +70,14 @@ export const TEXT = {
   stopLoop: sym("stop_loop", 0x9300, [STOP]),
   /** doorbell_core_ipi: msgsndp. */
   doorbell: sym("doorbell_core_ipi", 0x9400, [msgsndp(R_DBELL)]),
+  /**
+   * Exception prolog on CPUs with CPU_FTR_HAS_PPR (exceptions-64s.S): the interrupted PPR is
+   * saved (mfspr PPR into the exception frame), then HMT_MEDIUM so the handler runs at medium
+   * SMT priority whatever priority the interrupted code polled at.
+   */
+  exceptionProlog: sym("exception_prolog", 0x9480, [mfspr(R_SPR, SPRN_PPR), HMT_MEDIUM]),
+  /** RESTORE_PPR on the way out of an interrupt: mtspr PPR from the exception frame. */
+  restorePpr: sym("restore_ppr", 0x94c0, [mtspr(SPRN_PPR, R_SPR)]),
   /** Interrupt return: rfid. */
   irqReturn: sym("fast_interrupt_return", 0x9500, [RFID]),
 } as const;

@@ -93,6 +93,35 @@ describe("idle states at run time", () => {
     expect(usage(kernel, 2).snooze).toBeGreaterThan(0);
   });
 
+  it("interrupt handlers run at medium SMT priority; the poller's priority comes back on return", () => {
+    const { sim, kernel } = boot({ stop0lite: "always", disableStates: ["stop0lite", "Shared Cede"] });
+    sim.runFor(30_000_000);
+    const c = kernel.cpus[2];
+    expect(c.thread.priority).toBe(1);
+    const seen: number[] = [];
+    c.thread.core?.onSpeedChange(() => seen.push(c.thread.priority));
+    // the tick (or the watchdog) interrupts the poller within a few ms
+    const before = c.stats.interrupts.get(0x900) ?? 0;
+    sim.runFor(20_000_000);
+    expect(c.stats.interrupts.get(0x900) ?? 0).toBeGreaterThan(before);
+    expect(seen).toContain(4); // HMT_MEDIUM in the exception prolog
+    expect(c.activity).toBe("polling (snooze)");
+    expect(c.thread.priority).toBe(1); // RESTORE_PPR
+  });
+
+  it("kernel code takes longer beside busy SMT siblings than beside stopped ones", () => {
+    // the same timer wakeup from snooze: siblings polling at very low priority slow the woken
+    // thread's kernel path (isa smt.ts), siblings in stop0lite do not
+    const median = (state: string) => {
+      const { kernel } = boot({ stop0lite: "always" });
+      return measureWakeupLatency(kernel, { method: "timer", target: 1, samples: 20, onlyState: state }).median;
+    };
+    const snooze = median("snooze");
+    const stop = median("stop0lite");
+    expect(snooze / stop).toBeGreaterThan(1.08);
+    expect(snooze / stop).toBeLessThan(1.2);
+  });
+
   it("stop0lite executes stop on the thread with interrupts hard-disabled", () => {
     const { sim, kernel } = boot({ stop0lite: "always", disableStates: ["Shared Cede"] });
     sim.runFor(30_000_000);

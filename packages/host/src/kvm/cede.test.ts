@@ -42,7 +42,7 @@ describe("H_CEDE", () => {
     const v0 = vcpu(m, 0, g0);
     const v1 = vcpu(m, 1, g1);
     start(m, v0);
-    m.sim.runFor(5_000);
+    m.sim.runFor(10_000);
     expect(v0.isCeded).toBe(true);
     start(m, v1);
     // host CPU 1 sleeps in stop5 (no timer pending): 200 us to wake before vCPU 1 runs

@@ -1415,7 +1415,7 @@ export class KvmVcpu implements HostTask {
     } else if (this.state === "guest") {
       // IPI the thread running the vCPU: it exits (H_DOORBELL) and re-enters with the new state
       const t = this.cpu.thread;
-      this.cpu.sim.schedule(this.cpu.cost(this.h.costs.ipiDeliveryNs), () => {
+      this.cpu.sim.schedule(this.cpu.latency(this.h.costs.ipiDeliveryNs), () => {
         if (this.state === "guest") t.receiveHypervisorDoorbell();
       });
     }
