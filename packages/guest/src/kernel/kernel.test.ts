@@ -114,7 +114,8 @@ describe("idle states at run time", () => {
     // thread's kernel path (isa smt.ts), siblings in stop0lite do not
     const median = (state: string) => {
       const { kernel } = boot({ stop0lite: "always" });
-      return measureWakeupLatency(kernel, { method: "timer", target: 1, samples: 20, onlyState: state }).median;
+      return measureWakeupLatency(kernel, { method: "timer", target: 1, samples: 20, onlyState: state })
+        .median;
     };
     const snooze = median("snooze");
     const stop = median("stop0lite");
