@@ -144,7 +144,7 @@ describe("Simulation heap under many equal times", () => {
           // reference: id -> [time, arming order]
           const ref = new Map<number, [number, number]>();
           let order = 0;
-          delays.forEach((d, id) => ref.set(id, [d, order++]));
+          for (const [id, d] of delays.entries()) ref.set(id, [d, order++]);
           for (const [idx, delay] of changes) {
             const id = idx % timers.length;
             if (delay === null) {
