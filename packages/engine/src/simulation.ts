@@ -16,6 +16,8 @@ const FIRING = -2;
 export class Timer {
   /** Absolute virtual time of the next expiry, or -1 when not armed. */
   time: TimeNs = -1;
+  /** Insertion sequence of the last arming: equal times fire in the order they were armed. */
+  seq = 0;
   /**
    * Index in the queue's heap; -1 when not queued; FIRING (-2) while its callback runs and it
    * still sits, spent, at the top of the heap (see Simulation.dispatchNext).
@@ -74,9 +76,11 @@ function noop(): void {}
  * timers; each timer knows its heap index, so cancel and re-arm are O(log n) in place.
  */
 export class Simulation {
-  /** Heap keys: expiry time and insertion sequence of the timer at each heap index. */
+  /**
+   * Expiry time of the timer at each heap index: the heap compares these plain doubles and reads
+   * a timer's `seq` only to order equal times.
+   */
   private times = new Float64Array(INITIAL_CAPACITY);
-  private seqs = new Float64Array(INITIAL_CAPACITY);
   /** Timer at each heap index; indexes >= size hold `vacant` so the array stays one shape. */
   private items: Timer[];
   private size = 0;
@@ -164,12 +168,11 @@ export class Simulation {
     if (pos !== n) {
       // the last entry fills the hole and moves whichever way its key says
       const time = this.times[n];
-      const seq = this.seqs[n];
       const last = items[n];
       items[n] = this.vacant;
       const parent = (pos - 1) >> 1;
-      if (pos > 0 && this.less(time, seq, parent)) this.siftUp(pos, time, seq, last);
-      else this.siftDown(pos, time, seq, last);
+      if (pos > 0 && this.less(time, last.seq, parent)) this.siftUp(pos, time, last);
+      else this.siftDown(pos, time, last);
     } else {
       items[n] = this.vacant;
     }
@@ -178,35 +181,23 @@ export class Simulation {
 
   /** Arms `timer` at absolute time `at` (used by Timer.arm). */
   armTimer(timer: Timer, at: TimeNs): void {
-    if (this._finished) {
-      throw new SimulationFinishedError(
-        `cannot schedule '${timer.label}': the simulation was finished; create a new Simulation`,
-      );
-    }
-    if (!(at >= this._now) || at === Number.POSITIVE_INFINITY) {
-      if (Number.isNaN(at) || at === Number.POSITIVE_INFINITY || typeof at !== "number") {
-        throw new InvalidTimeError(
-          `time of event '${timer.label}' must be a finite number of ns, got ${String(at)}`,
-        );
-      }
-      throw new SchedulingInPastError(
-        `event '${timer.label}' at ${at} ns is in the past (now is ${this._now} ns): schedule at now or later`,
-      );
+    if (this._finished || !(at >= this._now) || at === Number.POSITIVE_INFINITY) {
+      this.rejectArm(timer, at);
     }
     timer.time = at;
-    const seq = this.nextSeq++;
+    timer.seq = this.nextSeq++;
     const pos = timer.pos;
     if (pos === FIRING) {
       // re-armed from its own callback: it is at the top and its (time, seq) only grew
       this.firing = null;
-      this.siftDown(0, at, seq, timer);
+      this.siftDown(0, at, timer);
     } else if (pos >= 0) {
       // the new sequence is the largest yet: the key shrank only if the time did
-      if (at < this.times[pos]) this.siftUp(pos, at, seq, timer);
-      else this.siftDown(pos, at, seq, timer);
+      if (at < this.times[pos]) this.siftUp(pos, at, timer);
+      else this.siftDown(pos, at, timer);
     } else {
       if (this.size === this.times.length) this.grow();
-      this.siftUp(this.size++, at, seq, timer);
+      this.siftUp(this.size++, at, timer);
     }
   }
 
@@ -261,6 +252,23 @@ export class Simulation {
     this._finished = true;
   }
 
+  /** Throws the error that explains why `timer` cannot be armed at `at` (kept off the hot path). */
+  private rejectArm(timer: Timer, at: TimeNs): never {
+    if (this._finished) {
+      throw new SimulationFinishedError(
+        `cannot schedule '${timer.label}': the simulation was finished; create a new Simulation`,
+      );
+    }
+    if (Number.isNaN(at) || at === Number.POSITIVE_INFINITY || typeof at !== "number") {
+      throw new InvalidTimeError(
+        `time of event '${timer.label}' must be a finite number of ns, got ${String(at)}`,
+      );
+    }
+    throw new SchedulingInPastError(
+      `event '${timer.label}' at ${at} ns is in the past (now is ${this._now} ns): schedule at now or later`,
+    );
+  }
+
   private assertRunnable(what: string): void {
     if (this._finished) {
       throw new SimulationFinishedError(
@@ -293,7 +301,7 @@ export class Simulation {
     if (n > 0) {
       const last = items[n];
       items[n] = this.vacant;
-      this.siftDown(0, this.times[n], this.seqs[n], last);
+      this.siftDown(0, this.times[n], last);
     } else {
       items[0] = this.vacant;
     }
@@ -302,7 +310,7 @@ export class Simulation {
   /** Whether key (time, seq) orders before the entry at heap index `pos`. */
   private less(time: TimeNs, seq: number, pos: number): boolean {
     const t = this.times[pos];
-    return time < t || (time === t && seq < this.seqs[pos]);
+    return time < t || (time === t && seq < this.items[pos].seq);
   }
 
   /** Doubles the heap arrays. */
@@ -311,46 +319,40 @@ export class Simulation {
     const times = new Float64Array(capacity);
     times.set(this.times);
     this.times = times;
-    const seqs = new Float64Array(capacity);
-    seqs.set(this.seqs);
-    this.seqs = seqs;
     const items = this.items;
     for (let i = items.length; i < capacity; i++) items.push(this.vacant);
   }
 
-  /** Places `item` with key (time, seq) at hole `pos` or above it. */
-  private siftUp(pos: number, time: TimeNs, seq: number, item: Timer): void {
+  /** Places `item` (expiring at `time`) at hole `pos` or above it. */
+  private siftUp(pos: number, time: TimeNs, item: Timer): void {
     const times = this.times;
-    const seqs = this.seqs;
     const items = this.items;
+    const seq = item.seq;
     while (pos > 0) {
       const parent = (pos - 1) >> 1;
       const pt = times[parent];
-      if (pt < time || (pt === time && seqs[parent] < seq)) break;
-      times[pos] = pt;
-      seqs[pos] = seqs[parent];
       const p = items[parent];
+      if (pt < time || (pt === time && p.seq < seq)) break;
+      times[pos] = pt;
       items[pos] = p;
       p.pos = pos;
       pos = parent;
     }
     times[pos] = time;
-    seqs[pos] = seq;
     items[pos] = item;
     item.pos = pos;
   }
 
   /**
-   * Places `item` with key (time, seq), which orders after the hole's parent, at hole `pos` or
+   * Places `item` (expiring at `time`), which orders after the hole's parent, at hole `pos` or
    * below it. The hole first descends to a leaf along the lesser children, then the item rises
    * from there (Floyd): a re-armed key mostly belongs near the leaves, so this spares the
    * comparison with the item on the way down. The lesser child is picked without a branch
    * (`Number(right < left)`), since which child wins is a coin toss the CPU cannot predict; the
    * sequence numbers decide only between equal times.
    */
-  private siftDown(pos: number, time: TimeNs, seq: number, item: Timer): void {
+  private siftDown(pos: number, time: TimeNs, item: Timer): void {
     const times = this.times;
-    const seqs = this.seqs;
     const items = this.items;
     const n = this.size;
     const last = n - 1;
@@ -359,9 +361,8 @@ export class Simulation {
       const left = times[child];
       const right = times[child + 1];
       child += Number(right < left);
-      if (right === left && seqs[child + 1] < seqs[child]) child++;
+      if (right === left && items[child + 1].seq < items[child].seq) child++;
       times[pos] = times[child];
-      seqs[pos] = seqs[child];
       const c = items[child];
       items[pos] = c;
       c.pos = pos;
@@ -371,12 +372,11 @@ export class Simulation {
     if (child === last) {
       // a lone last child
       times[pos] = times[child];
-      seqs[pos] = seqs[child];
       const c = items[child];
       items[pos] = c;
       c.pos = pos;
       pos = child;
     }
-    this.siftUp(pos, time, seq, item);
+    this.siftUp(pos, time, item);
   }
 }
