@@ -88,6 +88,36 @@ describe("registers", () => {
     expect(t.msr).toBe(MSR_SF | MSR_HV | MSR_ME | MSR_LE);
   });
 
+  it("bulk SPR save/restore in halves agrees with getSpr/setSpr, write rules included", () => {
+    const list = [SPRN_LR, SPRN_CTR, SPRN_SPRG0, SPRN_PVR];
+    const u64 = fc.bigInt({ min: 0n, max: 0xffffffffffffffffn });
+    fc.assert(
+      fc.property(fc.tuple(u64, u64, u64), ([a, b, c]) => {
+        const { t } = setup();
+        t.setSpr(SPRN_LR, a);
+        t.setSpr(SPRN_CTR, b);
+        t.setSpr(SPRN_SPRG0, c);
+        const hi = new Uint32Array(4);
+        const lo = new Uint32Array(4);
+        t.saveSprHalves(list, hi, lo);
+        list.forEach((n, i) => {
+          expect((BigInt(hi[i]) << 32n) | BigInt(lo[i])).toBe(t.getSpr(n));
+        });
+        const { t: u } = setup();
+        // PVR is read-only: restoring it must fail like mtspr would, unless it is not present
+        expect(() => u.restoreSprHalves(list, hi, lo, new Uint8Array([1, 1, 1, 1]))).toThrow(SprAccessError);
+        const { t: w } = setup();
+        w.restoreSprHalves(list, hi, lo, new Uint8Array([1, 1, 0, 0]));
+        expect(w.getSpr(SPRN_LR)).toBe(a);
+        expect(w.getSpr(SPRN_CTR)).toBe(b);
+        expect(w.getSpr(SPRN_SPRG0)).toBe(0n);
+      }),
+      { numRuns: 100 },
+    );
+    const { t } = setup();
+    expect(() => t.saveSprHalves([4095], new Uint32Array(1), new Uint32Array(1))).toThrow(UnknownSprError);
+  });
+
   it("reads back every value written through the API or by instructions, at any width", () => {
     const u64 = fc.bigInt({ min: 0n, max: 0xffffffffffffffffn });
     const small = fc.bigInt({ min: 0n, max: 0xffffn });

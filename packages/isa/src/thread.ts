@@ -604,6 +604,41 @@ export class HwThread {
     this.writeSprHalves(spr, hi, lo, MODE_HV);
   }
 
+  /**
+   * A hypervisor's exit path saving SPRs (mfspr each): the value of `list[i]` into
+   * `hi[i]`/`lo[i]`, without making BigInts. Same rules as getSpr.
+   */
+  saveSprHalves(list: readonly number[], hi: Uint32Array, lo: Uint32Array): void {
+    for (let i = 0; i < list.length; i++) {
+      const spr = list[i];
+      const info = sprInfo(spr);
+      if (info === undefined) throw this.unknownSpr(spr);
+      if (info.read === ACC_UNDEFINED) {
+        throw new SprAccessError(`SPR ${spr} (${info.name}) is write-only: it cannot be read`);
+      }
+      this.readSprHalves(spr);
+      hi[i] = this.rdHi;
+      lo[i] = this.rdLo;
+    }
+  }
+
+  /**
+   * A hypervisor's entry path restoring SPRs (mtspr each): `hi[i]`/`lo[i]` into `list[i]` for
+   * every i with `present[i]` set. Same rules as setSpr.
+   */
+  restoreSprHalves(list: readonly number[], hi: Uint32Array, lo: Uint32Array, present: Uint8Array): void {
+    for (let i = 0; i < list.length; i++) {
+      if (present[i] === 0) continue;
+      const spr = list[i];
+      const info = sprInfo(spr);
+      if (info === undefined) throw this.unknownSpr(spr);
+      if (info.write === ACC_UNDEFINED) {
+        throw new SprAccessError(`SPR ${spr} (${info.name}) is read-only: it cannot be written`);
+      }
+      this.writeSprHalves(spr, hi[i] >>> 0, lo[i] >>> 0, MODE_HV);
+    }
+  }
+
   private unknownSpr(spr: number): UnknownSprError {
     return new UnknownSprError(
       `SPR ${String(spr)} is not implemented by the POWER9 model; see implementedSprs() for the SPRs it has`,

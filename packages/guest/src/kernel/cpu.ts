@@ -211,6 +211,8 @@ export class GuestCpu implements ThreadSoftware {
   private stepping = false;
   private deferredVector: number | null = null;
   private readonly waitTimer: Timer;
+  private readonly kickTimer: Timer;
+  private kickOp: KOp | null = null;
   /** The hardware thread the hypervisor runs this vCPU on now. */
   private hw: HwThread;
   private unsubscribeSpeed: () => void;
@@ -225,6 +227,7 @@ export class GuestCpu implements ThreadSoftware {
   ) {
     this.hw = thread;
     this.waitTimer = thread.sim.createTimer(() => this.onWaitTimer(), `guest cpu${logical}`);
+    this.kickTimer = thread.sim.createTimer(() => this.onKick(), `guest cpu${logical}`);
     this.idleCtx = new Ctx(k.idleLoop(this), "idle", null);
     this.unsubscribeSpeed = this.watchSpeed(thread);
   }
@@ -345,16 +348,16 @@ export class GuestCpu implements ThreadSoftware {
       case "hv": {
         this.wait = { k: "frozen", op: null };
         const retry = pc === w.addr;
-        this.later(0, () => this.advance(retry ? w.op : null));
+        this.continueSoon(retry ? w.op : null);
         return;
       }
       case "stopped":
         this.wait = { k: "frozen", op: null };
-        this.later(0, () => this.advance(null));
+        this.continueSoon(null);
         return;
       case "frozen": {
         const op = w.op;
-        this.later(0, () => this.advance(op));
+        this.continueSoon(op);
         return;
       }
       case "timer":
@@ -373,14 +376,30 @@ export class GuestCpu implements ThreadSoftware {
   // The runner
   // ===========================================================================================
 
-  private later(ns: number, fn: () => void): void {
-    this.sim.schedule(ns, fn, `guest cpu${this.logical}`);
+  /**
+   * Continues the kernel code with `op` as a new event at the current time (after whatever else
+   * is due now): the caller may be inside the ISA or the hypervisor. One re-armable timer serves
+   * these continuations; a second one while it is armed (not seen in practice) gets its own event.
+   */
+  private continueSoon(op: KOp | null): void {
+    if (this.kickTimer.armed) {
+      this.sim.schedule(0, () => this.advance(op), `guest cpu${this.logical}`);
+      return;
+    }
+    this.kickOp = op;
+    this.kickTimer.arm(this.sim.now);
+  }
+
+  private onKick(): void {
+    const op = this.kickOp;
+    this.kickOp = null;
+    this.advance(op);
   }
 
   /** Starts running `ctx` (boot entry). */
   private startCtx(ctx: Ctx): void {
     this.cur = ctx;
-    this.later(0, () => this.advance(null));
+    this.continueSoon(null);
   }
 
   /** Runs the current context until it waits. */
@@ -715,7 +734,7 @@ export class GuestCpu implements ThreadSoftware {
     this.softEnabled = false;
     this.cur = new Ctx(this.exceptionProlog(frame, gen), "irq", this.current);
     this.wait = { k: "frozen", op: null };
-    this.later(0, () => this.advance(null));
+    this.continueSoon(null);
   }
 
   // linux: arch/powerpc/kernel/exceptions-64s.S (CPU_FTR_HAS_PPR): save PPR, then HMT_MEDIUM
@@ -1162,7 +1181,7 @@ export class GuestCpu implements ThreadSoftware {
     const resume = this.captureWait();
     this.pushSoftFrame(resume, code);
     this.wait = { k: "frozen", op: null };
-    this.later(0, () => this.advance(null));
+    this.continueSoon(null);
     return true;
   }
 

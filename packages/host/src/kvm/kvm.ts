@@ -112,6 +112,7 @@ import type { KvmBuild } from "../build.js";
 import type { HostCpu, HostTask, HostTimer } from "../cpu.js";
 import type { KernelLog } from "../log.js";
 import { type FwFeatures, type KvmPpcCpuChar, kvmppcGetCpuChar } from "./cpu-char.js";
+import { GuestGprs, GuestSprs } from "./regfile.js";
 import { exitName } from "./trace-names.js";
 import * as U from "./uapi.js";
 
@@ -535,11 +536,11 @@ export class KvmVcpu implements HostTask {
   programInterrupts = 0;
 
   // guest register state (vcpu->arch)
-  private readonly gpr: bigint[] = new Array<bigint>(32).fill(0n);
+  private readonly gpr = new GuestGprs();
   private cr = 0;
   private pc = 0n;
   private msr = MSR_SF | MSR_ME | MSR_LE;
-  private readonly spr = new Map<number, bigint>();
+  private readonly spr = new GuestSprs(GUEST_SPRS);
   private psscr = 0n;
   /** Guest decrementer expiry, timebase ticks. */
   private decExpires: bigint;
@@ -633,7 +634,7 @@ export class KvmVcpu implements HostTask {
       sprg1: this.sprv(SPRN_SPRG1),
       sprg2: this.sprv(SPRN_SPRG2),
       sprg3: this.sprv(SPRN_SPRG3),
-      gpr: [...this.gpr],
+      gpr: this.gpr.toArray(),
     };
   }
 
@@ -663,7 +664,7 @@ export class KvmVcpu implements HostTask {
     this.spr.set(SPRN_SPRG1, u64(regs.sprg1));
     this.spr.set(SPRN_SPRG2, u64(regs.sprg2));
     this.spr.set(SPRN_SPRG3, u64(regs.sprg3));
-    for (let i = 0; i < 32; i++) this.gpr[i] = u64(regs.gpr[i]);
+    for (let i = 0; i < 32; i++) this.gpr.set(i, u64(regs.gpr[i]));
     return 0;
   }
 
@@ -852,8 +853,8 @@ export class KvmVcpu implements HostTask {
     this.onExit = onExit;
     // kvm_arch_vcpu_ioctl_run: complete a userspace hcall
     if (this.hcallNeeded) {
-      this.gpr[3] = u64(this.run_.papr_hcall.ret);
-      for (let i = 0; i < 9; i++) this.gpr[4 + i] = u64(this.run_.papr_hcall.args[i] ?? 0n);
+      this.gpr.set(3, u64(this.run_.papr_hcall.ret));
+      for (let i = 0; i < 9; i++) this.gpr.set(4 + i, u64(this.run_.papr_hcall.args[i] ?? 0n));
       this.hcallNeeded = false;
     }
     this.resumeCost = this.state === "userspace" ? this.h.costs.userspaceRoundTripNs : 0;
@@ -981,9 +982,9 @@ export class KvmVcpu implements HostTask {
       return;
     }
     // load guest state
-    for (let i = 0; i < 32; i++) t.setGpr(i, this.gpr[i]);
+    this.gpr.loadInto(t);
     t.cr = this.cr;
-    for (const [n, v] of this.spr) t.setSpr(n, v);
+    this.spr.loadInto(t);
     t.setSpr(SPRN_DEC, BigInt.asUintN(64, this.decExpires - tb));
     t.setSpr(SPRN_HDEC, hdec > 0x7fffffffn ? 0x7fffffffn : hdec);
     t.setSpr(SPRN_PSSCR, this.entryPsscr());
@@ -1025,9 +1026,9 @@ export class KvmVcpu implements HostTask {
     const srrBased = vector === BOOK3S_INTERRUPT_SYSCALL || vector < 0x300;
     this.pc = t.getSpr(srrBased ? SPRN_SRR0 : SPRN_HSRR0);
     this.msr = t.getSpr(srrBased ? SPRN_SRR1 : SPRN_HSRR1);
-    for (let i = 0; i < 32; i++) this.gpr[i] = t.gpr(i);
+    this.gpr.saveFrom(t);
     this.cr = t.cr;
-    for (const n of GUEST_SPRS) this.spr.set(n, t.getSpr(n));
+    this.spr.saveFrom(t);
     this.psscr = t.getSpr(SPRN_PSSCR) & PSSCR_GUEST_VIS;
     this.hfscr = t.getSpr(SPRN_HFSCR);
     const rawDec = t.getSpr(SPRN_DEC);
@@ -1082,7 +1083,7 @@ export class KvmVcpu implements HostTask {
   private realModeHcall(vector: number): boolean {
     if (vector !== BOOK3S_INTERRUPT_SYSCALL || !this.vm.inKernelXics) return false;
     if ((this.msr & MSR_PR) !== 0n) return false;
-    const req = Number(this.gpr[3] & 0xffffffffn);
+    const req = Number(this.gpr.get(3) & 0xffffffffn);
     if (!this.vm.enabledHcalls.has(req)) return false;
     return REAL_MODE_XICS_HCALLS.has(req);
   }
@@ -1133,8 +1134,8 @@ export class KvmVcpu implements HostTask {
         // host interrupt / IPI (e.g. a kick): handled by the host, then back to the guest
         return RESUME;
       case BOOK3S_INTERRUPT_SYSCALL: {
-        run.papr_hcall.nr = this.gpr[3];
-        for (let i = 0; i < 9; i++) run.papr_hcall.args[i] = this.gpr[4 + i];
+        run.papr_hcall.nr = this.gpr.get(3);
+        for (let i = 0; i < 9; i++) run.papr_hcall.args[i] = this.gpr.get(4 + i);
         run.papr_hcall.ret = 0n;
         run.exit_reason = U.KVM_EXIT_PAPR_HCALL;
         this.hcallNeeded = true;
@@ -1193,7 +1194,7 @@ export class KvmVcpu implements HostTask {
     const rb = (w >>> 11) & 31;
     if (xo === 142) {
       // msgsndp: doorbell to a thread of this vCore
-      const msg = this.gpr[rb];
+      const msg = this.gpr.get(rb);
       if (((msg >> 27n) & 31n) === 5n) {
         const tpc = this.vm.smtMode > 0 ? this.vm.smtMode : this.h.threadsPerCore;
         const thr = Number(msg & 0x3fn);
@@ -1216,7 +1217,7 @@ export class KvmVcpu implements HostTask {
 
   /** linux: book3s_hv.c kvmppc_pseries_do_hcall */
   private doHcall(): Action {
-    const req = Number(this.gpr[3] & 0xffffffffn);
+    const req = Number(this.gpr.get(3) & 0xffffffffn);
     const cpu = this.cpu;
     if (cpu.sim.trace.enabled) {
       cpu.sim.trace.instant(cpu.track, "kvm_hcall_enter", "kvm", {
@@ -1239,7 +1240,7 @@ export class KvmVcpu implements HostTask {
         return this.ceded && !this.woken() ? BLOCK : this.endCede();
       }
       case U.H_PROD: {
-        const target = this.vm.vcpus.get(Number(this.gpr[4]));
+        const target = this.vm.vcpus.get(Number(this.gpr.get(4)));
         if (target === undefined) {
           ret = U.H_PARAMETER;
           break;
@@ -1276,7 +1277,7 @@ export class KvmVcpu implements HostTask {
   }
 
   private finishHcall(ret: number): void {
-    this.gpr[3] = u64(BigInt(ret));
+    this.gpr.set(3, u64(BigInt(ret)));
     this.hcallNeeded = false;
     this.run_.exit_reason = U.KVM_EXIT_UNKNOWN;
   }
@@ -1304,12 +1305,12 @@ export class KvmVcpu implements HostTask {
     const c = this.icp;
     switch (req) {
       case U.H_IPI: {
-        const target = this.vm.vcpus.get(Number(this.gpr[4]));
+        const target = this.vm.vcpus.get(Number(this.gpr.get(4)));
         if (target === undefined) {
           this.finishHcall(U.H_PARAMETER);
           return RESUME;
         }
-        target.icp.mfrr = Number(this.gpr[5] & 0xffn);
+        target.icp.mfrr = Number(this.gpr.get(5) & 0xffn);
         target.interruptStateChanged();
         this.finishHcall(U.H_SUCCESS);
         return RESUME;
@@ -1327,25 +1328,25 @@ export class KvmVcpu implements HostTask {
           if (xisr !== U.XICS_IPI) c.extSource = 0; // edge-presented device source
         }
         this.finishHcall(U.H_SUCCESS);
-        this.gpr[4] = BigInt(((oldCppr << 24) | xisr) >>> 0);
+        this.gpr.set(4, BigInt(((oldCppr << 24) | xisr) >>> 0));
         this.interruptStateChanged();
         return RESUME;
       }
       case U.H_IPOLL: {
         const best = this.icpBest();
         this.finishHcall(U.H_SUCCESS);
-        this.gpr[4] = BigInt(((c.cppr << 24) | (best?.source ?? 0)) >>> 0);
-        this.gpr[5] = BigInt(c.mfrr);
+        this.gpr.set(4, BigInt(((c.cppr << 24) | (best?.source ?? 0)) >>> 0));
+        this.gpr.set(5, BigInt(c.mfrr));
         return RESUME;
       }
       case U.H_CPPR:
-        c.cppr = Number(this.gpr[4] & 0xffn);
+        c.cppr = Number(this.gpr.get(4) & 0xffn);
         this.finishHcall(U.H_SUCCESS);
         this.interruptStateChanged();
         return RESUME;
       default: {
         // H_EOI: restore the CPPR from the XIRR, end the source
-        const xirr = Number(this.gpr[4] & 0xffffffffn);
+        const xirr = Number(this.gpr.get(4) & 0xffffffffn);
         c.cppr = xirr >>> 24;
         c.xisr = 0;
         this.finishHcall(U.H_SUCCESS);
