@@ -141,7 +141,7 @@ const path = writeBenchResult("engine", SEED, {
   eventsPerSecond: Math.round(eventsPerSecond),
   baselineEventsPerSecond: Math.round(baselineEventsPerSecond),
   ratio: Number(ratio.toFixed(3)),
-  targets: { minEventsPerSecond: 5_000_000, maxRatio: 2 },
+  targets: { minEventsPerSecond: 10_000_000, maxRatio: 1.5 },
 });
 console.log(
   `engine: ${(eventsPerSecond / 1e6).toFixed(2)} M events/s, baseline ${(baselineEventsPerSecond / 1e6).toFixed(2)} M events/s, ratio ${ratio.toFixed(2)} -> ${path}`,
