@@ -312,3 +312,64 @@ describe("Simulation bad input", () => {
     expect(n).toBe(1);
   });
 });
+
+describe("Simulation.tryAdvance", () => {
+  it("only moves the clock inside a run, up to its end, and not past a due event", () => {
+    const sim = new Simulation();
+    expect(sim.tryAdvance(10)).toBe(false); // no run in progress
+    const seen: boolean[] = [];
+    sim.schedule(100, () => {});
+    sim.schedule(0, () => {
+      seen.push(sim.tryAdvance(50)); // 50 < 100: yes
+      seen.push(sim.tryAdvance(50)); // 100: the event armed first goes first
+      seen.push(sim.tryAdvance(-1));
+    });
+    sim.runUntil(1000);
+    expect(seen).toEqual([true, false, false]);
+    sim.schedule(0, () => {
+      seen.push(sim.tryAdvance(600)); // past the run's end (1500)
+      seen.push(sim.tryAdvance(500));
+    });
+    sim.runUntil(1500);
+    expect(seen.slice(3)).toEqual([false, true]);
+    expect(sim.now).toBe(1500);
+  });
+
+  it("processes that continue inline see the same times and order as processes that arm timers", () => {
+    // n processes, each a list of steps (delay, then log its time); run once arming a timer per
+    // step and once trying tryAdvance first: the logs must be identical
+    const run = (steps: number[][], inline: boolean): string[] => {
+      const sim = new Simulation();
+      const log: string[] = [];
+      steps.forEach((delays, p) => {
+        let i = 0;
+        const timer = sim.createTimer(() => go(), `p${p}`);
+        const go = (): void => {
+          for (;;) {
+            log.push(`${p}@${sim.now}#${i}`);
+            if (i >= delays.length) return;
+            const d = delays[i++];
+            if (inline && sim.tryAdvance(d)) continue;
+            timer.arm(sim.now + d);
+            return;
+          }
+        };
+        timer.arm(0);
+      });
+      sim.runUntil(1e9);
+      return log;
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 30 }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (steps) => {
+          expect(run(steps, true)).toEqual(run(steps, false));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -92,6 +92,8 @@ export class Simulation {
    */
   private firing: Timer | null = null;
   private nextSeq = 0;
+  /** End time of the run in progress (runUntil's time, Infinity for runAll); -1 outside runs. */
+  private horizon: TimeNs = -1;
   private _now: TimeNs = 0;
   private _finished = false;
   private _dispatched = 0;
@@ -133,6 +135,33 @@ export class Simulation {
   get nextTime(): TimeNs {
     if (this.firing !== null) this.settleFiring();
     return this.size > 0 ? this.times[0] : Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Lets the running callback continue `delay` ns later without an event: when no event is due
+   * before now + delay (strictly: one due at that very time was armed first and goes first) and
+   * the run in progress reaches that time, the clock moves there and true is returned; the caller
+   * then goes on as if a timer armed for now + delay had just fired. Otherwise nothing changes
+   * and the caller arms its timer. The order of everything that happens is the same either way;
+   * only the dispatched-event count differs.
+   */
+  tryAdvance(delay: TimeNs): boolean {
+    const to = this._now + delay;
+    if (!(delay >= 0 && to <= this.horizon)) return false;
+    const times = this.times;
+    const n = this.size;
+    let next: number;
+    if (this.firing !== null) {
+      // the spent timer of the running callback still holds the top: the next event is the
+      // lesser of its children
+      next = n > 1 ? times[1] : Number.POSITIVE_INFINITY;
+      if (n > 2 && times[2] < next) next = times[2];
+    } else {
+      next = n > 0 ? times[0] : Number.POSITIVE_INFINITY;
+    }
+    if (!(next > to)) return false;
+    this._now = to;
+    return true;
   }
 
   /** A timer that is not armed yet. */
@@ -222,12 +251,18 @@ export class Simulation {
       );
     }
     const start = this._dispatched;
-    // `times` is re-read each pass: arming from a callback may replace it with a larger array
-    while (this.size > 0 && this.times[0] <= time) {
-      this.dispatchNext();
-      if (this._finished) return this._dispatched - start;
+    const outer = this.horizon;
+    this.horizon = time;
+    try {
+      // `times` is re-read each pass: arming from a callback may replace it with a larger array
+      while (this.size > 0 && this.times[0] <= time) {
+        this.dispatchNext();
+        if (this._finished) return this._dispatched - start;
+      }
+    } finally {
+      this.horizon = outer;
     }
-    this._now = time;
+    if (time > this._now) this._now = time;
     return this._dispatched - start;
   }
 
@@ -241,8 +276,14 @@ export class Simulation {
   runAll(limit = Number.POSITIVE_INFINITY): number {
     this.assertRunnable("runAll");
     const start = this._dispatched;
-    while (this.size > 0 && this._dispatched - start < limit && !this._finished) {
-      this.dispatchNext();
+    const outer = this.horizon;
+    this.horizon = Number.POSITIVE_INFINITY;
+    try {
+      while (this.size > 0 && this._dispatched - start < limit && !this._finished) {
+        this.dispatchNext();
+      }
+    } finally {
+      this.horizon = outer;
     }
     return this._dispatched - start;
   }

@@ -446,11 +446,13 @@ export class GuestCpu implements ThreadSoftware {
       switch (cur.k) {
         case "delay":
           if (cur.ns <= 0) continue;
-          this.armTimerWait(cur, cur.ns);
+          if (this.armTimerWait(cur, cur.ns)) continue;
           return;
         case "work": {
           if (cur.ns <= 0) continue;
           const speed = this.speed();
+          // nothing else due before the work ends: it runs to its end inline
+          if (this.sim.tryAdvance(Math.max(1, Math.ceil(cur.ns / speed)))) continue;
           const now = this.sim.now;
           this.wait = {
             k: "work",
@@ -536,15 +538,19 @@ export class GuestCpu implements ThreadSoftware {
    * Kernel code running for `ns` of work: like user work, it shares the core's issue resources
    * with the SMT siblings (smt.ts), so it takes ns / speed of virtual time at the speed the
    * thread has when the code starts (kernel paths are short: a sibling changing state during
-   * one is not followed).
+   * one is not followed). Returns true when the time passed inline (Simulation.tryAdvance).
    */
-  private armTimerWait(op: KOp, ns: number): void {
+  private armTimerWait(op: KOp, ns: number): boolean {
     const now = this.sim.now;
     const core = this.hw.core;
     const speed = core === null ? 1 : core.runningSpeed(this.hw.index);
-    const endAt = now + (speed === 1 ? ns : Math.max(1, Math.round(ns / speed)));
+    const d = speed === 1 ? ns : Math.max(1, Math.round(ns / speed));
+    // nothing else due before the code ends (no interrupt can come): it runs inline
+    if (this.sim.tryAdvance(d)) return true;
+    const endAt = now + d;
     this.wait = { k: "timer", op, timer: this.waitTimer, startedAt: now, endAt, speed };
     this.waitTimer.arm(endAt);
+    return false;
   }
 
   /** The snooze loop's next iteration boundary at or after now (and the deadline check). */
