@@ -32,7 +32,7 @@ import {
   SPRN_PSSCR,
 } from "./registers.js";
 import { ACC_HV, implementedSprs } from "./sprs.js";
-import { EXEC_INTERRUPT, EXEC_OK, EXEC_STOPPED } from "./thread.js";
+import { EXEC_INTERRUPT, EXEC_OK, EXEC_STOPPED, sprStoreIndex } from "./thread.js";
 
 /** PSSCR ESL, EC, PSLL and SD: fields only the hypervisor can write. */
 const PSSCR_HV_FIELDS = 0x007f0000;
@@ -121,15 +121,15 @@ describe("guest escape", () => {
       const sH = t.sprHi;
       const sL = t.sprLo;
       // hypervisor set-up varies: HFSCR facilities, PSSCR ESL/EC/PSLL/SD, LPCR wake bits
-      sL[SPRN_HFSCR] = rng.uint32() & 0x7ff;
-      sH[SPRN_HFSCR] = 0;
-      sL[SPRN_PSSCR] = (rng.uint32() & 0x7f03ff) >>> 0;
-      sH[SPRN_PSSCR] = 0;
-      sL[SPRN_LPCR] = Number(LPCR_PECE0 | LPCR_LPES0) | (rng.uint32() & 0x0100_2000);
-      sH[SPRN_LPCR] = rng.uint32() & 0x4000;
+      sL[sprStoreIndex(SPRN_HFSCR)] = rng.uint32() & 0x7ff;
+      sH[sprStoreIndex(SPRN_HFSCR)] = 0;
+      sL[sprStoreIndex(SPRN_PSSCR)] = (rng.uint32() & 0x7f03ff) >>> 0;
+      sH[sprStoreIndex(SPRN_PSSCR)] = 0;
+      sL[sprStoreIndex(SPRN_LPCR)] = Number(LPCR_PECE0 | LPCR_LPES0) | (rng.uint32() & 0x0100_2000);
+      sH[sprStoreIndex(SPRN_LPCR)] = rng.uint32() & 0x4000;
       for (const s of hvSprs) {
-        snapHi[s] = sH[s];
-        snapLo[s] = sL[s];
+        snapHi[s] = sH[sprStoreIndex(s)];
+        snapLo[s] = sL[sprStoreIndex(s)];
       }
       const pcHi = t.pcHi;
       const pcLo = t.pcLo;
@@ -151,12 +151,12 @@ describe("guest escape", () => {
         for (const s of hvSprs) {
           if (s === SPRN_PSSCR) {
             // PLS (status) and RL/MTL/TR (guest-visible, SPR 823) may change; ESL/EC/PSLL/SD not
-            if ((sL[s] & PSSCR_HV_FIELDS) !== (snapLo[s] & PSSCR_HV_FIELDS)) {
+            if ((sL[sprStoreIndex(s)] & PSSCR_HV_FIELDS) !== (snapLo[s] & PSSCR_HV_FIELDS)) {
               throw new Error(`word 0x${w.toString(16)} changed PSSCR[ESL|EC|PSLL|SD]`);
             }
             continue;
           }
-          if (sH[s] !== snapHi[s] || sL[s] !== snapLo[s]) {
+          if (sH[sprStoreIndex(s)] !== snapHi[s] || sL[sprStoreIndex(s)] !== snapLo[s]) {
             throw new Error(`word 0x${w.toString(16)} changed hypervisor SPR ${s} without an interrupt`);
           }
         }
@@ -179,14 +179,17 @@ describe("guest escape", () => {
           throw new Error(`word 0x${w.toString(16)}: unexpected OS vector 0x${v.toString(16)}`);
       }
       for (const s of hvSprs) {
-        if (sH[s] === snapHi[s] && sL[s] === snapLo[s]) continue;
-        if (s === SPRN_PSSCR && (sL[s] & PSSCR_HV_FIELDS) === (snapLo[s] & PSSCR_HV_FIELDS)) continue;
+        if (sH[sprStoreIndex(s)] === snapHi[s] && sL[sprStoreIndex(s)] === snapLo[s]) continue;
+        if (s === SPRN_PSSCR && (sL[sprStoreIndex(s)] & PSSCR_HV_FIELDS) === (snapLo[s] & PSSCR_HV_FIELDS))
+          continue;
         const allowed =
           toHv &&
           (s === SPRN_HSRR0 ||
             s === SPRN_HSRR1 ||
             (s === SPRN_HEIR && v === BOOK3S_INTERRUPT_H_EMUL_ASSIST) ||
-            (s === SPRN_HFSCR && v === BOOK3S_INTERRUPT_H_FAC_UNAVAIL && sL[s] === snapLo[s]) ||
+            (s === SPRN_HFSCR &&
+              v === BOOK3S_INTERRUPT_H_FAC_UNAVAIL &&
+              sL[sprStoreIndex(s)] === snapLo[s]) ||
             ((s === SPRN_HDAR || s === SPRN_HDSISR) && v === BOOK3S_INTERRUPT_H_DATA_STORAGE));
         if (!allowed) {
           throw new Error(
@@ -198,10 +201,10 @@ describe("guest escape", () => {
         // HSRR0 = the guest instruction (or the next one), HSRR1 = the guest MSR (HV=0)
         const next = (pcLo + 4) >>> 0;
         if (
-          sH[SPRN_HSRR1] & 0x10000000 ||
-          (sL[SPRN_HSRR1] & ~0x783f0000) >>> 0 !== (msrLo & ~0x783f0000) >>> 0 ||
-          sH[SPRN_HSRR0] !== pcHi ||
-          (sL[SPRN_HSRR0] !== pcLo && sL[SPRN_HSRR0] !== next)
+          sH[sprStoreIndex(SPRN_HSRR1)] & 0x10000000 ||
+          (sL[sprStoreIndex(SPRN_HSRR1)] & ~0x783f0000) >>> 0 !== (msrLo & ~0x783f0000) >>> 0 ||
+          sH[sprStoreIndex(SPRN_HSRR0)] !== pcHi ||
+          (sL[sprStoreIndex(SPRN_HSRR0)] !== pcLo && sL[sprStoreIndex(SPRN_HSRR0)] !== next)
         ) {
           throw new Error(`word 0x${w.toString(16)}: HSRR0/HSRR1 do not describe the guest`);
         }

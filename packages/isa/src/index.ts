@@ -30,6 +30,7 @@ export {
   type SoftwareLevel,
   SprAccessError,
   type StopState,
+  sprStoreIndex,
   type ThreadSoftware,
   ThreadStateError,
   UnknownSprError,

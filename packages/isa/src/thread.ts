@@ -263,25 +263,46 @@ const PSSCRL_HV_WRITABLE = 0x007f03ff;
 const PSSCRL_GUEST_VIS = 0x3ff;
 const PSSCRH_PLS = 0xf0000000;
 
-const S_XER = 1;
-const S_LR = 8;
-const S_CTR = 9;
-const S_SRR0 = 26;
-const S_SRR1 = 27;
-const S_FSCR = 153;
-const S_UAMOR = 157;
-const S_HFSCR = 190;
-const S_HDSISR = 306;
-const S_HDAR = 307;
-const S_HSRR0 = 314;
-const S_HSRR1 = 315;
-const S_LPCR = 318;
-const S_HEIR = 339;
-const S_AMOR = 349;
-const S_BESCR = 806;
-const S_PSSCR = 855;
-const S_PPR = 896;
-const S_CTRL = 152;
+/** Dense slot per implemented SPR number (-1 otherwise): the per-thread bigint caches' index. */
+const SPR_SLOT = new Int16Array(1024).fill(-1);
+const SPR_SLOTS = implementedSprs().length;
+implementedSprs().forEach((info, i) => {
+  SPR_SLOT[info.spr] = i;
+});
+
+/**
+ * Where an SPR's value lives in HwThread.sprHi/sprLo: the dense slot of its canonical SPR (aliases
+ * such as PPR32 share PPR's), -1 for numbers the model does not implement. Dense storage keeps a
+ * thread's SPR file at a few hundred words, which matters when thousands of threads are simulated.
+ */
+const SPR_STORE = new Int16Array(1024).fill(-1);
+for (let n = 0; n < 1024; n++) if (SPR_SLOT[n] >= 0) SPR_STORE[n] = SPR_SLOT[SPR_CANONICAL[n]];
+
+function storeOf(spr: number): number {
+  const slot = SPR_SLOT[spr];
+  if (slot < 0) throw new Error(`internal: SPR ${spr} is used by the thread but not implemented`);
+  return slot;
+}
+
+const S_XER = storeOf(1);
+const S_LR = storeOf(8);
+const S_CTR = storeOf(9);
+const S_SRR0 = storeOf(26);
+const S_SRR1 = storeOf(27);
+const S_FSCR = storeOf(153);
+const S_UAMOR = storeOf(157);
+const S_HFSCR = storeOf(190);
+const S_HDSISR = storeOf(306);
+const S_HDAR = storeOf(307);
+const S_HSRR0 = storeOf(314);
+const S_HSRR1 = storeOf(315);
+const S_LPCR = storeOf(318);
+const S_HEIR = storeOf(339);
+const S_AMOR = storeOf(349);
+const S_BESCR = storeOf(806);
+const S_PSSCR = storeOf(855);
+const S_PPR = storeOf(896);
+const S_CTRL = storeOf(152);
 
 // Asynchronous sources, in priority order (highest first)
 const SRC_NONE = 0;
@@ -331,12 +352,10 @@ function toBig(hi: number, lo: number): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
-/** Dense slot per implemented SPR number (-1 otherwise): the per-thread bigint caches' index. */
-const SPR_SLOT = new Int16Array(1024).fill(-1);
-const SPR_SLOTS = implementedSprs().length;
-implementedSprs().forEach((info, i) => {
-  SPR_SLOT[info.spr] = i;
-});
+/** Index of SPR `spr` in HwThread.sprHi/sprLo (aliases share their canonical SPR's), -1 if not implemented. */
+export function sprStoreIndex(spr: number): number {
+  return spr >>> 0 === spr && spr < 1024 ? SPR_STORE[spr] : -1;
+}
 
 /** Halves of a checked u64 bigint, in SPLIT[0] (hi) and SPLIT[1] (lo); no allocation below 2^53. */
 const SPLIT = new Uint32Array(2);
@@ -389,9 +408,9 @@ export class HwThread {
   /** GPR halves (hot path). */
   readonly gprHi = new Uint32Array(32);
   readonly gprLo = new Uint32Array(32);
-  /** SPR halves indexed by canonical SPR number (hot path). */
-  readonly sprHi = new Uint32Array(1024);
-  readonly sprLo = new Uint32Array(1024);
+  /** SPR halves (hot path), at sprStoreIndex(spr): one dense slot per implemented SPR. */
+  readonly sprHi = new Uint32Array(SPR_SLOTS);
+  readonly sprLo = new Uint32Array(SPR_SLOTS);
   /**
    * The bigint last read or written through gpr()/setGpr() and getSpr()/setSpr() per register,
    * with its halves: the API's BigInts are made only when a value changed (the hypervisor saves
@@ -1415,7 +1434,7 @@ export class HwThread {
 
   /** Reads SPR `n` into rdHi/rdLo. */
   private readSprHalves(n: number): void {
-    const c = SPR_CANONICAL[n];
+    const c = SPR_STORE[n];
     let hi = this.sprHi[c];
     let lo = this.sprLo[c];
     switch (SPR_KIND[n]) {
@@ -1489,7 +1508,7 @@ export class HwThread {
 
   /** Writes SPR `n` with the semantics of privilege `mode` (MODE_HV, MODE_OS, MODE_USER). */
   private writeSprHalves(n: number, hi: number, lo: number, mode: number): void {
-    const c = SPR_CANONICAL[n];
+    const c = SPR_STORE[n];
     if (SPR_IS32[n]) hi = 0;
     const sH = this.sprHi;
     const sL = this.sprLo;
