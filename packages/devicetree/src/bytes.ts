@@ -25,6 +25,11 @@ export function writeU64(b: Uint8Array, off: number, v: bigint): void {
 /** Bytes -> string with one char per byte (ISO-8859-1): lossless for any byte sequence. */
 export function latin1(b: Uint8Array, start = 0, end = b.length): string {
   let s = "";
+  if (end - start <= 64) {
+    // names and short strings: a plain loop beats building an array for apply()
+    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
+    return s;
+  }
   const CHUNK = 4096;
   for (let i = start; i < end; i += CHUNK) {
     const stop = Math.min(end, i + CHUNK);

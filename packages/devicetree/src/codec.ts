@@ -178,6 +178,8 @@ function decode(b: Uint8Array): DeviceTree {
   let rootClosed = false;
   let root: DtNode | null = null;
   const stack: DtNode[] = [];
+  // property names by strings-block offset: a tree names the same few properties many times
+  const names = new Map<number, string>();
   let pos = offStruct;
   for (;;) {
     if (pos + 4 > structEnd) {
@@ -251,16 +253,21 @@ function decode(b: Uint8Array): DeviceTree {
           `property name offset ${nameoff} is outside the ${sizeStrings}-byte strings block`,
         );
       }
-      const nameStart = offStrings + nameoff;
-      const nul = b.subarray(nameStart, stringsEnd).indexOf(0);
-      if (nul < 0) {
-        throw new FdtError(
-          "FDT_ERR_TRUNCATED",
-          nameStart,
-          `property name at strings offset ${nameoff} is not NUL-terminated inside the strings block`,
-        );
+      let name = names.get(nameoff);
+      if (name === undefined) {
+        const nameStart = offStrings + nameoff;
+        const nul = b.subarray(nameStart, stringsEnd).indexOf(0);
+        if (nul < 0) {
+          throw new FdtError(
+            "FDT_ERR_TRUNCATED",
+            nameStart,
+            `property name at strings offset ${nameoff} is not NUL-terminated inside the strings block`,
+          );
+        }
+        name = latin1(b, nameStart, nameStart + nul);
+        names.set(nameoff, name);
       }
-      const prop = new DtProperty(latin1(b, nameStart, nameStart + nul), b.slice(vstart, vstart + vlen));
+      const prop = new DtProperty(name, b.slice(vstart, vstart + vlen));
       prop.sourceNameOffset = nameoff;
       prop.sourcePadding = nonZeroPadding(b, vstart + vlen, structEnd);
       stack[stack.length - 1].attachProp(prop);
@@ -328,6 +335,8 @@ export interface EncodeOptions {
 
 class StringTable {
   private table: string;
+  /** First match of each name looked up so far (appending tables only). */
+  private readonly first = new Map<string, number>();
   /** For "libfdt-sw": offsets are taken from the end while strings are prepended. */
   private readonly prepend: boolean;
 
@@ -340,15 +349,26 @@ class StringTable {
   offsetOf(name: string, hint: number | undefined): number | { fromEnd: number } {
     const key = `${name}\0`;
     if (hint !== undefined && !this.prepend && this.table.startsWith(key, hint)) return hint;
-    const found = this.table.indexOf(key);
     if (this.prepend) {
+      // libfdt-sw: offsets count from the end; a prepended string may hold an earlier match, so
+      // nothing is cached
+      const found = this.table.indexOf(key);
       if (found >= 0) return { fromEnd: this.table.length - found };
       this.table = key + this.table;
       return { fromEnd: this.table.length };
     }
-    if (found >= 0) return found;
+    // a name without NUL matches only inside one NUL-terminated string, so appending strings never
+    // creates an earlier match: the first match, once known, stays the first
+    const known = this.first.get(name);
+    if (known !== undefined) return known;
+    const found = this.table.indexOf(key);
+    if (found >= 0) {
+      this.first.set(name, found);
+      return found;
+    }
     const off = this.table.length;
     this.table += key;
+    this.first.set(name, off);
     return off;
   }
 
