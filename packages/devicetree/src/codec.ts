@@ -347,8 +347,17 @@ class StringTable {
 
   /** Offset of `name`: reuse a hint, else the first occurrence of name+NUL, else add it. */
   offsetOf(name: string, hint: number | undefined): number | { fromEnd: number } {
+    const t = this.table;
+    if (
+      hint !== undefined &&
+      !this.prepend &&
+      t.startsWith(name, hint) &&
+      hint + name.length < t.length &&
+      t.charCodeAt(hint + name.length) === 0
+    ) {
+      return hint;
+    }
     const key = `${name}\0`;
-    if (hint !== undefined && !this.prepend && this.table.startsWith(key, hint)) return hint;
     if (this.prepend) {
       // libfdt-sw: offsets count from the end; a prepended string may hold an earlier match, so
       // nothing is cached

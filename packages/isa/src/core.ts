@@ -52,7 +52,8 @@ export class SmtCore {
   readonly threads: readonly HwThread[];
   readonly errata: GuestStopErratum;
   readonly sharing: SmtSharingModel;
-  private readonly listeners: CoreChangeListener[] = [];
+  /** Replaced, never mutated, on (un)subscribe: notifying iterates the array it started with. */
+  private listeners: readonly CoreChangeListener[] = [];
   private readonly running: boolean[];
   private readonly priorities: number[];
   private readonly speeds: number[];
@@ -141,10 +142,9 @@ export class SmtCore {
 
   /** Calls `listener` whenever a thread's speed may have changed; returns an unsubscribe function. */
   onSpeedChange(listener: CoreChangeListener): () => void {
-    this.listeners.push(listener);
+    this.listeners = [...this.listeners, listener];
     return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
+      this.listeners = this.listeners.filter((l) => l !== listener);
     };
   }
 
@@ -156,7 +156,8 @@ export class SmtCore {
     if (this.notifying) return;
     this.notifying = true;
     try {
-      for (const l of [...this.listeners]) l(this);
+      const ls = this.listeners;
+      for (let i = 0; i < ls.length; i++) ls[i](this);
     } finally {
       this.notifying = false;
     }

@@ -505,6 +505,15 @@ export class HwThread {
     return toBig(this.pcHi, this.pcLo);
   }
 
+  /** Sets PC to a word-aligned address below 4 GiB given as a number (no BigInt: hot path). */
+  setPc32(addr: number): void {
+    if (!(addr >>> 0 === addr && (addr & 3) === 0)) {
+      throw new RegisterValueError(`pc must be a word-aligned address below 2^32, got ${String(addr)}`);
+    }
+    this.pcHi = 0;
+    this.pcLo = addr;
+  }
+
   set pc(value: bigint) {
     const v = checkU64(value, "pc");
     if ((v & 3n) !== 0n) throw new RegisterValueError(`pc must be word aligned, got 0x${v.toString(16)}`);

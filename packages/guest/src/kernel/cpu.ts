@@ -27,7 +27,6 @@ import {
   MSR_RI,
   PPC_DBELL_SERVER,
   PPC_DBELL_TYPE_SHIFT,
-  SPRN_PPR,
   SPRN_SRR0,
   SPRN_SRR1,
   type ThreadSoftware,
@@ -93,8 +92,9 @@ interface Frame {
   masked: boolean;
   /** Work injected from outside the guest (no architected interrupt: no rfid on return). */
   soft: boolean;
-  /** PPR of the interrupted code, saved by the exception prolog (null until it ran). */
-  ppr: bigint | null;
+  /** PPR of the interrupted code (high word: PPR[PRI] in bits 18-20), saved by the exception prolog; -1 until it ran. */
+  pprHi: number;
+  pprLo: number;
 }
 
 type Wait =
@@ -119,6 +119,8 @@ export const PPC_MSG_CALL_FUNCTION = 0;
 export const PPC_MSG_RESCHEDULE = 1;
 
 const GPRS_SAVED = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, R_MSR, R_SPR, R_DBELL];
+const EXC_PROLOG_SAVE_PPR: KOp = { k: "exec", sym: TEXT.exceptionProlog, i: 0 };
+const EXC_PROLOG_HMT_MEDIUM: KOp = { k: "exec", sym: TEXT.exceptionProlog, i: 1 };
 
 /** The services a vCPU needs from the kernel as a whole. */
 export interface KernelServices {
@@ -671,7 +673,7 @@ export class GuestCpu implements ThreadSoftware {
   private execOp(op: KOp & { k: "exec" }): "continue" | "wait" {
     const addr = op.sym.addr + 4 * op.i;
     const word = op.sym.words[op.i];
-    this.thread.pc = BigInt(addr);
+    this.thread.setPc32(addr);
     this.stepping = true;
     let r: number;
     try {
@@ -715,7 +717,8 @@ export class GuestCpu implements ThreadSoftware {
       gprs: GPRS_SAVED.map((n) => t.gpr(n)),
       masked: false,
       soft: false,
-      ppr: null,
+      pprHi: -1,
+      pprLo: 0,
     };
     this.frames.push(frame);
     this.stats.interrupts.set(vector, (this.stats.interrupts.get(vector) ?? 0) + 1);
@@ -738,17 +741,21 @@ export class GuestCpu implements ThreadSoftware {
       gen = this.k.die(this, vector, frame.srr0, frame.srr1);
     }
     this.softEnabled = false;
-    this.cur = new Ctx(this.exceptionProlog(frame, gen), "irq", this.current);
+    // the prolog runs as its own context that continues into the handler (no generator delegation
+    // on every step of the handler)
+    const prolog = new Ctx(this.exceptionProlog(frame), "irq", this.current);
+    prolog.next = new Ctx(gen, "irq", this.current);
+    this.cur = prolog;
     this.wait = { k: "frozen", op: null };
     this.continueSoon(null);
   }
 
   // linux: arch/powerpc/kernel/exceptions-64s.S (CPU_FTR_HAS_PPR): save PPR, then HMT_MEDIUM
-  private *exceptionProlog(frame: Frame, handler: KCode): KCode {
-    yield { k: "exec", sym: TEXT.exceptionProlog, i: 0 };
-    frame.ppr = this.thread.gpr(R_SPR);
-    yield { k: "exec", sym: TEXT.exceptionProlog, i: 1 };
-    yield* handler;
+  private *exceptionProlog(frame: Frame): KCode {
+    yield EXC_PROLOG_SAVE_PPR;
+    frame.pprHi = this.thread.gprHi[R_SPR];
+    frame.pprLo = this.thread.gprLo[R_SPR];
+    yield EXC_PROLOG_HMT_MEDIUM;
   }
 
   private *interruptBody(body: () => KCode): KCode {
@@ -781,12 +788,13 @@ export class GuestCpu implements ThreadSoftware {
     const frame = this.frames.pop();
     if (frame === undefined) throw new Error(`cpu${this.logical}: iret without an interrupt frame`);
     const t = this.thread;
-    if (frame.ppr !== null && frame.ppr !== t.getSpr(SPRN_PPR)) {
+    if (frame.pprHi >= 0 && ((frame.pprHi >>> 18) & 7) !== t.priority) {
       // RESTORE_PPR: the interrupted code continues at the priority it had
-      t.setGpr(R_SPR, frame.ppr);
+      t.gprHi[R_SPR] = frame.pprHi;
+      t.gprLo[R_SPR] = frame.pprLo;
       this.stepping = true;
       try {
-        t.pc = BigInt(TEXT.restorePpr.addr);
+        t.setPc32(TEXT.restorePpr.addr);
         t.execute(TEXT.restorePpr.words[0]);
       } finally {
         this.stepping = false;
@@ -823,7 +831,7 @@ export class GuestCpu implements ThreadSoftware {
   /** Executes rfid; an interrupt pending and now enabled is taken at once. */
   private rfid(resume: KOp | null, frame: Frame): KOp | null | "wait" {
     const addr = TEXT.irqReturn.addr;
-    this.thread.pc = BigInt(addr);
+    this.thread.setPc32(addr);
     this.stepping = true;
     let r: number;
     try {
@@ -960,7 +968,14 @@ export class GuestCpu implements ThreadSoftware {
 
   /** set_dec(ticks): mtspr DEC. */
   *setDecTicks(ticks: number): KCode {
-    this.thread.setGpr(R_SPR, BigInt.asUintN(64, BigInt(Math.trunc(ticks))));
+    const v = Math.trunc(ticks);
+    if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      // the register's halves directly (no BigInt on this hot path)
+      this.thread.gprHi[R_SPR] = Math.floor(v / 4294967296);
+      this.thread.gprLo[R_SPR] = v >>> 0;
+    } else {
+      this.thread.setGpr(R_SPR, BigInt.asUintN(64, BigInt(v)));
+    }
     yield { k: "exec", sym: TEXT.setDec, i: 0 };
   }
 
@@ -1203,7 +1218,8 @@ export class GuestCpu implements ThreadSoftware {
       gprs: GPRS_SAVED.map((n) => t.gpr(n)),
       masked: false,
       soft: true,
-      ppr: null,
+      pprHi: -1,
+      pprLo: 0,
     });
     function* body(): KCode {
       yield* code;
