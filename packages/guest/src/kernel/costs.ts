@@ -39,6 +39,12 @@ export interface GuestCosts {
   pipeSyscallNs: number;
   /** Boot work of one CPU besides the RTAS and hcalls (start_secondary and friends). */
   secondaryBootNs: number;
+  /**
+   * Standard deviation of the log of each kernel code path's duration (0 = exact costs): each
+   * path takes its cost times a log-normal factor of median 1 drawn from the vCPU's seeded stream
+   * (cache and branch-predictor state differ from one run of a path to the next).
+   */
+  jitterSigma: number;
 }
 
 export const DEFAULT_GUEST_COSTS: Readonly<GuestCosts> = Object.freeze({
@@ -58,6 +64,7 @@ export const DEFAULT_GUEST_COSTS: Readonly<GuestCosts> = Object.freeze({
   snoozePollNs: 40,
   pipeSyscallNs: 600,
   secondaryBootNs: 200_000,
+  jitterSigma: 0.15,
 });
 
 export class GuestCostError extends RangeError {

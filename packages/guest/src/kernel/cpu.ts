@@ -12,7 +12,7 @@
 // dedicated_cede_loop) and the stop0lite patch (stop_loop), kernel/sched/core.c (try_to_wake_up,
 // ttwu_queue_remote, set_nr_if_polling, scheduler_ipi).
 
-import type { Timer } from "@stopsim/engine";
+import type { Rng, Timer } from "@stopsim/engine";
 import {
   BOOK3S_INTERRUPT_DECREMENTER,
   BOOK3S_INTERRUPT_DOORBELL,
@@ -125,6 +125,8 @@ const EXC_PROLOG_HMT_MEDIUM: KOp = { k: "exec", sym: TEXT.exceptionProlog, i: 1 
 /** The services a vCPU needs from the kernel as a whole. */
 export interface KernelServices {
   readonly costs: GuestCosts;
+  /** The seeded stream of a vCPU's cost jitter. */
+  costStream(cpu: GuestCpu): Rng;
   readonly tbFreq: () => number;
   readonly decMax: () => number;
   cpu(logical: number): GuestCpu;
@@ -214,6 +216,7 @@ export class GuestCpu implements ThreadSoftware {
   private deferredVector: number | null = null;
   private readonly waitTimer: Timer;
   private readonly kickTimer: Timer;
+  private readonly costRng: Rng;
   private kickOp: KOp | null = null;
   /** The hardware thread the hypervisor runs this vCPU on now. */
   private hw: HwThread;
@@ -230,6 +233,7 @@ export class GuestCpu implements ThreadSoftware {
     this.hw = thread;
     this.waitTimer = thread.sim.createTimer(() => this.onWaitTimer(), `guest cpu${logical}`);
     this.kickTimer = thread.sim.createTimer(() => this.onKick(), `guest cpu${logical}`);
+    this.costRng = k.costStream(this);
     this.idleCtx = new Ctx(k.idleLoop(this), "idle", null);
     this.unsubscribeSpeed = this.watchSpeed(thread);
   }
@@ -546,7 +550,9 @@ export class GuestCpu implements ThreadSoftware {
     const now = this.sim.now;
     const core = this.hw.core;
     const speed = core === null ? 1 : core.runningSpeed(this.hw.index);
-    const d = speed === 1 ? ns : Math.max(1, Math.round(ns / speed));
+    const sigma = this.k.costs.jitterSigma;
+    const t = sigma > 0 ? this.costRng.logNormal(ns, sigma) : ns;
+    const d = speed === 1 && t === ns ? ns : Math.max(1, Math.round(t / speed));
     // nothing else due before the code ends (no interrupt can come): it runs inline
     if (this.sim.tryAdvance(d)) return true;
     const endAt = now + d;

@@ -109,6 +109,25 @@ describe("idle states at run time", () => {
     expect(c.thread.priority).toBe(1); // RESTORE_PPR
   });
 
+  it("kernel code paths jitter around their cost (seeded): spread with jitterSigma, none without", () => {
+    const spread = (sigma: number) => {
+      const { kernel } = boot({ stop0lite: "always", costs: { jitterSigma: sigma } });
+      const r = measureWakeupLatency(kernel, {
+        method: "timer",
+        target: 1,
+        samples: 30,
+        onlyState: "stop0lite",
+      });
+      return { min: r.min, max: r.max, median: r.median };
+    };
+    const exact = spread(0);
+    expect(exact.max).toBe(exact.min);
+    const jittered = spread(0.15);
+    expect(jittered.max - jittered.min).toBeGreaterThan(0.1 * exact.median);
+    expect(Math.abs(jittered.median / exact.median - 1)).toBeLessThan(0.1);
+    expect(spread(0.15)).toEqual(jittered); // same seed, same samples
+  });
+
   it("kernel code takes longer beside busy SMT siblings than beside stopped ones", () => {
     // the same timer wakeup from snooze: siblings polling at very low priority slow the woken
     // thread's kernel path (isa smt.ts), siblings in stop0lite do not

@@ -118,6 +118,9 @@ export interface LockupReport {
 
 const TB_TICKS_PER_USEC_DEFAULT = 512;
 
+/** Guest kernels created per simulation (their random streams' names). */
+const KERNELS_PER_SIM = new WeakMap<Simulation, number>();
+
 export class GuestKernel implements GuestKernelImage {
   readonly entryPoint = BigInt(KERNEL_ENTRY);
   readonly console: KernelConsole;
@@ -152,11 +155,15 @@ export class GuestKernel implements GuestKernelImage {
   private halting = false;
   readonly tasks: Task[] = [];
   private readonly calledIn = new Set<number>();
+  private readonly instance: number;
 
   constructor(
     readonly sim: Simulation,
     config: GuestKernelConfig = {},
   ) {
+    // the n-th guest kernel of this simulation: names its random streams (same seed, same run)
+    this.instance = KERNELS_PER_SIM.get(sim) ?? 0;
+    KERNELS_PER_SIM.set(sim, this.instance + 1);
     this.costs = resolveCosts(config.costs);
     this.config = {
       stop0lite: config.stop0lite ?? "never",
@@ -318,6 +325,7 @@ export class GuestKernel implements GuestKernelImage {
 
   private services(): KernelServices {
     return {
+      costStream: (c) => this.sim.rng.stream(`guest${this.instance}/cpu${c.hwId}/costs`),
       costs: this.costs,
       tbFreq: this.tbFreq,
       decMax: this.decMax,
