@@ -941,7 +941,15 @@ export class GuestKernel implements GuestKernelImage {
         yield* cpu.schedule();
         return;
       }
-      yield* this.taskOp(cpu, task, r.value);
+      const op = r.value;
+      if (op.k === "compute" || op.k === "syscall") {
+        // the common ops inline (no generator per op): user work, or a system call's kernel time,
+        // then the return-to-user reschedule check of taskOp
+        yield op.k === "compute" ? { k: "work", ns: op.ns } : { k: "delay", ns: op.ns };
+        if (cpu.needResched && task.state === "running") yield* cpu.schedule();
+      } else {
+        yield* this.taskOp(cpu, task, op);
+      }
       input = this.sim.now;
     }
   }
