@@ -1,6 +1,7 @@
 // The modelled time the host kernel and KVM spend, in one table. Software layers charge time by
 // scheduling their continuation later (docs/ARCHITECTURE.md, "Time"). Every value is a median in
-// ns; each use draws a log-normal jitter around it from the host's seeded stream.
+// ns for a thread alone on its core; each use draws a log-normal jitter around it from the host's
+// seeded stream and divides it by the thread's SMT speed (HostCpu.cost, @stopsim/isa smt.ts).
 //
 // Where the numbers come from (see README.md, "Cost table" and "Calibration"):
 // - guestExitNs + exitHandling + guestEntryNs = one full KVM round trip (exit to the host's
