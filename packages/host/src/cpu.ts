@@ -96,18 +96,21 @@ export class HostCpu implements ThreadSoftware {
    */
   cost(ns: number): number {
     if (ns <= 0) return 0;
-    const sigma = this.costs.jitterSigma;
-    const t = sigma > 0 ? this.rng.logNormal(ns, sigma) : ns;
     const core = this.thread.core;
     const speed = core === null ? 1 : core.runningSpeed(this.thread.index);
-    return Math.max(1, Math.round(t / speed));
+    return Math.max(1, Math.round(this.jittered(ns) / speed));
   }
 
   /** A latency that is not this thread's code (a doorbell crossing the fabric), with jitter. */
   latency(ns: number): number {
     if (ns <= 0) return 0;
+    return Math.max(1, Math.round(this.jittered(ns)));
+  }
+
+  /** `ns` times the seeded log-normal jitter factor of the cost table. */
+  private jittered(ns: number): number {
     const sigma = this.costs.jitterSigma;
-    return Math.max(1, Math.round(sigma > 0 ? this.rng.logNormal(ns, sigma) : ns));
+    return sigma > 0 ? this.rng.logNormal(ns, sigma) : ns;
   }
 
   // -------------------------------------------------------------------------------------------

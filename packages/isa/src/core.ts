@@ -3,7 +3,7 @@
 import type { Simulation } from "@stopsim/engine";
 import { type ChipModel, POWER9_DD23 } from "./chips.js";
 import { GuestStopErratum, type GuestStopErratumConfig } from "./errata.js";
-import { POWER9_SMT4_SHARING, type SmtSharingModel } from "./smt.js";
+import { POWER9_SMT4_SHARING, type SmtSharingModel, sharedSpeed } from "./smt.js";
 import { HwThread } from "./thread.js";
 
 export class CoreConfigError extends RangeError {
@@ -125,19 +125,11 @@ export class SmtCore {
     if (this.dirty) this.recompute();
     const s = this.speeds[threadIndex];
     if (s > 0) return s;
-    const ts = this.threads;
-    const weights = this.sharing.priorityWeight;
-    let n = 1;
-    let sum = weights[ts[threadIndex].priority] ?? 0;
-    for (let j = 0; j < ts.length; j++) {
-      if (j === threadIndex || ts[j].stopped) continue;
-      n++;
-      sum += weights[ts[j].priority] ?? 0;
-    }
-    const tp = this.sharing.coreThroughput;
-    const w = weights[ts[threadIndex].priority] ?? 0;
-    if (w === 0 || sum === 0) return 1;
-    return Math.min(1, (tp[n < tp.length ? n : tp.length - 1] * w) / sum);
+    // cold path: the same sharing with this thread counted as running
+    const running = this.running.slice();
+    running[threadIndex] = true;
+    const r = sharedSpeed(this.sharing, running, this.priorities, threadIndex);
+    return r > 0 ? r : 1;
   }
 
   /** Calls `listener` whenever a thread's speed may have changed; returns an unsubscribe function. */

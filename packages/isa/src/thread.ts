@@ -113,6 +113,7 @@ import {
   SPR_KIND,
   SPR_READ,
   SPR_WRITE,
+  type SprInfo,
   sprInfo,
 } from "./sprs.js";
 
@@ -588,11 +589,7 @@ export class HwThread {
    * for SPR numbers the model does not implement and SprAccessError for write-only SPRs.
    */
   getSpr(spr: number): bigint {
-    const info = sprInfo(spr);
-    if (info === undefined) throw this.unknownSpr(spr);
-    if (info.read === ACC_UNDEFINED) {
-      throw new SprAccessError(`SPR ${spr} (${info.name}) is write-only: it cannot be read`);
-    }
+    this.readableSpr(spr);
     this.readSprHalves(spr);
     const hi = this.rdHi;
     const lo = this.rdLo;
@@ -610,11 +607,7 @@ export class HwThread {
    * no privilege check). Throws UnknownSprError or SprAccessError (read-only SPR).
    */
   setSpr(spr: number, value: bigint): void {
-    const info = sprInfo(spr);
-    if (info === undefined) throw this.unknownSpr(spr);
-    if (info.write === ACC_UNDEFINED) {
-      throw new SprAccessError(`SPR ${spr} (${info.name}) is read-only: it cannot be written`);
-    }
+    const info = this.writableSpr(spr);
     let hi: number;
     let lo: number;
     const slot = SPR_SLOT[spr];
@@ -639,11 +632,7 @@ export class HwThread {
   saveSprHalves(list: readonly number[], hi: Uint32Array, lo: Uint32Array): void {
     for (let i = 0; i < list.length; i++) {
       const spr = list[i];
-      const info = sprInfo(spr);
-      if (info === undefined) throw this.unknownSpr(spr);
-      if (info.read === ACC_UNDEFINED) {
-        throw new SprAccessError(`SPR ${spr} (${info.name}) is write-only: it cannot be read`);
-      }
+      this.readableSpr(spr);
       this.readSprHalves(spr);
       hi[i] = this.rdHi;
       lo[i] = this.rdLo;
@@ -658,13 +647,29 @@ export class HwThread {
     for (let i = 0; i < list.length; i++) {
       if (present[i] === 0) continue;
       const spr = list[i];
-      const info = sprInfo(spr);
-      if (info === undefined) throw this.unknownSpr(spr);
-      if (info.write === ACC_UNDEFINED) {
-        throw new SprAccessError(`SPR ${spr} (${info.name}) is read-only: it cannot be written`);
-      }
+      this.writableSpr(spr);
       this.writeSprHalves(spr, hi[i] >>> 0, lo[i] >>> 0, MODE_HV);
     }
+  }
+
+  /** The table entry of an SPR the API may read (mfspr in hypervisor state); throws otherwise. */
+  private readableSpr(spr: number): SprInfo {
+    const info = sprInfo(spr);
+    if (info === undefined) throw this.unknownSpr(spr);
+    if (info.read === ACC_UNDEFINED) {
+      throw new SprAccessError(`SPR ${spr} (${info.name}) is write-only: it cannot be read`);
+    }
+    return info;
+  }
+
+  /** The table entry of an SPR the API may write (mtspr in hypervisor state); throws otherwise. */
+  private writableSpr(spr: number): SprInfo {
+    const info = sprInfo(spr);
+    if (info === undefined) throw this.unknownSpr(spr);
+    if (info.write === ACC_UNDEFINED) {
+      throw new SprAccessError(`SPR ${spr} (${info.name}) is read-only: it cannot be written`);
+    }
+    return info;
   }
 
   private unknownSpr(spr: number): UnknownSprError {

@@ -265,14 +265,8 @@ export class GuestCpu implements ThreadSoftware {
     if (thread === this.hw) return;
     const w = this.wait;
     if (w.k === "timer" || w.k === "work" || w.k === "poll") {
-      const hvSince = this.hvEntryTime(w);
       w.timer.cancel();
-      if (w.k === "timer")
-        this.wait = { k: "frozen", op: { k: "delay", ns: Math.max(0, (w.endAt - hvSince) * w.speed) } };
-      else if (w.k === "work") {
-        const done = (hvSince - w.lastUpdate) * w.speed;
-        this.wait = { k: "frozen", op: { k: "work", ns: Math.max(0, w.remaining - done) } };
-      } else this.wait = { k: "frozen", op: { k: "poll", deadline: w.deadline } };
+      this.freezeAtHvEntry(w);
     }
     this.unsubscribeSpeed();
     this.hw = thread;
@@ -585,17 +579,25 @@ export class GuestCpu implements ThreadSoftware {
     const w = this.wait;
     if (this.thread.hypervisorState || this.thread.stopped) {
       // the hypervisor took the thread (asynchronous exit): freeze until it returns
-      const hvSince = this.hvEntryTime(w);
-      if (w.k === "timer")
-        this.wait = { k: "frozen", op: { k: "delay", ns: Math.max(0, (w.endAt - hvSince) * w.speed) } };
-      else if (w.k === "work") {
-        const done = (hvSince - w.lastUpdate) * w.speed;
-        this.wait = { k: "frozen", op: { k: "work", ns: Math.max(0, w.remaining - done) } };
-      } else if (w.k === "poll") this.wait = { k: "frozen", op: { k: "poll", deadline: w.deadline } };
+      if (w.k === "timer" || w.k === "work" || w.k === "poll") this.freezeAtHvEntry(w);
       return;
     }
     this.wait = { k: "frozen", op: null };
     this.advance(null);
+  }
+
+  /**
+   * The pending wait stopped when the hypervisor took the thread: what is left of it at that time
+   * becomes the operation to re-issue when the kernel runs again.
+   */
+  private freezeAtHvEntry(w: Wait & { k: "timer" | "work" | "poll" }): void {
+    const hvSince = this.hvEntryTime(w);
+    if (w.k === "timer")
+      this.wait = { k: "frozen", op: { k: "delay", ns: Math.max(0, (w.endAt - hvSince) * w.speed) } };
+    else if (w.k === "work") {
+      const done = (hvSince - w.lastUpdate) * w.speed;
+      this.wait = { k: "frozen", op: { k: "work", ns: Math.max(0, w.remaining - done) } };
+    } else this.wait = { k: "frozen", op: { k: "poll", deadline: w.deadline } };
   }
 
   private hvEntryTime(w: Wait): number {
