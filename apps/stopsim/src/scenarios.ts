@@ -348,6 +348,8 @@ export function runMigrate(
   let totalTimeNs: number | undefined;
   let downtimeNs: number | undefined;
   try {
+    q2.qmp("migrate-incoming", { uri: "tcp:[::]:49152" });
+    q1.qmp("migrate-set-capabilities", { capabilities: [{ capability: "return-path", state: true }] });
     const migrateStart = sim.now;
     const m = q1.migrate(q2);
     while (m.status === "active" || m.status === "device" || m.status === "setup") sim.runFor(NS_PER_MS);

@@ -184,12 +184,20 @@ function runScenario(design: Design, from: string, to: string, seed: number): Ou
     return { ...base, srcStart: s.start, h1: p1, dstStart: d.start, verdict: "destination does not start" };
   }
   const dst = d.qemu;
+  // QEMU alone: the destination listens after migrate-incoming, and only the return path lets the
+  // source see a refusal (without it the source would complete and wait in postmigrate; the
+  // management layer of @stopsim/libvirt handles that case)
+  dst.qmp("migrate-incoming", { uri: "tcp:[::]:49152" });
+  src.qmp("migrate-set-capabilities", { capabilities: [{ capability: "return-path", state: true }] });
   let migration: string;
   try {
     const m = src.migrate(dst);
     while (m.status === "active" || m.status === "device") sim.runFor(1_000_000);
     const info = m.info();
-    migration = info.status === "failed" ? `failed: ${info["error-desc"]}` : info.status;
+    migration =
+      info.status === "failed" && info["error-desc"] !== undefined
+        ? `failed: ${info["error-desc"]}`
+        : info.status;
   } catch (e) {
     if (!(e instanceof QmpError)) throw e;
     migration = `QMP error: ${e.message}`;
@@ -287,7 +295,7 @@ describe("migration matrix on real hosts (boot on H1, idle, migrate to H2, idle)
       "refused: Guest use of the lite stop instruction not available with KVM on this host (the host kernel does not handle guest stop); started with cap-stop-lite=off",
     );
     // started as the hint says, it refuses the incoming stream before the guest runs there
-    expect(o.migration).toBe("failed: load of migration failed: Invalid argument");
+    expect(o.migration).toBe("failed");
     expect(o.dstError).toBe("cap-stop-lite higher level (1) in incoming stream than on destination (0)");
     expect(o.sourceAfterRefusal?.status).toBe("running");
     expect(o.sourceAfterRefusal?.ticks).toBeGreaterThan(0);

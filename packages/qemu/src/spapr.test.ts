@@ -209,14 +209,71 @@ describe("userspace hypercalls, RTAS and run states", () => {
 });
 
 describe("live migration between real hosts", () => {
-  function pair(fromSpec: TestHostSpec, toSpec: TestHostSpec, srcCmd: string, dstCmd: string, seed = 7) {
+  function pair(
+    fromSpec: TestHostSpec,
+    toSpec: TestHostSpec,
+    srcCmd: string,
+    dstCmd: string,
+    seed = 7,
+    opts: { returnPath?: boolean; listen?: boolean } = {},
+  ) {
     const sim = new Simulation({ seed });
     const h1 = bootTestHost(sim, fromSpec, "h1");
     const h2 = bootTestHost(sim, toSpec, "h2");
     const src = start(sim, h1, srcCmd, { name: "src" });
     const dst = start(sim, h2, `${dstCmd} -incoming defer`, { name: "dst" });
+    if (opts.listen !== false) dst.qmp("migrate-incoming", { uri: "tcp:[::]:49152" });
+    if (opts.returnPath) {
+      src.qmp("migrate-set-capabilities", { capabilities: [{ capability: "return-path", state: true }] });
+    }
     return { sim, h1, h2, src, dst };
   }
+
+  it("-incoming defer listens only after migrate-incoming; the source is refused until then", () => {
+    const { sim, src, dst } = pair(DD23, DD23, "-M pseries -m 256M", "-M pseries -m 256M", 7, {
+      listen: false,
+    });
+    sim.runFor(10_000_000);
+    expect(dst.qmp("query-status")).toMatchObject({ status: "inmigrate" });
+    const m = src.migrate(dst);
+    expect(m.info()).toEqual({
+      status: "failed",
+      "error-desc": "Failed to connect to 'dst': Connection refused",
+    });
+    expect(src.status).toBe("running");
+    expect(() => src.qmp("migrate-incoming", { uri: "tcp:[::]:49152" })).toThrow(
+      "For use with '-incoming defer'",
+    );
+    dst.qmp("migrate-incoming", { uri: "tcp:[::]:49152" });
+    expect(() => dst.qmp("migrate-incoming", { uri: "tcp:[::]:49152" })).toThrow(
+      "The incoming migration has already been started",
+    );
+    expect(src.qmp("query-migrate-capabilities")).toEqual([{ capability: "return-path", state: false }]);
+    expect(() =>
+      src.qmp("migrate-set-capabilities", { capabilities: [{ capability: "bogus", state: true }] }),
+    ).toThrow("Parameter 'capability' does not accept value 'bogus'");
+  });
+
+  it("always sends the spapr/cap/hpt_maxpagesize subsection, other caps only when set off their default", () => {
+    const { sim, src, dst } = pair(DD23, DD23, "-M pseries -m 256M", "-M pseries -m 256M");
+    sim.runFor(10_000_000);
+    let stream = new Uint8Array();
+    const m = src.migrate(
+      dst,
+      {},
+      {
+        alter: (bytes) => {
+          stream = bytes.slice();
+          return bytes;
+        },
+      },
+    );
+    while (m.status === "active" || m.status === "device") sim.runFor(1_000_000);
+    expect(m.status).toBe("completed");
+    const text = Buffer.from(stream);
+    expect(text.includes("spapr/cap/hpt_maxpagesize")).toBe(true);
+    expect(text.includes("spapr/cap/stop_lite")).toBe(false);
+  });
 
   it("moves RAM, registers (PSSCR and the ONE_REG SPRs) and the run state; measures downtime", () => {
     const { sim, h1, h2, src, dst } = pair(
@@ -260,15 +317,45 @@ describe("live migration between real hosts", () => {
     expect(m.downtimeNs).toBeLessThan(300_000_000);
   });
 
-  it("refuses cap-stop-lite=on into a destination that cannot provide it; the source keeps running", () => {
+  it("without return-path: the destination refuses cap-stop-lite=on and exits; the source completes, paused in postmigrate", () => {
     const { sim, src, dst } = pair(DD23, OLD, "-M pseries -m 256M", "-M pseries,cap-stop-lite=off -m 256M");
     sim.runFor(20_000_000);
     const m = src.migrate(dst);
     while (m.status === "active" || m.status === "device") sim.runFor(1_000_000);
-    expect(m.info()).toEqual({
-      status: "failed",
-      "error-desc": "load of migration failed: Invalid argument",
-    });
+    // the source sent everything and learns nothing of the destination's error
+    expect(m.info()).toMatchObject({ status: "completed" });
+    expect(m.info()).not.toHaveProperty("error-desc");
+    expect(src.qmp("query-status")).toEqual({ status: "postmigrate", singlestep: false, running: false });
+    expect(dst.exitStatus).toBe(1);
+    expect(dst.incomingError?.message).toMatch(/cap-stop-lite higher level \(1\) in incoming stream/);
+    expect(() => dst.qmp("query-status")).toThrow(/QEMU exited with status 1/);
+    // nobody runs the guest now: it is paused on the source and gone on the destination
+    const j = readTinyGuestState(src.ram).cpus[0].jiffies;
+    sim.runFor(30_000_000);
+    expect(readTinyGuestState(src.ram).cpus[0].jiffies).toBe(j);
+    // a management layer's cont runs it again ("Continuing after completed migration")
+    src.qmp("cont");
+    sim.runFor(30_000_000);
+    expect(src.status).toBe("running");
+    expect(readTinyGuestState(src.ram).cpus[0].jiffies).toBeGreaterThan(j);
+  });
+
+  it("with return-path: the same refusal fails the migration on the source, which keeps running", () => {
+    const { sim, src, dst } = pair(
+      DD23,
+      OLD,
+      "-M pseries -m 256M",
+      "-M pseries,cap-stop-lite=off -m 256M",
+      7,
+      {
+        returnPath: true,
+      },
+    );
+    sim.runFor(20_000_000);
+    const m = src.migrate(dst);
+    while (m.status === "active" || m.status === "device") sim.runFor(1_000_000);
+    // the return path closed without the destination's "shut": failed, and no error text with it
+    expect(m.info()).toEqual({ status: "failed" });
     expect(dst.incomingError?.message).toBe(
       [
         "qemu-system-ppc64: cap-stop-lite higher level (1) in incoming stream than on destination (0)",
@@ -276,7 +363,7 @@ describe("live migration between real hosts", () => {
         "qemu-system-ppc64: load of migration failed: Invalid argument",
       ].join("\n"),
     );
-    expect(dst.status).toBe("shutdown");
+    expect(dst.exitStatus).toBe(1);
     expect(src.status).toBe("running");
     const j = readTinyGuestState(src.ram).cpus[0].jiffies;
     sim.runFor(30_000_000);

@@ -55,6 +55,8 @@ import {
   type ChannelFault,
   DEFAULT_MIGRATION_PARAMETERS,
   kvmPutCpuState,
+  MIGRATION_CAPABILITY_NAMES,
+  type MigrationCapabilities,
   type MigrationParameters,
   OutgoingMigration,
   spaprCapsPostMigration,
@@ -402,7 +404,11 @@ export class Qemu {
     this.ram.load(this.fdtAddr, this.dtb);
     this.image.load(this.ram);
     if (this.config.incoming !== undefined) {
+      // softmmu/vl.c qemu_start_incoming_migration: "-incoming defer" waits for QMP
+      // migrate-incoming; any other URI listens at once
       this._status = "inmigrate";
+      this.autostart = !this.config.startPaused;
+      if (this.config.incoming !== "defer") this.incomingUri = this.config.incoming;
       return;
     }
     const v0 = this.vcpus[0];
@@ -420,7 +426,11 @@ export class Qemu {
 
   /** QMP cont: runs every vCPU that is not halted. */
   cont(): void {
-    if (this._status === "guest-panicked" || this._status === "shutdown" || this._status === "postmigrate") {
+    if (
+      this._status === "guest-panicked" ||
+      this._status === "shutdown" ||
+      this._status === "internal-error"
+    ) {
       throw new QemuError(`cannot continue a guest in state ${this._status}`);
     }
     if (this._status === "running") return;
@@ -670,6 +680,14 @@ export class Qemu {
 
   /** The outgoing migration, if any (query-migrate). */
   migration: OutgoingMigration | undefined;
+  /** migrate-set-capabilities (qemu: migration/options.c, all off by default). */
+  readonly migrationCapabilities: MigrationCapabilities = { "return-path": false };
+  /** Where this QEMU listens for an incoming stream (-incoming URI, or migrate-incoming). */
+  incomingUri: string | undefined;
+  /** Start the guest when the incoming stream has loaded (no -S; or QMP cont while inmigrate). */
+  private autostart = false;
+  /** The process exited (e.g. exit(EXIT_FAILURE) after a failed load, or QMP quit): its status. */
+  exitStatus: number | undefined;
   /** Why an incoming migration failed (the destination's stderr). */
   incomingError: MigrationError | undefined;
   /** Warnings of the last incoming load (e.g. lower cap levels). */
@@ -716,21 +734,36 @@ export class Qemu {
     }
     this._status = "paused";
     this.emit("MIGRATION", { status: "completed" });
-    // migration/migration.c process_incoming_migration_bh: autostart unless -S
-    if (!this.config.startPaused) this.cont();
+    // migration/migration.c process_incoming_migration_bh: vm_start() if autostart (no -S, or a
+    // QMP cont while in inmigrate), else RUN_STATE_PAUSED until a management layer sends cont
+    if (this.autostart) this.cont();
   }
 
-  /** The destination gave up: QEMU exits with status 1. */
+  /**
+   * The destination gave up: it printed its error and exits with status 1
+   * (migration/migration.c process_incoming_migration_co: exit(EXIT_FAILURE)).
+   */
   incomingFailed(message: string, error?: MigrationError): void {
     this.incomingError = error ?? new MigrationError(message);
-    this._status = "shutdown";
-    for (const v of this.vcpus) v.halted = true;
+    this.exit(1);
   }
 
-  /** The source after a completed migration: its guest now lives on the destination. */
+  /** The process ends: its vCPUs never run again and its monitor closes. */
+  private exit(status: number): void {
+    this.exitStatus = status;
+    this._status = "shutdown";
+    for (const v of this.vcpus) {
+      if (v.inKvm) v.fd.requestExit();
+      v.halted = true;
+    }
+  }
+
+  /**
+   * The source after a completed migration: vm_stop(RUN_STATE_POSTMIGRATE) keeps the guest's
+   * state (a QMP cont runs it again: softmmu/runstate.c allows postmigrate -> running).
+   */
   migratedAway(): void {
     this._status = "postmigrate";
-    for (const v of this.vcpus) v.halted = true;
   }
 
   /** migration_iteration_finish on failure: restart the guest if it was running. */
@@ -741,9 +774,14 @@ export class Qemu {
 
   /**
    * QMP commands (qemu: qapi/*.json): query-status, query-machines, query-cpu-definitions,
-   * query-migrate, stop, cont. `migrate` takes the destination object, see migrate().
+   * query-migrate, stop, cont, migrate-set-capabilities, query-migrate-capabilities,
+   * migrate-incoming, quit. `migrate` takes the destination object, see migrate(). A QEMU that
+   * exited answers nothing (QmpError).
    */
-  qmp(command: string): unknown {
+  qmp(command: string, args: Readonly<Record<string, unknown>> = {}): unknown {
+    if (this.exitStatus !== undefined) {
+      throw new QmpError("GenericError", `QEMU exited with status ${this.exitStatus}: the monitor is closed`);
+    }
     switch (command) {
       case "query-status":
         return { status: this._status, singlestep: false, running: this._status === "running" };
@@ -774,17 +812,72 @@ export class Qemu {
       case "stop":
         this.stop();
         return {};
+      // monitor/qmp-cmds.c qmp_cont: runstate_needs_reset() refuses; during finish-migrate "not
+      // finalized"; in inmigrate it only sets autostart; otherwise vm_start() (also from postmigrate:
+      // "Continuing after completed migration")
       case "cont":
-        if (this._status === "inmigrate")
-          throw new QmpError("GenericError", "Guest can not be started at the moment");
         if (
           this._status === "guest-panicked" ||
           this._status === "shutdown" ||
-          this._status === "postmigrate"
+          this._status === "internal-error"
         ) {
-          throw new QmpError("GenericError", `Resetting the Virtual Machine is required`);
+          throw new QmpError("GenericError", "Resetting the Virtual Machine is required");
+        }
+        if (this._status === "finish-migrate")
+          throw new QmpError("GenericError", "Migration is not finalized yet");
+        if (this._status === "inmigrate") {
+          this.autostart = true;
+          return {};
         }
         this.cont();
+        return {};
+      // migration/migration.c qmp_migrate_set_capabilities / qmp_query_migrate_capabilities
+      case "migrate-set-capabilities": {
+        const list = args.capabilities;
+        if (!Array.isArray(list)) {
+          throw new QmpError("GenericError", "Parameter 'capabilities' is missing");
+        }
+        if (this.migration && (this.migration.status === "active" || this.migration.status === "device")) {
+          throw new QmpError("GenericError", "There's a migration process in progress");
+        }
+        for (const c of list as { capability?: unknown; state?: unknown }[]) {
+          const name = MIGRATION_CAPABILITY_NAMES.find((n) => n === c.capability);
+          if (name === undefined) {
+            throw new QmpError(
+              "GenericError",
+              `Parameter 'capability' does not accept value '${String(c.capability)}'`,
+            );
+          }
+          if (typeof c.state !== "boolean") {
+            throw new QmpError("GenericError", "Parameter 'state' expects boolean");
+          }
+          this.migrationCapabilities[name] = c.state;
+        }
+        return {};
+      }
+      case "query-migrate-capabilities":
+        return MIGRATION_CAPABILITY_NAMES.map((n) => ({
+          capability: n,
+          state: this.migrationCapabilities[n],
+        }));
+      // migration/migration.c qmp_migrate_incoming: only once, only after -incoming defer
+      case "migrate-incoming": {
+        if (this.config.incoming !== "defer" || this._status !== "inmigrate") {
+          throw new QmpError("GenericError", "For use with '-incoming defer'");
+        }
+        if (this.incomingUri !== undefined) {
+          throw new QmpError("GenericError", "The incoming migration has already been started");
+        }
+        const uri = args.uri;
+        if (typeof uri !== "string" || uri === "") {
+          throw new QmpError("GenericError", "Parameter 'uri' is missing");
+        }
+        this.incomingUri = uri;
+        return {};
+      }
+      // monitor/qmp-cmds.c qmp_quit: the process exits (status 0)
+      case "quit":
+        this.exit(0);
         return {};
       default:
         throw new QmpError("CommandNotFound", `The command ${command} has not been found`);

@@ -80,6 +80,7 @@ describe("kvm-unit-tests sprs: SPR values survive H_CEDE and live migration", ()
     const src = start(sim, h1, sprsGuest(sim, "migrate", ~PATTERN), cmd, "src");
     const dstImage = sprsGuest(sim, "migrate", ~PATTERN);
     const dst = start(sim, h2, dstImage, `${cmd} -incoming defer`, "dst");
+    dst.qmp("migrate-incoming", { uri: "tcp:[::]:49152" });
     let waited = 0;
     while (!src.console.includes("Now migrate the VM") && waited < 100) {
       sim.runFor(1_000_000);

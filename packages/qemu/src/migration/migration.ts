@@ -1,8 +1,10 @@
 // Live migration between two QEMUs: pre-copy rounds of dirty RAM paced by the bandwidth, then
-// stop-and-copy of the last pages and the device state; the destination loads the stream, checks
-// the capabilities and reports back over the return path.
+// stop-and-copy of the last pages and the device state; the destination loads the stream and checks
+// the capabilities. Only with the return-path capability does the source hear how the load went:
+// without it (QEMU's default) a refused stream leaves the source "completed" in postmigrate.
 // qemu: migration/migration.c (migration_thread, migration_iteration_run, migration_completion,
 //       MIGRATION_STATUS_*, the 32 MiB/s default max-bandwidth and 300 ms downtime-limit),
+//       migration_completion + await_return_path_close_on_source (the return path),
 //       migration/ram.c (ram_save_iterate, migration_bitmap_sync), hw/ppc/spapr.c spapr_post_load,
 //       hw/ppc/spapr_caps.c spapr_caps_post_migration, target/ppc/kvm.c kvm_arch_get/put_registers.
 
@@ -39,7 +41,7 @@ import {
   KVM_REG_PPC_VRSAVE,
   KVM_REG_PPC_WORT,
 } from "@stopsim/host";
-import { capByIndex, SPAPR_CAP_NUM } from "../caps.js";
+import { capByIndex, SPAPR_CAP_HPT_MAXPAGESIZE, SPAPR_CAP_NUM } from "../caps.js";
 import { MigrationError } from "../errors.js";
 import type { KvmRegs } from "../kvm.js";
 import { capsOfBuild } from "../machine.js";
@@ -66,6 +68,17 @@ export interface MigrationParameters {
   /** Pre-copy rounds before stop-and-copy is forced. */
   readonly maxIterations: number;
 }
+
+/** migrate-set-capabilities (qemu: qapi/migration.json MigrationCapability), the ones modelled. */
+export interface MigrationCapabilities {
+  /**
+   * return-path (off by default): the destination reports back to the source, which then fails the
+   * migration when the destination could not load the stream.
+   */
+  "return-path": boolean;
+}
+
+export const MIGRATION_CAPABILITY_NAMES: readonly (keyof MigrationCapabilities)[] = ["return-path"];
 
 export const DEFAULT_MIGRATION_PARAMETERS: MigrationParameters = {
   maxBandwidth: 32 * 1024 * 1024,
@@ -248,8 +261,8 @@ export class OutgoingMigration {
   dirtySyncCount = 0;
   dirtyPagesRate = 0;
   rounds = 0;
-  /** Destination's stderr when it refused the stream. */
-  destinationError: MigrationError | undefined;
+  /** The return-path capability as it was when the migration started. */
+  readonly returnPath: boolean;
   private readonly stream = new QemuFileWriter();
   private delivered = 0;
   private wasRunning = false;
@@ -262,12 +275,15 @@ export class OutgoingMigration {
     readonly fault: ChannelFault | undefined,
   ) {
     this.startNs = src.sim.now;
+    this.returnPath = src.migrationCapabilities["return-path"];
   }
 
   /** query-migrate. */
   info(): MigrationInfo {
     const base = { status: this.status } as MigrationInfo & Record<string, unknown>;
-    if (this.status === "failed") return { ...base, "error-desc": this.errorDesc ?? "unknown error" };
+    // a failure the source only learnt from its return path carries no error-desc (s->error unset)
+    if (this.status === "failed")
+      return this.errorDesc === undefined ? base : { ...base, "error-desc": this.errorDesc };
     const now = this.endNs ?? this.src.sim.now;
     return {
       ...base,
@@ -285,8 +301,10 @@ export class OutgoingMigration {
   /** migrate: setup, then the first round. */
   start(): void {
     const { src, dst } = this;
-    if (dst.status !== "inmigrate") {
-      this.fail(`destination is not waiting for an incoming migration (state ${dst.status})`);
+    // the destination's socket: only a QEMU that listens (-incoming URI, or migrate-incoming after
+    // -incoming defer) accepts the connection (qemu: io/channel-socket.c qio_channel_socket_connect_sync)
+    if (dst.incomingUri === undefined) {
+      this.fail(`Failed to connect to '${dst.name}': Connection refused`);
       return;
     }
     saveHeader(this.stream, src.config.machineType.name);
@@ -352,10 +370,15 @@ export class OutgoingMigration {
       const last = new Set([...alreadyDirty, ...src.ram.syncDirtyLog()]);
       const cpus = src.vcpus.map((_, i) => kvmGetCpuState(src, i));
       const caps = new Map<string, number>();
-      // SPAPR_CAP_MIG_STATE needed(): only caps set on the command line to a non-default level
+      // SPAPR_CAP_MIG_STATE needed(): caps set on the command line to a non-default level, and
+      // always hpt-max-page-size for machine types from pseries-4.1 (hw/ppc/spapr_caps.c
+      // cap_hpt_maxpagesize_migrate_needed: !pre_4_1_migration; every machine type modelled here)
       for (const cap of capsOfBuild(src.build)) {
         const set = src.config.cmdLineCaps.has(cap.index);
-        if (set && src.caps[cap.index] !== src.defaultCaps[cap.index])
+        if (
+          cap.index === SPAPR_CAP_HPT_MAXPAGESIZE ||
+          (set && src.caps[cap.index] !== src.defaultCaps[cap.index])
+        )
           caps.set(cap.migName, src.caps[cap.index]);
       }
       const tb = BigInt(Math.floor((src.sim.now * 512) / 1000));
@@ -386,10 +409,14 @@ export class OutgoingMigration {
       dst.loadIncoming(bytes);
     } catch (e) {
       if (!(e instanceof MigrationError)) throw e;
-      // the return path tells the source; it resumes its guest (migration_iteration_finish)
-      this.destinationError = e;
-      this.fail(e.reason);
-      return;
+      // the destination printed its error and exited. With a return path the source sees the
+      // channel close without the "shut" message (await_return_path_close_on_source returns an
+      // error): the migration fails and migration_iteration_finish restarts the guest. Without
+      // one the source has sent everything it had: it completes and stays in postmigrate.
+      if (this.returnPath) {
+        this.fail(undefined);
+        return;
+      }
     }
     this.status = "completed";
     this.endNs = src.sim.now;
@@ -397,7 +424,7 @@ export class OutgoingMigration {
     src.migratedAway();
   }
 
-  private fail(desc: string): void {
+  private fail(desc: string | undefined): void {
     this.status = "failed";
     this.errorDesc = desc;
     this.endNs = this.src.sim.now;
