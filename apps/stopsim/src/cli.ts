@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The stopsim command line. Every command has --help; simulating commands take --seed, --trace
-// and --json. Usage errors print one line and exit with code 2.
+// and --json. Usage errors print one line and exit with code 2; Ctrl-C exits 130 after restoring
+// the terminal; a closed output pipe ends the command quietly.
 import { Command, CommanderError, Option } from "commander";
 import { registerBench } from "./commands/bench.js";
 import { registerDemo } from "./commands/demo.js";
@@ -13,6 +14,8 @@ import { UsageError } from "./errors.js";
 import { printJson, table } from "./output.js";
 import { DESIGNS, HOSTS } from "./presets.js";
 import { loadScenario, type Scenario } from "./scenario.js";
+import { EXIT_INTERRUPTED, guardPipes, Interrupted, isBrokenPipe, restoreTerminal } from "./terminal.js";
+import { VERSION } from "./version.js";
 
 function scenarioOf(opts: { scenario?: string }): Scenario | undefined {
   return opts.scenario ? loadScenario(opts.scenario) : undefined;
@@ -28,6 +31,7 @@ export function buildProgram(): Command {
       outputError: (str, write) =>
         write(`stopsim: ${str.trim().replace(/^error: /, "")} (see stopsim --help)\n`),
     })
+    .version(VERSION, "-V, --version", "print the version")
     .exitOverride();
 
   program
@@ -112,6 +116,12 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`stopsim: ${e.message}`);
       return 2;
     }
+    if (e instanceof Interrupted) {
+      restoreTerminal();
+      console.error(`stopsim: ${e.message}`);
+      return EXIT_INTERRUPTED;
+    }
+    if (isBrokenPipe(e)) return 0; // the reader went away: nothing more to say
     const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     console.error(`stopsim: internal error: ${msg}`);
     return 1;
@@ -120,6 +130,7 @@ export async function main(argv: string[]): Promise<number> {
 
 const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop() ?? "");
 if (isMain) {
+  guardPipes();
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -5,6 +5,7 @@
 // run once and memoised: 10,000 VMs do not need 10,000 identical full-stack migrations.
 import { LatencyHistogram, NS_PER_S, type Rng, Simulation } from "@stopsim/engine";
 import { UsageError } from "./errors.js";
+import { LIMITS } from "./limits.js";
 
 export type RunOutcome = "native" | "emulated" | "not-used" | "crashed" | "refused" | "failed-start" | "hung";
 
@@ -58,6 +59,8 @@ export interface FleetOptions {
   readonly onProgress?: (fraction: number) => void;
   /** Record fleet events (boots, migrations, upgrades) on a track per host. */
   readonly trace?: boolean;
+  /** Checked after each of the 100 steps: true ends the run there (Ctrl-C); the result says so. */
+  readonly shouldStop?: () => boolean;
 }
 
 export interface FleetSample {
@@ -79,6 +82,8 @@ export interface FleetResult {
   readonly restarts: number;
   readonly downtime: { totalNs: number; perVm: { median: number; p99: number; max: number; mean: number } };
   readonly series: FleetSample[];
+  /** Set when the run was stopped early (shouldStop): the simulated time reached, ns. */
+  readonly stoppedAtNs?: number;
   /** Chrome Trace Event JSON of the fleet's events, when asked for. */
   readonly trace?: string;
 }
@@ -118,17 +123,45 @@ function emptyCounts(): Record<RunOutcome, number> {
   return Object.fromEntries(RUN_OUTCOMES.map((o) => [o, 0])) as Record<RunOutcome, number>;
 }
 
-export function validateFleetOptions(o: FleetOptions): void {
-  if (!Number.isSafeInteger(o.hosts) || o.hosts < 2)
-    throw new UsageError(`--hosts must be a whole number >= 2, got ${o.hosts}`);
-  if (!Number.isSafeInteger(o.vms) || o.vms < 1)
-    throw new UsageError(`--vms must be a whole number >= 1, got ${o.vms}`);
-  if (o.vms > o.hosts * 64) {
+/** Option names in messages: the CLI's `fleet` command by default, `report` passes its own. */
+export interface FleetOptionNames {
+  hosts: string;
+  vms: string;
+  duration: string;
+}
+
+const FLEET_OPTION_NAMES: FleetOptionNames = { hosts: "--hosts", vms: "--vms", duration: "--duration" };
+
+/**
+ * Checks a fleet's size before any allocation: hosts, VMs and duration have documented maxima
+ * (LIMITS), so a typo such as `--hosts 1e9` is refused instead of exhausting memory.
+ */
+export function validateFleetSize(
+  o: Pick<FleetOptions, "hosts" | "vms" | "durationNs">,
+  names: FleetOptionNames = FLEET_OPTION_NAMES,
+): void {
+  if (!Number.isSafeInteger(o.hosts) || o.hosts < 2 || o.hosts > LIMITS.fleetHosts)
     throw new UsageError(
-      `--vms ${o.vms} does not fit on ${o.hosts} hosts (at most 64 VMs per host): add hosts`,
+      `${names.hosts} must be a whole number from 2 to ${LIMITS.fleetHosts.toLocaleString("en")}, got ${o.hosts}`,
+    );
+  if (!Number.isSafeInteger(o.vms) || o.vms < 1 || o.vms > LIMITS.fleetVms)
+    throw new UsageError(
+      `${names.vms} must be a whole number from 1 to ${LIMITS.fleetVms.toLocaleString("en")}, got ${o.vms}`,
+    );
+  if (o.vms > o.hosts * LIMITS.vmsPerHost) {
+    throw new UsageError(
+      `${names.vms} ${o.vms} does not fit on ${o.hosts} hosts (at most ${LIMITS.vmsPerHost} VMs per host): raise ${names.hosts}`,
     );
   }
-  if (!(o.durationNs > 0)) throw new UsageError("--duration must be positive, e.g. 24h");
+  if (!(o.durationNs > 0)) throw new UsageError(`${names.duration} must be positive, e.g. 24h`);
+  if (o.durationNs > LIMITS.fleetDurationNs)
+    throw new UsageError(
+      `${names.duration} is above the fleet maximum of ${LIMITS.fleetDurationNs / 86_400e9}d (virtual time is exact integer ns up to 104 days)`,
+    );
+}
+
+export function validateFleetOptions(o: FleetOptions): void {
+  validateFleetSize(o);
   const shares = Object.values(o.mix);
   if (shares.length === 0 || shares.some((s) => !(s >= 0)) || shares.reduce((a, b) => a + b, 0) <= 0) {
     throw new UsageError(
@@ -139,6 +172,18 @@ export function validateFleetOptions(o: FleetOptions): void {
 
 /** Runs a fleet simulation. Deterministic for a given seed and probe. */
 export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
+  const steps = fleetSteps(opts, probe);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same run in 100 steps of simulated time: yields the fraction done after each, so a caller
+ * can let the event loop run (progress, Ctrl-C) between steps; returns the result.
+ */
+export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<number, FleetResult> {
   validateFleetOptions(opts);
   const sim = new Simulation({ seed: opts.seed, trace: opts.trace });
   const tracks: number[] = [];
@@ -406,10 +451,16 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
     series.push({ timeNs: sim.now, counts });
   };
   const steps = 100;
+  let stoppedAtNs: number | undefined;
   for (let i = 1; i <= steps; i++) {
     sim.runUntil((opts.durationNs * i) / steps);
     sample();
     opts.onProgress?.(i / steps);
+    if (i < steps && opts.shouldStop?.()) {
+      stoppedAtNs = sim.now;
+      break;
+    }
+    yield i / steps;
   }
   const hist = new LatencyHistogram("fleet downtime");
   let totalDown = 0;
@@ -437,6 +488,7 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
       perVm: { median: hist.median, p99: hist.percentile(99), max: hist.max, mean: hist.mean },
     },
     series,
+    ...(stoppedAtNs !== undefined ? { stoppedAtNs } : {}),
     ...(opts.trace ? { trace: sim.trace.toJSON({ seed: String(opts.seed), command: "fleet" }) } : {}),
   };
 }

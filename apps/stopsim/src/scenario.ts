@@ -1,9 +1,10 @@
 // Scenario files: users define their own hosts, designs and guest settings in YAML or JSON.
 // Validated with zod; every error names the file, the path in it and what was expected.
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { UsageError } from "./errors.js";
+import { LIMITS } from "./limits.js";
 import { DESIGNS, type DesignSpec, HOSTS, type HostPreset } from "./presets.js";
 
 const KVM_BUILDS = ["upstream-2020", "patch1", "patch2-as-posted", "host-probed", "fallback"] as const;
@@ -40,19 +41,21 @@ const DesignSchema = z
   })
   .strict();
 
+// Guest settings have no defaults here: a setting the file leaves out keeps the command's value
+// (explicit flag, else the command's default), and an explicit flag wins over the file.
 const GuestSchema = z
   .object({
-    smp: z.string().default("8,sockets=1,cores=2,threads=4"),
-    memory: z.string().default("1G"),
+    smp: z.string().optional(),
+    memory: z.string().optional(),
     workload: z.string().optional(),
-    governor: z.enum(["menu", "teo"]).default("menu"),
+    governor: z.enum(["menu", "teo"]).optional(),
   })
   .strict();
 
 export const ScenarioSchema = z
   .object({
-    hosts: z.array(HostSchema).default([]),
-    designs: z.array(DesignSchema).default([]),
+    hosts: z.array(HostSchema).max(LIMITS.scenarioEntries).default([]),
+    designs: z.array(DesignSchema).max(LIMITS.scenarioEntries).default([]),
     guest: GuestSchema.optional(),
   })
   .strict();
@@ -72,16 +75,49 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out || "(top level)";
 }
 
+/** Deepest nesting of arrays and objects in `value`, walked without recursion. */
+function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== "object") continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > LIMITS.scenarioDepth) return max;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
+const tooDeep = (file: string) =>
+  new UsageError(
+    `${file}: nested deeper than ${LIMITS.scenarioDepth} levels: a scenario needs 4 (hosts, a host, its fields)`,
+  );
+
 /** Parses and validates scenario text; `file` is only used in messages. */
 export function parseScenario(text: string, file: string): Scenario {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > LIMITS.scenarioBytes)
+    throw new UsageError(
+      `${file}: ${bytes} bytes is above the scenario limit of ${LIMITS.scenarioBytes} bytes (1 MiB)`,
+    );
   let raw: unknown;
   try {
-    raw = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+    raw = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
   } catch (e) {
+    if (e instanceof RangeError) throw tooDeep(file); // the parser's own stack ran out
     const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
     throw new UsageError(`${file}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${why}`);
   }
   if (raw === null || raw === undefined) raw = {};
+  if (depthOf(raw) > LIMITS.scenarioDepth) throw tooDeep(file);
+  for (const key of ["hosts", "designs"] as const) {
+    const list = (raw as Record<string, unknown>)[key];
+    if (Array.isArray(list) && list.length > LIMITS.scenarioEntries)
+      throw new UsageError(
+        `${file}: ${key}: ${list.length} entries is above the limit of ${LIMITS.scenarioEntries}`,
+      );
+  }
   const result = ScenarioSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -107,14 +143,39 @@ export function parseScenario(text: string, file: string): Scenario {
   return { file, hosts: data.hosts, designs: data.designs, guest: data.guest };
 }
 
-/** Reads and validates a scenario file. */
+/**
+ * Reads and validates a scenario file. Reads at most the size limit plus one byte, so an endless
+ * file (/dev/zero, a FIFO) is refused without reading it all.
+ */
 export function loadScenario(file: string): Scenario {
-  let text: string;
+  const cannot = (e: unknown) =>
+    new UsageError(
+      `${file}: cannot read the scenario file (${(e as NodeJS.ErrnoException).code ?? "error"}): check the path`,
+    );
+  let fd: number;
   try {
-    text = readFileSync(file, "utf8");
+    fd = openSync(file, "r");
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`${file}: cannot read the scenario file (${code ?? "error"}): check the path`);
+    throw cannot(e);
   }
-  return parseScenario(text, file);
+  const buf = Buffer.alloc(LIMITS.scenarioBytes + 1);
+  let n = 0;
+  try {
+    if (fstatSync(fd).isDirectory()) throw new UsageError(`${file} is a directory: give a scenario file`);
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > LIMITS.scenarioBytes)
+        throw new UsageError(
+          `${file}: larger than the scenario limit of ${LIMITS.scenarioBytes} bytes (1 MiB)`,
+        );
+    }
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw cannot(e);
+  } finally {
+    closeSync(fd);
+  }
+  return parseScenario(buf.subarray(0, n).toString("utf8"), file);
 }

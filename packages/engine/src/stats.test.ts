@@ -53,4 +53,14 @@ describe("statistics", () => {
     r.histogram("wake").record(10);
     expect(r.histogramSummaries().wake.count).toBe(1);
   });
+
+  it("records values far beyond the first hour (a year of downtime) without failing", () => {
+    const h = new LatencyHistogram("downtime");
+    const year = 365 * 86_400e9;
+    const quarter = 90 * 86_400e9;
+    for (const v of [5, 3_600e9, 4e13, quarter, year]) h.record(v);
+    expect(h.count).toBe(5);
+    expect(h.max).toBe(year);
+    expect(Math.abs(h.percentile(70) - quarter) / quarter).toBeLessThan(0.001);
+  });
 });

@@ -43,7 +43,10 @@ export class LatencyHistogram {
       lowestDiscernibleValue: 1,
       highestTrackableValue: 3_600_000_000_000,
       numberOfSignificantValueDigits: 3,
-      bitBucketSize: "packed",
+      // 32-bit counts, not "packed": hdr-histogram-js's packed array throws ("Attempting access at
+      // index 45205, beyond virtualLength 45056") once autoResize grows it to months of ns (a
+      // fleet's per-VM downtime over 365 days). autoResize grows the range past the first hour.
+      bitBucketSize: 32,
       useWebAssembly: false,
       autoResize: true,
     });

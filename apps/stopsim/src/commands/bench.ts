@@ -4,7 +4,7 @@ import { formatDuration } from "@stopsim/engine";
 import { Argument, type Command, Option } from "commander";
 import { benchCtxsw, benchEbizzy, benchWakeup } from "../bench.js";
 import { printJson, table } from "../output.js";
-import { parseSeed } from "./args.js";
+import { LIMITS, parseCount, parseSeed } from "./args.js";
 
 export function registerBench(program: Command): void {
   program
@@ -18,8 +18,9 @@ export function registerBench(program: Command): void {
     .option("--json", "machine-readable output")
     .action((what: string, o: { seed: string; samples: string; json?: boolean }) => {
       const seed = parseSeed(o.seed);
+      const samples = parseCount(o.samples, "--samples", 1, LIMITS.samples);
       if (what === "wakeup") {
-        const states = benchWakeup(seed, Number(o.samples));
+        const states = benchWakeup(seed, samples);
         if (o.json) {
           return printJson({
             states: states.map(({ timerSamplesNs: _t, ipiSamplesNs: _i, ...s }) => s),

@@ -1,9 +1,10 @@
 // `stopsim dtb host|guest`: write the device tree a layer produced, as DTB bytes or DTS text.
-import { writeFileSync } from "node:fs";
 import { decodeDtb, formatDts } from "@stopsim/devicetree";
 import type { Command } from "commander";
+import { checkWritable, writeFileAtomic } from "../atomic.js";
 import { UsageError } from "../errors.js";
 import { bootFirmware } from "../stack.js";
+import { parseCount } from "./args.js";
 
 export interface DtbWriteOptions {
   out?: string;
@@ -19,12 +20,7 @@ export function writeTree(dtb: Uint8Array, opts: DtbWriteOptions): string {
     process.stdout.write(text);
     return "stdout";
   }
-  try {
-    writeFileSync(opts.out, text ?? dtb);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? "error";
-    throw new UsageError(`cannot write '${opts.out}' (${code}): check the directory exists and is writable`);
-  }
+  writeFileAtomic(opts.out, text ?? dtb);
   return opts.out;
 }
 
@@ -50,12 +46,10 @@ export function registerDtb(program: Command): void {
         out?: string;
         dts?: boolean;
       }) => {
-        const fw = bootFirmware({
-          chip: opts.chip,
-          firmware: opts.firmware,
-          sockets: positiveInt(opts.sockets, "--sockets"),
-          coresPerSocket: positiveInt(opts.cores, "--cores"),
-        });
+        const sockets = parseCount(opts.sockets, "--sockets", 1, 16);
+        const coresPerSocket = parseCount(opts.cores, "--cores", 1, 24);
+        if (opts.out !== undefined) checkWritable(opts.out, "--out");
+        const fw = bootFirmware({ chip: opts.chip, firmware: opts.firmware, sockets, coresPerSocket });
         const where = writeTree(fw.dtb, opts);
         if (where !== "stdout")
           console.error(
@@ -63,11 +57,4 @@ export function registerDtb(program: Command): void {
           );
       },
     );
-}
-
-export function positiveInt(text: string, what: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new UsageError(`${what} must be a positive whole number, got '${text}'`);
-  return n;
 }

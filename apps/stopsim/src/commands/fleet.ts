@@ -1,15 +1,16 @@
 // `stopsim fleet`: many hosts and VMs under a rolling upgrade or an evacuation plan.
 
 import { formatDuration } from "@stopsim/engine";
-import cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
+import { checkWritable } from "../atomic.js";
 import { UsageError } from "../errors.js";
-import { type FleetPlan, RUN_OUTCOMES, runFleet } from "../fleet.js";
+import { type FleetPlan, fleetSteps, RUN_OUTCOMES, validateFleetSize } from "../fleet.js";
 import { heading, printJson, table } from "../output.js";
 import { findDesign, findHost } from "../presets.js";
 import { FullStackProbe } from "../probe.js";
 import { loadScenario } from "../scenario.js";
-import { parseDurationOption, parseSeed } from "./args.js";
+import { Interrupted, onInterrupt, progress, yieldToEventLoop } from "../terminal.js";
+import { LIMITS, parseCount, parseDurationOption, parseSeed } from "./args.js";
 import { writeTrace } from "./simulate.js";
 
 function parseMix(text: string): Record<string, number> {
@@ -51,7 +52,7 @@ export function registerFleet(program: Command): void {
     )
     .option("--json", "machine-readable output")
     .action(
-      (o: {
+      async (o: {
         hosts: string;
         vms: string;
         duration: string;
@@ -63,6 +64,13 @@ export function registerFleet(program: Command): void {
         trace?: string;
         json?: boolean;
       }) => {
+        // sizes, duration, seed and output path first: nothing is allocated for a refused run
+        const hosts = parseCount(o.hosts, "--hosts", 2, LIMITS.fleetHosts);
+        const vms = parseCount(o.vms, "--vms", 1, LIMITS.fleetVms);
+        const durationNs = parseDurationOption(o.duration, "--duration", LIMITS.fleetDurationNs);
+        validateFleetSize({ hosts, vms, durationNs });
+        const seed = parseSeed(o.seed);
+        if (o.trace !== undefined) checkWritable(o.trace, "--trace");
         const sc = o.scenario ? loadScenario(o.scenario) : undefined;
         const design = findDesign(o.design, sc?.designs);
         const mix = parseMix(o.mix);
@@ -76,38 +84,51 @@ export function registerFleet(program: Command): void {
             if (up) upgradeTo[k] = up.name;
           }
         }
-        const durationNs = parseDurationOption(o.duration, "--duration");
-        const seed = parseSeed(o.seed);
         const probe = new FullStackProbe({ seed, hosts: sc?.hosts, designs: sc?.designs });
-        const bar =
-          process.stderr.isTTY && !o.json
-            ? new cliProgress.SingleBar(
-                { format: "fleet [{bar}] {percentage}% | {value}/{total} steps", stream: process.stderr },
-                cliProgress.Presets.shades_classic,
-              )
-            : undefined;
-        bar?.start(100, 0);
+        const bar = progress("fleet", 100, { enabled: !o.json });
         const t0 = performance.now();
-        const r = runFleet(
+        let interrupted = false;
+        const stopListening = onInterrupt(() => {
+          interrupted = true;
+        });
+        const run = fleetSteps(
           {
-            hosts: Number(o.hosts),
-            vms: Number(o.vms),
+            hosts,
+            vms,
             durationNs,
             design: design.name,
             seed,
             plan: o.plan as FleetPlan,
             mix,
             upgradeTo,
-            onProgress: (f) => bar?.update(Math.round(f * 100)),
+            onProgress: (f) => bar.update(Math.round(f * 100)),
             trace: o.trace !== undefined,
+            shouldStop: () => interrupted,
           },
           probe,
         );
-        bar?.stop();
+        let step = run.next();
+        while (!step.done) {
+          await yieldToEventLoop(); // progress and Ctrl-C between the 100 steps
+          step = run.next();
+        }
+        const r = step.value;
+        stopListening();
+        bar.stop();
+        const stopped =
+          r.stoppedAtNs === undefined
+            ? undefined
+            : new Interrupted(
+                `interrupted: the results cover the first ${formatDuration(r.stoppedAtNs)} of ${formatDuration(durationNs)}`,
+              );
         const wallSeconds = (performance.now() - t0) / 1000;
         writeTrace(o.trace, r.trace);
         const { trace: _trace, ...result } = r;
-        if (o.json) return printJson({ ...result, fullStackRuns: probe.runs, wallSeconds });
+        if (o.json) {
+          printJson({ ...result, fullStackRuns: probe.runs, wallSeconds });
+          if (stopped) throw stopped;
+          return;
+        }
         console.log(
           heading(
             `fleet: ${r.hosts} hosts, ${r.vms} VMs, ${formatDuration(r.durationNs)}, design ${r.design}, ${r.plan}`,
@@ -131,6 +152,7 @@ export function registerFleet(program: Command): void {
           `guest downtime: total ${formatDuration(r.downtime.totalNs)}, per VM median ${formatDuration(r.downtime.perVm.median)}, p99 ${formatDuration(r.downtime.perVm.p99)}, max ${formatDuration(r.downtime.perVm.max)}`,
         );
         console.log(`${probe.runs} distinct full-stack runs; wall time ${wallSeconds.toFixed(1)} s`);
+        if (stopped) throw stopped;
       },
     );
 }

@@ -1,9 +1,9 @@
 // `stopsim qemu --host H [--design D] [--duration T] -- <qemu-system-ppc64 arguments>`: start one
 // guest the way QEMU is started, run it for T (default: until interrupted), print what happened.
-import { writeFileSync } from "node:fs";
 import { formatDuration, NS_PER_MS, Simulation } from "@stopsim/engine";
 import { QemuError, Qemu as QemuMachine } from "@stopsim/qemu";
 import type { Command } from "commander";
+import { checkWritable, writeFileAtomic } from "../atomic.js";
 import { UsageError } from "../errors.js";
 import { colour, heading, printJson } from "../output.js";
 import { findDesign, findHost } from "../presets.js";
@@ -17,7 +17,8 @@ import {
 } from "../run.js";
 import { loadScenario } from "../scenario.js";
 import { bootSimHost } from "../stack.js";
-import { parseDurationOption, parseSeed } from "./args.js";
+import { Interrupted, onInterrupt, yieldToEventLoop } from "../terminal.js";
+import { LIMITS, parseDurationOption, parseSeed } from "./args.js";
 import { outcomeText } from "./simulate.js";
 
 export function registerQemu(program: Command): void {
@@ -47,15 +48,17 @@ export function registerQemu(program: Command): void {
           json?: boolean;
         },
       ) => {
+        let durationNs: number | undefined;
+        if (o.duration !== undefined)
+          durationNs = parseDurationOption(o.duration, "--duration", LIMITS.fullStackDurationNs);
+        const seed = parseSeed(o.seed);
+        if (o.trace !== undefined) checkWritable(o.trace, "--trace");
         const sc = o.scenario ? loadScenario(o.scenario) : undefined;
         const preset = findHost(o.host, sc?.hosts);
         const design = findDesign(o.design, sc?.designs);
-        let durationNs: number | undefined;
-        if (o.duration !== undefined) durationNs = parseDurationOption(o.duration, "--duration");
         const args = qemuArgs.length
           ? qemuArgs
           : ["-M", design.machine, "-cpu", "POWER9", "-smp", "2", "-m", "1G", "-nographic"];
-        const seed = parseSeed(o.seed);
         const sim = new Simulation({ seed, trace: o.trace !== undefined });
         const h = bootSimHost(sim, preset, design);
         const kernel = createDesignGuest(sim, design, DEFAULT_GUEST);
@@ -76,13 +79,7 @@ export function registerQemu(program: Command): void {
         }
         if (q0.kind === "dumpdtb") {
           // like real QEMU: write the tree and exit
-          try {
-            writeFileSync(q0.file, q0.dtb);
-          } catch (e) {
-            throw new UsageError(
-              `cannot write '${q0.file}' (${(e as NodeJS.ErrnoException).code ?? "error"})`,
-            );
-          }
+          writeFileAtomic(q0.file, q0.dtb);
           console.error(`wrote ${q0.dtb.length}-byte guest tree to ${q0.file}`);
           return;
         }
@@ -92,10 +89,9 @@ export function registerQemu(program: Command): void {
         }
         const q = q0.qemu;
         let interrupted = false;
-        const onSig = () => {
+        const stopListening = onInterrupt(() => {
           interrupted = true;
-        };
-        process.once("SIGINT", onSig);
+        });
         const limit = durationNs ?? Number.POSITIVE_INFINITY;
         let nextReport = 1e9;
         while (sim.now < limit && !interrupted) {
@@ -109,18 +105,22 @@ export function registerQemu(program: Command): void {
                   `[${formatDuration(sim.now)}] guest ${kernel.state}, exits ${JSON.stringify(vmCounters(q).exits)}`,
                 ),
               );
-            await new Promise((r) => setImmediate(r));
           }
+          await yieldToEventLoop(); // lets Ctrl-C stop the run between 10 ms slices
         }
-        process.off("SIGINT", onSig);
+        stopListening();
+
         const c = vmCounters(q);
         const idle = guestIdleStates(kernel);
         const state = guestRunState(kernel, q);
         const outcome = classifyIdle(state, idle.stop0lite?.usage ?? 0, c.emulatedStops);
         if (o.trace)
-          writeFileSync(o.trace, sim.trace.toJSON({ seed: String(seed), command: `qemu ${args.join(" ")}` }));
+          writeFileAtomic(
+            o.trace,
+            sim.trace.toJSON({ seed: String(seed), command: `qemu ${args.join(" ")}` }),
+          );
         if (o.json)
-          return printJson({
+          printJson({
             host: preset.name,
             design: design.name,
             args,
@@ -132,17 +132,25 @@ export function registerQemu(program: Command): void {
             outcome,
             console: kernel.console.dmesg().slice(-10),
           });
-        console.log(heading(`qemu-system-ppc64 ${args.join(" ")} on ${preset.name} (${design.name})`));
-        console.log(
-          `ran ${formatDuration(sim.now)}; QEMU status ${q.status}; guest ${state}: ${outcomeText(outcome)}`,
-        );
-        console.log(`exits: ${JSON.stringify(c.exits)}; stop wake-ups emulated: ${c.emulatedStops}`);
-        console.log(
-          `idle: ${Object.entries(idle)
-            .map(([k, v]) => `${k} ${v.usage}x/${formatDuration(v.timeNs)}`)
-            .join(", ")}`,
-        );
-        if (state !== "running") console.log(kernel.console.dmesg().slice(-8).join("\n"));
+        else printQemuRun();
+        // without --duration, Ctrl-C is how the run ends; with one, it stopped the run early
+        if (interrupted && durationNs !== undefined)
+          throw new Interrupted(
+            `interrupted after ${formatDuration(sim.now)} of the ${formatDuration(durationNs)} asked for`,
+          );
+        function printQemuRun(): void {
+          console.log(heading(`qemu-system-ppc64 ${args.join(" ")} on ${preset.name} (${design.name})`));
+          console.log(
+            `ran ${formatDuration(sim.now)}; QEMU status ${q.status}; guest ${state}: ${outcomeText(outcome)}`,
+          );
+          console.log(`exits: ${JSON.stringify(c.exits)}; stop wake-ups emulated: ${c.emulatedStops}`);
+          console.log(
+            `idle: ${Object.entries(idle)
+              .map(([k, v]) => `${k} ${v.usage}x/${formatDuration(v.timeNs)}`)
+              .join(", ")}`,
+          );
+          if (state !== "running") console.log(kernel.console.dmesg().slice(-8).join("\n"));
+        }
       },
     );
 }

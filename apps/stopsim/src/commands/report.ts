@@ -1,12 +1,12 @@
 // `stopsim report --out report.html`: one self-contained HTML report from real runs.
-import { writeFileSync } from "node:fs";
 import { renderReport } from "@stopsim/report";
 import type { Command } from "commander";
-import { UsageError } from "../errors.js";
+import { checkWritable, writeFileAtomic } from "../atomic.js";
+import { validateFleetSize } from "../fleet.js";
 import { findDesign, findHost } from "../presets.js";
 import { buildReportData, REPORT_DEFAULTS } from "../report.js";
-import { parseDurationOption, parseSeed } from "./args.js";
-import { positiveInt } from "./dtb.js";
+import { VERSION } from "../version.js";
+import { LIMITS, parseCount, parseDurationOption, parseSeed } from "./args.js";
 
 export function registerReport(program: Command): void {
   program
@@ -33,30 +33,39 @@ export function registerReport(program: Command): void {
         fleetVms: string;
         fleetDuration: string;
       }) => {
+        // every option and the output path are checked before the first run
         findHost(o.host);
         findDesign(o.design);
         const seed = parseSeed(o.seed);
+        const timelineNs = parseDurationOption(o.timeline, "--timeline", LIMITS.timelineNs);
+        const fleetHosts = parseCount(o.fleetHosts, "--fleet-hosts", 2, LIMITS.fleetHosts);
+        const fleetVms = parseCount(o.fleetVms, "--fleet-vms", 1, LIMITS.fleetVms);
+        const fleetDurationNs = parseDurationOption(
+          o.fleetDuration,
+          "--fleet-duration",
+          LIMITS.fleetDurationNs,
+        );
+        validateFleetSize(
+          { hosts: fleetHosts, vms: fleetVms, durationNs: fleetDurationNs },
+          { hosts: "--fleet-hosts", vms: "--fleet-vms", duration: "--fleet-duration" },
+        );
+        const wakeupSamples = parseCount(o.samples, "--samples", 1, LIMITS.samples);
+        checkWritable(o.out, "--out");
         const data = buildReportData({
           seed,
           host: o.host,
           design: o.design,
-          timelineNs: parseDurationOption(o.timeline, "--timeline"),
-          fleetHosts: positiveInt(o.fleetHosts, "--fleet-hosts"),
-          fleetVms: positiveInt(o.fleetVms, "--fleet-vms"),
-          fleetDurationNs: parseDurationOption(o.fleetDuration, "--fleet-duration"),
-          wakeupSamples: positiveInt(o.samples, "--samples"),
-          version: "0.1.0",
+          timelineNs,
+          fleetHosts,
+          fleetVms,
+          fleetDurationNs,
+          wakeupSamples,
+          version: VERSION,
           command: `stopsim report --seed ${o.seed} --host ${o.host} --design ${o.design}`,
           onProgress: (what) => process.stderr.isTTY && console.error(`report: ${what}...`),
         });
         const html = renderReport(data);
-        try {
-          writeFileSync(o.out, html);
-        } catch (e) {
-          throw new UsageError(
-            `cannot write '${o.out}' (${(e as NodeJS.ErrnoException).code ?? "error"}): check the path`,
-          );
-        }
+        writeFileAtomic(o.out, html);
         console.error(`wrote ${o.out} (${(html.length / 1024).toFixed(0)} KiB)`);
       },
     );

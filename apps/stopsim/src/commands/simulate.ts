@@ -1,8 +1,8 @@
 // Simulating commands: boot, idle, migrate, matrix. Each takes --seed, --trace FILE.json and --json.
 
-import { writeFileSync } from "node:fs";
 import { formatDuration } from "@stopsim/engine";
 import { type Command, Option } from "commander";
+import { checkWritable, writeFileAtomic } from "../atomic.js";
 import { UsageError } from "../errors.js";
 import type { RunOutcome } from "../fleet.js";
 import { colour, heading, printJson, table } from "../output.js";
@@ -18,7 +18,7 @@ import {
   runMatrix,
   runMigrate,
 } from "../scenarios.js";
-import { parseDurationOption, parseSeed } from "./args.js";
+import { LIMITS, parseDurationOption, parseSeed } from "./args.js";
 
 export interface CommonOpts {
   seed: string;
@@ -46,38 +46,46 @@ export function withCommon(cmd: Command, defaultDuration: string, defaultWorkloa
     )
     .option("--smp <spec>", "guest topology in QEMU's -smp syntax", "8,sockets=1,cores=2,threads=4")
     .option("--memory <size>", "guest memory in QEMU's -m syntax", "1G")
-    .option("--scenario <file>", "YAML or JSON file with extra hosts and designs")
+    .option(
+      "--scenario <file>",
+      "YAML or JSON file with extra hosts, designs and guest settings (explicit flags win over it)",
+    )
     .option("--trace <file.json>", "write a Chrome/Perfetto trace of the run")
     .option("--json", "machine-readable output");
 }
 
-export function runOptions(o: CommonOpts): RunOptions & { scenario?: Scenario } {
-  const durationNs = parseDurationOption(o.duration, "--duration");
-  if (durationNs <= 0) throw new UsageError("--duration must be positive, e.g. 50ms");
-  if (durationNs > 3600e9)
-    throw new UsageError(
-      "--duration is limited to 1h for full-stack runs; use `stopsim fleet` for longer spans",
-    );
-  const scenario = o.scenario ? loadScenario(o.scenario) : undefined;
+/** True when the user typed `--<name>` (not commander's default). */
+export function explicit(cmd: Command | undefined, name: string): boolean {
+  return cmd?.getOptionValueSource(name) === "cli";
+}
+
+/**
+ * The run options of a simulating command. Precedence for the guest settings: an explicit flag,
+ * else the scenario file's `guest` section, else the command's default.
+ */
+export function runOptions(o: CommonOpts, cmd?: Command): RunOptions & { scenario?: Scenario } {
+  const durationNs = parseDurationOption(
+    o.duration,
+    "--duration",
+    LIMITS.fullStackDurationNs,
+    " for full-stack runs; use `stopsim fleet` for longer spans",
+  );
   const seed = parseSeed(o.seed);
+  if (o.trace !== undefined) checkWritable(o.trace, "--trace");
+  const scenario = o.scenario ? loadScenario(o.scenario) : undefined;
+  const file = scenario?.guest ?? {};
+  const pick = <T>(name: string, flag: T, fromFile: T | undefined): T =>
+    explicit(cmd, name) || fromFile === undefined ? flag : fromFile;
+  const workload = pick("workload", o.workload, file.workload);
   return {
     seed,
     durationNs,
     trace: o.trace !== undefined,
     guest: {
-      workload: parseWorkload(o.workload),
-      governor: o.governor === "teo" ? "teo" : "menu",
-      ...(o.smp ? { smp: o.smp } : {}),
-      ...(o.memory ? { memory: o.memory } : {}),
-      // a scenario file's guest settings take the place of the defaults
-      ...(scenario?.guest
-        ? {
-            smp: scenario.guest.smp,
-            memory: scenario.guest.memory,
-            governor: scenario.guest.governor,
-            ...(scenario.guest.workload ? { workload: parseWorkload(scenario.guest.workload) } : {}),
-          }
-        : {}),
+      workload: parseWorkload(workload),
+      governor: pick("governor", o.governor, file.governor) === "teo" ? "teo" : "menu",
+      smp: pick("smp", o.smp, file.smp),
+      memory: pick("memory", o.memory, file.memory),
     },
     hosts: scenario?.hosts,
     designs: scenario?.designs,
@@ -87,13 +95,7 @@ export function runOptions(o: CommonOpts): RunOptions & { scenario?: Scenario } 
 
 export function writeTrace(file: string | undefined, trace: string | undefined): void {
   if (!file || trace === undefined) return;
-  try {
-    writeFileSync(file, trace);
-  } catch (e) {
-    throw new UsageError(
-      `cannot write trace '${file}' (${(e as NodeJS.ErrnoException).code ?? "error"}): check the path`,
-    );
-  }
+  writeFileAtomic(file, trace);
   console.error(`trace written to ${file} (open it in https://ui.perfetto.dev or chrome://tracing)`);
 }
 
@@ -165,8 +167,8 @@ export function registerSimulate(program: Command): void {
       .requiredOption("--host <host>", "host preset (see `stopsim hosts`)")
       .requiredOption("--design <design>", "design (see `stopsim designs`)")
       .option("--machine-opts <opts>", "appended to -machine, e.g. cap-stop-lite=off")
-      .action((o: CommonOpts & { host: string; design: string; machineOpts?: string }) => {
-        const ro = runOptions(o);
+      .action((o: CommonOpts & { host: string; design: string; machineOpts?: string }, cmd: Command) => {
+        const ro = runOptions(o, cmd);
         const r = runBoot(o.host, o.design, {
           ...ro,
           machineExtra: o.machineOpts ? `,${o.machineOpts}` : "",
@@ -190,8 +192,8 @@ export function registerSimulate(program: Command): void {
     .requiredOption("--from <host>", "source host preset")
     .requiredOption("--to <host>", "destination host preset")
     .requiredOption("--design <design>", "design")
-    .action((o: CommonOpts & { from: string; to: string; design: string }) => {
-      const ro = runOptions(o);
+    .action((o: CommonOpts & { from: string; to: string; design: string }, cmd: Command) => {
+      const ro = runOptions(o, cmd);
       const r = runMigrate(o.from, o.to, o.design, ro);
       writeTrace(o.trace, r.trace);
       const { trace: _t, ...rest } = r;
@@ -204,13 +206,13 @@ export function registerSimulate(program: Command): void {
       .command("matrix")
       .description("every design x every ordered host pair, each cell from a real run"),
     "10ms",
-  ).action((o: CommonOpts) => {
+  ).action((o: CommonOpts, cmd: Command) => {
     if (o.trace !== undefined) {
       throw new UsageError(
         "matrix: --trace needs a single run; the matrix makes one simulation per cell. Trace one cell with `stopsim boot` or `stopsim migrate --trace FILE.json`",
       );
     }
-    const ro = runOptions(o);
+    const ro = runOptions(o, cmd);
     const rows = runMatrix({ ...ro, trace: false });
     if (o.json) return printJson({ rows });
     printMatrix(rows);

@@ -1,0 +1,52 @@
+// Runs the CLI in-process with stdout/stderr captured (tests only; not part of the build).
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { vi } from "vitest";
+import { main } from "../cli.js";
+
+export interface CliRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+export async function runCli(args: string[]): Promise<CliRun> {
+  let out = "";
+  let err = "";
+  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  });
+  const log = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => {
+    out += `${a.join(" ")}\n`;
+  });
+  const cerr = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => {
+    err += `${a.join(" ")}\n`;
+  });
+  try {
+    const code = await main(args);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+    log.mockRestore();
+    cerr.mockRestore();
+  }
+}
+
+const appDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Runs `stopsim <args>` in a child process through a shell (for pipes, signals, TTYs). */
+export function runCliProcess(shellTail: string, args: string[], timeoutMs = 60_000) {
+  const quoted = args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  return spawnSync("sh", ["-c", `node --import tsx src/cli.ts ${quoted} ${shellTail}`], {
+    cwd: appDir,
+    encoding: "utf8",
+    timeout: timeoutMs,
+  });
+}
