@@ -10,4 +10,5 @@ if (!existsSync(cli)) {
   process.exit(2);
 }
 const r = spawnSync(process.execPath, [cli, ...process.argv.slice(2)], { stdio: "inherit" });
-process.exit(r.status ?? 1);
+// a child ended by Ctrl-C exits like a shell reports it (128 + SIGINT)
+process.exit(r.status ?? (r.signal === "SIGINT" ? 130 : 1));

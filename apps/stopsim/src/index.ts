@@ -17,6 +17,7 @@ export {
   type RunOutcome,
   runFleet,
 } from "./fleet.js";
+export { LIMITS } from "./limits.js";
 export {
   DESIGNS,
   type DesignSpec,
@@ -42,5 +43,18 @@ export {
   runMatrix,
   runMigrate,
 } from "./scenarios.js";
+export {
+  BenchRateJsonSchema,
+  BenchWakeupJsonSchema,
+  BootJsonSchema,
+  DesignsJsonSchema,
+  FleetJsonSchema,
+  HostsJsonSchema,
+  JSON_SCHEMAS,
+  type JsonCommand,
+  MatrixJsonSchema,
+  MigrateJsonSchema,
+  QemuJsonSchema,
+} from "./schemas.js";
 export { bootFirmware, bootSimHost, type SimHost } from "./stack.js";
 export { runSweepPool, runSweepSerial } from "./sweep.js";

@@ -13,7 +13,7 @@ const NAME = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]*$/, "a lower-case name of letters, digits, '.', '_' or '-'");
 
-const HostSchema = z
+export const HostSchema = z
   .object({
     name: NAME,
     description: z.string().default("user-defined host"),
@@ -25,7 +25,7 @@ const HostSchema = z
   })
   .strict();
 
-const DesignSchema = z
+export const DesignSchema = z
   .object({
     name: NAME,
     description: z.string().default("user-defined design"),

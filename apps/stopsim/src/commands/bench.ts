@@ -4,7 +4,7 @@ import { formatDuration } from "@stopsim/engine";
 import { Argument, type Command, Option } from "commander";
 import { benchCtxsw, benchEbizzy, benchWakeup } from "../bench.js";
 import { printJson, table } from "../output.js";
-import { LIMITS, parseCount, parseSeed } from "./args.js";
+import { LIMITS, parseCount, parseDurationOption, parseSeed } from "./args.js";
 
 export function registerBench(program: Command): void {
   program
@@ -15,10 +15,12 @@ export function registerBench(program: Command): void {
     .addArgument(new Argument("<what>", "wakeup, ebizzy or ctxsw").choices(["wakeup", "ebizzy", "ctxsw"]))
     .option("--seed <n>", "root seed", "1")
     .addOption(new Option("--samples <n>", "wakeup samples per state and method").default("60"))
+    .option("--window <time>", "ebizzy and ctxsw: measured window of simulated time", "200ms")
     .option("--json", "machine-readable output")
-    .action((what: string, o: { seed: string; samples: string; json?: boolean }) => {
+    .action((what: string, o: { seed: string; samples: string; window: string; json?: boolean }) => {
       const seed = parseSeed(o.seed);
       const samples = parseCount(o.samples, "--samples", 1, LIMITS.samples);
+      const windowNs = parseDurationOption(o.window, "--window", LIMITS.fullStackDurationNs);
       if (what === "wakeup") {
         const states = benchWakeup(seed, samples);
         if (o.json) {
@@ -49,7 +51,7 @@ export function registerBench(program: Command): void {
         );
         return;
       }
-      const states = what === "ebizzy" ? benchEbizzy(seed) : benchCtxsw(seed);
+      const states = what === "ebizzy" ? benchEbizzy(seed, windowNs) : benchCtxsw(seed, windowNs);
       if (o.json) return printJson({ states });
       console.log(
         table(

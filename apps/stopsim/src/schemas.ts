@@ -1,0 +1,216 @@
+// The documented shape of every command's --json output, as zod schemas (exported from the
+// package). `schemas.test.ts` runs each command with --json and parses its output with these, so a
+// field added to an output without its schema fails the tests.
+import { z } from "zod";
+import { RUN_OUTCOMES, type RunOutcome } from "./fleet.js";
+import { DesignSchema, HostSchema } from "./scenario.js";
+
+const outcome = z.enum(RUN_OUTCOMES as [RunOutcome, ...RunOutcome[]]);
+const count = z.number().int().nonnegative();
+const ns = z.number().nonnegative();
+const guestRunState = z.enum(["running", "panicked", "hung"]);
+const counts = z.record(z.string(), count);
+/** Per guest idle state: entries, residency, and the governor's too-deep / too-shallow counts. */
+const idleStates = z.record(
+  z.string(),
+  z.object({ usage: count, timeNs: ns, above: count, below: count }).strict(),
+);
+
+export const HostsJsonSchema = z.object({ hosts: z.array(HostSchema) }).strict();
+export const DesignsJsonSchema = z.object({ designs: z.array(DesignSchema) }).strict();
+
+const HostReportSchema = z
+  .object({
+    name: z.string(),
+    chip: z.string(),
+    firmware: z.string(),
+    kvmBuild: z.string(),
+    psscrPolicy: z.string(),
+    emulateStopTrap: z.boolean(),
+    idleStopGuestInDt: z.boolean(),
+    enableGuestStop: z.boolean(),
+    hostIdleStates: z.array(z.string()),
+    kvmCapStop: z.number().int(),
+    kvmCapGuestStop: z.number().int(),
+  })
+  .strict();
+
+/** `stopsim boot --json` and `stopsim idle --json`. */
+export const BootJsonSchema = z
+  .object({
+    design: z.string(),
+    seed: z.string(),
+    host: HostReportSchema,
+    qemu: z
+      .object({
+        commandLine: z.string(),
+        started: z.boolean(),
+        error: z.string().optional(),
+        caps: z.record(z.string(), z.string()),
+        stopLitePermitted: z.boolean(),
+      })
+      .strict(),
+    guest: z
+      .object({
+        state: z.union([guestRunState, z.literal("not-started")]),
+        cpus: count,
+        idleStatesOffered: z.array(z.string()),
+        idleStates,
+        consoleTail: z.array(z.string()),
+        workload: counts,
+      })
+      .strict(),
+    exits: counts,
+    emulatedStops: count,
+    outcome,
+  })
+  .strict();
+
+const PhaseSchema = z
+  .object({
+    host: z.string(),
+    durationNs: ns,
+    guestState: guestRunState,
+    outcome,
+    exits: counts,
+    emulatedStops: count,
+    idleStates,
+  })
+  .strict();
+
+const SideSchema = z
+  .object({ started: z.boolean(), error: z.string().optional(), phase: PhaseSchema.optional() })
+  .strict();
+
+/** `stopsim migrate --json`. */
+export const MigrateJsonSchema = z
+  .object({
+    design: z.string(),
+    from: z.string(),
+    to: z.string(),
+    seed: z.string(),
+    source: SideSchema,
+    destination: SideSchema,
+    migration: z
+      .object({
+        status: z.string(),
+        errorDesc: z.string().optional(),
+        totalTimeNs: ns.optional(),
+        downtimeNs: ns.optional(),
+        sourceAfter: z
+          .object({ status: z.string(), guestState: guestRunState, progressed: z.boolean() })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    outcome,
+    detail: z.string(),
+  })
+  .strict();
+
+/** `stopsim matrix --json`. */
+export const MatrixJsonSchema = z
+  .object({
+    rows: z.array(
+      z
+        .object({ design: z.string(), from: z.string(), to: z.string(), outcome, detail: z.string() })
+        .strict(),
+    ),
+  })
+  .strict();
+
+const LatencyStatsSchema = z
+  .object({ samples: count, min: ns, median: ns, max: ns, avg: ns, stddev: ns })
+  .strict();
+
+/** `stopsim bench wakeup --json` (latencies in ns). */
+export const BenchWakeupJsonSchema = z
+  .object({
+    states: z.array(
+      z
+        .object({
+          state: z.string(),
+          host: z.string(),
+          guestState: z.string(),
+          timer: LatencyStatsSchema,
+          ipi: LatencyStatsSchema,
+          emulatedStops: count,
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+/** `stopsim bench ebizzy --json` and `stopsim bench ctxsw --json`. */
+export const BenchRateJsonSchema = z
+  .object({
+    states: z.array(
+      z
+        .object({ state: z.string(), host: z.string(), rate: z.number().nonnegative(), unit: z.string() })
+        .strict(),
+    ),
+  })
+  .strict();
+
+const outcomeCounts = z.object(Object.fromEntries(RUN_OUTCOMES.map((o) => [o, count]))).strict();
+
+/** `stopsim fleet --json`. */
+export const FleetJsonSchema = z
+  .object({
+    design: z.string(),
+    plan: z.enum(["rolling-upgrade", "evacuation"]),
+    hosts: count,
+    vms: count,
+    durationNs: ns,
+    boots: outcomeCounts,
+    migrations: outcomeCounts,
+    vmFinal: counts,
+    hostsUpgraded: count,
+    upgradesBlocked: count,
+    restarts: count,
+    downtime: z
+      .object({
+        totalNs: ns,
+        perVm: z.object({ median: ns, p99: ns, max: ns, mean: ns }).strict(),
+      })
+      .strict(),
+    series: z.array(z.object({ timeNs: ns, counts }).strict()),
+    /** Present when Ctrl-C stopped the run: the simulated time the figures cover. */
+    stoppedAtNs: ns.optional(),
+    fullStackRuns: count,
+    wallSeconds: z.number().nonnegative(),
+  })
+  .strict();
+
+/** `stopsim qemu --json`. */
+export const QemuJsonSchema = z
+  .object({
+    host: z.string(),
+    design: z.string(),
+    args: z.array(z.string()),
+    simulatedNs: ns,
+    status: z.string(),
+    guest: z.object({ state: guestRunState, idleStates }).strict(),
+    exits: counts,
+    emulatedStops: count,
+    outcome,
+    console: z.array(z.string()),
+  })
+  .strict();
+
+/** The --json schema of each command (`bench` per measurement). */
+export const JSON_SCHEMAS = {
+  hosts: HostsJsonSchema,
+  designs: DesignsJsonSchema,
+  boot: BootJsonSchema,
+  idle: BootJsonSchema,
+  migrate: MigrateJsonSchema,
+  matrix: MatrixJsonSchema,
+  "bench wakeup": BenchWakeupJsonSchema,
+  "bench ebizzy": BenchRateJsonSchema,
+  "bench ctxsw": BenchRateJsonSchema,
+  fleet: FleetJsonSchema,
+  qemu: QemuJsonSchema,
+} as const;
+
+export type JsonCommand = keyof typeof JSON_SCHEMAS;
