@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { QemuError } from "./errors.js";
 import type { QemuBuild } from "./machine.js";
 import { ONE_REG_SPRS } from "./migration/migration.js";
-import { Qemu, readHostCpuProperties } from "./spapr.js";
+import { MigrationNetwork, Qemu, readHostCpuProperties } from "./spapr.js";
 import { bootTestHost, type TestHost, type TestHostSpec } from "./test-helpers/hosts.js";
 import { readTinyGuestState, type Stop0litePolicy, TinyGuestImage } from "./test-helpers/tiny-guest.js";
 
@@ -252,6 +252,40 @@ describe("live migration between real hosts", () => {
     expect(() =>
       src.qmp("migrate-set-capabilities", { capabilities: [{ capability: "bogus", state: true }] }),
     ).toThrow("Parameter 'capability' does not accept value 'bogus'");
+  });
+
+  it("QMP migrate connects by URI over a MigrationNetwork to the host where the destination listens", () => {
+    const sim = new Simulation({ seed: 3 });
+    const network = new MigrationNetwork();
+    const h1 = bootTestHost(sim, DD23, "h1");
+    const h2 = bootTestHost(sim, DD23, "h2");
+    const mk = (h: TestHost, hostname: string, cmd: string) => {
+      const r = Qemu.create({
+        sim,
+        host: { ...h.qemuHost, hostname },
+        build: CAP_BUILD,
+        commandLine: cmd,
+        image: new TinyGuestImage({ sim, stop0lite: "platform" }),
+        name: hostname,
+        network,
+      });
+      if (r.kind !== "running") throw new Error("no machine");
+      return r.qemu;
+    };
+    const src = mk(h1, "h1", "-M pseries -m 256M");
+    const dst = mk(h2, "h2", "-M pseries -m 256M -S -incoming defer");
+    sim.runFor(10_000_000);
+    src.qmp("migrate", { uri: "tcp:h2:49152" });
+    expect(src.qmp("query-migrate")).toEqual({
+      status: "failed",
+      "error-desc": "Failed to connect to 'h2:49152': Connection refused",
+    });
+    dst.qmp("migrate-incoming", { uri: "tcp:[::]:49152" });
+    src.qmp("migrate", { uri: "tcp:h2:49152" });
+    while ((src.qmp("query-migrate") as { status: string }).status === "active") sim.runFor(1_000_000);
+    while ((src.qmp("query-migrate") as { status: string }).status === "device") sim.runFor(1_000_000);
+    expect(src.qmp("query-migrate")).toMatchObject({ status: "completed" });
+    expect(dst.qmp("query-status")).toMatchObject({ status: "paused" });
   });
 
   it("always sends the spapr/cap/hpt_maxpagesize subsection, other caps only when set off their default", () => {

@@ -40,7 +40,7 @@ import {
   SPAPR_CAP_WORKAROUND,
 } from "./caps.js";
 import { type CpuModel, POWER9_CLASS, POWER9_CPU_MODELS, resolveCpuModel } from "./cpu-models.js";
-import { MigrationError, QemuError, QmpError } from "./errors.js";
+import { MigrationError, QEMU_PROGRAM, QemuError, QmpError } from "./errors.js";
 import { type HostCpuInfo, SPAPR_TIMEBASE_FREQ, spaprBuildDtb, spaprVcpuId } from "./fdt.js";
 import {
   KVM_CAP_PPC_RPT_INVALIDATE,
@@ -93,6 +93,8 @@ export interface GuestKernelImage {
 export interface QemuHost {
   readonly kvm: KvmSystemFd;
   readonly procDeviceTree: DeviceTree;
+  /** The host's name on the migration network (gethostname), if it has one. */
+  readonly hostname?: string;
 }
 
 /** Host CPU properties QEMU reads under KVM; absent ones keep POWER9 defaults. */
@@ -192,6 +194,38 @@ export interface QemuCreateOptions {
   readonly image?: GuestKernelImage;
   /** Name in traces, e.g. "qemu@hostA". */
   readonly name?: string;
+  /** The network migration URIs resolve in (QMP migrate-incoming listens, migrate connects). */
+  readonly network?: MigrationNetwork;
+}
+
+/**
+ * The sockets migration streams travel over: a QEMU listening after migrate-incoming (or -incoming
+ * URI) is found by `host:port` from its URI's port and its network name; the source connects
+ * with QMP `migrate` "tcp:<host>:<port>".
+ */
+export class MigrationNetwork {
+  private readonly listeners = new Map<string, Qemu>();
+
+  /** What the network does to every stream it carries (corruption, truncation, a dying peer). */
+  constructor(readonly fault?: ChannelFault) {}
+
+  /** `tcp:[::]:49152` on host `h` listens at `h:49152`. */
+  listen(host: string, uri: string, qemu: Qemu): void {
+    this.listeners.set(`${host}:${portOf(uri)}`, qemu);
+  }
+
+  /** The QEMU listening at `tcp:<host>:<port>`, if any still runs. */
+  connect(uri: string): Qemu | undefined {
+    const m = /^tcp:(.+):(\d+)$/.exec(uri);
+    if (!m) return undefined;
+    const q = this.listeners.get(`${m[1]}:${m[2]}`);
+    return q && q.exitStatus === undefined ? q : undefined;
+  }
+}
+
+function portOf(uri: string): string {
+  const m = /:(\d+)$/.exec(uri);
+  return m ? m[1] : "";
 }
 
 function errnoOf(r: number): string {
@@ -256,6 +290,7 @@ export class Qemu {
   readonly dtb: Uint8Array;
   readonly fdtAddr: number;
   readonly image: GuestKernelImage | undefined;
+  readonly network: MigrationNetwork | undefined;
   readonly warnings: string[] = [];
   readonly events: QmpEvent[] = [];
   /** Characters the guest wrote to its console (H_PUT_TERM_CHAR). */
@@ -297,6 +332,7 @@ export class Qemu {
     this.config = config;
     this.name = options.name ?? "qemu";
     this.image = options.image;
+    this.network = options.network;
     this.warnings.push(...config.warnings);
     const info = readHostCpuProperties(options.host.procDeviceTree);
     this.cpu = resolveCpuModel(config.cpuModel, info.pvr ?? 0x004e1202);
@@ -408,7 +444,7 @@ export class Qemu {
       // migrate-incoming; any other URI listens at once
       this._status = "inmigrate";
       this.autostart = !this.config.startPaused;
-      if (this.config.incoming !== "defer") this.incomingUri = this.config.incoming;
+      if (this.config.incoming !== "defer") this.listenIncoming(this.config.incoming);
       return;
     }
     const v0 = this.vcpus[0];
@@ -707,6 +743,26 @@ export class Qemu {
     return m;
   }
 
+  private listenIncoming(uri: string): void {
+    this.incomingUri = uri;
+    this.network?.listen(this.host.hostname ?? this.name, uri, this);
+  }
+
+  /** A QMP migrate whose connection was refused: the migration fails in setup. */
+  private migrateFailedToConnect(uri: string): OutgoingMigration {
+    const m = new OutgoingMigration(this, undefined, DEFAULT_MIGRATION_PARAMETERS, undefined, uri);
+    this.migration = m;
+    m.start();
+    return m;
+  }
+
+  /** What this QEMU printed on stderr: warnings, and a refused incoming stream's error lines. */
+  get stderr(): string {
+    const lines = this.warnings.map((w) => `${QEMU_PROGRAM}: warning: ${w}`);
+    if (this.incomingError) lines.push(this.incomingError.message);
+    return lines.join("\n");
+  }
+
   /** The destination loads a complete stream (qemu: process_incoming_migration_co). */
   loadIncoming(bytes: Uint8Array): void {
     if (this._status !== "inmigrate") {
@@ -872,7 +928,21 @@ export class Qemu {
         if (typeof uri !== "string" || uri === "") {
           throw new QmpError("GenericError", "Parameter 'uri' is missing");
         }
-        this.incomingUri = uri;
+        this.listenIncoming(uri);
+        return {};
+      }
+      // migration/migration.c qmp_migrate: connect to the URI, then migrate as migrate() does
+      case "migrate": {
+        const uri = args.uri;
+        if (typeof uri !== "string" || uri === "") {
+          throw new QmpError("GenericError", "Parameter 'uri' is missing");
+        }
+        const dst = this.network?.connect(uri);
+        if (dst === undefined) {
+          const m = this.migrateFailedToConnect(uri);
+          return { status: m.status };
+        }
+        this.migrate(dst, {}, this.network?.fault);
         return {};
       }
       // monitor/qmp-cmds.c qmp_quit: the process exits (status 0)

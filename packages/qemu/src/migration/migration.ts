@@ -270,9 +270,11 @@ export class OutgoingMigration {
 
   constructor(
     readonly src: Qemu,
-    readonly dst: Qemu,
+    /** The destination; undefined when the connection to `uri` was refused. */
+    readonly dst: Qemu | undefined,
     readonly params: MigrationParameters,
     readonly fault: ChannelFault | undefined,
+    readonly uri: string = dst?.name ?? "",
   ) {
     this.startNs = src.sim.now;
     this.returnPath = src.migrationCapabilities["return-path"];
@@ -301,10 +303,11 @@ export class OutgoingMigration {
   /** migrate: setup, then the first round. */
   start(): void {
     const { src, dst } = this;
+    this.status = "setup";
     // the destination's socket: only a QEMU that listens (-incoming URI, or migrate-incoming after
     // -incoming defer) accepts the connection (qemu: io/channel-socket.c qio_channel_socket_connect_sync)
-    if (dst.incomingUri === undefined) {
-      this.fail(`Failed to connect to '${dst.name}': Connection refused`);
+    if (dst?.incomingUri === undefined) {
+      this.fail(`Failed to connect to '${this.uri.replace(/^tcp:/, "")}': Connection refused`);
       return;
     }
     saveHeader(this.stream, src.config.machineType.name);
@@ -332,10 +335,13 @@ export class OutgoingMigration {
       ns,
       () => {
         if (this.status === "failed" || this.status === "cancelled") return;
+        const dst = this.peer();
         const limit = this.fault?.crashDestinationAfterBytes;
-        if (limit !== undefined && this.stream.length > limit) {
-          this.transferred = limit;
-          this.dst.incomingFailed("destination terminated while receiving the stream");
+        if ((limit !== undefined && this.stream.length > limit) || dst.exitStatus !== undefined) {
+          this.transferred = Math.min(limit ?? this.delivered, this.stream.length);
+          if (dst.exitStatus === undefined) {
+            dst.incomingFailed("destination terminated while receiving the stream");
+          }
           this.fail("Unable to write to socket: Connection reset by peer");
           return;
         }
@@ -400,8 +406,15 @@ export class OutgoingMigration {
     });
   }
 
+  /** The destination this migration connected to. */
+  private peer(): Qemu {
+    if (this.dst === undefined) throw new MigrationError("migration without a connected destination");
+    return this.dst;
+  }
+
   private finish(): void {
-    const { src, dst } = this;
+    const { src } = this;
+    const dst = this.peer();
     src.ram.stopDirtyLog();
     let bytes = this.stream.bytes().subarray(0, this.delivered);
     if (this.fault?.alter) bytes = this.fault.alter(bytes.slice(), this.stream.valueRanges());
