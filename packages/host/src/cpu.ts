@@ -13,6 +13,7 @@ import {
   HMT_VERY_LOW,
   type HwThread,
   SPRN_DEC,
+  SPRN_PPR,
   SPRN_PSSCR,
   STOP,
   type ThreadSoftware,
@@ -54,6 +55,9 @@ export interface HostTask {
 export type CpuState = "busy" | "idle-snooze" | "idle-stop" | "guest";
 
 const DEC_MAX = 0x7fffffff;
+/** PPR[PRI] = 4 (medium), the value `or 2,2,2` (HMT_MEDIUM) writes. */
+const PPR_PRI_MEDIUM = 4;
+const PPR_MEDIUM = BigInt(PPR_PRI_MEDIUM) << 50n;
 
 export class HostCpu implements ThreadSoftware {
   state: CpuState = "busy";
@@ -71,6 +75,8 @@ export class HostCpu implements ThreadSoftware {
   /** Residency per idle state name, ns. */
   readonly residencyNs = new Map<string, number>();
   readonly usage = new Map<string, number>();
+  /** PPR of the code the last interrupt interrupted (the paca's EX_PPR / HSTATE_PPR). */
+  exceptionPpr = PPR_MEDIUM;
 
   constructor(
     readonly sim: Simulation,
@@ -322,7 +328,13 @@ export class HostCpu implements ThreadSoftware {
   // ThreadSoftware ("hv")
   // -------------------------------------------------------------------------------------------
 
-  interrupt(_thread: HwThread, vector: number): void {
+  interrupt(thread: HwThread, vector: number): void {
+    // Every interrupt entry (linux: arch/powerpc/kernel/exceptions-64s.S GEN_INT_ENTRY, and
+    // system_call_kvm for hcalls) reads the interrupted PPR into the paca (EX_PPR / HSTATE_PPR),
+    // then HMT_MEDIUM, before KVMTEST branches to KVM: host code after a guest exit never runs at
+    // the priority a snoozing guest polled at. KVM stores the saved value as the guest's PPR.
+    this.exceptionPpr = thread.getSpr(SPRN_PPR);
+    if (thread.priority !== PPR_PRI_MEDIUM) thread.setSpr(SPRN_PPR, PPR_MEDIUM);
     if (this.state === "guest" && this.current !== null) {
       this.current.guestInterrupt(this, vector);
       return;

@@ -43,6 +43,7 @@ export {
   type CreateVmOptions,
   type ExitHandler,
   guestPsscrClearsTrapBits,
+  initVmLpcr,
   Kvm,
   type KvmHostInfo,
   type KvmMemoryRegion,

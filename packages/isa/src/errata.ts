@@ -1,17 +1,23 @@
 // POWER9 guest-stop erratum (DD2.0-DD2.2), as a switchable model.
 //
-// The public record (linuxppc-dev, "[RFC/PATCH 2/3] pseries/kvm: Clear PSSCR[ESL|EC] bits before
-// guest entry", 2020) says only that the guest `stop` instruction has bugs on POWER9 before DD2.3
-// ("Ideally this should be done conditionally on platforms where the guest stop instruction has
-// no Bugs (starting POWER9 DD2.3)"). The nature of the bug is not public.
+// What the public record says (linuxppc-dev, "[RFC/PATCH 0/3] Add support for stop instruction
+// inside KVM guest", G. Shenoy, 2020-04-13, answering D. Gibson's "So, this was a bug in DD2.2's
+// implementation of the architecture?"): "Yes, the previous versions could miss wakeup events when
+// stop was executed in HV=0,PR=0 mode. So, the hypervisor had to block that." Patch 2 adds that
+// guest stop is safe only "starting POWER9 DD2.3".
 //
-// ASSUMPTION (stated in the README): we model it as a lost wakeup. When a wake event (DEC,
-// external, doorbell, hypervisor exception) arrives for a thread that stopped natively in guest
-// state (MSR[HV]=0, PSSCR[ESL]=PSSCR[EC]=0), the thread stays stopped with probability `p`
-// (drawn from the seeded engine stream "isa/errata/guest-stop/core<N>"); the event stays pending
-// where it is level-sensitive, and a later wake event may wake the thread. Threads stopped in
-// hypervisor state, and guest threads whose `stop` traps to the hypervisor (ESL|EC set), are
-// not affected.
+// The mechanism is therefore a lost wake-up: a wake event (DEC, external, doorbell, hypervisor
+// exception) that arrives for a thread that stopped natively in guest state (MSR[HV]=0, MSR[PR]=0,
+// PSSCR[ESL]=PSSCR[EC]=0) is missed and the thread stays stopped; the event stays pending where it
+// is level-sensitive, and a later wake event may wake the thread. Threads stopped in hypervisor
+// state, and guest threads whose `stop` traps to the hypervisor (ESL|EC set), are not affected.
+//
+// ASSUMPTIONS (the only unknowable parts, stated here and nowhere else; the README points here):
+// - RATE: each such wake event is missed with probability `lostWakeupProbability` (default 0.01,
+//   DEFAULT_LOST_WAKEUP_PROBABILITY), drawn from the seeded engine stream
+//   "isa/errata/guest-stop/core<N>". No public figure exists.
+// - RECOVERY: nothing but a later wake event ends the stop (the next DEC the guest programmed, an
+//   IPI, a host doorbell); no hardware retry is modelled.
 
 import type { Rng, Simulation } from "@stopsim/engine";
 import type { ChipModel } from "./chips.js";

@@ -8,6 +8,7 @@ import { POWER9_DD22, POWER9_DD23 } from "./chips.js";
 import { SmtCore } from "./core.js";
 import {
   BOOK3S_INTERRUPT_DECREMENTER,
+  BOOK3S_INTERRUPT_H_DOORBELL,
   BOOK3S_INTERRUPT_H_FAC_UNAVAIL,
   BOOK3S_INTERRUPT_HV_DECREMENTER,
   BOOK3S_INTERRUPT_PROGRAM,
@@ -17,6 +18,8 @@ import {
   HFSCR_INTR_CAUSE,
   HFSCR_MSGP,
   LPCR_HDICE,
+  LPCR_HEIC,
+  LPCR_HVICE,
   LPCR_PECE_HVEE,
   LPCR_PECE0,
   LPCR_PECE1,
@@ -89,10 +92,12 @@ describe("stop in a guest kernel (MSR[HV]=0, MSR[PR]=0)", () => {
     expect(t.getSpr(SPRN_SRR0)).toBe(0x7004n);
   });
 
-  it("ESL=EC=0: a hypervisor event wakes it only with LPCR[PECE_HVEE] and goes to the hypervisor", () => {
+  it("ESL=EC=0: a hypervisor event wakes it whatever LPCR's exit enables say and goes to the hypervisor", () => {
+    // Power ISA v3.0B stop, EC=0: any system-caused exception ends the stop (qemu
+    // cpu_has_work_POWER9: "If EC is clear, just return true on any pending interrupt")
     for (const hvee of [false, true]) {
       const { t, sim, os, hv } = setup();
-      t.setSpr(SPRN_LPCR, LPCR_HDICE | LPCR_PECE1 | (hvee ? LPCR_PECE_HVEE : 0n));
+      t.setSpr(SPRN_LPCR, LPCR_HDICE | (hvee ? LPCR_PECE_HVEE : 0n));
       t.setSpr(SPRN_PSSCR, LITE);
       t.setSpr(SPRN_HDEC, 1024n);
       t.msr = MSR_GUEST;
@@ -100,15 +105,32 @@ describe("stop in a guest kernel (MSR[HV]=0, MSR[PR]=0)", () => {
       expect(t.execute(A.STOP)).toBe(EXEC_STOPPED);
       sim.runFor(10_000);
       expect(os.events).toHaveLength(0);
-      if (hvee) {
-        expect(hv.last?.vector).toBe(BOOK3S_INTERRUPT_HV_DECREMENTER);
-        expect(t.getSpr(SPRN_HSRR0)).toBe(0x7004n);
-        expect(t.getSpr(SPRN_HSRR1) & MSR_HV).toBe(0n);
-      } else {
-        expect(t.stopped).toBe(true);
-        expect(hv.events).toHaveLength(0);
-      }
+      expect(hv.last?.vector).toBe(BOOK3S_INTERRUPT_HV_DECREMENTER);
+      expect(t.getSpr(SPRN_HSRR0)).toBe(0x7004n);
+      expect(t.getSpr(SPRN_HSRR1) & MSR_HV).toBe(0n);
     }
+  });
+
+  it("ESL=EC=0: a hypervisor doorbell and a DEC wake it with no exit enable set in LPCR", () => {
+    const { t, os, hv } = setup();
+    t.setSpr(SPRN_LPCR, 0n);
+    t.setSpr(SPRN_PSSCR, LITE);
+    t.msr = MSR_GUEST;
+    t.pc = 0x7000n;
+    expect(t.execute(A.STOP)).toBe(EXEC_STOPPED);
+    t.receiveHypervisorDoorbell();
+    expect(t.stopped).toBe(false);
+    expect(hv.last?.vector).toBe(BOOK3S_INTERRUPT_H_DOORBELL);
+    const s2 = setup();
+    s2.t.setSpr(SPRN_LPCR, 0n);
+    s2.t.setSpr(SPRN_PSSCR, LITE);
+    s2.t.msr = MSR_GUEST;
+    s2.t.setSpr(SPRN_DEC, 512n);
+    expect(s2.t.execute(A.STOP)).toBe(EXEC_STOPPED);
+    s2.sim.runFor(5000);
+    expect(s2.t.stopped).toBe(false);
+    expect(s2.os.last?.kind).toBe("resume");
+    expect(os.events).toHaveLength(0);
   });
 
   it.each([
@@ -235,28 +257,62 @@ describe("LPCR[PECE] gating", () => {
     expect(hv.vectors()).toEqual([BOOK3S_INTERRUPT_SYSTEM_RESET]);
   });
 
-  it("doorbells wake only with PECEDP / PECEDH", () => {
-    const { t, core, os } = setup();
-    const sender = core.threads[3];
-    t.setSpr(SPRN_LPCR, LPCR_PECE1);
-    t.setSpr(SPRN_PSSCR, LITE);
-    t.msr = MSR_GUEST;
-    t.execute(A.STOP);
-    sender.setGpr(3, dbellServerMessage(0));
-    sender.execute(A.msgsndp(3));
-    expect(t.stopped).toBe(true);
-    expect(t.pDoorbell).toBe(true);
-    // with PECEDP the next doorbell wakes it
-    const { t: t2, core: core2, os: os2 } = setup();
-    t2.setSpr(SPRN_LPCR, LPCR_PECEDP);
-    t2.setSpr(SPRN_PSSCR, LITE);
-    t2.msr = MSR_GUEST;
-    t2.execute(A.STOP);
-    core2.threads[3].setGpr(3, dbellServerMessage(0));
-    core2.threads[3].execute(A.msgsndp(3));
-    expect(t2.stopped).toBe(false);
-    expect(os2.last?.kind).toBe("resume");
-    expect(os.events).toHaveLength(0);
+  it("EC=1: doorbells wake only with PECEDP / PECEDH", () => {
+    for (const [lpcr, wakes] of [
+      [LPCR_PECE1, false],
+      [LPCR_PECEDP, true],
+    ] as const) {
+      const { t, core, hv } = setup();
+      t.setSpr(SPRN_LPCR, lpcr);
+      t.setSpr(SPRN_PSSCR, DEEP(0));
+      core.threads[3].setGpr(3, dbellServerMessage(0));
+      core.threads[3].execute(A.msgsndp(3));
+      expect(t.pDoorbell).toBe(true);
+      expect(t.execute(A.STOP)).toBe(wakes ? EXEC_INTERRUPT : EXEC_STOPPED);
+      expect(t.stopped).toBe(!wakes);
+      expect(hv.vectors()).toEqual(wakes ? [BOOK3S_INTERRUPT_SYSTEM_RESET] : []);
+    }
+    for (const [lpcr, wakes] of [
+      [LPCR_PECE1, false],
+      [LPCR_PECEDH, true],
+    ] as const) {
+      const { t } = setup();
+      t.setSpr(SPRN_LPCR, lpcr);
+      t.setSpr(SPRN_PSSCR, DEEP(0));
+      expect(t.execute(A.STOP)).toBe(EXEC_STOPPED);
+      t.receiveHypervisorDoorbell();
+      expect(t.stopped).toBe(!wakes);
+      if (wakes) expect(t.getSpr(SPRN_SRR1) & SRR1_WAKEMASK_P8).toBe(SRR1_WAKEHDBELL);
+    }
+  });
+
+  it("EC=1: a hypervisor virtualization interrupt wakes only with LPCR[HVEE] (not PECE0), as qemu p9_interrupt_powersave", () => {
+    for (const [lpcr, wakes] of [
+      [LPCR_HVICE | LPCR_PECE0, false],
+      [LPCR_HVICE | LPCR_PECE_HVEE, true],
+    ] as const) {
+      const { t, hv } = setup();
+      t.setSpr(SPRN_LPCR, lpcr);
+      t.setSpr(SPRN_PSSCR, DEEP(0));
+      expect(t.execute(A.STOP)).toBe(EXEC_STOPPED);
+      t.setHvVirtInterrupt(true);
+      expect(t.stopped).toBe(!wakes);
+      expect(hv.vectors()).toEqual(wakes ? [BOOK3S_INTERRUPT_SYSTEM_RESET] : []);
+    }
+  });
+
+  it("EC=1 in hypervisor state: LPCR[HEIC] keeps an external interrupt from waking it", () => {
+    for (const [lpcr, wakes] of [
+      [LPCR_PECE0 | LPCR_HEIC, false],
+      [LPCR_PECE0, true],
+    ] as const) {
+      const { t } = setup();
+      t.setSpr(SPRN_LPCR, lpcr);
+      t.setSpr(SPRN_PSSCR, DEEP(0));
+      expect(t.execute(A.STOP)).toBe(EXEC_STOPPED);
+      t.setExternalInterrupt(true);
+      expect(t.stopped).toBe(!wakes);
+    }
   });
 });
 

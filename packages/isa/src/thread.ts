@@ -253,6 +253,7 @@ const LPCRL_PECE0 = 0x4000;
 const LPCRL_PECE1 = 0x2000;
 const LPCRL_ILE = 0x2000000;
 const LPCRL_LPES0 = 0x8;
+const LPCRL_HEIC = 0x10;
 const LPCRL_HVICE = 0x2;
 const LPCRL_HDICE = 0x1;
 const LPCRH_HVEE = 0x4000;
@@ -1801,7 +1802,7 @@ export class HwThread {
     const maxTransitionLevel = Math.max(level, implementedStopLevel(this.chip, Math.min(mtl, psll)));
     this.advance();
     // A wake event already pending ends the stop at once
-    const src = this.wakeSource(hv);
+    const src = this.wakeSource(hv, ec);
     if (src !== SRC_NONE) {
       this.setPls(level, pL);
       if (ec) {
@@ -1825,25 +1826,39 @@ export class HwThread {
   }
 
   /**
-   * The highest-priority wake event that is pending and enabled by LPCR[PECE*] for a thread that
-   * stopped with MSR[HV] = `hv` (MSR[EE] does not matter).
+   * The highest-priority wake event for a thread that stopped with MSR[HV] = `hv` and PSSCR[EC] =
+   * `ec` (MSR[EE] does not matter). Power ISA v3.0B, stop: with EC=0 "hardware will exit
+   * power-saving mode when the exception corresponding to any system-caused interrupt occurs"
+   * (resuming after the stop, or in the handler if MSR[EE]=1), whatever LPCR's exit enables say;
+   * with EC=1 only the exceptions whose LPCR exit enable is set wake it.
+   * qemu: target/ppc/cpu_init.c cpu_has_work_POWER9 (EC clear: any pending interrupt) and
+   * target/ppc/excp_helper.c p9_interrupt_powersave (EC set): external on LPCR[EEE]=PECE0 unless
+   * LPCR[HEIC] and the thread is in hypervisor state, decrementer on DEE=PECE1, privileged
+   * doorbell on PDEE=PECEDP, hypervisor doorbell on HDEE=PECEDH, hypervisor virtualization on
+   * LPCR[HVEE]; no HDEC (it has no SRR1 wake code).
    */
-  private wakeSource(hv: boolean): number {
+  private wakeSource(hv: boolean, ec: boolean): number {
     const lpcrL = this.sprLo[S_LPCR];
-    const hvee = (this.sprHi[S_LPCR] & LPCRH_HVEE) !== 0;
-    const pece0 = (lpcrL & LPCRL_PECE0) !== 0;
-    const pece1 = (lpcrL & LPCRL_PECE1) !== 0;
-    const peceDp = (lpcrL & LPCRL_PECEDP) !== 0;
-    const peceDh = (lpcrL & LPCRL_PECEDH) !== 0;
     const lpesOs = (lpcrL & LPCRL_LPES0) !== 0;
-    if (this.externalLevel && !lpesOs && (hv ? pece0 : hvee)) return SRC_EXT_HV;
-    // HDEC wakes only a thread stopped in guest state (it has no SRR1 wake code)
-    if (!hv && hvee && lpcrL & LPCRL_HDICE && this.decValue(true) < 0) return SRC_HDEC;
-    if (this.hviLevel && lpcrL & LPCRL_HVICE && (hv ? pece0 : hvee)) return SRC_HVI;
-    if (this.hDoorbell && (hv ? peceDh : hvee)) return SRC_HDBELL;
-    if (this.externalLevel && lpesOs && pece0) return SRC_EXT_OS;
-    if (pece1 && this.decValue(false) < 0) return SRC_DEC;
-    if (this.pDoorbell && peceDp) return SRC_DBELL;
+    if (!ec) {
+      // HDEC is a guest-state exception here: in hypervisor state it stays masked until MSR[EE]
+      if (this.externalLevel && !lpesOs) return SRC_EXT_HV;
+      if (!hv && lpcrL & LPCRL_HDICE && this.decValue(true) < 0) return SRC_HDEC;
+      if (this.hviLevel && lpcrL & LPCRL_HVICE) return SRC_HVI;
+      if (this.hDoorbell) return SRC_HDBELL;
+      if (this.externalLevel && lpesOs) return SRC_EXT_OS;
+      if (this.decValue(false) < 0) return SRC_DEC;
+      if (this.pDoorbell) return SRC_DBELL;
+      return SRC_NONE;
+    }
+    const hvee = (this.sprHi[S_LPCR] & LPCRH_HVEE) !== 0;
+    const extOk = (lpcrL & LPCRL_PECE0) !== 0 && (!hv || (lpcrL & LPCRL_HEIC) === 0);
+    if (this.externalLevel && !lpesOs && extOk) return SRC_EXT_HV;
+    if (this.hviLevel && lpcrL & LPCRL_HVICE && hvee) return SRC_HVI;
+    if (this.hDoorbell && lpcrL & LPCRL_PECEDH) return SRC_HDBELL;
+    if (this.externalLevel && lpesOs && extOk) return SRC_EXT_OS;
+    if (lpcrL & LPCRL_PECE1 && this.decValue(false) < 0) return SRC_DEC;
+    if (this.pDoorbell && lpcrL & LPCRL_PECEDP) return SRC_DBELL;
     return SRC_NONE;
   }
 
@@ -1851,7 +1866,7 @@ export class HwThread {
   private tryWake(): void {
     const st = this.stop;
     if (st === null) return;
-    const src = this.wakeSource(st.hv);
+    const src = this.wakeSource(st.hv, st.ec);
     if (src === SRC_NONE) return;
     if (!st.hv && !st.esl && !st.ec && this.core?.errata.loseWakeup()) {
       this.lostWakeups++;

@@ -42,7 +42,6 @@ import {
   LPCR_LD,
   LPCR_LPES,
   LPCR_PECE,
-  LPCR_PECE_HVEE,
   LPCR_TC,
   LPCR_UPRT,
   type Memory,
@@ -340,6 +339,25 @@ export function guestPsscrClearsTrapBits(h: Pick<KvmHostInfo, "build" | "enableG
   }
 }
 
+/**
+ * The guest LPCR a new VM starts with (linux: book3s_hv.c kvmppc_core_init_vm_hv, v5.7): the
+ * host's LPCR masked with LPCR_PECE | LPCR_LPES (so the power-saving exit enables PECEDP, PECEDH,
+ * PECE0-2 are the host's; LPCR[HVEE] is not among them), then DPFD = 4 and HDICE; on POWER9
+ * HVICE | HEIC (VPM0 is reserved there), LPES when the in-kernel XICS runs on XIVE
+ * (`xics_on_xive()`: external interrupts go straight to the guest), and for a radix host
+ * UPRT | GTSE | HR. What userspace may change afterwards is kvmppc_set_lpcr's (setLpcr).
+ */
+export function initVmLpcr(h: Pick<KvmHostInfo, "hostLpcr" | "arch300">, inKernelXics: boolean): bigint {
+  let lpcr = h.hostLpcr & (LPCR_PECE | LPCR_LPES);
+  lpcr |= (4n << LPCR_DPFD_SH) | LPCR_HDICE;
+  if (h.arch300) {
+    lpcr |= LPCR_HVICE | LPCR_HEIC;
+    if (inKernelXics) lpcr |= LPCR_LPES;
+    lpcr |= LPCR_UPRT | LPCR_GTSE | LPCR_HR;
+  }
+  return lpcr;
+}
+
 /** A vCore: the vCPUs sharing one physical core (struct kvmppc_vcore). */
 interface Vcore {
   lpcr: bigint;
@@ -380,21 +398,7 @@ export class KvmVm {
     this.id = id;
     this.inKernelXics = options.inKernelXics ?? true;
     this.pinning = options.pinning ?? ((n) => n);
-    const h = kvm.host;
-    // linux: book3s_hv.c kvmppc_core_init_vm_hv
-    let lpcr = h.hostLpcr & (LPCR_PECE | LPCR_LPES);
-    lpcr |= (4n << LPCR_DPFD_SH) | LPCR_HDICE;
-    if (h.arch300) {
-      lpcr |= LPCR_HVICE | LPCR_HEIC;
-      // XICS-on-XIVE: external interrupts are presented to the guest directly
-      if (this.inKernelXics) lpcr |= LPCR_LPES;
-      // radix guest (host uses radix)
-      lpcr |= LPCR_UPRT | LPCR_GTSE | LPCR_HR;
-      // Model assumption: hypervisor exceptions (HDEC, host doorbells) must end a native guest
-      // stop, or a guest stopped with PSSCR[ESL|EC]=0 could never be preempted (see README).
-      lpcr |= LPCR_PECE_HVEE;
-    }
-    this.initialLpcr = lpcr;
+    this.initialLpcr = initVmLpcr(kvm.host, this.inKernelXics);
   }
 
   /** KVM_CHECK_EXTENSION on the VM fd. */
@@ -534,6 +538,10 @@ export class KvmVcpu implements HostTask {
   emulatedStops = 0;
   /** Program interrupts KVM queued to the guest. */
   programInterrupts = 0;
+  /** Hypervisor doorbell exits re-entered from real mode (maybe_reenter_guest). */
+  reenteredDoorbells = 0;
+  /** kvmppc_fast_vcpu_kick_hv calls on this vCPU. */
+  kicks = 0;
 
   // guest register state (vcpu->arch)
   private readonly gpr = new GuestGprs();
@@ -958,10 +966,17 @@ export class KvmVcpu implements HostTask {
     this.msr = MSR_SF | MSR_ME | ((this.vcore.lpcr & LPCR_ILE) !== 0n ? MSR_LE : 0n);
   }
 
-  /** The PSSCR KVM loads on guest entry: guest-visible bits, plus ESL|EC per the build's policy. */
+  /**
+   * The PSSCR KVM loads on guest entry. The 2020 P9 path forces PSSCR_EC only
+   * (linux: book3s_hv.c kvmhv_load_hv_regs_and_go: `mtspr(SPRN_PSSCR, vcpu->arch.psscr | PSSCR_EC
+   * | ...)`; book3s_hv_rmhandlers.S: `oris r6, r6, PSSCR_EC@h`, "This makes stop trap to HV");
+   * ESL keeps the guest-visible value, which is 0 because vcpu->arch.psscr is always masked with
+   * PSSCR_GUEST_VIS. A build whose policy clears the trap bits (RFC patch 2) loads
+   * `psscr & ~(PSSCR_EC | PSSCR_ESL)`.
+   */
   entryPsscr(): bigint {
     const base = this.psscr & PSSCR_GUEST_VIS;
-    return guestPsscrClearsTrapBits(this.h) ? base : base | PSSCR_ESL | PSSCR_EC;
+    return guestPsscrClearsTrapBits(this.h) ? base & ~(PSSCR_EC | PSSCR_ESL) : base | PSSCR_EC;
   }
 
   private hrfidToGuest(inject: number | null): void {
@@ -1029,6 +1044,9 @@ export class KvmVcpu implements HostTask {
     this.gpr.saveFrom(t);
     this.cr = t.cr;
     this.spr.saveFrom(t);
+    // the interrupt entry saved the guest's PPR before HMT_MEDIUM (rmhandlers.S: HSTATE_PPR ->
+    // VCPU_PPR); the thread's PPR is the host's now
+    this.spr.set(SPRN_PPR, cpu.exceptionPpr);
     this.psscr = t.getSpr(SPRN_PSSCR) & PSSCR_GUEST_VIS;
     this.hfscr = t.getSpr(SPRN_HFSCR);
     const rawDec = t.getSpr(SPRN_DEC);
@@ -1066,6 +1084,14 @@ export class KvmVcpu implements HostTask {
       // the guest (fast_guest_return), without the switch to the host's virtual mode
       this.realModeReturn = true;
       delay = cpu.cost(costs.realModeSwitchNs) + cpu.cost(costs.xicsHcallNs);
+    } else if (vector === BOOK3S_INTERRUPT_H_DOORBELL && !this.exitRequested) {
+      // book3s_hv_rmhandlers.S: "Hypervisor doorbell - exit only if host IPI flag set": with
+      // HSTATE_HOST_IPI clear (a KVM kick, not a host IPI: signals and host reschedules set it)
+      // maybe_reenter_guest goes straight to deliver_guest_interrupt, which hands a requested
+      // doorbell to the guest through DPDES (kvmppc_guest_entry_inject_int); no virtual-mode exit
+      this.realModeReturn = true;
+      this.reenteredDoorbells++;
+      delay = cpu.cost(costs.realModeSwitchNs);
     } else {
       this.realModeReturn = false;
       const handling = costs.exitHandlingNs[name] ?? costs.exitHandlingDefaultNs;
@@ -1200,7 +1226,9 @@ export class KvmVcpu implements HostTask {
         const thr = Number(msg & 0x3fn);
         if (thr < tpc) {
           const target = this.vm.vcpus.get(Math.floor(this.id / tpc) * tpc + thr);
-          if (target !== undefined) {
+          // "if (!tvcpu->arch.doorbell_request)": a target with a doorbell already requested is
+          // not kicked again
+          if (target !== undefined && !target.doorbellRequest) {
             target.doorbellRequest = true;
             target.kickVcpu();
           }
@@ -1402,6 +1430,7 @@ export class KvmVcpu implements HostTask {
 
   /** kvmppc_fast_vcpu_kick_hv: wake a blocked vCPU or make a running one exit. */
   kickVcpu(): void {
+    this.kicks++;
     if (this.state === "blocked") {
       if (this.cpu.current === this) {
         // still blocking on its CPU: resume directly
