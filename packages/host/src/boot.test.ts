@@ -4,7 +4,18 @@ import { chipById, PSSCR_EC } from "@stopsim/isa";
 import { buildHostDtb, buildHostTree, parseFirmwareVersion } from "@stopsim/opal";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CPU_FTR_ARCH_300, CPU_FTR_HVMODE } from "./cputable.js";
+import {
+  COMMON_USER_BASE,
+  COMMON_USER2_BASE,
+  CPU_FTR_ARCH_300,
+  CPU_FTR_HVMODE,
+  CPU_FTR_P9_TLBIE_ERAT_BUG,
+  CPU_FTRS_POWER9,
+  PPC_FEATURE_HAS_MMU,
+  PPC_FEATURE_SMT,
+  PPC_FEATURE_TRUE_LE,
+  PPC_FEATURE2_ARCH_3_00,
+} from "./cputable.js";
 import { HostBootError } from "./errors.js";
 import { bootHost } from "./host.js";
 
@@ -29,6 +40,21 @@ describe("bootHost from DTB bytes", () => {
       "stop5",
     ]);
     expect(host.log.at("warn", "err")).toEqual([]);
+  });
+
+  it("AT_HWCAP/AT_HWCAP2 as dt_cpu_ftrs.c builds them: the base bits, ARCH_3_00, HAS_MMU, SMT, TRUE_LE", () => {
+    const host = bootHost({
+      sim: new Simulation(),
+      dtb: buildHostDtb(opts("dd2.2", "2020")),
+      kernel: "upstream-2020",
+    });
+    const user = COMMON_USER_BASE | PPC_FEATURE_HAS_MMU | PPC_FEATURE_SMT | PPC_FEATURE_TRUE_LE;
+    expect((host.cpuSpec.cpuUserFeatures & user) >>> 0).toBe(user >>> 0);
+    const user2 = COMMON_USER2_BASE | PPC_FEATURE2_ARCH_3_00;
+    expect((host.cpuSpec.cpuUserFeatures2 & user2) >>> 0).toBe(user2 >>> 0);
+    // cpufeatures_cpu_quirks (update_tlbie_feature_flag) on POWER9, and the PVR table's set
+    expect(host.cpuSpec.cpuFeatures & CPU_FTR_P9_TLBIE_ERAT_BUG).toBe(CPU_FTR_P9_TLBIE_ERAT_BUG);
+    expect(CPU_FTRS_POWER9 & CPU_FTR_P9_TLBIE_ERAT_BUG).toBe(CPU_FTR_P9_TLBIE_ERAT_BUG);
   });
 
   it("enable_guest_stop needs both the feature (DD2.3 + new firmware) and a build that knows it", () => {

@@ -91,6 +91,7 @@ export const CPU_FTRS_POWER9 =
   CPU_FTR_ARCH_300 |
   CPU_FTR_PKEY |
   CPU_FTR_P9_TLBIE_STQ_BUG |
+  CPU_FTR_P9_TLBIE_ERAT_BUG |
   CPU_FTR_P9_TIDR;
 
 /** Names of the feature bits, for the boot log and tests. */
@@ -137,3 +138,58 @@ export const CPU_FTR_NAMES: ReadonlyArray<readonly [string, bigint]> = [
 export function cpuFeatureNames(ftrs: bigint): string[] {
   return CPU_FTR_NAMES.filter(([, bit]) => (ftrs & bit) !== 0n).map(([name]) => name);
 }
+
+// User-visible features (AT_HWCAP / AT_HWCAP2), linux: arch/powerpc/include/uapi/asm/cputable.h.
+export const PPC_FEATURE_32 = 0x80000000;
+export const PPC_FEATURE_64 = 0x40000000;
+export const PPC_FEATURE_HAS_FPU = 0x08000000;
+export const PPC_FEATURE_HAS_MMU = 0x04000000;
+export const PPC_FEATURE_SMT = 0x00004000;
+export const PPC_FEATURE_ICACHE_SNOOP = 0x00002000;
+export const PPC_FEATURE_ARCH_2_06 = 0x00000100;
+export const PPC_FEATURE_PSERIES_PERFMON_COMPAT = 0x00000040;
+export const PPC_FEATURE_TRUE_LE = 0x00000002;
+export const PPC_FEATURE2_ARCH_2_07 = 0x80000000;
+export const PPC_FEATURE2_HTM = 0x40000000;
+export const PPC_FEATURE2_DSCR = 0x20000000;
+export const PPC_FEATURE2_ISEL = 0x08000000;
+export const PPC_FEATURE2_TAR = 0x04000000;
+export const PPC_FEATURE2_VEC_CRYPTO = 0x02000000;
+export const PPC_FEATURE2_HTM_NOSC = 0x01000000;
+export const PPC_FEATURE2_ARCH_3_00 = 0x00800000;
+export const PPC_FEATURE2_HAS_IEEE128 = 0x00400000;
+export const PPC_FEATURE2_DARN = 0x00200000;
+export const PPC_FEATURE2_SCV = 0x00100000;
+
+/** linux: arch/powerpc/kernel/dt_cpu_ftrs.c COMMON_USER_BASE / COMMON_USER2_BASE (the base cpu_spec). */
+export const COMMON_USER_BASE =
+  (PPC_FEATURE_32 | PPC_FEATURE_64 | PPC_FEATURE_ARCH_2_06 | PPC_FEATURE_ICACHE_SNOOP) >>> 0;
+export const COMMON_USER2_BASE = (PPC_FEATURE2_ARCH_2_07 | PPC_FEATURE2_ISEL) >>> 0;
+/**
+ * linux: arch/powerpc/kernel/cputable.c (v5.7) COMMON_USER_POWER9 = COMMON_USER_POWER8
+ * (32 | FPU | MMU | 64 | ARCH_2_06 | TRUE_LE | PSERIES_PERFMON_COMPAT) and COMMON_USER2_POWER9 (the
+ * POWER8 set, HTM bits as built with CONFIG_PPC_TRANSACTIONAL_MEM, plus ARCH_3_00, IEEE128, DARN,
+ * SCV): the PVR table's user features, used without a dt-cpu-features node.
+ */
+export const COMMON_USER_POWER9 =
+  (PPC_FEATURE_32 |
+    PPC_FEATURE_HAS_FPU |
+    PPC_FEATURE_HAS_MMU |
+    PPC_FEATURE_64 |
+    PPC_FEATURE_ARCH_2_06 |
+    PPC_FEATURE_TRUE_LE |
+    PPC_FEATURE_PSERIES_PERFMON_COMPAT) >>>
+  0;
+export const COMMON_USER2_POWER9 =
+  (PPC_FEATURE2_ARCH_2_07 |
+    PPC_FEATURE2_HTM |
+    PPC_FEATURE2_HTM_NOSC |
+    PPC_FEATURE2_DSCR |
+    PPC_FEATURE2_ISEL |
+    PPC_FEATURE2_TAR |
+    PPC_FEATURE2_VEC_CRYPTO |
+    PPC_FEATURE2_ARCH_3_00 |
+    PPC_FEATURE2_HAS_IEEE128 |
+    PPC_FEATURE2_DARN |
+    PPC_FEATURE2_SCV) >>>
+  0;

@@ -22,6 +22,10 @@ import {
   LPCR_VRMASD_SH,
 } from "@stopsim/isa";
 import {
+  COMMON_USER_BASE,
+  COMMON_USER_POWER9,
+  COMMON_USER2_BASE,
+  COMMON_USER2_POWER9,
   CPU_FTR_ALTIVEC,
   CPU_FTR_ARCH_300,
   CPU_FTR_CFAR,
@@ -52,6 +56,10 @@ import {
   CPU_FTR_VSX,
   CPU_FTRS_DT_CPU_BASE,
   CPU_FTRS_POWER9,
+  PPC_FEATURE_HAS_MMU,
+  PPC_FEATURE_SMT,
+  PPC_FEATURE_TRUE_LE,
+  PPC_FEATURE2_ARCH_3_00,
 } from "./cputable.js";
 import type { KernelLog } from "./log.js";
 
@@ -184,7 +192,15 @@ const featEnableMmuHashV3: EnableFn = (_f, s) => {
   return true;
 };
 
+// feat_enable_mmu_radix: MMU_FTR_TYPE_RADIX and PPC_FEATURE_HAS_MMU
+const featEnableMmuRadix: EnableFn = (_f, s) => {
+  s.cpuUserFeatures = (s.cpuUserFeatures | PPC_FEATURE_HAS_MMU) >>> 0;
+  return true;
+};
+
+// feat_enable_mmu_hash: LPCR bits for hash, and PPC_FEATURE_HAS_MMU
 const featEnableMmuHash: EnableFn = (_f, s) => {
+  s.cpuUserFeatures = (s.cpuUserFeatures | PPC_FEATURE_HAS_MMU) >>> 0;
   s.lpcr &= ~LPCR_ISL;
   s.lpcr |= LPCR_VPM0;
   s.lpcr &= ~LPCR_VPM1;
@@ -220,15 +236,15 @@ const withFtr =
     return r;
   };
 
-/** linux: arch/powerpc/include/uapi/asm/cputable.h PPC_FEATURE_TRUE_LE */
-const PPC_FEATURE_TRUE_LE = 0x00000002;
 const featEnableLe: EnableFn = (_f, s) => {
   s.cpuUserFeatures = (s.cpuUserFeatures | PPC_FEATURE_TRUE_LE) >>> 0;
   return true;
 };
 
+// feat_enable_smt: CPU_FTR_SMT and PPC_FEATURE_SMT
 const featEnableSmt: EnableFn = (_f, s) => {
   s.cpuFeatures |= CPU_FTR_SMT;
+  s.cpuUserFeatures = (s.cpuUserFeatures | PPC_FEATURE_SMT) >>> 0;
   return true;
 };
 const featEnableFp: EnableFn = (f, s, o, log) => {
@@ -286,7 +302,7 @@ function matchTable(o: DtCpuFtrsOptions): Map<string, Match> {
     ["quadword-load-store", { enable: featEnable, ftr: 0n }],
     ["vector-crypto", { enable: featEnable, ftr: 0n }],
     ["mmu-hash", { enable: featEnableMmuHash, ftr: 0n }],
-    ["mmu-radix", { enable: featEnable, ftr: 0n }],
+    ["mmu-radix", { enable: featEnableMmuRadix, ftr: 0n }],
     ["mmu-hash-v3", { enable: featEnableMmuHashV3, ftr: 0n }],
     ["virtual-page-class-key-protection", { enable: featEnable, ftr: 0n }],
     ["transactional-memory", { enable: featEnable, ftr: CPU_FTR_TM }],
@@ -507,8 +523,8 @@ export function scanDtCpuFeatures(tree: DeviceTree, o: DtCpuFtrsOptions, log: Ke
       usingDtCpuFtrs: false,
       isa: 0,
       cpuFeatures: CPU_FTRS_POWER9,
-      cpuUserFeatures: 0,
-      cpuUserFeatures2: 0,
+      cpuUserFeatures: COMMON_USER_POWER9,
+      cpuUserFeatures2: COMMON_USER2_POWER9,
       lpcr: LPCR_PECE0 | LPCR_PECE1 | LPCR_PECE2 | LPCR_PECEDH | LPCR_HVICE | LPCR_HEIC | LPCR_PECE_HVEE,
       hfscr: 0n,
       fscr: 0n,
@@ -525,8 +541,8 @@ export function scanDtCpuFeatures(tree: DeviceTree, o: DtCpuFtrsOptions, log: Ke
     usingDtCpuFtrs: true,
     isa,
     cpuFeatures: CPU_FTRS_DT_CPU_BASE | (o.hvMode ? CPU_FTR_HVMODE : 0n),
-    cpuUserFeatures: 0,
-    cpuUserFeatures2: 0,
+    cpuUserFeatures: COMMON_USER_BASE,
+    cpuUserFeatures2: COMMON_USER2_BASE,
     lpcr: 0n,
     hfscr: 0n,
     fscr: 0n,
@@ -537,7 +553,10 @@ export function scanDtCpuFeatures(tree: DeviceTree, o: DtCpuFtrsOptions, log: Ke
   };
   // cpufeatures_setup_start
   log.info(`dt-cpu-ftrs: setup for ISA ${isa}`);
-  if (isa >= ISA_V3_0B) s.cpuFeatures |= CPU_FTR_ARCH_300;
+  if (isa >= ISA_V3_0B) {
+    s.cpuFeatures |= CPU_FTR_ARCH_300;
+    s.cpuUserFeatures2 = (s.cpuUserFeatures2 | PPC_FEATURE2_ARCH_3_00) >>> 0;
+  }
 
   const table = matchTable(o);
   const all: (DtCpuFeature | undefined)[] = [];

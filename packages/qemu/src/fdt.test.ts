@@ -3,7 +3,13 @@ import { type DeviceTree, type DtNode, decodeDtb } from "@stopsim/devicetree";
 import { describe, expect, it } from "vitest";
 import { SPAPR_CAP_HTM, SPAPR_CAP_STOP_LITE } from "./caps.js";
 import { resolveCpuModel } from "./cpu-models.js";
-import { type HostCpuInfo, SPAPR_TIMEBASE_FREQ, STOP_LITE_PERMITTED_PROP, spaprBuildDtb } from "./fdt.js";
+import {
+  type HostCpuInfo,
+  rtasSize,
+  SPAPR_TIMEBASE_FREQ,
+  STOP_LITE_PERMITTED_PROP,
+  spaprBuildDtb,
+} from "./fdt.js";
 import { defaultCapsWithCpu, type QemuBuild } from "./machine.js";
 import { parseCommandLine } from "./options.js";
 
@@ -102,6 +108,19 @@ describe("guest device tree", () => {
       );
       expect(ours.root.getProp("compatible")?.asString()).toBe("qemu,pseries");
     }
+  });
+
+  it("computes rtas-size from the CPU count as real QEMU does (RTAS_MIN_SIZE + error log + 16 per CPU + 8)", () => {
+    for (const [smp, fixture] of [
+      [2, "qemu-pseries-power9-smp2.dtb"],
+      [4, "qemu-pseries-power9-smp4.dtb"],
+    ] as const) {
+      const ours = build(`-M pseries -cpu POWER9 -smp ${smp} -m 1G`, OLD_BUILD).requireNode("/rtas");
+      const theirs = real(fixture).requireNode("/rtas");
+      expect(ours.requireProp("rtas-size").asU32()).toBe(theirs.requireProp("rtas-size").asU32());
+      expect(ours.requireProp("rtas-size").asU32()).toBe(rtasSize(smp));
+    }
+    expect(rtasSize(4)).toBe(0x85c);
   });
 
   it("publishes ibm,stop-lite-permitted exactly when cap-stop-lite is on (capability design)", () => {

@@ -28,8 +28,18 @@ export const SPAPR_TIMEBASE_FREQ = 512000000;
 export const SPAPR_MEMORY_BLOCK_SIZE = 1 << 28;
 export const RTAS_ERROR_LOG_MAX = 2048;
 export const RTAS_EVENT_SCAN_RATE = 1;
-/** rtas-size as QEMU publishes it (RTAS_ERROR_LOG_MAX plus the event-log headers). */
-export const RTAS_SIZE = 2108;
+/** qemu: include/hw/ppc/spapr.h RTAS_MIN_SIZE: the RTAS blob itself (QEMU >= 6.1). */
+export const RTAS_MIN_SIZE = 20;
+
+/**
+ * /rtas/rtas-size as QEMU computes it (qemu: hw/ppc/spapr.c spapr_dt_rtas): the RTAS blob, the
+ * error log, a per-CPU FWNMI system-reset save area of two u64 and one more u64 ("Linux's FWNMI
+ * error log check is off-by-one"): RTAS_MIN_SIZE + RTAS_ERROR_LOG_MAX + max_cpus * 16 + 8.
+ * Checked against qemu-system-ppc64 7.2 dumpdtb: 0x83c at -smp 2, 0x85c at -smp 4.
+ */
+export function rtasSize(maxCpus: number): number {
+  return RTAS_MIN_SIZE + RTAS_ERROR_LOG_MAX + maxCpus * 8 * 2 + 8;
+}
 /** qemu: include/hw/ppc/xics.h / spapr_irq.c: the XICS presentation controller phandle. */
 export const PHANDLE_INTC = 0x00001111;
 /** qemu: include/hw/ppc/spapr_drc.h DRC index of a CPU core: type CPU (0x1) << 28 | core id. */
@@ -274,7 +284,7 @@ function spaprDtRtas(root: FdtNode, input: SpaprFdtInput): void {
   const refpoints = input.machineType.name === "pseries-5.1" ? [4, 4, 2] : [4, 4];
   rtas.setpropCells("ibm,associativity-reference-points", ...refpoints);
   rtas.setpropCells("ibm,max-associativity-domains", 4, 0, 0, 0, 1);
-  rtas.setpropCells("rtas-size", RTAS_SIZE);
+  rtas.setpropCells("rtas-size", rtasSize(input.smp.maxCpus));
   rtas.setpropCells("rtas-error-log-max", RTAS_ERROR_LOG_MAX);
   rtas.setpropCells("rtas-event-scan-rate", RTAS_EVENT_SCAN_RATE);
   rtas.setpropEmpty("ibm,change-msix-capable");

@@ -6,10 +6,18 @@ import {
   CPU_FTR_ARCH_300,
   CPU_FTR_HVMODE,
   CPU_FTR_NODSISRALIGN,
+  CPU_FTR_P9_TLBIE_ERAT_BUG,
   CPU_FTR_REAL_LE,
   CPU_FTR_SMT,
   CPU_FTR_TM,
   MMU_FTR_TYPE_RADIX,
+  PPC_FEATURE_32,
+  PPC_FEATURE_64,
+  PPC_FEATURE_ARCH_2_06,
+  PPC_FEATURE_HAS_MMU,
+  PPC_FEATURE_TRUE_LE,
+  PPC_FEATURE2_ARCH_2_07,
+  PPC_FEATURE2_ARCH_3_00,
   PVR_ARCH_207,
   PVR_ARCH_300,
 } from "../linux/cputable.js";
@@ -117,6 +125,16 @@ describe("bad or missing properties", () => {
     expect(console.contains("firmware supplied invalid ibm,dec-bits")).toBe(true);
   });
 
+  it("AT_HWCAP/AT_HWCAP2 start from the cpu_spec's user features (COMMON_USER_POWER9) and the POWER9 set has TLBIE_ERAT_BUG", () => {
+    const { params } = scan(qemuTree());
+    const base =
+      PPC_FEATURE_32 | PPC_FEATURE_64 | PPC_FEATURE_ARCH_2_06 | PPC_FEATURE_HAS_MMU | PPC_FEATURE_TRUE_LE;
+    expect((params.userFeatures & base) >>> 0).toBe(base >>> 0);
+    expect(params.userFeatures2 & PPC_FEATURE2_ARCH_3_00).toBe(PPC_FEATURE2_ARCH_3_00);
+    expect((params.userFeatures2 & PPC_FEATURE2_ARCH_2_07) >>> 0).toBe(PPC_FEATURE2_ARCH_2_07);
+    expect(params.cpuFeatures & CPU_FTR_P9_TLBIE_ERAT_BUG).toBe(CPU_FTR_P9_TLBIE_ERAT_BUG);
+  });
+
   it("warns when there is no XICS presentation controller", () => {
     const tree = qemuTree();
     const ic = tree.requireNode("/interrupt-controller");
@@ -131,7 +149,7 @@ describe("scan_features", () => {
   it("skips descriptors of other types and honours the length byte", () => {
     // descriptor type 1 (skipped), then type 0 with 6 bytes: byte 0 = 0x80 (MMU), byte 5 = 0x80 (LE)
     const ftrs = new Uint8Array([2, 1, 0xff, 0xff, 6, 0, 0x80, 0, 0, 0, 0, 0x80]);
-    const set = { cpu: CPU_FTR_TM, mmu: 0n, user: 0 };
+    const set = { cpu: CPU_FTR_TM, mmu: 0n, user: 0, user2: 0 };
     scanFeatures(ftrs, IBM_PA_FEATURES, set);
     expect(set.cpu & CPU_FTR_REAL_LE).toBe(CPU_FTR_REAL_LE);
     // byte 22 is beyond the 6 bytes: TM left as it was
@@ -143,7 +161,7 @@ describe("scan_features", () => {
   it("never throws on arbitrary bytes (property)", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 80 }), (bytes) => {
-        const set = { cpu: 0n, mmu: 0n, user: 0 };
+        const set = { cpu: 0n, mmu: 0n, user: 0, user2: 0 };
         scanFeatures(bytes, IBM_PA_FEATURES, set);
         return typeof set.cpu === "bigint";
       }),

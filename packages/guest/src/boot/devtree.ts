@@ -29,6 +29,8 @@ import {
   PPC_FEATURE_HAS_MMU,
   PPC_FEATURE_HAS_VSX,
   PPC_FEATURE_TRUE_LE,
+  PPC_FEATURE2_HTM,
+  PPC_FEATURE2_HTM_NOSC,
 } from "../linux/cputable.js";
 import { HYPERTAS_FW_FEATURES } from "../linux/papr.js";
 
@@ -77,7 +79,9 @@ export interface BootParams {
   readonly cpuSpec: CpuSpec;
   readonly cpuFeatures: bigint;
   readonly mmuFeatures: bigint;
+  /** AT_HWCAP (cpu_user_features) and AT_HWCAP2 (cpu_user_features2). */
   readonly userFeatures: number;
+  readonly userFeatures2: number;
   readonly tbFreq: number;
   readonly decBits: number;
   /** RTAS service tokens by name (properties of /rtas). */
@@ -110,6 +114,7 @@ interface PaFeature {
   readonly cpu?: bigint;
   readonly mmu?: bigint;
   readonly user?: number;
+  readonly user2?: number;
 }
 
 // linux: arch/powerpc/kernel/prom.c ibm_pa_features[] (v5.6, before MMU_FTR_GTSE and DAWR1)
@@ -122,13 +127,15 @@ export const IBM_PA_FEATURES: readonly PaFeature[] = [
   { pabyte: 40, pabit: 0, mmu: MMU_FTR_TYPE_RADIX },
   { pabyte: 1, pabit: 1, invert: true, cpu: CPU_FTR_NODSISRALIGN },
   { pabyte: 5, pabit: 0, cpu: CPU_FTR_REAL_LE, user: PPC_FEATURE_TRUE_LE },
-  { pabyte: 22, pabit: 0, cpu: CPU_FTR_TM_COMP },
+  // the *_COMP versions: a kernel built with CONFIG_PPC_TRANSACTIONAL_MEM (distribution kernels)
+  { pabyte: 22, pabit: 0, cpu: CPU_FTR_TM_COMP, user2: PPC_FEATURE2_HTM | PPC_FEATURE2_HTM_NOSC },
 ];
 
 interface FeatureSet {
   cpu: bigint;
   mmu: bigint;
   user: number;
+  user2: number;
 }
 
 // linux: arch/powerpc/kernel/prom.c scan_features
@@ -151,11 +158,13 @@ export function scanFeatures(ftrs: Uint8Array, table: readonly PaFeature[], set:
     if ((bit === 1) !== (fp.invert === true)) {
       set.cpu |= fp.cpu ?? 0n;
       set.mmu |= fp.mmu ?? 0n;
-      set.user |= fp.user ?? 0;
+      set.user = (set.user | (fp.user ?? 0)) >>> 0;
+      set.user2 = (set.user2 | (fp.user2 ?? 0)) >>> 0;
     } else {
       set.cpu &= ~(fp.cpu ?? 0n);
       set.mmu &= ~(fp.mmu ?? 0n);
-      set.user &= ~(fp.user ?? 0);
+      set.user = (set.user & ~(fp.user ?? 0)) >>> 0;
+      set.user2 = (set.user2 & ~(fp.user2 ?? 0)) >>> 0;
     }
   }
 }
@@ -214,7 +223,13 @@ export function scanBootDevicetree(tree: DeviceTree, opts: ScanOptions): BootPar
   if (cpuVersion !== undefined && (cpuVersion & 0xff000000) >>> 0 === 0x0f000000) {
     cpuSpec = identifyCpu(cpuVersion);
   }
-  const set: FeatureSet = { cpu: cpuSpec.cpuFeatures, mmu: 0n, user: 0 };
+  // the cpu_spec's base user features (cpu_user_features / cpu_user_features2), then the tree's
+  const set: FeatureSet = {
+    cpu: cpuSpec.cpuFeatures,
+    mmu: 0n,
+    user: cpuSpec.cpuUserFeatures,
+    user2: cpuSpec.cpuUserFeatures2,
+  };
   if (!opts.hypervisorMode) set.cpu &= ~CPU_FTR_HVMODE;
 
   // check_cpu_feature_properties
@@ -229,7 +244,7 @@ export function scanBootDevicetree(tree: DeviceTree, opts: ScanOptions): BootPar
     const v = u32Prop(bootNode, name);
     if (v !== undefined && v >= min) {
       set.cpu |= cpu;
-      set.user |= user;
+      set.user = (set.user | user) >>> 0;
     }
   }
   const pa = bootNode.getProp("ibm,pa-features");
@@ -326,6 +341,7 @@ export function scanBootDevicetree(tree: DeviceTree, opts: ScanOptions): BootPar
     cpuFeatures: set.cpu,
     mmuFeatures: set.mmu,
     userFeatures: set.user,
+    userFeatures2: set.user2,
     tbFreq,
     decBits,
     rtasTokens,

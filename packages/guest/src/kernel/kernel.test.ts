@@ -3,6 +3,7 @@ import { Simulation } from "@stopsim/engine";
 import { POWER9_DD22 } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import { PVR_ARCH_207 } from "../linux/cputable.js";
+import { H_CPPR, H_IPI, H_XIRR } from "../linux/papr.js";
 import { type GuestTreeOptions, guestDtb, guestTree } from "../test-helpers/fixtures.js";
 import { type StopPolicy, TestPlatform, type TestPlatformOptions } from "../test-helpers/platform.js";
 import { measureWakeupLatency } from "../workloads/wakeup.js";
@@ -292,6 +293,21 @@ describe("boot failures", () => {
     expect(kernel.state).toBe("panicked");
     expect(kernel.console.contains("Failed to identify boot CPU !")).toBe(true);
     expect(kernel.console.contains("Kernel panic - not syncing: Failed to identify boot CPU")).toBe(true);
+  });
+
+  it("a tree with no interrupt controller it knows: xics_init only warns, then xics_request_ipi hits BUG_ON and the boot dies", () => {
+    // as a QEMU 7.2 tree after CAS has chosen XIVE: no XICS presentation controller
+    const tree = guestTree({ cores: 1, threads: 4 });
+    tree.root.removeChild(tree.requireNode("/interrupt-controller"));
+    const { kernel, platform } = boot({ stop0lite: "always" }, { dtb: encodeDtb(tree) });
+    expect(kernel.state).toBe("panicked");
+    expect(kernel.console.contains("XICS: Cannot find a Presentation Controller !")).toBe(true);
+    expect(kernel.console.contains("called with NULL domain")).toBe(true);
+    expect(kernel.console.contains("BUG_ON(!ipi)")).toBe(true);
+    expect(kernel.console.contains("Kernel panic - not syncing: Fatal exception")).toBe(true);
+    // no secondary was started and no XICS hcall was made
+    expect(kernel.cpus.filter((c) => c?.online)).toHaveLength(1);
+    for (const nr of [H_IPI, H_XIRR, H_CPPR]) expect(platform.hcallCounts.get(nr) ?? 0).toBe(0);
   });
 
   it("without timebase-frequency the kernel assumes 125 MHz: its timers fire 4x early", () => {

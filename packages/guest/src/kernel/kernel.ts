@@ -436,14 +436,25 @@ export class GuestKernel implements GuestKernelImage {
       );
       return;
     }
-    // init_IRQ -> xics_init -> xics_setup_cpu(boot cpu): open the CPPR
-    yield* this.xicsSetupCpu(cpu);
+    // init_IRQ -> xics_init -> xics_setup_cpu(boot cpu): open the CPPR. Without a presentation
+    // controller xics_init only warns (parse time) and returns before xics_setup_cpu: icp_ops
+    // and xics_host stay NULL.
+    const xics = bp.interruptController === "xics";
+    if (xics) yield* this.xicsSetupCpu(cpu);
     // vpa_init(boot cpu)
     yield* this.vpaInit(cpu);
     cpu.online = true;
     cpu.heartbeat = this.sim.now;
     yield* this.startTick(cpu);
     yield* this.startWatchdog(cpu);
+    if (!xics) {
+      // smp_prepare_cpus -> pseries_smp_probe -> xics_smp_probe -> xics_request_ipi:
+      // irq_create_mapping(xics_host = NULL, XICS_IPI) warns and returns 0, then BUG_ON(!ipi)
+      // (linux: arch/powerpc/sysdev/xics/xics-common.c, kernel/irq/irqdomain.c): the first use of
+      // the missing controller kills the boot, in kernel_init (PID 1)
+      yield* this.xicsMissingBug(cpu);
+      return;
+    }
     // smp_prepare_cpus / smp_init: bring the secondaries up one by one
     let up = 1;
     for (const th of bp.threads) {
@@ -467,6 +478,30 @@ export class GuestKernel implements GuestKernelImage {
 
   get release(): string {
     return this.config.stop0lite === "never" ? "5.6.0" : `5.6.0-stop0lite-${this.config.stop0lite}`;
+  }
+
+  /** xics_request_ipi with no XICS: the NULL-domain warning, BUG_ON(!ipi), oops, panic. */
+  private *xicsMissingBug(cpu: GuestCpu): KCode {
+    const con = this.console;
+    con.printk("warning", "WARNING: irq_create_mapping(, 2) called with NULL domain");
+    con.printk(
+      "emerg",
+      "kernel BUG in xics_request_ipi (arch/powerpc/sysdev/xics/xics-common.c): BUG_ON(!ipi)",
+    );
+    this.oopsCount++;
+    // BUG() is a trap instruction: program check with SRR1_PROGTRAP, SIGTRAP
+    con.printk("emerg", `Oops: Exception in kernel mode, sig: 5 [#${this.oopsCount}]`);
+    con.printk("emerg", `CPU: ${cpu.logical} PID: 1 Comm: swapper/0 Not tainted ${this.release}`);
+    con.printk(
+      "emerg",
+      "NIP [xics_request_ipi] LR [xics_smp_probe] Call Trace: pseries_smp_probe, smp_prepare_cpus, kernel_init_freeable",
+    );
+    con.printk("emerg", "---[ end trace 0000000000000000 ]---");
+    // do_exit of PID 1 without panic_on_oops
+    yield* this.panic(
+      cpu,
+      this.config.panicOnOops ? "Fatal exception" : "Attempted to kill init! exitcode=0x00000005",
+    );
   }
 
   /** A panic before RTAS and the console are set up: the messages, then the CPU spins. */

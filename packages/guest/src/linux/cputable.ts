@@ -36,6 +36,7 @@ export const CPU_FTR_POWER9_DD2_1 = 0x0000080000000000n;
 export const CPU_FTR_P9_TM_HV_ASSIST = 0x0000100000000000n;
 export const CPU_FTR_P9_TM_XER_SO_BUG = 0x0000200000000000n;
 export const CPU_FTR_P9_TLBIE_STQ_BUG = 0x0000400000000000n;
+export const CPU_FTR_P9_TLBIE_ERAT_BUG = 0x0001000000000000n;
 export const CPU_FTR_P9_TIDR = 0x0000800000000000n;
 
 /** The kernel is built with CONFIG_PPC_TRANSACTIONAL_MEM (distribution configs of 2020 are). */
@@ -94,6 +95,7 @@ export const CPU_FTRS_POWER9 =
   CPU_FTR_ARCH_300 |
   CPU_FTR_PKEY |
   CPU_FTR_P9_TLBIE_STQ_BUG |
+  CPU_FTR_P9_TLBIE_ERAT_BUG |
   CPU_FTR_P9_TIDR;
 export const CPU_FTRS_POWER9_DD2_0 = CPU_FTRS_POWER9;
 export const CPU_FTRS_POWER9_DD2_1 = CPU_FTRS_POWER9 | CPU_FTR_POWER9_DD2_1;
@@ -103,12 +105,64 @@ export const CPU_FTRS_POWER9_DD2_2 =
 export const CPU_FTRS_COMPATIBLE = CPU_FTR_PPCAS_ARCH_V2;
 
 /** User-visible features (AT_HWCAP), linux: arch/powerpc/include/uapi/asm/cputable.h. */
-export const PPC_FEATURE_HAS_MMU = 0x04000000;
-export const PPC_FEATURE_HAS_FPU = 0x08000000;
-export const PPC_FEATURE_TRUE_LE = 0x00000002;
-export const PPC_FEATURE_HAS_DFP = 0x00000400;
+export const PPC_FEATURE_32 = 0x80000000;
+export const PPC_FEATURE_64 = 0x40000000;
 export const PPC_FEATURE_HAS_ALTIVEC = 0x10000000;
+export const PPC_FEATURE_HAS_FPU = 0x08000000;
+export const PPC_FEATURE_HAS_MMU = 0x04000000;
+export const PPC_FEATURE_SMT = 0x00004000;
+export const PPC_FEATURE_ICACHE_SNOOP = 0x00002000;
+export const PPC_FEATURE_HAS_DFP = 0x00000400;
+export const PPC_FEATURE_ARCH_2_06 = 0x00000100;
 export const PPC_FEATURE_HAS_VSX = 0x00000080;
+export const PPC_FEATURE_PSERIES_PERFMON_COMPAT = 0x00000040;
+export const PPC_FEATURE_TRUE_LE = 0x00000002;
+/** AT_HWCAP2 bits (PPC_FEATURE2_*). */
+export const PPC_FEATURE2_ARCH_2_07 = 0x80000000;
+export const PPC_FEATURE2_HTM = 0x40000000;
+export const PPC_FEATURE2_DSCR = 0x20000000;
+export const PPC_FEATURE2_ISEL = 0x08000000;
+export const PPC_FEATURE2_TAR = 0x04000000;
+export const PPC_FEATURE2_VEC_CRYPTO = 0x02000000;
+export const PPC_FEATURE2_HTM_NOSC = 0x01000000;
+export const PPC_FEATURE2_ARCH_3_00 = 0x00800000;
+export const PPC_FEATURE2_HAS_IEEE128 = 0x00400000;
+export const PPC_FEATURE2_DARN = 0x00200000;
+export const PPC_FEATURE2_SCV = 0x00100000;
+
+// linux: arch/powerpc/kernel/cputable.c (v5.7): COMMON_USER = 32 | FPU | MMU, COMMON_USER_PPC64 adds
+// PPC_FEATURE_64; COMMON_USER_POWER8 = COMMON_USER_PPC64 | ARCH_2_06 | TRUE_LE |
+// PSERIES_PERFMON_COMPAT and COMMON_USER_POWER9 = COMMON_USER_POWER8; the AT_HWCAP2 sets as built
+// with CONFIG_PPC_TRANSACTIONAL_MEM (HTM_COMP = HTM, HTM_NOSC_COMP = HTM_NOSC).
+export const COMMON_USER_POWER8 =
+  (PPC_FEATURE_32 |
+    PPC_FEATURE_HAS_FPU |
+    PPC_FEATURE_HAS_MMU |
+    PPC_FEATURE_64 |
+    PPC_FEATURE_ARCH_2_06 |
+    PPC_FEATURE_TRUE_LE |
+    PPC_FEATURE_PSERIES_PERFMON_COMPAT) >>>
+  0;
+export const COMMON_USER2_POWER8 =
+  (PPC_FEATURE2_ARCH_2_07 |
+    PPC_FEATURE2_HTM |
+    PPC_FEATURE2_HTM_NOSC |
+    PPC_FEATURE2_DSCR |
+    PPC_FEATURE2_ISEL |
+    PPC_FEATURE2_TAR |
+    PPC_FEATURE2_VEC_CRYPTO) >>>
+  0;
+export const COMMON_USER_POWER9 = COMMON_USER_POWER8;
+export const COMMON_USER2_POWER9 =
+  (COMMON_USER2_POWER8 |
+    PPC_FEATURE2_ARCH_3_00 |
+    PPC_FEATURE2_HAS_IEEE128 |
+    PPC_FEATURE2_DARN |
+    PPC_FEATURE2_SCV) >>>
+  0;
+/** The compatible default entry's user features (COMMON_USER_PPC64). */
+export const COMMON_USER_PPC64 =
+  (PPC_FEATURE_32 | PPC_FEATURE_HAS_FPU | PPC_FEATURE_HAS_MMU | PPC_FEATURE_64) >>> 0;
 
 /** MMU features read from ibm,pa-features (linux: arch/powerpc/include/asm/mmu.h). */
 export const MMU_FTR_CI_LARGE_PAGE = 0x00001000n;
@@ -125,6 +179,9 @@ export interface CpuSpec {
   readonly pvrValue: number;
   readonly cpuName: string;
   readonly cpuFeatures: bigint;
+  /** cpu_user_features / cpu_user_features2 (AT_HWCAP / AT_HWCAP2). */
+  readonly cpuUserFeatures: number;
+  readonly cpuUserFeatures2: number;
   readonly platform: string;
 }
 
@@ -136,6 +193,8 @@ export const CPU_SPECS: readonly CpuSpec[] = [
     pvrValue: PVR_ARCH_207,
     cpuName: "POWER8 (architected)",
     cpuFeatures: CPU_FTRS_POWER8,
+    cpuUserFeatures: COMMON_USER_POWER8,
+    cpuUserFeatures2: COMMON_USER2_POWER8,
     platform: "power8",
   },
   {
@@ -143,6 +202,8 @@ export const CPU_SPECS: readonly CpuSpec[] = [
     pvrValue: PVR_ARCH_300,
     cpuName: "POWER9 (architected)",
     cpuFeatures: CPU_FTRS_POWER9,
+    cpuUserFeatures: COMMON_USER_POWER9,
+    cpuUserFeatures2: COMMON_USER2_POWER9,
     platform: "power9",
   },
   {
@@ -150,6 +211,8 @@ export const CPU_SPECS: readonly CpuSpec[] = [
     pvrValue: 0x004d0000,
     cpuName: "POWER8 (raw)",
     cpuFeatures: CPU_FTRS_POWER8,
+    cpuUserFeatures: COMMON_USER_POWER8,
+    cpuUserFeatures2: COMMON_USER2_POWER8,
     platform: "power8",
   },
   {
@@ -157,6 +220,8 @@ export const CPU_SPECS: readonly CpuSpec[] = [
     pvrValue: 0x004e0200,
     cpuName: "POWER9 (raw)",
     cpuFeatures: CPU_FTRS_POWER9_DD2_0,
+    cpuUserFeatures: COMMON_USER_POWER9,
+    cpuUserFeatures2: COMMON_USER2_POWER9,
     platform: "power9",
   },
   {
@@ -164,6 +229,8 @@ export const CPU_SPECS: readonly CpuSpec[] = [
     pvrValue: 0x004e0201,
     cpuName: "POWER9 (raw)",
     cpuFeatures: CPU_FTRS_POWER9_DD2_1,
+    cpuUserFeatures: COMMON_USER_POWER9,
+    cpuUserFeatures2: COMMON_USER2_POWER9,
     platform: "power9",
   },
   {
@@ -171,6 +238,8 @@ export const CPU_SPECS: readonly CpuSpec[] = [
     pvrValue: 0x004e0000,
     cpuName: "POWER9 (raw)",
     cpuFeatures: CPU_FTRS_POWER9_DD2_2,
+    cpuUserFeatures: COMMON_USER_POWER9,
+    cpuUserFeatures2: COMMON_USER2_POWER9,
     platform: "power9",
   },
   {
@@ -178,6 +247,8 @@ export const CPU_SPECS: readonly CpuSpec[] = [
     pvrValue: 0x00000000,
     cpuName: "POWER4 (compatible)",
     cpuFeatures: CPU_FTRS_COMPATIBLE,
+    cpuUserFeatures: COMMON_USER_PPC64,
+    cpuUserFeatures2: 0,
     platform: "power4",
   },
 ];
