@@ -1,8 +1,8 @@
 // Monte-Carlo sweep benchmark: 1,000 seeds of a full-stack boot of a spapr-cap guest on a dd2.3
-// host (new firmware) idling 10 ms under the "mixed" workload, once on a worker-thread pool using
-// every core (piscina) and once on this thread alone; `speedup` = serial wall / pool wall. Both
+// host (new firmware) idling 10 ms under the "mixed" workload, once on a pool of worker processes
+// using every core and once on this thread alone; `speedup` = serial wall / pool wall. Both
 // runs must give the same samples. Writes bench-results/sweep.json (the app must be built: the
-// pool's workers run dist/sweep-worker.js).
+// pool's workers run dist/pool-worker.js).
 
 import { availableParallelism } from "node:os";
 import { isDeepStrictEqual } from "node:util";
@@ -21,7 +21,7 @@ const OPTS: SweepOptions = {
 
 const threads = availableParallelism();
 let t0 = performance.now();
-const pooled = await runSweepPool(OPTS, { threads });
+const pooled = await runSweepPool(OPTS, { workers: threads });
 const poolWallSeconds = (performance.now() - t0) / 1000;
 t0 = performance.now();
 const serial = runSweepSerial(OPTS);

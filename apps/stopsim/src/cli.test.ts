@@ -1,33 +1,7 @@
-import { describe, expect, it, vi } from "vitest";
-import { main } from "./cli.js";
+import { describe, expect, it } from "vitest";
+import { runCli } from "./test-helpers/run-cli.js";
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  const log = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => {
-    out += `${a.join(" ")}\n`;
-  });
-  const cerr = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => {
-    err += `${a.join(" ")}\n`;
-  });
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    log.mockRestore();
-    cerr.mockRestore();
-  }
-}
+const run = runCli;
 
 describe("stopsim CLI", () => {
   it("lists designs and hosts as JSON", async () => {

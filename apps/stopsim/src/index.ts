@@ -17,7 +17,10 @@ export {
   type RunOutcome,
   runFleet,
 } from "./fleet.js";
+export { type CellJob, type Job, type ResultOf, runJob } from "./jobs.js";
 export { LIMITS } from "./limits.js";
+export { type MatrixResult, matrixJobs, runMatrixPool } from "./matrix.js";
+export { defaultWorkers, type PoolOptions, type PoolResult, runJobs } from "./pool.js";
 export {
   DESIGNS,
   type DesignSpec,
@@ -36,11 +39,17 @@ export { DEFAULT_GUEST, type GuestOptions, WORKLOADS, type WorkloadName } from "
 export { loadScenario, parseScenario, type Scenario, ScenarioSchema } from "./scenario.js";
 export {
   type BootReport,
+  type MatrixCell,
+  type MatrixOptions,
   type MatrixRow,
+  type MatrixSeedResult,
   type MigrateReport,
+  matrixCells,
+  matrixRow,
   type RunOptions,
   runBoot,
   runMatrix,
+  runMatrixCell,
   runMigrate,
 } from "./scenarios.js";
 export {
@@ -56,5 +65,6 @@ export {
   MigrateJsonSchema,
   QemuJsonSchema,
 } from "./schemas.js";
+export { formatSeeds, MAX_SEEDS, parseSeeds, resolveSeeds } from "./seeds.js";
 export { bootFirmware, bootSimHost, type SimHost } from "./stack.js";
 export { runSweepPool, runSweepSerial } from "./sweep.js";

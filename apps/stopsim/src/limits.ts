@@ -8,6 +8,10 @@ const HOUR = 3_600 * NS_PER_S;
 export const LIMITS = {
   /** Largest seed: seeds are unsigned 64-bit integers. */
   seedMax: 2n ** 64n - 1n,
+  /** Seeds of one verdict (`--seeds`: matrix, bench, fleet, report); each is a run per cell or case. */
+  seeds: 10_000,
+  /** Worker processes of a sweep (`--workers`). */
+  workers: 256,
   /** Simulated time of one full-stack run (boot, idle, migrate, matrix, qemu). */
   fullStackDurationNs: HOUR,
   /** Simulated time of a fleet: virtual time is integer ns, exact up to 2^53 ns (104 days). */

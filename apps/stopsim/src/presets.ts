@@ -37,6 +37,11 @@ export interface HostPreset {
   readonly kernel: "old" | "design" | KvmBuildName;
   readonly sockets: number;
   readonly coresPerSocket: number;
+  /**
+   * The guest-stop erratum's chance of losing one wake event of a natively stopped guest thread
+   * (@stopsim/isa errata.ts; default: the ISA model's, on DD levels before 2.3 only).
+   */
+  readonly lostWakeupProbability?: number;
 }
 
 export const DESIGNS: readonly DesignSpec[] = [

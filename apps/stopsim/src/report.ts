@@ -163,7 +163,9 @@ export function buildReportData(o: ReportOptions): ReportData {
   return {
     title: `stopsim report: guest stop designs on POWER9 hosts (seed ${o.seed})`,
     generatedBy: { seed: o.seed, command: o.command, version: o.version },
-    matrix: { rows },
+    matrix: {
+      rows: rows.map(({ design, from, to, outcome, detail }) => ({ design, from, to, outcome, detail })),
+    },
     ...(timeline ? { timeline } : {}),
     latency,
     fleet: { series: fleet.series, stacked: ["running", "crashed", "failed-start", "hung"] },

@@ -26,6 +26,12 @@ export interface GuestOptions {
   memory: string;
   governor: "menu" | "teo";
   workload: WorkloadName;
+  /**
+   * The hard-lockup watchdog's threshold in seconds (linux: arch/powerpc/kernel/watchdog.c,
+   * watchdog_thresh; default 10). Linux takes whole seconds; a fraction compresses time so that a
+   * short run can see a lockup.
+   */
+  watchdogThreshS?: number;
 }
 
 /**
@@ -62,7 +68,14 @@ export function qemuCommandLine(
 
 /** A guest kernel of the design's configuration (the image QEMU loads). */
 export function createDesignGuest(sim: Simulation, design: DesignSpec, guest: GuestOptions): GuestKernel {
-  return createGuestKernel({ sim, config: { stop0lite: design.guest.stop0lite, governor: guest.governor } });
+  return createGuestKernel({
+    sim,
+    config: {
+      stop0lite: design.guest.stop0lite,
+      governor: guest.governor,
+      ...(guest.watchdogThreshS !== undefined ? { watchdogThreshS: guest.watchdogThreshS } : {}),
+    },
+  });
 }
 
 export type StartResult = { ok: true; qemu: Qemu } | { ok: false; error: string };

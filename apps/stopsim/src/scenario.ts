@@ -22,6 +22,8 @@ export const HostSchema = z
     kernel: z.enum(["old", "design", ...KVM_BUILDS]).default("design"),
     sockets: z.number().int().min(1).max(16).default(1),
     coresPerSocket: z.number().int().min(1).max(24).default(4),
+    /** The guest-stop erratum's chance of losing a wake event (isa errata.ts; DD < 2.3 only). */
+    lostWakeupProbability: z.number().min(0).max(1).optional(),
   })
   .strict();
 
@@ -49,6 +51,8 @@ const GuestSchema = z
     memory: z.string().optional(),
     workload: z.string().optional(),
     governor: z.enum(["menu", "teo"]).optional(),
+    /** The guest's watchdog_thresh as a duration ("10s"; "5ms" compresses time for short runs). */
+    watchdogThresh: z.string().optional(),
   })
   .strict();
 

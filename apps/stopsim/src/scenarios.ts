@@ -6,7 +6,7 @@ import { NS_PER_MS, Simulation } from "@stopsim/engine";
 import type { GuestKernel } from "@stopsim/guest";
 import { KVM_CAP_PPC_GUEST_STOP, KVM_CAP_STOP } from "@stopsim/host";
 import { CAPABILITY_TABLE, type Qemu, QmpError } from "@stopsim/qemu";
-import type { RunOutcome } from "./fleet.js";
+import { RUN_OUTCOMES, type RunOutcome } from "./fleet.js";
 import { type DesignSpec, findDesign, findHost, type HostPreset } from "./presets.js";
 import {
   classifyIdle,
@@ -396,18 +396,44 @@ function firstLine(s: string): string {
   return s.split("\n")[0].replace(/^qemu-system-ppc64: /, "");
 }
 
-export interface MatrixRow {
-  design: string;
-  from: string;
-  to: string;
+/** One seed of a matrix cell: what the run reported. */
+export interface MatrixSeedResult {
+  seed: number | string;
   outcome: RunOutcome;
   detail: string;
 }
 
-/** Every design x every ordered host pair (from === to: boot and idle on one host, no migration). */
-export function runMatrix(
-  opts: RunOptions & { designNames?: string[]; hostNames?: string[]; onRow?: (r: MatrixRow) => void },
-): MatrixRow[] {
+/** A matrix cell over its seeds: the distribution of outcomes and the seeds of each minority. */
+export interface MatrixRow {
+  design: string;
+  from: string;
+  to: string;
+  /** The majority outcome (ties: the first in RUN_OUTCOMES order). */
+  outcome: RunOutcome;
+  /** The detail of the first seed with the majority outcome. */
+  detail: string;
+  /** Seeds per outcome, only outcomes that occurred, majority first. */
+  outcomes: Partial<Record<RunOutcome, number>>;
+  /** Every outcome other than the majority, with the seeds that gave it (replay one with --seed). */
+  minority: { outcome: RunOutcome; seeds: (number | string)[] }[];
+  /** Every seed's result, in the order of the seed list. */
+  seeds: MatrixSeedResult[];
+}
+
+export interface MatrixOptions extends RunOptions {
+  designNames?: string[];
+  hostNames?: string[];
+}
+
+/** A matrix cell's key: one design, one ordered host pair (from === to: boot and idle on one host). */
+export interface MatrixCell {
+  design: string;
+  from: string;
+  to: string;
+}
+
+/** The cells of the matrix: every design x every ordered host pair, scenario ones first. */
+export function matrixCells(opts: MatrixOptions): MatrixCell[] {
   const designs = opts.designNames ?? [
     ...(opts.designs ?? []).map((d) => d.name),
     "upstream-2020",
@@ -423,22 +449,61 @@ export function runMatrix(
     "dd2.2",
     "dd2.3",
   ];
+  const cells: MatrixCell[] = [];
+  for (const design of designs) {
+    for (const from of hosts) for (const to of hosts) cells.push({ design, from, to });
+  }
+  return cells;
+}
+
+/** One seed of one cell: a boot (from === to) or a migration, through every layer. */
+export function runMatrixCell(cell: MatrixCell, opts: RunOptions): MatrixSeedResult {
+  const o = { ...opts, trace: false };
+  if (cell.from === cell.to) {
+    const r = runBoot(cell.from, cell.design, o);
+    return { seed: opts.seed, outcome: r.outcome, detail: bootDetail(r) };
+  }
+  const r = runMigrate(cell.from, cell.to, cell.design, o);
+  return { seed: opts.seed, outcome: r.outcome, detail: r.detail };
+}
+
+/** A cell's row from its seeds' results (given in seed-list order). */
+export function matrixRow(cell: MatrixCell, results: readonly MatrixSeedResult[]): MatrixRow {
+  const counts = new Map<RunOutcome, (number | string)[]>();
+  for (const o of RUN_OUTCOMES) counts.set(o, []);
+  for (const r of results) counts.get(r.outcome)?.push(r.seed);
+  const ranked = RUN_OUTCOMES.filter((o) => (counts.get(o)?.length ?? 0) > 0).sort(
+    (a, b) => (counts.get(b)?.length ?? 0) - (counts.get(a)?.length ?? 0),
+  );
+  const majority = ranked[0];
+  const outcomes: Partial<Record<RunOutcome, number>> = {};
+  for (const o of ranked) outcomes[o] = counts.get(o)?.length ?? 0;
+  return {
+    ...cell,
+    outcome: majority,
+    detail: results.find((r) => r.outcome === majority)?.detail ?? "",
+    outcomes,
+    minority: ranked.slice(1).map((o) => ({ outcome: o, seeds: counts.get(o) ?? [] })),
+    seeds: [...results],
+  };
+}
+
+/**
+ * Every design x every ordered host pair over `seeds`, in this process, one run after another
+ * (`runMatrixPool` spreads the same runs over worker processes).
+ */
+export function runMatrix(
+  opts: MatrixOptions & { seeds?: readonly (number | string)[]; onRow?: (r: MatrixRow) => void },
+): MatrixRow[] {
+  const seeds = opts.seeds ?? [opts.seed];
   const rows: MatrixRow[] = [];
-  for (const d of designs) {
-    for (const from of hosts) {
-      for (const to of hosts) {
-        let row: MatrixRow;
-        if (from === to) {
-          const r = runBoot(from, d, opts);
-          row = { design: d, from, to, outcome: r.outcome, detail: bootDetail(r) };
-        } else {
-          const r = runMigrate(from, to, d, opts);
-          row = { design: d, from, to, outcome: r.outcome, detail: r.detail };
-        }
-        rows.push(row);
-        opts.onRow?.(row);
-      }
-    }
+  for (const cell of matrixCells(opts)) {
+    const row = matrixRow(
+      cell,
+      seeds.map((seed) => runMatrixCell(cell, { ...opts, seed })),
+    );
+    rows.push(row);
+    opts.onRow?.(row);
   }
   return rows;
 }

@@ -108,14 +108,34 @@ export const MigrateJsonSchema = z
   })
   .strict();
 
-/** `stopsim matrix --json`. */
+/** A seed as the CLI prints it: a number up to 2^53-1, larger ones as their decimal text. */
+const seed = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]);
+
+const MatrixSeedSchema = z.object({ seed, outcome, detail: z.string() }).strict();
+
+/** `stopsim matrix --json`: per cell the distribution over the seeds and every seed's result. */
 export const MatrixJsonSchema = z
   .object({
+    seeds: z.array(seed),
     rows: z.array(
       z
-        .object({ design: z.string(), from: z.string(), to: z.string(), outcome, detail: z.string() })
+        .object({
+          design: z.string(),
+          from: z.string(),
+          to: z.string(),
+          /** The majority outcome and the detail of its first seed. */
+          outcome,
+          detail: z.string(),
+          /** Seeds per outcome that occurred, majority first. */
+          outcomes: z.partialRecord(outcome, count),
+          minority: z.array(z.object({ outcome, seeds: z.array(seed) }).strict()),
+          seeds: z.array(MatrixSeedSchema),
+        })
         .strict(),
     ),
+    /** Runs finished of cells x seeds (fewer when interrupted). */
+    runs: z.object({ done: count, total: count }).strict(),
+    interrupted: z.boolean(),
   })
   .strict();
 

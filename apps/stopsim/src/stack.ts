@@ -63,6 +63,9 @@ export function bootSimHost(
     opal: firmware.opal,
     kernel: hostKvmBuild(preset, design),
     name,
+    ...(preset.lostWakeupProbability !== undefined
+      ? { guestStopErratum: { lostWakeupProbability: preset.lostWakeupProbability } }
+      : {}),
   });
   return { preset, firmware, host };
 }

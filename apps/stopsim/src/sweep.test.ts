@@ -23,7 +23,7 @@ describe("seed sweep", () => {
 
   it("gives the same samples on a worker pool as on one thread, in seed order", async () => {
     const serial = runSweepSerial(OPTS);
-    const pooled = await runSweepPool(OPTS, { threads: 2, chunk: 2 });
+    const pooled = await runSweepPool(OPTS, { workers: 2, chunk: 2 });
     expect(pooled).toEqual(serial);
     expect(serial.samples.map((s) => s.seed)).toEqual([40, 41, 42, 43, 44, 45]);
     // dd2.3 with new firmware under the agreed design: the guest idles in stop0lite natively

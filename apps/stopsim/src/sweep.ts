@@ -1,13 +1,10 @@
 // Monte-Carlo seed sweeps: the same full-stack boot (firmware -> host kernel -> QEMU -> guest,
 // then idle under a workload) once per seed, summarised. Seeds are independent simulations, so a
-// sweep spreads them over a worker-thread pool (piscina) and merges the samples in seed order:
-// the result is the same whichever way it ran.
-import { existsSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
-import { Piscina } from "piscina";
+// sweep spreads them over a pool of worker processes (pool.ts) and merges the samples in seed
+// order: the result is the same whichever way it ran.
 import { UsageError } from "./errors.js";
 import { RUN_OUTCOMES, type RunOutcome } from "./fleet.js";
+import { runJobs } from "./pool.js";
 import { DEFAULT_GUEST, type WorkloadName } from "./run.js";
 import { runBoot } from "./scenarios.js";
 
@@ -149,47 +146,18 @@ export function runSweepSerial(o: SweepOptions): SweepResult {
   return summariseSweep(o, sweepTasks(o, o.seeds).flatMap(runSweepTask));
 }
 
-export interface PoolOptions {
-  /** Worker threads (default: every core, os.availableParallelism()). */
-  threads?: number;
-  /** Seeds per task sent to a worker (default 10). */
-  chunk?: number;
-}
-
-/**
- * The built worker module: dist/sweep-worker.js, also when this module runs from its TypeScript
- * source (tests, tsx), because Node 20 applies no `--import` loader hooks inside worker threads.
- */
-function workerModule(): string {
-  const here = import.meta.url;
-  const url = here.endsWith(".ts")
-    ? new URL("../dist/sweep-worker.js", here)
-    : new URL("./sweep-worker.js", here);
-  const path = fileURLToPath(url);
-  if (!existsSync(path)) {
-    throw new UsageError(
-      `sweep: ${path} does not exist; build the app first (pnpm --filter @stopsim/app build)`,
-    );
-  }
-  return path;
-}
-
-/** The sweep over a pool of worker threads (piscina). */
-export async function runSweepPool(o: SweepOptions, pool: PoolOptions = {}): Promise<SweepResult> {
-  const threads = pool.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new UsageError(`sweep: threads must be a positive integer, got ${String(threads)}`);
-  }
+/** The sweep over a pool of worker processes (pool.ts); the same result as `runSweepSerial`. */
+export async function runSweepPool(
+  o: SweepOptions,
+  pool: { workers?: number; chunk?: number; signal?: AbortSignal } = {},
+): Promise<SweepResult> {
   const tasks = sweepTasks(o, pool.chunk ?? 10);
-  const piscina = new Piscina<SweepTask, SweepSample[]>({
-    filename: workerModule(),
-    minThreads: threads,
-    maxThreads: threads,
-  });
-  try {
-    const parts = await Promise.all(tasks.map((t) => piscina.run(t)));
-    return summariseSweep(o, parts.flat());
-  } finally {
-    await piscina.destroy();
-  }
+  const r = await runJobs(
+    tasks.map((task) => ({ kind: "sweep" as const, task })),
+    { workers: pool.workers, signal: pool.signal },
+  );
+  return summariseSweep(
+    o,
+    r.results.flatMap((x) => x ?? []),
+  );
 }

@@ -5,19 +5,24 @@ import { type Command, Option } from "commander";
 import { checkWritable, writeFileAtomic } from "../atomic.js";
 import { UsageError } from "../errors.js";
 import type { RunOutcome } from "../fleet.js";
+import { runMatrixPool } from "../matrix.js";
 import { colour, heading, printJson, table } from "../output.js";
+import { parseWorkers } from "../pool.js";
+import { findDesign, findHost } from "../presets.js";
 import { parseWorkload, WORKLOADS } from "../run.js";
 import { loadScenario, type Scenario } from "../scenario.js";
 import {
   type BootReport,
   type MatrixRow,
   type MigrateReport,
+  matrixCells,
   type PhaseReport,
   type RunOptions,
   runBoot,
-  runMatrix,
   runMigrate,
 } from "../scenarios.js";
+import { formatSeeds, resolveSeeds } from "../seeds.js";
+import { Interrupted, onInterrupt, progress } from "../terminal.js";
 import { LIMITS, parseDurationOption, parseSeed } from "./args.js";
 
 export interface CommonOpts {
@@ -86,6 +91,12 @@ export function runOptions(o: CommonOpts, cmd?: Command): RunOptions & { scenari
       governor: pick("governor", o.governor, file.governor) === "teo" ? "teo" : "menu",
       smp: pick("smp", o.smp, file.smp),
       memory: pick("memory", o.memory, file.memory),
+      ...(file.watchdogThresh !== undefined
+        ? {
+            watchdogThreshS:
+              parseDurationOption(file.watchdogThresh, `${scenario?.file}: guest.watchdogThresh`) / 1e9,
+          }
+        : {}),
     },
     hosts: scenario?.hosts,
     designs: scenario?.designs,
@@ -204,19 +215,89 @@ export function registerSimulate(program: Command): void {
   withCommon(
     program
       .command("matrix")
-      .description("every design x every ordered host pair, each cell from a real run"),
+      .description(
+        "every design x every ordered host pair, each cell from real runs over several seeds (the distribution of outcomes)",
+      ),
     "10ms",
-  ).action((o: CommonOpts, cmd: Command) => {
-    if (o.trace !== undefined) {
-      throw new UsageError(
-        "matrix: --trace needs a single run; the matrix makes one simulation per cell. Trace one cell with `stopsim boot` or `stopsim migrate --trace FILE.json`",
-      );
-    }
-    const ro = runOptions(o, cmd);
-    const rows = runMatrix({ ...ro, trace: false });
-    if (o.json) return printJson({ rows });
-    printMatrix(rows);
-  });
+  )
+    .option(
+      "--seeds <spec>",
+      `seeds of every cell: a count (from --seed on), FIRST..LAST or a list a,b,c (default ${MATRIX_DEFAULT_SEEDS}; --seed alone runs that one seed)`,
+    )
+    .option("--workers <n>", "worker processes (default: every core; 1 runs serially in this process)")
+    .option("--designs <list>", "only these designs, comma-separated (default: all, scenario ones first)")
+    .option("--hosts <list>", "only these hosts, comma-separated (default: all, scenario ones first)")
+    .action(
+      async (
+        o: CommonOpts & { seeds?: string; workers?: string; designs?: string; hosts?: string },
+        cmd: Command,
+      ) => {
+        if (o.trace !== undefined) {
+          throw new UsageError(
+            "matrix: --trace needs a single run; the matrix makes one simulation per cell. Trace one cell with `stopsim boot` or `stopsim migrate --trace FILE.json`",
+          );
+        }
+        const base = runOptions(o, cmd);
+        const ro = {
+          ...base,
+          ...(o.designs
+            ? { designNames: nameList(o.designs, "--designs", (n) => findDesign(n, base.designs)) }
+            : {}),
+          ...(o.hosts ? { hostNames: nameList(o.hosts, "--hosts", (n) => findHost(n, base.hosts)) } : {}),
+        };
+        const seeds = resolveSeeds(o, MATRIX_DEFAULT_SEEDS, cmd.getOptionValueSource("seed") === "cli");
+        const workers = parseWorkers(o.workers);
+        const total = matrixCells(ro).length * seeds.length;
+        const bar = progress("matrix", total, { enabled: !o.json });
+        const ac = new AbortController();
+        const removeHandler = onInterrupt(() => ac.abort());
+        let r: Awaited<ReturnType<typeof runMatrixPool>>;
+        try {
+          r = await runMatrixPool({ ...ro, trace: false }, seeds, {
+            workers,
+            signal: ac.signal,
+            onProgress: (d) => bar.update(d),
+          });
+        } finally {
+          removeHandler();
+          bar.stop();
+        }
+        const { workers: _w, ...out } = r;
+        if (o.json) printJson(out);
+        else printMatrix(r.rows, { seeds, replay: replayHint(o) });
+        if (r.interrupted) {
+          throw new Interrupted(
+            `matrix interrupted: ${r.runs.done} of ${r.runs.total} runs finished; ${r.rows.length} complete cells shown`,
+          );
+        }
+      },
+    );
+}
+
+/** A comma-separated list of names, each one checked (an unknown name is a usage error). */
+function nameList(text: string, option: string, check: (name: string) => unknown): string[] {
+  const names = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (names.length === 0) throw new UsageError(`${option}: give at least one name, e.g. ${option} a,b`);
+  for (const n of names) check(n);
+  return names;
+}
+
+/** The matrix's default seed count: keeps the default matrix near 30 s on two cores. */
+export const MATRIX_DEFAULT_SEEDS = 8;
+
+/** Options a replay of one cell needs besides host, design and seed. */
+function replayHint(o: CommonOpts): string {
+  return [
+    `--duration ${o.duration}`,
+    o.workload !== "timers" ? `--workload ${o.workload}` : "",
+    o.governor !== "teo" ? `--governor ${o.governor}` : "",
+    o.scenario ? `--scenario ${o.scenario}` : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
 }
 
 function printMigrate(r: MigrateReport): void {
@@ -241,9 +322,27 @@ function printMigrate(r: MigrateReport): void {
   console.log(`outcome: ${outcomeText(r.outcome)} (${r.detail})`);
 }
 
-export function printMatrix(rows: MatrixRow[]): void {
+/** A cell's text: the majority outcome with its count, then each minority with its count. */
+export function cellText(r: MatrixRow): string {
+  const n = r.seeds.length;
+  return Object.entries(r.outcomes)
+    .map(([k, v]) => `${outcomeText(k as RunOutcome)} ${v}/${n}`)
+    .join(", ");
+}
+
+/** The command that replays one seed of one cell. */
+export function replayCommand(r: MatrixRow, seed: number | string, extra = ""): string {
+  const where = r.from === r.to ? `boot --host ${r.from}` : `migrate --from ${r.from} --to ${r.to}`;
+  return `stopsim ${where} --design ${r.design} --seed ${seed}${extra ? ` ${extra}` : ""}`;
+}
+
+export function printMatrix(
+  rows: MatrixRow[],
+  o: { seeds?: readonly (number | string)[]; replay?: string } = {},
+): void {
   const pairs = [...new Set(rows.map((r) => `${r.from} -> ${r.to}`))];
   const designs = [...new Set(rows.map((r) => r.design))];
+  if (o.seeds) console.log(heading(`matrix over ${o.seeds.length} seeds (${formatSeeds(o.seeds)})`));
   console.log(
     table(
       ["from -> to", ...designs],
@@ -251,9 +350,19 @@ export function printMatrix(rows: MatrixRow[]): void {
         p,
         ...designs.map((d) => {
           const r = rows.find((x) => x.design === d && `${x.from} -> ${x.to}` === p);
-          return r ? outcomeText(r.outcome) : "";
+          return r ? cellText(r) : "";
         }),
       ]),
     ),
   );
+  const split = rows.filter((r) => r.minority.length > 0);
+  if (split.length === 0) return;
+  console.log(heading("minority outcomes (replay a seed with the command shown)"));
+  for (const r of split) {
+    for (const m of r.minority) {
+      console.log(
+        `  ${r.design}, ${r.from} -> ${r.to}: ${outcomeText(m.outcome)} on seed${m.seeds.length > 1 ? "s" : ""} ${m.seeds.join(", ")}; e.g. ${replayCommand(r, m.seeds[0], o.replay)}`,
+      );
+    }
+  }
 }

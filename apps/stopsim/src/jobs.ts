@@ -1,0 +1,50 @@
+// The jobs a sweep hands to its worker processes: plain data in, plain data out (they cross a
+// process boundary as JSON), each one a whole full-stack simulation of its own seed.
+
+import type { DesignSpec, HostPreset } from "./presets.js";
+import type { GuestOptions } from "./run.js";
+import { type MatrixCell, type MatrixSeedResult, runMatrixCell } from "./scenarios.js";
+import { runSweepTask, type SweepSample, type SweepTask } from "./sweep.js";
+
+/** One seed of one matrix cell. */
+export interface CellJob {
+  kind: "cell";
+  cell: MatrixCell;
+  seed: number | string;
+  durationNs: number;
+  guest: Partial<GuestOptions>;
+  hosts?: readonly HostPreset[];
+  designs?: readonly DesignSpec[];
+}
+
+/** A run of consecutive seeds of a boot sweep. */
+export interface SweepJob {
+  kind: "sweep";
+  task: SweepTask;
+}
+
+export type Job = CellJob | SweepJob;
+
+export interface JobResults {
+  cell: MatrixSeedResult;
+  sweep: SweepSample[];
+}
+
+export type ResultOf<J extends Job> = JobResults[J["kind"]];
+
+/** Runs one job in this process (the serial path, and the body of every worker process). */
+export function runJob<J extends Job>(job: J): ResultOf<J>;
+export function runJob(job: Job): JobResults[Job["kind"]] {
+  switch (job.kind) {
+    case "cell":
+      return runMatrixCell(job.cell, {
+        seed: job.seed,
+        durationNs: job.durationNs,
+        guest: job.guest,
+        hosts: job.hosts,
+        designs: job.designs,
+      });
+    case "sweep":
+      return runSweepTask(job.task);
+  }
+}

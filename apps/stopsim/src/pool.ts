@@ -1,0 +1,125 @@
+// The process pool of sweeps: independent full-stack runs (one seed of a matrix cell, of a
+// benchmark case, of a fleet probe) spread over worker processes (workerpool, workerType
+// "process": child_process.fork). Separate processes, because worker threads of one process were
+// measured to contend. Results come back in job order whatever the order they finished in, so a
+// pooled run gives exactly what a serial run gives. An abort signal (Ctrl-C) stops the pool: the
+// workers are ended, and the jobs that finished are reported.
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import workerpool from "workerpool";
+import { parseCount } from "./commands/args.js";
+import { UsageError } from "./errors.js";
+import { type Job, type ResultOf, runJob } from "./jobs.js";
+import { LIMITS } from "./limits.js";
+
+export interface PoolOptions {
+  /** Worker processes; 1 runs every job in this process, one after another (default: every core). */
+  workers?: number;
+  /** Called after each finished job with the count finished so far. */
+  onProgress?: (done: number, total: number) => void;
+  /** Aborting stops the pool; the result then holds the jobs that had finished. */
+  signal?: AbortSignal;
+}
+
+export interface PoolResult<R> {
+  /** One entry per job, in job order; undefined for a job that did not finish (interrupted). */
+  results: (R | undefined)[];
+  done: number;
+  interrupted: boolean;
+  workers: number;
+}
+
+/** Worker processes by default: every core the OS offers. */
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+/** `--workers`: a positive whole number of worker processes. */
+export function parseWorkers(text: string | undefined): number {
+  if (text === undefined) return defaultWorkers();
+  return parseCount(text, "--workers", 1, LIMITS.workers);
+}
+
+/**
+ * The built worker module: dist/pool-worker.js, also when this module runs from its TypeScript
+ * source (tests, tsx), because a forked Node 20 process does not inherit a TypeScript loader.
+ */
+function workerModule(): string {
+  const here = import.meta.url;
+  const url = here.endsWith(".ts")
+    ? new URL("../dist/pool-worker.js", here)
+    : new URL("./pool-worker.js", here);
+  const path = fileURLToPath(url);
+  if (!existsSync(path)) {
+    throw new UsageError(
+      `pool: ${path} does not exist; build the app first (pnpm --filter @stopsim/app build)`,
+    );
+  }
+  return path;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function runSerial<J extends Job>(
+  jobs: readonly J[],
+  o: PoolOptions,
+): Promise<PoolResult<ResultOf<J>>> {
+  const results: (ResultOf<J> | undefined)[] = new Array(jobs.length).fill(undefined);
+  let done = 0;
+  for (const [i, job] of jobs.entries()) {
+    // a turn of the event loop between runs lets a SIGINT handler abort
+    await nextTurn();
+    if (o.signal?.aborted) return { results, done, interrupted: true, workers: 1 };
+    results[i] = runJob(job);
+    done++;
+    o.onProgress?.(done, jobs.length);
+  }
+  return { results, done, interrupted: false, workers: 1 };
+}
+
+/** Runs every job, on `workers` processes (or here, one after another, with workers = 1). */
+export async function runJobs<J extends Job>(
+  jobs: readonly J[],
+  o: PoolOptions = {},
+): Promise<PoolResult<ResultOf<J>>> {
+  const workers = Math.min(o.workers ?? defaultWorkers(), Math.max(1, jobs.length));
+  if (!Number.isSafeInteger(workers) || workers < 1) {
+    throw new UsageError(`pool: workers must be a positive whole number, got ${String(o.workers)}`);
+  }
+  if (workers === 1) return runSerial(jobs, o);
+  const pool = workerpool.pool(workerModule(), {
+    workerType: "process",
+    maxWorkers: workers,
+    // the worker ignores SIGINT itself (pool-worker.ts): this process decides when it ends
+    forkOpts: { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  });
+  const results: (ResultOf<J> | undefined)[] = new Array(jobs.length).fill(undefined);
+  let done = 0;
+  let interrupted = false;
+  const stop = () => {
+    interrupted = true;
+    void pool.terminate(true);
+  };
+  if (o.signal?.aborted) stop();
+  o.signal?.addEventListener("abort", stop, { once: true });
+  try {
+    await Promise.all(
+      jobs.map(async (job, i) => {
+        try {
+          const r = (await pool.exec("run", [job])) as ResultOf<J>;
+          results[i] = r;
+          done++;
+          o.onProgress?.(done, jobs.length);
+        } catch (e) {
+          // a job cut off by the abort is simply not finished; any other failure is real
+          if (!interrupted) throw e;
+        }
+      }),
+    );
+  } finally {
+    o.signal?.removeEventListener("abort", stop);
+    if (!interrupted) await pool.terminate();
+  }
+  return { results, done, interrupted, workers };
+}
