@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates packages/<dir> with the standard layout: ESM, src/index.ts as the only public entry,
-# dist/ build output, tests beside the code. Usage: scripts/new-package.sh <dir> <name> "<description>"
+# dist/ build output, tests beside the code; publishable (tests/packaging checks it). Usage: scripts/new-package.sh <dir> <name> "<description>"
 set -euo pipefail
 dir=$1 name=$2 desc=$3
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,17 +12,31 @@ cat > "$p/package.json" <<JSON
   "name": "@stopsim/$name",
   "version": "0.1.0",
   "description": "$desc",
-  "private": true,
+  "keywords": ["stopsim"],
+  "license": "MIT",
+  "repository": {
+    "type": "git",
+    "url": "git+https://github.com/stopsim/stopsim.git",
+    "directory": "packages/$dir"
+  },
   "type": "module",
+  "sideEffects": false,
   "main": "./dist/index.js",
   "types": "./dist/index.d.ts",
   "exports": {
     ".": {
       "types": "./dist/index.d.ts",
-      "import": "./dist/index.js"
-    }
+      "default": "./dist/index.js"
+    },
+    "./package.json": "./package.json"
   },
-  "files": ["dist"],
+  "files": ["dist", "src", "!src/**/*.test.ts", "!src/**/test-helpers"],
+  "engines": {
+    "node": ">=20"
+  },
+  "publishConfig": {
+    "access": "public"
+  },
   "scripts": {
     "build": "tsc -p tsconfig.build.json",
     "typecheck": "tsc -p tsconfig.json --noEmit",
@@ -60,3 +74,5 @@ export default defineConfig({
 TS
 echo "export {};" > "$p/src/index.ts"
 echo "created packages/$dir (@stopsim/$name)"
+echo "next: add keywords, a README.md with its API reference link and usage example (see packages/engine),"
+echo "examples/usage.ts, and \"@stopsim/$name\": \"workspace:*\" in tests/packaging/package.json devDependencies"
