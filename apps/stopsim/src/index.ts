@@ -19,6 +19,7 @@ export {
 } from "./fleet.js";
 export { type CellJob, type Job, type ResultOf, runJob } from "./jobs.js";
 export { LIMITS } from "./limits.js";
+export { domainDefFor, type ManagedHost, manageHost, parseCaps } from "./management.js";
 export { type MatrixResult, matrixJobs, runMatrixPool } from "./matrix.js";
 export { defaultWorkers, type PoolOptions, type PoolResult, runJobs } from "./pool.js";
 export {
@@ -43,6 +44,7 @@ export {
   type MatrixOptions,
   type MatrixRow,
   type MatrixSeedResult,
+  type MigrateOptions,
   type MigrateReport,
   matrixCells,
   matrixRow,

@@ -57,10 +57,66 @@ describe("live migration", () => {
   it("spapr-cap: the same migration is refused up front and the source guest keeps running", () => {
     const r = runMigrate("dd2.3", "dd2.2-old", "spapr-cap", opts);
     expect(r.outcome).toBe("refused");
-    expect(r.migration.errorDesc).toMatch(/cap-stop-lite|lite stop/);
-    expect(r.migration.sourceAfter?.guestState).toBe("running");
-    expect(r.migration.sourceAfter?.status).toBe("running");
-    expect(r.migration.sourceAfter?.progressed).toBe(true);
+    // libvirt aborts in prepare: QEMU never migrated, so there is no query-migrate error to show
+    expect(r.migration.managementLayer).toBe("libvirt");
+    expect(r.migration.status).toBe("none");
+    expect(r.migration.errorDesc).toBeUndefined();
+    expect(r.migration.failedPhase).toBe("prepare");
+    expect(r.migration.virError).toMatchObject({ code: 1, domain: 10, level: 2 });
+    expect(r.migration.virError?.message).toMatch(
+      /^internal error: QEMU unexpectedly closed the monitor \(vm='guest'\): qemu-system-ppc64: Guest use of the lite stop/,
+    );
+    expect(r.detail).toMatch(/^refused in prepare: internal error: QEMU unexpectedly closed the monitor/);
+    expect(r.migration.sourceAfter).toEqual({
+      status: "running",
+      guestState: "running",
+      progressed: true,
+      wasPaused: false,
+    });
+  });
+
+  it("spapr-cap with the destination's cap turned off: the stream is refused, libvirt resumes the source", () => {
+    const r = runMigrate("dd2.3", "dd2.2-old", "spapr-cap", { ...opts, destCaps: { "stop-lite": "off" } });
+    expect(r.outcome).toBe("refused");
+    expect(r.migration.status).toBe("completed");
+    expect(r.migration.failedPhase).toBe("finish3");
+    expect(r.migration.virError?.message).toContain("cap-stop-lite higher level (1) in incoming stream");
+    expect(r.migration.sourceAfter).toMatchObject({ status: "running", progressed: true, wasPaused: true });
+    const rp = runMigrate("dd2.3", "dd2.2-old", "spapr-cap", {
+      ...opts,
+      destCaps: { "stop-lite": "off" },
+      returnPath: true,
+    });
+    expect(rp.migration.failedPhase).toBe("perform3");
+    expect(rp.migration.virError?.message).toBe("operation failed: migration out job: unexpectedly failed");
+    expect(rp.migration.sourceAfter).toMatchObject({ status: "running", progressed: true });
+  });
+
+  it("--no-libvirt: QEMU alone completes, the destination exits and the source stays paused in postmigrate", () => {
+    const r = runMigrate("dd2.3", "dd2.2-old", "spapr-cap", {
+      ...opts,
+      destCaps: { "stop-lite": "off" },
+      noLibvirt: true,
+    });
+    expect(r.migration.managementLayer).toBe("none");
+    expect(r.migration.status).toBe("completed");
+    expect(r.outcome).toBe("hung");
+    expect(r.migration.sourceAfter).toMatchObject({
+      status: "postmigrate",
+      progressed: false,
+      wasPaused: true,
+    });
+    expect(r.destination.error).toContain("cap-stop-lite higher level (1) in incoming stream");
+    // with the return path QEMU itself resumes the source
+    const rp = runMigrate("dd2.3", "dd2.2-old", "spapr-cap", {
+      ...opts,
+      destCaps: { "stop-lite": "off" },
+      noLibvirt: true,
+      returnPath: true,
+    });
+    expect(rp.migration.status).toBe("failed");
+    expect(rp.outcome).toBe("refused");
+    expect(rp.migration.sourceAfter).toMatchObject({ status: "running", progressed: true });
   });
 
   it("spapr-cap: DD2.3 to an upgraded DD2.2 completes and the guest's stops become emulated", () => {
@@ -87,5 +143,11 @@ describe("matrix", () => {
     expect(cell("spapr-cap", "dd2.3", "dd2.2-old")).toBe("refused");
     expect(cell("spapr-cap", "dd2.3", "dd2.3")).toBe("native");
     for (const r of rows) expect(r.detail.length).toBeGreaterThan(0);
+    // the management layer produced the refusal and names the phase that failed
+    const refused = rows.find((r) => r.outcome === "refused");
+    expect(refused?.detail).toMatch(
+      /^refused in prepare: internal error: QEMU unexpectedly closed the monitor/,
+    );
+    expect(refused?.detail).toMatch(/source running, never paused$/);
   });
 });

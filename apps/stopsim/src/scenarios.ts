@@ -5,8 +5,10 @@ import { decodeDtb } from "@stopsim/devicetree";
 import { NS_PER_MS, Simulation } from "@stopsim/engine";
 import type { GuestKernel } from "@stopsim/guest";
 import { KVM_CAP_PPC_GUEST_STOP, KVM_CAP_STOP } from "@stopsim/host";
-import { CAPABILITY_TABLE, type Qemu, QmpError } from "@stopsim/qemu";
+import { type Domain, domainCommandLine, migrateDomain, VirError } from "@stopsim/libvirt";
+import { CAPABILITY_TABLE, type MigrationInfo, MigrationNetwork, type Qemu } from "@stopsim/qemu";
 import { RUN_OUTCOMES, type RunOutcome } from "./fleet.js";
+import { domainDefFor, manageHost, parseCaps } from "./management.js";
 import { type DesignSpec, findDesign, findHost, type HostPreset } from "./presets.js";
 import {
   classifyIdle,
@@ -244,19 +246,51 @@ export interface MigrateReport {
     errorDesc?: string;
     totalTimeNs?: number;
     downtimeNs?: number;
-    sourceAfter?: { status: string; guestState: GuestRunState; progressed: boolean };
+    sourceAfter?: {
+      status: string;
+      guestState: GuestRunState;
+      progressed: boolean;
+      /** The source's CPUs were stopped at some point of the attempt (QMP STOP). */
+      wasPaused?: boolean;
+    };
+    /** Who drove the migration: libvirt's QEMU driver, or QEMU alone over QMP (--no-libvirt). */
+    managementLayer?: "libvirt" | "none";
+    /** libvirt's migration phases run, in order, and the one that failed. */
+    phases?: string[];
+    failedPhase?: string;
+    /** libvirt's error (virError: code, domain, level, message). */
+    virError?: { code: number; domain: number; level: number; message: string };
+    /** libvirtd's debug log of the job (with --verbose). */
+    log?: string[];
   };
   outcome: RunOutcome;
   detail: string;
   trace?: string;
 }
 
-/** `stopsim migrate`: boots on H1, idles, migrates to H2, runs there. */
+export interface MigrateOptions extends RunOptions {
+  /** QEMU alone (no management layer): QMP migrate-incoming, migrate, query-migrate, nothing else. */
+  noLibvirt?: boolean;
+  /** migrate-set-capabilities return-path on both sides. */
+  returnPath?: boolean;
+  /** Caps of the destination's definition (virsh migrate --xml), e.g. { "stop-lite": "off" }. */
+  destCaps?: Record<string, string>;
+  /** Keep libvirtd's debug log of the job in the report. */
+  verbose?: boolean;
+}
+
+const MIGRATION_URI_LISTEN = "tcp:[::]:49152";
+
+/**
+ * `stopsim migrate`: boots on H1 (libvirt: virDomainCreateXML), idles, migrates to H2 through
+ * libvirt's QEMU driver (or QEMU alone with `noLibvirt`), runs there. A refusal is what the
+ * management layer reports, with the state it left the source in.
+ */
 export function runMigrate(
   fromName: string,
   toName: string,
   designName: string,
-  opts: RunOptions,
+  opts: MigrateOptions,
 ): MigrateReport {
   const fromPreset = findHost(fromName, opts.hosts);
   const toPreset = findHost(toName, opts.hosts);
@@ -267,6 +301,7 @@ export function runMigrate(
   const h2 = bootSimHost(sim, toPreset, design, `${toPreset.name}#2`);
   const kernel = createDesignGuest(sim, design, guestOpts);
   const base = { design: design.name, from: fromPreset.name, to: toPreset.name, seed: String(opts.seed) };
+  const layer: "libvirt" | "none" = opts.noLibvirt ? "none" : "libvirt";
   const traceOut = () =>
     opts.trace
       ? {
@@ -276,49 +311,46 @@ export function runMigrate(
           }),
         }
       : {};
-  const src = startQemu(
-    sim,
-    h1,
-    design,
-    kernel,
-    qemuCommandLine(design, guestOpts, opts.machineExtra ?? ""),
-    "qemu-src",
-  );
-  if (!src.ok) {
+  const log: string[] = [];
+  const network = new MigrationNetwork();
+  const m1 = manageHost(sim, h1, `${fromPreset.name}-1`, design, kernel, network, (l) => log.push(l));
+  const m2 = manageHost(sim, h2, `${toPreset.name}-2`, design, kernel, network, (l) => log.push(l));
+  const srcDef = domainDefFor(design, guestOpts, parseCaps(opts.machineExtra ?? ""));
+  const dstDef = opts.destCaps ? { ...srcDef, caps: { ...srcDef.caps, ...opts.destCaps } } : srcDef;
+
+  let dom: Domain;
+  try {
+    dom = m1.driver.createDomain(srcDef);
+  } catch (e) {
+    if (!(e instanceof VirError)) throw e;
     return {
       ...base,
-      source: { started: false, error: src.error },
+      source: { started: false, error: e.message },
       destination: { started: false },
-      migration: { status: "none" },
+      migration: { status: "none", managementLayer: layer },
       outcome: "failed-start",
-      detail: firstLine(src.error),
+      detail: firstLine(e.message),
       ...traceOut(),
     };
   }
-  const q1 = src.qemu;
+  const q1 = m1.processes.get(srcDef.name);
+  if (q1 === undefined) throw new Error("libvirt started the domain without a QEMU process");
   const workload = startWorkload(sim, kernel, guestOpts.workload);
-  const m0 = mark(sim, q1, kernel);
+  const mk0 = mark(sim, q1, kernel);
   sim.runFor(opts.durationNs);
-  const p1 = phaseSince(sim, q1, kernel, m0, fromPreset.name);
+  const p1 = phaseSince(sim, q1, kernel, mk0, fromPreset.name);
   if (p1.guestState !== "running") {
     return {
       ...base,
       source: { started: true, phase: p1 },
       destination: { started: false },
-      migration: { status: "none" },
+      migration: { status: "none", managementLayer: layer },
       outcome: p1.outcome,
       detail: `guest ${p1.guestState} on ${fromPreset.name} before the migration`,
       ...traceOut(),
     };
   }
-  const dst = startQemu(
-    sim,
-    h2,
-    design,
-    kernel,
-    qemuCommandLine(design, guestOpts, opts.machineExtra ?? "", true),
-    "qemu-dst",
-  );
+  const stopsBefore = q1.events.length;
   const sourceAfter = () => {
     const before = workload();
     const g0 = mark(sim, q1, kernel);
@@ -328,68 +360,141 @@ export function runMigrate(
       Object.keys(after).some((k) => (after[k] ?? 0) !== (before[k] ?? 0)) ||
       (guestIdleStates(kernel).snooze?.usage ?? 0) + (guestIdleStates(kernel).CEDE?.usage ?? 0) >
         (g0.idle.snooze?.usage ?? 0) + (g0.idle.CEDE?.usage ?? 0);
-    return { status: q1.status, guestState: guestRunState(kernel, q1), progressed };
+    const wasPaused = q1.events.slice(stopsBefore).some((e) => e.event === "STOP");
+    return { status: q1.status, guestState: guestRunState(kernel, q1), progressed, wasPaused };
   };
+  const pausedText = (a: { wasPaused: boolean; status: string }) =>
+    a.status === "running"
+      ? a.wasPaused
+        ? "running again (paused during the attempt)"
+        : "running, never paused"
+      : `left ${a.status}`;
+
+  let status = "none";
+  let errorDesc: string | undefined;
+  let totalTimeNs: number | undefined;
+  let downtimeNs: number | undefined;
+  let q2: Qemu | undefined;
+  if (layer === "libvirt") {
+    const job = migrateDomain(dom, m2.driver, {
+      returnPath: opts.returnPath === true,
+      ...(opts.destCaps ? { destDef: dstDef } : {}),
+    });
+    while (!job.done) sim.runFor(NS_PER_MS);
+    const r = job.result;
+    if (r === undefined) throw new Error("the migration job ended without a result");
+    const qm = r.queryMigrate ?? {};
+    status = typeof qm.status === "string" ? qm.status : "none";
+    errorDesc = typeof qm["error-desc"] === "string" ? qm["error-desc"] : undefined;
+    downtimeNs = typeof qm.downtime === "number" ? qm.downtime * NS_PER_MS : undefined;
+    totalTimeNs = r.totalNs;
+    const managed = {
+      managementLayer: layer,
+      phases: [...r.phases],
+      ...(opts.verbose ? { log: [...log] } : {}),
+    };
+    if (!r.ok) {
+      const err = r.error;
+      const after = sourceAfter();
+      return {
+        ...base,
+        source: { started: true, phase: p1 },
+        destination: {
+          started: r.failedPhase !== "prepare",
+          ...(err ? { error: err.message } : {}),
+        },
+        migration: {
+          status,
+          ...(errorDesc ? { errorDesc } : {}),
+          sourceAfter: after,
+          ...managed,
+          ...(r.failedPhase ? { failedPhase: r.failedPhase } : {}),
+          ...(err ? { virError: err.toJSON() } : {}),
+        },
+        outcome: "refused",
+        detail: `refused in ${r.failedPhase ?? "?"}: ${firstLine(err?.message ?? "unknown error")}; source ${pausedText(after)}`,
+        ...traceOut(),
+      };
+    }
+    q2 = m2.processes.get(srcDef.name);
+    return finishMigrate(q2, { status, totalTimeNs, downtimeNs, ...managed });
+  }
+
+  // QEMU alone: the destination with -S -incoming defer, migrate-incoming, QMP migrate, poll
+  const dst = m2.launcher(domainCommandLine(dstDef, { incoming: true }), { name: dstDef.name });
   if (!dst.ok) {
     const after = sourceAfter();
     return {
       ...base,
       source: { started: true, phase: p1 },
-      destination: { started: false, error: dst.error },
-      migration: { status: "failed", errorDesc: firstLine(dst.error), sourceAfter: after },
+      destination: { started: false, error: dst.stderr },
+      migration: { status: "none", sourceAfter: after, managementLayer: layer },
       outcome: "refused",
-      detail: `destination refused to start: ${firstLine(dst.error)}; source ${after.status}`,
+      detail: `destination QEMU refused to start: ${firstLine(dst.stderr)}; source ${pausedText(after)}`,
       ...traceOut(),
     };
   }
-  const q2 = dst.qemu;
-  let status: string;
-  let errorDesc: string | undefined;
-  let totalTimeNs: number | undefined;
-  let downtimeNs: number | undefined;
-  try {
-    q2.qmp("migrate-incoming", { uri: "tcp:[::]:49152" });
-    q1.qmp("migrate-set-capabilities", { capabilities: [{ capability: "return-path", state: true }] });
-    const migrateStart = sim.now;
-    const m = q1.migrate(q2);
-    while (m.status === "active" || m.status === "device" || m.status === "setup") sim.runFor(NS_PER_MS);
-    const info = m.info();
-    status = info.status;
-    errorDesc = info["error-desc"];
-    totalTimeNs = m.endNs !== undefined ? m.endNs - migrateStart : undefined;
-    downtimeNs = m.downtimeNs;
-  } catch (e) {
-    if (!(e instanceof QmpError)) throw e;
-    status = "failed";
-    errorDesc = e.message;
+  q2 = m2.processes.get(dstDef.name);
+  const cap = [{ capability: "return-path", state: opts.returnPath === true }];
+  dst.process.qmp("migrate-set-capabilities", { capabilities: cap });
+  dst.process.qmp("migrate-incoming", { uri: MIGRATION_URI_LISTEN });
+  q1.qmp("migrate-set-capabilities", { capabilities: cap });
+  const migrateStart = sim.now;
+  q1.qmp("migrate", { uri: `tcp:${m2.driver.hostname}:49152` });
+  let info = q1.qmp("query-migrate") as MigrationInfo;
+  while (info.status === "active" || info.status === "device" || info.status === "setup") {
+    sim.runFor(NS_PER_MS);
+    info = q1.qmp("query-migrate") as MigrationInfo;
   }
-  if (status !== "completed") {
-    const destErr = q2.incomingError?.message ? firstLine(q2.incomingError.message) : undefined;
+  status = info.status;
+  errorDesc = info["error-desc"];
+  totalTimeNs = sim.now - migrateStart;
+  downtimeNs = info.downtime !== undefined ? info.downtime * NS_PER_MS : undefined;
+  const dstExited = dst.process.exitStatus !== undefined;
+  if (status !== "completed" || dstExited) {
+    const destErr = dst.process.stderr ? firstLine(dst.process.stderr) : undefined;
     const after = sourceAfter();
+    // QEMU alone, no return path: "completed", the destination gone, the source paused for good
+    const stuck = status === "completed" && after.status === "postmigrate";
     return {
       ...base,
       source: { started: true, phase: p1 },
       destination: { started: true, ...(destErr ? { error: destErr } : {}) },
-      migration: { status, errorDesc: destErr ?? errorDesc, sourceAfter: after },
-      outcome: "refused",
-      detail: `migration ${status}: ${destErr ?? errorDesc ?? "unknown"}; source ${after.status}`,
+      migration: {
+        status,
+        ...(errorDesc ? { errorDesc } : {}),
+        ...(downtimeNs !== undefined ? { downtimeNs } : {}),
+        totalTimeNs,
+        sourceAfter: after,
+        managementLayer: layer,
+      },
+      outcome: stuck ? "hung" : "refused",
+      detail: stuck
+        ? `QEMU alone: migration ${status}, destination exited (${destErr ?? "?"}); source left ${after.status}, its guest stopped`
+        : `migration ${status}: ${destErr ?? errorDesc ?? "unknown"}; source ${pausedText(after)}`,
       ...traceOut(),
     };
   }
-  const m1 = mark(sim, q2, kernel);
-  // the destination VM's counters start at zero; the guest's own counters carry over
-  const p2Start: PhaseMark = { ...m1, exits: {}, emulatedStops: 0 };
-  sim.runFor(opts.durationNs);
-  const p2 = phaseSince(sim, q2, kernel, p2Start, toPreset.name);
-  return {
-    ...base,
-    source: { started: true, phase: p1 },
-    destination: { started: true, phase: p2 },
-    migration: { status, totalTimeNs, downtimeNs },
-    outcome: p2.outcome,
-    detail: `${p1.outcome} on ${fromPreset.name}, ${p2.outcome} on ${toPreset.name}`,
-    ...traceOut(),
-  };
+  dst.process.qmp("cont");
+  return finishMigrate(q2, { status, totalTimeNs, downtimeNs, managementLayer: layer });
+
+  function finishMigrate(q: Qemu | undefined, migration: MigrateReport["migration"]): MigrateReport {
+    if (q === undefined) throw new Error("the destination QEMU is missing after a completed migration");
+    const mk1 = mark(sim, q, kernel);
+    // the destination VM's counters start at zero; the guest's own counters carry over
+    const p2Start: PhaseMark = { ...mk1, exits: {}, emulatedStops: 0 };
+    sim.runFor(opts.durationNs);
+    const p2 = phaseSince(sim, q, kernel, p2Start, toPreset.name);
+    return {
+      ...base,
+      source: { started: true, phase: p1 },
+      destination: { started: true, phase: p2 },
+      migration,
+      outcome: p2.outcome,
+      detail: `${p1.outcome} on ${fromPreset.name}, ${p2.outcome} on ${toPreset.name}`,
+      ...traceOut(),
+    };
+  }
 }
 
 function firstLine(s: string): string {

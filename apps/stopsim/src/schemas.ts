@@ -98,9 +98,27 @@ export const MigrateJsonSchema = z
         totalTimeNs: ns.optional(),
         downtimeNs: ns.optional(),
         sourceAfter: z
-          .object({ status: z.string(), guestState: guestRunState, progressed: z.boolean() })
+          .object({
+            status: z.string(),
+            guestState: guestRunState,
+            progressed: z.boolean(),
+            wasPaused: z.boolean().optional(),
+          })
           .strict()
           .optional(),
+        managementLayer: z.enum(["libvirt", "none"]).optional(),
+        phases: z.array(z.string()).optional(),
+        failedPhase: z.string().optional(),
+        virError: z
+          .object({
+            code: z.number().int(),
+            domain: z.number().int(),
+            level: z.number().int(),
+            message: z.string(),
+          })
+          .strict()
+          .optional(),
+        log: z.array(z.string()).optional(),
       })
       .strict(),
     outcome,

@@ -5,6 +5,7 @@ import { type Command, Option } from "commander";
 import { checkWritable, writeFileAtomic } from "../atomic.js";
 import { UsageError } from "../errors.js";
 import type { RunOutcome } from "../fleet.js";
+import { parseCaps } from "../management.js";
 import { runMatrixPool } from "../matrix.js";
 import { colour, heading, printJson, table } from "../output.js";
 import { parseWorkers } from "../pool.js";
@@ -203,14 +204,43 @@ export function registerSimulate(program: Command): void {
     .requiredOption("--from <host>", "source host preset")
     .requiredOption("--to <host>", "destination host preset")
     .requiredOption("--design <design>", "design")
-    .action((o: CommonOpts & { from: string; to: string; design: string }, cmd: Command) => {
-      const ro = runOptions(o, cmd);
-      const r = runMigrate(o.from, o.to, o.design, ro);
-      writeTrace(o.trace, r.trace);
-      const { trace: _t, ...rest } = r;
-      if (o.json) return printJson(rest);
-      printMigrate(r);
-    });
+    .option("--machine-opts <opts>", "appended to -machine of the domain, e.g. cap-stop-lite=off")
+    .option(
+      "--dest-caps <caps>",
+      "caps of the destination's definition (virsh migrate --xml), e.g. stop-lite=off",
+    )
+    .option("--return-path", "migrate-set-capabilities return-path on both QEMUs")
+    .option("--no-libvirt", "QEMU alone over QMP, no management layer (shows what QEMU leaves behind)")
+    .option("--verbose", "print the migration's steps as libvirtd logs them")
+    .action(
+      (
+        o: CommonOpts & {
+          from: string;
+          to: string;
+          design: string;
+          machineOpts?: string;
+          destCaps?: string;
+          returnPath?: boolean;
+          libvirt?: boolean;
+          verbose?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const ro = runOptions(o, cmd);
+        const r = runMigrate(o.from, o.to, o.design, {
+          ...ro,
+          machineExtra: o.machineOpts ? `,${o.machineOpts}` : "",
+          noLibvirt: o.libvirt === false,
+          returnPath: o.returnPath === true,
+          verbose: o.verbose === true,
+          ...(o.destCaps ? { destCaps: parseCaps(o.destCaps) } : {}),
+        });
+        writeTrace(o.trace, r.trace);
+        const { trace: _t, ...rest } = r;
+        if (o.json) return printJson(rest);
+        printMigrate(r);
+      },
+    );
 
   withCommon(
     program
@@ -308,12 +338,24 @@ function printMigrate(r: MigrateReport): void {
       `  on ${r.from}: ${outcomeText(r.source.phase.outcome)}, exits ${JSON.stringify(r.source.phase.exits)}`,
     );
   const m = r.migration;
+  if (m.log) {
+    console.log(
+      heading(`libvirtd (${m.managementLayer === "none" ? "QEMU alone" : "virsh migrate --live"})`),
+    );
+    for (const l of m.log) console.log(`  ${l}`);
+  }
+  if (m.phases)
+    console.log(
+      `  libvirt phases: ${m.phases.join(" -> ")}${m.failedPhase ? colour.red(` (failed in ${m.failedPhase})`) : ""}`,
+    );
+  if (m.virError) console.log(colour.red(`  error: ${m.virError.message.split("\n").join("\n         ")}`));
+  if (m.managementLayer === "none") console.log("  management layer: none (QEMU alone over QMP)");
   console.log(
     `  query-migrate: status ${m.status}${m.errorDesc ? `, error-desc "${m.errorDesc}"` : ""}${m.downtimeNs !== undefined ? `, downtime ${formatDuration(m.downtimeNs)}` : ""}${m.totalTimeNs !== undefined ? `, total ${formatDuration(m.totalTimeNs)}` : ""}`,
   );
   if (m.sourceAfter)
     console.log(
-      `  source after the failure: ${m.sourceAfter.status}, guest ${m.sourceAfter.guestState}, ${m.sourceAfter.progressed ? "still making progress" : "not progressing"}`,
+      `  source after the failure: ${m.sourceAfter.status}${m.sourceAfter.wasPaused ? " (paused during the attempt)" : " (never paused)"}, guest ${m.sourceAfter.guestState}, ${m.sourceAfter.progressed ? "still making progress" : "not progressing"}`,
     );
   if (r.destination.phase)
     console.log(
