@@ -99,56 +99,64 @@ function onlyState(kernel: GuestKernel, state: string): void {
   }
 }
 
-export function benchWakeup(seed: number | string, samples = 60): WakeupEntry[] {
-  return BENCH_CASES.map((c) => {
-    const { kernel, counters } = bootGuest(c, seed);
-    // target cpu 1 (a sibling of cpu 0 on the first core), IPIs from cpu 4 (the other core)
-    const timer = measureWakeupLatency(kernel, { method: "timer", target: 1, samples, onlyState: c.state });
-    const ipi = measureWakeupLatency(kernel, {
-      method: "ipi",
-      target: 1,
-      source: 4,
-      samples,
-      onlyState: c.state,
-    });
-    return {
-      state: c.label,
-      host: c.host,
-      guestState: kernel.state,
-      timer: stats(timer),
-      ipi: stats(ipi),
-      timerSamplesNs: [...timer.samplesNs],
-      ipiSamplesNs: [...ipi.samplesNs],
-      emulatedStops: counters(),
-    };
+/** Wakeup latency of one case at one seed: `samples` wakeups by timer and by IPI. */
+export function benchWakeupCase(c: BenchCase, seed: number | string, samples = 60): WakeupEntry {
+  const { kernel, counters } = bootGuest(c, seed);
+  // target cpu 1 (a sibling of cpu 0 on the first core), IPIs from cpu 4 (the other core)
+  const timer = measureWakeupLatency(kernel, { method: "timer", target: 1, samples, onlyState: c.state });
+  const ipi = measureWakeupLatency(kernel, {
+    method: "ipi",
+    target: 1,
+    source: 4,
+    samples,
+    onlyState: c.state,
   });
+  return {
+    state: c.label,
+    host: c.host,
+    guestState: kernel.state,
+    timer: stats(timer),
+    ipi: stats(ipi),
+    timerSamplesNs: [...timer.samplesNs],
+    ipiSamplesNs: [...ipi.samplesNs],
+    emulatedStops: counters(),
+  };
+}
+
+export function benchWakeup(seed: number | string, samples = 60): WakeupEntry[] {
+  return BENCH_CASES.map((c) => benchWakeupCase(c, seed, samples));
+}
+
+export type RateBench = "ebizzy" | "ctxsw";
+
+/**
+ * One case's rate at one seed, with only the case's idle state enabled: ebizzy (records/s of a
+ * single-threaded ebizzy on cpu 0) or ctxsw (context_switch2 between cpus 0 and 1).
+ */
+export function benchRateCase(
+  what: RateBench,
+  c: BenchCase,
+  seed: number | string,
+  windowNs = 200 * NS_PER_MS,
+): RateEntry {
+  const { sim, kernel } = bootGuest(c, seed);
+  onlyState(kernel, c.state);
+  const w = what === "ebizzy" ? new Ebizzy(kernel, { cpu: 0 }) : new ContextSwitch2(kernel, 0, 1);
+  sim.runFor(10 * NS_PER_MS);
+  w.start();
+  sim.runFor(windowNs);
+  return {
+    state: c.label,
+    host: c.host,
+    rate: Math.round(w.result().perSecond),
+    unit: what === "ebizzy" ? "records/s" : "context switches/s",
+  };
 }
 
 export function benchEbizzy(seed: number | string, windowNs = 200 * NS_PER_MS): RateEntry[] {
-  return BENCH_CASES.map((c) => {
-    const { sim, kernel } = bootGuest(c, seed);
-    onlyState(kernel, c.state);
-    const e = new Ebizzy(kernel, { cpu: 0 });
-    sim.runFor(10 * NS_PER_MS);
-    e.start();
-    sim.runFor(windowNs);
-    return { state: c.label, host: c.host, rate: Math.round(e.result().perSecond), unit: "records/s" };
-  });
+  return BENCH_CASES.map((c) => benchRateCase("ebizzy", c, seed, windowNs));
 }
 
 export function benchCtxsw(seed: number | string, windowNs = 200 * NS_PER_MS): RateEntry[] {
-  return BENCH_CASES.map((c) => {
-    const { sim, kernel } = bootGuest(c, seed);
-    onlyState(kernel, c.state);
-    const cs = new ContextSwitch2(kernel, 0, 1);
-    sim.runFor(10 * NS_PER_MS);
-    cs.start();
-    sim.runFor(windowNs);
-    return {
-      state: c.label,
-      host: c.host,
-      rate: Math.round(cs.result().perSecond),
-      unit: "context switches/s",
-    };
-  });
+  return BENCH_CASES.map((c) => benchRateCase("ctxsw", c, seed, windowNs));
 }

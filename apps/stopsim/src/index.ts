@@ -3,10 +3,22 @@ export {
   type BenchCase,
   benchCtxsw,
   benchEbizzy,
+  benchRateCase,
   benchWakeup,
+  benchWakeupCase,
   type RateEntry,
   type WakeupEntry,
 } from "./bench.js";
+export {
+  type BenchRateSeedsResult,
+  benchRateSeeds,
+  benchWakeupSeeds,
+  type RateVerdict,
+  THREAD_EBIZZY_RECORDS_PER_S,
+  THREAD_WAKEUP_MEDIANS_NS,
+  type WakeupSeedsResult,
+  type WakeupVerdict,
+} from "./bench-seeds.js";
 export { UsageError } from "./errors.js";
 export {
   type FleetOptions,
@@ -17,6 +29,7 @@ export {
   type RunOutcome,
   runFleet,
 } from "./fleet.js";
+export { CI_METHOD, type MedianInterval, medianInterval } from "./interval.js";
 export { type CellJob, type Job, type ResultOf, runJob } from "./jobs.js";
 export { LIMITS } from "./limits.js";
 export { domainDefFor, type ManagedHost, manageHost, parseCaps } from "./management.js";

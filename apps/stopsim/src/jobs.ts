@@ -1,6 +1,15 @@
 // The jobs a sweep hands to its worker processes: plain data in, plain data out (they cross a
 // process boundary as JSON), each one a whole full-stack simulation of its own seed.
 
+import {
+  BENCH_CASES,
+  type BenchCase,
+  benchRateCase,
+  benchWakeupCase,
+  type RateBench,
+  type RateEntry,
+  type WakeupEntry,
+} from "./bench.js";
 import type { DesignSpec, HostPreset } from "./presets.js";
 import type { GuestOptions } from "./run.js";
 import { type MatrixCell, type MatrixSeedResult, runMatrixCell } from "./scenarios.js";
@@ -23,11 +32,30 @@ export interface SweepJob {
   task: SweepTask;
 }
 
-export type Job = CellJob | SweepJob;
+/** One benchmark case's wakeup latencies at one seed. */
+export interface WakeupJob {
+  kind: "wakeup";
+  caseIndex: number;
+  seed: number | string;
+  samples: number;
+}
+
+/** One benchmark case's ebizzy or context_switch2 rate at one seed. */
+export interface RateJob {
+  kind: "rate";
+  what: RateBench;
+  caseIndex: number;
+  seed: number | string;
+  windowNs: number;
+}
+
+export type Job = CellJob | SweepJob | WakeupJob | RateJob;
 
 export interface JobResults {
   cell: MatrixSeedResult;
   sweep: SweepSample[];
+  wakeup: WakeupEntry;
+  rate: RateEntry;
 }
 
 export type ResultOf<J extends Job> = JobResults[J["kind"]];
@@ -46,5 +74,15 @@ export function runJob(job: Job): JobResults[Job["kind"]] {
       });
     case "sweep":
       return runSweepTask(job.task);
+    case "wakeup":
+      return benchWakeupCase(benchCase(job.caseIndex), job.seed, job.samples);
+    case "rate":
+      return benchRateCase(job.what, benchCase(job.caseIndex), job.seed, job.windowNs);
   }
+}
+
+function benchCase(i: number): BenchCase {
+  const c = BENCH_CASES[i];
+  if (c === undefined) throw new RangeError(`no benchmark case ${i} (there are ${BENCH_CASES.length})`);
+  return c;
 }

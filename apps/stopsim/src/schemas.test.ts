@@ -10,9 +10,9 @@ const RUNS: Record<JsonCommand, string[]> = {
   idle: ["idle", "--host", "dd2.2", "--design", "emulate-fallback", "--duration", "2ms"],
   migrate: ["migrate", "--from", "dd2.3", "--to", "dd2.2-old", "--design", "spapr-cap", "--duration", "2ms"],
   matrix: ["matrix", "--duration", "1ms", "--seeds", "2"],
-  "bench wakeup": ["bench", "wakeup", "--samples", "2"],
-  "bench ebizzy": ["bench", "ebizzy", "--window", "5ms"],
-  "bench ctxsw": ["bench", "ctxsw", "--window", "5ms"],
+  "bench wakeup": ["bench", "wakeup", "--samples", "2", "--seeds", "2"],
+  "bench ebizzy": ["bench", "ebizzy", "--window", "5ms", "--seeds", "2"],
+  "bench ctxsw": ["bench", "ctxsw", "--window", "5ms", "--seeds", "2"],
   fleet: ["fleet", "--hosts", "4", "--vms", "8", "--duration", "1h"],
   qemu: ["qemu", "--host", "dd2.3", "--duration", "2ms", "--json", "--", "-M", "pseries-5.1", "-smp", "4"],
 };

@@ -161,18 +161,49 @@ const LatencyStatsSchema = z
   .object({ samples: count, min: ns, median: ns, max: ns, avg: ns, stddev: ns })
   .strict();
 
-/** `stopsim bench wakeup --json` (latencies in ns). */
+/** A median over seeds with its order-statistics interval and the interval's exact coverage. */
+const MedianIntervalSchema = z
+  .object({
+    n: count,
+    median: z.number(),
+    lo: z.number(),
+    hi: z.number(),
+    coverage: z.number().min(0).max(1),
+  })
+  .strict();
+
+/** The sweep fields every command over seeds prints. */
+const seedsRun = {
+  seeds: z.array(seed),
+  method: z.string(),
+  runs: z.object({ done: count, total: count }).strict(),
+  interrupted: z.boolean(),
+};
+
+/** `stopsim bench wakeup --json` (latencies in ns): per case the median over seeds, every seed's run. */
 export const BenchWakeupJsonSchema = z
   .object({
+    ...seedsRun,
+    samples: count,
     states: z.array(
       z
         .object({
           state: z.string(),
           host: z.string(),
-          guestState: z.string(),
-          timer: LatencyStatsSchema,
-          ipi: LatencyStatsSchema,
-          emulatedStops: count,
+          thread: z.object({ timer: ns, ipi: ns }).strict().nullable(),
+          timer: MedianIntervalSchema,
+          ipi: MedianIntervalSchema,
+          seeds: z.array(
+            z
+              .object({
+                seed,
+                guestState: z.string(),
+                timer: LatencyStatsSchema,
+                ipi: LatencyStatsSchema,
+                emulatedStops: count,
+              })
+              .strict(),
+          ),
         })
         .strict(),
     ),
@@ -182,9 +213,18 @@ export const BenchWakeupJsonSchema = z
 /** `stopsim bench ebizzy --json` and `stopsim bench ctxsw --json`. */
 export const BenchRateJsonSchema = z
   .object({
+    ...seedsRun,
+    windowNs: ns,
     states: z.array(
       z
-        .object({ state: z.string(), host: z.string(), rate: z.number().nonnegative(), unit: z.string() })
+        .object({
+          state: z.string(),
+          host: z.string(),
+          unit: z.string(),
+          thread: z.number().nonnegative().nullable(),
+          rate: MedianIntervalSchema,
+          seeds: z.array(z.object({ seed, rate: z.number().nonnegative() }).strict()),
+        })
         .strict(),
     ),
   })
