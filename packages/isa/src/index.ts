@@ -4,6 +4,17 @@ export * from "./codec.js";
 export * from "./core.js";
 export * from "./errata.js";
 export * from "./memory.js";
+export {
+  BO_KIND_BC,
+  BO_KIND_CTR,
+  BO_KIND_LR,
+  boValid,
+  type FieldDef,
+  FORMS,
+  type Form,
+  formId,
+  identify,
+} from "./opcodes.js";
 export * from "./registers.js";
 export * from "./smt.js";
 export {

@@ -6,51 +6,12 @@
 // (Uint32Array pairs for GPRs and SPRs, two numbers for MSR and PC). The public API converts to
 // and from bigint. packages/isa/README.md records the measurement behind this choice.
 
-import { nsToTb, type Simulation, type Timer, tbToNs } from "@stopsim/engine";
+import { nsToTb, type Rng, type Simulation, type Timer, tbToNs } from "@stopsim/engine";
 import { type ChipModel, implementedStopLevel, POWER9_DD23 } from "./chips.js";
 import type { SmtCore } from "./core.js";
-import {
-  identify,
-  OP_ADD,
-  OP_ADDI,
-  OP_ADDIS,
-  OP_AND,
-  OP_ATTN,
-  OP_B,
-  OP_BC,
-  OP_BCCTR,
-  OP_BCLR,
-  OP_CMP,
-  OP_CMPI,
-  OP_CMPL,
-  OP_CMPLI,
-  OP_HRFID,
-  OP_ISYNC,
-  OP_LD,
-  OP_LWZ,
-  OP_MFCR,
-  OP_MFMSR,
-  OP_MFSPR,
-  OP_MSGCLR,
-  OP_MSGCLRP,
-  OP_MSGSND,
-  OP_MSGSNDP,
-  OP_MTMSRD,
-  OP_MTSPR,
-  OP_OR,
-  OP_ORI,
-  OP_ORIS,
-  OP_RFID,
-  OP_RLDICR,
-  OP_SC,
-  OP_STD,
-  OP_STOP,
-  OP_STW,
-  OP_SUBF,
-  OP_SYNC,
-  OP_XOR,
-} from "./insn.js";
+import { execInterp } from "./interp.js";
 import type { Memory } from "./memory.js";
+import { formId, identify } from "./opcodes.js";
 import {
   BOOK3S_INTERRUPT_DECREMENTER,
   BOOK3S_INTERRUPT_DOORBELL,
@@ -305,6 +266,29 @@ const S_BESCR = storeOf(806);
 const S_PSSCR = storeOf(855);
 const S_PPR = storeOf(896);
 const S_CTRL = storeOf(152);
+const S_DAR = storeOf(19);
+const S_TAR = storeOf(815);
+
+// Form ids (src/opcodes.ts) of the system instructions this file executes; src/interp.ts
+// executes every other instruction of the table.
+const F_MFSPR = formId("mfspr");
+const F_MTSPR = formId("mtspr");
+const F_MFCR = formId("mfcr");
+const F_MFMSR = formId("mfmsr");
+const F_MTMSRD = formId("mtmsrd");
+const F_MTMSR = formId("mtmsr");
+const F_RFID = formId("rfid");
+const F_HRFID = formId("hrfid");
+const F_STOP = formId("stop");
+const F_MSGSND = formId("msgsnd");
+const F_MSGCLR = formId("msgclr");
+const F_MSGSNDP = formId("msgsndp");
+const F_MSGCLRP = formId("msgclrp");
+const F_MSGSYNC = formId("msgsync");
+const F_SYNC = formId("sync");
+const F_ISYNC = formId("isync");
+const F_SC = formId("sc");
+const F_ATTN = formId("attn");
 
 // Asynchronous sources, in priority order (highest first)
 const SRC_NONE = 0;
@@ -373,25 +357,6 @@ function splitBig(v: bigint): void {
   }
 }
 
-/** Rotate-left of a 64-bit value held in halves; result in ROT[0] (hi), ROT[1] (lo). */
-const ROT = new Uint32Array(2);
-function rotl64(hi: number, lo: number, n: number): void {
-  n &= 63;
-  if (n >= 32) {
-    const t = hi;
-    hi = lo;
-    lo = t;
-    n -= 32;
-  }
-  if (n === 0) {
-    ROT[0] = hi;
-    ROT[1] = lo;
-  } else {
-    ROT[0] = (hi << n) | (lo >>> (32 - n));
-    ROT[1] = (lo << n) | (hi >>> (32 - n));
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // HwThread
 // ---------------------------------------------------------------------------------------------
@@ -457,6 +422,20 @@ export class HwThread {
   lastInterrupt: InterruptRecord | null = null;
   /** Wake events swallowed by the guest-stop erratum on this thread. */
   lostWakeups = 0;
+  /** Reservation of the last load-and-reserve (real address and size; size 0 = none). */
+  reservationAddr = 0;
+  reservationSize = 0;
+  /** @internal The copy-paste buffer of the last `copy` (null after paste./cp_abort). */
+  copyBuffer: Uint8Array | null = null;
+  /** @internal Dense SPR slots src/interp.ts uses. */
+  readonly xerSlot = S_XER;
+  readonly lrSlot = S_LR;
+  readonly ctrSlot = S_CTR;
+  readonly tarSlot = S_TAR;
+  readonly darSlot = S_DAR;
+  readonly fscrSlot = S_FSCR;
+  readonly hfscrSlot = S_HFSCR;
+  private darnRng: Rng | null = null;
 
   constructor(sim: Simulation, options: HwThreadOptions) {
     this.sim = sim;
@@ -842,183 +821,19 @@ export class HwThread {
     return mem.read32(addr, (this.msrLo & MSRL_LE) !== 0);
   }
 
-  private advance(): void {
+  /** @internal (src/interp.ts) */
+  advance(): void {
     const lo = (this.pcLo + 4) >>> 0;
     if (lo < 4) this.pcHi = (this.pcHi + 1) >>> 0;
     this.pcLo = lo;
   }
 
   private exec(w: number): ExecResult {
-    const op = identify(w);
+    const id = identify(w);
     const gH = this.gprHi;
     const gL = this.gprLo;
-    switch (op) {
-      case OP_ADDI:
-      case OP_ADDIS: {
-        const rt = (w >>> 21) & 31;
-        const ra = (w >>> 16) & 31;
-        let imm = (w << 16) >> 16;
-        let immHi = imm < 0 ? -1 : 0;
-        if (op === OP_ADDIS) {
-          immHi = imm < 0 ? -1 : 0;
-          imm = imm << 16;
-        }
-        const aH = ra === 0 ? 0 : gH[ra];
-        const aL = ra === 0 ? 0 : gL[ra];
-        const lo = aL + (imm >>> 0);
-        gL[rt] = lo;
-        gH[rt] = aH + immHi + (lo > 0xffffffff ? 1 : 0);
-        this.advance();
-        return EXEC_OK;
-      }
-      case OP_ORI:
-      case OP_ORIS: {
-        const rs = (w >>> 21) & 31;
-        const ra = (w >>> 16) & 31;
-        const ui = w & 0xffff;
-        gH[ra] = gH[rs];
-        gL[ra] = op === OP_ORI ? gL[rs] | ui : gL[rs] | (ui << 16);
-        this.advance();
-        return EXEC_OK;
-      }
-      case OP_OR:
-      case OP_AND:
-      case OP_XOR: {
-        const rs = (w >>> 21) & 31;
-        const ra = (w >>> 16) & 31;
-        const rb = (w >>> 11) & 31;
-        if (op === OP_OR && rs === ra && ra === rb && (w & 1) === 0) {
-          const p = PRIO_HINT[rs];
-          if (p !== undefined) this.setPriorityIfAllowed(p, this.mode());
-          this.advance();
-          return EXEC_OK;
-        }
-        if (op === OP_OR) {
-          gH[ra] = gH[rs] | gH[rb];
-          gL[ra] = gL[rs] | gL[rb];
-        } else if (op === OP_AND) {
-          gH[ra] = gH[rs] & gH[rb];
-          gL[ra] = gL[rs] & gL[rb];
-        } else {
-          gH[ra] = gH[rs] ^ gH[rb];
-          gL[ra] = gL[rs] ^ gL[rb];
-        }
-        if (w & 1) this.setCr0(gH[ra], gL[ra]);
-        this.advance();
-        return EXEC_OK;
-      }
-      case OP_ADD:
-      case OP_SUBF: {
-        const rt = (w >>> 21) & 31;
-        const ra = (w >>> 16) & 31;
-        const rb = (w >>> 11) & 31;
-        if (op === OP_ADD) {
-          const lo = gL[ra] + gL[rb];
-          const hi = gH[ra] + gH[rb] + (lo > 0xffffffff ? 1 : 0);
-          gL[rt] = lo;
-          gH[rt] = hi;
-        } else {
-          // RB - RA = ~RA + RB + 1
-          const lo = (~gL[ra] >>> 0) + gL[rb] + 1;
-          const hi = (~gH[ra] >>> 0) + gH[rb] + (lo > 0xffffffff ? 1 : 0);
-          gL[rt] = lo;
-          gH[rt] = hi;
-        }
-        if (w & 1) this.setCr0(gH[rt], gL[rt]);
-        this.advance();
-        return EXEC_OK;
-      }
-      case OP_RLDICR: {
-        const rs = (w >>> 21) & 31;
-        const ra = (w >>> 16) & 31;
-        const sh = ((w >>> 11) & 31) | (((w >>> 1) & 1) << 5);
-        const f = (w >>> 5) & 63;
-        const me = ((f >>> 1) & 31) | ((f & 1) << 5);
-        rotl64(gH[rs], gL[rs], sh);
-        let mH: number;
-        let mL: number;
-        if (me >= 32) {
-          mH = 0xffffffff;
-          mL = (0xffffffff << (63 - me)) >>> 0;
-        } else {
-          mH = (0xffffffff << (31 - me)) >>> 0;
-          mL = 0;
-        }
-        gH[ra] = ROT[0] & mH;
-        gL[ra] = ROT[1] & mL;
-        if (w & 1) this.setCr0(gH[ra], gL[ra]);
-        this.advance();
-        return EXEC_OK;
-      }
-      case OP_CMP:
-      case OP_CMPL:
-      case OP_CMPI:
-      case OP_CMPLI: {
-        const bf = (w >>> 23) & 7;
-        const l = (w >>> 21) & 1;
-        const ra = (w >>> 16) & 31;
-        let bH: number;
-        let bL: number;
-        if (op === OP_CMP || op === OP_CMPL) {
-          const rb = (w >>> 11) & 31;
-          bH = gH[rb];
-          bL = gL[rb];
-        } else if (op === OP_CMPI) {
-          const si = (w << 16) >> 16;
-          bH = si < 0 ? 0xffffffff : 0;
-          bL = si >>> 0;
-        } else {
-          bH = 0;
-          bL = w & 0xffff;
-        }
-        const signed = op === OP_CMP || op === OP_CMPI;
-        let c: number;
-        if (l === 1) c = signed ? cmpS64(gH[ra], gL[ra], bH, bL) : cmpU64(gH[ra], gL[ra], bH, bL);
-        else c = signed ? cmpNum(gL[ra] | 0, bL | 0) : cmpNum(gL[ra], bL >>> 0);
-        this.setCrField(bf, c);
-        this.advance();
-        return EXEC_OK;
-      }
-      case OP_B: {
-        const disp = ((w & 0x03fffffc) << 6) >> 6;
-        if (w & 1) this.setLrToNext();
-        if (w & 2) this.setPcAbs(disp);
-        else this.addPc(disp);
-        return EXEC_OK;
-      }
-      case OP_BC: {
-        const bo = (w >>> 21) & 31;
-        const bi = (w >>> 16) & 31;
-        const disp = ((w & 0xfffc) << 16) >> 16;
-        const taken = this.branchCondition(bo, bi, true);
-        if (w & 1) this.setLrToNext();
-        if (!taken) {
-          this.advance();
-        } else if (w & 2) {
-          this.setPcAbs(disp);
-        } else {
-          this.addPc(disp);
-        }
-        return EXEC_OK;
-      }
-      case OP_BCLR:
-      case OP_BCCTR: {
-        const bo = (w >>> 21) & 31;
-        const bi = (w >>> 16) & 31;
-        const src = op === OP_BCLR ? S_LR : S_CTR;
-        const tH = this.sprHi[src];
-        const tL = this.sprLo[src] & ~3;
-        const taken = this.branchCondition(bo, bi, op === OP_BCLR);
-        if (w & 1) this.setLrToNext();
-        if (taken) {
-          this.pcHi = tH;
-          this.pcLo = tL >>> 0;
-        } else {
-          this.advance();
-        }
-        return EXEC_OK;
-      }
-      case OP_SC: {
+    switch (id) {
+      case F_SC: {
         const lev = (w >>> 5) & 0x7f;
         // LEV > 1 is reserved in v3.0B (sc 2 is the later ultravisor call): illegal
         if (lev > 1) return this.heai(w);
@@ -1029,18 +844,18 @@ export class HwThread {
         this.interruptSrr(BOOK3S_INTERRUPT_SYSCALL, nH, nL, 0, lev === 1);
         return EXEC_INTERRUPT;
       }
-      case OP_MFSPR:
+      case F_MFSPR:
         return this.execMfspr(w);
-      case OP_MTSPR:
+      case F_MTSPR:
         return this.execMtspr(w);
-      case OP_MFCR: {
+      case F_MFCR: {
         const rt = (w >>> 21) & 31;
         gH[rt] = 0;
         gL[rt] = this.cr >>> 0;
         this.advance();
         return EXEC_OK;
       }
-      case OP_MFMSR: {
+      case F_MFMSR: {
         if (this.msrLo & MSRL_PR) return this.programPriv();
         const rt = (w >>> 21) & 31;
         gH[rt] = this.msrHi;
@@ -1048,22 +863,24 @@ export class HwThread {
         this.advance();
         return EXEC_OK;
       }
-      case OP_MTMSRD:
-        return this.execMtmsrd(w);
-      case OP_RFID:
+      case F_MTMSRD:
+        return this.execMtmsrd(w, false);
+      case F_MTMSR:
+        return this.execMtmsrd(w, true);
+      case F_RFID:
         return this.execRfid(false);
-      case OP_HRFID:
+      case F_HRFID:
         return this.execRfid(true);
-      case OP_STOP:
+      case F_STOP:
         return this.execStop();
-      case OP_MSGSND:
-      case OP_MSGCLR: {
+      case F_MSGSND:
+      case F_MSGCLR: {
         if (this.msrLo & MSRL_PR || !(this.msrHi & MSRH_HV)) return this.programPriv();
         const rb = (w >>> 11) & 31;
         const msg = gL[rb];
         this.advance();
         if (((msg >>> 27) & 31) !== 5) return EXEC_OK;
-        if (op === OP_MSGSND) {
+        if (id === F_MSGSND) {
           const target = this.core?.lookupPir(msg & 0x7fff) ?? (this.pir === (msg & 0x7fff) ? this : null);
           if (target !== null) {
             if (target === this) {
@@ -1078,8 +895,8 @@ export class HwThread {
         }
         return EXEC_OK;
       }
-      case OP_MSGSNDP:
-      case OP_MSGCLRP: {
+      case F_MSGSNDP:
+      case F_MSGCLRP: {
         if (this.msrLo & MSRL_PR) return this.programPriv();
         if (!(this.msrHi & MSRH_HV) && !(this.sprLo[S_HFSCR] & (1 << FSCR_MSGP_LG))) {
           return this.hFacUnavail(FSCR_MSGP_LG);
@@ -1088,7 +905,7 @@ export class HwThread {
         const msg = gL[rb];
         this.advance();
         if (((msg >>> 27) & 31) !== 5) return EXEC_OK;
-        if (op === OP_MSGSNDP) {
+        if (id === F_MSGSNDP) {
           const tir = msg & 0x7f;
           const target =
             this.core !== null ? (this.core.threads[tir] ?? null) : tir === this.index ? this : null;
@@ -1105,20 +922,19 @@ export class HwThread {
         }
         return EXEC_OK;
       }
-      case OP_SYNC:
-      case OP_ISYNC:
+      case F_SYNC:
+      case F_ISYNC:
         this.advance();
         return EXEC_OK;
-      case OP_LWZ:
-      case OP_STW:
-      case OP_LD:
-      case OP_STD:
-        return this.execLoadStore(op, w);
-      case OP_ATTN:
+      case F_MSGSYNC:
+        if (this.msrLo & MSRL_PR || !(this.msrHi & MSRH_HV)) return this.programPriv();
+        this.advance();
+        return EXEC_OK;
+      case F_ATTN:
         // attn is enabled only by HID0[ENABLE_ATTN], which firmware leaves off: illegal
         return this.heai(w);
       default:
-        return this.heai(w);
+        return execInterp(this, id, w);
     }
   }
 
@@ -1126,25 +942,29 @@ export class HwThread {
   // Helpers: PC, CR, branches
   // -------------------------------------------------------------------------------------------
 
-  private addPc(disp: number): void {
+  /** @internal (src/interp.ts) */
+  addPc(disp: number): void {
     const lo = this.pcLo + disp;
     if (lo >= TWO32) this.pcHi = (this.pcHi + 1) >>> 0;
     else if (lo < 0) this.pcHi = (this.pcHi - 1) >>> 0;
     this.pcLo = lo >>> 0;
   }
 
-  private setPcAbs(disp: number): void {
+  /** @internal (src/interp.ts) */
+  setPcAbs(disp: number): void {
     this.pcHi = disp < 0 ? 0xffffffff : 0;
     this.pcLo = disp >>> 0;
   }
 
-  private setLrToNext(): void {
+  /** @internal (src/interp.ts) */
+  setLrToNext(): void {
     const lo = (this.pcLo + 4) >>> 0;
     this.sprHi[S_LR] = lo < 4 ? (this.pcHi + 1) >>> 0 : this.pcHi;
     this.sprLo[S_LR] = lo;
   }
 
-  private branchCondition(bo: number, bi: number, mayUseCtr: boolean): boolean {
+  /** @internal (src/interp.ts) */
+  branchCondition(bo: number, bi: number, mayUseCtr: boolean): boolean {
     let ctrOk = true;
     if ((bo & 4) === 0 && mayUseCtr) {
       const lo = (this.sprLo[S_CTR] - 1) >>> 0;
@@ -1157,14 +977,16 @@ export class HwThread {
     return ctrOk && condOk;
   }
 
-  private setCrField(bf: number, c: number): void {
+  /** @internal (src/interp.ts) */
+  setCrField(bf: number, c: number): void {
     const so = (this.sprLo[S_XER] >>> 31) & 1;
     const bits = (c < 0 ? 8 : c > 0 ? 4 : 2) | so;
     const shift = 28 - 4 * bf;
     this.cr = ((this.cr & ~(0xf << shift)) | (bits << shift)) >>> 0;
   }
 
-  private setCr0(hi: number, lo: number): void {
+  /** @internal (src/interp.ts) */
+  setCr0(hi: number, lo: number): void {
     this.setCrField(0, cmpS64(hi, lo, 0, 0));
   }
 
@@ -1178,13 +1000,8 @@ export class HwThread {
    * Takes an interrupt that saves state in SRR0/SRR1. MSR[HV] is unchanged unless `enterHv`
    * (system reset, machine check, `sc 1`).
    */
-  private interruptSrr(
-    vector: number,
-    nipHi: number,
-    nipLo: number,
-    srr1Bits: number,
-    enterHv: boolean,
-  ): void {
+  /** @internal (src/interp.ts) */
+  interruptSrr(vector: number, nipHi: number, nipLo: number, srr1Bits: number, enterHv: boolean): void {
     this.sprHi[S_SRR0] = nipHi;
     this.sprLo[S_SRR0] = nipLo;
     this.sprHi[S_SRR1] = this.msrHi;
@@ -1208,6 +1025,8 @@ export class HwThread {
    * LPCR[AIL] relocation is not modelled: PC = vector.
    */
   private enterInterrupt(vector: number, hv: boolean): void {
+    // a reservation is lost on an interrupt (Linux's interrupt return clears it with stdcx. too)
+    this.reservationSize = 0;
     const le = hv ? this.hile : (this.sprLo[S_LPCR] & LPCRL_ILE) !== 0;
     this.msrHi = (MSRH_SF | (hv ? MSRH_HV : 0) | (this.msrHi & MSRH_S)) >>> 0;
     this.msrLo = (this.msrLo & MSRL_ME) | (le ? MSRL_LE : 0);
@@ -1231,13 +1050,15 @@ export class HwThread {
     if (sw !== null) sw.interrupt(this, n.vector);
   }
 
-  private programPriv(): ExecResult {
+  /** @internal (src/interp.ts) */
+  programPriv(): ExecResult {
     this.interruptSrr(BOOK3S_INTERRUPT_PROGRAM, this.pcHi, this.pcLo, SRR1_PROGPRIV_LO, false);
     return EXEC_INTERRUPT;
   }
 
   /** Hypervisor Emulation Assistance interrupt for an illegal instruction: HEIR = the word. */
-  private heai(w: number): ExecResult {
+  /** @internal (src/interp.ts) */
+  heai(w: number): ExecResult {
     this.sprHi[S_HEIR] = 0;
     this.sprLo[S_HEIR] = w >>> 0;
     this.interruptHsrr(BOOK3S_INTERRUPT_H_EMUL_ASSIST, this.pcHi, this.pcLo, 0);
@@ -1245,14 +1066,16 @@ export class HwThread {
   }
 
   /** Hypervisor Facility Unavailable: HFSCR[IC] = cause, HSRR0 = the instruction. */
-  private hFacUnavail(cause: number): ExecResult {
+  /** @internal (src/interp.ts) */
+  hFacUnavail(cause: number): ExecResult {
     this.sprHi[S_HFSCR] = ((this.sprHi[S_HFSCR] & 0x00ffffff) | (cause << 24)) >>> 0;
     this.interruptHsrr(BOOK3S_INTERRUPT_H_FAC_UNAVAIL, this.pcHi, this.pcLo, 0);
     return EXEC_INTERRUPT;
   }
 
   /** Facility Unavailable (problem state, FSCR): FSCR[IC] = cause, SRR0 = the instruction. */
-  private facUnavail(cause: number): ExecResult {
+  /** @internal (src/interp.ts) */
+  facUnavail(cause: number): ExecResult {
     this.sprHi[S_FSCR] = ((this.sprHi[S_FSCR] & 0x00ffffff) | (cause << 24)) >>> 0;
     this.interruptSrr(BOOK3S_INTERRUPT_FAC_UNAVAIL, this.pcHi, this.pcLo, 0, false);
     return EXEC_INTERRUPT;
@@ -1675,10 +1498,11 @@ export class HwThread {
   // MSR changing instructions
   // -------------------------------------------------------------------------------------------
 
-  private execMtmsrd(w: number): ExecResult {
+  /** mtmsrd, or mtmsr (`wordOnly`: MSR[32:63] from RS[32:63], MSR[0:31] unchanged). */
+  private execMtmsrd(w: number, wordOnly: boolean): ExecResult {
     if (this.msrLo & MSRL_PR) return this.programPriv();
     const rs = (w >>> 21) & 31;
-    const vH = this.gprHi[rs];
+    const vH = wordOnly ? this.msrHi : this.gprHi[rs];
     const vL = this.gprLo[rs];
     if ((w >>> 16) & 1) {
       // L=1: only EE and RI
@@ -1705,8 +1529,15 @@ export class HwThread {
     const pr = (this.msrLo & MSRL_PR) !== 0;
     const hv = (this.msrHi & MSRH_HV) !== 0;
     if (pr || (hyp && !hv)) return this.programPriv();
-    const s0 = hyp ? S_HSRR0 : S_SRR0;
-    const s1 = hyp ? S_HSRR1 : S_SRR1;
+    return this.returnFrom(hyp ? S_HSRR0 : S_SRR0, hyp ? S_HSRR1 : S_SRR1, hyp);
+  }
+
+  /**
+   * @internal The return of rfid (hrfid with `hyp`; rfscv with LR/CTR): PC from slot s0, MSR
+   * from slot s1 with the rfid rules for HV, ME, S and TM.
+   */
+  returnFrom(s0: number, s1: number, hyp = false): ExecResult {
+    const hv = (this.msrHi & MSRH_HV) !== 0;
     const vH = this.sprHi[s1];
     const vL = this.sprLo[s1];
     // rfid: MSR[HV] <- SRR1[HV] & MSR[HV]; ME only changes in hypervisor state
@@ -1729,57 +1560,65 @@ export class HwThread {
   // Loads and stores (real addressing: EA bits 0:3 ignored; no translation modelled)
   // -------------------------------------------------------------------------------------------
 
-  private realAddress(hi: number, lo: number): number {
+  /** @internal (src/interp.ts) */
+  realAddress(hi: number, lo: number): number {
     return (hi & 0x0fffffff) * TWO32 + (lo >>> 0);
   }
 
-  private execLoadStore(op: number, w: number): ExecResult {
-    const rt = (w >>> 21) & 31;
-    const ra = (w >>> 16) & 31;
-    const d = op === OP_LD || op === OP_STD ? ((w & 0xfffc) << 16) >> 16 : (w << 16) >> 16;
-    const baseH = ra === 0 ? 0 : this.gprHi[ra];
-    const baseL = ra === 0 ? 0 : this.gprLo[ra];
-    let eaL = baseL + d;
-    let eaH = baseH;
-    if (eaL >= TWO32) eaH = (eaH + 1) >>> 0;
-    else if (eaL < 0) eaH = (eaH - 1) >>> 0;
-    eaL >>>= 0;
-    const size = op === OP_LD || op === OP_STD ? 8 : 4;
-    const store = op === OP_STW || op === OP_STD;
-    const addr = this.realAddress(eaH, eaL);
-    const mem = this.memory;
-    if (mem === null || !mem.contains(addr, size)) {
-      if (this.msrHi & MSRH_HV) {
-        this.interruptSrr(BOOK3S_INTERRUPT_MACHINE_CHECK, this.pcHi, this.pcLo, 0, true);
-      } else {
-        // partition-scope miss of a guest real address: Hypervisor Data Storage interrupt
-        this.sprHi[S_HDAR] = eaH;
-        this.sprLo[S_HDAR] = eaL;
-        this.sprHi[S_HDSISR] = 0;
-        this.sprLo[S_HDSISR] = (0x40000000 | (store ? 0x02000000 : 0)) >>> 0;
-        this.interruptHsrr(BOOK3S_INTERRUPT_H_DATA_STORAGE, this.pcHi, this.pcLo, 0);
-      }
-      return EXEC_INTERRUPT;
-    }
-    const le = (this.msrLo & MSRL_LE) !== 0;
-    if (op === OP_LWZ) {
-      this.gprHi[rt] = 0;
-      this.gprLo[rt] = mem.read32(addr, le);
-    } else if (op === OP_STW) {
-      mem.write32(addr, this.gprLo[rt], le);
-    } else if (op === OP_LD) {
-      const a = mem.read32(addr, le);
-      const b = mem.read32(addr + 4, le);
-      this.gprHi[rt] = le ? b : a;
-      this.gprLo[rt] = le ? a : b;
+  /** @internal Dense slot of an implemented SPR. */
+  sprSlot(spr: number): number {
+    return storeOf(spr);
+  }
+
+  /** @internal The seeded stream darn draws from (`isa/darn/pir<N>`). */
+  darnStream(): Rng {
+    if (this.darnRng === null) this.darnRng = this.sim.rng.stream(`isa/darn/pir${this.pir}`);
+    return this.darnRng;
+  }
+
+  /** @internal `or Rx,Rx,Rx`: the program priority hint for Rx (PPR), if the privilege allows it. */
+  priorityHint(rx: number): void {
+    const p = PRIO_HINT[rx];
+    if (p !== undefined) this.setPriorityIfAllowed(p, this.mode());
+  }
+
+  /**
+   * @internal scv: the System Call Vectored interrupt (LR and CTR already hold NIA and MSR):
+   * MSR as for an interrupt that keeps MSR[HV], PC = vector (no SRR0/SRR1).
+   */
+  vectoredSystemCall(vector: number): void {
+    this.enterInterrupt(vector, (this.msrHi & MSRH_HV) !== 0);
+  }
+
+  /**
+   * @internal A load or store at EA outside memory: a guest access takes a Hypervisor Data
+   * Storage interrupt (HDAR = EA, HDSISR = DSISR_NOHPTE | store), a hypervisor one a machine check.
+   */
+  storageFault(eaH: number, eaL: number, store: boolean): void {
+    if (this.msrHi & MSRH_HV) {
+      this.interruptSrr(BOOK3S_INTERRUPT_MACHINE_CHECK, this.pcHi, this.pcLo, 0, true);
     } else {
-      const h = this.gprHi[rt];
-      const l = this.gprLo[rt];
-      mem.write32(addr, le ? l : h, le);
-      mem.write32(addr + 4, le ? h : l, le);
+      // partition-scope miss of a guest real address: Hypervisor Data Storage interrupt
+      this.sprHi[S_HDAR] = eaH;
+      this.sprLo[S_HDAR] = eaL;
+      this.sprHi[S_HDSISR] = 0;
+      this.sprLo[S_HDSISR] = (0x40000000 | (store ? 0x02000000 : 0)) >>> 0;
+      this.interruptHsrr(BOOK3S_INTERRUPT_H_DATA_STORAGE, this.pcHi, this.pcLo, 0);
     }
-    this.advance();
-    return EXEC_OK;
+  }
+
+  /**
+   * @internal A store to [addr, addr+size) by this thread: a sibling thread's reservation on
+   * that storage is lost (Book II 4.4.2: a store by another processor clears the reservation).
+   */
+  storeObserved(addr: number, size: number): void {
+    const core = this.core;
+    if (core === null) return;
+    for (const t of core.threads) {
+      if (t === this || t.reservationSize === 0 || t.memory !== this.memory) continue;
+      if (addr < t.reservationAddr + t.reservationSize && t.reservationAddr < addr + size)
+        t.reservationSize = 0;
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1935,10 +1774,5 @@ function cmpS64(aH: number, aL: number, bH: number, bL: number): number {
   const ah = aH | 0;
   const bh = bH | 0;
   if (ah !== bh) return ah < bh ? -1 : 1;
-  return cmpNum(aL >>> 0, bL >>> 0);
-}
-
-function cmpU64(aH: number, aL: number, bH: number, bL: number): number {
-  if (aH >>> 0 !== bH >>> 0) return aH >>> 0 < bH >>> 0 ? -1 : 1;
   return cmpNum(aL >>> 0, bL >>> 0);
 }
