@@ -87,11 +87,14 @@ export function encode(insn: Insn): number {
   }
   let w = f.opcode;
   for (const fd of f.fields) {
-    const v = insn[fd.name];
-    const optional = SUFFIX_FIELDS.has(fd.name) || f.operands.some((o) => o.field === fd && o.optional);
+    let v = insn[fd.name];
+    const operand = f.operands.find((o) => o.field === fd);
     if (v === undefined) {
-      if (optional) continue;
-      throw new EncodeError(`${insn.op} needs field "${fd.name}"`);
+      // suffix fields default to 0, optional operands to the value objdump leaves out
+      if (SUFFIX_FIELDS.has(fd.name)) continue;
+      if (operand === undefined || !operand.optional)
+        throw new EncodeError(`${insn.op} needs field "${fd.name}"`);
+      v = operand.defaultValue;
     }
     if (typeof v !== "number" || !Number.isInteger(v) || v < fd.min || v > fd.max || v % fd.step !== 0) {
       throw new EncodeError(

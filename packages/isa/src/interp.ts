@@ -486,6 +486,7 @@ function access(t: HwThread, size: number, store: boolean): number {
 function signExtend(size: number): void {
   if (size === 1) V_LO = (V_LO << 24) >> 24;
   else if (size === 2) V_LO = (V_LO << 16) >> 16;
+  else V_LO |= 0;
   V_HI = V_LO < 0 ? 0xffffffff : 0;
   V_LO >>>= 0;
 }
