@@ -70,7 +70,6 @@ describe("writes that cannot destroy", () => {
 
   it("an unwritable output is refused before any work (report --out /proc/x.html, qemu --trace /proc/x)", async () => {
     expect(() => checkWritable("/proc/x.html", "--out")).toThrow(/--out '\/proc\/x.html': cannot create/);
-    const t0 = performance.now();
     const r = await runCli(["report", "--out", "/proc/x.html"]);
     expect(r.code).toBe(2);
     oneLine(r);
@@ -89,7 +88,7 @@ describe("writes that cannot destroy", () => {
     ]);
     expect(q.code).toBe(2);
     expect(q.err).toMatch(/^stopsim: --trace '\/proc\/x': cannot create/);
-    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(r.out + q.out).toBe("");
   });
 });
 
@@ -114,12 +113,11 @@ describe("limits checked up front", () => {
       ],
       [["dtb", "host", "--dts", "--sockets", "17"], /^stopsim: --sockets 17 is out of range/],
     ] as const) {
-      const t0 = performance.now();
       const r = await runCli([...args]);
       expect(r.code, args.join(" ")).toBe(2);
       oneLine(r);
       expect(r.err).toMatch(re);
-      expect(performance.now() - t0).toBeLessThan(2_000);
+      expect(r.out, args.join(" ")).toBe("");
     }
   });
 
@@ -184,12 +182,11 @@ describe("limits checked up front", () => {
       [deepYaml, /deep.yaml: nested deeper than 16 levels/],
       [dir, /is a directory/],
     ] as const) {
-      const t0 = performance.now();
       const r = await runCli(["hosts", "--scenario", file]);
       expect(r.code, file).toBe(2);
       oneLine(r);
       expect(r.err).toMatch(re);
-      expect(performance.now() - t0).toBeLessThan(3_000);
+      expect(r.out, file).toBe("");
     }
     expect(() => parseScenario("x".repeat(LIMITS.scenarioBytes + 1), "s.yaml")).toThrow(
       /above the scenario limit/,
