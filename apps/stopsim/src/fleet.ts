@@ -3,7 +3,7 @@
 // when it boots on a host kind, or migrates between two host kinds, comes from full-stack runs of the
 // layers (firmware, host kernel + KVM, QEMU, guest kernel) through a FleetProbe. Each distinct case is
 // run once and memoised: 10,000 VMs do not need 10,000 identical full-stack migrations.
-import { LatencyHistogram, NS_PER_S, type Rng, Simulation } from "@stopsim/engine";
+import { LatencyHistogram, NS_PER_S, type Rng, Simulation, type TraceConsumer } from "@stopsim/engine";
 import { UsageError } from "./errors.js";
 import { LIMITS } from "./limits.js";
 
@@ -59,6 +59,8 @@ export interface FleetOptions {
   readonly onProgress?: (fraction: number) => void;
   /** Record fleet events (boots, migrations, upgrades) on a track per host. */
   readonly trace?: boolean;
+  /** Stream those events to this consumer as they happen (no `trace` string in the result). */
+  readonly traceTo?: TraceConsumer;
   /** Checked after each of the 100 steps: true ends the run there (Ctrl-C); the result says so. */
   readonly shouldStop?: () => boolean;
 }
@@ -186,6 +188,7 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
 export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<number, FleetResult> {
   validateFleetOptions(opts);
   const sim = new Simulation({ seed: opts.seed, trace: opts.trace });
+  if (opts.traceTo) sim.trace.streamTo(opts.traceTo);
   const tracks: number[] = [];
   const hostTrack = (id: number): number => {
     let t = tracks[id];
@@ -489,6 +492,8 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
     },
     series,
     ...(stoppedAtNs !== undefined ? { stoppedAtNs } : {}),
-    ...(opts.trace ? { trace: sim.trace.toJSON({ seed: String(opts.seed), command: "fleet" }) } : {}),
+    ...(opts.trace && !opts.traceTo
+      ? { trace: sim.trace.toJSON({ seed: String(opts.seed), command: "fleet" }) }
+      : {}),
   };
 }

@@ -1,6 +1,13 @@
 // `stopsim report`: feeds the HTML report (@stopsim/report) from real runs: the matrix, a traced
 // boot for the vCPU timeline, the wakeup benchmark, and a fleet run.
-import { NS_PER_MS, NS_PER_S, Simulation, type TraceEvent } from "@stopsim/engine";
+import {
+  NS_PER_MS,
+  NS_PER_S,
+  Simulation,
+  type TraceConsumer,
+  type TraceEvent,
+  type TraceTrack,
+} from "@stopsim/engine";
 import type { ReportData } from "@stopsim/report";
 import { benchWakeup } from "./bench.js";
 import { runFleet } from "./fleet.js";
@@ -35,7 +42,104 @@ export interface ReportOptions {
   onProgress?: (what: string) => void;
 }
 
-/** Per-vCPU state segments from the guest's cpu_idle / cpu_idle_exit trace events and KVM exits. */
+/** Most segments and markers kept per vCPU: beyond them the timeline is cut and says so. */
+export const TIMELINE_MAX_ITEMS_PER_VCPU = 20_000;
+
+type VcpuTimeline = TimelineData["vcpus"][number];
+
+/**
+ * Builds per-vCPU state segments from the guest's cpu_idle / cpu_idle_exit trace events and KVM
+ * exits as they are recorded (a TraceConsumer: nothing else of the trace is kept). Memory is
+ * bounded: once a vCPU has `maxItems` segments or markers, the timeline stops at that time
+ * (`cutAtNs`) and the report says so.
+ */
+export class TimelineBuilder implements TraceConsumer {
+  private readonly vcpus = new Map<
+    string,
+    {
+      segments: VcpuTimeline["segments"];
+      markers: VcpuTimeline["markers"];
+      open: { t: number; state: SegmentState };
+    }
+  >();
+  private readonly tracks: (TraceTrack | undefined)[] = [];
+  /** Set when a vCPU reached `maxItems`: the timeline ends at this time, ns. */
+  cutAtNs: number | undefined;
+
+  constructor(
+    private readonly from: number,
+    private to: number,
+    private readonly emulated: () => boolean,
+    private readonly maxItems = TIMELINE_MAX_ITEMS_PER_VCPU,
+  ) {}
+
+  track(t: TraceTrack): void {
+    this.tracks[t.id] = t;
+  }
+
+  private get(name: string) {
+    let v = this.vcpus.get(name);
+    if (v === undefined) {
+      v = { segments: [], markers: [], open: { t: this.from, state: "running" } };
+      this.vcpus.set(name, v);
+    }
+    return v;
+  }
+
+  private close(v: ReturnType<TimelineBuilder["get"]>, t: number, next: SegmentState): void {
+    const start = Math.max(this.from, v.open.t);
+    const end = Math.min(this.to, t);
+    if (end > start) v.segments.push({ start, end, state: v.open.state });
+    v.open = { t, state: next };
+    if (v.segments.length >= this.maxItems) this.cut(t);
+  }
+
+  private cut(t: number): void {
+    if (this.cutAtNs === undefined || t < this.cutAtNs) this.cutAtNs = t;
+    this.to = Math.min(this.to, t);
+  }
+
+  private stateOf(name: string): SegmentState {
+    if (name === "snooze") return "snooze";
+    if (name === "stop0lite") return this.emulated() ? "stop0lite-emulated" : "stop0lite";
+    return "cede";
+  }
+
+  event(e: TraceEvent, tr: TraceTrack): void {
+    if (e.time > this.to) return;
+    if (tr.process === "guest" && (e.name === "cpu_idle" || e.name === "cpu_idle_exit")) {
+      const v = this.get(`v${tr.thread}`);
+      if (e.name === "cpu_idle") this.close(v, e.time, this.stateOf(String(e.args?.state ?? "")));
+      else this.close(v, e.time, "running");
+    } else if (tr.process === "host" && e.name === "kvm_exit" && e.time >= this.from) {
+      const v = this.get(`vcpu${String(e.args?.vcpu ?? "?")}`);
+      v.markers.push({ time: e.time, name: String(e.args?.exit ?? "exit") });
+      if (v.markers.length >= this.maxItems) this.cut(e.time);
+    }
+  }
+
+  end(): void {}
+
+  /** The timeline up to `to` (or the cut), vCPUs in natural order. */
+  result(): TimelineData["vcpus"] {
+    const out: TimelineData["vcpus"] = [];
+    for (const [name, v] of [...this.vcpus.entries()].sort(([a], [b]) =>
+      a.localeCompare(b, "en", { numeric: true }),
+    )) {
+      this.close(v, this.to, v.open.state);
+      out.push({
+        name,
+        segments: v.segments
+          .filter((sg) => sg.start < this.to)
+          .map((sg) => ({ ...sg, end: Math.min(sg.end, this.to) })),
+        markers: v.markers.filter((m) => m.time <= this.to),
+      });
+    }
+    return out;
+  }
+}
+
+/** Per-vCPU state segments from recorded trace events (see TimelineBuilder). */
 export function timelineFromTrace(
   events: readonly TraceEvent[],
   trackName: (id: number) => { process: string; thread: string },
@@ -43,56 +147,13 @@ export function timelineFromTrace(
   to: number,
   emulated: boolean,
 ): TimelineData["vcpus"] {
-  const vcpus = new Map<
-    string,
-    {
-      segments: { start: number; end: number; state: SegmentState }[];
-      markers: { time: number; name: string; detail?: string }[];
-      open: { t: number; state: SegmentState };
-    }
-  >();
-  const get = (name: string) => {
-    let v = vcpus.get(name);
-    if (v === undefined) {
-      v = { segments: [], markers: [], open: { t: from, state: "running" } };
-      vcpus.set(name, v);
-    }
-    return v;
-  };
-  const close = (v: ReturnType<typeof get>, t: number, next: SegmentState) => {
-    const start = Math.max(from, v.open.t);
-    const end = Math.min(to, t);
-    if (end > start) v.segments.push({ start, end, state: v.open.state });
-    v.open = { t, state: next };
-  };
-  const stateOf = (name: string): SegmentState =>
-    name === "snooze"
-      ? "snooze"
-      : name === "stop0lite"
-        ? emulated
-          ? "stop0lite-emulated"
-          : "stop0lite"
-        : "cede";
+  const b = new TimelineBuilder(from, to, () => emulated);
   for (const e of events) {
     if (e.time > to) break;
-    const tr = trackName(e.track);
-    if (tr.process === "guest" && (e.name === "cpu_idle" || e.name === "cpu_idle_exit")) {
-      const v = get(`v${tr.thread}`);
-      if (e.name === "cpu_idle") close(v, e.time, stateOf(String(e.args?.state ?? "")));
-      else close(v, e.time, "running");
-    } else if (tr.process === "host" && e.name === "kvm_exit" && e.time >= from) {
-      const v = get(`vcpu${String(e.args?.vcpu ?? "?")}`);
-      v.markers.push({ time: e.time, name: String(e.args?.exit ?? "exit") });
-    }
+    const t = trackName(e.track);
+    b.event(e, { id: e.track, pid: 0, tid: 0, ...t });
   }
-  const out: TimelineData["vcpus"] = [];
-  for (const [name, v] of [...vcpus.entries()].sort(([a], [b]) =>
-    a.localeCompare(b, "en", { numeric: true }),
-  )) {
-    close(v, to, v.open.state);
-    out.push({ name, segments: v.segments, markers: v.markers.filter((m) => m.time <= to) });
-  }
-  return out;
+  return b.result();
 }
 
 export function buildReportData(o: ReportOptions): ReportData {
@@ -101,7 +162,7 @@ export function buildReportData(o: ReportOptions): ReportData {
 
   o.onProgress?.("timeline");
   const design = findDesign(o.design);
-  const sim = new Simulation({ seed: o.seed, trace: true });
+  const sim = new Simulation({ seed: o.seed });
   const h = bootSimHost(sim, findHost(o.host), design);
   const kernel = createDesignGuest(sim, design, DEFAULT_GUEST);
   const q = startQemu(sim, h, design, kernel, qemuCommandLine(design, DEFAULT_GUEST), `qemu@${o.host}`);
@@ -110,17 +171,25 @@ export function buildReportData(o: ReportOptions): ReportData {
     startWorkload(sim, kernel, "timers");
     sim.runFor(5 * NS_PER_MS);
     const from = sim.now;
+    // the timeline is built as the run goes: the trace itself is never kept
+    const builder = new TimelineBuilder(
+      from,
+      from + o.timelineNs,
+      () => vmCounters(q.qemu).emulatedStops > 0,
+    );
+    sim.trace.streamTo(builder);
     sim.runFor(o.timelineNs);
-    const emulated = vmCounters(q.qemu).emulatedStops > 0;
+    sim.trace.endStream();
+    const vcpus = builder.result();
+    const cut = builder.cutAtNs;
     timeline = {
       runLabel: `${o.design} on ${o.host}, seed ${o.seed}, ${(o.timelineNs / NS_PER_MS).toFixed(1)} ms after boot`,
-      vcpus: timelineFromTrace(
-        sim.trace.events(),
-        (id) => sim.trace.getTrack(id),
-        from,
-        sim.now,
-        emulated,
-      ).map((v) => ({
+      ...(cut !== undefined
+        ? {
+            note: `cut at ${((cut - from) / NS_PER_MS).toFixed(3)} ms of ${(o.timelineNs / NS_PER_MS).toFixed(1)} ms: a vCPU reached ${TIMELINE_MAX_ITEMS_PER_VCPU.toLocaleString("en")} segments or exits, the most kept per vCPU`,
+          }
+        : {}),
+      vcpus: vcpus.map((v) => ({
         ...v,
         segments: v.segments.map((s) => ({ ...s, start: s.start - from, end: s.end - from })),
         markers: v.markers.map((m) => ({ ...m, time: m.time - from })),

@@ -2,7 +2,7 @@
 // one Simulation with real hosts, QEMU and the guest kernel, runs it, and reports what the layers
 // did; outcomes are classified from those reports.
 import { decodeDtb } from "@stopsim/devicetree";
-import { NS_PER_MS, Simulation } from "@stopsim/engine";
+import { NS_PER_MS, Simulation, type TraceConsumer } from "@stopsim/engine";
 import type { GuestKernel } from "@stopsim/guest";
 import { KVM_CAP_PPC_GUEST_STOP, KVM_CAP_STOP } from "@stopsim/host";
 import { type Domain, domainCommandLine, migrateDomain, VirError } from "@stopsim/libvirt";
@@ -36,6 +36,28 @@ export interface RunOptions {
   designs?: readonly DesignSpec[];
   /** Appended to -machine, e.g. ",cap-stop-lite=off". */
   machineExtra?: string;
+  /**
+   * Streams the run's trace to this consumer as it goes (constant memory; the report then has no
+   * `trace` string). The caller ends the stream.
+   */
+  traceTo?: TraceConsumer;
+}
+
+/** A run driven in slices: yields the simulated time reached, returns the report. */
+export type RunSteps<R> = Generator<number, R>;
+
+/** How a sliced run is driven: slice length, and a check after each slice (Ctrl-C). */
+export interface SliceOptions {
+  sliceNs: number;
+  shouldStop?: () => boolean;
+}
+
+/** Drives a sliced run to its end synchronously. */
+export function drain<R>(steps: RunSteps<R>): R {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
 }
 
 export interface HostReport {
@@ -84,6 +106,8 @@ export interface BootReport {
   exits: Record<string, number>;
   emulatedStops: number;
   outcome: RunOutcome;
+  /** Set when Ctrl-C ended the idle phase early: the simulated time it covers, ns. */
+  stoppedAtNs?: number;
   trace?: string;
 }
 
@@ -182,10 +206,25 @@ function phaseSince(
 
 /** `stopsim boot` / `stopsim idle`: firmware -> host kernel -> QEMU -> guest, then idle for a while. */
 export function runBoot(hostName: string, designName: string, opts: RunOptions): BootReport {
+  return drain(bootSteps(hostName, designName, opts));
+}
+
+/**
+ * runBoot in slices of simulated time (`slices.sliceNs`; one slice without it), yielding the time
+ * reached after each, so a caller can show progress and take Ctrl-C between slices; a true
+ * `shouldStop()` ends the idle phase there (the report's `stoppedAtNs` says where).
+ */
+export function* bootSteps(
+  hostName: string,
+  designName: string,
+  opts: RunOptions,
+  slices?: SliceOptions,
+): RunSteps<BootReport> {
   const preset = findHost(hostName, opts.hosts);
   const design = findDesign(designName, opts.designs);
   const guestOpts = resolveGuest(opts);
   const sim = new Simulation({ seed: opts.seed, trace: opts.trace });
+  if (opts.traceTo) sim.trace.streamTo(opts.traceTo);
   const h = bootSimHost(sim, preset, design);
   const kernel = createDesignGuest(sim, design, guestOpts);
   const commandLine = qemuCommandLine(design, guestOpts, opts.machineExtra ?? "");
@@ -211,7 +250,19 @@ export function runBoot(hostName: string, designName: string, opts: RunOptions):
   const q = started.qemu;
   const workload = startWorkload(sim, kernel, guestOpts.workload);
   const start = mark(sim, q, kernel);
-  sim.runFor(opts.durationNs);
+  const end = sim.now + opts.durationNs;
+  let stoppedAtNs: number | undefined;
+  if (slices === undefined) sim.runFor(opts.durationNs);
+  else {
+    while (sim.now < end) {
+      sim.runUntil(Math.min(end, sim.now + slices.sliceNs));
+      yield sim.now - start.at;
+      if (sim.now < end && slices.shouldStop?.()) {
+        stoppedAtNs = sim.now - start.at;
+        break;
+      }
+    }
+  }
   const phase = phaseSince(sim, q, kernel, start, preset.name);
   const offered = kernel.cpuidleSysfs()[0]?.states.map((s) => s.name) ?? [];
   return {
@@ -228,7 +279,8 @@ export function runBoot(hostName: string, designName: string, opts: RunOptions):
     exits: phase.exits,
     emulatedStops: phase.emulatedStops,
     outcome: phase.outcome,
-    ...(opts.trace
+    ...(stoppedAtNs !== undefined ? { stoppedAtNs } : {}),
+    ...(opts.trace && !opts.traceTo
       ? { trace: sim.trace.toJSON({ seed: String(opts.seed), command: `boot ${hostName} ${designName}` }) }
       : {}),
   };
@@ -297,13 +349,14 @@ export function runMigrate(
   const design = findDesign(designName, opts.designs);
   const guestOpts = resolveGuest(opts);
   const sim = new Simulation({ seed: opts.seed, trace: opts.trace });
+  if (opts.traceTo) sim.trace.streamTo(opts.traceTo);
   const h1 = bootSimHost(sim, fromPreset, design, `${fromPreset.name}#1`);
   const h2 = bootSimHost(sim, toPreset, design, `${toPreset.name}#2`);
   const kernel = createDesignGuest(sim, design, guestOpts);
   const base = { design: design.name, from: fromPreset.name, to: toPreset.name, seed: String(opts.seed) };
   const layer: "libvirt" | "none" = opts.noLibvirt ? "none" : "libvirt";
   const traceOut = () =>
-    opts.trace
+    opts.trace && !opts.traceTo
       ? {
           trace: sim.trace.toJSON({
             seed: String(opts.seed),

@@ -292,3 +292,31 @@ export const JSON_SCHEMAS = {
 } as const;
 
 export type JsonCommand = keyof typeof JSON_SCHEMAS;
+
+/** One event of a streamed Chrome trace (`--trace FILE.json`): metadata, spans, instants, counters. */
+export const ChromeTraceEventSchema = z.discriminatedUnion("ph", [
+  z
+    .object({
+      name: z.enum(["process_name", "thread_name"]),
+      ph: z.literal("M"),
+      pid: count,
+      tid: count.optional(),
+      args: z.object({ name: z.string() }).strict(),
+    })
+    .strict(),
+  ...(["X", "i", "B", "E", "C"] as const).map((ph) =>
+    z
+      .object({
+        name: z.string().min(1),
+        cat: z.string(),
+        ph: z.literal(ph),
+        ts: z.number().nonnegative(),
+        pid: count,
+        tid: count,
+        ...(ph === "X" ? { dur: z.number().nonnegative() } : {}),
+        ...(ph === "i" ? { s: z.literal("t") } : {}),
+        args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+      })
+      .strict(),
+  ),
+] as [z.ZodObject, ...z.ZodObject[]]);

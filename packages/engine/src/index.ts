@@ -31,7 +31,9 @@ export {
 export {
   type ChromeTrace,
   type ChromeTraceEvent,
+  ChromeTraceWriter,
   type TraceArgs,
+  type TraceConsumer,
   type TraceEvent,
   type TracePhase,
   TraceRecorder,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Rng, Simulation } from "./index.js";
+import { ChromeTraceWriter, type Rng, Simulation } from "./index.js";
 
 /** A randomized workload: vCPUs that idle and wake at random, traced. */
 function randomWorkload(seed: number): string {
@@ -59,5 +59,45 @@ describe("trace recorder", () => {
     const idle = doc.traceEvents.find((e: { name: string }) => e.name === "stop0lite");
     expect(idle).toMatchObject({ ph: "X", ts: 1, dur: 1 });
     expect(idle.pid).not.toBe(exit.pid);
+  });
+});
+
+describe("streamed traces", () => {
+  it("stream the same Chrome trace the in-memory export gives, keeping no events", () => {
+    const build = (sim: Simulation) => {
+      const h = sim.trace.track("host dd2.3", "cpu 0");
+      sim.schedule(1500, () => sim.trace.instant(h, "kvm_exit", "kvm", { exit_nr: "H_FAC_UNAVAIL" }));
+      sim.schedule(2000, () => {
+        const v = sim.trace.track("guest", 'vCPU "0"');
+        sim.trace.complete(v, "stop0lite", "cpu_idle", 1000, 1000);
+        sim.trace.counter(v, "runnable", { n: 3 });
+      });
+      sim.runAll();
+    };
+    const mem = new Simulation({ trace: true });
+    build(mem);
+    const expected = mem.trace.toChromeTrace({ seed: "1" });
+
+    const chunks: string[] = [];
+    const sim = new Simulation();
+    const early = sim.trace.track("host dd2.3", "cpu 0");
+    sim.trace.enable();
+    sim.trace.instant(early, "boot", "fw"); // recorded before streaming starts: handed over
+    const writer = new ChromeTraceWriter((c) => chunks.push(c), { seed: "1" }, 64);
+    sim.trace.streamTo(writer);
+    build(sim);
+    expect(sim.trace.events()).toHaveLength(0);
+    expect(sim.trace.size).toBe(4);
+    sim.trace.endStream();
+    expect(chunks.length).toBeGreaterThan(3); // written as it went, in small chunks
+    const doc = JSON.parse(chunks.join(""));
+    expect(doc.displayTimeUnit).toBe("ns");
+    expect(doc.otherData).toEqual(expected.otherData);
+    const sortKey = (e: { ph: string; name: string; tid?: number }) => `${e.ph}|${e.name}|${e.tid ?? ""}`;
+    const events = doc.traceEvents.filter((e: { name: string }) => e.name !== "boot");
+    expect([...events].sort((a, b) => sortKey(a).localeCompare(sortKey(b)))).toEqual(
+      [...expected.traceEvents].sort((a, b) => sortKey(a).localeCompare(sortKey(b))),
+    );
+    expect(sim.trace.enabled).toBe(false);
   });
 });

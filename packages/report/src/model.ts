@@ -72,6 +72,11 @@ export interface TimelineVcpu {
 export interface TimelineData {
   /** Which run the timeline shows, e.g. "spapr-cap on dd2.2-new, seed 1, idle 2 ms". */
   runLabel: string;
+  /**
+   * Set when the timeline is not the whole run (e.g. cut after a bounded number of segments per
+   * vCPU); shown beside the chart.
+   */
+  note?: string;
   vcpus: TimelineVcpu[];
 }
 
@@ -197,6 +202,7 @@ const schema = z.strictObject({
   timeline: z
     .strictObject({
       runLabel: text,
+      note: text.optional(),
       vcpus: z.array(vcpu),
     })
     .optional(),

@@ -229,6 +229,7 @@ describe("renderReport escaping", () => {
     d.matrix.rows[0] = { ...d.matrix.rows[0], design: evil, from: evil, detail: evil };
     if (!d.timeline || !d.latency || !d.fleet) throw new Error("sample is incomplete");
     d.timeline.runLabel = evil;
+    d.timeline.note = evil;
     d.timeline.vcpus[0].name = evil;
     d.timeline.vcpus[0].markers[0] = { ...d.timeline.vcpus[0].markers[0], name: evil, detail: evil };
     d.latency.states[0].state = evil;
@@ -315,5 +316,17 @@ describe("renderReport empty sections", () => {
   it("validates before rendering", () => {
     expect(() => renderReport({ ...minimal(), title: "" })).toThrow(ReportDataError);
     expect(() => renderReport({ ...minimal(), title: "" })).toThrow(/title: must be a non-empty title/);
+  });
+});
+
+describe("partial timelines", () => {
+  it("say so above the chart when the timeline is not the whole run", () => {
+    const d = sampleReportData();
+    if (!d.timeline) throw new Error("sample has no timeline");
+    expect(renderReport(d)).not.toContain('id="timeline-note"');
+    d.timeline.note = "cut at 1.2 ms of 20 ms";
+    expect(renderReport(d)).toMatch(
+      /id="timeline-note"><strong>Partial timeline:<\/strong> cut at 1.2 ms of 20 ms\./,
+    );
   });
 });

@@ -249,7 +249,7 @@ export function renderReport(data: ReportData): string {
   };
 
   const timelineHtml = timeline
-    ? `<p>Run: <strong>${escapeHtml(timeline.client.runLabel)}</strong>. Bar height and the short tag inside wide bars also tell the state (running tallest, CEDE lowest); exit reasons are markers above the bars. Drag with the zoom tool, scroll the wheel, or move the slider to zoom.</p>
+    ? `${d.timeline?.note ? `<p class="note" id="timeline-note"><strong>Partial timeline:</strong> ${escapeHtml(d.timeline.note)}.</p>\n` : ""}<p>Run: <strong>${escapeHtml(timeline.client.runLabel)}</strong>. Bar height and the short tag inside wide bars also tell the state (running tallest, CEDE lowest); exit reasons are markers above the bars. Drag with the zoom tool, scroll the wheel, or move the slider to zoom.</p>
 <div class="chart" id="chart-timeline" role="img" aria-describedby="timeline-table"></div>
 ${renderTimelineSummary(timeline.summary, timeline.client.unit.label)}`
     : empty(

@@ -10,8 +10,9 @@ import { findDesign, findHost } from "../presets.js";
 import { FullStackProbe } from "../probe.js";
 import { loadScenario } from "../scenario.js";
 import { Interrupted, onInterrupt, progress, yieldToEventLoop } from "../terminal.js";
+import { withTraceFile } from "../trace-file.js";
 import { LIMITS, parseCount, parseDurationOption, parseSeed } from "./args.js";
-import { writeTrace } from "./simulate.js";
+import { traceMeta } from "./simulate.js";
 
 function parseMix(text: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -91,30 +92,32 @@ export function registerFleet(program: Command): void {
         const stopListening = onInterrupt(() => {
           interrupted = true;
         });
-        const run = fleetSteps(
-          {
-            hosts,
-            vms,
-            durationNs,
-            design: design.name,
-            seed,
-            plan: o.plan as FleetPlan,
-            mix,
-            upgradeTo,
-            onProgress: (f) => bar.update(Math.round(f * 100)),
-            trace: o.trace !== undefined,
-            shouldStop: () => interrupted,
-          },
-          probe,
-        );
-        let step = run.next();
-        while (!step.done) {
-          await yieldToEventLoop(); // progress and Ctrl-C between the 100 steps
-          step = run.next();
-        }
-        const r = step.value;
-        stopListening();
-        bar.stop();
+        const r = await withTraceFile(o.trace, traceMeta(seed, "fleet"), async (t) => {
+          const run = fleetSteps(
+            {
+              hosts,
+              vms,
+              durationNs,
+              design: design.name,
+              seed,
+              plan: o.plan as FleetPlan,
+              mix,
+              upgradeTo,
+              onProgress: (f) => bar.update(Math.round(f * 100)),
+              traceTo: t?.consumer,
+              shouldStop: () => interrupted,
+            },
+            probe,
+          );
+          for (;;) {
+            const step = run.next();
+            if (step.done) return step.value;
+            await yieldToEventLoop(); // progress and Ctrl-C between the 100 steps
+          }
+        }).finally(() => {
+          stopListening();
+          bar.stop();
+        });
         const stopped =
           r.stoppedAtNs === undefined
             ? undefined
@@ -122,7 +125,6 @@ export function registerFleet(program: Command): void {
                 `interrupted: the results cover the first ${formatDuration(r.stoppedAtNs)} of ${formatDuration(durationNs)}`,
               );
         const wallSeconds = (performance.now() - t0) / 1000;
-        writeTrace(o.trace, r.trace);
         const { trace: _trace, ...result } = r;
         if (o.json) {
           printJson({ ...result, fullStackRuns: probe.runs, wallSeconds });

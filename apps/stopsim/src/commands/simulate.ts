@@ -1,8 +1,8 @@
 // Simulating commands: boot, idle, migrate, matrix. Each takes --seed, --trace FILE.json and --json.
 
-import { formatDuration } from "@stopsim/engine";
+import { formatDuration, NS_PER_MS, NS_PER_S } from "@stopsim/engine";
 import { type Command, Option } from "commander";
-import { checkWritable, writeFileAtomic } from "../atomic.js";
+import { checkWritable } from "../atomic.js";
 import { UsageError } from "../errors.js";
 import type { RunOutcome } from "../fleet.js";
 import { parseCaps } from "../management.js";
@@ -14,16 +14,17 @@ import { parseWorkload, WORKLOADS } from "../run.js";
 import { loadScenario, type Scenario } from "../scenario.js";
 import {
   type BootReport,
+  bootSteps,
   type MatrixRow,
   type MigrateReport,
   matrixCells,
   type PhaseReport,
   type RunOptions,
-  runBoot,
   runMigrate,
 } from "../scenarios.js";
 import { formatSeeds, resolveSeeds } from "../seeds.js";
-import { Interrupted, onInterrupt, progress } from "../terminal.js";
+import { Interrupted, onInterrupt, progress, yieldToEventLoop } from "../terminal.js";
+import { withTraceFile } from "../trace-file.js";
 import { LIMITS, parseDurationOption, parseSeed } from "./args.js";
 
 export interface CommonOpts {
@@ -105,10 +106,51 @@ export function runOptions(o: CommonOpts, cmd?: Command): RunOptions & { scenari
   };
 }
 
-export function writeTrace(file: string | undefined, trace: string | undefined): void {
-  if (!file || trace === undefined) return;
-  writeFileAtomic(file, trace);
-  console.error(`trace written to ${file} (open it in https://ui.perfetto.dev or chrome://tracing)`);
+export function traceMeta(seed: number | string, command: string): Record<string, string> {
+  return { seed: String(seed), command };
+}
+
+/** Slices of simulated time between which progress is drawn and Ctrl-C is taken. */
+const SLICE_NS = 10 * NS_PER_MS;
+/** Runs this long (simulated) or longer show a progress bar on a TTY. */
+const PROGRESS_FROM_NS = NS_PER_S;
+
+/**
+ * boot / idle driven in 10 ms slices: the trace streams to its file, a progress bar shows on a TTY
+ * for runs of a second or more, and Ctrl-C ends the run at the next slice with the figures so far.
+ */
+async function slicedBoot(
+  command: string,
+  o: CommonOpts & { host: string; design: string; machineOpts?: string },
+  ro: RunOptions,
+): Promise<BootReport> {
+  let interrupted = false;
+  const stopListening = onInterrupt(() => {
+    interrupted = true;
+  });
+  const totalMs = Math.round(ro.durationNs / NS_PER_MS);
+  const bar = progress(`${command} (simulated ms)`, totalMs, {
+    enabled: !o.json && ro.durationNs >= PROGRESS_FROM_NS,
+  });
+  try {
+    return await withTraceFile(o.trace, traceMeta(ro.seed, `${command} ${o.host} ${o.design}`), async (t) => {
+      const steps = bootSteps(
+        o.host,
+        o.design,
+        { ...ro, trace: false, traceTo: t?.consumer, machineExtra: o.machineOpts ? `,${o.machineOpts}` : "" },
+        { sliceNs: SLICE_NS, shouldStop: () => interrupted },
+      );
+      for (;;) {
+        const step = steps.next();
+        if (step.done) return step.value;
+        bar.update(Math.round(step.value / NS_PER_MS));
+        await yieldToEventLoop();
+      }
+    });
+  } finally {
+    stopListening();
+    bar.stop();
+  }
 }
 
 const OUTCOME_COLOUR: Record<RunOutcome, (s: string) => string> = {
@@ -179,17 +221,18 @@ export function registerSimulate(program: Command): void {
       .requiredOption("--host <host>", "host preset (see `stopsim hosts`)")
       .requiredOption("--design <design>", "design (see `stopsim designs`)")
       .option("--machine-opts <opts>", "appended to -machine, e.g. cap-stop-lite=off")
-      .action((o: CommonOpts & { host: string; design: string; machineOpts?: string }, cmd: Command) => {
-        const ro = runOptions(o, cmd);
-        const r = runBoot(o.host, o.design, {
-          ...ro,
-          machineExtra: o.machineOpts ? `,${o.machineOpts}` : "",
-        });
-        writeTrace(o.trace, r.trace);
-        const { trace: _t, ...rest } = r;
-        if (o.json) return printJson({ ...rest, guest: { ...rest.guest } });
-        printBoot(r, ro.durationNs);
-      });
+      .action(
+        async (o: CommonOpts & { host: string; design: string; machineOpts?: string }, cmd: Command) => {
+          const ro = runOptions(o, cmd);
+          const r = await slicedBoot(name, o, ro);
+          if (o.json) printJson({ ...r, guest: { ...r.guest } });
+          else printBoot(r, r.stoppedAtNs ?? ro.durationNs);
+          if (r.stoppedAtNs !== undefined)
+            throw new Interrupted(
+              `interrupted: the figures cover the first ${formatDuration(r.stoppedAtNs)} of ${formatDuration(ro.durationNs)}`,
+            );
+        },
+      );
   addBoot(
     "boot",
     "firmware -> host kernel -> QEMU -> guest, then idle for a while; what each layer decided",
@@ -213,7 +256,7 @@ export function registerSimulate(program: Command): void {
     .option("--no-libvirt", "QEMU alone over QMP, no management layer (shows what QEMU leaves behind)")
     .option("--verbose", "print the migration's steps as libvirtd logs them")
     .action(
-      (
+      async (
         o: CommonOpts & {
           from: string;
           to: string;
@@ -227,15 +270,21 @@ export function registerSimulate(program: Command): void {
         cmd: Command,
       ) => {
         const ro = runOptions(o, cmd);
-        const r = runMigrate(o.from, o.to, o.design, {
-          ...ro,
-          machineExtra: o.machineOpts ? `,${o.machineOpts}` : "",
-          noLibvirt: o.libvirt === false,
-          returnPath: o.returnPath === true,
-          verbose: o.verbose === true,
-          ...(o.destCaps ? { destCaps: parseCaps(o.destCaps) } : {}),
-        });
-        writeTrace(o.trace, r.trace);
+        const r = await withTraceFile(
+          o.trace,
+          traceMeta(ro.seed, `migrate ${o.from} ${o.to} ${o.design}`),
+          (t) =>
+            runMigrate(o.from, o.to, o.design, {
+              ...ro,
+              trace: false,
+              traceTo: t?.consumer,
+              machineExtra: o.machineOpts ? `,${o.machineOpts}` : "",
+              noLibvirt: o.libvirt === false,
+              returnPath: o.returnPath === true,
+              verbose: o.verbose === true,
+              ...(o.destCaps ? { destCaps: parseCaps(o.destCaps) } : {}),
+            }),
+        );
         const { trace: _t, ...rest } = r;
         if (o.json) return printJson(rest);
         printMigrate(r);
