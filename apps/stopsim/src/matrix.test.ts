@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { NS_PER_MS } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
 import { runMatrixPool } from "./matrix.js";
+import { NO_HAZARDS } from "./run.js";
 import type { MatrixRow } from "./scenarios.js";
 import { matrixRow, runMatrix } from "./scenarios.js";
 import { runCli } from "./test-helpers/run-cli.js";
@@ -14,12 +15,12 @@ describe("matrix over seeds", () => {
   it("a cell counts each outcome over the seeds, majority first, with the minority's seeds", () => {
     const cell = { design: "d", from: "a", to: "b" };
     const row = matrixRow(cell, [
-      { seed: 1, outcome: "native", detail: "n1" },
-      { seed: 2, outcome: "hung", detail: "h2" },
-      { seed: 3, outcome: "native", detail: "n3" },
-      { seed: 4, outcome: "crashed", detail: "c4" },
-      { seed: 5, outcome: "hung", detail: "h5" },
-      { seed: 6, outcome: "native", detail: "n6" },
+      { seed: 1, outcome: "native", detail: "n1", hazards: NO_HAZARDS },
+      { seed: 2, outcome: "hung", detail: "h2", hazards: { ...NO_HAZARDS, stalledVcpus: 1 } },
+      { seed: 3, outcome: "native", detail: "n3", hazards: { ...NO_HAZARDS, lostWakeups: 2 } },
+      { seed: 4, outcome: "crashed", detail: "c4", hazards: NO_HAZARDS },
+      { seed: 5, outcome: "hung", detail: "h5", hazards: { ...NO_HAZARDS, stalledVcpus: 2, lostWakeups: 1 } },
+      { seed: 6, outcome: "native", detail: "n6", hazards: NO_HAZARDS },
     ]);
     expect(row.outcome).toBe("native");
     expect(row.detail).toBe("n1");
@@ -33,6 +34,16 @@ describe("matrix over seeds", () => {
       { outcome: "crashed", seeds: [4] },
     ]);
     expect(row.seeds.map((s) => s.seed)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(row.hazards).toEqual([
+      { kind: "lostWakeups", seeds: [3, 5] },
+      { kind: "stalledVcpus", seeds: [2, 5] },
+    ]);
+    // seed 3 idled natively yet lost wake-ups: the cell is marked
+    expect(row.hazardMark).toBe(true);
+    const hungOnly = matrixRow(cell, [
+      { seed: 2, outcome: "hung", detail: "", hazards: { ...NO_HAZARDS, stalls: 1 } },
+    ]);
+    expect(hungOnly.hazardMark).toBe(false);
   });
 
   it("gives byte-identical JSON on a pool of processes and serially, for the same seeds", async () => {
@@ -90,6 +101,15 @@ describe("matrix over seeds", () => {
     expect(hung?.seeds.length ?? 0).toBeGreaterThan(0);
     expect(row.outcomes.hung).toBe(hung?.seeds.length);
     expect(row.outcomes.native).toBeGreaterThan(row.outcomes.hung ?? 0);
+    // the layers saw why: every hung seed lost wake-ups (the ISA erratum) and had a stalled vCPU
+    // (the guest); a native seed that lost wake-ups too marks the cell
+    const lost = row.hazards.find((h) => h.kind === "lostWakeups")?.seeds ?? [];
+    const stalled = row.hazards.find((h) => h.kind === "stalledVcpus")?.seeds ?? [];
+    for (const s of hung?.seeds ?? []) {
+      expect(lost).toContain(s);
+      expect(stalled).toContain(s);
+    }
+    if (lost.some((s) => !hung?.seeds.includes(s))) expect(row.hazardMark).toBe(true);
     // the table shows the distribution and names the seeds with a replay command
     const t = await runCli([
       "matrix",
@@ -127,7 +147,10 @@ describe("matrix over seeds", () => {
         String(seed),
         "--json",
       ]);
-      expect(JSON.parse(b.out).outcome, `seed ${seed}`).toBe(want);
+      const boot = JSON.parse(b.out);
+      expect(boot.outcome, `seed ${seed}`).toBe(want);
+      // the replay counts the same hazards as the matrix's run of that seed
+      expect(boot.hazards).toEqual(row.seeds.find((s) => s.seed === seed)?.hazards);
     }
   });
 

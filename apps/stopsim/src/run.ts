@@ -226,3 +226,82 @@ export function classifyIdle(
   if (stop0liteUsage === 0) return "not-used";
   return emulatedStops > 0 ? "emulated" : "native";
 }
+
+/**
+ * What went wrong short of a crash, as the layers that see it count it: the ISA cores' guest-stop
+ * erratum (wake events lost), the guest kernel (timer wake-ups later than LATE_WAKEUP_FACTOR x the
+ * idle state's exit latency, stalls of STALL_NS or more, CPUs stalled at the end as another CPU's
+ * stall detector sees them, lockup-watchdog near misses) and KVM (per-vCPU emulated-stop counts).
+ */
+export interface Hazards {
+  lostWakeups: number;
+  lateWakeups: number;
+  /** Timer wake-ups 1 ms or more late (the vCPU had stalled and recovered). */
+  stalls: number;
+  /** vCPUs idle with a timer overdue by 1 ms or more when the run ended. */
+  stalledVcpus: number;
+  watchdogNearMisses: number;
+  /** vCPUs that trapped into KVM's stop emulation once per EMULATED_STOP_STORM_NS or more often. */
+  emulatedStopStorms: number;
+  /** The latest timer wake-up from idle, ns after the timer was due. */
+  maxWakeupLatenessNs: number;
+}
+
+/** The hazard counts (every field of Hazards but the magnitude maxWakeupLatenessNs). */
+export const HAZARD_KINDS = [
+  "lostWakeups",
+  "lateWakeups",
+  "stalls",
+  "stalledVcpus",
+  "watchdogNearMisses",
+  "emulatedStopStorms",
+] as const;
+export type HazardKind = (typeof HAZARD_KINDS)[number];
+
+/**
+ * A storm: a vCPU trapping to KVM's stop emulation at least once per stop0lite target residency
+ * (20 us, the RFC's patch 3): every stop is then shorter than the residency that justifies it.
+ */
+export const EMULATED_STOP_STORM_NS = 20_000;
+
+export const NO_HAZARDS: Hazards = {
+  lostWakeups: 0,
+  lateWakeups: 0,
+  stalls: 0,
+  stalledVcpus: 0,
+  watchdogNearMisses: 0,
+  emulatedStopStorms: 0,
+  maxWakeupLatenessNs: 0,
+};
+
+/** Reads the hazard counters of a run's layers: its hosts' cores, the guest kernel, KVM's vCPUs. */
+export function observeHazards(
+  sim: Simulation,
+  hosts: readonly SimHost[],
+  kernel: GuestKernel | undefined,
+  qemus: readonly Qemu[],
+): Hazards {
+  const h = { ...NO_HAZARDS };
+  for (const host of hosts) for (const core of host.host.cores) h.lostWakeups += core.errata.lostWakeups;
+  if (kernel !== undefined) {
+    for (const c of kernel.cpus) {
+      if (c === undefined) continue;
+      h.lateWakeups += c.stats.lateWakeups;
+      h.stalls += c.stats.stalls;
+      h.maxWakeupLatenessNs = Math.max(h.maxWakeupLatenessNs, Math.round(c.stats.maxWakeupLatenessNs));
+    }
+    h.stalledVcpus = kernel.stalledCpus().length;
+    h.watchdogNearMisses = kernel.watchdogNearMisses;
+  }
+  for (const q of qemus) {
+    for (const v of kvmVmOf(q).vcpus.values()) {
+      if (v.emulatedStops > 0 && v.emulatedStops * EMULATED_STOP_STORM_NS >= sim.now) h.emulatedStopStorms++;
+    }
+  }
+  return h;
+}
+
+/** The hazard kinds a run counted. */
+export function hazardKinds(h: Hazards): HazardKind[] {
+  return HAZARD_KINDS.filter((k) => h[k] > 0);
+}

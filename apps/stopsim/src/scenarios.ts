@@ -19,6 +19,12 @@ import {
   type GuestRunState,
   guestIdleStates,
   guestRunState,
+  HAZARD_KINDS,
+  type HazardKind,
+  type Hazards,
+  hazardKinds,
+  NO_HAZARDS,
+  observeHazards,
   qemuCommandLine,
   startQemu,
   startWorkload,
@@ -108,6 +114,8 @@ export interface BootReport {
   outcome: RunOutcome;
   /** Set when Ctrl-C ended the idle phase early: the simulated time it covers, ns. */
   stoppedAtNs?: number;
+  /** What went wrong short of a crash, over the whole run (run.ts observeHazards). */
+  hazards: Hazards;
   trace?: string;
 }
 
@@ -245,6 +253,7 @@ export function* bootSteps(
       exits: {},
       emulatedStops: 0,
       outcome: "failed-start",
+      hazards: observeHazards(sim, [h], undefined, []),
     };
   }
   const q = started.qemu;
@@ -279,6 +288,7 @@ export function* bootSteps(
     exits: phase.exits,
     emulatedStops: phase.emulatedStops,
     outcome: phase.outcome,
+    hazards: observeHazards(sim, [h], kernel, [q]),
     ...(stoppedAtNs !== undefined ? { stoppedAtNs } : {}),
     ...(opts.trace && !opts.traceTo
       ? { trace: sim.trace.toJSON({ seed: String(opts.seed), command: `boot ${hostName} ${designName}` }) }
@@ -317,6 +327,8 @@ export interface MigrateReport {
   };
   outcome: RunOutcome;
   detail: string;
+  /** What went wrong short of a crash on either host, over the whole run (run.ts observeHazards). */
+  hazards: Hazards;
   trace?: string;
 }
 
@@ -344,6 +356,18 @@ export function runMigrate(
   designName: string,
   opts: MigrateOptions,
 ): MigrateReport {
+  const seen: { observe?: () => Hazards } = {};
+  const r = migrateOnce(fromName, toName, designName, opts, seen);
+  return { ...r, hazards: seen.observe?.() ?? NO_HAZARDS };
+}
+
+function migrateOnce(
+  fromName: string,
+  toName: string,
+  designName: string,
+  opts: MigrateOptions,
+  seen: { observe?: () => Hazards },
+): Omit<MigrateReport, "hazards"> {
   const fromPreset = findHost(fromName, opts.hosts);
   const toPreset = findHost(toName, opts.hosts);
   const design = findDesign(designName, opts.designs);
@@ -368,6 +392,8 @@ export function runMigrate(
   const network = new MigrationNetwork();
   const m1 = manageHost(sim, h1, `${fromPreset.name}-1`, design, kernel, network, (l) => log.push(l));
   const m2 = manageHost(sim, h2, `${toPreset.name}-2`, design, kernel, network, (l) => log.push(l));
+  seen.observe = () =>
+    observeHazards(sim, [h1, h2], kernel, [...m1.processes.values(), ...m2.processes.values()]);
   const srcDef = domainDefFor(design, guestOpts, parseCaps(opts.machineExtra ?? ""));
   const dstDef = opts.destCaps ? { ...srcDef, caps: { ...srcDef.caps, ...opts.destCaps } } : srcDef;
 
@@ -531,7 +557,10 @@ export function runMigrate(
   dst.process.qmp("cont");
   return finishMigrate(q2, { status, totalTimeNs, downtimeNs, managementLayer: layer });
 
-  function finishMigrate(q: Qemu | undefined, migration: MigrateReport["migration"]): MigrateReport {
+  function finishMigrate(
+    q: Qemu | undefined,
+    migration: MigrateReport["migration"],
+  ): Omit<MigrateReport, "hazards"> {
     if (q === undefined) throw new Error("the destination QEMU is missing after a completed migration");
     const mk1 = mark(sim, q, kernel);
     // the destination VM's counters start at zero; the guest's own counters carry over
@@ -559,6 +588,7 @@ export interface MatrixSeedResult {
   seed: number | string;
   outcome: RunOutcome;
   detail: string;
+  hazards: Hazards;
 }
 
 /** A matrix cell over its seeds: the distribution of outcomes and the seeds of each minority. */
@@ -576,7 +606,14 @@ export interface MatrixRow {
   minority: { outcome: RunOutcome; seeds: (number | string)[] }[];
   /** Every seed's result, in the order of the seed list. */
   seeds: MatrixSeedResult[];
+  /** Each hazard kind any seed counted, with those seeds. */
+  hazards: { kind: HazardKind; seeds: (number | string)[] }[];
+  /** Hazards in a seed whose outcome was clean (native, emulated, not-used): the table's mark. */
+  hazardMark: boolean;
 }
+
+/** Outcomes that are not failures: a hazard in such a run is otherwise invisible. */
+export const CLEAN_OUTCOMES: readonly RunOutcome[] = ["native", "emulated", "not-used"];
 
 export interface MatrixOptions extends RunOptions {
   designNames?: string[];
@@ -619,10 +656,10 @@ export function runMatrixCell(cell: MatrixCell, opts: RunOptions): MatrixSeedRes
   const o = { ...opts, trace: false };
   if (cell.from === cell.to) {
     const r = runBoot(cell.from, cell.design, o);
-    return { seed: opts.seed, outcome: r.outcome, detail: bootDetail(r) };
+    return { seed: opts.seed, outcome: r.outcome, detail: bootDetail(r), hazards: r.hazards };
   }
   const r = runMigrate(cell.from, cell.to, cell.design, o);
-  return { seed: opts.seed, outcome: r.outcome, detail: r.detail };
+  return { seed: opts.seed, outcome: r.outcome, detail: r.detail, hazards: r.hazards };
 }
 
 /** A cell's row from its seeds' results (given in seed-list order). */
@@ -643,6 +680,11 @@ export function matrixRow(cell: MatrixCell, results: readonly MatrixSeedResult[]
     outcomes,
     minority: ranked.slice(1).map((o) => ({ outcome: o, seeds: counts.get(o) ?? [] })),
     seeds: [...results],
+    hazards: HAZARD_KINDS.map((kind) => ({
+      kind,
+      seeds: results.filter((r) => r.hazards[kind] > 0).map((r) => r.seed),
+    })).filter((h) => h.seeds.length > 0),
+    hazardMark: results.some((r) => CLEAN_OUTCOMES.includes(r.outcome) && hazardKinds(r.hazards).length > 0),
   };
 }
 

@@ -3,6 +3,7 @@
 // field added to an output without its schema fails the tests.
 import { z } from "zod";
 import { RUN_OUTCOMES, type RunOutcome } from "./fleet.js";
+import { HAZARD_KINDS } from "./run.js";
 import { DesignSchema, HostSchema } from "./scenario.js";
 
 const outcome = z.enum(RUN_OUTCOMES as [RunOutcome, ...RunOutcome[]]);
@@ -15,6 +16,12 @@ const idleStates = z.record(
   z.string(),
   z.object({ usage: count, timeNs: ns, above: count, below: count }).strict(),
 );
+
+/** What went wrong short of a crash, as the layers counted it (run.ts Hazards). */
+const HazardsSchema = z
+  .object({ ...Object.fromEntries(HAZARD_KINDS.map((k) => [k, count])), maxWakeupLatenessNs: ns })
+  .strict();
+const hazardKind = z.enum(HAZARD_KINDS);
 
 export const HostsJsonSchema = z.object({ hosts: z.array(HostSchema) }).strict();
 export const DesignsJsonSchema = z.object({ designs: z.array(DesignSchema) }).strict();
@@ -63,6 +70,7 @@ export const BootJsonSchema = z
     exits: counts,
     emulatedStops: count,
     outcome,
+    hazards: HazardsSchema,
   })
   .strict();
 
@@ -123,13 +131,14 @@ export const MigrateJsonSchema = z
       .strict(),
     outcome,
     detail: z.string(),
+    hazards: HazardsSchema,
   })
   .strict();
 
 /** A seed as the CLI prints it: a number up to 2^53-1, larger ones as their decimal text. */
 const seed = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]);
 
-const MatrixSeedSchema = z.object({ seed, outcome, detail: z.string() }).strict();
+const MatrixSeedSchema = z.object({ seed, outcome, detail: z.string(), hazards: HazardsSchema }).strict();
 
 /** `stopsim matrix --json`: per cell the distribution over the seeds and every seed's result. */
 export const MatrixJsonSchema = z
@@ -148,6 +157,9 @@ export const MatrixJsonSchema = z
           outcomes: z.partialRecord(outcome, count),
           minority: z.array(z.object({ outcome, seeds: z.array(seed) }).strict()),
           seeds: z.array(MatrixSeedSchema),
+          hazards: z.array(z.object({ kind: hazardKind, seeds: z.array(seed) }).strict()),
+          /** Hazards in a seed with a clean outcome: the table's mark. */
+          hazardMark: z.boolean(),
         })
         .strict(),
     ),

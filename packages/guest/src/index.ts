@@ -57,7 +57,9 @@ export {
   GuestKernelError,
   type GuestKernelImage,
   type GuestState,
+  LATE_WAKEUP_FACTOR,
   type LockupReport,
+  STALL_NS,
 } from "./kernel/kernel.js";
 export { Pipe, Task, type TaskOp, type TaskProgram, type TaskState } from "./kernel/task.js";
 export * from "./linux/cputable.js";

@@ -416,10 +416,14 @@ function printMigrate(r: MigrateReport): void {
 /** A cell's text: the majority outcome with its count, then each minority with its count. */
 export function cellText(r: MatrixRow): string {
   const n = r.seeds.length;
-  return Object.entries(r.outcomes)
+  const text = Object.entries(r.outcomes)
     .map(([k, v]) => `${outcomeText(k as RunOutcome)} ${v}/${n}`)
     .join(", ");
+  return r.hazardMark ? `${text} ${colour.yellow(HAZARD_MARK)}` : text;
 }
+
+/** The table's mark of a cell whose clean outcome came with hazards. */
+export const HAZARD_MARK = "⚠";
 
 /** The command that replays one seed of one cell. */
 export function replayCommand(r: MatrixRow, seed: number | string, extra = ""): string {
@@ -446,6 +450,15 @@ export function printMatrix(
       ]),
     ),
   );
+  const marked = rows.filter((r) => r.hazardMark);
+  if (marked.length > 0) {
+    console.log(heading(`${HAZARD_MARK} hazards in runs with a clean outcome (seeds per hazard)`));
+    for (const r of marked) {
+      console.log(
+        `  ${r.design}, ${r.from} -> ${r.to}: ${r.hazards.map((h) => `${h.kind} on ${h.seeds.join(", ")}`).join("; ")}`,
+      );
+    }
+  }
   const split = rows.filter((r) => r.minority.length > 0);
   if (split.length === 0) return;
   console.log(heading("minority outcomes (replay a seed with the command shown)"));

@@ -206,6 +206,17 @@ export class GuestCpu implements ThreadSoftware {
     maskedInterrupts: 0,
     /** Times this vCPU's software moved to another hardware thread (a live migration). */
     rebinds: 0,
+    /** Idle exits at or after the expiry of the timer armed when the CPU went idle. */
+    timerWakeups: 0,
+    /**
+     * Timer wake-ups later than LATE_WAKEUP_FACTOR x the idle state's exit latency (at least
+     * 1 us) after the timer was due: a wake event that came late or was lost on the way.
+     */
+    lateWakeups: 0,
+    /** Timer wake-ups STALL_NS or more after the timer was due: the vCPU made no progress. */
+    stalls: 0,
+    /** The latest a timer wake-up from idle came after its expiry (ns). */
+    maxWakeupLatenessNs: 0,
   };
 
   private cur: Ctx | null = null;

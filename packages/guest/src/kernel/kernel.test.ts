@@ -8,7 +8,7 @@ import { type GuestTreeOptions, guestDtb, guestTree } from "../test-helpers/fixt
 import { type StopPolicy, TestPlatform, type TestPlatformOptions } from "../test-helpers/platform.js";
 import { measureWakeupLatency } from "../workloads/wakeup.js";
 import { ContextSwitch2, Ebizzy, periodicTimer, randomMix } from "../workloads/workloads.js";
-import { createGuestKernel, type GuestKernelConfig } from "./kernel.js";
+import { createGuestKernel, type GuestKernelConfig, LATE_WAKEUP_FACTOR, STALL_NS } from "./kernel.js";
 
 interface BootOpts {
   tree?: GuestTreeOptions;
@@ -269,6 +269,51 @@ describe("lost wakeups are visible", () => {
     expect(
       kernel.console.lines.some((l) => /Watchdog CPU:0 detected Hard LOCKUP other CPUS:/.test(l.text)),
     ).toBe(true);
+  });
+});
+
+describe("hazards the guest observes", () => {
+  const sum = (k: ReturnType<typeof boot>["kernel"], f: (c: (typeof k.cpus)[number]) => number) =>
+    k.cpus.reduce((a, c) => a + (c ? f(c) : 0), 0);
+
+  it("lost wake-ups show as stalled CPUs, late wake-ups once something wakes them, and near misses", () => {
+    const { sim, kernel } = boot(
+      { stop0lite: "always", disableStates: ["Shared Cede"], watchdogThreshS: 0.02 },
+      { platform: { chip: POWER9_DD22, guestStopErratum: { enabled: true, lostWakeupProbability: 0.3 } } },
+    );
+    kernel.cpus[0].cpuidle?.setDisabled("stop0lite", true);
+    periodicTimer(kernel, 1, 200_000, 1_000);
+    sim.runFor(15_000_000);
+    const stalled = kernel.stalledCpus();
+    expect(stalled.length).toBeGreaterThan(0);
+    expect(sum(kernel, (c) => c.stats.lateWakeups)).toBe(0);
+    // a task made runnable on a stalled CPU: the reschedule IPI wakes it, 1 ms or more late
+    kernel.spawn("kick", stalled[0], (function* () {})());
+    sim.runFor(1_000_000);
+    expect(sum(kernel, (c) => c.stats.lateWakeups)).toBeGreaterThan(0);
+    expect(sum(kernel, (c) => c.stats.stalls)).toBeGreaterThan(0);
+    expect(Math.max(...kernel.cpus.map((c) => c?.stats.maxWakeupLatenessNs ?? 0))).toBeGreaterThanOrEqual(
+      STALL_NS,
+    );
+    sim.runFor(100_000_000);
+    expect(kernel.watchdogNearMisses).toBeGreaterThan(0);
+  });
+
+  it("a guest whose wake-ups all arrive has timer wake-ups but no late ones, stalls or near misses", () => {
+    const { sim, kernel } = boot(
+      { stop0lite: "always", disableStates: ["Shared Cede"], watchdogThreshS: 0.02 },
+      { platform: { chip: POWER9_DD22, guestStopErratum: { enabled: false } } },
+    );
+    periodicTimer(kernel, 1, 200_000, 1_000);
+    sim.runFor(100_000_000);
+    expect(sum(kernel, (c) => c.stats.timerWakeups)).toBeGreaterThan(100);
+    expect(sum(kernel, (c) => c.stats.lateWakeups)).toBe(0);
+    expect(sum(kernel, (c) => c.stats.stalls)).toBe(0);
+    expect(kernel.watchdogNearMisses).toBe(0);
+    expect(kernel.stalledCpus()).toEqual([]);
+    expect(Math.max(...kernel.cpus.map((c) => c?.stats.maxWakeupLatenessNs ?? 0))).toBeLessThan(
+      LATE_WAKEUP_FACTOR * 2_000,
+    );
   });
 });
 

@@ -118,6 +118,11 @@ export interface LockupReport {
 
 const TB_TICKS_PER_USEC_DEFAULT = 512;
 
+/** A timer wake-up later than this many times the idle state's exit latency counts as late. */
+export const LATE_WAKEUP_FACTOR = 10;
+/** A timer wake-up this late (1 ms) means the vCPU stalled: it made no progress meanwhile. */
+export const STALL_NS = 1_000_000;
+
 /** Guest kernels created per simulation (their random streams' names). */
 const KERNELS_PER_SIM = new WeakMap<Simulation, number>();
 
@@ -138,6 +143,12 @@ export class GuestKernel implements GuestKernelImage {
   /** Logical CPUs in boot order, once the DTB was read. */
   readonly cpus: GuestCpu[] = [];
   readonly lockups: LockupReport[] = [];
+  /**
+   * Watchdog near misses: a CPU found with no heartbeat for at least half the lockup threshold
+   * that was not (yet) a lockup.
+   */
+  watchdogNearMisses = 0;
+  private readonly nearMissAt = new Map<number, number>();
   /** Message passed to ibm,os-term, once called. */
   osTermMessage: string | null = null;
   /** Resolves callbacks when all CPUs are online and cpuidle is registered. */
@@ -734,6 +745,8 @@ export class GuestKernel implements GuestKernelImage {
   private *startWatchdog(cpu: GuestCpu): KCode {
     const thresh = this.config.watchdogThreshS;
     if (thresh <= 0) return;
+    // linux: arch/powerpc/kernel/watchdog.c start_watchdog_timer_on: wd_timer_tb = get_tb()
+    cpu.heartbeat = this.sim.now;
     const period = (thresh * 1e9 * 2) / 5;
     const t: HrTimer = {
       name: "watchdog_timer_fn",
@@ -749,8 +762,46 @@ export class GuestKernel implements GuestKernelImage {
     yield* cpu.hrtimerStart(t);
   }
 
+  /**
+   * How late a wake-up from idle came after the timer armed for it: the observation a wakeup
+   * latency tool (cyclictest, the thread's timer test) makes, kept per CPU as hazard counters.
+   */
+  private noteTimerWakeup(cpu: GuestCpu, latenessNs: number, exitLatencyNs: number): void {
+    const st = cpu.stats;
+    st.timerWakeups++;
+    if (latenessNs > st.maxWakeupLatenessNs) st.maxWakeupLatenessNs = latenessNs;
+    if (latenessNs > LATE_WAKEUP_FACTOR * Math.max(exitLatencyNs, 1_000)) st.lateWakeups++;
+    if (latenessNs >= STALL_NS) st.stalls++;
+  }
+
+  /**
+   * The CPUs that are idle with their next timer overdue by at least `minNs`: what a stall
+   * detector on another CPU sees of a CPU that stopped making progress (a wake event that never
+   * arrived), before the lockup watchdog's threshold.
+   */
+  stalledCpus(minNs: number = STALL_NS): number[] {
+    const out: number[] = [];
+    for (const c of this.cpus) {
+      if (c === undefined || !c.online || c.idleStateSince < 0) continue;
+      const next = c.nextTimer(true);
+      if (next !== undefined && c.ktime() - next.expires >= minNs) out.push(c.logical);
+    }
+    return out;
+  }
+
   private watchdogCheck(reporter: GuestCpu): void {
     const timeout = this.config.watchdogThreshS * 1e9;
+    // a heartbeat gap past half the threshold that has not (yet) become a lockup: a near miss,
+    // counted once per gap (linux: arch/powerpc/kernel/watchdog.c checks against wd_panic_timeout_tb);
+    // only once booted: the boot CPU's init work before smp_init is not the watchdog's to see
+    for (const c of this.state === "running" ? this.cpus : []) {
+      if (c === undefined || c === reporter || !c.online) continue;
+      const gap = this.sim.now - c.heartbeat;
+      if (gap >= timeout / 2 && gap < timeout && this.nearMissAt.get(c.logical) !== c.heartbeat) {
+        this.nearMissAt.set(c.logical, c.heartbeat);
+        this.watchdogNearMisses++;
+      }
+    }
     const stuck = this.cpus.filter(
       (c) => c !== undefined && c !== reporter && c.online && this.sim.now - c.heartbeat >= timeout,
     );
@@ -839,6 +890,8 @@ export class GuestKernel implements GuestKernelImage {
     yield* this.enterState(cpu, sel.index);
     const end = cpu.ktime();
     dev.account(sel.index, start, end);
+    if (next !== undefined && end >= next.expires)
+      this.noteTimerWakeup(cpu, end - next.expires, state.exitLatencyNs);
     cpu.idleStateSince = -1;
     this.trace(cpu, "cpu_idle_exit", { state: state.name });
     // cpuidle_enter_state: local_irq_enable() after the state returned
