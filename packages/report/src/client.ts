@@ -275,11 +275,15 @@ export function reportClient(echarts: typeof EChartsNs, doc: Document, win: Wind
         aria: { enabled: true, decal: { show: true }, label: { description: `${title}. ${desc}.` } },
         title: {
           text: title,
-          subtext: `medians: ${medians}\nsolid line: simulated median; dashed: measured on POWER9; band: measured range`,
+          subtext: `medians: ${medians}\nsolid line: simulated median; dashed: measured on POWER9; band: measured range${
+            l.beyondMaxUs !== undefined
+              ? `\n${l.timer.beyond + l.ipi.beyond} outliers beyond the axis, counted not drawn (largest ${num(l.beyondMaxUs)} µs)`
+              : ""
+          }`,
           left: "center",
           subtextStyle: { fontSize: 11, lineHeight: 15 },
         },
-        legend: { top: 76 },
+        legend: { top: 76 + (l.beyondMaxUs !== undefined ? 15 : 0) },
         tooltip: {
           trigger: "axis",
           formatter: (p) => {
@@ -289,7 +293,7 @@ export function reportClient(echarts: typeof EChartsNs, doc: Document, win: Wind
             return `from ${num(x)} µs<br>${arr.map((s) => `${esc(s.seriesName)}: ${s.value[1]}`).join("<br>")}`;
           },
         },
-        grid: { left: 60, right: 24, top: 132, bottom: 50 },
+        grid: { left: 60, right: 24, top: 132 + (l.beyondMaxUs !== undefined ? 15 : 0), bottom: 50 },
         xAxis: {
           type: "value",
           min: l.loUs,

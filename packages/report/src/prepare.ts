@@ -166,10 +166,24 @@ function quantileSorted(sorted: Float64Array, q: number): number {
 
 export const HISTOGRAM_BINS = 48;
 
+/**
+ * Top of a histogram's axis that outliers do not flatten: the 99.5th percentile, but no further
+ * than Tukey's far-out fence (third quartile + 3 x interquartile range). Samples above it are
+ * counted as beyond the axis, not drawn.
+ */
+export function robustTop(sorted: Float64Array): number {
+  const q1 = quantileSorted(sorted, 0.25);
+  const q3 = quantileSorted(sorted, 0.75);
+  const fence = q3 + 3 * (q3 - q1);
+  const p995 = quantileSorted(sorted, 0.995);
+  // a fence of zero width (all samples equal in the middle half) would hide the tails entirely
+  return q3 > q1 ? Math.min(p995, Math.max(fence, q3)) : p995;
+}
+
 export interface LatencyKindStats {
   count: number;
   medianNs: number;
-  /** Samples above the chart's range (the histogram is cut at the 99.5th percentile). */
+  /** Samples above the chart's range (cut where outliers start: see `robustTop`). */
   beyond: number;
   /** Step-histogram points [left edge µs, count], plus a closing point at the right edge. */
   points: number[][];
@@ -178,6 +192,8 @@ export interface LatencyKindStats {
 
 export interface ClientLatencyState {
   state: string;
+  /** Largest sample, µs, when some lie beyond the axis (they are counted, not drawn). */
+  beyondMaxUs?: number;
   loUs: number;
   hiUs: number;
   timer: LatencyKindStats;
@@ -228,7 +244,7 @@ export function prepareLatency(l: LatencyData): { client: ClientLatencyState[]; 
       ? [ref.timerMedianNs, ref.ipiMedianNs, ...(ref.timerRangeNs ?? []), ...(ref.ipiRangeNs ?? [])]
       : [];
     let lo = Math.min(hasSamples ? all[0] : Number.POSITIVE_INFINITY, ...refValues);
-    let hi = Math.max(hasSamples ? quantileSorted(all, 0.995) : 0, ...refValues);
+    let hi = Math.max(hasSamples ? robustTop(all) : 0, ...refValues);
     if (!Number.isFinite(lo)) lo = 0;
     if (hi <= lo) hi = lo + Math.max(1, lo * 0.01);
     // a little air on both sides, never below 0, edges on round numbers for the axis labels
@@ -249,7 +265,15 @@ export function prepareLatency(l: LatencyData): { client: ClientLatencyState[]; 
     const timer = kind(s.timer.samples, refTimer);
     const ipi = kind(s.ipi.samples, refIpi);
     rows.push({ state: s.state, timer, ipi, hasSamples });
-    if (hasSamples) client.push({ state: s.state, loUs: lo / 1e3, hiUs: hi / 1e3, timer, ipi });
+    if (hasSamples)
+      client.push({
+        state: s.state,
+        loUs: lo / 1e3,
+        hiUs: hi / 1e3,
+        timer,
+        ipi,
+        ...(timer.beyond + ipi.beyond > 0 ? { beyondMaxUs: all[all.length - 1] / 1e3 } : {}),
+      });
   }
   for (const r of references) {
     if (stateNames.has(r.state)) continue;

@@ -10,6 +10,7 @@ import {
   ReportDataError,
   renderReport,
 } from "./index.js";
+import { prepareLatency, robustTop } from "./prepare.js";
 import { sampleReportData } from "./test-helpers/sample-data.js";
 
 /** Asserts that `doc` contains `needle`, without printing a megabyte of HTML when it does not. */
@@ -72,7 +73,7 @@ describe("renderReport structure", () => {
   });
 
   it("draws the matrix as a table: designs as row headers, host pairs as column headers", () => {
-    const table = html.slice(html.indexOf('<table class="matrix">'), html.indexOf("</table>"));
+    const table = html.slice(html.indexOf('<table class="matrix"'), html.indexOf("</table>"));
     const designs = [...new Set(sample.matrix.rows.map((r) => r.design))];
     const pairs = [...new Set(sample.matrix.rows.map((r) => `${r.from} → ${r.to}`))];
     expect([...table.matchAll(/<th scope="row">([^<]+)<\/th>/g)].map((m) => m[1])).toEqual(designs);
@@ -328,5 +329,40 @@ describe("partial timelines", () => {
     expect(renderReport(d)).toMatch(
       /id="timeline-note"><strong>Partial timeline:<\/strong> cut at 1.2 ms of 20 ms\./,
     );
+  });
+});
+
+describe("outliers, zero series and wide tables", () => {
+  it("an outlier does not flatten a histogram's axis: it is counted beyond the axis", () => {
+    const samples = Array.from({ length: 59 }, (_, i) => 20_000 + i * 200);
+    samples.push(210_000); // one wakeup ten times the others
+    const sorted = Float64Array.from(samples).sort();
+    expect(robustTop(sorted)).toBeLessThan(60_000);
+    const { client } = prepareLatency({
+      states: [{ state: "Shared CEDE", timer: { samples }, ipi: { samples } }],
+    });
+    expect(client[0].hiUs).toBeLessThan(70);
+    expect(client[0].timer.beyond).toBe(1);
+    expect(client[0].beyondMaxUs).toBe(210);
+    // without outliers nothing is cut
+    expect(robustTop(Float64Array.from([1, 2, 3, 4]))).toBe(4);
+  });
+
+  it("a fleet count that stays at zero has no peak time", () => {
+    const d = sampleReportData();
+    if (!d.fleet) throw new Error("sample has no fleet");
+    for (const p of d.fleet.series) p.counts.hung = 0;
+    const html = renderReport(d);
+    expect(html).toMatch(
+      /<th scope="row">hung<\/th>(<td>[^<]*<\/td>){3}<td>0 <span class="pct">\(zero throughout\)<\/span><\/td>/,
+    );
+    expect(html).not.toMatch(/<td>0 <span class="pct">\(at /);
+  });
+
+  it("every table sits in a box that scrolls on its own", () => {
+    const html = renderReport(sampleReportData());
+    for (const id of ["timeline-table", "latency-table", "fleet-table"])
+      expect(html).toContain(`<div class="table-wrap"><table class="data" id="${id}">`);
+    expect(html).toContain('<div class="table-wrap"><table class="matrix" aria-describedby="matrix-desc">');
   });
 });

@@ -109,8 +109,11 @@ function renderMatrix(d: ReportData): string {
   const summary = MATRIX_OUTCOMES.filter((o) => counts.has(o))
     .map((o) => `${counts.get(o)} ${o}`)
     .join(", ");
-  return `<div class="table-wrap"><table class="matrix">
-<caption>Outcome of each design (rows) for each host pair, guest booted on the first host and migrated to the second (columns). Hover or focus a cell for its detail. ${escapeHtml(`${rows.length} runs: ${summary}.`)}</caption>
+  // the description sits above the scrolling box (a caption would be as wide as the table and
+  // scroll out of view); the caption names the table for screen readers
+  return `<p class="note" id="matrix-desc">Outcome of each design (rows) for each host pair, guest booted on the first host and migrated to the second (columns). Hover or focus a cell for its detail. ${escapeHtml(`${rows.length} runs: ${summary}.`)}${pairs.length > 6 ? " The table scrolls sideways; the design column stays in place." : ""}</p>
+<div class="table-wrap"><table class="matrix" aria-describedby="matrix-desc">
+<caption class="sr-only">Design × host-pair outcomes</caption>
 <thead><tr><th scope="col">design</th>${head}</tr></thead>
 <tbody>
 ${body}
@@ -136,12 +139,12 @@ function renderTimelineSummary(s: TimelineSummary, unitLabel: string): string {
   const markers = s.markerNames.length
     ? `<p>Markers: ${s.markerNames.map((m) => `${escapeHtml(m.name)} × ${m.count}`).join(", ")}.</p>`
     : "<p>No exit markers in this run.</p>";
-  return `<table class="data" id="timeline-table">
+  return `<div class="table-wrap"><table class="data" id="timeline-table">
 <caption>Time per state and vCPU over ${escapeHtml(formatNs(s.spanNs))} (chart axis in ${escapeHtml(unitLabel)})</caption>
 <thead><tr><th scope="col">vCPU</th>${head}<th scope="col">markers</th></tr></thead>
 <tbody>
 ${body}
-</tbody></table>
+</tbody></table></div>
 ${markers}`;
 }
 
@@ -160,7 +163,7 @@ function renderLatencyTable(rows: LatencySummaryRow[]): string {
   const body = rows
     .map((r) => `<tr><th scope="row">${escapeHtml(r.state)}</th>${kind(r.timer)}${kind(r.ipi)}</tr>`)
     .join("\n");
-  return `<table class="data" id="latency-table">
+  return `<div class="table-wrap"><table class="data" id="latency-table">
 <caption>Simulated wakeup latency medians beside the medians measured on a real POWER9 (measured reference)</caption>
 <thead>
 <tr><th scope="col" rowspan="2">idle state</th><th scope="colgroup" colspan="4">woken by timer</th><th scope="colgroup" colspan="4">woken by IPI</th></tr>
@@ -168,22 +171,22 @@ function renderLatencyTable(rows: LatencySummaryRow[]): string {
 </thead>
 <tbody>
 ${body}
-</tbody></table>`;
+</tbody></table></div>`;
 }
 
 function renderFleetTable(rows: FleetSummaryRow[]): string {
   const body = rows
     .map(
       (r) =>
-        `<tr><th scope="row">${escapeHtml(r.outcome)}</th><td>${r.stacked ? "stacked area" : "line"}</td><td>${r.first}</td><td>${r.last}</td><td>${r.peak} <span class="pct">(at ${formatNs(r.peakNs)})</span></td></tr>`,
+        `<tr><th scope="row">${escapeHtml(r.outcome)}</th><td>${r.stacked ? "stacked area" : "line"}</td><td>${r.first}</td><td>${r.last}</td><td>${r.peak > 0 ? `${r.peak} <span class="pct">(at ${formatNs(r.peakNs)})</span>` : '0 <span class="pct">(zero throughout)</span>'}</td></tr>`,
     )
     .join("\n");
-  return `<table class="data" id="fleet-table">
+  return `<div class="table-wrap"><table class="data" id="fleet-table">
 <caption>Counts at the start and end of the run, and their peak</caption>
 <thead><tr><th scope="col">count</th><th scope="col">drawn as</th><th scope="col">at start</th><th scope="col">at end</th><th scope="col">peak</th></tr></thead>
 <tbody>
 ${body}
-</tbody></table>`;
+</tbody></table></div>`;
 }
 
 const CSS = `
@@ -199,7 +202,11 @@ h3 { font-size: 1rem; margin: 1em 0 0.3em; }
 .meta code { background: #f2f2f2; padding: 1px 4px; border-radius: 3px; color: var(--ink); }
 nav ul { list-style: none; padding: 0; display: flex; gap: 18px; flex-wrap: wrap; }
 .empty { padding: 12px 16px; background: #f6f6f6; border-left: 4px solid #999; color: var(--muted); }
-.table-wrap { overflow-x: auto; }
+/* a wide table scrolls inside its own box, never the page; position: relative keeps the
+   absolutely positioned screen-reader texts of its cells inside that box too */
+.table-wrap { overflow-x: auto; max-width: 100%; position: relative; }
+table.matrix thead th:first-child, table.matrix tbody th { position: sticky; left: 0; z-index: 1; box-shadow: 1px 0 0 var(--line); }
+table.matrix thead th:first-child { background: #f0f0f0; }
 table { border-collapse: collapse; margin: 8px 0; }
 caption { text-align: left; color: var(--muted); padding: 4px 0; caption-side: top; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: middle; }

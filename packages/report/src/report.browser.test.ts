@@ -56,8 +56,8 @@ describe("report in headless Chromium", () => {
   });
 
   /** Opens `file` in a new page, recording problems, and waits until every chart has rendered. */
-  async function open(file: string): Promise<Page> {
-    const p = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+  async function open(file: string, width = 1280): Promise<Page> {
+    const p = await browser.newPage({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
     p.on("console", (m) => {
       if (m.type() === "error" || m.type() === "warning") consoleErrors.push(`${m.type()}: ${m.text()}`);
     });
@@ -263,5 +263,51 @@ describe("report in headless Chromium", () => {
       expect(c.text).toMatch(/^[✓↻○✗⊘⚠∞] (native|emulated|not-used|crashed|refused|failed-start|hung)/);
       expect(c.title.length).toBeGreaterThan(0);
     }
+  });
+
+  it("at 1400 px a wide matrix scrolls in its own box with the design column fixed; the page does not", async () => {
+    const d = sampleReportData({ seed: "7" });
+    const hosts = ["dd2.0", "dd2.1", "dd2.2", "dd2.3", "dd2.2-old", "dd2.3-old", "lab-a", "lab-b"];
+    d.matrix.rows = [
+      "upstream-2020",
+      "rfc-as-posted",
+      "host-probed",
+      "emulate-fallback",
+      "spapr-cap",
+    ].flatMap((design) =>
+      hosts.flatMap((from) =>
+        hosts.map((to) => ({
+          design,
+          from,
+          to,
+          outcome: "native" as const,
+          detail: `${design} ${from} ${to}`,
+        })),
+      ),
+    );
+    const file = join(dir, "wide.html");
+    writeFileSync(file, renderReport(d));
+    const p = await open(file, 1400);
+    const m = await p.evaluate(() => {
+      const wrap = document.querySelector<HTMLElement>("#matrix .table-wrap");
+      const th = document.querySelector<HTMLElement>("table.matrix tbody th");
+      if (!wrap || !th) throw new Error("no matrix");
+      const before = th.getBoundingClientRect().left;
+      wrap.scrollLeft = wrap.scrollWidth;
+      return {
+        page: document.documentElement.scrollWidth,
+        viewport: document.documentElement.clientWidth,
+        wrapScroll: wrap.scrollWidth,
+        wrapWidth: wrap.clientWidth,
+        scrolled: wrap.scrollLeft,
+        headerMoved: Math.abs(th.getBoundingClientRect().left - before),
+      };
+    });
+    expect(m.page).toBeLessThanOrEqual(m.viewport);
+    expect(m.wrapScroll).toBeGreaterThan(m.wrapWidth);
+    expect(m.scrolled).toBeGreaterThan(0);
+    expect(m.headerMoved).toBeLessThan(1);
+    await p.screenshot({ path: join(ARTIFACTS, "report-wide-matrix-1400.png") });
+    await p.close();
   });
 });
