@@ -93,3 +93,85 @@ describe("fleet trace", () => {
     expect(runFleet({ ...base, hosts: 10, vms: 40 }, probe()).trace).toBeUndefined();
   });
 });
+
+/**
+ * A probe double for the machine-type policies: the new machine type starts only on upgraded
+ * kinds (no "-old" suffix), where the guest uses stop0lite (native on dd2.3, emulated on dd2.2);
+ * the old machine type starts everywhere and never uses it. A migration of a new-machine guest to
+ * an old kind is refused in prepare, as libvirt reports it.
+ */
+function policyProbe(): FleetProbe {
+  const capable = (kind: string) => !kind.endsWith("-old");
+  const idle = (kind: string, machine?: string) =>
+    machine === "new" ? (kind.startsWith("dd2.3") ? "native" : "emulated") : "not-used";
+  return {
+    boot(_d, kind, machine) {
+      if (machine === "new" && !capable(kind)) return { outcome: "failed-start", detail: "cap apply" };
+      return { outcome: idle(kind, machine), detail: kind };
+    },
+    migrate(_d, _boot, _from, to, machine): MigrationProbeResult {
+      if (machine === "new" && !capable(to)) {
+        return {
+          outcome: "refused",
+          detail: "refused in prepare",
+          downtimeNs: 0,
+          totalTimeNs: NS_PER_S / 10,
+          refusal: { phase: "prepare", error: "QEMU exited: cap-stop-lite" },
+        };
+      }
+      return { outcome: idle(to, machine), detail: "", downtimeNs: 2e6, totalTimeNs: NS_PER_S / 10 };
+    },
+    accepts(_d, kind, machine) {
+      return machine === "new" && !capable(kind) ? { usable: false, error: "cap apply" } : { usable: true };
+    },
+  };
+}
+
+describe("fleet machine-type policies", () => {
+  const fleet = {
+    ...base,
+    hosts: 50,
+    vms: 400,
+    mix: { "dd2.2-old": 0.3, "dd2.3-old": 0.3, "dd2.2": 0.2, "dd2.3": 0.2 },
+    machines: { old: "old", new: "new" },
+  };
+
+  it("capable: VMs get the new machine type only where it starts; the upgrade evacuates every host by live migration", () => {
+    const r = runFleet({ ...fleet, policy: "capable" }, policyProbe());
+    expect(r.boots["failed-start"]).toBe(0);
+    expect(r.vmFinal.running).toBe(400);
+    expect(r.vmMachines.new).toBeGreaterThan(0);
+    expect(r.vmMachines.old).toBeGreaterThan(0);
+    expect(r.stopLite.native + r.stopLite.emulated).toBe(r.vmMachines.new);
+    expect(r.migrations.refused).toBe(0);
+    expect(r.hostsUpgraded).toBe(r.upgrade.hostsToUpgrade);
+    expect(r.upgrade.durationNs).toBeGreaterThan(0);
+    expect(r.migrationDowntime.count).toBeGreaterThan(0);
+    // the guests' downtime is the migrations' own
+    expect(r.downtime.totalNs).toBe(r.migrationDowntime.totalNs);
+    expect(r.downtime.perVm.max).toBeLessThan(NS_PER_S);
+  });
+
+  it("pin-old: the old machine type everywhere while hosts remain to upgrade", () => {
+    const r = runFleet({ ...fleet, policy: "pin-old" }, policyProbe());
+    expect(r.vmMachines).toEqual({ old: 400 });
+    expect(r.stopLite.notUsed).toBe(400);
+    expect(r.boots["failed-start"]).toBe(0);
+    expect(r.hostsUpgraded).toBe(r.upgrade.hostsToUpgrade);
+  });
+
+  it("naive: the new machine type anywhere: failed starts, restarts and hours of downtime", () => {
+    const r = runFleet({ ...fleet, policy: "naive" }, policyProbe());
+    const capable = runFleet({ ...fleet, policy: "capable" }, policyProbe());
+    expect(r.boots["failed-start"]).toBeGreaterThan(0);
+    expect(r.restarts).toBeGreaterThan(0);
+    expect(r.downtime.perVm.mean).toBeGreaterThan(3600 * NS_PER_S);
+    expect(capable.downtime.perVm.max).toBeLessThan(NS_PER_S);
+  });
+
+  it("counts refused migrations by the management layer's phase and error", () => {
+    const r = runFleet({ ...fleet, policy: "naive", plan: "evacuation", hosts: 40, vms: 300 }, policyProbe());
+    expect(r.migrations.refused).toBeGreaterThan(0);
+    expect(r.refusals["prepare: QEMU exited: cap-stop-lite"]).toBe(r.migrations.refused);
+  });
+});

@@ -33,16 +33,50 @@ export interface MigrationProbeResult {
   readonly downtimeNs: number;
   /** Total migration time, ns. */
   readonly totalTimeNs: number;
+  /** For a refusal: the management layer's phase that failed and its error's first line. */
+  readonly refusal?: { readonly phase: string; readonly error: string };
 }
 
-/** Full-stack runs the fleet asks for (implemented in stack.ts with the real layers). */
+/** Whether a host kind accepts a machine type (libvirt's domain capabilities). */
+export interface AcceptProbeResult {
+  readonly usable: boolean;
+  /** The refusal when not usable. */
+  readonly error?: string;
+}
+
+/**
+ * Full-stack runs the fleet asks for (implemented by FullStackProbe with the real layers). The
+ * machine type argument is the VM's (omitted: the design's own).
+ */
 export interface FleetProbe {
-  boot(design: string, hostKind: string): BootProbeResult;
+  boot(design: string, hostKind: string, machine?: string): BootProbeResult;
   /** A guest booted on `bootKind`, now on `fromKind`, migrates to `toKind`. */
-  migrate(design: string, bootKind: string, fromKind: string, toKind: string): MigrationProbeResult;
+  migrate(
+    design: string,
+    bootKind: string,
+    fromKind: string,
+    toKind: string,
+    machine?: string,
+  ): MigrationProbeResult;
+  /** The host kind's domain capabilities: can it start this machine type with its default caps? */
+  accepts?(design: string, hostKind: string, machine: string): AcceptProbeResult;
 }
 
 export type FleetPlan = "rolling-upgrade" | "evacuation";
+
+/**
+ * Which machine type VMs get (what operators choose):
+ * - `pin-old`: the old machine type everywhere until every host is upgraded, then the new one for
+ *   VMs started from then on;
+ * - `capable`: the new machine type on hosts whose domain capabilities accept it (the scheduler
+ *   filters hosts as OpenStack Nova's does), the old one when no such host has room;
+ * - `naive`: the new machine type wherever a VM lands, no filter (starts and migrations fail).
+ */
+export type FleetPolicy = "pin-old" | "capable" | "naive";
+export const FLEET_POLICIES: readonly FleetPolicy[] = ["pin-old", "capable", "naive"];
+
+/** The machine type fleets run before the capability's (the last one without cap-stop-lite). */
+export const FLEET_OLD_MACHINE = "pseries-5.0";
 
 export interface FleetOptions {
   readonly hosts: number;
@@ -55,6 +89,12 @@ export interface FleetOptions {
   readonly mix: Readonly<Record<string, number>>;
   /** The kind an old host becomes when upgraded (firmware + the design's kernel). */
   readonly upgradeTo: Readonly<Record<string, string>>;
+  /** Machine-type policy (default capable). */
+  readonly policy?: FleetPolicy;
+  /** The old and new machine types (default: the design's machine type for both). */
+  readonly machines?: { readonly old: string; readonly new: string };
+  /** Hosts drained and upgraded at the same time (default 2% of the fleet, at least 1). */
+  readonly upgradeBatch?: number;
   /** Called with progress in [0, 1] as simulated time advances. */
   readonly onProgress?: (fraction: number) => void;
   /** Record fleet events (boots, migrations, upgrades) on a track per host. */
@@ -73,16 +113,39 @@ export interface FleetSample {
 export interface FleetResult {
   readonly design: string;
   readonly plan: FleetPlan;
+  readonly policy: FleetPolicy;
+  readonly machines: { readonly old: string; readonly new: string };
   readonly hosts: number;
   readonly vms: number;
   readonly durationNs: number;
   readonly boots: Record<RunOutcome, number>;
   readonly migrations: Record<RunOutcome, number>;
+  /** Refused migrations by the management layer's failed phase and error. */
+  readonly refusals: Record<string, number>;
   readonly vmFinal: Record<string, number>;
+  /** Running VMs at the end by how they idle: native / emulated stop0lite, or not using it. */
+  readonly stopLite: { readonly native: number; readonly emulated: number; readonly notUsed: number };
+  /** VMs at the end by machine type. */
+  readonly vmMachines: Record<string, number>;
   readonly hostsUpgraded: number;
   readonly upgradesBlocked: number;
+  /** The rolling upgrade: hosts to upgrade, when it started and when the last host came back. */
+  readonly upgrade: {
+    readonly hostsToUpgrade: number;
+    readonly batch: number;
+    readonly startNs: number;
+    readonly finishedNs?: number;
+    readonly durationNs?: number;
+  };
   readonly restarts: number;
   readonly downtime: { totalNs: number; perVm: { median: number; p99: number; max: number; mean: number } };
+  /** Downtime of the live migrations themselves (QEMU's stop-and-copy, per migration). */
+  readonly migrationDowntime: {
+    readonly count: number;
+    readonly totalNs: number;
+    readonly medianNs: number;
+    readonly maxNs: number;
+  };
   readonly series: FleetSample[];
   /** Set when the run was stopped early (shouldStop): the simulated time reached, ns. */
   readonly stoppedAtNs?: number;
@@ -98,6 +161,8 @@ interface Vm {
   /** Failed starts in a row (for the management layer's back-off). */
   attempts: number;
   bootKind: string;
+  /** The machine type the VM was started with (it keeps it across migrations). */
+  machine: string;
   state: VmState;
   /** How the guest idles now: native / emulated / not-used. */
   idle: RunOutcome;
@@ -120,6 +185,8 @@ const RESTART_DELAY_NS = 2 * MINUTE;
 const UPGRADE_NS = 30 * MINUTE;
 /** Watchdog time for a hung guest to be noticed and restarted. */
 const HUNG_DETECT_NS = 10 * MINUTE;
+/** Destinations the scheduler tries for one migration before the VM stays where it is. */
+const MIGRATION_ATTEMPTS = 3;
 
 function emptyCounts(): Record<RunOutcome, number> {
   return Object.fromEntries(RUN_OUTCOMES.map((o) => [o, 0])) as Record<RunOutcome, number>;
@@ -181,12 +248,18 @@ export function runFleet(opts: FleetOptions, probe: FleetProbe): FleetResult {
   }
 }
 
+/** The design's own machine type, when no machine types are given. */
+const DESIGN_MACHINE = "(design)";
+
 /**
  * The same run in 100 steps of simulated time: yields the fraction done after each, so a caller
  * can let the event loop run (progress, Ctrl-C) between steps; returns the result.
  */
 export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<number, FleetResult> {
   validateFleetOptions(opts);
+  const policy = opts.policy ?? "capable";
+  const machines = opts.machines ?? { old: DESIGN_MACHINE, new: DESIGN_MACHINE };
+  const machineArg = (m: string) => (m === DESIGN_MACHINE ? undefined : m);
   const sim = new Simulation({ seed: opts.seed, trace: opts.trace });
   if (opts.traceTo) sim.trace.streamTo(opts.traceTo);
   const tracks: number[] = [];
@@ -217,10 +290,33 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
   const slots = Math.ceil((opts.vms / opts.hosts) * 1.25) + 1;
   const boots = emptyCounts();
   const migrations = emptyCounts();
+  const refusals: Record<string, number> = {};
+  const migrationDowntimes: number[] = [];
   const vms: Vm[] = [];
   let restarts = 0;
   let hostsUpgraded = 0;
   let upgradesBlocked = 0;
+  const toUpgrade = hosts.filter((h) => opts.upgradeTo[h.kind] !== undefined).length;
+  const batch = opts.upgradeBatch ?? Math.max(1, Math.round(opts.hosts * 0.02));
+  if (!Number.isSafeInteger(batch) || batch < 1) {
+    throw new UsageError(`--upgrade-batch must be a whole number >= 1, got ${batch}`);
+  }
+  const upgradeStartNs = Math.min(10 * MINUTE, opts.durationNs * 0.05);
+  let upgradeFinishedNs: number | undefined;
+
+  // libvirt's domain capabilities per host kind and machine type (asked once each)
+  const acceptMemo = new Map<string, boolean>();
+  const accepts = (kind: string, machine: string): boolean => {
+    if (machine === DESIGN_MACHINE || probe.accepts === undefined) return true;
+    const key = `${kind}|${machine}`;
+    let ok = acceptMemo.get(key);
+    if (ok === undefined) {
+      ok = probe.accepts(opts.design, kind, machine).usable;
+      acceptMemo.set(key, ok);
+    }
+    return ok;
+  };
+  const fleetUpgraded = () => !hosts.some((h) => opts.upgradeTo[h.kind] !== undefined);
 
   const markDown = (vm: Vm, state: VmState) => {
     if (vm.state === "running") vm.downSince = sim.now;
@@ -231,33 +327,56 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
     vm.state = "running";
   };
 
-  const pickHost = (exclude: number): FleetHost | undefined => {
+  /** The scheduler: the least loaded of 8 sampled hosts that pass the filters, else the first. */
+  const pickHost = (exclude: ReadonlySet<number>, machine: string | undefined): FleetHost | undefined => {
+    const ok = (h: FleetHost) =>
+      !exclude.has(h.id) &&
+      !h.draining &&
+      !h.down &&
+      h.vms.size < slots &&
+      (machine === undefined || accepts(h.kind, machine));
     let best: FleetHost | undefined;
     for (let k = 0; k < 8; k++) {
       const h = hosts[rng.int(0, hosts.length - 1)];
-      if (h.id === exclude || h.draining || h.down || h.vms.size >= slots) continue;
+      if (!ok(h)) continue;
       if (!best || h.vms.size < best.vms.size) best = h;
     }
-    if (best) return best;
-    return hosts.find((h) => h.id !== exclude && !h.draining && !h.down && h.vms.size < slots);
+    return best ?? hosts.find(ok);
   };
 
-  const bootOn = (vm: Vm, h: FleetHost) => {
-    const r = probe.boot(opts.design, h.kind);
+  /** Where a VM (re)starts and with which machine type, per policy. */
+  const placeNew = (exclude: ReadonlySet<number>): { host: FleetHost; machine: string } | undefined => {
+    if (policy === "naive") {
+      const host = pickHost(exclude, undefined);
+      return host && { host, machine: machines.new };
+    }
+    if (policy === "pin-old" && !fleetUpgraded()) {
+      const host = pickHost(exclude, machines.old);
+      return host && { host, machine: machines.old };
+    }
+    const fresh = pickHost(exclude, machines.new);
+    if (fresh) return { host: fresh, machine: machines.new };
+    const host = pickHost(exclude, machines.old);
+    return host && { host, machine: machines.old };
+  };
+
+  const backOff = (vm: Vm) => Math.min(RESTART_DELAY_NS * 2 ** vm.attempts++, 60 * MINUTE);
+
+  const bootOn = (vm: Vm, h: FleetHost, machine: string) => {
+    const r = probe.boot(opts.design, h.kind, machineArg(machine));
     boots[r.outcome]++;
     if (sim.trace.enabled)
       sim.trace.instant(hostTrack(h.id), "boot", "fleet", { vm: vm.id, kind: h.kind, outcome: r.outcome });
     vm.host = h.id;
     vm.bootKind = h.kind;
+    vm.machine = machine;
     h.vms.add(vm.id);
     if (r.outcome === "failed-start") {
       // the management layer retries elsewhere with exponential back-off (2 min, 4 min ... 1 h)
       markDown(vm, "failed-start");
       h.vms.delete(vm.id);
       vm.host = -1;
-      const delay = Math.min(RESTART_DELAY_NS * 2 ** vm.attempts, 60 * MINUTE);
-      vm.attempts++;
-      sim.schedule(delay, () => restart(vm), "start-retry");
+      sim.schedule(backOff(vm), () => restart(vm), "start-retry");
     } else if (r.outcome === "crashed") {
       crash(vm);
     } else if (r.outcome === "hung") {
@@ -273,9 +392,7 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
     markDown(vm, "crashed");
     if (vm.host >= 0) hosts[vm.host].vms.delete(vm.id);
     vm.host = -1;
-    const delay = Math.min(RESTART_DELAY_NS * 2 ** vm.attempts, 60 * MINUTE);
-    vm.attempts++;
-    sim.schedule(delay, () => restart(vm), "restart");
+    sim.schedule(backOff(vm), () => restart(vm), "restart");
   };
   const hang = (vm: Vm) => {
     markDown(vm, "hung");
@@ -290,22 +407,23 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
     );
   };
   const restart = (vm: Vm) => {
-    const h = pickHost(-1);
-    if (!h) {
+    const p = placeNew(new Set());
+    if (!p) {
       sim.schedule(RESTART_DELAY_NS, () => restart(vm), "restart-retry");
       return;
     }
     restarts++;
-    bootOn(vm, h);
+    bootOn(vm, p.host, p.machine);
   };
 
-  // initial placement, boots staggered over the first minute
+  // initial placement, spread over the hosts, boots staggered over the first minute
   for (let i = 0; i < opts.vms; i++) {
     const vm: Vm = {
       id: i,
       host: -1,
       attempts: 0,
       bootKind: "",
+      machine: machines.old,
       state: "running",
       idle: "not-used",
       downtimeNs: 0,
@@ -315,46 +433,77 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
     const h = hosts[i % hosts.length];
     sim.schedule(
       Math.floor(rng.next() * MINUTE),
-      () => bootOn(vm, h.vms.size < slots ? h : (pickHost(-1) ?? h)),
+      () => {
+        let machine: string;
+        if (policy === "naive") machine = machines.new;
+        else if (policy === "pin-old") machine = machines.old;
+        else machine = accepts(h.kind, machines.new) ? machines.new : machines.old;
+        if (h.vms.size < slots && (policy === "naive" || accepts(h.kind, machine))) {
+          bootOn(vm, h, machine);
+          return;
+        }
+        const p = placeNew(new Set());
+        if (p) bootOn(vm, p.host, p.machine);
+        else bootOn(vm, h, machine);
+      },
       "boot",
     );
   }
 
-  const migrate = (vm: Vm, from: FleetHost, done: () => void) => {
-    const to = pickHost(from.id);
-    if (!to || vm.state !== "running") {
-      done();
-      return;
-    }
-    const r = probe.migrate(opts.design, vm.bootKind, from.kind, to.kind);
-    migrations[r.outcome]++;
-    if (sim.trace.enabled) {
-      sim.trace.complete(hostTrack(from.id), "migration", "fleet", sim.now, r.totalTimeNs, {
-        vm: vm.id,
-        to: to.id,
-        outcome: r.outcome,
-      });
-    }
-    to.vms.add(vm.id); // reserve the slot while the migration runs
-    sim.schedule(
-      r.totalTimeNs,
-      () => {
-        if (r.outcome === "refused") {
-          to.vms.delete(vm.id);
-        } else {
+  /**
+   * Live-migrates `vm` off `from` through the management layer: the scheduler offers destinations
+   * that accept the VM's machine type (any host for `naive`); a refused migration leaves the VM
+   * running on `from` and the next destination is tried. `done(true)` once it moved.
+   */
+  const migrate = (vm: Vm, from: FleetHost, done: (moved: boolean) => void) => {
+    const tried = new Set<number>([from.id]);
+    const attempt = (n: number) => {
+      if (vm.state !== "running" || vm.host !== from.id || n >= MIGRATION_ATTEMPTS) {
+        done(false);
+        return;
+      }
+      const to = pickHost(tried, policy === "naive" ? undefined : vm.machine);
+      if (!to) {
+        done(false);
+        return;
+      }
+      tried.add(to.id);
+      const r = probe.migrate(opts.design, vm.bootKind, from.kind, to.kind, machineArg(vm.machine));
+      migrations[r.outcome]++;
+      if (sim.trace.enabled) {
+        sim.trace.complete(hostTrack(from.id), "migration", "fleet", sim.now, r.totalTimeNs, {
+          vm: vm.id,
+          to: to.id,
+          outcome: r.outcome,
+        });
+      }
+      to.vms.add(vm.id); // the destination's slot is taken while the migration runs
+      sim.schedule(
+        r.totalTimeNs,
+        () => {
+          if (r.outcome === "refused") {
+            to.vms.delete(vm.id);
+            const why = r.refusal ? `${r.refusal.phase}: ${r.refusal.error}` : r.detail;
+            refusals[why] = (refusals[why] ?? 0) + 1;
+            attempt(n + 1);
+            return;
+          }
           from.vms.delete(vm.id);
           vm.host = to.id;
           vm.downtimeNs += r.downtimeNs;
+          migrationDowntimes.push(r.downtimeNs);
           if (r.outcome === "crashed") crash(vm);
           else if (r.outcome === "hung") hang(vm);
           else vm.idle = r.outcome;
-        }
-        done();
-      },
-      "migration",
-    );
+          done(true);
+        },
+        "migration",
+      );
+    };
+    attempt(0);
   };
 
+  /** Moves every running VM off `h` one after the other; `then(empty)`. */
   const drain = (h: FleetHost, then: (empty: boolean) => void) => {
     h.draining = true;
     const queue = [...h.vms].filter((id) => vms[id].state === "running");
@@ -364,49 +513,60 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
         then([...h.vms].every((v) => vms[v].state !== "running"));
         return;
       }
-      migrate(vms[id], h, next);
+      migrate(vms[id], h, () => next());
     };
     next();
   };
 
   if (opts.plan === "rolling-upgrade") {
-    const order = hosts.filter((h) => opts.upgradeTo[h.kind] !== undefined).map((h) => h.id);
-    const span = opts.durationNs * 0.8;
-    const start = Math.min(10 * MINUTE, opts.durationNs * 0.05);
-    order.forEach((id, k) => {
-      const at = start + (order.length > 1 ? (span * k) / order.length : 0);
-      sim.scheduleAt(
-        at,
-        () => {
-          const h = hosts[id];
-          drain(h, (empty) => {
-            if (!empty) {
-              upgradesBlocked++;
-              h.draining = false;
-              return;
+    // hosts in order, `batch` of them drained and upgraded at a time; a host is upgraded only
+    // once every VM has been live-migrated off it
+    const queue = hosts.filter((h) => opts.upgradeTo[h.kind] !== undefined).map((h) => h.id);
+    let busy = 0;
+    const worker = () => {
+      const id = queue.shift();
+      if (id === undefined) {
+        if (busy === 0 && upgradeFinishedNs === undefined) upgradeFinishedNs = sim.now;
+        return;
+      }
+      busy++;
+      const h = hosts[id];
+      drain(h, (empty) => {
+        if (!empty) {
+          upgradesBlocked++;
+          h.draining = false;
+          busy--;
+          worker();
+          return;
+        }
+        h.down = true;
+        sim.schedule(
+          UPGRADE_NS,
+          () => {
+            if (sim.trace.enabled) {
+              sim.trace.complete(hostTrack(h.id), "upgrade", "fleet", sim.now - UPGRADE_NS, UPGRADE_NS, {
+                from: h.kind,
+                to: opts.upgradeTo[h.kind],
+              });
             }
-            h.down = true;
-            sim.schedule(
-              UPGRADE_NS,
-              () => {
-                if (sim.trace.enabled) {
-                  sim.trace.complete(hostTrack(h.id), "upgrade", "fleet", sim.now - UPGRADE_NS, UPGRADE_NS, {
-                    from: h.kind,
-                    to: opts.upgradeTo[h.kind],
-                  });
-                }
-                h.kind = opts.upgradeTo[h.kind];
-                h.down = false;
-                h.draining = false;
-                hostsUpgraded++;
-              },
-              "upgrade",
-            );
-          });
-        },
-        "wave",
-      );
-    });
+            h.kind = opts.upgradeTo[h.kind];
+            h.down = false;
+            h.draining = false;
+            hostsUpgraded++;
+            busy--;
+            worker();
+          },
+          "upgrade",
+        );
+      });
+    };
+    sim.scheduleAt(
+      upgradeStartNs,
+      () => {
+        for (let k = 0; k < batch; k++) worker();
+      },
+      "rolling-upgrade",
+    );
   } else {
     // evacuation: hosts go into maintenance at random (Poisson, about a tenth of the fleet per run)
     const rate = (opts.hosts * 0.1) / opts.durationNs;
@@ -446,11 +606,15 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
       native: 0,
       emulated: 0,
     };
+    let newMachine = 0;
     for (const vm of vms) {
       counts[vm.state]++;
       if (vm.state === "running" && (vm.idle === "native" || vm.idle === "emulated")) counts[vm.idle]++;
+      if (vm.machine === machines.new && vm.host >= 0) newMachine++;
     }
     counts["migrations-refused"] = migrations.refused;
+    counts["hosts-upgraded"] = hostsUpgraded;
+    counts["vms-new-machine"] = newMachine;
     series.push({ timeNs: sim.now, counts });
   };
   const steps = 100;
@@ -468,27 +632,56 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
   const hist = new LatencyHistogram("fleet downtime");
   let totalDown = 0;
   const vmFinal: Record<string, number> = { running: 0, crashed: 0, "failed-start": 0, hung: 0 };
+  const stopLite = { native: 0, emulated: 0, notUsed: 0 };
+  const vmMachines: Record<string, number> = {};
   for (const vm of vms) {
     if (vm.state !== "running") vm.downtimeNs += sim.now - vm.downSince;
     vmFinal[vm.state]++;
     hist.record(vm.downtimeNs);
     totalDown += vm.downtimeNs;
+    if (vm.state === "running") {
+      if (vm.idle === "native") stopLite.native++;
+      else if (vm.idle === "emulated") stopLite.emulated++;
+      else stopLite.notUsed++;
+    }
+    const m = vm.machine === DESIGN_MACHINE ? opts.design : vm.machine;
+    vmMachines[m] = (vmMachines[m] ?? 0) + 1;
   }
+  const sortedMig = migrationDowntimes.slice().sort((a, b) => a - b);
   return {
     design: opts.design,
     plan: opts.plan,
+    policy,
+    machines,
     hosts: opts.hosts,
     vms: opts.vms,
     durationNs: opts.durationNs,
     boots,
     migrations,
+    refusals,
     vmFinal,
+    stopLite,
+    vmMachines,
     hostsUpgraded,
     upgradesBlocked,
+    upgrade: {
+      hostsToUpgrade: toUpgrade,
+      batch,
+      startNs: upgradeStartNs,
+      ...(upgradeFinishedNs !== undefined
+        ? { finishedNs: upgradeFinishedNs, durationNs: upgradeFinishedNs - upgradeStartNs }
+        : {}),
+    },
     restarts,
     downtime: {
       totalNs: totalDown,
       perVm: { median: hist.median, p99: hist.percentile(99), max: hist.max, mean: hist.mean },
+    },
+    migrationDowntime: {
+      count: sortedMig.length,
+      totalNs: sortedMig.reduce((a, b) => a + b, 0),
+      medianNs: sortedMig.length ? sortedMig[Math.floor((sortedMig.length - 1) / 2)] : 0,
+      maxNs: sortedMig.length ? sortedMig[sortedMig.length - 1] : 0,
     },
     series,
     ...(stoppedAtNs !== undefined ? { stoppedAtNs } : {}),

@@ -10,7 +10,7 @@ import {
 } from "@stopsim/engine";
 import type { ReportData } from "@stopsim/report";
 import { benchWakeup } from "./bench.js";
-import { runFleet } from "./fleet.js";
+import { FLEET_OLD_MACHINE, runFleet } from "./fleet.js";
 import { findDesign, findHost } from "./presets.js";
 import { FullStackProbe } from "./probe.js";
 import {
@@ -226,6 +226,8 @@ export function buildReportData(o: ReportOptions): ReportData {
       plan: "rolling-upgrade",
       mix: { "dd2.2-old": 0.3, "dd2.3-old": 0.3, "dd2.2": 0.2, "dd2.3": 0.2 },
       upgradeTo: { "dd2.2-old": "dd2.2", "dd2.3-old": "dd2.3" },
+      policy: "capable",
+      machines: { old: FLEET_OLD_MACHINE, new: findDesign(o.design).machine },
     },
     probe,
   );

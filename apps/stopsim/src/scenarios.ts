@@ -5,7 +5,13 @@ import { decodeDtb } from "@stopsim/devicetree";
 import { NS_PER_MS, Simulation, type TraceConsumer } from "@stopsim/engine";
 import type { GuestKernel } from "@stopsim/guest";
 import { KVM_CAP_PPC_GUEST_STOP, KVM_CAP_STOP } from "@stopsim/host";
-import { type Domain, domainCommandLine, migrateDomain, VirError } from "@stopsim/libvirt";
+import {
+  type Domain,
+  type DomainCapabilities,
+  domainCommandLine,
+  migrateDomain,
+  VirError,
+} from "@stopsim/libvirt";
 import { CAPABILITY_TABLE, type MigrationInfo, MigrationNetwork, type Qemu } from "@stopsim/qemu";
 import { RUN_OUTCOMES, type RunOutcome } from "./fleet.js";
 import { domainDefFor, manageHost, parseCaps } from "./management.js";
@@ -47,6 +53,8 @@ export interface RunOptions {
    * `trace` string). The caller ends the stream.
    */
   traceTo?: TraceConsumer;
+  /** The guest's machine type instead of the design's (e.g. the previous one, pseries-5.0). */
+  machine?: string;
 }
 
 /** A run driven in slices: yields the simulated time reached, returns the report. */
@@ -64,6 +72,11 @@ export function drain<R>(steps: RunSteps<R>): R {
     const r = steps.next();
     if (r.done) return r.value;
   }
+}
+
+/** The design with the guest on another machine type. */
+function withMachine(design: DesignSpec, machine: string | undefined): DesignSpec {
+  return machine === undefined ? design : { ...design, machine };
 }
 
 export interface HostReport {
@@ -229,7 +242,7 @@ export function* bootSteps(
   slices?: SliceOptions,
 ): RunSteps<BootReport> {
   const preset = findHost(hostName, opts.hosts);
-  const design = findDesign(designName, opts.designs);
+  const design = withMachine(findDesign(designName, opts.designs), opts.machine);
   const guestOpts = resolveGuest(opts);
   const sim = new Simulation({ seed: opts.seed, trace: opts.trace });
   if (opts.traceTo) sim.trace.streamTo(opts.traceTo);
@@ -346,6 +359,25 @@ export interface MigrateOptions extends RunOptions {
 const MIGRATION_URI_LISTEN = "tcp:[::]:49152";
 
 /**
+ * virConnectGetDomainCapabilities on a host of `hostName` under `designName`: which machine
+ * types start there with their default caps (one -S probe process each).
+ */
+export function hostDomainCapabilities(
+  hostName: string,
+  designName: string,
+  opts: RunOptions,
+): DomainCapabilities {
+  const preset = findHost(hostName, opts.hosts);
+  const design = withMachine(findDesign(designName, opts.designs), opts.machine);
+  const guestOpts = resolveGuest(opts);
+  const sim = new Simulation({ seed: opts.seed });
+  const h = bootSimHost(sim, preset, design);
+  const kernel = createDesignGuest(sim, design, guestOpts);
+  const m = manageHost(sim, h, preset.name, design, kernel, new MigrationNetwork());
+  return m.driver.getDomainCapabilities(domainDefFor(design, guestOpts, {}));
+}
+
+/**
  * `stopsim migrate`: boots on H1 (libvirt: virDomainCreateXML), idles, migrates to H2 through
  * libvirt's QEMU driver (or QEMU alone with `noLibvirt`), runs there. A refusal is what the
  * management layer reports, with the state it left the source in.
@@ -370,7 +402,7 @@ function migrateOnce(
 ): Omit<MigrateReport, "hazards"> {
   const fromPreset = findHost(fromName, opts.hosts);
   const toPreset = findHost(toName, opts.hosts);
-  const design = findDesign(designName, opts.designs);
+  const design = withMachine(findDesign(designName, opts.designs), opts.machine);
   const guestOpts = resolveGuest(opts);
   const sim = new Simulation({ seed: opts.seed, trace: opts.trace });
   if (opts.traceTo) sim.trace.streamTo(opts.traceTo);

@@ -249,14 +249,28 @@ export const FleetJsonSchema = z
   .object({
     design: z.string(),
     plan: z.enum(["rolling-upgrade", "evacuation"]),
+    policy: z.enum(["pin-old", "capable", "naive"]),
+    machines: z.object({ old: z.string(), new: z.string() }).strict(),
     hosts: count,
     vms: count,
     durationNs: ns,
     boots: outcomeCounts,
     migrations: outcomeCounts,
+    refusals: counts,
     vmFinal: counts,
+    stopLite: z.object({ native: count, emulated: count, notUsed: count }).strict(),
+    vmMachines: counts,
     hostsUpgraded: count,
     upgradesBlocked: count,
+    upgrade: z
+      .object({
+        hostsToUpgrade: count,
+        batch: count,
+        startNs: ns,
+        finishedNs: ns.optional(),
+        durationNs: ns.optional(),
+      })
+      .strict(),
     restarts: count,
     downtime: z
       .object({
@@ -264,6 +278,7 @@ export const FleetJsonSchema = z
         perVm: z.object({ median: ns, p99: ns, max: ns, mean: ns }).strict(),
       })
       .strict(),
+    migrationDowntime: z.object({ count, totalNs: ns, medianNs: ns, maxNs: ns }).strict(),
     series: z.array(z.object({ timeNs: ns, counts }).strict()),
     /** Present when Ctrl-C stopped the run: the simulated time the figures cover. */
     stoppedAtNs: ns.optional(),

@@ -4,7 +4,14 @@ import { formatDuration } from "@stopsim/engine";
 import { type Command, Option } from "commander";
 import { checkWritable } from "../atomic.js";
 import { UsageError } from "../errors.js";
-import { type FleetPlan, fleetSteps, RUN_OUTCOMES, validateFleetSize } from "../fleet.js";
+import {
+  FLEET_OLD_MACHINE,
+  type FleetPlan,
+  type FleetPolicy,
+  fleetSteps,
+  RUN_OUTCOMES,
+  validateFleetSize,
+} from "../fleet.js";
 import { heading, printJson, table } from "../output.js";
 import { findDesign, findHost } from "../presets.js";
 import { FullStackProbe } from "../probe.js";
@@ -40,6 +47,13 @@ export function registerFleet(program: Command): void {
         .choices(["rolling-upgrade", "evacuation"])
         .default("rolling-upgrade"),
     )
+    .addOption(
+      new Option("--policy <policy>", "which machine type VMs get (see README)")
+        .choices(["pin-old", "capable", "naive"])
+        .default("capable"),
+    )
+    .option("--old-machine <type>", "the machine type before the design's", FLEET_OLD_MACHINE)
+    .option("--upgrade-batch <n>", "hosts drained and upgraded at a time (default: 2% of the hosts)")
     .option(
       "--mix <kinds>",
       "initial host kinds and shares",
@@ -59,6 +73,9 @@ export function registerFleet(program: Command): void {
         duration: string;
         design: string;
         plan: string;
+        policy: string;
+        oldMachine: string;
+        upgradeBatch?: string;
         mix: string;
         seed: string;
         scenario?: string;
@@ -101,6 +118,11 @@ export function registerFleet(program: Command): void {
               design: design.name,
               seed,
               plan: o.plan as FleetPlan,
+              policy: o.policy as FleetPolicy,
+              machines: { old: o.oldMachine, new: design.machine },
+              ...(o.upgradeBatch !== undefined
+                ? { upgradeBatch: parseCount(o.upgradeBatch, "--upgrade-batch", 1, hosts) }
+                : {}),
               mix,
               upgradeTo,
               onProgress: (f) => bar.update(Math.round(f * 100)),
@@ -133,7 +155,7 @@ export function registerFleet(program: Command): void {
         }
         console.log(
           heading(
-            `fleet: ${r.hosts} hosts, ${r.vms} VMs, ${formatDuration(r.durationNs)}, design ${r.design}, ${r.plan}`,
+            `fleet: ${r.hosts} hosts, ${r.vms} VMs, ${formatDuration(r.durationNs)}, design ${r.design}, ${r.plan}, policy ${r.policy} (${r.machines.old} / ${r.machines.new})`,
           ),
         );
         console.log(
@@ -148,7 +170,25 @@ export function registerFleet(program: Command): void {
             .join(", ")}; restarts ${r.restarts}`,
         );
         console.log(
-          `hosts upgraded ${r.hostsUpgraded}, upgrades blocked by refused migrations ${r.upgradesBlocked}`,
+          `stop0lite at the end: native ${r.stopLite.native}, emulated ${r.stopLite.emulated}, not used ${r.stopLite.notUsed}; machine types ${Object.entries(
+            r.vmMachines,
+          )
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ")}`,
+        );
+        const up = r.upgrade;
+        if (r.plan === "rolling-upgrade")
+          console.log(
+            `hosts upgraded ${r.hostsUpgraded} of ${up.hostsToUpgrade} (${up.batch} at a time), blocked ${r.upgradesBlocked}; upgrade ${
+              up.durationNs !== undefined ? `took ${formatDuration(up.durationNs)}` : "not finished"
+            }`,
+          );
+        const refused = Object.entries(r.refusals);
+        console.log(`migrations refused ${r.migrations.refused}${refused.length ? ":" : ""}`);
+        for (const [why, n] of refused.sort((a, b) => b[1] - a[1])) console.log(`  ${n} x ${why}`);
+        const md = r.migrationDowntime;
+        console.log(
+          `live migrations ${md.count}: downtime median ${formatDuration(md.medianNs)}, max ${formatDuration(md.maxNs)}, total ${formatDuration(md.totalNs)}`,
         );
         console.log(
           `guest downtime: total ${formatDuration(r.downtime.totalNs)}, per VM median ${formatDuration(r.downtime.perVm.median)}, p99 ${formatDuration(r.downtime.perVm.p99)}, max ${formatDuration(r.downtime.perVm.max)}`,
