@@ -20,6 +20,8 @@ export const DECAY = 8;
 export const MAX_INTERESTING = 50_000 * 1000;
 const NSEC_PER_USEC = 1000;
 const UINT_MAX = 0xffffffff;
+/** get_typical_interval's first outlier threshold: INT_MAX (not UINT_MAX) in menu.c. */
+const INT_MAX = 0x7fffffff;
 
 // linux: menu.c which_bucket
 export function whichBucket(durationNs: number, nrIowaiters: number): number {
@@ -54,9 +56,10 @@ export class MenuDevice {
   tickNs = 10_000_000;
 }
 
-// linux: menu.c get_typical_interval
+// linux: menu.c get_typical_interval (thresh starts at INT_MAX: longer intervals never count in
+// the first pass; with none left, min stays UINT_MAX and the result is UINT_MAX)
 export function getTypicalInterval(data: MenuDevice, predictedUs: number): number {
-  let thresh = UINT_MAX;
+  let thresh = INT_MAX;
   for (;;) {
     let min = UINT_MAX;
     let max = 0;

@@ -1,5 +1,5 @@
-// The timer events oriented (TEO) cpuidle governor. linux: drivers/cpuidle/governors/teo.c as of
-// v5.6 (2020), before the 2021 rework into "hits/intercepts" bins: per state "hits", "misses" and
+// The timer events oriented (TEO) cpuidle governor. linux: drivers/cpuidle/governors/teo.c of 2020
+// (ns units, teo_update measuring last_residency_ns), before the 2021 rework into "hits/intercepts" bins: per state "hits", "misses" and
 // "early hits" metrics decayed by 1/8 at each update, the state matching the time till the next
 // timer is used unless it was missed more often than hit, then the pattern over the last 8
 // non-timer wakeups may select a shallower state.
