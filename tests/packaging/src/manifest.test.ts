@@ -98,7 +98,11 @@ describe.each(packages)("$manifest.name", ({ dir, path, manifest: m }) => {
         if (!files.includes(target)) missing.add(target);
       }
     }
-    expect([...missing]).toEqual([]);
+    expect(
+      [...missing],
+      `source maps point at missing sources: stale files in packages/${dir}/dist from deleted sources? ` +
+        `rm -rf packages/${dir}/dist and build again`,
+    ).toEqual([]);
   });
 
   it("rewrites workspace:* to the exact version of each internal dependency", () => {
