@@ -9,8 +9,9 @@ import {
   type TraceTrack,
 } from "@stopsim/engine";
 import type { ReportData } from "@stopsim/report";
-import { benchWakeup } from "./bench.js";
+import { benchWakeupSeeds } from "./bench-seeds.js";
 import { FLEET_OLD_MACHINE, runFleet } from "./fleet.js";
+import { runMatrixPool } from "./matrix.js";
 import { findDesign, findHost } from "./presets.js";
 import { FullStackProbe } from "./probe.js";
 import {
@@ -21,7 +22,7 @@ import {
   startWorkload,
   vmCounters,
 } from "./run.js";
-import { runMatrix } from "./scenarios.js";
+import { formatSeeds } from "./seeds.js";
 import { bootSimHost } from "./stack.js";
 
 type TimelineData = NonNullable<ReportData["timeline"]>;
@@ -29,6 +30,10 @@ type SegmentState = TimelineData["vcpus"][number]["segments"][number]["state"];
 
 export interface ReportOptions {
   seed: number | string;
+  /** Seeds of the matrix and the wakeup benchmark (default: `seed` alone). */
+  seeds?: (number | string)[];
+  /** Worker processes of those sweeps (default: every core). */
+  workers?: number;
   host: string;
   design: string;
   /** Window of the timeline run (after boot), ns. */
@@ -156,9 +161,12 @@ export function timelineFromTrace(
   return b.result();
 }
 
-export function buildReportData(o: ReportOptions): ReportData {
+export async function buildReportData(o: ReportOptions): Promise<ReportData> {
+  const seeds = o.seeds ?? [o.seed];
   o.onProgress?.("matrix");
-  const rows = runMatrix({ seed: o.seed, durationNs: 10 * NS_PER_MS });
+  const { rows } = await runMatrixPool({ seed: o.seed, durationNs: 10 * NS_PER_MS }, seeds, {
+    workers: o.workers,
+  });
 
   o.onProgress?.("timeline");
   const design = findDesign(o.design);
@@ -198,9 +206,10 @@ export function buildReportData(o: ReportOptions): ReportData {
   }
 
   o.onProgress?.("wakeup latency");
-  const wake = benchWakeup(o.seed, o.wakeupSamples);
+  const wake = await benchWakeupSeeds(seeds, o.wakeupSamples, { workers: o.workers });
   const latency: ReportData["latency"] = {
-    states: wake.map((w) => ({
+    ...(seeds.length > 1 ? { intervalMethod: wake.method } : {}),
+    states: wake.states.map((w, i) => ({
       state:
         w.state === "stop0lite"
           ? "stop0lite native"
@@ -209,8 +218,9 @@ export function buildReportData(o: ReportOptions): ReportData {
             : w.state === "CEDE"
               ? "Shared CEDE"
               : w.state,
-      timer: { samples: w.timerSamplesNs },
-      ipi: { samples: w.ipiSamplesNs },
+      timer: { samples: wake.samplesNs[i].timer },
+      ipi: { samples: wake.samplesNs[i].ipi },
+      ...(seeds.length > 1 ? { timerInterval: w.timer, ipiInterval: w.ipi } : {}),
     })),
   };
 
@@ -232,10 +242,20 @@ export function buildReportData(o: ReportOptions): ReportData {
     probe,
   );
   return {
-    title: `stopsim report: guest stop designs on POWER9 hosts (seed ${o.seed})`,
+    title: `stopsim report: guest stop designs on POWER9 hosts (${seeds.length > 1 ? `seeds ${formatSeeds(seeds)}` : `seed ${o.seed}`})`,
     generatedBy: { seed: o.seed, command: o.command, version: o.version },
     matrix: {
-      rows: rows.map(({ design, from, to, outcome, detail }) => ({ design, from, to, outcome, detail })),
+      rows: rows.map(({ design, from, to, outcome, detail, outcomes, minority, hazards, hazardMark }) => ({
+        design,
+        from,
+        to,
+        outcome,
+        detail,
+        outcomes,
+        minority,
+        hazards,
+        hazardMark,
+      })),
     },
     ...(timeline ? { timeline } : {}),
     latency,

@@ -12,6 +12,7 @@ export {
   parseReportData,
   type ReportData,
   ReportDataError,
+  type SeedInterval,
   TIMELINE_STATES,
   type TimelineData,
   type TimelineMarker,
@@ -20,4 +21,4 @@ export {
   type TimelineVcpu,
 } from "./model.js";
 export { POWER9_WAKEUP_REFERENCE } from "./reference.js";
-export { CHARTING_LIBRARY, OUTCOME_STYLE, renderReport } from "./render.js";
+export { CHARTING_LIBRARY, HAZARD_MARK, OUTCOME_STYLE, renderReport } from "./render.js";

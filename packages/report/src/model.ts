@@ -42,6 +42,28 @@ export interface MatrixRow {
   outcome: MatrixOutcome;
   /** One line shown on hover: the error, the exit reason, what emerged. */
   detail: string;
+  /**
+   * Over several seeds: the count of each outcome (the cell is coloured by `outcome`, the
+   * majority; any other outcome adds a minority mark).
+   */
+  outcomes?: Partial<Record<MatrixOutcome, number>>;
+  /** Each minority outcome with the seeds that gave it (to replay with `--seed`). */
+  minority?: { outcome: MatrixOutcome; seeds: (string | number)[] }[];
+  /** Hazards short of a crash, each with the seeds that had it (e.g. "lostWakeups"). */
+  hazards?: { kind: string; seeds: (string | number)[] }[];
+  /** A seed with a clean outcome had hazards: the cell shows a hazard mark. */
+  hazardMark?: boolean;
+}
+
+/** A median over seeds with its confidence interval (e.g. by order statistics), ns. */
+export interface SeedInterval {
+  /** Seeds (independent runs) behind the interval. */
+  n: number;
+  median: number;
+  lo: number;
+  hi: number;
+  /** The interval's coverage, 0..1 (e.g. 0.9375 for [min, max] of 5 seeds). */
+  coverage: number;
 }
 
 export interface TimelineSegment {
@@ -92,6 +114,9 @@ export interface LatencyState {
   timer: LatencySamples;
   /** Wakeups by an IPI (doorbell / external interrupt from another vCPU). */
   ipi: LatencySamples;
+  /** Over several seeds: the median of each seed's median with its interval, ns. */
+  timerInterval?: SeedInterval;
+  ipiInterval?: SeedInterval;
 }
 
 export interface LatencyReference {
@@ -105,6 +130,8 @@ export interface LatencyReference {
 
 export interface LatencyData {
   states: LatencyState[];
+  /** How the intervals were made, e.g. "order-statistics (distribution-free, binomial)". */
+  intervalMethod?: string;
   /**
    * Measured medians to compare with. Leave out to use POWER9_WAKEUP_REFERENCE (DOMAIN.md
    * section 6); pass [] to show no reference.
@@ -169,7 +196,27 @@ const matrixRow = z.strictObject({
   to: text.min(1, { error: "must be a non-empty host name" }),
   outcome: z.enum(MATRIX_OUTCOMES, { error: `must be one of ${MATRIX_OUTCOMES.join(", ")}` }),
   detail: text,
+  outcomes: z.partialRecord(z.enum(MATRIX_OUTCOMES), z.number().int().nonnegative()).optional(),
+  minority: z
+    .array(
+      z.strictObject({ outcome: z.enum(MATRIX_OUTCOMES), seeds: z.array(z.union([z.string(), z.number()])) }),
+    )
+    .optional(),
+  hazards: z
+    .array(z.strictObject({ kind: text.min(1), seeds: z.array(z.union([z.string(), z.number()])) }))
+    .optional(),
+  hazardMark: z.boolean().optional(),
 });
+
+const seedInterval = z
+  .strictObject({
+    n: z.number().int().positive(),
+    median: ns,
+    lo: ns,
+    hi: ns,
+    coverage: z.number().min(0).max(1),
+  })
+  .refine((i) => i.lo <= i.median && i.median <= i.hi, { error: "must have lo <= median <= hi" });
 
 const segment = z.strictObject({
   start: ns,
@@ -213,8 +260,11 @@ const schema = z.strictObject({
           state: text.min(1, { error: "must be a non-empty state name" }),
           timer: samples,
           ipi: samples,
+          timerInterval: seedInterval.optional(),
+          ipiInterval: seedInterval.optional(),
         }),
       ),
+      intervalMethod: text.optional(),
       reference: z
         .array(
           z.strictObject({

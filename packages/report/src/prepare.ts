@@ -1,6 +1,13 @@
 // Turns validated ReportData into what the page needs: chart series in display units (the JSON
 // the inline client script reads) and the summary tables that are the charts' text alternatives.
-import type { FleetData, LatencyData, LatencyReference, TimelineData, TimelineState } from "./model.js";
+import type {
+  FleetData,
+  LatencyData,
+  LatencyReference,
+  SeedInterval,
+  TimelineData,
+  TimelineState,
+} from "./model.js";
 import { TIMELINE_STATES } from "./model.js";
 import { POWER9_WAKEUP_REFERENCE } from "./reference.js";
 
@@ -188,6 +195,8 @@ export interface LatencyKindStats {
   /** Step-histogram points [left edge µs, count], plus a closing point at the right edge. */
   points: number[][];
   reference?: { medianNs: number; rangeNs?: [number, number] };
+  /** The median over seeds with its interval, when the data has one. */
+  interval?: SeedInterval;
 }
 
 export interface ClientLatencyState {
@@ -252,7 +261,11 @@ export function prepareLatency(l: LatencyData): { client: ClientLatencyState[]; 
     const step = 10 ** Math.floor(Math.log10(hi - lo + 2 * pad)) / 2;
     lo = Math.max(0, Math.floor((lo - pad) / step) * step);
     hi = Math.ceil((hi + pad) / step) * step;
-    const kind = (samples: readonly number[], reference: LatencyKindStats["reference"]): LatencyKindStats => {
+    const kind = (
+      samples: readonly number[],
+      reference: LatencyKindStats["reference"],
+      interval: SeedInterval | undefined,
+    ): LatencyKindStats => {
       const h = histogram(samples, lo, hi, HISTOGRAM_BINS);
       return {
         count: samples.length,
@@ -260,10 +273,11 @@ export function prepareLatency(l: LatencyData): { client: ClientLatencyState[]; 
         beyond: h.beyond,
         points: h.points,
         reference,
+        ...(interval ? { interval } : {}),
       };
     };
-    const timer = kind(s.timer.samples, refTimer);
-    const ipi = kind(s.ipi.samples, refIpi);
+    const timer = kind(s.timer.samples, refTimer, s.timerInterval);
+    const ipi = kind(s.ipi.samples, refIpi, s.ipiInterval);
     rows.push({ state: s.state, timer, ipi, hasSamples });
     if (hasSamples)
       client.push({

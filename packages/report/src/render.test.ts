@@ -366,3 +366,79 @@ describe("outliers, zero series and wide tables", () => {
     expect(html).toContain('<div class="table-wrap"><table class="matrix" aria-describedby="matrix-desc">');
   });
 });
+
+describe("verdicts over seeds", () => {
+  const data: ReportData = {
+    ...minimal(),
+    matrix: {
+      rows: [
+        {
+          design: "rfc-as-posted",
+          from: "dd2.2",
+          to: "dd2.2",
+          outcome: "native",
+          detail: "guest running",
+          outcomes: { native: 8, hung: 2 },
+          minority: [{ outcome: "hung", seeds: [2, 5] }],
+          hazards: [{ kind: "lostWakeups", seeds: [2, 3, 5] }],
+          hazardMark: true,
+        },
+        {
+          design: "spapr-cap",
+          from: "dd2.2",
+          to: "dd2.2",
+          outcome: "emulated",
+          detail: "guest running",
+          outcomes: { emulated: 10 },
+          minority: [],
+          hazards: [],
+          hazardMark: false,
+        },
+      ],
+    },
+    latency: {
+      intervalMethod: "order-statistics (distribution-free, binomial)",
+      states: [
+        {
+          state: "snooze",
+          timer: { samples: [900, 1000, 1100] },
+          ipi: { samples: [2000, 2100] },
+          timerInterval: { n: 5, median: 1012, lo: 1001, hi: 1040, coverage: 0.9375 },
+        },
+      ],
+    },
+  };
+  const doc = ownPart(renderReport(data));
+
+  it("colours a cell by its majority and marks its minority with the seeds on hover", () => {
+    has(
+      doc,
+      /class="cell o-native"[^>]*title="native \(native 8\/10, hung 2\/10\): guest running; hung on seeds 2, 5; hazard lostWakeups on 2, 3, 5"/,
+    );
+    has(
+      doc,
+      '<span class="lbl">native 8/10</span> <span class="minority" data-minority="hung">+2 hung</span>',
+    );
+    has(doc, '<span class="lbl">emulated 10/10</span><span class="sr-only">');
+  });
+
+  it("marks a clean cell that had hazards, and only that one", () => {
+    expect(doc.match(/data-hazard="true"/g)?.length).toBe(1);
+    has(doc, /class="cell o-native"[^>]*>[^\n]*?data-hazard="true"/);
+  });
+
+  it("shows a benchmark median with its interval over seeds and the method", () => {
+    has(
+      doc,
+      /1\.01 µs <span class="interval">\[1(\.00)? µs–1\.04 µs\]<\/span> <span class="pct">\(5 seeds, 93\.8%\)<\/span>/,
+    );
+    has(doc, "order-statistics (distribution-free, binomial)");
+  });
+
+  it("refuses an interval whose median lies outside it", () => {
+    const bad = structuredClone(data);
+    const st = bad.latency?.states[0];
+    if (st) st.timerInterval = { n: 5, median: 2000, lo: 1001, hi: 1040, coverage: 0.9375 };
+    expect(() => renderReport(bad)).toThrow(/timerInterval: must have lo <= median <= hi/);
+  });
+});

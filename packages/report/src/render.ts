@@ -60,6 +60,9 @@ function empty(text: string): string {
   return `<p class="empty">${escapeHtml(text)}</p>`;
 }
 
+/** The mark of a matrix cell whose clean outcome came with hazards. */
+export const HAZARD_MARK = "⚠";
+
 function renderMatrix(d: ReportData): string {
   const rows = d.matrix.rows;
   if (rows.length === 0) {
@@ -90,11 +93,37 @@ function renderMatrix(d: ReportData): string {
           if (!r)
             return `<td class="cell o-none" title="not run">—<span class="sr-only"> not run</span></td>`;
           const st = OUTCOME_STYLE[r.outcome];
-          const detail = r.detail ? `: ${r.detail}` : "";
+          const n = r.outcomes ? Object.values(r.outcomes).reduce((a, x) => a + (x ?? 0), 0) : 0;
+          const dist =
+            r.outcomes && n > 1
+              ? ` (${Object.entries(r.outcomes)
+                  .map(([o, c]) => `${o} ${c}/${n}`)
+                  .join(", ")})`
+              : "";
+          const minority = (r.minority ?? [])
+            .map((m) => `; ${m.outcome} on seed${m.seeds.length > 1 ? "s" : ""} ${m.seeds.join(", ")}`)
+            .join("");
+          const hazards = (r.hazards ?? [])
+            .map((h) => `; hazard ${h.kind} on ${h.seeds.join(", ")}`)
+            .join("");
+          const detail = `${dist}${r.detail ? `: ${r.detail}` : ""}${minority}${hazards}`;
+          const majority = r.outcomes?.[r.outcome];
+          const minorityMark = (r.minority ?? []).length
+            ? ` <span class="minority" data-minority="${(r.minority ?? []).map((m) => m.outcome).join(" ")}">+${(
+                r.minority ?? []
+              )
+                .map((m) => `${m.seeds.length} ${m.outcome}`)
+                .join(", ")}</span>`
+            : "";
+          const hazardMark = r.hazardMark
+            ? ` <span class="hazard" data-hazard="true" aria-label="hazards in a clean run">${HAZARD_MARK}</span>`
+            : "";
           return (
             `<td class="cell o-${r.outcome}" title="${escapeHtml(r.outcome + detail)}" tabindex="0" data-outcome="${r.outcome}">` +
-            `<span class="sym" aria-hidden="true">${st.symbol}</span> <span class="lbl">${r.outcome}</span>` +
-            (r.detail ? `<span class="sr-only">${escapeHtml(detail)}</span>` : "") +
+            `<span class="sym" aria-hidden="true">${st.symbol}</span> <span class="lbl">${r.outcome}${majority !== undefined && n > 1 ? ` ${majority}/${n}` : ""}</span>` +
+            minorityMark +
+            hazardMark +
+            (detail ? `<span class="sr-only">${escapeHtml(detail)}</span>` : "") +
             "</td>"
           );
         })
@@ -119,7 +148,7 @@ function renderMatrix(d: ReportData): string {
 ${body}
 </tbody></table></div>
 <h3 id="matrix-legend">Legend</h3>
-<ul class="legend" aria-labelledby="matrix-legend">${legend}</ul>`;
+<ul class="legend" aria-labelledby="matrix-legend">${legend}<li><span class="minority">+2 hung</span> a cell over several seeds is coloured by its majority outcome; the mark counts each minority outcome (hover for its seeds)</li><li><span class="hazard">${HAZARD_MARK}</span> a seed with a clean outcome (native, emulated, not-used) had hazards short of a crash: lost or late wake-ups, stalled vCPUs, watchdog near misses, emulated-stop storms (hover for which and on which seeds)</li></ul>`;
 }
 
 function renderTimelineSummary(s: TimelineSummary, unitLabel: string): string {
@@ -148,7 +177,7 @@ ${body}
 ${markers}`;
 }
 
-function renderLatencyTable(rows: LatencySummaryRow[]): string {
+function renderLatencyTable(rows: LatencySummaryRow[], method?: string): string {
   const kind = (k: LatencyKindStats) => {
     const ref = k.reference;
     const ratio =
@@ -158,13 +187,20 @@ function renderLatencyTable(rows: LatencySummaryRow[]): string {
     const refText = ref
       ? `${formatNs(ref.medianNs)}${ref.rangeNs ? ` <span class="pct">(${formatNs(ref.rangeNs[0])}–${formatNs(ref.rangeNs[1])})</span>` : ""}`
       : "no reference";
-    return `<td>${k.count}${k.beyond ? ` <span class="pct">(${k.beyond} beyond chart)</span>` : ""}</td><td>${Number.isFinite(k.medianNs) ? formatNs(k.medianNs) : "no samples"}</td><td>${refText}</td><td>${ratio}</td>`;
+    const iv = k.interval;
+    const sim = iv
+      ? `${formatNs(iv.median)} <span class="interval">[${formatNs(iv.lo)}–${formatNs(iv.hi)}]</span> <span class="pct">(${iv.n} seeds, ${(100 * iv.coverage).toFixed(1)}%)</span>`
+      : Number.isFinite(k.medianNs)
+        ? formatNs(k.medianNs)
+        : "no samples";
+    const ratioIv = iv && ref && ref.medianNs > 0 ? `${(iv.median / ref.medianNs).toFixed(2)}×` : ratio;
+    return `<td>${k.count}${k.beyond ? ` <span class="pct">(${k.beyond} beyond chart)</span>` : ""}</td><td>${sim}</td><td>${refText}</td><td>${ratioIv}</td>`;
   };
   const body = rows
     .map((r) => `<tr><th scope="row">${escapeHtml(r.state)}</th>${kind(r.timer)}${kind(r.ipi)}</tr>`)
     .join("\n");
   return `<div class="table-wrap"><table class="data" id="latency-table">
-<caption>Simulated wakeup latency medians beside the medians measured on a real POWER9 (measured reference)</caption>
+<caption>Simulated wakeup latency medians beside the medians measured on a real POWER9 (measured reference)${method ? escapeHtml(`; over seeds: the median of each seed's median with its confidence interval [lo–hi] (${method})`) : ""}</caption>
 <thead>
 <tr><th scope="col" rowspan="2">idle state</th><th scope="colgroup" colspan="4">woken by timer</th><th scope="colgroup" colspan="4">woken by IPI</th></tr>
 <tr><th scope="col">wakeups</th><th scope="col">simulated median</th><th scope="col">measured median (range)</th><th scope="col">sim / measured</th><th scope="col">wakeups</th><th scope="col">simulated median</th><th scope="col">measured median (range)</th><th scope="col">sim / measured</th></tr>
@@ -215,6 +251,9 @@ tbody th { background: #fafafa; font-weight: 600; white-space: nowrap; }
 table.matrix thead th { font-size: 0.82rem; white-space: nowrap; }
 .cell { font-size: 0.85rem; white-space: nowrap; text-align: center; }
 .cell .sym { font-weight: 700; font-size: 1rem; }
+.cell .minority { font-size: 0.75rem; font-weight: 700; border: 1px dashed currentColor; border-radius: 3px; padding: 0 2px; }
+.hazard { font-weight: 700; color: #8a5a00; }
+.interval { color: var(--muted); }
 td.cell:focus { outline: 3px solid #000; outline-offset: -3px; }
 .o-native { background: #b8e6d3; }
 .o-emulated { background: #fde4ac; }
@@ -273,7 +312,7 @@ ${
     ? `<div class="charts-grid">${latency.client.map((l, i) => `<div class="chart" id="chart-latency-${i}" role="img" aria-describedby="latency-table" data-state="${escapeHtml(l.state)}"></div>`).join("")}</div>`
     : empty("No wakeup-latency samples in this report: only the measured reference is listed below.")
 }
-${renderLatencyTable(latency.rows)}`
+${renderLatencyTable(latency.rows, d.latency?.intervalMethod)}`
       : empty("No wakeup-latency data in this report.");
 
   const fleetHtml = fleet
