@@ -1496,11 +1496,12 @@ function execScv(t: HwThread, w: number): ExecResult {
   return INTERRUPT;
 }
 
-function cmpNum(a: number, b: number): number {
+export function cmpNum(a: number, b: number): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function cmpS64(aH: number, aL: number, bH: number, bL: number): number {
+/** Signed comparison of two 64-bit values held in halves: -1, 0 or 1. */
+export function cmpS64(aH: number, aL: number, bH: number, bL: number): number {
   const ah = aH | 0;
   const bh = bH | 0;
   if (ah !== bh) return ah < bh ? -1 : 1;

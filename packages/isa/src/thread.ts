@@ -9,7 +9,7 @@
 import { nsToTb, type Rng, type Simulation, type Timer, tbToNs } from "@stopsim/engine";
 import { type ChipModel, implementedStopLevel, POWER9_DD23 } from "./chips.js";
 import type { SmtCore } from "./core.js";
-import { execInterp } from "./interp.js";
+import { cmpS64, execInterp } from "./interp.js";
 import type { Memory } from "./memory.js";
 import { formId, identify } from "./opcodes.js";
 import {
@@ -1764,15 +1764,4 @@ export class HwThread {
     }
     return this.traceTrack;
   }
-}
-
-function cmpNum(a: number, b: number): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function cmpS64(aH: number, aL: number, bH: number, bL: number): number {
-  const ah = aH | 0;
-  const bh = bH | 0;
-  if (ah !== bh) return ah < bh ? -1 : 1;
-  return cmpNum(aL >>> 0, bL >>> 0);
 }
