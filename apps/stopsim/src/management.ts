@@ -10,10 +10,10 @@ import {
   type QemuLauncher,
   validateDomainDef,
 } from "@stopsim/libvirt";
-import { type MigrationNetwork, parseCommandLine, parseSize, Qemu, QemuError } from "@stopsim/qemu";
+import { type MigrationNetwork, parseSize, type Qemu } from "@stopsim/qemu";
 import { UsageError } from "./errors.js";
 import type { DesignSpec } from "./presets.js";
-import type { GuestOptions } from "./run.js";
+import { type GuestOptions, startQemu } from "./run.js";
 import type { SimHost } from "./stack.js";
 
 /** "stop-lite=off,htm=on" -> { "stop-lite": "off", htm: "on" } (a leading "," and "cap-" allowed). */
@@ -86,30 +86,10 @@ export function manageHost(
 ): ManagedHost {
   const processes = new Map<string, Qemu>();
   const launcher: QemuLauncher = (argv, { name }) => {
-    try {
-      parseCommandLine(argv, design.qemu);
-    } catch (e) {
-      if (e instanceof QemuError) throw new UsageError(e.message.split("\n").join(" / "));
-      throw e;
-    }
-    try {
-      const r = Qemu.create({
-        sim,
-        host: { kvm: host.host.kvm, procDeviceTree: host.host.tree, hostname },
-        build: design.qemu,
-        image,
-        name: `qemu-${name}@${hostname}`,
-        commandLine: argv,
-        network,
-      });
-      if (r.kind !== "running")
-        return { ok: false as const, stderr: `QEMU did not start a machine (${r.kind})` };
-      processes.set(name, r.qemu);
-      return { ok: true as const, process: r.qemu };
-    } catch (e) {
-      if (e instanceof QemuError) return { ok: false as const, stderr: e.message };
-      throw e;
-    }
+    const r = startQemu(sim, host, design, image, argv, `qemu-${name}@${hostname}`, { hostname, network });
+    if (!r.ok) return { ok: false, stderr: r.error };
+    processes.set(name, r.qemu);
+    return { ok: true, process: r.qemu };
   };
   const driver = new QemuDriver({ sim, hostname, log, launcher });
   return { driver, launcher, processes };

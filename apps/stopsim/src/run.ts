@@ -12,7 +12,13 @@ import {
   randomMix,
 } from "@stopsim/guest";
 import type { KvmVm } from "@stopsim/host";
-import { parseCommandLine, type Qemu, QemuError, Qemu as QemuMachine } from "@stopsim/qemu";
+import {
+  type MigrationNetwork,
+  parseCommandLine,
+  type Qemu,
+  QemuError,
+  Qemu as QemuMachine,
+} from "@stopsim/qemu";
 import { UsageError } from "./errors.js";
 import type { RunOutcome } from "./fleet.js";
 import type { DesignSpec } from "./presets.js";
@@ -86,8 +92,9 @@ export function startQemu(
   host: SimHost,
   design: DesignSpec,
   image: GuestKernel,
-  commandLine: string,
+  commandLine: string | readonly string[],
   name: string,
+  net: { readonly hostname?: string; readonly network?: MigrationNetwork } = {},
 ): StartResult {
   // options QEMU cannot parse (unknown option or cap, impossible -smp topology, bad size) are the
   // user's mistake, not an outcome of the design: a usage error naming QEMU's complaint
@@ -100,11 +107,12 @@ export function startQemu(
   try {
     const r = QemuMachine.create({
       sim,
-      host: { kvm: host.host.kvm, procDeviceTree: host.host.tree },
+      host: { kvm: host.host.kvm, procDeviceTree: host.host.tree, hostname: net.hostname },
       build: design.qemu,
       image,
       name,
       commandLine,
+      network: net.network,
     });
     if (r.kind !== "running") return { ok: false, error: `QEMU did not start a machine (${r.kind})` };
     return { ok: true, qemu: r.qemu };
