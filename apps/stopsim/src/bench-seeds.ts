@@ -15,7 +15,7 @@ export const THREAD_WAKEUP_MEDIANS_NS: Readonly<Record<string, { timer: number; 
   snooze: { timer: 938, ipi: 2259 },
   stop0lite: { timer: 948, ipi: 2653 },
   "stop0lite (emulated)": { timer: 5006, ipi: 5596 },
-  CEDE: { timer: 29219, ipi: 21827 },
+  "Shared CEDE": { timer: 29219, ipi: 21827 },
 };
 
 /** The thread's ebizzy figure (records/s, one thread, three idle siblings; DOMAIN.md section 6). */

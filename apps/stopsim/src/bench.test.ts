@@ -18,7 +18,7 @@ const TOLERANCE = 0.2;
  * Their distributions are wide (thread: timer 2378-7659 ns, IPI 3580-8154 ns), so one seed's median
  * of 60 samples can fall outside 20%; the median over five seeds is what is checked.
  */
-describe(`bench wakeup on the full stack over ${SEEDS.length} seeds (spapr-cap design, smp 8, teo)`, () => {
+describe(`bench wakeup on the full stack over ${SEEDS.length} seeds (spapr-cap design, smp 8, menu)`, () => {
   let r: WakeupSeedsResult | undefined;
   it("runs every case at every seed by timer and by IPI to the end", async () => {
     r = await benchWakeupSeeds(SEEDS, SAMPLES, { workers: 2 });

@@ -219,7 +219,7 @@ describe("seeds are unsigned 64-bit integers, parsed exactly", () => {
 describe("precedence: explicit flags > scenario file > defaults", () => {
   const dir = tmp();
   const file = join(dir, "partial.yaml");
-  writeFileSync(file, "guest:\n  smp: '4'\n  memory: 3G\n  governor: menu\n  workload: ebizzy\n");
+  writeFileSync(file, "guest:\n  smp: '4'\n  memory: 3G\n  governor: teo\n  workload: ebizzy\n");
   const opts = async (args: string[]) => {
     let got: ReturnType<typeof runOptions> | undefined;
     const cmd = withCommon(new Command("x").exitOverride(), "1ms").action((o, c) => {
@@ -232,7 +232,7 @@ describe("precedence: explicit flags > scenario file > defaults", () => {
   for (const [option, flag, value, fromFile, fallback] of [
     ["smp", "--smp", "2", "4", "8,sockets=1,cores=2,threads=4"],
     ["memory", "--memory", "2G", "3G", "1G"],
-    ["governor", "--governor", "teo", "menu", "teo"],
+    ["governor", "--governor", "menu", "teo", "menu"],
     ["workload", "--workload", "timers", "ebizzy", "timers"],
   ] as const) {
     it(`${flag}: the flag wins over the file, the file over the default`, async () => {

@@ -151,3 +151,53 @@ describe("matrix", () => {
     expect(refused?.detail).toMatch(/source running, never paused$/);
   });
 });
+
+describe("the 2020 guest as KVM runs it", () => {
+  it("every design's guest registers shared_states, from the VPA bit KVM's H_REGISTER_VPA set", () => {
+    for (const [design, stop0lite] of [
+      ["upstream-2020", false],
+      ["rfc-as-posted", true],
+      ["host-probed", true],
+      ["emulate-fallback", true],
+      ["spapr-cap", true],
+    ] as const) {
+      const r = runBoot("dd2.3", design, { ...opts, durationNs: 10 * NS_PER_MS });
+      expect(r.guest.cpuidleTable).toEqual({
+        table: "shared_states",
+        lppacaOldStatus: 0x02,
+        sharedProc: true,
+        governor: "menu",
+      });
+      expect(r.guest.idleStatesOffered).toEqual(
+        stop0lite ? ["snooze", "stop0lite", "Shared Cede"] : ["snooze", "Shared Cede"],
+      );
+    }
+  });
+
+  it("menu is the default governor; its per-state usage shows snooze-timeout chains under 100 us timers", () => {
+    const r = runBoot("dd2.3", "spapr-cap", opts);
+    expect(r.guest.cpuidleTable.governor).toBe("menu");
+    const snooze = r.guest.idleStates.snooze;
+    // timed-out snoozes are recorded as idle periods shorter than the next state's residency
+    expect(snooze?.below ?? 0).toBeGreaterThan((snooze?.usage ?? 0) / 2);
+  });
+
+  it("the pre-DD2.3 erratum is counted where it fires (rfc-as-posted on DD2.2: native stop) and only there", () => {
+    const rows = runMatrix({
+      ...opts,
+      designNames: ["rfc-as-posted", "spapr-cap"],
+      hostNames: ["dd2.2", "dd2.3"],
+    });
+    const cell = (d: string, f: string, t: string) =>
+      rows.find((r) => r.design === d && r.from === f && r.to === t);
+    const hit = cell("rfc-as-posted", "dd2.2", "dd2.2");
+    expect(hit?.outcome).toBe("native");
+    expect(hit?.errata.lostWakeups).toBeGreaterThan(0);
+    expect(hit?.detail).toMatch(/hardware erratum .*lost wake-up/);
+    for (const r of rows) {
+      // rfc-as-posted never forces EC: its guest stops natively on DD2.2, as source or destination
+      const nativeOnDd22 = r.design === "rfc-as-posted" && (r.from === "dd2.2" || r.to === "dd2.2");
+      if (!nativeOnDd22) expect(r.errata.lostWakeups).toBe(0);
+    }
+  });
+});

@@ -21,6 +21,9 @@ import {
   createDesignGuest,
   DEFAULT_GUEST,
   diffCounts,
+  type ErrataCounters,
+  errataSince,
+  errataText,
   type GuestOptions,
   type GuestRunState,
   guestIdleStates,
@@ -29,12 +32,14 @@ import {
   type HazardKind,
   type Hazards,
   hazardKinds,
+  NO_ERRATA,
   NO_HAZARDS,
   observeHazards,
   qemuCommandLine,
   startQemu,
   startWorkload,
   vmCounters,
+  type WorkloadName,
 } from "./run.js";
 import { bootSimHost, type SimHost } from "./stack.js";
 
@@ -101,6 +106,8 @@ export interface PhaseReport {
   exits: Record<string, number>;
   emulatedStops: number;
   idleStates: Record<string, { usage: number; timeNs: number; above: number; below: number }>;
+  /** What the guest-stop erratum did in this phase (all zero on DD2.3 and for trapped stops). */
+  errata: ErrataCounters;
 }
 
 export interface BootReport {
@@ -118,12 +125,24 @@ export interface BootReport {
     state: GuestRunState | "not-started";
     cpus: number;
     idleStatesOffered: string[];
+    /**
+     * The table pseries_idle_probe chose and why: lppaca_shared_proc(), i.e. the
+     * LPPACA_OLD_SHARED_PROC bit of the VPA's __old_status byte the guest read back after
+     * H_REGISTER_VPA; and the cpuidle governor.
+     */
+    cpuidleTable: {
+      table: "shared_states" | "dedicated_states" | "none";
+      lppacaOldStatus: number;
+      sharedProc: boolean;
+      governor: string;
+    };
     idleStates: PhaseReport["idleStates"];
     consoleTail: string[];
     workload: Record<string, number>;
   };
   exits: Record<string, number>;
   emulatedStops: number;
+  errata: ErrataCounters;
   outcome: RunOutcome;
   /** Set when Ctrl-C ended the idle phase early: the simulated time it covers, ns. */
   stoppedAtNs?: number;
@@ -177,6 +196,7 @@ function resolveGuest(opts: RunOptions): GuestOptions {
 interface PhaseMark {
   exits: Record<string, number>;
   emulatedStops: number;
+  errata: ErrataCounters;
   stop0lite: number;
   idle: PhaseReport["idleStates"];
   at: number;
@@ -188,6 +208,7 @@ function mark(sim: Simulation, q: Qemu, k: GuestKernel): PhaseMark {
   return {
     exits: c.exits,
     emulatedStops: c.emulatedStops,
+    errata: c.errata,
     stop0lite: idle.stop0lite?.usage ?? 0,
     idle,
     at: sim.now,
@@ -222,6 +243,7 @@ function phaseSince(
     exits: diffCounts(now.exits, before.exits),
     emulatedStops,
     idleStates,
+    errata: errataSince(now.errata, before.errata),
   };
 }
 
@@ -259,12 +281,14 @@ export function* bootSteps(
         state: "not-started",
         cpus: 0,
         idleStatesOffered: [],
+        cpuidleTable: { table: "none", lppacaOldStatus: 0, sharedProc: false, governor: guestOpts.governor },
         idleStates: {},
         consoleTail: [],
         workload: {},
       },
       exits: {},
       emulatedStops: 0,
+      errata: { ...NO_ERRATA },
       outcome: "failed-start",
       hazards: observeHazards(sim, [h], undefined, []),
     };
@@ -294,12 +318,14 @@ export function* bootSteps(
       state: phase.guestState,
       cpus: kernel.cpus.filter((c) => c?.online).length,
       idleStatesOffered: offered,
+      cpuidleTable: cpuidleTable(kernel, guestOpts.governor),
       idleStates: phase.idleStates,
       consoleTail: kernel.console.dmesg().slice(-8),
       workload: workload(),
     },
     exits: phase.exits,
     emulatedStops: phase.emulatedStops,
+    errata: phase.errata,
     outcome: phase.outcome,
     hazards: observeHazards(sim, [h], kernel, [q]),
     ...(stoppedAtNs !== undefined ? { stoppedAtNs } : {}),
@@ -403,7 +429,8 @@ function migrateOnce(
   const fromPreset = findHost(fromName, opts.hosts);
   const toPreset = findHost(toName, opts.hosts);
   const design = withMachine(findDesign(designName, opts.designs), opts.machine);
-  const guestOpts = resolveGuest(opts);
+  // the matrix's workload by default: the guest must enter stop0lite on both hosts (see runMatrixCell)
+  const guestOpts = resolveGuest({ ...opts, guest: { workload: MATRIX_WORKLOAD, ...(opts.guest ?? {}) } });
   const sim = new Simulation({ seed: opts.seed, trace: opts.trace });
   if (opts.traceTo) sim.trace.streamTo(opts.traceTo);
   const h1 = bootSimHost(sim, fromPreset, design, `${fromPreset.name}#1`);
@@ -469,8 +496,7 @@ function migrateOnce(
     const after = workload();
     const progressed =
       Object.keys(after).some((k) => (after[k] ?? 0) !== (before[k] ?? 0)) ||
-      (guestIdleStates(kernel).snooze?.usage ?? 0) + (guestIdleStates(kernel).CEDE?.usage ?? 0) >
-        (g0.idle.snooze?.usage ?? 0) + (g0.idle.CEDE?.usage ?? 0);
+      idleEntries(guestIdleStates(kernel)) > idleEntries(g0.idle);
     const wasPaused = q1.events.slice(stopsBefore).some((e) => e.event === "STOP");
     return { status: q1.status, guestState: guestRunState(kernel, q1), progressed, wasPaused };
   };
@@ -599,13 +625,16 @@ function migrateOnce(
     const p2Start: PhaseMark = { ...mk1, exits: {}, emulatedStops: 0 };
     sim.runFor(opts.durationNs);
     const p2 = phaseSince(sim, q, kernel, p2Start, toPreset.name);
+    const erratum = [p1, p2]
+      .map((p) => (errataText(p.errata) ? `on ${p.host}: ${errataText(p.errata)}` : ""))
+      .filter((x) => x !== "");
     return {
       ...base,
       source: { started: true, phase: p1 },
       destination: { started: true, phase: p2 },
       migration,
       outcome: p2.outcome,
-      detail: `${p1.outcome} on ${fromPreset.name}, ${p2.outcome} on ${toPreset.name}`,
+      detail: `${p1.outcome} on ${fromPreset.name}, ${p2.outcome} on ${toPreset.name}${erratum.length ? `; ${erratum.join("; ")}` : ""}`,
       ...traceOut(),
     };
   }
@@ -615,12 +644,17 @@ function firstLine(s: string): string {
   return s.split("\n")[0].replace(/^qemu-system-ppc64: /, "");
 }
 
+/** The default guest workload of the matrix and of migrations (see runMatrixCell). */
+export const MATRIX_WORKLOAD: WorkloadName = "mixed";
+
 /** One seed of a matrix cell: what the run reported. */
 export interface MatrixSeedResult {
   seed: number | string;
   outcome: RunOutcome;
   detail: string;
   hazards: Hazards;
+  /** The guest-stop erratum's work over the cell's runs (source and destination phases summed). */
+  errata: ErrataCounters;
 }
 
 /** A matrix cell over its seeds: the distribution of outcomes and the seeds of each minority. */
@@ -642,6 +676,8 @@ export interface MatrixRow {
   hazards: { kind: HazardKind; seeds: (number | string)[] }[];
   /** Hazards in a seed whose outcome was clean (native, emulated, not-used): the table's mark. */
   hazardMark: boolean;
+  /** The guest-stop erratum's work summed over the cell's seeds (each seed's in `seeds`). */
+  errata: ErrataCounters;
 }
 
 /** Outcomes that are not failures: a hazard in such a run is otherwise invisible. */
@@ -685,13 +721,27 @@ export function matrixCells(opts: MatrixOptions): MatrixCell[] {
 
 /** One seed of one cell: a boot (from === to) or a migration, through every layer. */
 export function runMatrixCell(cell: MatrixCell, opts: RunOptions): MatrixSeedResult {
-  const o = { ...opts, trace: false };
+  // Each cell must exercise its guest's stop0lite path. The 2020 default governor (menu) under the
+  // timers workload falls into snooze-timeout chains on its 100 us CPU and seldom enters stop0lite
+  // (packages/guest/README.md); the random mix of compute and sleeps gives menu varied idle
+  // periods, and it enters stop0lite hundreds of times in a few ms. A workload given by the caller
+  // wins.
+  const o = { ...opts, trace: false, guest: { workload: MATRIX_WORKLOAD, ...(opts.guest ?? {}) } };
   if (cell.from === cell.to) {
     const r = runBoot(cell.from, cell.design, o);
-    return { seed: opts.seed, outcome: r.outcome, detail: bootDetail(r), hazards: r.hazards };
+    return {
+      seed: opts.seed,
+      outcome: r.outcome,
+      detail: bootDetail(r),
+      hazards: r.hazards,
+      errata: r.errata,
+    };
   }
   const r = runMigrate(cell.from, cell.to, cell.design, o);
-  return { seed: opts.seed, outcome: r.outcome, detail: r.detail, hazards: r.hazards };
+  const e = [r.source.phase?.errata, r.destination.phase?.errata].filter(
+    (x): x is ErrataCounters => x !== undefined,
+  );
+  return { seed: opts.seed, outcome: r.outcome, detail: r.detail, hazards: r.hazards, errata: sumErrata(e) };
 }
 
 /** A cell's row from its seeds' results (given in seed-list order). */
@@ -717,6 +767,7 @@ export function matrixRow(cell: MatrixCell, results: readonly MatrixSeedResult[]
       seeds: results.filter((r) => r.hazards[kind] > 0).map((r) => r.seed),
     })).filter((h) => h.seeds.length > 0),
     hazardMark: results.some((r) => CLEAN_OUTCOMES.includes(r.outcome) && hazardKinds(r.hazards).length > 0),
+    errata: sumErrata(results.map((r) => r.errata)),
   };
 }
 
@@ -744,9 +795,40 @@ function bootDetail(r: BootReport): string {
   if (r.outcome === "failed-start") return firstLine(r.qemu.error ?? "QEMU refused to start");
   const stop = r.guest.idleStates.stop0lite;
   const trapped = r.emulatedStops;
+  const erratum = errataText(r.errata);
   return `guest ${r.guest.state}; stop0lite ${stop ? `used ${stop.usage}x` : "not offered"}${trapped ? `, ${trapped} stop traps emulated` : ""}; exits ${
     Object.entries(r.exits)
       .map(([k, v]) => `${k}=${v}`)
       .join(" ") || "none"
-  }`;
+  }${erratum ? `; ${erratum}` : ""}`;
+}
+
+function sumErrata(list: readonly ErrataCounters[]): ErrataCounters {
+  const out = { ...NO_ERRATA };
+  for (const e of list) {
+    out.lostWakeups += e.lostWakeups;
+    out.lateWakeups += e.lateWakeups;
+    out.lateNs += e.lateNs;
+    out.maxLateNs = Math.max(out.maxLateNs, e.maxLateNs);
+    out.stalledVcpus += e.stalledVcpus;
+    out.maxStallNs = Math.max(out.maxStallNs, e.maxStallNs);
+  }
+  return out;
+}
+
+/** pseries_idle_probe's choice as the guest reports it (kernel.driver: table, VPA byte). */
+function cpuidleTable(kernel: GuestKernel, governor: string): BootReport["guest"]["cpuidleTable"] {
+  const d = kernel.driver;
+  if (d === null) return { table: "none", lppacaOldStatus: 0, sharedProc: false, governor };
+  return {
+    table: d.shared ? "shared_states" : "dedicated_states",
+    lppacaOldStatus: d.lppacaOldStatus,
+    sharedProc: d.shared,
+    governor,
+  };
+}
+
+/** Entries into the idle states that do not stop the thread (snooze and either CEDE table's). */
+function idleEntries(idle: Record<string, { usage: number } | undefined>): number {
+  return (idle.snooze?.usage ?? 0) + (idle.CEDE?.usage ?? 0) + (idle["Shared Cede"]?.usage ?? 0);
 }

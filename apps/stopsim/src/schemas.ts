@@ -42,6 +42,18 @@ const HostReportSchema = z
   })
   .strict();
 
+/** What the guest-stop erratum did (run.ts ErrataCounters). */
+const ErrataSchema = z
+  .object({
+    lostWakeups: count,
+    lateWakeups: count,
+    lateNs: ns,
+    maxLateNs: ns,
+    stalledVcpus: count,
+    maxStallNs: ns,
+  })
+  .strict();
+
 /** `stopsim boot --json` and `stopsim idle --json`. */
 export const BootJsonSchema = z
   .object({
@@ -62,6 +74,14 @@ export const BootJsonSchema = z
         state: z.union([guestRunState, z.literal("not-started")]),
         cpus: count,
         idleStatesOffered: z.array(z.string()),
+        cpuidleTable: z
+          .object({
+            table: z.enum(["shared_states", "dedicated_states", "none"]),
+            lppacaOldStatus: z.number().int().min(0).max(255),
+            sharedProc: z.boolean(),
+            governor: z.string(),
+          })
+          .strict(),
         idleStates,
         consoleTail: z.array(z.string()),
         workload: counts,
@@ -69,6 +89,7 @@ export const BootJsonSchema = z
       .strict(),
     exits: counts,
     emulatedStops: count,
+    errata: ErrataSchema,
     outcome,
     hazards: HazardsSchema,
   })
@@ -83,6 +104,7 @@ const PhaseSchema = z
     exits: counts,
     emulatedStops: count,
     idleStates,
+    errata: ErrataSchema,
   })
   .strict();
 
@@ -138,7 +160,9 @@ export const MigrateJsonSchema = z
 /** A seed as the CLI prints it: a number up to 2^53-1, larger ones as their decimal text. */
 const seed = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]);
 
-const MatrixSeedSchema = z.object({ seed, outcome, detail: z.string(), hazards: HazardsSchema }).strict();
+const MatrixSeedSchema = z
+  .object({ seed, outcome, detail: z.string(), hazards: HazardsSchema, errata: ErrataSchema })
+  .strict();
 
 /** `stopsim matrix --json`: per cell the distribution over the seeds and every seed's result. */
 export const MatrixJsonSchema = z
@@ -160,6 +184,8 @@ export const MatrixJsonSchema = z
           hazards: z.array(z.object({ kind: hazardKind, seeds: z.array(seed) }).strict()),
           /** Hazards in a seed with a clean outcome: the table's mark. */
           hazardMark: z.boolean(),
+          /** The guest-stop erratum's work summed over the seeds. */
+          errata: ErrataSchema,
         })
         .strict(),
     ),

@@ -44,7 +44,8 @@ export function defaultGuestStopErratum(chip: ChipModel): GuestStopErratumConfig
 /** Per-core erratum state. */
 export class GuestStopErratum {
   readonly enabled: boolean;
-  readonly lostWakeupProbability: number;
+  /** May be changed while the simulation runs (a value in [0, 1]). */
+  lostWakeupProbability: number;
   /** Number of wake events lost so far. */
   lostWakeups = 0;
   private readonly rng: Rng;

@@ -374,6 +374,28 @@ describe("tracing and erratum", () => {
     expect(t.stopped).toBe(true);
     expect(t.lostWakeups).toBe(1);
     expect(os.events).toHaveLength(0);
+    // the stall is measured from the swallowed DEC (at ~1 us)
+    expect(Math.abs(t.erratumStallNs - (sim.now - 1000))).toBeLessThanOrEqual(5);
+  });
+
+  it("a stop the erratum delayed counts as a late wake-up with its delay once a later event ends it", () => {
+    const { t, sim, core } = setup(POWER9_DD22, { guestStopErratum: { lostWakeupProbability: 1 } });
+    t.setSpr(SPRN_LPCR, PECE_ALL);
+    t.setSpr(SPRN_PSSCR, LITE);
+    t.msr = MSR_GUEST;
+    t.setSpr(SPRN_DEC, 512n);
+    t.execute(A.STOP);
+    sim.runFor(5000);
+    expect(t.lostWakeups).toBe(1);
+    expect(t.lateWakeups).toBe(0);
+    // the erratum stops firing: the next event (a hypervisor doorbell at 5 us) wakes the thread
+    core.errata.lostWakeupProbability = 0;
+    t.receiveHypervisorDoorbell();
+    expect(t.stopped).toBe(false);
+    expect(t.lateWakeups).toBe(1);
+    expect(Math.abs(t.lateWakeupNs - 4000)).toBeLessThanOrEqual(5);
+    expect(t.maxLateWakeupNs).toBe(t.lateWakeupNs);
+    expect(t.erratumStallNs).toBe(0);
   });
 
   it("the erratum is off on DD2.3 and can be switched off on DD2.2", () => {

@@ -131,6 +131,9 @@ class ThreadStopState implements StopState {
     private readonly psscrLo: number,
   ) {}
 
+  /** When the guest-stop erratum first swallowed a wake event of this stop (-1: never). */
+  lostAt = -1;
+
   get psscr(): bigint {
     return toBig(this.psscrHi, this.psscrLo);
   }
@@ -412,7 +415,7 @@ export class HwThread {
   private readonly hdecTimer: Timer;
   private tbOffset = 0;
 
-  private stop: StopState | null = null;
+  private stop: ThreadStopState | null = null;
   private executing = false;
   private needCheck = false;
   private traceTrack = -1;
@@ -436,6 +439,11 @@ export class HwThread {
   readonly fscrSlot = S_FSCR;
   readonly hfscrSlot = S_HFSCR;
   private darnRng: Rng | null = null;
+  /** Stops that ended later than they should have because the erratum swallowed a wake event. */
+  lateWakeups = 0;
+  /** Sum and maximum, over those stops, of the time from the first swallowed event to the wake-up (ns). */
+  lateWakeupNs = 0;
+  maxLateWakeupNs = 0;
 
   constructor(sim: Simulation, options: HwThreadOptions) {
     this.sim = sim;
@@ -1701,6 +1709,15 @@ export class HwThread {
     return SRC_NONE;
   }
 
+  /**
+   * How long the thread has been held in its current stop by a wake event the guest-stop erratum
+   * swallowed (ns), or 0: a stall still in progress.
+   */
+  get erratumStallNs(): number {
+    const st = this.stop;
+    return st === null || st.lostAt < 0 ? 0 : this.sim.now - st.lostAt;
+  }
+
   /** A wake event arrived for the stopped thread. */
   private tryWake(): void {
     const st = this.stop;
@@ -1709,12 +1726,19 @@ export class HwThread {
     if (src === SRC_NONE) return;
     if (!st.hv && !st.esl && !st.ec && this.core?.errata.loseWakeup()) {
       this.lostWakeups++;
+      if (st.lostAt < 0) st.lostAt = this.sim.now;
       if (this.sim.trace.enabled) {
         this.sim.trace.instant(this.track(), "lost_wakeup", "errata", { reason: WAKE_REASON[src] ?? "" });
       }
       return;
     }
     this.stop = null;
+    if (st.lostAt >= 0) {
+      const late = this.sim.now - st.lostAt;
+      this.lateWakeups++;
+      this.lateWakeupNs += late;
+      if (late > this.maxLateWakeupNs) this.maxLateWakeupNs = late;
+    }
     this.setPls(st.level, this.sprLo[S_PSSCR]);
     if (this.sim.trace.enabled) {
       const tr = this.track();

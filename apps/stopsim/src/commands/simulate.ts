@@ -10,11 +10,12 @@ import { runMatrixPool } from "../matrix.js";
 import { colour, heading, printJson, table } from "../output.js";
 import { parseWorkers } from "../pool.js";
 import { findDesign, findHost } from "../presets.js";
-import { parseWorkload, WORKLOADS } from "../run.js";
+import { DEFAULT_GUEST, type ErrataCounters, errataText, parseWorkload, WORKLOADS } from "../run.js";
 import { loadScenario, type Scenario } from "../scenario.js";
 import {
   type BootReport,
   bootSteps,
+  MATRIX_WORKLOAD,
   type MatrixRow,
   type MigrateReport,
   matrixCells,
@@ -47,9 +48,9 @@ export function withCommon(cmd: Command, defaultDuration: string, defaultWorkloa
       new Option("--workload <w>", "guest workload").choices([...WORKLOADS]).default(defaultWorkload),
     )
     .addOption(
-      new Option("--governor <g>", "guest cpuidle governor (teo by default: see DEFAULT_GUEST)")
+      new Option("--governor <g>", "guest cpuidle governor (menu, the 2020 default, unless teo is chosen)")
         .choices(["menu", "teo"])
-        .default("teo"),
+        .default(DEFAULT_GUEST.governor),
     )
     .option("--smp <spec>", "guest topology in QEMU's -smp syntax", "8,sockets=1,cores=2,threads=4")
     .option("--memory <size>", "guest memory in QEMU's -m syntax", "1G")
@@ -207,12 +208,20 @@ function printBoot(r: BootReport, durationNs: number): void {
     console.log(`  caps: ${caps}`);
     console.log(`  guest tree: ibm,stop-lite-permitted ${r.qemu.stopLitePermitted ? "present" : "absent"}`);
     console.log(heading("guest kernel"));
+    const t = r.guest.cpuidleTable;
+    console.log(
+      `  cpuidle: ${t.table}${t.table === "none" ? "" : ` (lppaca_shared_proc() = ${t.sharedProc ? 1 : 0}: the VPA's __old_status byte read back as 0x${t.lppacaOldStatus.toString(16).padStart(2, "0")}, LPPACA_OLD_SHARED_PROC ${t.sharedProc ? "set by the hypervisor's H_REGISTER_VPA" : "clear"})`}, governor ${t.governor}`,
+    );
     console.log(`  idle states offered: ${r.guest.idleStatesOffered.join(", ")}`);
     console.log(idleTable(r.guest.idleStates, durationNs * Math.max(1, r.guest.cpus)));
     console.log(exitsTable(r.exits, durationNs));
+    const erratum = errataText(r.errata);
+    if (erratum) console.log(colour.yellow(erratum));
     if (r.guest.state !== "running") console.log(colour.red(r.guest.consoleTail.join("\n")));
   }
-  console.log(`guest ${r.guest.state}: ${outcomeText(r.outcome)}`);
+  console.log(
+    `guest ${r.guest.state}: ${outcomeText(r.outcome)}${errataText(r.errata) ? " (with the hardware erratum, see above)" : ""}`,
+  );
 }
 
 export function registerSimulate(program: Command): void {
@@ -243,6 +252,7 @@ export function registerSimulate(program: Command): void {
   withCommon(
     program.command("migrate").description("boot on one host, migrate live to another, run there"),
     "20ms",
+    MATRIX_WORKLOAD,
   )
     .requiredOption("--from <host>", "source host preset")
     .requiredOption("--to <host>", "destination host preset")
@@ -298,6 +308,7 @@ export function registerSimulate(program: Command): void {
         "every design x every ordered host pair, each cell from real runs over several seeds (the distribution of outcomes)",
       ),
     "10ms",
+    MATRIX_WORKLOAD,
   )
     .option(
       "--seeds <spec>",
@@ -372,11 +383,16 @@ function replayHint(o: CommonOpts): string {
   return [
     `--duration ${o.duration}`,
     o.workload !== "timers" ? `--workload ${o.workload}` : "",
-    o.governor !== "teo" ? `--governor ${o.governor}` : "",
+    o.governor !== DEFAULT_GUEST.governor ? `--governor ${o.governor}` : "",
     o.scenario ? `--scenario ${o.scenario}` : "",
   ]
     .filter(Boolean)
     .join(" ");
+}
+
+function errataLine(e: ErrataCounters): string {
+  const t = errataText(e);
+  return t ? `\n    ${colour.yellow(t)}` : "";
 }
 
 function printMigrate(r: MigrateReport): void {
@@ -384,7 +400,7 @@ function printMigrate(r: MigrateReport): void {
   if (!r.source.started) console.log(colour.red(`source QEMU refused to start: ${r.source.error}`));
   if (r.source.phase)
     console.log(
-      `  on ${r.from}: ${outcomeText(r.source.phase.outcome)}, exits ${JSON.stringify(r.source.phase.exits)}`,
+      `  on ${r.from}: ${outcomeText(r.source.phase.outcome)}, exits ${JSON.stringify(r.source.phase.exits)}${errataLine(r.source.phase.errata)}`,
     );
   const m = r.migration;
   if (m.log) {
@@ -408,7 +424,7 @@ function printMigrate(r: MigrateReport): void {
     );
   if (r.destination.phase)
     console.log(
-      `  on ${r.to}: ${outcomeText(r.destination.phase.outcome)}, exits ${JSON.stringify(r.destination.phase.exits)}`,
+      `  on ${r.to}: ${outcomeText(r.destination.phase.outcome)}, exits ${JSON.stringify(r.destination.phase.exits)}${errataLine(r.destination.phase.errata)}`,
     );
   console.log(`outcome: ${outcomeText(r.outcome)} (${r.detail})`);
 }
@@ -419,7 +435,10 @@ export function cellText(r: MatrixRow): string {
   const text = Object.entries(r.outcomes)
     .map(([k, v]) => `${outcomeText(k as RunOutcome)} ${v}/${n}`)
     .join(", ");
-  return r.hazardMark ? `${text} ${colour.yellow(HAZARD_MARK)}` : text;
+  // a cell where the hardware erratum fired must not read as a clean outcome
+  const hit = r.seeds.filter((x) => x.errata.lostWakeups > 0).length;
+  const withErratum = hit > 0 ? `${text} + erratum ${hit}/${n} (${r.errata.lostWakeups} lost)` : text;
+  return r.hazardMark ? `${withErratum} ${colour.yellow(HAZARD_MARK)}` : withErratum;
 }
 
 /** The table's mark of a cell whose clean outcome came with hazards. */

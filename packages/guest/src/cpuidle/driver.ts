@@ -39,7 +39,10 @@ export interface CpuidleDriver {
   /** snooze_timeout in timebase ticks (0 and disabled if only one state). */
   readonly snoozeTimeoutTb: number;
   readonly snoozeTimeoutEnabled: boolean;
+  /** Which table pseries_idle_probe chose: shared_states (true) or dedicated_states. */
   readonly shared: boolean;
+  /** The VPA's __old_status byte the choice was read from (LPPACA_OLD_SHARED_PROC = 0x02). */
+  readonly lppacaOldStatus: number;
 }
 
 function state(
@@ -69,11 +72,11 @@ export const STOP0LITE_STATE = state("stop0lite", "Pauses the CPU", "stop0lite",
 export interface PseriesIdleProbe {
   /** lppaca_shared_proc(): FW_FEATURE_SPLPAR and the shared bit the hypervisor set in the VPA. */
   readonly shared: boolean;
+  /** The VPA byte it was read from, for the report (default 0x02 when shared, else 0). */
+  readonly lppacaOldStatus?: number;
   readonly stop0lite: Stop0liteMode;
   readonly cpuFeatures: bigint;
   readonly stopLitePermitted: boolean;
-  /** Tables that carry stop0lite: the patch touches shared_states only. */
-  readonly stop0liteTables?: "shared" | "both";
   readonly tbFreq: number;
 }
 
@@ -93,18 +96,25 @@ export function stop0liteEnabled(
   }
 }
 
-// linux: drivers/cpuidle/cpuidle-pseries.c pseries_idle_probe + pseries_cpuidle_driver_init
+// linux: drivers/cpuidle/cpuidle-pseries.c pseries_idle_probe + pseries_cpuidle_driver_init: the
+// v5.6 tables, with patch 3's stop0lite in shared_states only (the dedicated table is the
+// upstream one whatever the configuration). Only the VPA bit decides the table.
 export function pseriesIdleProbe(p: PseriesIdleProbe): CpuidleDriver {
-  const withStop = stop0liteEnabled(p) && (p.shared || p.stop0liteTables === "both");
+  const withStop = p.shared && stop0liteEnabled(p);
   const states = p.shared
     ? withStop
       ? [SNOOZE_STATE, STOP0LITE_STATE, SHARED_CEDE_STATE]
       : [SNOOZE_STATE, SHARED_CEDE_STATE]
-    : withStop
-      ? [SNOOZE_STATE, STOP0LITE_STATE, CEDE_STATE]
-      : [SNOOZE_STATE, CEDE_STATE];
+    : [SNOOZE_STATE, CEDE_STATE];
   const tbTicksPerUsec = Math.floor(p.tbFreq / 1_000_000);
   const snoozeTimeoutEnabled = states.length > 1;
   const snoozeTimeoutTb = snoozeTimeoutEnabled ? states[1].targetResidencyUs * tbTicksPerUsec : 0;
-  return { name: "pseries_idle", states, snoozeTimeoutTb, snoozeTimeoutEnabled, shared: p.shared };
+  return {
+    name: "pseries_idle",
+    states,
+    snoozeTimeoutTb,
+    snoozeTimeoutEnabled,
+    shared: p.shared,
+    lppacaOldStatus: p.lppacaOldStatus ?? (p.shared ? 0x02 : 0),
+  };
 }

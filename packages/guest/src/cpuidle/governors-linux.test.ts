@@ -21,9 +21,16 @@ const TICK = 10_000_000; // TICK_NSEC at HZ=100
 const UINT_MAX = 0xffffffff;
 
 function driver(states: CpuidleState[]): CpuidleDriver {
-  return { name: "pseries_idle", states, snoozeTimeoutTb: 0, snoozeTimeoutEnabled: false, shared: false };
+  return {
+    name: "pseries_idle",
+    states,
+    snoozeTimeoutTb: 0,
+    snoozeTimeoutEnabled: false,
+    shared: false,
+    lppacaOldStatus: 0,
+  };
 }
-/** cpuidle-pseries dedicated table with stop0lite: snooze 0/0, stop0lite 2/20 us, CEDE 10/100 us. */
+/** A table of three states: snooze 0/0, stop0lite 2/20 us, CEDE 10/100 us (the governors see only latencies and residencies). */
 const PSERIES = driver([SNOOZE_STATE, STOP0LITE_STATE, CEDE_STATE]);
 
 function st(name: string, latUs: number, resUs: number, polling = false): CpuidleState {

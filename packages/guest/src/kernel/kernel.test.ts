@@ -63,23 +63,27 @@ describe("which idle states a kernel configuration offers (config x DTB channel 
     });
   }
 
-  it("uses the dedicated table when the hypervisor does not mark the VPA shared", () => {
-    const { kernel } = boot({ stop0lite: "always", stop0liteTables: "shared" }, {});
+  it("chooses the table from the VPA bit it reads back: dedicated_states (no stop0lite) when the hypervisor leaves it clear", () => {
+    const { kernel } = boot({ stop0lite: "always" }, {});
     expect(kernel.driver?.shared).toBe(true);
-    // a platform whose H_REGISTER_VPA leaves the shared bit clear: patch 3 exactly -> no stop0lite
+    expect(kernel.driver?.lppacaOldStatus).toBe(0x02);
+    expect(kernel.console.contains("lppaca_shared_proc() = 1")).toBe(true);
+    // a platform whose H_REGISTER_VPA leaves the shared bit clear: a dedicated LPAR, the upstream
+    // dedicated table (patch 3 adds stop0lite to shared_states only)
     const tree = guestTree({ cores: 1, threads: 4 });
     tree.requireNode("/rtas").setPropStrings("ibm,hypertas-functions", ["hcall-pft", "hcall-splpar"]);
     const sim = new Simulation({ seed: 1 });
-    const k2 = createGuestKernel({
-      sim,
-      config: { stop0lite: "always", stop0liteTables: "shared", watchdogThreshS: 0 },
-    });
+    const k2 = createGuestKernel({ sim, config: { stop0lite: "always", watchdogThreshS: 0 } });
     const p2 = new TestPlatform({ sim, image: k2, dtb: encodeDtb(tree), threadsPerCore: 4 });
     p2.markVpaShared = false;
     p2.start();
     sim.runFor(20_000_000);
     expect(k2.driver?.shared).toBe(false);
+    expect(k2.driver?.lppacaOldStatus).toBe(0);
     expect(k2.driver?.states.map((s) => s.name)).toEqual(["snooze", "CEDE"]);
+    expect(k2.console.contains("lppaca_shared_proc() = 0 (VPA __old_status 0x00): dedicated_states")).toBe(
+      true,
+    );
   });
 });
 

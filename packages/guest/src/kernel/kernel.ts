@@ -75,12 +75,6 @@ export interface GuestKernelConfig {
   /** Idle states to disable at boot, by name (like writing 1 to stateN/disable). */
   disableStates?: readonly string[];
   /**
-   * Tables that carry stop0lite. The patch touches shared_states only ("shared"); the default
-   * "both" also puts it between snooze and CEDE in the dedicated table, so the state exists
-   * whichever table the VPA's shared-processor bit selects.
-   */
-  stop0liteTables?: "shared" | "both";
-  /**
    * IPI path: "linux" follows pSeries_smp_probe of 2020 (msgsndp doorbells to SMT siblings when
    * CPU_FTR_DBELL, H_IPI otherwise); "xics" always uses H_IPI.
    */
@@ -179,7 +173,6 @@ export class GuestKernel implements GuestKernelImage {
     this.config = {
       stop0lite: config.stop0lite ?? "never",
       governor: config.governor ?? "menu",
-      stop0liteTables: config.stop0liteTables ?? "both",
       ipi: config.ipi ?? "linux",
       hz: config.hz ?? 100,
       panicOnOops: config.panicOnOops ?? true,
@@ -555,12 +548,15 @@ export class GuestKernel implements GuestKernelImage {
     }
   }
 
-  /** lppaca_shared_proc(): FW_FEATURE_SPLPAR and the bit the hypervisor set in our VPA. */
-  private sharedProcessor(cpu: GuestCpu): boolean {
+  /**
+   * lppaca_shared_proc(): FW_FEATURE_SPLPAR and the bit the hypervisor set in our VPA, read back
+   * from guest memory (the lppaca's __old_status byte).
+   */
+  private readVpaStatus(cpu: GuestCpu): { shared: boolean; oldStatus: number } {
     const bp = this.boot;
-    if (bp === null || !bp.fwFeatures.has("FW_FEATURE_SPLPAR")) return false;
+    if (bp === null || !bp.fwFeatures.has("FW_FEATURE_SPLPAR")) return { shared: false, oldStatus: 0 };
     const b = this.readRam().read8(lppacaAddr(cpu.logical) + LPPACA_OLD_STATUS_OFFSET);
-    return (b & LPPACA_OLD_SHARED_PROC) !== 0;
+    return { shared: (b & LPPACA_OLD_SHARED_PROC) !== 0, oldStatus: b };
   }
 
   // linux: arch/powerpc/kernel/rtas.c rtas_call (through H_RTAS)
@@ -666,14 +662,19 @@ export class GuestKernel implements GuestKernelImage {
       return;
     }
     yield { k: "delay", ns: 1_000 };
+    const vpa = this.readVpaStatus(boot);
     this.driver = pseriesIdleProbe({
-      shared: this.sharedProcessor(boot),
+      shared: vpa.shared,
+      lppacaOldStatus: vpa.oldStatus,
       stop0lite: this.config.stop0lite,
       cpuFeatures: bp.cpuFeatures,
       stopLitePermitted: bp.stopLitePermitted,
-      stop0liteTables: this.config.stop0liteTables,
       tbFreq: bp.tbFreq,
     });
+    this.console.printk(
+      "info",
+      `cpuidle: pseries_idle_probe: lppaca_shared_proc() = ${vpa.shared ? 1 : 0} (VPA __old_status 0x${vpa.oldStatus.toString(16).padStart(2, "0")}${vpa.shared ? ", LPPACA_OLD_SHARED_PROC set by the hypervisor" : ""}): ${vpa.shared ? "shared_states" : "dedicated_states"}`,
+    );
     for (const c of this.cpus) if (c?.online) this.attachCpuidle(c);
     // cpuidle_install_idle_handler -> wake_up_all_idle_cpus: idle CPUs go round their idle loop
     // again and pick up the new driver (need_resched for a polling CPU, else a reschedule IPI)

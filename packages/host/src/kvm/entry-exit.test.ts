@@ -15,6 +15,7 @@ import {
   LPCR_PECE,
   LPCR_PECE_HVEE,
   LPCR_UPRT,
+  li,
   Memory,
   msgsndp,
   NOP,
@@ -22,11 +23,21 @@ import {
   PSSCR_EC,
   PSSCR_ESL,
   SPRN_PSSCR,
+  sldi,
 } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import { GUEST_BASE, hcall, load32, TestGuest } from "../test-helpers/guest.js";
 import { machine, start, vcpu } from "../test-helpers/setup.js";
-import { H_SET_MODE, KVM_REG_PPC_DEC_EXPIRY, KVM_REG_PPC_PPR } from "./uapi.js";
+import {
+  H_PARAMETER,
+  H_REGISTER_VPA,
+  H_SET_MODE,
+  H_SUCCESS,
+  KVM_REG_PPC_DEC_EXPIRY,
+  KVM_REG_PPC_PPR,
+  LPPACA_OLD_SHARED_PROC,
+  LPPACA_OLD_STATUS_OFFSET,
+} from "./uapi.js";
 
 describe("guest entry PSSCR (kvmhv_load_hv_regs_and_go: vcpu->arch.psscr | PSSCR_EC)", () => {
   it("a 2020 build forces PSSCR_EC only; ESL keeps the guest-visible value (0)", () => {
@@ -143,5 +154,52 @@ describe("hypervisor doorbell exits (book3s_hv_rmhandlers.S maybe_reenter_guest)
     m.sim.runFor(1_000_000);
     expect(v0.exitCountsRecord()).toEqual({ H_FAC_UNAVAIL: 2 });
     expect(v1.kicks).toBe(1);
+  });
+});
+
+describe("H_REGISTER_VPA (do_h_register_vpa, kvmppc_update_vpas, init_vpa)", () => {
+  /** The guest registers the VPA at `addr` whose size field (be16 at +4) says `size`; returns r3 and the RAM. */
+  function register(addr: number, size: number): { rc: bigint; ram: Memory } {
+    const m = machine("dd2.3", "new", "fallback");
+    const ram = new Memory(1 << 20);
+    m.vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0, memorySize: 1 << 20, memory: ram });
+    ram.write8(addr + 4, (size >> 8) & 0xff);
+    ram.write8(addr + 5, size & 0xff);
+    const prog = [
+      li(3, H_REGISTER_VPA),
+      li(4, 1),
+      sldi(4, 4, 45),
+      li(5, 0),
+      ...load32(6, addr),
+      0x44000022,
+      NOP,
+      NOP,
+    ];
+    const g = new TestGuest(m.sim, prog, 10, (x) => {
+      x.halted = true;
+    });
+    const v = vcpu(m, 0, g);
+    start(m, v);
+    m.sim.runFor(2_000_000);
+    return { rc: BigInt.asIntN(64, v.getRegs().gpr[3]), ram };
+  }
+
+  it("registers the guest's lppaca and, on the next entry, sets LPPACA_OLD_SHARED_PROC in it", () => {
+    const { rc, ram } = register(0x8000, 0x400);
+    expect(rc).toBe(BigInt(H_SUCCESS));
+    expect(ram.read8(0x8000 + LPPACA_OLD_STATUS_OFFSET) & LPPACA_OLD_SHARED_PROC).toBe(
+      LPPACA_OLD_SHARED_PROC,
+    );
+  });
+
+  it("refuses a misaligned area or one shorter than struct lppaca with H_PARAMETER and writes nothing", () => {
+    for (const [addr, size] of [
+      [0x8040, 0x400],
+      [0x8000, 0x100],
+    ]) {
+      const { rc, ram } = register(addr, size);
+      expect(rc).toBe(BigInt(H_PARAMETER));
+      expect(ram.read8(addr + LPPACA_OLD_STATUS_OFFSET)).toBe(0);
+    }
   });
 });

@@ -461,6 +461,41 @@ export class KvmVm {
     return undefined;
   }
 
+  /** The slot memory and offset of guest real address `gpa` .. gpa+len-1, or undefined. */
+  private guestRange(gpa: number, len: number): { memory: Memory; offset: number } | undefined {
+    for (const r of this.regions.values()) {
+      if (gpa >= r.guestPhysAddr && gpa + len <= r.guestPhysAddr + r.memorySize) {
+        return { memory: r.memory, offset: gpa - r.guestPhysAddr };
+      }
+    }
+    return undefined;
+  }
+
+  /** Reads a big-endian 16-bit value of guest real memory, or undefined outside every slot. */
+  readGuestBe16(gpa: number): number | undefined {
+    const m = this.guestRange(gpa, 2);
+    return m === undefined ? undefined : (m.memory.read8(m.offset) << 8) | m.memory.read8(m.offset + 1);
+  }
+
+  /** Reads a big-endian 32-bit value of guest real memory, or undefined outside every slot. */
+  readGuestBe32(gpa: number): number | undefined {
+    const m = this.guestRange(gpa, 4);
+    return m === undefined ? undefined : m.memory.read32(m.offset, false);
+  }
+
+  /** Whether guest real addresses gpa .. gpa+len-1 lie in one memory slot (kvmppc_pin_guest_page). */
+  guestRangeMapped(gpa: number, len: number): boolean {
+    return this.guestRange(gpa, len) !== undefined;
+  }
+
+  /** ORs `bits` into a byte of guest real memory (false outside every slot). */
+  orGuestByte(gpa: number, bits: number): boolean {
+    const m = this.guestRange(gpa, 1);
+    if (m === undefined) return false;
+    m.memory.write8(m.offset, m.memory.read8(m.offset) | bits);
+    return true;
+  }
+
   /** KVM_ENABLE_CAP on the VM fd (linux: powerpc.c kvm_vm_ioctl_enable_cap). */
   enableCap(cap: number, args: readonly (number | bigint)[] = [], flags = 0): number {
     if (flags !== 0) return -U.EINVAL;
@@ -542,6 +577,18 @@ export class KvmVcpu implements HostTask {
   reenteredDoorbells = 0;
   /** kvmppc_fast_vcpu_kick_hv calls on this vCPU. */
   kicks = 0;
+  /**
+   * The areas registered with H_REGISTER_VPA (guest real addresses): the VPA in use and the one
+   * requested (applied at the next entry), the dispatch trace log and the SLB shadow (recorded;
+   * KVM writes no dispatch trace entries in the model).
+   */
+  readonly vpaAreas: {
+    vpa: number | null;
+    vpaNext: number | null;
+    dtl: number | null;
+    slbShadow: number | null;
+    updatePending: boolean;
+  } = { vpa: null, vpaNext: null, dtl: null, slbShadow: null, updatePending: false };
 
   // guest register state (vcpu->arch)
   private readonly gpr = new GuestGprs();
@@ -950,6 +997,7 @@ export class KvmVcpu implements HostTask {
       this.pendingIsi = false;
       inject = BOOK3S_INTERRUPT_INST_STORAGE;
     }
+    this.updateVpas();
     const costs = this.h.costs;
     const entry = this.realModeReturn && inject === null ? costs.realModeSwitchNs : costs.guestEntryNs;
     this.realModeReturn = false;
@@ -1278,8 +1326,10 @@ export class KvmVcpu implements HostTask {
         ret = U.H_SUCCESS;
         break;
       }
-      case U.H_CONFER:
       case U.H_REGISTER_VPA:
+        ret = this.doHRegisterVpa(this.gpr.get(4), this.gpr.get(5), this.gpr.get(6));
+        break;
+      case U.H_CONFER:
       case U.H_SET_DABR:
         ret = U.H_SUCCESS;
         break;
@@ -1297,6 +1347,74 @@ export class KvmVcpu implements HostTask {
     }
     this.finishHcall(ret);
     return RESUME;
+  }
+
+  /**
+   * linux: book3s_hv.c do_h_register_vpa (v5.7): a new area must be cache-line aligned, mapped and
+   * long enough (its length: the be16 at offset 4 for a VPA, the be32 there for a DTL or SLB
+   * shadow); a VPA must be at least sizeof(struct lppaca) = 640 bytes; a DTL or SLB shadow needs a
+   * registered VPA, and a VPA cannot be deregistered while either is registered. set_vpa only
+   * records the request: kvmppc_update_vpas applies it on the target's next guest entry, and for
+   * a VPA init_vpa() then sets LPPACA_OLD_SHARED_PROC in its __old_status byte: every KVM guest
+   * is a shared-processor LPAR.
+   */
+  private doHRegisterVpa(flags: bigint, vcpuid: bigint, vpa: bigint): number {
+    const subfunc = Number((flags >> U.H_VPA_FUNC_SHIFT) & U.H_VPA_FUNC_MASK);
+    const addr = Number(vpa & 0x0fffffffffffffffn);
+    let len = 0;
+    const registering =
+      subfunc === U.H_VPA_REG_VPA || subfunc === U.H_VPA_REG_DTL || subfunc === U.H_VPA_REG_SLB;
+    if (registering) {
+      if (addr % U.L1_CACHE_BYTES !== 0 || addr === 0) return U.H_PARAMETER;
+      const l =
+        subfunc === U.H_VPA_REG_VPA ? this.vm.readGuestBe16(addr + 4) : this.vm.readGuestBe32(addr + 4);
+      // struct reg_vpa is 8 bytes; the whole area must be in guest memory
+      if (l === undefined || l < 8 || !this.vm.guestRangeMapped(addr, l)) return U.H_PARAMETER;
+      len = l;
+    }
+    const target = this.vm.vcpus.get(Number(vcpuid));
+    if (target === undefined) return U.H_PARAMETER;
+    const a = target.vpaAreas;
+    switch (subfunc) {
+      case U.H_VPA_REG_VPA:
+        if (len < U.LPPACA_USED_SIZE) return U.H_PARAMETER;
+        a.vpaNext = addr;
+        break;
+      case U.H_VPA_REG_DTL:
+      case U.H_VPA_REG_SLB: {
+        const vpaAddr = a.vpaNext ?? a.vpa;
+        if (vpaAddr === null) return U.H_RESOURCE;
+        if (subfunc === U.H_VPA_REG_DTL) a.dtl = addr;
+        else a.slbShadow = addr;
+        break;
+      }
+      case U.H_VPA_DEREG_VPA:
+        if (a.dtl !== null || a.slbShadow !== null) return U.H_RESOURCE;
+        a.vpaNext = null;
+        break;
+      case U.H_VPA_DEREG_DTL:
+        a.dtl = null;
+        break;
+      case U.H_VPA_DEREG_SLB:
+        a.slbShadow = null;
+        break;
+      default:
+        return U.H_PARAMETER;
+    }
+    a.updatePending = true;
+    return U.H_SUCCESS;
+  }
+
+  /** linux: book3s_hv.c kvmppc_update_vpas + init_vpa, on guest entry. */
+  private updateVpas(): void {
+    const a = this.vpaAreas;
+    if (!a.updatePending) return;
+    a.updatePending = false;
+    a.vpa = a.vpaNext;
+    if (a.vpa !== null) {
+      // init_vpa: vpa->__old_status |= LPPACA_OLD_SHARED_PROC
+      this.vm.orGuestByte(a.vpa + U.LPPACA_OLD_STATUS_OFFSET, U.LPPACA_OLD_SHARED_PROC);
+    }
   }
 
   private endCede(): Action {

@@ -209,6 +209,7 @@ export const H_HARDWARE = -1;
 export const H_FUNCTION = -2;
 export const H_PRIVILEGE = -3;
 export const H_PARAMETER = -4;
+export const H_RESOURCE = -16;
 export const H_TOO_HARD = 9999;
 
 export const H_REMOVE = 0x04;
@@ -234,6 +235,22 @@ export const H_IPOLL = 0x70;
 export const H_XIRR = 0x74;
 export const H_PERFMON = 0x7c;
 export const H_REGISTER_VPA = 0xdc;
+/** H_REGISTER_VPA sub-functions in flags bits 45-47 (linux: hvcall.h H_VPA_FUNC_SHIFT/MASK). */
+export const H_VPA_FUNC_SHIFT = 45n;
+export const H_VPA_FUNC_MASK = 7n;
+export const H_VPA_REG_VPA = 1;
+export const H_VPA_REG_DTL = 2;
+export const H_VPA_REG_SLB = 3;
+export const H_VPA_DEREG_VPA = 5;
+export const H_VPA_DEREG_DTL = 6;
+export const H_VPA_DEREG_SLB = 7;
+/** struct lppaca: 640 bytes (BUILD_BUG_ON in do_h_register_vpa); __old_status is byte 9. */
+export const LPPACA_USED_SIZE = 640;
+export const LPPACA_OLD_STATUS_OFFSET = 9;
+/** linux: arch/powerpc/include/asm/lppaca.h LPPACA_OLD_SHARED_PROC */
+export const LPPACA_OLD_SHARED_PROC = 0x2;
+/** L1_CACHE_BYTES on ppc64: a VPA must be cache-line aligned (do_h_register_vpa). */
+export const L1_CACHE_BYTES = 128;
 export const H_CEDE = 0xe0;
 export const H_CONFER = 0xe4;
 export const H_PROD = 0xe8;
