@@ -161,6 +161,9 @@ describe("matrix over seeds", () => {
         "rfc-as-posted",
         "--duration",
         "10ms",
+        // the matrix's cells run the mixed workload (MATRIX_WORKLOAD; the table's replay hint says so)
+        "--workload",
+        "mixed",
         "--seed",
         String(seed),
         "--json",
