@@ -99,7 +99,7 @@ describe("matrix over seeds", () => {
   });
 
   it("shows a rare outcome of a scenario as a minority with its seeds, and replaying one gives it", async () => {
-    const m = await runCli([
+    const rare = [
       "matrix",
       "--scenario",
       SCENARIO,
@@ -109,8 +109,8 @@ describe("matrix over seeds", () => {
       "dd2.2-flaky",
       "--seeds",
       "10",
-      "--json",
-    ]);
+    ];
+    const m = await runCli([...rare, "--json"]);
     expect(m.code).toBe(0);
     const [row] = (JSON.parse(m.out) as { rows: MatrixRow[] }).rows;
     // the erratum loses a wake event now and then: most seeds idle natively, some hang
@@ -129,17 +129,7 @@ describe("matrix over seeds", () => {
     }
     if (lost.some((s) => !hung?.seeds.includes(s))) expect(row.hazardMark).toBe(true);
     // the table shows the distribution and names the seeds with a replay command
-    const t = await runCli([
-      "matrix",
-      "--scenario",
-      SCENARIO,
-      "--designs",
-      "rfc-as-posted",
-      "--hosts",
-      "dd2.2-flaky",
-      "--seeds",
-      "10",
-    ]);
+    const t = await runCli(rare);
     expect(t.out).toContain(`native ${row.outcomes.native}/10, hung ${row.outcomes.hung}/10`);
     expect(t.out).toContain(
       `hung on seed${(hung?.seeds.length ?? 0) > 1 ? "s" : ""} ${hung?.seeds.join(", ")}`,
