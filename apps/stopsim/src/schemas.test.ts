@@ -9,7 +9,7 @@ const RUNS: Record<JsonCommand, string[]> = {
   boot: ["boot", "--host", "dd2.3", "--design", "spapr-cap", "--duration", "2ms"],
   idle: ["idle", "--host", "dd2.2", "--design", "emulate-fallback", "--duration", "2ms"],
   migrate: ["migrate", "--from", "dd2.3", "--to", "dd2.2-old", "--design", "spapr-cap", "--duration", "2ms"],
-  matrix: ["matrix", "--duration", "1ms", "--seeds", "2"],
+  matrix: ["matrix", "--duration", "1ms", "--seeds", "2", "--designs", "spapr-cap", "--hosts", "dd2.2,dd2.3"],
   "bench wakeup": ["bench", "wakeup", "--samples", "2", "--seeds", "2"],
   "bench ebizzy": ["bench", "ebizzy", "--window", "5ms", "--seeds", "2"],
   "bench ctxsw": ["bench", "ctxsw", "--window", "5ms", "--seeds", "2"],
