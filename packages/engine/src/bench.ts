@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
@@ -63,6 +63,14 @@ export function writeBenchResult(
     ...figures,
   };
   const path = join(dir, `${name}.json`);
-  writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
+  // written beside the target and renamed over it: a failed write leaves the earlier results
+  const temp = join(dir, `.${name}.json.${process.pid}.tmp`);
+  try {
+    writeFileSync(temp, `${JSON.stringify(result, null, 2)}\n`);
+    renameSync(temp, path);
+  } catch (e) {
+    rmSync(temp, { force: true });
+    throw e;
+  }
   return path;
 }
