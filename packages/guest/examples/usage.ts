@@ -3,25 +3,21 @@
 // it, how long the CPU really stayed idle (cpuidle_enter_state's accounting, then menu_reflect).
 // A device interrupt that keeps waking the CPU after ~30 us, with the next timer 4 ms away, is a
 // repeating pattern: menu first predicts from its empty history (zeros: snooze), then from the
-// last 8 intervals (~30 us: stop0lite rather than CEDE); once the CPU stays idle until its timer,
-// the new intervals replace the old ones and CEDE comes back.
+// last 8 intervals (~30 us: stop0lite rather than Shared Cede); once the CPU stays idle until its
+// timer, the new intervals replace the old ones and Shared Cede comes back.
 import assert from "node:assert/strict";
-import {
-  CEDE_STATE,
-  CpuidleDevice,
-  type CpuidleDriver,
-  MenuGovernor,
-  SNOOZE_STATE,
-  STOP0LITE_STATE,
-} from "@stopsim/guest";
+import { CpuidleDevice, type CpuidleDriver, MenuGovernor, pseriesIdleProbe } from "@stopsim/guest";
 
-const driver: CpuidleDriver = {
-  name: "pseries_idle",
-  states: [SNOOZE_STATE, STOP0LITE_STATE, CEDE_STATE], // dedicated table with stop0lite
-  snoozeTimeoutTb: 0,
-  snoozeTimeoutEnabled: false,
-  shared: false,
-};
+// The table a KVM guest registers: the VPA's LPPACA_OLD_SHARED_PROC bit says shared, so
+// pseries_idle_probe picks shared_states, with patch 3's stop0lite (snooze, stop0lite, Shared Cede).
+const driver: CpuidleDriver = pseriesIdleProbe({
+  shared: true,
+  lppacaOldStatus: 0x02,
+  stop0lite: "always",
+  cpuFeatures: 0n,
+  stopLitePermitted: false,
+  tbFreq: 512_000_000,
+});
 const dev = new CpuidleDevice(0, driver);
 const menu = new MenuGovernor();
 const TICK_NS = 10_000_000; // HZ=100
@@ -57,6 +53,6 @@ for (const { nextTimerUs, idleUs } of trace) {
 console.log(picks.map((s, i) => `${trace[i].idleUs}us:${s}`).join(" "));
 assert.equal(picks[0], "snooze", "an empty history reads as 8 zero-length intervals");
 assert.equal(picks[10], "stop0lite", "the ~30 us pattern is detected");
-assert.equal(picks.at(-1), "CEDE", "long idle periods bring CEDE back");
+assert.equal(picks.at(-1), "Shared Cede", "long idle periods bring Shared Cede back");
 const usage = Object.fromEntries(dev.sysfs().map((s) => [s.name, s.usage]));
 console.log("usage:", usage);
