@@ -47,3 +47,4 @@ export {
   UnknownSprError,
   type WakeReason,
 } from "./thread.js";
+export * from "./xive/index.js";

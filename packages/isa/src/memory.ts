@@ -13,8 +13,19 @@ const PAGE_MASK = PAGE_SIZE - 1;
  * bytes read as zero. Addresses are plain numbers (real addresses below 2^53). Multi-byte
  * accesses take the byte order as a flag (the ISA core passes MSR[LE]).
  */
+/**
+ * A device mapped into the physical address space (cache-inhibited loads and stores reach it
+ * instead of RAM): the XIVE ESB pages and thread interrupt management area, for instance. `pir`
+ * is the processor the access comes from (per-thread areas such as the TIMA answer by it).
+ */
+export interface MmioRegion {
+  load(offset: number, size: number, pir: number): bigint;
+  store(offset: number, size: number, value: bigint, pir: number): void;
+}
+
 export class Memory {
   private readonly pages = new Map<number, Uint8Array>();
+  private readonly mmio: { base: number; size: number; region: MmioRegion }[] = [];
 
   constructor(readonly size: number = 1 << 30) {
     if (!Number.isSafeInteger(size) || size <= 0) {
@@ -115,6 +126,53 @@ export class Memory {
       this.write32(addr, hi, false);
       this.write32(addr + 4, lo, false);
     }
+  }
+
+  /**
+   * Maps `region` at [base, base+size) of the physical address space (outside RAM or over it), as
+   * a hypervisor maps a device's pages into a partition. Overlapping another mapping is refused.
+   */
+  mapMmio(base: number, size: number, region: MmioRegion): void {
+    if (!Number.isSafeInteger(base) || base < 0 || !Number.isSafeInteger(size) || size <= 0) {
+      throw new MemoryError(
+        `MMIO mapping needs a non-negative base and a positive size, got 0x${base.toString(16)}+0x${size.toString(16)}`,
+      );
+    }
+    for (const m of this.mmio) {
+      if (base < m.base + m.size && m.base < base + size) {
+        throw new MemoryError(
+          `MMIO mapping at 0x${base.toString(16)} overlaps the one at 0x${m.base.toString(16)}: unmap it first`,
+        );
+      }
+    }
+    this.mmio.push({ base, size, region });
+  }
+
+  /** Removes the mapping that starts at `base` (no-op when none does). */
+  unmapMmio(base: number): void {
+    const i = this.mmio.findIndex((m) => m.base === base);
+    if (i >= 0) this.mmio.splice(i, 1);
+  }
+
+  private mmioAt(addr: number, size: number): { base: number; region: MmioRegion } {
+    for (const m of this.mmio) {
+      if (addr >= m.base && addr + size <= m.base + m.size) return m;
+    }
+    throw new MemoryError(
+      `cache-inhibited access of ${size} bytes at 0x${addr.toString(16)} reaches no mapped device`,
+    );
+  }
+
+  /** A cache-inhibited load (ldcix/lwzcix/lhzcix/lbzcix, in_be64 ...) from a mapped device. */
+  mmioLoad(addr: number, size: number, pir: number): bigint {
+    const m = this.mmioAt(addr, size);
+    return m.region.load(addr - m.base, size, pir);
+  }
+
+  /** A cache-inhibited store to a mapped device. */
+  mmioStore(addr: number, size: number, value: bigint, pir: number): void {
+    const m = this.mmioAt(addr, size);
+    m.region.store(addr - m.base, size, value, pir);
   }
 
   /** Copies `bytes` into memory at `addr`. */

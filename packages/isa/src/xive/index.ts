@@ -1,0 +1,3 @@
+export * from "./esb.js";
+export * from "./regs.js";
+export * from "./xive.js";
