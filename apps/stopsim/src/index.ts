@@ -29,6 +29,15 @@ export {
   type RunOutcome,
   runFleet,
 } from "./fleet.js";
+export {
+  type GuestPause,
+  guestPauses,
+  HAZARD_KINDS,
+  type HazardKind,
+  type Hazards,
+  hazardText,
+  NO_HAZARDS,
+} from "./hazards.js";
 export { CI_METHOD, type MedianInterval, medianInterval } from "./interval.js";
 export { type CellJob, type Job, type ResultOf, runJob } from "./jobs.js";
 export { LIMITS } from "./limits.js";

@@ -2,8 +2,8 @@ import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { NS_PER_MS } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
+import { NO_HAZARDS } from "./hazards.js";
 import { runMatrixPool } from "./matrix.js";
-import { NO_ERRATA, NO_HAZARDS } from "./run.js";
 import type { MatrixRow } from "./scenarios.js";
 import { matrixRow, runMatrix } from "./scenarios.js";
 import { runCli } from "./test-helpers/run-cli.js";
@@ -15,30 +15,27 @@ describe("matrix over seeds", () => {
   it("a cell counts each outcome over the seeds, majority first, with the minority's seeds", () => {
     const cell = { design: "d", from: "a", to: "b" };
     const row = matrixRow(cell, [
-      { seed: 1, outcome: "native", detail: "n1", hazards: NO_HAZARDS, errata: NO_ERRATA },
+      { seed: 1, outcome: "native", detail: "n1", hazards: NO_HAZARDS },
       {
         seed: 2,
         outcome: "hung",
         detail: "h2",
         hazards: { ...NO_HAZARDS, stalledVcpus: 1 },
-        errata: NO_ERRATA,
       },
       {
         seed: 3,
         outcome: "native",
         detail: "n3",
         hazards: { ...NO_HAZARDS, lostWakeups: 2 },
-        errata: NO_ERRATA,
       },
-      { seed: 4, outcome: "crashed", detail: "c4", hazards: NO_HAZARDS, errata: NO_ERRATA },
+      { seed: 4, outcome: "crashed", detail: "c4", hazards: NO_HAZARDS },
       {
         seed: 5,
         outcome: "hung",
         detail: "h5",
         hazards: { ...NO_HAZARDS, stalledVcpus: 2, lostWakeups: 1 },
-        errata: NO_ERRATA,
       },
-      { seed: 6, outcome: "native", detail: "n6", hazards: NO_HAZARDS, errata: NO_ERRATA },
+      { seed: 6, outcome: "native", detail: "n6", hazards: NO_HAZARDS },
     ]);
     expect(row.outcome).toBe("native");
     expect(row.detail).toBe("n1");
@@ -59,7 +56,7 @@ describe("matrix over seeds", () => {
     // seed 3 idled natively yet lost wake-ups: the cell is marked
     expect(row.hazardMark).toBe(true);
     const hungOnly = matrixRow(cell, [
-      { seed: 2, outcome: "hung", detail: "", hazards: { ...NO_HAZARDS, stalls: 1 }, errata: NO_ERRATA },
+      { seed: 2, outcome: "hung", detail: "", hazards: { ...NO_HAZARDS, stalls: 1 } },
     ]);
     expect(hungOnly.hazardMark).toBe(false);
   });

@@ -194,78 +194,17 @@ export function kvmVmOf(qemu: Qemu): KvmVm {
   return qemu.vm as unknown as KvmVm;
 }
 
-/**
- * What the POWER9 guest-stop erratum did to a guest's vCPU threads (the erratum and its two
- * assumptions, rate and recovery, are stated once, in packages/isa/src/errata.ts): wake events it
- * swallowed, the stops that therefore ended late (sum and maximum of the delays), and the vCPUs
- * still held in a stop by a swallowed event when the counters were read (a stall in progress).
- */
-export interface ErrataCounters {
-  lostWakeups: number;
-  lateWakeups: number;
-  lateNs: number;
-  maxLateNs: number;
-  stalledVcpus: number;
-  maxStallNs: number;
-}
-
-export const NO_ERRATA: ErrataCounters = {
-  lostWakeups: 0,
-  lateWakeups: 0,
-  lateNs: 0,
-  maxLateNs: 0,
-  stalledVcpus: 0,
-  maxStallNs: 0,
-};
-
 export interface VmCounters {
   exits: Record<string, number>;
   emulatedStops: number;
-  errata: ErrataCounters;
 }
 
+/** KVM's exit counts and emulated stops of a QEMU's VM. */
 export function vmCounters(qemu: Qemu): VmCounters {
   const vm = kvmVmOf(qemu);
   let emulatedStops = 0;
-  const errata = { ...NO_ERRATA };
-  for (const v of vm.vcpus.values()) {
-    emulatedStops += v.emulatedStops;
-    const t = v.cpu.thread;
-    errata.lostWakeups += t.lostWakeups;
-    errata.lateWakeups += t.lateWakeups;
-    errata.lateNs += t.lateWakeupNs;
-    errata.maxLateNs = Math.max(errata.maxLateNs, t.maxLateWakeupNs);
-    const stall = t.erratumStallNs;
-    if (stall > 0) errata.stalledVcpus++;
-    errata.maxStallNs = Math.max(errata.maxStallNs, stall);
-  }
-  return { exits: vm.exitCountsRecord(), emulatedStops, errata };
-}
-
-/** The erratum's work between two readings (counts and sums as differences; maxima and stalls as of `after`). */
-export function errataSince(after: ErrataCounters, before: ErrataCounters): ErrataCounters {
-  return {
-    lostWakeups: after.lostWakeups - before.lostWakeups,
-    lateWakeups: after.lateWakeups - before.lateWakeups,
-    lateNs: after.lateNs - before.lateNs,
-    maxLateNs: after.lateWakeups > before.lateWakeups ? after.maxLateNs : 0,
-    stalledVcpus: after.stalledVcpus,
-    maxStallNs: after.maxStallNs,
-  };
-}
-
-/** One line of what the erratum did, or "" when it did nothing. */
-export function errataText(e: ErrataCounters): string {
-  if (e.lostWakeups === 0 && e.stalledVcpus === 0) return "";
-  const us = (ns: number) => `${(ns / 1000).toFixed(ns < 10_000 ? 1 : 0)} us`;
-  const parts = [`${e.lostWakeups} lost wake-up${e.lostWakeups === 1 ? "" : "s"}`];
-  if (e.lateWakeups > 0)
-    parts.push(
-      `${e.lateWakeups} stop${e.lateWakeups === 1 ? "" : "s"} woke late (max ${us(e.maxLateNs)}, total ${us(e.lateNs)})`,
-    );
-  if (e.stalledVcpus > 0)
-    parts.push(`${e.stalledVcpus} vCPU${e.stalledVcpus === 1 ? "" : "s"} still held (${us(e.maxStallNs)})`);
-  return `hardware erratum (POWER9 guest stop before DD2.3): ${parts.join(", ")}`;
+  for (const v of vm.vcpus.values()) emulatedStops += v.emulatedStops;
+  return { exits: vm.exitCountsRecord(), emulatedStops };
 }
 
 export function diffCounts(
@@ -298,83 +237,4 @@ export function classifyIdle(
   if (state === "hung") return "hung";
   if (stop0liteUsage === 0) return "not-used";
   return emulatedStops > 0 ? "emulated" : "native";
-}
-
-/**
- * What went wrong short of a crash, as the layers that see it count it: the ISA cores' guest-stop
- * erratum (wake events lost), the guest kernel (timer wake-ups later than LATE_WAKEUP_FACTOR x the
- * idle state's exit latency, stalls of STALL_NS or more, CPUs stalled at the end as another CPU's
- * stall detector sees them, lockup-watchdog near misses) and KVM (per-vCPU emulated-stop counts).
- */
-export interface Hazards {
-  lostWakeups: number;
-  lateWakeups: number;
-  /** Timer wake-ups 1 ms or more late (the vCPU had stalled and recovered). */
-  stalls: number;
-  /** vCPUs idle with a timer overdue by 1 ms or more when the run ended. */
-  stalledVcpus: number;
-  watchdogNearMisses: number;
-  /** vCPUs that trapped into KVM's stop emulation once per EMULATED_STOP_STORM_NS or more often. */
-  emulatedStopStorms: number;
-  /** The latest timer wake-up from idle, ns after the timer was due. */
-  maxWakeupLatenessNs: number;
-}
-
-/** The hazard counts (every field of Hazards but the magnitude maxWakeupLatenessNs). */
-export const HAZARD_KINDS = [
-  "lostWakeups",
-  "lateWakeups",
-  "stalls",
-  "stalledVcpus",
-  "watchdogNearMisses",
-  "emulatedStopStorms",
-] as const;
-export type HazardKind = (typeof HAZARD_KINDS)[number];
-
-/**
- * A storm: a vCPU trapping to KVM's stop emulation at least once per stop0lite target residency
- * (20 us, the RFC's patch 3): every stop is then shorter than the residency that justifies it.
- */
-export const EMULATED_STOP_STORM_NS = 20_000;
-
-export const NO_HAZARDS: Hazards = {
-  lostWakeups: 0,
-  lateWakeups: 0,
-  stalls: 0,
-  stalledVcpus: 0,
-  watchdogNearMisses: 0,
-  emulatedStopStorms: 0,
-  maxWakeupLatenessNs: 0,
-};
-
-/** Reads the hazard counters of a run's layers: its hosts' cores, the guest kernel, KVM's vCPUs. */
-export function observeHazards(
-  sim: Simulation,
-  hosts: readonly SimHost[],
-  kernel: GuestKernel | undefined,
-  qemus: readonly Qemu[],
-): Hazards {
-  const h = { ...NO_HAZARDS };
-  for (const host of hosts) for (const core of host.host.cores) h.lostWakeups += core.errata.lostWakeups;
-  if (kernel !== undefined) {
-    for (const c of kernel.cpus) {
-      if (c === undefined) continue;
-      h.lateWakeups += c.stats.lateWakeups;
-      h.stalls += c.stats.stalls;
-      h.maxWakeupLatenessNs = Math.max(h.maxWakeupLatenessNs, Math.round(c.stats.maxWakeupLatenessNs));
-    }
-    h.stalledVcpus = kernel.stalledCpus().length;
-    h.watchdogNearMisses = kernel.watchdogNearMisses;
-  }
-  for (const q of qemus) {
-    for (const v of kvmVmOf(q).vcpus.values()) {
-      if (v.emulatedStops > 0 && v.emulatedStops * EMULATED_STOP_STORM_NS >= sim.now) h.emulatedStopStorms++;
-    }
-  }
-  return h;
-}
-
-/** The hazard kinds a run counted. */
-export function hazardKinds(h: Hazards): HazardKind[] {
-  return HAZARD_KINDS.filter((k) => h[k] > 0);
 }

@@ -192,12 +192,12 @@ describe("the 2020 guest as KVM runs it", () => {
       rows.find((r) => r.design === d && r.from === f && r.to === t);
     const hit = cell("rfc-as-posted", "dd2.2", "dd2.2");
     expect(hit?.outcome).toBe("native");
-    expect(hit?.errata.lostWakeups).toBeGreaterThan(0);
-    expect(hit?.detail).toMatch(/hardware erratum .*lost wake-up/);
+    expect(hit?.seeds[0].hazards.lostWakeups).toBeGreaterThan(0);
+    expect(hit?.detail).toMatch(/hazards: \d+ lost wake-up/);
     for (const r of rows) {
       // rfc-as-posted never forces EC: its guest stops natively on DD2.2, as source or destination
       const nativeOnDd22 = r.design === "rfc-as-posted" && (r.from === "dd2.2" || r.to === "dd2.2");
-      if (!nativeOnDd22) expect(r.errata.lostWakeups).toBe(0);
+      if (!nativeOnDd22) expect(r.seeds[0].hazards.lostWakeups).toBe(0);
     }
   });
 });

@@ -14,6 +14,16 @@ import {
 } from "@stopsim/libvirt";
 import { CAPABILITY_TABLE, type MigrationInfo, MigrationNetwork, type Qemu } from "@stopsim/qemu";
 import { RUN_OUTCOMES, type RunOutcome } from "./fleet.js";
+import {
+  HAZARD_KINDS,
+  type HazardKind,
+  type Hazards,
+  hazardKinds,
+  hazardsSince,
+  hazardText,
+  NO_HAZARDS,
+  observeHazards,
+} from "./hazards.js";
 import { domainDefFor, manageHost, parseCaps } from "./management.js";
 import { type DesignSpec, findDesign, findHost, type HostPreset } from "./presets.js";
 import {
@@ -21,20 +31,10 @@ import {
   createDesignGuest,
   DEFAULT_GUEST,
   diffCounts,
-  type ErrataCounters,
-  errataSince,
-  errataText,
   type GuestOptions,
   type GuestRunState,
   guestIdleStates,
   guestRunState,
-  HAZARD_KINDS,
-  type HazardKind,
-  type Hazards,
-  hazardKinds,
-  NO_ERRATA,
-  NO_HAZARDS,
-  observeHazards,
   qemuCommandLine,
   startQemu,
   startWorkload,
@@ -106,8 +106,8 @@ export interface PhaseReport {
   exits: Record<string, number>;
   emulatedStops: number;
   idleStates: Record<string, { usage: number; timeNs: number; above: number; below: number }>;
-  /** What the guest-stop erratum did in this phase (all zero on DD2.3 and for trapped stops). */
-  errata: ErrataCounters;
+  /** What went wrong short of a crash in this phase (hazards.ts; snapshots as of its end). */
+  hazards: Hazards;
 }
 
 export interface BootReport {
@@ -142,11 +142,10 @@ export interface BootReport {
   };
   exits: Record<string, number>;
   emulatedStops: number;
-  errata: ErrataCounters;
   outcome: RunOutcome;
   /** Set when Ctrl-C ended the idle phase early: the simulated time it covers, ns. */
   stoppedAtNs?: number;
-  /** What went wrong short of a crash, over the whole run (run.ts observeHazards). */
+  /** What went wrong short of a crash, over the whole run, boot included (hazards.ts). */
   hazards: Hazards;
   trace?: string;
 }
@@ -196,19 +195,19 @@ function resolveGuest(opts: RunOptions): GuestOptions {
 interface PhaseMark {
   exits: Record<string, number>;
   emulatedStops: number;
-  errata: ErrataCounters;
+  hazards: Hazards;
   stop0lite: number;
   idle: PhaseReport["idleStates"];
   at: number;
 }
 
-function mark(sim: Simulation, q: Qemu, k: GuestKernel): PhaseMark {
+function mark(sim: Simulation, q: Qemu, k: GuestKernel, observe: () => Hazards): PhaseMark {
   const c = vmCounters(q);
   const idle = guestIdleStates(k);
   return {
     exits: c.exits,
     emulatedStops: c.emulatedStops,
-    errata: c.errata,
+    hazards: observe(),
     stop0lite: idle.stop0lite?.usage ?? 0,
     idle,
     at: sim.now,
@@ -221,8 +220,9 @@ function phaseSince(
   k: GuestKernel,
   before: PhaseMark,
   hostName: string,
+  observe: () => Hazards,
 ): PhaseReport {
-  const now = mark(sim, q, k);
+  const now = mark(sim, q, k, observe);
   const state = guestRunState(k, q);
   const idleStates: PhaseReport["idleStates"] = {};
   for (const [name, s] of Object.entries(now.idle)) {
@@ -243,7 +243,7 @@ function phaseSince(
     exits: diffCounts(now.exits, before.exits),
     emulatedStops,
     idleStates,
-    errata: errataSince(now.errata, before.errata),
+    hazards: hazardsSince(now.hazards, before.hazards),
   };
 }
 
@@ -288,14 +288,14 @@ export function* bootSteps(
       },
       exits: {},
       emulatedStops: 0,
-      errata: { ...NO_ERRATA },
       outcome: "failed-start",
       hazards: observeHazards(sim, [h], undefined, []),
     };
   }
   const q = started.qemu;
+  const observe = () => observeHazards(sim, [h], kernel, [q]);
   const workload = startWorkload(sim, kernel, guestOpts.workload);
-  const start = mark(sim, q, kernel);
+  const start = mark(sim, q, kernel, observe);
   const end = sim.now + opts.durationNs;
   let stoppedAtNs: number | undefined;
   if (slices === undefined) sim.runFor(opts.durationNs);
@@ -309,7 +309,7 @@ export function* bootSteps(
       }
     }
   }
-  const phase = phaseSince(sim, q, kernel, start, preset.name);
+  const phase = phaseSince(sim, q, kernel, start, preset.name, observe);
   const offered = kernel.cpuidleSysfs()[0]?.states.map((s) => s.name) ?? [];
   return {
     ...base,
@@ -325,9 +325,8 @@ export function* bootSteps(
     },
     exits: phase.exits,
     emulatedStops: phase.emulatedStops,
-    errata: phase.errata,
     outcome: phase.outcome,
-    hazards: observeHazards(sim, [h], kernel, [q]),
+    hazards: observe(),
     ...(stoppedAtNs !== undefined ? { stoppedAtNs } : {}),
     ...(opts.trace && !opts.traceTo
       ? { trace: sim.trace.toJSON({ seed: String(opts.seed), command: `boot ${hostName} ${designName}` }) }
@@ -366,7 +365,7 @@ export interface MigrateReport {
   };
   outcome: RunOutcome;
   detail: string;
-  /** What went wrong short of a crash on either host, over the whole run (run.ts observeHazards). */
+  /** What went wrong short of a crash on either host, over the whole run (hazards.ts). */
   hazards: Hazards;
   trace?: string;
 }
@@ -451,8 +450,13 @@ function migrateOnce(
   const network = new MigrationNetwork();
   const m1 = manageHost(sim, h1, `${fromPreset.name}-1`, design, kernel, network, (l) => log.push(l));
   const m2 = manageHost(sim, h2, `${toPreset.name}-2`, design, kernel, network, (l) => log.push(l));
-  seen.observe = () =>
-    observeHazards(sim, [h1, h2], kernel, [...m1.processes.values(), ...m2.processes.values()]);
+  // every QEMU process that ran the guest (libvirt forgets the source's once it has quit)
+  const qemus = new Set<Qemu>();
+  const observe = () => {
+    for (const q of [...m1.processes.values(), ...m2.processes.values()]) qemus.add(q);
+    return observeHazards(sim, [h1, h2], kernel, [...qemus]);
+  };
+  seen.observe = observe;
   const srcDef = domainDefFor(design, guestOpts, parseCaps(opts.machineExtra ?? ""));
   const dstDef = opts.destCaps ? { ...srcDef, caps: { ...srcDef.caps, ...opts.destCaps } } : srcDef;
 
@@ -474,9 +478,9 @@ function migrateOnce(
   const q1 = m1.processes.get(srcDef.name);
   if (q1 === undefined) throw new Error("libvirt started the domain without a QEMU process");
   const workload = startWorkload(sim, kernel, guestOpts.workload);
-  const mk0 = mark(sim, q1, kernel);
+  const mk0 = mark(sim, q1, kernel, observe);
   sim.runFor(opts.durationNs);
-  const p1 = phaseSince(sim, q1, kernel, mk0, fromPreset.name);
+  const p1 = phaseSince(sim, q1, kernel, mk0, fromPreset.name, observe);
   if (p1.guestState !== "running") {
     return {
       ...base,
@@ -491,7 +495,7 @@ function migrateOnce(
   const stopsBefore = q1.events.length;
   const sourceAfter = () => {
     const before = workload();
-    const g0 = mark(sim, q1, kernel);
+    const g0 = mark(sim, q1, kernel, observe);
     sim.runFor(opts.durationNs);
     const after = workload();
     const progressed =
@@ -620,13 +624,13 @@ function migrateOnce(
     migration: MigrateReport["migration"],
   ): Omit<MigrateReport, "hazards"> {
     if (q === undefined) throw new Error("the destination QEMU is missing after a completed migration");
-    const mk1 = mark(sim, q, kernel);
+    const mk1 = mark(sim, q, kernel, observe);
     // the destination VM's counters start at zero; the guest's own counters carry over
     const p2Start: PhaseMark = { ...mk1, exits: {}, emulatedStops: 0 };
     sim.runFor(opts.durationNs);
-    const p2 = phaseSince(sim, q, kernel, p2Start, toPreset.name);
-    const erratum = [p1, p2]
-      .map((p) => (errataText(p.errata) ? `on ${p.host}: ${errataText(p.errata)}` : ""))
+    const p2 = phaseSince(sim, q, kernel, p2Start, toPreset.name, observe);
+    const hazards = [p1, p2]
+      .map((p) => (hazardText(p.hazards) ? `on ${p.host}: ${hazardText(p.hazards)}` : ""))
       .filter((x) => x !== "");
     return {
       ...base,
@@ -634,7 +638,7 @@ function migrateOnce(
       destination: { started: true, phase: p2 },
       migration,
       outcome: p2.outcome,
-      detail: `${p1.outcome} on ${fromPreset.name}, ${p2.outcome} on ${toPreset.name}${erratum.length ? `; ${erratum.join("; ")}` : ""}`,
+      detail: `${p1.outcome} on ${fromPreset.name}, ${p2.outcome} on ${toPreset.name}${hazards.length ? `; ${hazards.join("; ")}` : ""}`,
       ...traceOut(),
     };
   }
@@ -653,8 +657,6 @@ export interface MatrixSeedResult {
   outcome: RunOutcome;
   detail: string;
   hazards: Hazards;
-  /** The guest-stop erratum's work over the cell's runs (source and destination phases summed). */
-  errata: ErrataCounters;
 }
 
 /** A matrix cell over its seeds: the distribution of outcomes and the seeds of each minority. */
@@ -676,8 +678,6 @@ export interface MatrixRow {
   hazards: { kind: HazardKind; seeds: (number | string)[] }[];
   /** Hazards in a seed whose outcome was clean (native, emulated, not-used): the table's mark. */
   hazardMark: boolean;
-  /** The guest-stop erratum's work summed over the cell's seeds (each seed's in `seeds`). */
-  errata: ErrataCounters;
 }
 
 /** Outcomes that are not failures: a hazard in such a run is otherwise invisible. */
@@ -729,19 +729,10 @@ export function runMatrixCell(cell: MatrixCell, opts: RunOptions): MatrixSeedRes
   const o = { ...opts, trace: false, guest: { workload: MATRIX_WORKLOAD, ...(opts.guest ?? {}) } };
   if (cell.from === cell.to) {
     const r = runBoot(cell.from, cell.design, o);
-    return {
-      seed: opts.seed,
-      outcome: r.outcome,
-      detail: bootDetail(r),
-      hazards: r.hazards,
-      errata: r.errata,
-    };
+    return { seed: opts.seed, outcome: r.outcome, detail: bootDetail(r), hazards: r.hazards };
   }
   const r = runMigrate(cell.from, cell.to, cell.design, o);
-  const e = [r.source.phase?.errata, r.destination.phase?.errata].filter(
-    (x): x is ErrataCounters => x !== undefined,
-  );
-  return { seed: opts.seed, outcome: r.outcome, detail: r.detail, hazards: r.hazards, errata: sumErrata(e) };
+  return { seed: opts.seed, outcome: r.outcome, detail: r.detail, hazards: r.hazards };
 }
 
 /** A cell's row from its seeds' results (given in seed-list order). */
@@ -767,7 +758,6 @@ export function matrixRow(cell: MatrixCell, results: readonly MatrixSeedResult[]
       seeds: results.filter((r) => r.hazards[kind] > 0).map((r) => r.seed),
     })).filter((h) => h.seeds.length > 0),
     hazardMark: results.some((r) => CLEAN_OUTCOMES.includes(r.outcome) && hazardKinds(r.hazards).length > 0),
-    errata: sumErrata(results.map((r) => r.errata)),
   };
 }
 
@@ -795,25 +785,12 @@ function bootDetail(r: BootReport): string {
   if (r.outcome === "failed-start") return firstLine(r.qemu.error ?? "QEMU refused to start");
   const stop = r.guest.idleStates.stop0lite;
   const trapped = r.emulatedStops;
-  const erratum = errataText(r.errata);
+  const hazards = hazardText(r.hazards);
   return `guest ${r.guest.state}; stop0lite ${stop ? `used ${stop.usage}x` : "not offered"}${trapped ? `, ${trapped} stop traps emulated` : ""}; exits ${
     Object.entries(r.exits)
       .map(([k, v]) => `${k}=${v}`)
       .join(" ") || "none"
-  }${erratum ? `; ${erratum}` : ""}`;
-}
-
-function sumErrata(list: readonly ErrataCounters[]): ErrataCounters {
-  const out = { ...NO_ERRATA };
-  for (const e of list) {
-    out.lostWakeups += e.lostWakeups;
-    out.lateWakeups += e.lateWakeups;
-    out.lateNs += e.lateNs;
-    out.maxLateNs = Math.max(out.maxLateNs, e.maxLateNs);
-    out.stalledVcpus += e.stalledVcpus;
-    out.maxStallNs = Math.max(out.maxStallNs, e.maxStallNs);
-  }
-  return out;
+  }${hazards ? `; ${hazards}` : ""}`;
 }
 
 /** pseries_idle_probe's choice as the guest reports it (kernel.driver: table, VPA byte). */

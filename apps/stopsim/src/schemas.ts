@@ -3,7 +3,7 @@
 // field added to an output without its schema fails the tests.
 import { z } from "zod";
 import { RUN_OUTCOMES, type RunOutcome } from "./fleet.js";
-import { HAZARD_KINDS } from "./run.js";
+import { HAZARD_KINDS } from "./hazards.js";
 import { DesignSchema, HostSchema } from "./scenario.js";
 
 const outcome = z.enum(RUN_OUTCOMES as [RunOutcome, ...RunOutcome[]]);
@@ -17,7 +17,7 @@ const idleStates = z.record(
   z.object({ usage: count, timeNs: ns, above: count, below: count }).strict(),
 );
 
-/** What went wrong short of a crash, as the layers counted it (run.ts Hazards). */
+/** What went wrong short of a crash, as the layers counted it (hazards.ts Hazards). */
 const HazardsSchema = z
   .object({ ...Object.fromEntries(HAZARD_KINDS.map((k) => [k, count])), maxWakeupLatenessNs: ns })
   .strict();
@@ -39,18 +39,6 @@ const HostReportSchema = z
     hostIdleStates: z.array(z.string()),
     kvmCapStop: z.number().int(),
     kvmCapGuestStop: z.number().int(),
-  })
-  .strict();
-
-/** What the guest-stop erratum did (run.ts ErrataCounters). */
-const ErrataSchema = z
-  .object({
-    lostWakeups: count,
-    lateWakeups: count,
-    lateNs: ns,
-    maxLateNs: ns,
-    stalledVcpus: count,
-    maxStallNs: ns,
   })
   .strict();
 
@@ -89,7 +77,6 @@ export const BootJsonSchema = z
       .strict(),
     exits: counts,
     emulatedStops: count,
-    errata: ErrataSchema,
     outcome,
     hazards: HazardsSchema,
   })
@@ -104,7 +91,7 @@ const PhaseSchema = z
     exits: counts,
     emulatedStops: count,
     idleStates,
-    errata: ErrataSchema,
+    hazards: HazardsSchema,
   })
   .strict();
 
@@ -160,9 +147,7 @@ export const MigrateJsonSchema = z
 /** A seed as the CLI prints it: a number up to 2^53-1, larger ones as their decimal text. */
 const seed = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]);
 
-const MatrixSeedSchema = z
-  .object({ seed, outcome, detail: z.string(), hazards: HazardsSchema, errata: ErrataSchema })
-  .strict();
+const MatrixSeedSchema = z.object({ seed, outcome, detail: z.string(), hazards: HazardsSchema }).strict();
 
 /** `stopsim matrix --json`: per cell the distribution over the seeds and every seed's result. */
 export const MatrixJsonSchema = z
@@ -184,8 +169,6 @@ export const MatrixJsonSchema = z
           hazards: z.array(z.object({ kind: hazardKind, seeds: z.array(seed) }).strict()),
           /** Hazards in a seed with a clean outcome: the table's mark. */
           hazardMark: z.boolean(),
-          /** The guest-stop erratum's work summed over the seeds. */
-          errata: ErrataSchema,
         })
         .strict(),
     ),

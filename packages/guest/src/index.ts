@@ -58,6 +58,8 @@ export {
   type GuestKernelImage,
   type GuestState,
   LATE_WAKEUP_FACTOR,
+  LATE_WAKEUP_LOG_MAX,
+  type LateWakeup,
   type LockupReport,
   STALL_NS,
 } from "./kernel/kernel.js";

@@ -5,12 +5,13 @@ import { type Command, Option } from "commander";
 import { checkWritable } from "../atomic.js";
 import { UsageError } from "../errors.js";
 import type { RunOutcome } from "../fleet.js";
+import { type Hazards, hazardText } from "../hazards.js";
 import { parseCaps } from "../management.js";
 import { runMatrixPool } from "../matrix.js";
 import { colour, heading, printJson, table } from "../output.js";
 import { parseWorkers } from "../pool.js";
 import { findDesign, findHost } from "../presets.js";
-import { DEFAULT_GUEST, type ErrataCounters, errataText, parseWorkload, WORKLOADS } from "../run.js";
+import { DEFAULT_GUEST, parseWorkload, WORKLOADS } from "../run.js";
 import { loadScenario, type Scenario } from "../scenario.js";
 import {
   type BootReport,
@@ -215,12 +216,12 @@ function printBoot(r: BootReport, durationNs: number): void {
     console.log(`  idle states offered: ${r.guest.idleStatesOffered.join(", ")}`);
     console.log(idleTable(r.guest.idleStates, durationNs * Math.max(1, r.guest.cpus)));
     console.log(exitsTable(r.exits, durationNs));
-    const erratum = errataText(r.errata);
-    if (erratum) console.log(colour.yellow(erratum));
+    const hazards = hazardText(r.hazards);
+    if (hazards) console.log(colour.yellow(hazards));
     if (r.guest.state !== "running") console.log(colour.red(r.guest.consoleTail.join("\n")));
   }
   console.log(
-    `guest ${r.guest.state}: ${outcomeText(r.outcome)}${errataText(r.errata) ? " (with the hardware erratum, see above)" : ""}`,
+    `guest ${r.guest.state}: ${outcomeText(r.outcome)}${hazardText(r.hazards) ? " (with hazards, see above)" : ""}`,
   );
 }
 
@@ -390,8 +391,8 @@ function replayHint(o: CommonOpts): string {
     .join(" ");
 }
 
-function errataLine(e: ErrataCounters): string {
-  const t = errataText(e);
+function hazardLine(h: Hazards): string {
+  const t = hazardText(h);
   return t ? `\n    ${colour.yellow(t)}` : "";
 }
 
@@ -400,7 +401,7 @@ function printMigrate(r: MigrateReport): void {
   if (!r.source.started) console.log(colour.red(`source QEMU refused to start: ${r.source.error}`));
   if (r.source.phase)
     console.log(
-      `  on ${r.from}: ${outcomeText(r.source.phase.outcome)}, exits ${JSON.stringify(r.source.phase.exits)}${errataLine(r.source.phase.errata)}`,
+      `  on ${r.from}: ${outcomeText(r.source.phase.outcome)}, exits ${JSON.stringify(r.source.phase.exits)}${hazardLine(r.source.phase.hazards)}`,
     );
   const m = r.migration;
   if (m.log) {
@@ -424,7 +425,7 @@ function printMigrate(r: MigrateReport): void {
     );
   if (r.destination.phase)
     console.log(
-      `  on ${r.to}: ${outcomeText(r.destination.phase.outcome)}, exits ${JSON.stringify(r.destination.phase.exits)}${errataLine(r.destination.phase.errata)}`,
+      `  on ${r.to}: ${outcomeText(r.destination.phase.outcome)}, exits ${JSON.stringify(r.destination.phase.exits)}${hazardLine(r.destination.phase.hazards)}`,
     );
   console.log(`outcome: ${outcomeText(r.outcome)} (${r.detail})`);
 }
@@ -436,8 +437,9 @@ export function cellText(r: MatrixRow): string {
     .map(([k, v]) => `${outcomeText(k as RunOutcome)} ${v}/${n}`)
     .join(", ");
   // a cell where the hardware erratum fired must not read as a clean outcome
-  const hit = r.seeds.filter((x) => x.errata.lostWakeups > 0).length;
-  const withErratum = hit > 0 ? `${text} + erratum ${hit}/${n} (${r.errata.lostWakeups} lost)` : text;
+  const hit = r.seeds.filter((x) => x.hazards.lostWakeups > 0).length;
+  const lost = r.seeds.reduce((a, x) => a + x.hazards.lostWakeups, 0);
+  const withErratum = hit > 0 ? `${text} + erratum ${hit}/${n} (${lost} lost)` : text;
   return r.hazardMark ? `${withErratum} ${colour.yellow(HAZARD_MARK)}` : withErratum;
 }
 

@@ -217,7 +217,12 @@ export class GuestCpu implements ThreadSoftware {
     stalls: 0,
     /** The latest a timer wake-up from idle came after its expiry (ns). */
     maxWakeupLatenessNs: 0,
+    /** The latest of the wake-ups that were neither late nor stalls (ns). */
+    maxPunctualLatenessNs: 0,
   };
+
+  /** When this vCPU's software last moved to another hardware thread (ktime ns), or -1. */
+  reboundAtNs = -1;
 
   private cur: Ctx | null = null;
   private readonly idleCtx: Ctx;
@@ -286,6 +291,7 @@ export class GuestCpu implements ThreadSoftware {
     this.deferredVector = null;
     if (this.wait.k !== "entry" && this.wait.k !== "dead") this.decResync = true;
     this.stats.rebinds++;
+    this.reboundAtNs = this.ktime();
     this.k.trace(this, "cpu_rebind", { thread: thread.index });
   }
 

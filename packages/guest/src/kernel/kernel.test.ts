@@ -299,6 +299,12 @@ describe("hazards the guest observes", () => {
     expect(Math.max(...kernel.cpus.map((c) => c?.stats.maxWakeupLatenessNs ?? 0))).toBeGreaterThanOrEqual(
       STALL_NS,
     );
+    // each late wake-up is logged with its due and wake times on the guest clock
+    const logged = kernel.lateWakeupLog;
+    expect(logged.length).toBe(sum(kernel, (c) => c.stats.lateWakeups));
+    const stall = logged.find((w) => w.wokeNs - w.dueNs >= STALL_NS);
+    expect(stall?.cpu).toBe(stalled[0]);
+    expect(stall && stall.wokeNs <= kernel.cpus[0].ktime()).toBe(true);
     sim.runFor(100_000_000);
     expect(kernel.watchdogNearMisses).toBeGreaterThan(0);
   });
@@ -313,6 +319,7 @@ describe("hazards the guest observes", () => {
     expect(sum(kernel, (c) => c.stats.timerWakeups)).toBeGreaterThan(100);
     expect(sum(kernel, (c) => c.stats.lateWakeups)).toBe(0);
     expect(sum(kernel, (c) => c.stats.stalls)).toBe(0);
+    expect(kernel.lateWakeupLog).toEqual([]);
     expect(kernel.watchdogNearMisses).toBe(0);
     expect(kernel.stalledCpus()).toEqual([]);
     expect(Math.max(...kernel.cpus.map((c) => c?.stats.maxWakeupLatenessNs ?? 0))).toBeLessThan(

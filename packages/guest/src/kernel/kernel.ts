@@ -116,6 +116,22 @@ const TB_TICKS_PER_USEC_DEFAULT = 512;
 export const LATE_WAKEUP_FACTOR = 10;
 /** A timer wake-up this late (1 ms) means the vCPU stalled: it made no progress meanwhile. */
 export const STALL_NS = 1_000_000;
+/** Late timer wake-ups the kernel keeps with their times (the first ones; later ones are counted only). */
+export const LATE_WAKEUP_LOG_MAX = 4096;
+
+/**
+ * One late timer wake-up from idle, on the guest's clock (ktime ns): when the timer was due, when
+ * the CPU came out of idle, and the exit latency of the idle state it left. A reader that knows
+ * the guest was paused meanwhile (its timebase stopped) can tell a pause from a late wake event.
+ */
+export interface LateWakeup {
+  readonly cpu: number;
+  readonly dueNs: number;
+  readonly wokeNs: number;
+  readonly exitLatencyNs: number;
+  /** When the CPU last moved to another hardware thread (a live migration's first entry there), or -1. */
+  readonly reboundAtNs: number;
+}
 
 /** Guest kernels created per simulation (their random streams' names). */
 const KERNELS_PER_SIM = new WeakMap<Simulation, number>();
@@ -142,6 +158,10 @@ export class GuestKernel implements GuestKernelImage {
    * that was not (yet) a lockup.
    */
   watchdogNearMisses = 0;
+  /** The first LATE_WAKEUP_LOG_MAX late or stalled timer wake-ups, in the order they happened. */
+  readonly lateWakeupLog: LateWakeup[] = [];
+  /** Late or stalled wake-ups past the log's capacity (counted in the CPUs' stats, not logged). */
+  lateWakeupLogDropped = 0;
   private readonly nearMissAt = new Map<number, number>();
   /** Message passed to ibm,os-term, once called. */
   osTermMessage: string | null = null;
@@ -767,12 +787,27 @@ export class GuestKernel implements GuestKernelImage {
    * How late a wake-up from idle came after the timer armed for it: the observation a wakeup
    * latency tool (cyclictest, the thread's timer test) makes, kept per CPU as hazard counters.
    */
-  private noteTimerWakeup(cpu: GuestCpu, latenessNs: number, exitLatencyNs: number): void {
+  private noteTimerWakeup(cpu: GuestCpu, dueNs: number, wokeNs: number, exitLatencyNs: number): void {
     const st = cpu.stats;
+    const latenessNs = wokeNs - dueNs;
     st.timerWakeups++;
     if (latenessNs > st.maxWakeupLatenessNs) st.maxWakeupLatenessNs = latenessNs;
-    if (latenessNs > LATE_WAKEUP_FACTOR * Math.max(exitLatencyNs, 1_000)) st.lateWakeups++;
+    const late = latenessNs > LATE_WAKEUP_FACTOR * Math.max(exitLatencyNs, 1_000);
+    if (late) st.lateWakeups++;
     if (latenessNs >= STALL_NS) st.stalls++;
+    if (!late && latenessNs < STALL_NS) {
+      if (latenessNs > st.maxPunctualLatenessNs) st.maxPunctualLatenessNs = latenessNs;
+      return;
+    }
+    if (this.lateWakeupLog.length < LATE_WAKEUP_LOG_MAX)
+      this.lateWakeupLog.push({
+        cpu: cpu.logical,
+        dueNs,
+        wokeNs,
+        exitLatencyNs,
+        reboundAtNs: cpu.reboundAtNs,
+      });
+    else this.lateWakeupLogDropped++;
   }
 
   /**
@@ -892,7 +927,7 @@ export class GuestKernel implements GuestKernelImage {
     const end = cpu.ktime();
     dev.account(sel.index, start, end);
     if (next !== undefined && end >= next.expires)
-      this.noteTimerWakeup(cpu, end - next.expires, state.exitLatencyNs);
+      this.noteTimerWakeup(cpu, next.expires, end, state.exitLatencyNs);
     cpu.idleStateSince = -1;
     this.trace(cpu, "cpu_idle_exit", { state: state.name });
     // cpuidle_enter_state: local_irq_enable() after the state returned
