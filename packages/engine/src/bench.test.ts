@@ -21,8 +21,8 @@ vi.mock("node:fs", async (importOriginal) => {
 });
 
 describe("bench results", () => {
-  const cwd = process.cwd();
-  afterEach(() => process.chdir(cwd));
+  // process.cwd() answers the temporary root instead of chdir (which worker threads refuse)
+  afterEach(() => vi.restoreAllMocks());
 
   it("a write failing on a full disk leaves the earlier results as they were", () => {
     const root = fs.mkdtempSync(join(tmpdir(), "stopsim-bench-"));
@@ -30,7 +30,7 @@ describe("bench results", () => {
     fs.mkdirSync(join(root, "bench-results"));
     const file = join(root, "bench-results", "x.json");
     fs.writeFileSync(file, '{"earlier":true}\n');
-    process.chdir(root);
+    vi.spyOn(process, "cwd").mockReturnValue(root);
     fault.diskFull = true;
     expect(() => writeBenchResult("x", 1, { figure: 2 })).toThrow(/ENOSPC/);
     expect(fs.readFileSync(file, "utf8")).toBe('{"earlier":true}\n');

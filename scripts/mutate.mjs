@@ -1,0 +1,163 @@
+// Mutation testing with StrykerJS and its vitest runner: `pnpm mutate` measures every target in
+// TARGETS below, one after the other; `pnpm mutate <target> ...` only those named. Each target is
+// one package (or the named files of a big package), mutated with concurrency 1 under `nice -n 10`
+// (the machine is shared), in incremental mode: the results of the previous run live in
+// <package>/.stryker/<target>.incremental.json (git-ignored), so a rerun only tests the mutants
+// whose code or covering tests changed (`--force` tests them all again).
+// Each target's score is written to bench-results/mutation-<target>.json beside the benchmarks.
+// Exit 1 when a measured target scores below THRESHOLD (the mutation score: killed and timed-out
+// mutants over all valid ones, uncovered mutants counting as survivors).
+// Outside CI's time budget on purpose: a full run takes hours on the 2-core machine.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { writeBenchResult } from "@stopsim/engine";
+
+const root = new URL("..", import.meta.url).pathname;
+export const THRESHOLD = 80;
+
+/**
+ * What each target mutates. `mutate` globs are relative to the package directory; `env` is given
+ * to the test runs (a package's vitest.config.ts reads STOPSIM_MUTATE to leave out suites too
+ * slow to run once per mutant, and says which).
+ */
+export const TARGETS = {
+  engine: { dir: "packages/engine", mutate: ["src/**/*.ts"] },
+  devicetree: { dir: "packages/devicetree", mutate: ["src/**/*.ts"], note: "without the fuzz suite" },
+  opal: { dir: "packages/opal", mutate: ["src/**/*.ts"] },
+  "isa-codec": {
+    dir: "packages/isa",
+    mutate: ["src/codec.ts", "src/asm.ts"],
+    note: "the decoder/encoder/disassembler (codec.ts) and the assembler (asm.ts) only",
+  },
+  "guest-cpuidle": {
+    dir: "packages/guest",
+    mutate: ["src/cpuidle/**/*.ts"],
+    note: "the cpuidle core, driver and menu/teo governors only",
+  },
+  libvirt: { dir: "packages/libvirt", mutate: ["src/**/*.ts"] },
+};
+
+/** Files that are never mutated: tests, test helpers and the re-exporting entry. */
+const NEVER = ["!src/**/*.test.ts", "!src/**/test-helpers/**", "!src/index.ts"];
+
+function usage(message) {
+  if (message) console.error(`mutate: ${message}`);
+  console.error(
+    `usage: pnpm mutate [--force] [target ...]   targets: ${Object.keys(TARGETS).join(", ")} (default: all)`,
+  );
+  process.exit(2);
+}
+
+/** Scores of a mutation-testing-report-schema JSON report, per file and in total. */
+export function scoreReport(report, pkgDir) {
+  const count = () => ({ killed: 0, timeout: 0, survived: 0, noCoverage: 0, errors: 0, ignored: 0 });
+  const total = count();
+  const files = {};
+  const survivors = [];
+  for (const [file, { mutants }] of Object.entries(report.files)) {
+    const name = relative(pkgDir, file.startsWith("/") ? file : join(pkgDir, file));
+    const c = count();
+    for (const m of mutants) {
+      const key = {
+        Killed: "killed",
+        Timeout: "timeout",
+        Survived: "survived",
+        NoCoverage: "noCoverage",
+        CompileError: "errors",
+        RuntimeError: "errors",
+        Ignored: "ignored",
+      }[m.status];
+      if (!key) throw new Error(`mutate: unknown mutant status ${m.status} in ${name}`);
+      c[key] += 1;
+      total[key] += 1;
+      if (key === "survived" || key === "noCoverage")
+        survivors.push({
+          file: name,
+          line: m.location.start.line,
+          mutator: m.mutatorName,
+          replacement: m.replacement ?? "",
+          status: m.status,
+        });
+    }
+    files[name] = { ...c, score: score(c) };
+  }
+  return { total: { ...total, score: score(total) }, files, survivors };
+}
+
+function score(c) {
+  const detected = c.killed + c.timeout;
+  const valid = detected + c.survived + c.noCoverage;
+  return valid === 0 ? 100 : Math.round((1000 * detected) / valid) / 10;
+}
+
+function run(name, force) {
+  const t = TARGETS[name];
+  const pkgDir = join(root, t.dir);
+  const work = join(pkgDir, ".stryker");
+  mkdirSync(work, { recursive: true });
+  const reportFile = join(work, `${name}.report.json`);
+  rmSync(reportFile, { force: true });
+  const config = {
+    testRunner: "vitest",
+    plugins: ["@stryker-mutator/vitest-runner"],
+    mutate: [...t.mutate, ...NEVER],
+    concurrency: 1,
+    coverageAnalysis: "perTest",
+    incremental: true,
+    incrementalFile: `.stryker/${name}.incremental.json`,
+    force,
+    reporters: ["json", "clear-text", "progress-append-only"],
+    jsonReporter: { fileName: `.stryker/${name}.report.json` },
+    clearTextReporter: { reportMutants: false, reportTests: false, logTests: false },
+    ignorePatterns: ["dist", ".stryker", "bench", "test-results.json", "node_modules"],
+    tempDirName: ".stryker-tmp",
+    cleanTempDir: "always",
+    // a loaded machine: generous timeouts rather than mutants reported as timeouts by accident
+    timeoutMS: 20_000,
+    timeoutFactor: 3,
+    thresholds: { high: THRESHOLD, low: 60, break: null },
+  };
+  const configFile = join(work, `${name}.config.json`);
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  console.log(`== mutate ${name}: ${t.dir} ${t.mutate.join(" ")}${t.note ? ` (${t.note})` : ""}`);
+  const started = Date.now();
+  const r = spawnSync("nice", ["-n", "10", "npx", "stryker", "run", configFile], {
+    cwd: pkgDir,
+    stdio: "inherit",
+    env: { ...process.env, STOPSIM_MUTATE: "1", FORCE_COLOR: "0" },
+  });
+  if (r.status !== 0) throw new Error(`mutate: stryker failed on ${name} (exit ${r.status})`);
+  const report = JSON.parse(readFileSync(reportFile, "utf8"));
+  const s = scoreReport(report, pkgDir);
+  const stryker = JSON.parse(
+    readFileSync(join(root, "node_modules/@stryker-mutator/core/package.json"), "utf8"),
+  ).version;
+  const path = writeBenchResult(`mutation-${name}`, "none", {
+    package: t.dir,
+    mutated: t.mutate,
+    note: t.note ?? null,
+    stryker,
+    wallSeconds: Math.round((Date.now() - started) / 1000),
+    score: s.total.score,
+    threshold: THRESHOLD,
+    counts: s.total,
+    files: s.files,
+    survivors: s.survivors,
+  });
+  console.log(`   ${name}: ${s.total.score}% (${relative(root, path)})`);
+  return s.total.score;
+}
+
+const args = process.argv.slice(2);
+const force = args.includes("--force");
+const names = args.filter((a) => a !== "--force");
+for (const a of names) if (!(a in TARGETS)) usage(`unknown target "${a}"`);
+const results = [];
+for (const name of names.length > 0 ? names : Object.keys(TARGETS)) results.push([name, run(name, force)]);
+console.log("\nmutation scores:");
+for (const [name, s] of results)
+  console.log(
+    `  ${name.padEnd(14)} ${String(s).padStart(5)}%${s < THRESHOLD ? `  below ${THRESHOLD}%` : ""}`,
+  );
+process.exit(results.every(([, s]) => s >= THRESHOLD) ? 0 : 1);
