@@ -85,7 +85,9 @@ describe("Simulation event queue", () => {
       fc.record({ kind: fc.constant("step" as const) }),
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 200 }), (ops: Op[]) => {
+      // size "max": fast-check 4's default size keeps arrays near a dozen elements whatever
+      // maxLength says, which would never grow the heap past its first 64 slots
+      fc.property(fc.array(op, { maxLength: 200, size: "max" }), (ops: Op[]) => {
         const sim = new Simulation();
         const fired: number[] = [];
         const timers = [] as ReturnType<Simulation["createTimer"]>[];
@@ -135,8 +137,12 @@ describe("Simulation heap under many equal times", () => {
   it("keeps (time, arming order) across growth, cancels and re-arms with few distinct times", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 300 }),
-        fc.array(fc.tuple(fc.nat(299), fc.option(fc.integer({ min: 0, max: 3 }))), { maxLength: 300 }),
+        // minLength 65: the heap starts with 64 slots, so every run grows it at least once
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 65, maxLength: 300, size: "max" }),
+        fc.array(fc.tuple(fc.nat(299), fc.option(fc.integer({ min: 0, max: 3 }))), {
+          maxLength: 300,
+          size: "max",
+        }),
         (delays: number[], changes: Array<[number, number | null]>) => {
           const sim = new Simulation();
           const fired: number[] = [];
