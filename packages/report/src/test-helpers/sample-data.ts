@@ -2,6 +2,9 @@
 // matrix, a 4-vCPU timeline of a run that migrates from a DD2.3 host to a DD2.2 host, latency
 // samples around the measured POWER9 medians, a rolling upgrade of a fleet of guests over three simulated hours), drawn from the
 // engine's seeded PRNG streams so the same seed gives the same report.
+// INVENTED DATA: every outcome, timeline, latency sample and fleet figure here is made up for the
+// tests (shapes and sizes only); none comes from a simulation run or a measurement, except the
+// POWER9 wakeup medians of POWER9_WAKEUP_REFERENCE that the latency samples are drawn around.
 import { RngRoot } from "@stopsim/engine";
 import type { MatrixOutcome, ReportData, TimelineMarker, TimelineSegment, TimelineVcpu } from "../index.js";
 import { POWER9_WAKEUP_REFERENCE } from "../index.js";
