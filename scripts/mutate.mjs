@@ -114,7 +114,7 @@ function run(name, force) {
     tempDirName: ".stryker-tmp",
     cleanTempDir: "always",
     // a loaded machine: generous timeouts rather than mutants reported as timeouts by accident
-    timeoutMS: 20_000,
+    timeoutMS: 8_000,
     timeoutFactor: 3,
     thresholds: { high: THRESHOLD, low: 60, break: null },
   };
