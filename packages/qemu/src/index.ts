@@ -21,4 +21,30 @@ export {
 export { GuestRam } from "./ram.js";
 export * from "./rtas-tokens.js";
 export { formatSize, parseSize } from "./size.js";
-export * from "./spapr.js";
+export {
+  FDT_MAX_SIZE,
+  type GuestKernelImage,
+  type HostCpuProperties,
+  MigrationNetwork,
+  QEMU_USERSPACE_EXIT_NS,
+  Qemu,
+  type QemuCreateOptions,
+  type QemuHost,
+  type QmpEvent,
+  RTAS_MAX_ADDR,
+  type RunState,
+  readHostCpuProperties,
+  type Vcpu,
+} from "./spapr.js";
+export {
+  H_GET_TERM_CHAR,
+  H_HARDWARE,
+  H_P2,
+  H_P3,
+  H_P4,
+  H_PUT_TERM_CHAR,
+  H_SET_MODE_ENDIAN_BIG,
+  H_SET_MODE_ENDIAN_LITTLE,
+  H_SET_MODE_RESOURCE_LE,
+  H_UNSUPPORTED_FLAG,
+} from "./spapr-hcall.js";

@@ -1,19 +1,12 @@
 // The running pseries machine: KVM VM and vCPUs, guest RAM, the device tree in RAM, the kernel
-// entry, userspace hypercalls and RTAS, run states and QMP events.
+// entry, run states and QMP events; userspace hypercalls (src/spapr-hcall.ts), RTAS
+// (src/spapr-rtas.ts) and the QMP commands (src/qmp.ts) live beside it.
 // qemu: hw/ppc/spapr.c spapr_machine_init / spapr_machine_reset, hw/ppc/spapr_cpu_core.c
-//       spapr_cpu_set_entry_state, hw/ppc/spapr_hcall.c h_rtas / h_put_term_char,
-//       hw/ppc/spapr_rtas.c (rtas_start_cpu, rtas_stop_self, rtas_query_cpu_stopped_state,
-//       rtas_ibm_os_term, rtas_power_off, rtas_get_time_of_day), target/ppc/kvm.c
-//       kvm_arch_handle_exit, softmmu/runstate.c (run states, qemu_system_guest_panicked).
-
+//       spapr_cpu_set_entry_state, target/ppc/kvm.c kvm_arch_handle_exit, softmmu/runstate.c
+//       (run states, qemu_system_guest_panicked).
 import type { DeviceTree } from "@stopsim/devicetree";
 import type { Simulation } from "@stopsim/engine";
 import {
-  H_FUNCTION,
-  H_PARAMETER,
-  H_RTAS,
-  H_SET_MODE,
-  H_SUCCESS,
   KVM_CAP_PPC_FIXUP_HCALL,
   KVM_CAP_PPC_FWNMI,
   KVM_CAP_PPC_GET_CPU_CHAR,
@@ -29,7 +22,7 @@ import {
   KVM_EXIT_UNKNOWN,
   KVM_REG_PPC_LPCR_64,
 } from "@stopsim/host";
-import { LPCR_ILE, LPCR_LD, type Memory, type ThreadSoftware } from "@stopsim/isa";
+import { LPCR_LD, type Memory, type ThreadSoftware } from "@stopsim/isa";
 import {
   type CapApplyContext,
   capByIndex,
@@ -39,7 +32,7 @@ import {
   SPAPR_CAP_NUM,
   SPAPR_CAP_WORKAROUND,
 } from "./caps.js";
-import { type CpuModel, POWER9_CLASS, POWER9_CPU_MODELS, resolveCpuModel } from "./cpu-models.js";
+import { type CpuModel, POWER9_CLASS, resolveCpuModel } from "./cpu-models.js";
 import { MigrationError, QEMU_PROGRAM, QemuError, QmpError } from "./errors.js";
 import { type HostCpuInfo, SPAPR_TIMEBASE_FREQ, spaprBuildDtb, spaprVcpuId } from "./fdt.js";
 import {
@@ -50,12 +43,11 @@ import {
   type KvmVmFd,
   parseCpuChar,
 } from "./kvm.js";
-import { capsOfBuild, defaultCapsWithCpu, MACHINE_TYPES, type QemuBuild } from "./machine.js";
+import { capsOfBuild, defaultCapsWithCpu, type QemuBuild } from "./machine.js";
 import {
   type ChannelFault,
   DEFAULT_MIGRATION_PARAMETERS,
   kvmPutCpuState,
-  MIGRATION_CAPABILITY_NAMES,
   type MigrationCapabilities,
   type MigrationParameters,
   OutgoingMigration,
@@ -68,16 +60,10 @@ import {
   type QemuConfig,
   type QemuOptionsObject,
 } from "./options.js";
+import { qmpDispatch } from "./qmp.js";
 import { GuestRam } from "./ram.js";
-import {
-  RTAS_CALL_NAMES,
-  RTAS_OUT_HW_ERROR,
-  RTAS_OUT_NO_ERRORS_FOUND,
-  RTAS_OUT_NOT_SUPPORTED,
-  RTAS_OUT_PARAM_ERROR,
-  RTAS_OUT_SUCCESS,
-  RTAS_TOKEN_BASE,
-} from "./rtas-tokens.js";
+import { spaprHypercall } from "./spapr-hcall.js";
+import { rtasTable } from "./spapr-rtas.js";
 
 /** The guest kernel image as QEMU sees it (docs/ARCHITECTURE.md "Guest boot"). */
 export interface GuestKernelImage {
@@ -155,22 +141,9 @@ export interface QmpEvent {
 /** QEMU's cost of one exit to userspace and back (ioctl return, dispatch, ioctl entry). */
 export const QEMU_USERSPACE_EXIT_NS = 2_000;
 
-// The console hypercalls QEMU handles in userspace (linux: arch/powerpc/include/asm/hvcall.h)
-export const H_GET_TERM_CHAR = 0x54;
-export const H_PUT_TERM_CHAR = 0x58;
-// include/hw/ppc/spapr.h: H_SET_MODE resources and flags, hcall return codes
-export const H_SET_MODE_RESOURCE_LE = 4n;
-export const H_SET_MODE_ENDIAN_BIG = 0n;
-export const H_SET_MODE_ENDIAN_LITTLE = 1n;
-export const H_HARDWARE = -1;
-export const H_P2 = -55;
-export const H_P3 = -56;
-export const H_P4 = -57;
-export const H_UNSUPPORTED_FLAG = -256;
-
 /** MSR bits QEMU sets for the entry state (qemu: hw/ppc/spapr_cpu_core.c spapr_cpu_set_entry_state). */
-const MSR_SF = 1n << 63n;
-const MSR_ME = 1n << 12n;
+export const MSR_SF = 1n << 63n;
+export const MSR_ME = 1n << 12n;
 /** qemu: hw/ppc/spapr.c FDT_MAX_SIZE and RTAS_MAX_ADDR. */
 export const FDT_MAX_SIZE = 0x100000;
 export const RTAS_MAX_ADDR = 0x80000000;
@@ -296,9 +269,12 @@ export class Qemu {
   /** Characters the guest wrote to its console (H_PUT_TERM_CHAR). */
   console = "";
   /** Characters typed at the console, not yet read by the guest (H_GET_TERM_CHAR). */
-  private consoleInputQueue = "";
-  private _status: RunState = "prelaunch";
-  private readonly rtasHandlers: Map<number, (v: Vcpu, args: number[], nret: number) => number[]>;
+  /** @internal */
+  consoleInputQueue = "";
+  /** @internal */
+  _status: RunState = "prelaunch";
+  /** @internal */
+  readonly rtasHandlers: Map<number, (v: Vcpu, args: number[], nret: number) => number[]>;
   /** Callbacks when every vCPU left KVM_RUN after a stop request. */
   private stoppedWaiters: (() => void)[] = [];
   private readonly hostInfo: HostCpuInfo;
@@ -404,7 +380,7 @@ export class Qemu {
     });
     // hw/ppc/spapr.c spapr_machine_reset: the tree sits below the RMA top
     this.fdtAddr = Math.min(config.ramSize, RTAS_MAX_ADDR) - FDT_MAX_SIZE;
-    this.rtasHandlers = this.rtasTable();
+    this.rtasHandlers = rtasTable(this);
   }
 
   get status(): RunState {
@@ -513,7 +489,7 @@ export class Qemu {
       case KVM_EXIT_PAPR_HCALL: {
         const h = run.papr_hcall;
         const nr = BigInt.asUintN(64, h.nr);
-        run.papr_hcall.ret = BigInt(this.spaprHypercall(v, nr <= 0xffffn ? Number(nr) : -1, h.args));
+        run.papr_hcall.ret = BigInt(spaprHypercall(this, v, nr <= 0xffffn ? Number(nr) : -1, h.args));
         break;
       }
       case KVM_EXIT_SHUTDOWN:
@@ -542,171 +518,11 @@ export class Qemu {
     this.stop("internal-error");
   }
 
-  private shutdown(reason: string): void {
+  /** @internal */
+  shutdown(reason: string): void {
     this._status = "shutdown";
     for (const v of this.vcpus) v.halted = true;
     this.emit("SHUTDOWN", { guest: true, reason });
-  }
-
-  // hw/ppc/spapr_hcall.c spapr_hypercall for the calls KVM leaves to userspace
-  // (args are r4.. of the vCPU: values left in them are returned to the guest, as KVM copies
-  // kvm_run.papr_hcall.args back into r4.. on the next KVM_RUN)
-  private spaprHypercall(v: Vcpu, nr: number, args: bigint[]): number {
-    switch (nr) {
-      case H_RTAS:
-        return this.hRtas(v, Number(args[0] ?? 0n));
-      case H_SET_MODE:
-        return this.hSetMode(args);
-      case H_PUT_TERM_CHAR: {
-        // hw/char/spapr_vty.c h_put_term_char: len bytes packed big-endian in two registers
-        const len = Number(args[1] ?? 0n);
-        if (len > 16) return H_PARAMETER;
-        const bytes: number[] = [];
-        for (const reg of [args[2] ?? 0n, args[3] ?? 0n]) {
-          for (let i = 7; i >= 0; i--) bytes.push(Number((reg >> BigInt(8 * i)) & 0xffn));
-        }
-        this.console += String.fromCharCode(...bytes.slice(0, len));
-        return H_SUCCESS;
-      }
-      case H_GET_TERM_CHAR: {
-        // hw/char/spapr_vty.c h_get_term_char: len in r4, up to 16 bytes big-endian in r5, r6
-        const chunk = this.consoleInputQueue.slice(0, 16);
-        this.consoleInputQueue = this.consoleInputQueue.slice(chunk.length);
-        let hi = 0n;
-        let lo = 0n;
-        for (let i = 0; i < 16; i++) {
-          const byte = BigInt(i < chunk.length ? chunk.charCodeAt(i) & 0xff : 0);
-          if (i < 8) hi |= byte << BigInt(8 * (7 - i));
-          else lo |= byte << BigInt(8 * (15 - i));
-        }
-        args[0] = BigInt(chunk.length);
-        args[1] = hi;
-        args[2] = lo;
-        return H_SUCCESS;
-      }
-      default:
-        return H_FUNCTION;
-    }
-  }
-
-  // hw/ppc/spapr_hcall.c h_set_mode: KVM HV handles the CIABR/DAWR resources itself and leaves
-  // the others to QEMU; the interrupt-endianness resource sets LPCR[ILE] on every vCPU
-  // (h_set_mode_resource_le -> spapr_set_all_lpcrs), which QEMU writes through ONE_REG.
-  private hSetMode(args: bigint[]): number {
-    const mflags = args[0] ?? 0n;
-    const resource = args[1] ?? 0n;
-    if (resource !== H_SET_MODE_RESOURCE_LE) return H_P2;
-    if ((args[2] ?? 0n) !== 0n) return H_P3;
-    if ((args[3] ?? 0n) !== 0n) return H_P4;
-    let set: boolean;
-    if (mflags === H_SET_MODE_ENDIAN_BIG) set = false;
-    else if (mflags === H_SET_MODE_ENDIAN_LITTLE) set = true;
-    else return H_UNSUPPORTED_FLAG;
-    for (const v of this.vcpus) {
-      const get = v.fd.getOneReg(KVM_REG_PPC_LPCR_64);
-      if (get.ret < 0) return H_HARDWARE;
-      const lpcr = set ? get.value | LPCR_ILE : get.value & ~LPCR_ILE;
-      if (v.fd.setOneReg(KVM_REG_PPC_LPCR_64, lpcr) < 0) return H_HARDWARE;
-    }
-    return H_SUCCESS;
-  }
-
-  // hw/ppc/spapr_hcall.c h_rtas + hw/ppc/spapr_rtas.c spapr_rtas_call (big-endian rtas_args)
-  private hRtas(v: Vcpu, rtasR3: number): number {
-    if (!this.ram.contains(rtasR3, 12)) return H_PARAMETER;
-    const token = this.ram.read32(rtasR3, false);
-    const nargs = this.ram.read32(rtasR3 + 4, false);
-    const nret = this.ram.read32(rtasR3 + 8, false);
-    const argsAddr = rtasR3 + 12;
-    const retsAddr = argsAddr + 4 * nargs;
-    if (nargs > 16 || nret > 16 || !this.ram.contains(argsAddr, 4 * (nargs + nret))) return H_PARAMETER;
-    const args: number[] = [];
-    for (let i = 0; i < nargs; i++) args.push(this.ram.read32(argsAddr + 4 * i, false));
-    const handler = this.rtasHandlers.get(token);
-    let rets: number[];
-    if (!handler) {
-      rets = [RTAS_OUT_PARAM_ERROR];
-    } else {
-      rets = handler(v, args, nret);
-    }
-    for (let i = 0; i < Math.min(nret, rets.length); i++)
-      this.ram.write32(retsAddr + 4 * i, rets[i] >>> 0, false);
-    return H_SUCCESS;
-  }
-
-  private rtasTable(): Map<number, (v: Vcpu, args: number[], nret: number) => number[]> {
-    const t = new Map<number, (v: Vcpu, args: number[], nret: number) => number[]>();
-    const reg = (name: string, fn: (v: Vcpu, args: number[], nret: number) => number[]) =>
-      t.set(RTAS_TOKEN_BASE + RTAS_CALL_NAMES.indexOf(name), fn);
-    const byId = (id: number) => this.vcpus.find((c) => c.id === id);
-    // hw/ppc/spapr_rtas.c rtas_query_cpu_stopped_state: 0 stopped, 2 running
-    reg("query-cpu-stopped-state", (_v, args) => {
-      const c = byId(args[0]);
-      if (args.length !== 1 || !c) return [RTAS_OUT_PARAM_ERROR];
-      return [RTAS_OUT_SUCCESS, c.halted ? 0 : 2];
-    });
-    // hw/ppc/spapr_rtas.c rtas_start_cpu
-    reg("start-cpu", (_v, args) => {
-      if (args.length !== 3) return [RTAS_OUT_PARAM_ERROR];
-      const c = byId(args[0]);
-      if (!c) return [RTAS_OUT_PARAM_ERROR];
-      if (!c.halted) return [RTAS_OUT_HW_ERROR];
-      const regs = c.fd.getRegs();
-      regs.pc = BigInt(args[1]);
-      regs.gpr[3] = BigInt(args[2]);
-      regs.msr = MSR_SF | MSR_ME;
-      if (c.fd.setRegs(regs) < 0) return [RTAS_OUT_HW_ERROR];
-      c.halted = false;
-      this.sim.schedule(QEMU_USERSPACE_EXIT_NS, () => this.runVcpu(c), `${this.name}.start-cpu.${c.id}`);
-      return [RTAS_OUT_SUCCESS];
-    });
-    // hw/ppc/spapr_rtas.c rtas_stop_self: the caller stops and stays halted
-    reg("stop-self", (v) => {
-      v.halted = true;
-      return [RTAS_OUT_SUCCESS];
-    });
-    // hw/ppc/spapr_rtas.c rtas_ibm_os_term: the guest panicked
-    reg("ibm,os-term", () => {
-      this._status = "guest-panicked";
-      this.emit("GUEST_PANICKED", { action: "pause" });
-      this.stop("guest-panicked");
-      return [RTAS_OUT_SUCCESS];
-    });
-    reg("power-off", (_v, args) => {
-      if (args.length !== 2) return [RTAS_OUT_PARAM_ERROR];
-      this.shutdown("guest-shutdown");
-      return [RTAS_OUT_SUCCESS];
-    });
-    reg("system-reboot", () => {
-      this.shutdown("guest-reset");
-      return [RTAS_OUT_SUCCESS];
-    });
-    reg("display-character", (_v, args) => {
-      this.console += String.fromCharCode(args[0] & 0xff);
-      return [RTAS_OUT_SUCCESS];
-    });
-    // hw/ppc/spapr_rtc.c rtas_get_time_of_day: year .. ns from the virtual clock (epoch 2020-04-07)
-    reg("get-time-of-day", () => {
-      const d = new Date(Date.UTC(2020, 3, 7) + Math.floor(this.sim.now / 1e6));
-      return [
-        RTAS_OUT_SUCCESS,
-        d.getUTCFullYear(),
-        d.getUTCMonth() + 1,
-        d.getUTCDate(),
-        d.getUTCHours(),
-        d.getUTCMinutes(),
-        d.getUTCSeconds(),
-        this.sim.now % 1e9,
-      ];
-    });
-    reg("event-scan", () => [RTAS_OUT_NO_ERRORS_FOUND]);
-    reg("check-exception", () => [RTAS_OUT_NO_ERRORS_FOUND]);
-    // the rest are published but concern devices this model does not have
-    for (const name of RTAS_CALL_NAMES) {
-      const token = RTAS_TOKEN_BASE + RTAS_CALL_NAMES.indexOf(name);
-      if (!t.has(token)) t.set(token, () => [RTAS_OUT_NOT_SUPPORTED]);
-    }
-    return t;
   }
 
   /** Types `text` on the guest console (the -nographic stdio chardev). */
@@ -721,7 +537,8 @@ export class Qemu {
   /** Where this QEMU listens for an incoming stream (-incoming URI, or migrate-incoming). */
   incomingUri: string | undefined;
   /** Start the guest when the incoming stream has loaded (no -S; or QMP cont while inmigrate). */
-  private autostart = false;
+  /** @internal */
+  autostart = false;
   /** The process exited (e.g. exit(EXIT_FAILURE) after a failed load, or QMP quit): its status. */
   exitStatus: number | undefined;
   /** Why an incoming migration failed (the destination's stderr). */
@@ -743,13 +560,15 @@ export class Qemu {
     return m;
   }
 
-  private listenIncoming(uri: string): void {
+  /** @internal */
+  listenIncoming(uri: string): void {
     this.incomingUri = uri;
     this.network?.listen(this.host.hostname ?? this.name, uri, this);
   }
 
   /** A QMP migrate whose connection was refused: the migration fails in setup. */
-  private migrateFailedToConnect(uri: string): OutgoingMigration {
+  /** @internal */
+  migrateFailedToConnect(uri: string): OutgoingMigration {
     const m = new OutgoingMigration(this, undefined, DEFAULT_MIGRATION_PARAMETERS, undefined, uri);
     this.migration = m;
     m.start();
@@ -805,7 +624,8 @@ export class Qemu {
   }
 
   /** The process ends: its vCPUs never run again and its monitor closes. */
-  private exit(status: number): void {
+  /** @internal */
+  exit(status: number): void {
     this.exitStatus = status;
     this._status = "shutdown";
     for (const v of this.vcpus) {
@@ -835,123 +655,7 @@ export class Qemu {
    * exited answers nothing (QmpError).
    */
   qmp(command: string, args: Readonly<Record<string, unknown>> = {}): unknown {
-    if (this.exitStatus !== undefined) {
-      throw new QmpError("GenericError", `QEMU exited with status ${this.exitStatus}: the monitor is closed`);
-    }
-    switch (command) {
-      case "query-status":
-        return { status: this._status, singlestep: false, running: this._status === "running" };
-      case "query-machines":
-        return MACHINE_TYPES.map((m) => ({
-          name: m.name,
-          ...(m.alias ? { alias: m.alias } : {}),
-          ...(m.isDefault ? { "is-default": true } : {}),
-          "cpu-max": m.maxCpus,
-          "hotpluggable-cpus": true,
-          "numa-mem-supported": m.name !== "pseries-5.1",
-          deprecated: false,
-          "default-cpu-type": `${m.defaultCpuModel}-powerpc64-cpu`,
-          "default-ram-id": "ppc_spapr.ram",
-        }));
-      case "query-cpu-definitions":
-        return [
-          ...POWER9_CPU_MODELS.map((c) => ({
-            name: c.name,
-            typename: c.typeName,
-            static: false,
-            deprecated: false,
-          })),
-          { name: "host", typename: "host-powerpc64-cpu", static: false, deprecated: false },
-        ];
-      case "query-migrate":
-        return this.migration ? this.migration.info() : {};
-      case "stop":
-        this.stop();
-        return {};
-      // monitor/qmp-cmds.c qmp_cont: runstate_needs_reset() refuses; during finish-migrate "not
-      // finalized"; in inmigrate it only sets autostart; otherwise vm_start() (also from postmigrate:
-      // "Continuing after completed migration")
-      case "cont":
-        if (
-          this._status === "guest-panicked" ||
-          this._status === "shutdown" ||
-          this._status === "internal-error"
-        ) {
-          throw new QmpError("GenericError", "Resetting the Virtual Machine is required");
-        }
-        if (this._status === "finish-migrate")
-          throw new QmpError("GenericError", "Migration is not finalized yet");
-        if (this._status === "inmigrate") {
-          this.autostart = true;
-          return {};
-        }
-        this.cont();
-        return {};
-      // migration/migration.c qmp_migrate_set_capabilities / qmp_query_migrate_capabilities
-      case "migrate-set-capabilities": {
-        const list = args.capabilities;
-        if (!Array.isArray(list)) {
-          throw new QmpError("GenericError", "Parameter 'capabilities' is missing");
-        }
-        if (this.migration && (this.migration.status === "active" || this.migration.status === "device")) {
-          throw new QmpError("GenericError", "There's a migration process in progress");
-        }
-        for (const c of list as { capability?: unknown; state?: unknown }[]) {
-          const name = MIGRATION_CAPABILITY_NAMES.find((n) => n === c.capability);
-          if (name === undefined) {
-            throw new QmpError(
-              "GenericError",
-              `Parameter 'capability' does not accept value '${String(c.capability)}'`,
-            );
-          }
-          if (typeof c.state !== "boolean") {
-            throw new QmpError("GenericError", "Parameter 'state' expects boolean");
-          }
-          this.migrationCapabilities[name] = c.state;
-        }
-        return {};
-      }
-      case "query-migrate-capabilities":
-        return MIGRATION_CAPABILITY_NAMES.map((n) => ({
-          capability: n,
-          state: this.migrationCapabilities[n],
-        }));
-      // migration/migration.c qmp_migrate_incoming: only once, only after -incoming defer
-      case "migrate-incoming": {
-        if (this.config.incoming !== "defer" || this._status !== "inmigrate") {
-          throw new QmpError("GenericError", "For use with '-incoming defer'");
-        }
-        if (this.incomingUri !== undefined) {
-          throw new QmpError("GenericError", "The incoming migration has already been started");
-        }
-        const uri = args.uri;
-        if (typeof uri !== "string" || uri === "") {
-          throw new QmpError("GenericError", "Parameter 'uri' is missing");
-        }
-        this.listenIncoming(uri);
-        return {};
-      }
-      // migration/migration.c qmp_migrate: connect to the URI, then migrate as migrate() does
-      case "migrate": {
-        const uri = args.uri;
-        if (typeof uri !== "string" || uri === "") {
-          throw new QmpError("GenericError", "Parameter 'uri' is missing");
-        }
-        const dst = this.network?.connect(uri);
-        if (dst === undefined) {
-          const m = this.migrateFailedToConnect(uri);
-          return { status: m.status };
-        }
-        this.migrate(dst, {}, this.network?.fault);
-        return {};
-      }
-      // monitor/qmp-cmds.c qmp_quit: the process exits (status 0)
-      case "quit":
-        this.exit(0);
-        return {};
-      default:
-        throw new QmpError("CommandNotFound", `The command ${command} has not been found`);
-    }
+    return qmpDispatch(this, command, args);
   }
 
   /** A cap's level by name ("stop-lite"). */
