@@ -34,6 +34,9 @@ export const TARGETS = {
     dir: "packages/guest",
     mutate: ["src/cpuidle/**/*.ts"],
     note: "the cpuidle core, driver and menu/teo governors only",
+    // its test fixtures read packages/devicetree/fixtures by a relative path, which a sandbox copy
+    // of the package would break: mutate the files in place (restored when Stryker ends)
+    inPlace: true,
   },
   libvirt: { dir: "packages/libvirt", mutate: ["src/**/*.ts"] },
 };
@@ -112,6 +115,7 @@ function run(name, force) {
     clearTextReporter: { reportMutants: false, reportTests: false, logTests: false },
     ignorePatterns: ["dist", ".stryker", "bench", "test-results.json", "node_modules"],
     tempDirName: ".stryker-tmp",
+    inPlace: t.inPlace ?? false,
     cleanTempDir: "always",
     // a loaded machine: generous timeouts rather than mutants reported as timeouts by accident
     timeoutMS: 8_000,
