@@ -16,23 +16,27 @@ function probe(): FleetProbe & { calls: number } {
     },
     boot(_design, kind) {
       calls++;
-      return { outcome: kind.startsWith("dd2.3") ? "native" : "emulated", detail: kind };
+      return [{ outcome: kind.startsWith("dd2.3") ? "native" : "emulated", detail: kind }];
     },
-    migrate(_design, bootKind, _from, to): MigrationProbeResult {
+    migrate: (_design, bootKind, _from, to) => {
       calls++;
-      if (to === "dd2.2-old" && bootKind.startsWith("dd2.3")) {
-        return { outcome: "crashed", detail: "program check", downtimeNs: 3e8, totalTimeNs: 2 * NS_PER_S };
-      }
-      if (to.endsWith("-old") && !bootKind.endsWith("-old")) {
-        return { outcome: "refused", detail: "cap", downtimeNs: 0, totalTimeNs: NS_PER_S };
-      }
-      return {
-        outcome: to.startsWith("dd2.3") ? "native" : "emulated",
-        detail: "",
-        downtimeNs: 3e8,
-        totalTimeNs: 2 * NS_PER_S,
-      };
+      return [migrateResult(bootKind, to)];
     },
+  };
+}
+
+function migrateResult(bootKind: string, to: string): MigrationProbeResult {
+  if (to === "dd2.2-old" && bootKind.startsWith("dd2.3")) {
+    return { outcome: "crashed", detail: "program check", downtimeNs: 3e8, totalTimeNs: 2 * NS_PER_S };
+  }
+  if (to.endsWith("-old") && !bootKind.endsWith("-old")) {
+    return { outcome: "refused", detail: "cap", downtimeNs: 0, totalTimeNs: NS_PER_S };
+  }
+  return {
+    outcome: to.startsWith("dd2.3") ? "native" : "emulated",
+    detail: "",
+    downtimeNs: 3e8,
+    totalTimeNs: 2 * NS_PER_S,
   };
 }
 
@@ -106,20 +110,22 @@ function policyProbe(): FleetProbe {
     machine === "new" ? (kind.startsWith("dd2.3") ? "native" : "emulated") : "not-used";
   return {
     boot(_d, kind, machine) {
-      if (machine === "new" && !capable(kind)) return { outcome: "failed-start", detail: "cap apply" };
-      return { outcome: idle(kind, machine), detail: kind };
+      if (machine === "new" && !capable(kind)) return [{ outcome: "failed-start", detail: "cap apply" }];
+      return [{ outcome: idle(kind, machine), detail: kind }];
     },
-    migrate(_d, _boot, _from, to, machine): MigrationProbeResult {
+    migrate(_d, _boot, _from, to, machine): MigrationProbeResult[] {
       if (machine === "new" && !capable(to)) {
-        return {
-          outcome: "refused",
-          detail: "refused in prepare",
-          downtimeNs: 0,
-          totalTimeNs: NS_PER_S / 10,
-          refusal: { phase: "prepare", error: "QEMU exited: cap-stop-lite" },
-        };
+        return [
+          {
+            outcome: "refused",
+            detail: "refused in prepare",
+            downtimeNs: 0,
+            totalTimeNs: NS_PER_S / 10,
+            refusal: { phase: "prepare", error: "QEMU exited: cap-stop-lite" },
+          },
+        ];
       }
-      return { outcome: idle(to, machine), detail: "", downtimeNs: 2e6, totalTimeNs: NS_PER_S / 10 };
+      return [{ outcome: idle(to, machine), detail: "", downtimeNs: 2e6, totalTimeNs: NS_PER_S / 10 }];
     },
     accepts(_d, kind, machine) {
       return machine === "new" && !capable(kind) ? { usable: false, error: "cap apply" } : { usable: true };

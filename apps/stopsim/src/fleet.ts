@@ -2,7 +2,9 @@
 // migrations. The fleet level (placement, plans, timing) is simulated here; what happens to a guest
 // when it boots on a host kind, or migrates between two host kinds, comes from full-stack runs of the
 // layers (firmware, host kernel + KVM, QEMU, guest kernel) through a FleetProbe. Each distinct case is
-// run once and memoised: 10,000 VMs do not need 10,000 identical full-stack migrations.
+// probed over a few seeds and memoised: 10,000 VMs do not need 10,000 full-stack migrations. Each VM
+// draws its result from a case's probes by a seed of its own (derived from the fleet's seed), so an
+// outcome that one probe seed in k gives reaches about one VM in k.
 import { LatencyHistogram, NS_PER_S, type Rng, Simulation, type TraceConsumer } from "@stopsim/engine";
 import { UsageError } from "./errors.js";
 import { LIMITS } from "./limits.js";
@@ -45,11 +47,12 @@ export interface AcceptProbeResult {
 }
 
 /**
- * Full-stack runs the fleet asks for (implemented by FullStackProbe with the real layers). The
- * machine type argument is the VM's (omitted: the design's own).
+ * Full-stack runs the fleet asks for (implemented by FullStackProbe with the real layers): each
+ * case's results over the probe's seeds (at least one), from which each VM draws one. The machine
+ * type argument is the VM's (omitted: the design's own).
  */
 export interface FleetProbe {
-  boot(design: string, hostKind: string, machine?: string): BootProbeResult;
+  boot(design: string, hostKind: string, machine?: string): readonly BootProbeResult[];
   /** A guest booted on `bootKind`, now on `fromKind`, migrates to `toKind`. */
   migrate(
     design: string,
@@ -57,7 +60,7 @@ export interface FleetProbe {
     fromKind: string,
     toKind: string,
     machine?: string,
-  ): MigrationProbeResult;
+  ): readonly MigrationProbeResult[];
   /** The host kind's domain capabilities: can it start this machine type with its default caps? */
   accepts?(design: string, hostKind: string, machine: string): AcceptProbeResult;
 }
@@ -157,6 +160,9 @@ type VmState = "running" | "crashed" | "failed-start" | "hung";
 
 interface Vm {
   readonly id: number;
+  /** The VM's own seed (from the fleet's): which probe of a case it gets, draw after draw. */
+  readonly seed: number;
+  draws: number;
   host: number;
   /** Failed starts in a row (for the management layer's back-off). */
   attempts: number;
@@ -187,6 +193,26 @@ const UPGRADE_NS = 30 * MINUTE;
 const HUNG_DETECT_NS = 10 * MINUTE;
 /** Destinations the scheduler tries for one migration before the VM stays where it is. */
 const MIGRATION_ATTEMPTS = 3;
+
+/** A 32-bit integer finaliser (murmur3's fmix32): spreads every input bit over the output. */
+function fmix32(h: number): number {
+  let x = h >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/**
+ * The index of the probe a VM gets at its `n`-th draw among `k`: uniform, a pure function of the
+ * VM's seed and the draw count, so a VM's draws do not depend on what other VMs drew.
+ */
+export function vmDraw(vmSeed: number, n: number, k: number): number {
+  const u = fmix32(vmSeed ^ fmix32(Math.imul(n + 1, 0x9e3779b9)));
+  return Math.floor((u / 2 ** 32) * k);
+}
 
 function emptyCounts(): Record<RunOutcome, number> {
   return Object.fromEntries(RUN_OUTCOMES.map((o) => [o, 0])) as Record<RunOutcome, number>;
@@ -272,6 +298,13 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
     return t;
   };
   const rng: Rng = sim.rng.stream("fleet");
+  // each VM's seed: a stream of its own, so the placement's random numbers stay as they were
+  const vmSeeds: Rng = sim.rng.stream("fleet/vm-seeds");
+  /** The probe of a case this VM gets. */
+  const draw = <T>(vm: Vm, probes: readonly T[]): T => {
+    if (probes.length === 0) throw new Error("fleet probe returned no results for a case");
+    return probes.length === 1 ? probes[0] : probes[vmDraw(vm.seed, vm.draws++, probes.length)];
+  };
   const kinds = Object.keys(opts.mix);
   const total = Object.values(opts.mix).reduce((a, b) => a + b, 0);
   const hosts: FleetHost[] = [];
@@ -363,7 +396,7 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
   const backOff = (vm: Vm) => Math.min(RESTART_DELAY_NS * 2 ** vm.attempts++, 60 * MINUTE);
 
   const bootOn = (vm: Vm, h: FleetHost, machine: string) => {
-    const r = probe.boot(opts.design, h.kind, machineArg(machine));
+    const r = draw(vm, probe.boot(opts.design, h.kind, machineArg(machine)));
     boots[r.outcome]++;
     if (sim.trace.enabled)
       sim.trace.instant(hostTrack(h.id), "boot", "fleet", { vm: vm.id, kind: h.kind, outcome: r.outcome });
@@ -420,6 +453,8 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
   for (let i = 0; i < opts.vms; i++) {
     const vm: Vm = {
       id: i,
+      seed: vmSeeds.uint32(),
+      draws: 0,
       host: -1,
       attempts: 0,
       bootKind: "",
@@ -468,7 +503,7 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
         return;
       }
       tried.add(to.id);
-      const r = probe.migrate(opts.design, vm.bootKind, from.kind, to.kind, machineArg(vm.machine));
+      const r = draw(vm, probe.migrate(opts.design, vm.bootKind, from.kind, to.kind, machineArg(vm.machine)));
       migrations[r.outcome]++;
       if (sim.trace.enabled) {
         sim.trace.complete(hostTrack(from.id), "migration", "fleet", sim.now, r.totalTimeNs, {

@@ -28,7 +28,19 @@ export {
   RUN_OUTCOMES,
   type RunOutcome,
   runFleet,
+  vmDraw,
 } from "./fleet.js";
+export {
+  DEFAULT_PROBE_SEEDS,
+  type FleetBaseOptions,
+  type FleetSeedsResult,
+  type FleetSpread,
+  fleetSpread,
+  runFleetSeeds,
+  SPREAD_STATISTIC,
+  type Spread,
+  spreadOf,
+} from "./fleet-seeds.js";
 export {
   type GuestPause,
   guestPauses,
@@ -56,7 +68,14 @@ export {
   hostKvmBuild,
   type KvmBuildName,
 } from "./presets.js";
-export { FullStackProbe } from "./probe.js";
+export {
+  FullStackProbe,
+  type FullStackProbeOptions,
+  PROBE_PHASE_NS,
+  type ProbeCase,
+  type ProbeSummary,
+  runProbeCase,
+} from "./probe.js";
 export { buildReportData, type ReportOptions } from "./report.js";
 export { DEFAULT_GUEST, type GuestOptions, WORKLOADS, type WorkloadName } from "./run.js";
 export { loadScenario, parseScenario, type Scenario, ScenarioSchema } from "./scenario.js";
@@ -82,6 +101,7 @@ export {
   BootJsonSchema,
   DesignsJsonSchema,
   FleetJsonSchema,
+  FleetSeedsJsonSchema,
   HostsJsonSchema,
   JSON_SCHEMAS,
   type JsonCommand,

@@ -11,6 +11,7 @@ import {
   type WakeupEntry,
 } from "./bench.js";
 import type { DesignSpec, HostPreset } from "./presets.js";
+import { type ProbeCase, type ProbeResult, type ProbeRunOptions, runProbeCase } from "./probe.js";
 import type { GuestOptions } from "./run.js";
 import { type MatrixCell, type MatrixSeedResult, runMatrixCell } from "./scenarios.js";
 import { runSweepTask, type SweepSample, type SweepTask } from "./sweep.js";
@@ -49,13 +50,21 @@ export interface RateJob {
   windowNs: number;
 }
 
-export type Job = CellJob | SweepJob | WakeupJob | RateJob;
+/** One fleet probe: a boot or migration case at one seed. */
+export interface ProbeJob {
+  kind: "probe";
+  probe: ProbeCase;
+  options: ProbeRunOptions;
+}
+
+export type Job = CellJob | SweepJob | WakeupJob | RateJob | ProbeJob;
 
 export interface JobResults {
   cell: MatrixSeedResult;
   sweep: SweepSample[];
   wakeup: WakeupEntry;
   rate: RateEntry;
+  probe: ProbeResult;
 }
 
 export type ResultOf<J extends Job> = JobResults[J["kind"]];
@@ -78,6 +87,8 @@ export function runJob(job: Job): JobResults[Job["kind"]] {
       return benchWakeupCase(benchCase(job.caseIndex), job.seed, job.samples);
     case "rate":
       return benchRateCase(job.what, benchCase(job.caseIndex), job.seed, job.windowNs);
+    case "probe":
+      return runProbeCase(job.probe, job.options);
   }
 }
 

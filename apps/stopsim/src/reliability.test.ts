@@ -140,8 +140,8 @@ describe("limits checked up front", () => {
 
   it("a fleet longer than an hour of downtime per VM summarises (the histogram's range grows)", () => {
     const probe = {
-      boot: () => ({ outcome: "failed-start" as const, detail: "refused" }),
-      migrate: () => ({ outcome: "refused" as const, detail: "", downtimeNs: 0, totalTimeNs: 1e9 }),
+      boot: () => [{ outcome: "failed-start" as const, detail: "refused" }],
+      migrate: () => [{ outcome: "refused" as const, detail: "", downtimeNs: 0, totalTimeNs: 1e9 }],
     };
     const r = runFleet(
       {

@@ -10,7 +10,14 @@ import {
 } from "@stopsim/engine";
 import type { ReportData } from "@stopsim/report";
 import { benchWakeupSeeds } from "./bench-seeds.js";
-import { FLEET_OLD_MACHINE, runFleet } from "./fleet.js";
+import { FLEET_OLD_MACHINE, RUN_OUTCOMES } from "./fleet.js";
+import {
+  type FleetSpread,
+  fleetSpread,
+  runFleetSeeds,
+  SPREAD_STATISTIC,
+  type Spread,
+} from "./fleet-seeds.js";
 import { runMatrixPool } from "./matrix.js";
 import { findDesign, findHost } from "./presets.js";
 import { FullStackProbe } from "./probe.js";
@@ -225,22 +232,26 @@ export async function buildReportData(o: ReportOptions): Promise<ReportData> {
   };
 
   o.onProgress?.("fleet");
-  const probe = new FullStackProbe({ seed: o.seed });
-  const fleet = runFleet(
+  // the fleet over the report's seeds, each case probed over them on the pool; the chart shows the
+  // first seed's run, the table every count's spread
+  const probe = new FullStackProbe({ seeds });
+  const fleets = await runFleetSeeds(
     {
       hosts: o.fleetHosts,
       vms: o.fleetVms,
       durationNs: o.fleetDurationNs,
       design: o.design,
-      seed: o.seed,
       plan: "rolling-upgrade",
       mix: { "dd2.2-old": 0.3, "dd2.3-old": 0.3, "dd2.2": 0.2, "dd2.3": 0.2 },
       upgradeTo: { "dd2.2-old": "dd2.2", "dd2.3-old": "dd2.3" },
       policy: "capable",
       machines: { old: FLEET_OLD_MACHINE, new: findDesign(o.design).machine },
     },
+    seeds,
     probe,
+    { workers: o.workers },
   );
+  const fleet = fleets.results[0];
   return {
     title: `stopsim report: guest stop designs on POWER9 hosts (${seeds.length > 1 ? `seeds ${formatSeeds(seeds)}` : `seed ${o.seed}`})`,
     generatedBy: { seed: o.seed, command: o.command, version: o.version },
@@ -259,8 +270,32 @@ export async function buildReportData(o: ReportOptions): Promise<ReportData> {
     },
     ...(timeline ? { timeline } : {}),
     latency,
-    fleet: { series: fleet.series, stacked: ["running", "crashed", "failed-start", "hung"] },
+    fleet: {
+      series: fleet.series,
+      stacked: ["running", "crashed", "failed-start", "hung"],
+      ...(seeds.length > 1
+        ? { overSeeds: { seeds, statistic: SPREAD_STATISTIC, rows: spreadRows(fleetSpread(fleets.results)) } }
+        : {}),
+    },
   };
+}
+
+/** The report's table of a fleet's counts over seeds: every count some seed saw. */
+function spreadRows(s: FleetSpread): { count: string; median: number; min: number; max: number }[] {
+  const rows: { count: string; median: number; min: number; max: number }[] = [];
+  const add = (count: string, v: Spread) => {
+    if (v.max > 0) rows.push({ count, ...v });
+  };
+  for (const k of RUN_OUTCOMES) add(`boots: ${k}`, s.boots[k]);
+  for (const k of RUN_OUTCOMES) add(`live migrations: ${k}`, s.migrations[k]);
+  for (const [k, v] of Object.entries(s.refusals)) add(`refused: ${k}`, v);
+  add("stop0lite at the end: native", s.stopLite.native);
+  add("stop0lite at the end: emulated", s.stopLite.emulated);
+  add("stop0lite at the end: not used", s.stopLite.notUsed);
+  add("restarts", s.restarts);
+  add("hosts upgraded", s.hostsUpgraded);
+  add("upgrades blocked", s.upgradesBlocked);
+  return rows;
 }
 
 export const REPORT_DEFAULTS = {

@@ -13,7 +13,20 @@ const RUNS: Record<JsonCommand, string[]> = {
   "bench wakeup": ["bench", "wakeup", "--samples", "2", "--seeds", "2"],
   "bench ebizzy": ["bench", "ebizzy", "--window", "5ms", "--seeds", "2"],
   "bench ctxsw": ["bench", "ctxsw", "--window", "5ms", "--seeds", "2"],
-  fleet: ["fleet", "--hosts", "4", "--vms", "8", "--duration", "1h"],
+  fleet: ["fleet", "--hosts", "4", "--vms", "8", "--duration", "1h", "--probe-seeds", "2"],
+  "fleet --seeds": [
+    "fleet",
+    "--hosts",
+    "4",
+    "--vms",
+    "8",
+    "--duration",
+    "1h",
+    "--seeds",
+    "2",
+    "--probe-seeds",
+    "2",
+  ],
   qemu: ["qemu", "--host", "dd2.3", "--duration", "2ms", "--json", "--", "-M", "pseries-5.1", "-smp", "4"],
 };
 

@@ -253,44 +253,114 @@ export const BenchRateJsonSchema = z
 
 const outcomeCounts = z.object(Object.fromEntries(RUN_OUTCOMES.map((o) => [o, count]))).strict();
 
-/** `stopsim fleet --json`. */
+/** A boot or migration case the fleet probed, with its outcomes over the probe seeds. */
+const ProbeSummarySchema = z
+  .object({
+    case: z.union([
+      z
+        .object({
+          kind: z.literal("boot"),
+          design: z.string(),
+          hostKind: z.string(),
+          machine: z.string().optional(),
+        })
+        .strict(),
+      z
+        .object({
+          kind: z.literal("migrate"),
+          design: z.string(),
+          bootKind: z.string(),
+          toKind: z.string(),
+          machine: z.string().optional(),
+        })
+        .strict(),
+    ]),
+    outcomes: z.partialRecord(outcome, count),
+    minority: z.array(z.object({ outcome, seeds: z.array(seed) }).strict()),
+  })
+  .strict();
+
+/** One fleet run's result (fleet.ts FleetResult). */
+const FleetResultShape = {
+  design: z.string(),
+  plan: z.enum(["rolling-upgrade", "evacuation"]),
+  policy: z.enum(["pin-old", "capable", "naive"]),
+  machines: z.object({ old: z.string(), new: z.string() }).strict(),
+  hosts: count,
+  vms: count,
+  durationNs: ns,
+  boots: outcomeCounts,
+  migrations: outcomeCounts,
+  refusals: counts,
+  vmFinal: counts,
+  stopLite: z.object({ native: count, emulated: count, notUsed: count }).strict(),
+  vmMachines: counts,
+  hostsUpgraded: count,
+  upgradesBlocked: count,
+  upgrade: z
+    .object({
+      hostsToUpgrade: count,
+      batch: count,
+      startNs: ns,
+      finishedNs: ns.optional(),
+      durationNs: ns.optional(),
+    })
+    .strict(),
+  restarts: count,
+  downtime: z
+    .object({
+      totalNs: ns,
+      perVm: z.object({ median: ns, p99: ns, max: ns, mean: ns }).strict(),
+    })
+    .strict(),
+  migrationDowntime: z.object({ count, totalNs: ns, medianNs: ns, maxNs: ns }).strict(),
+  series: z.array(z.object({ timeNs: ns, counts }).strict()),
+  /** Present when Ctrl-C stopped the run: the simulated time the figures cover. */
+  stoppedAtNs: ns.optional(),
+};
+
+/** `stopsim fleet --json` (one fleet seed). */
 export const FleetJsonSchema = z
   .object({
-    design: z.string(),
-    plan: z.enum(["rolling-upgrade", "evacuation"]),
-    policy: z.enum(["pin-old", "capable", "naive"]),
-    machines: z.object({ old: z.string(), new: z.string() }).strict(),
-    hosts: count,
-    vms: count,
-    durationNs: ns,
-    boots: outcomeCounts,
-    migrations: outcomeCounts,
-    refusals: counts,
-    vmFinal: counts,
-    stopLite: z.object({ native: count, emulated: count, notUsed: count }).strict(),
-    vmMachines: counts,
-    hostsUpgraded: count,
-    upgradesBlocked: count,
-    upgrade: z
+    ...FleetResultShape,
+    seed,
+    /** The seeds each case was probed over; every VM drew its result from those probes. */
+    probeSeeds: z.array(seed),
+    probes: z.array(ProbeSummarySchema),
+    fullStackRuns: count,
+    wallSeconds: z.number().nonnegative(),
+  })
+  .strict();
+
+/** A count over the fleet seeds: median and range. */
+const spread = z
+  .object({ median: z.number().nonnegative(), min: z.number().nonnegative(), max: z.number().nonnegative() })
+  .strict();
+const spreads = z.record(z.string(), spread);
+
+/** `stopsim fleet --seeds N --json`: every seed's result and each count's spread over the seeds. */
+export const FleetSeedsJsonSchema = z
+  .object({
+    seeds: z.array(seed),
+    probeSeeds: z.array(seed),
+    /** The statistic of `spread`: median [min-max] over the fleet seeds. */
+    statistic: z.string(),
+    spread: z
       .object({
-        hostsToUpgrade: count,
-        batch: count,
-        startNs: ns,
-        finishedNs: ns.optional(),
-        durationNs: ns.optional(),
+        boots: spreads,
+        migrations: spreads,
+        vmFinal: spreads,
+        stopLite: z.object({ native: spread, emulated: spread, notUsed: spread }).strict(),
+        restarts: spread,
+        hostsUpgraded: spread,
+        upgradesBlocked: spread,
+        refusals: spreads,
+        migrationDowntimeTotalNs: spread,
+        downtimeTotalNs: spread,
       })
       .strict(),
-    restarts: count,
-    downtime: z
-      .object({
-        totalNs: ns,
-        perVm: z.object({ median: ns, p99: ns, max: ns, mean: ns }).strict(),
-      })
-      .strict(),
-    migrationDowntime: z.object({ count, totalNs: ns, medianNs: ns, maxNs: ns }).strict(),
-    series: z.array(z.object({ timeNs: ns, counts }).strict()),
-    /** Present when Ctrl-C stopped the run: the simulated time the figures cover. */
-    stoppedAtNs: ns.optional(),
+    runs: z.array(z.object({ seed, result: z.object(FleetResultShape).strict() }).strict()),
+    probes: z.array(ProbeSummarySchema),
     fullStackRuns: count,
     wallSeconds: z.number().nonnegative(),
   })
@@ -324,6 +394,7 @@ export const JSON_SCHEMAS = {
   "bench ebizzy": BenchRateJsonSchema,
   "bench ctxsw": BenchRateJsonSchema,
   fleet: FleetJsonSchema,
+  "fleet --seeds": FleetSeedsJsonSchema,
   qemu: QemuJsonSchema,
 } as const;
 

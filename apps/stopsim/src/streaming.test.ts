@@ -126,10 +126,14 @@ describe("Ctrl-C", () => {
 
   it("fleet: Ctrl-C reports the figures so far and exits 130", async () => {
     const dir = tmp();
+    // the probes run first; the trace's file appears as the fleet's own run starts: interrupt it then
     const r = await interruptWhen(
-      ["fleet", "--hosts", "500", "--vms", "5000", "--duration", "30d", "--trace", join(dir, "f.json")],
+      [
+        ...["fleet", "--hosts", "2000", "--vms", "20000", "--duration", "30d", "--probe-seeds", "1"],
+        ...["--trace", join(dir, "f.json")],
+      ],
       tracing(dir),
-      2000,
+      0,
     );
     expect(r.code, r.err).toBe(130);
     expect(r.err).toMatch(/interrupted: the results cover the first [\d.]+ h of 720 h/);

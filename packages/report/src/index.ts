@@ -1,6 +1,7 @@
 export { escapeHtml, jsonForScript, scriptForInline } from "./html.js";
 export {
   type FleetData,
+  type FleetOverSeeds,
   type FleetPoint,
   type LatencyData,
   type LatencyReference,

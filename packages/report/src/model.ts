@@ -155,6 +155,20 @@ export interface FleetData {
    * line of its own. Leave out to draw every count as a line.
    */
   stacked?: string[];
+  /**
+   * The fleet run over several seeds: each count's median and range over them (the chart shows
+   * the first seed's run). Leave out for a single run.
+   */
+  overSeeds?: FleetOverSeeds;
+}
+
+export interface FleetOverSeeds {
+  /** The seeds the fleet ran with. */
+  seeds: (string | number)[];
+  /** What `median`, `min` and `max` are, e.g. "median [min-max] over the fleet seeds". */
+  statistic: string;
+  /** One row per count, e.g. { count: "boots: hung", median: 12, min: 9, max: 15 }. */
+  rows: { count: string; median: number; min: number; max: number }[];
 }
 
 export interface ReportData {
@@ -281,6 +295,24 @@ const schema = z.strictObject({
   fleet: z
     .strictObject({
       stacked: z.array(text.min(1, { error: "must be a non-empty count name" })).optional(),
+      overSeeds: z
+        .strictObject({
+          seeds: z.array(z.union([z.string(), z.number()])).min(1, { error: "needs at least one seed" }),
+          statistic: text.min(1),
+          rows: z.array(
+            z
+              .strictObject({
+                count: text.min(1),
+                median: z.number().nonnegative(),
+                min: z.number().nonnegative(),
+                max: z.number().nonnegative(),
+              })
+              .refine((r) => r.min <= r.median && r.median <= r.max, {
+                error: "needs min <= median <= max",
+              }),
+          ),
+        })
+        .optional(),
       series: z.array(
         z.strictObject({
           timeNs: ns,

@@ -359,6 +359,27 @@ describe("outliers, zero series and wide tables", () => {
     expect(html).not.toMatch(/<td>0 <span class="pct">\(at /);
   });
 
+  it("a fleet over several seeds lists each count's median and range under the chart", () => {
+    const d = sampleReportData();
+    if (!d.fleet) throw new Error("sample has no fleet");
+    expect(renderReport(d)).not.toContain("fleet-seeds-table");
+    d.fleet.overSeeds = {
+      seeds: [1, 2, 3],
+      statistic: "median [min-max] over the fleet seeds",
+      rows: [
+        { count: "boots: hung", median: 12, min: 9, max: 1500 },
+        { count: "restarts", median: 0, min: 0, max: 0 },
+      ],
+    };
+    const html = renderReport(d);
+    has(html, '<div class="table-wrap"><table class="data" id="fleet-seeds-table">');
+    has(html, "<caption>Counts over 3 seeds (1, 2, 3): median [min-max] over the fleet seeds</caption>");
+    has(html, '<th scope="row">boots: hung</th><td>12</td><td>9-1,500</td>');
+    has(html, '<th scope="row">restarts</th><td>0</td><td><span class="pct">same on every seed</span></td>');
+    d.fleet.overSeeds.rows[0].min = 13;
+    expect(() => renderReport(d)).toThrow(/min <= median <= max/);
+  });
+
   it("every table sits in a box that scrolls on its own", () => {
     const html = renderReport(sampleReportData());
     for (const id of ["timeline-table", "latency-table", "fleet-table"])

@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { type ClientData, reportClient } from "./client.js";
 import { escapeHtml, jsonForScript, scriptForInline } from "./html.js";
 import {
+  type FleetOverSeeds,
   MATRIX_OUTCOMES,
   type MatrixOutcome,
   parseReportData,
@@ -225,6 +226,22 @@ ${body}
 </tbody></table></div>`;
 }
 
+function renderFleetSpread(o: FleetOverSeeds): string {
+  const n = (x: number) => x.toLocaleString("en");
+  const body = o.rows
+    .map(
+      (r) =>
+        `<tr><th scope="row">${escapeHtml(r.count)}</th><td>${n(r.median)}</td><td>${r.min === r.max ? '<span class="pct">same on every seed</span>' : `${n(r.min)}-${n(r.max)}`}</td></tr>`,
+    )
+    .join("\n");
+  return `<div class="table-wrap"><table class="data" id="fleet-seeds-table">
+<caption>Counts over ${o.seeds.length} seeds (${escapeHtml(o.seeds.join(", "))}): ${escapeHtml(o.statistic)}</caption>
+<thead><tr><th scope="col">count</th><th scope="col">median</th><th scope="col">range</th></tr></thead>
+<tbody>
+${body}
+</tbody></table></div>`;
+}
+
 const CSS = `
 :root { color-scheme: light; --ink: #1a1a1a; --muted: #555; --line: #c8c8c8; }
 * { box-sizing: border-box; }
@@ -317,7 +334,7 @@ ${renderLatencyTable(latency.rows, d.latency?.intervalMethod)}`
 
   const fleetHtml = fleet
     ? `<div class="chart" id="chart-fleet" role="img" aria-describedby="fleet-table"></div>
-${renderFleetTable(fleet.rows)}`
+${renderFleetTable(fleet.rows)}${d.fleet?.overSeeds ? `\n${renderFleetSpread(d.fleet.overSeeds)}` : ""}`
     : empty("No fleet data in this report: no fleet run was recorded.");
 
   // Transpilers that keep function names (esbuild's keepNames, used by tsx and vitest) wrap

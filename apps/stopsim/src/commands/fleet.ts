@@ -8,14 +8,25 @@ import {
   FLEET_OLD_MACHINE,
   type FleetPlan,
   type FleetPolicy,
+  type FleetResult,
   fleetSteps,
   RUN_OUTCOMES,
   validateFleetSize,
 } from "../fleet.js";
+import {
+  DEFAULT_PROBE_SEEDS,
+  type FleetBaseOptions,
+  fleetSpread,
+  runFleetSeeds,
+  SPREAD_STATISTIC,
+  spreadText,
+} from "../fleet-seeds.js";
 import { heading, printJson, table } from "../output.js";
+import { parseWorkers } from "../pool.js";
 import { findDesign, findHost } from "../presets.js";
 import { FullStackProbe } from "../probe.js";
 import { loadScenario } from "../scenario.js";
+import { formatSeeds, parseSeeds, resolveSeeds } from "../seeds.js";
 import { Interrupted, onInterrupt, progress, yieldToEventLoop } from "../terminal.js";
 import { withTraceFile } from "../trace-file.js";
 import { LIMITS, parseCount, parseDurationOption, parseSeed } from "./args.js";
@@ -59,7 +70,14 @@ export function registerFleet(program: Command): void {
       "initial host kinds and shares",
       "dd2.2-old=0.3,dd2.3-old=0.3,dd2.2=0.2,dd2.3=0.2",
     )
-    .option("--seed <n>", "root seed", "1")
+    .option("--seed <n>", "root seed (alone: the only fleet seed; with --seeds: the first)", "1")
+    .option("--seeds <n|a..b|list>", "run the fleet over these seeds and give each count's spread")
+    .option(
+      "--probe-seeds <n|a..b|list>",
+      "seeds each boot and migration case is probed over (a count starts at the first fleet seed)",
+      String(DEFAULT_PROBE_SEEDS),
+    )
+    .option("--workers <n>", "worker processes for the probes (default: every core)")
     .option("--scenario <file>", "YAML or JSON file with extra hosts and designs")
     .option(
       "--trace <file.json>",
@@ -67,27 +85,42 @@ export function registerFleet(program: Command): void {
     )
     .option("--json", "machine-readable output")
     .action(
-      async (o: {
-        hosts: string;
-        vms: string;
-        duration: string;
-        design: string;
-        plan: string;
-        policy: string;
-        oldMachine: string;
-        upgradeBatch?: string;
-        mix: string;
-        seed: string;
-        scenario?: string;
-        trace?: string;
-        json?: boolean;
-      }) => {
+      async (
+        o: {
+          hosts: string;
+          vms: string;
+          duration: string;
+          design: string;
+          plan: string;
+          policy: string;
+          oldMachine: string;
+          upgradeBatch?: string;
+          mix: string;
+          seed: string;
+          seeds?: string;
+          probeSeeds: string;
+          workers?: string;
+          scenario?: string;
+          trace?: string;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
         // sizes, duration, seed and output path first: nothing is allocated for a refused run
         const hosts = parseCount(o.hosts, "--hosts", 2, LIMITS.fleetHosts);
         const vms = parseCount(o.vms, "--vms", 1, LIMITS.fleetVms);
         const durationNs = parseDurationOption(o.duration, "--duration", LIMITS.fleetDurationNs);
         validateFleetSize({ hosts, vms, durationNs });
         const seed = parseSeed(o.seed);
+        const seeds = resolveSeeds(o, 1, cmd.getOptionValueSource("seed") === "cli");
+        const first = typeof seeds[0] === "number" ? seeds[0] : 1;
+        const probeSeeds = parseSeeds(o.probeSeeds, "--probe-seeds", first);
+        const workers = parseWorkers(o.workers);
+        if (o.trace !== undefined && seeds.length > 1) {
+          throw new UsageError(
+            "fleet: --trace takes one fleet seed (one trace per seed would be needed); drop --seeds, or trace one seed with --seed N",
+          );
+        }
         if (o.trace !== undefined) checkWritable(o.trace, "--trace");
         const sc = o.scenario ? loadScenario(o.scenario) : undefined;
         const design = findDesign(o.design, sc?.designs);
@@ -102,9 +135,59 @@ export function registerFleet(program: Command): void {
             if (up) upgradeTo[k] = up.name;
           }
         }
-        const probe = new FullStackProbe({ seed, hosts: sc?.hosts, designs: sc?.designs });
-        const bar = progress("fleet", 100, { enabled: !o.json });
+        const probe = new FullStackProbe({ seeds: probeSeeds, hosts: sc?.hosts, designs: sc?.designs });
+        const base: FleetBaseOptions = {
+          hosts,
+          vms,
+          durationNs,
+          design: design.name,
+          plan: o.plan as FleetPlan,
+          policy: o.policy as FleetPolicy,
+          machines: { old: o.oldMachine, new: design.machine },
+          ...(o.upgradeBatch !== undefined
+            ? { upgradeBatch: parseCount(o.upgradeBatch, "--upgrade-batch", 1, hosts) }
+            : {}),
+          mix,
+          upgradeTo,
+        };
         const t0 = performance.now();
+        // the full-stack probes first, on the worker processes (Ctrl-C ends them)
+        const ac = new AbortController();
+        const stopProbing = onInterrupt(() => ac.abort());
+        let probed: Awaited<ReturnType<typeof runFleetSeeds>>;
+        let probeBar = progress("fleet probes", 1, { enabled: false });
+        try {
+          probed = await runFleetSeeds(base, seeds, probe, {
+            workers,
+            signal: ac.signal,
+            onProgress: (d, total) => {
+              if (d === 1) {
+                probeBar.stop();
+                probeBar = progress("fleet probes", total, { enabled: !o.json });
+              }
+              probeBar.update(d);
+            },
+          });
+        } finally {
+          stopProbing();
+          probeBar.stop();
+        }
+        if (probed.interrupted) {
+          throw new Interrupted(
+            `fleet interrupted while probing its cases (${probe.runs} full-stack runs finished); no fleet result`,
+          );
+        }
+        if (seeds.length > 1) {
+          printSeeds(probed.results, {
+            seeds,
+            probeSeeds,
+            probe,
+            json: o.json === true,
+            wallSeconds: (performance.now() - t0) / 1000,
+          });
+          return;
+        }
+        const bar = progress("fleet", 100, { enabled: !o.json });
         let interrupted = false;
         const stopListening = onInterrupt(() => {
           interrupted = true;
@@ -112,19 +195,8 @@ export function registerFleet(program: Command): void {
         const r = await withTraceFile(o.trace, traceMeta(seed, "fleet"), async (t) => {
           const run = fleetSteps(
             {
-              hosts,
-              vms,
-              durationNs,
-              design: design.name,
-              seed,
-              plan: o.plan as FleetPlan,
-              policy: o.policy as FleetPolicy,
-              machines: { old: o.oldMachine, new: design.machine },
-              ...(o.upgradeBatch !== undefined
-                ? { upgradeBatch: parseCount(o.upgradeBatch, "--upgrade-batch", 1, hosts) }
-                : {}),
-              mix,
-              upgradeTo,
+              ...base,
+              seed: seeds[0],
               onProgress: (f) => bar.update(Math.round(f * 100)),
               traceTo: t?.consumer,
               shouldStop: () => interrupted,
@@ -149,7 +221,14 @@ export function registerFleet(program: Command): void {
         const wallSeconds = (performance.now() - t0) / 1000;
         const { trace: _trace, ...result } = r;
         if (o.json) {
-          printJson({ ...result, fullStackRuns: probe.runs, wallSeconds });
+          printJson({
+            ...result,
+            seed: seeds[0],
+            probeSeeds,
+            probes: probe.summary(),
+            fullStackRuns: probe.runs,
+            wallSeconds,
+          });
           if (stopped) throw stopped;
           return;
         }
@@ -193,8 +272,90 @@ export function registerFleet(program: Command): void {
         console.log(
           `guest downtime: total ${formatDuration(r.downtime.totalNs)}, per VM median ${formatDuration(r.downtime.perVm.median)}, p99 ${formatDuration(r.downtime.perVm.p99)}, max ${formatDuration(r.downtime.perVm.max)}`,
         );
-        console.log(`${probe.runs} distinct full-stack runs; wall time ${wallSeconds.toFixed(1)} s`);
+        console.log(
+          `${probe.runs} full-stack runs (each case over probe seeds ${formatSeeds(probeSeeds)}); wall time ${wallSeconds.toFixed(1)} s`,
+        );
+        printRareProbes(probe);
         if (stopped) throw stopped;
       },
     );
+}
+
+/** Probe cases whose outcome was not the same on every probe seed (what the VMs drew from). */
+function printRareProbes(probe: FullStackProbe): void {
+  const mixed = probe.summary().filter((p) => p.minority.length > 0);
+  if (mixed.length === 0) return;
+  console.log(heading("cases whose outcome depends on the seed (each VM draws one probe seed)"));
+  for (const p of mixed) {
+    const c = p.case;
+    const what =
+      c.kind === "boot"
+        ? `boot on ${c.hostKind}`
+        : `migration of a guest booted on ${c.bootKind} to ${c.toKind}`;
+    const counts = Object.entries(p.outcomes)
+      .map(([k, v]) => `${k} ${v}/${probe.seeds.length}`)
+      .join(", ");
+    const seeds = p.minority.map((m) => `${m.outcome} on ${m.seeds.join(", ")}`).join("; ");
+    console.log(`  ${what}${c.machine ? ` (${c.machine})` : ""}: ${counts} (${seeds})`);
+  }
+}
+
+/** The fleet over several seeds: every count as its median and range, or the per-seed JSON. */
+function printSeeds(
+  results: FleetResult[],
+  o: {
+    seeds: readonly (number | string)[];
+    probeSeeds: readonly (number | string)[];
+    probe: FullStackProbe;
+    json: boolean;
+    wallSeconds: number;
+  },
+): void {
+  const spread = fleetSpread(results);
+  if (o.json) {
+    printJson({
+      seeds: o.seeds,
+      probeSeeds: o.probeSeeds,
+      statistic: SPREAD_STATISTIC,
+      spread,
+      runs: results.map((r, i) => ({ seed: o.seeds[i], result: r })),
+      probes: o.probe.summary(),
+      fullStackRuns: o.probe.runs,
+      wallSeconds: o.wallSeconds,
+    });
+    return;
+  }
+  const r = results[0];
+  console.log(
+    heading(
+      `fleet over ${o.seeds.length} seeds (${formatSeeds(o.seeds)}): ${r.hosts} hosts, ${r.vms} VMs, ${formatDuration(r.durationNs)}, design ${r.design}, ${r.plan}, policy ${r.policy} (${r.machines.old} / ${r.machines.new})`,
+    ),
+  );
+  console.log(`counts: ${SPREAD_STATISTIC}`);
+  console.log(
+    table(
+      ["outcome", "boots", "migrations"],
+      RUN_OUTCOMES.map((k) => [k, spreadText(spread.boots[k]), spreadText(spread.migrations[k])]),
+    ),
+  );
+  console.log(
+    `VMs at the end: ${Object.entries(spread.vmFinal)
+      .map(([k, v]) => `${k} ${spreadText(v)}`)
+      .join(", ")}; restarts ${spreadText(spread.restarts)}`,
+  );
+  console.log(
+    `stop0lite at the end: native ${spreadText(spread.stopLite.native)}, emulated ${spreadText(spread.stopLite.emulated)}, not used ${spreadText(spread.stopLite.notUsed)}`,
+  );
+  if (r.plan === "rolling-upgrade")
+    console.log(
+      `hosts upgraded ${spreadText(spread.hostsUpgraded)}, blocked ${spreadText(spread.upgradesBlocked)}`,
+    );
+  for (const [why, v] of Object.entries(spread.refusals)) console.log(`  refused ${spreadText(v)} x ${why}`);
+  console.log(
+    `guest downtime, whole fleet: ${spreadText(spread.downtimeTotalNs, formatDuration)}; of live migrations ${spreadText(spread.migrationDowntimeTotalNs, formatDuration)}`,
+  );
+  console.log(
+    `${o.probe.runs} full-stack runs (each case over probe seeds ${formatSeeds(o.probeSeeds)}); wall time ${o.wallSeconds.toFixed(1)} s`,
+  );
+  printRareProbes(o.probe);
 }
