@@ -21,6 +21,7 @@ import {
 import type { HostCostTable } from "./costs.js";
 import type { HostIdleState, MenuGovernor } from "./idle.js";
 import type { KernelLog } from "./log.js";
+import type { HostXive } from "./xive-host.js";
 
 /** A host timer (struct hrtimer): fires `callback` on its CPU once `at` has passed. */
 export class HostTimer {
@@ -190,6 +191,27 @@ export class HostCpu implements ThreadSoftware {
     this.kick();
   }
 
+  /** The host's interrupt controller (XIVE), set by bootHost. */
+  hostIrqs: HostXive | null = null;
+
+  /**
+   * A host interrupt (a KVM escalation) was signalled on this CPU's hypervisor ring (the HVI line
+   * rose). A stopped thread wakes by itself (LPCR[PECE_HVEE]) and a thread in a guest exits
+   * (H_VIRT); a snoozing or busy CPU notices it at its next loop iteration / schedule.
+   */
+  hostIrqRaised(): void {
+    if (this.state === "idle-snooze") this.snoozeTimer.arm(this.sim.now + this.cost(this.costs.snoozeExitNs));
+    else if (this.state === "busy" && this.current === null && this.idleEntryTimer.armed) {
+      this.idleEntryTimer.cancel();
+      this.sim.schedule(0, () => this.schedule(false), `host/cpu${this.cpuId}/irq`);
+    }
+  }
+
+  /** xive_get_irq and the handlers, when this CPU's hypervisor ring signals an interrupt. */
+  handleHostIrqs(): void {
+    if (this.hostIrqs?.pending(this.cpuId)) this.hostIrqs.handle(this.cpuId);
+  }
+
   /** Sends the CPU a reschedule IPI (a hypervisor doorbell) when it idles. */
   kick(): void {
     if (this.state === "idle-stop") {
@@ -223,6 +245,7 @@ export class HostCpu implements ThreadSoftware {
     this.rescheduling = true;
     try {
       this.thread.hDoorbell = false; // IPIs are processed with interrupts enabled
+      this.handleHostIrqs();
       this.runExpiredTimers();
       if (this.current !== null) return;
       const next = this.runQueue.shift();

@@ -28,6 +28,7 @@ import { type HostIdleState, initIdleStates, MenuGovernor, type PowerMgtResult }
 import { powernvFwFeatures2020, readFwFeatures } from "./kvm/cpu-char.js";
 import { Kvm } from "./kvm/kvm.js";
 import { KernelLog } from "./log.js";
+import { HOST_XIVE_PRIORITY, HostXive } from "./xive-host.js";
 
 export interface BootHostOptions {
   readonly sim: Simulation;
@@ -70,6 +71,8 @@ export class Host {
     readonly costs: HostCostTable,
     readonly log: KernelLog,
     tickNs: number,
+    /** The host's XIVE (undefined: a host built without it, e.g. by a test). */
+    readonly xive?: HostXive,
   ) {
     this.kvm = new Kvm({
       cpus,
@@ -89,6 +92,7 @@ export class Host {
       log,
       costs,
       tickNs,
+      xive,
     });
   }
 
@@ -289,7 +293,14 @@ export function bootHost(options: BootHostOptions): Host {
     );
   });
   log.info(`smp: Brought up 1 node, ${cpus.length} CPUs`);
-  const host = new Host(sim, name, tree, chip, cores, cpus, spec, idle, build, costs, log, 1e9 / hz);
+  // linux: sysdev/xive/native.c xive_native_init + xive_setup_cpu: POWER9 interrupts go through XIVE
+  const xive = new HostXive(threads);
+  xive.onRaise = (cpu) => cpus[cpu]?.hostIrqRaised();
+  for (const c of cpus) c.hostIrqs = xive;
+  log.info(
+    `XIVE: Interrupt handling initialized with native backend (${cpus.length} CPUs, priority ${HOST_XIVE_PRIORITY})`,
+  );
+  const host = new Host(sim, name, tree, chip, cores, cpus, spec, idle, build, costs, log, 1e9 / hz, xive);
   log.info(
     `kvm-hv: build ${build.name}: stop emulation ${build.emulateStopTrap ? "on" : "off"}, guest PSSCR policy ${build.psscrPolicy}, enable_guest_stop=${spec.enableGuestStop}`,
   );

@@ -52,7 +52,16 @@ export {
   KvmVcpu,
   KvmVm,
   type OneRegResult,
+  XIVE_DEVICE_FD,
 } from "./kvm/kvm.js";
 export { exitName, KVM_TRACE_SYMBOL_EXIT } from "./kvm/trace-names.js";
 export * from "./kvm/uapi.js";
+export {
+  type KvmPpcXiveEq,
+  KvmXiveNativeDevice,
+  type XiveNativeVcpu,
+  type XiveNativeVm,
+  XiveVcpuState,
+} from "./kvm/xive-native.js";
 export { KernelLog, type LogLevel, type LogLine } from "./log.js";
+export { HOST_XIVE_PRIORITY, type HostIrqHandler, HostXive } from "./xive-host.js";

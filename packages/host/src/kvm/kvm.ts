@@ -110,10 +110,12 @@ import {
 import type { KvmBuild } from "../build.js";
 import type { HostCpu, HostTask, HostTimer } from "../cpu.js";
 import type { KernelLog } from "../log.js";
+import type { HostXive } from "../xive-host.js";
 import { type FwFeatures, type KvmPpcCpuChar, kvmppcGetCpuChar } from "./cpu-char.js";
 import { GuestGprs, GuestSprs } from "./regfile.js";
 import { exitName } from "./trace-names.js";
 import * as U from "./uapi.js";
+import { KvmXiveNativeDevice } from "./xive-native.js";
 
 /** What the host kernel tells KVM at module init (kvmppc_book3s_init_hv). */
 export interface KvmHostInfo {
@@ -131,6 +133,8 @@ export interface KvmHostInfo {
   readonly costs: import("../costs.js").HostCostTable;
   /** Host scheduler tick period while a task runs, ns (1e9 / HZ). */
   readonly tickNs: number;
+  /** The host's XIVE (powernv): KVM's XIVE native device is built on it. */
+  readonly xive?: HostXive;
 }
 
 /** The kvm_run structure (fields named as in linux: include/uapi/linux/kvm.h). */
@@ -291,7 +295,8 @@ function checkExtension(h: KvmHostInfo, vm: KvmVm | undefined, cap: number): num
     case U.KVM_CAP_PPC_MMU_HASH_V3:
       return h.arch300 ? 1 : 0;
     case U.KVM_CAP_PPC_IRQ_XIVE:
-      return 0;
+      // xive_enabled() && CPU_FTR_HVMODE && kvmppc_xive_native_supported()
+      return h.xive !== undefined ? 1 : 0;
     case U.KVM_CAP_PPC_SMT:
       // threads_per_subcore; on POWER9 the VMM may choose any mode up to 8 (book3s_hv virtual SMT)
       return h.threadsPerCore;
@@ -531,6 +536,21 @@ export class KvmVm {
     }
   }
 
+  /** The XIVE native device of this VM (KVM_CREATE_DEVICE KVM_DEV_TYPE_XIVE), or null. */
+  xiveDevice: KvmXiveNativeDevice | null = null;
+
+  /**
+   * KVM_CREATE_DEVICE (linux: virt/kvm/kvm_main.c kvm_ioctl_create_device): only
+   * KVM_DEV_TYPE_XIVE here (-ENODEV for other types or a host without XIVE, -EEXIST for a second).
+   */
+  createDevice(type: number): KvmXiveNativeDevice | number {
+    if (type !== U.KVM_DEV_TYPE_XIVE || this.kvm.host.xive === undefined) return -U.ENODEV;
+    if (this.xiveDevice !== null) return -U.EEXIST;
+    // one device per VM: its fd number is what QEMU passes to KVM_CAP_PPC_IRQ_XIVE
+    this.xiveDevice = new KvmXiveNativeDevice(this, this.kvm.host.xive, this.id, XIVE_DEVICE_FD);
+    return this.xiveDevice;
+  }
+
   /** KVM_PPC_GET_CPU_CHAR (linux: powerpc.c kvm_arch_vm_ioctl -> kvmppc_get_cpu_char). */
   getCpuChar(): KvmPpcCpuChar {
     return kvmppcGetCpuChar(this.kvm.host.fwFeatures);
@@ -611,6 +631,8 @@ export class KvmVcpu implements HostTask {
   private pendingIsi = false;
   private doorbellRequest = false;
   private exitRequested = false;
+  /** The XIVE native device this vCPU is connected to (KVM_CAP_PPC_IRQ_XIVE), or null (XICS). */
+  xive: KvmXiveNativeDevice | null = null;
   private readonly icp: Icp = {
     cppr: 0,
     mfrr: U.XICS_LOWEST_PRIORITY,
@@ -738,6 +760,11 @@ export class KvmVcpu implements HostTask {
   /** KVM_GET_ONE_REG (linux: kvmppc_get_one_reg_hv and book3s.c kvmppc_get_one_reg). */
   getOneReg(id: bigint): OneRegResult {
     if (typeof id !== "bigint") return { ret: -U.EINVAL, value: 0n };
+    if (id === U.KVM_REG_PPC_VP_STATE) {
+      // kvmppc_xive_native_get_vp
+      const v = this.xive?.getVpState(this.id) ?? -U.ENXIO;
+      return typeof v === "bigint" ? { ret: 0, value: v } : { ret: v, value: 0n };
+    }
     const v = this.readOneReg(u64(id));
     return v === undefined ? { ret: -U.EINVAL, value: 0n } : { ret: 0, value: v };
   }
@@ -746,6 +773,7 @@ export class KvmVcpu implements HostTask {
   setOneReg(id: bigint, value: bigint): number {
     if (typeof id !== "bigint" || typeof value !== "bigint") return -U.EINVAL;
     if (this.state === "guest" || this.state === "kernel") return -U.EBUSY;
+    if (id === U.KVM_REG_PPC_VP_STATE) return this.xive?.setVpState(this.id, value) ?? -U.ENXIO;
     const rid = u64(id);
     const size = U.oneRegSize(rid);
     if (size > 16) return -U.EINVAL;
@@ -865,6 +893,14 @@ export class KvmVcpu implements HostTask {
         return 0;
       case U.KVM_CAP_IRQ_XICS:
         return this.vm.inKernelXics ? 0 : -U.EINVAL;
+      case U.KVM_CAP_PPC_IRQ_XIVE: {
+        // kvmppc_xive_native_connect_vcpu: args [device fd, server]
+        const dev = this.vm.xiveDevice;
+        if (dev === null || Number(args[0] ?? -1) !== dev.fd) return -U.EPERM;
+        const r = dev.connectVcpu(this.xiveVcpu(), Number(args[1] ?? 0));
+        if (r === 0) this.xive = dev;
+        return r;
+      }
       default:
         void args;
         return -U.EINVAL;
@@ -967,6 +1003,7 @@ export class KvmVcpu implements HostTask {
       this.pendingIsi ||
       this.doorbellRequest ||
       this.icpPending() ||
+      (this.xive?.interruptPending(this.id) ?? false) ||
       this.decPending() ||
       this.exitRequested
     );
@@ -1061,7 +1098,8 @@ export class KvmVcpu implements HostTask {
     this.hostMemory = t.memory;
     t.memory = this.vm.guestRealMemory();
     // XIVE: push the vCPU's interrupt context: pending externals are presented to the thread
-    t.setExternalInterrupt(this.icpPending());
+    if (this.xive !== null) this.xive.push(this.id, this.h.xive?.hw.tctx(t.pir) ?? noTctx(t.pir));
+    else t.setExternalInterrupt(this.icpPending());
     if (this.doorbellRequest) {
       this.doorbellRequest = false;
       t.receivePrivilegedDoorbell();
@@ -1107,7 +1145,8 @@ export class KvmVcpu implements HostTask {
     const hdar = t.getSpr(SPRN_HDAR);
     const hdsisr = t.getSpr(SPRN_HDSISR);
     // XIVE: pull the vCPU context; back to the host's LPCR
-    t.setExternalInterrupt(false);
+    if (this.xive !== null) this.xive.pull(this.id, this.h.xive?.hw.tctx(t.pir) ?? noTctx(t.pir));
+    else t.setExternalInterrupt(false);
     t.setSpr(SPRN_LPCR, this.h.hostLpcr);
     t.setSpr(SPRN_HDEC, 0x7fffffffn);
     t.setSoftware("os", null);
@@ -1206,6 +1245,7 @@ export class KvmVcpu implements HostTask {
       case BOOK3S_INTERRUPT_H_VIRT:
       case BOOK3S_INTERRUPT_H_DOORBELL:
         // host interrupt / IPI (e.g. a kick): handled by the host, then back to the guest
+        this.cpu.handleHostIrqs();
         return RESUME;
       case BOOK3S_INTERRUPT_SYSCALL: {
         run.papr_hcall.nr = this.gpr.get(3);
@@ -1312,6 +1352,8 @@ export class KvmVcpu implements HostTask {
           this.prodded = false;
           this.ceded = false;
         }
+        // kvmppc_xive_rearm_escalation: may un-cede (an escalation still in flight)
+        if (this.ceded && this.xive !== null && !this.xive.rearmEscalation(this.id)) this.ceded = false;
         this.finishHcall(U.H_SUCCESS);
         return this.ceded && !this.woken() ? BLOCK : this.endCede();
       }
@@ -1584,6 +1626,18 @@ export class KvmVcpu implements HostTask {
     if (cb !== null) cb(this.run_, this);
   }
 
+  /** What the XIVE native device sees of this vCPU. */
+  private xiveVcpu(): import("./xive-native.js").XiveNativeVcpu {
+    return {
+      id: this.id,
+      hostCpuId: this.cpu.cpuId,
+      // xive_esc_irq: "if (vcpu->arch.ceded) kvmppc_fast_vcpu_kick(vcpu)"
+      escalationWake: () => {
+        if (this.ceded) this.kickVcpu();
+      },
+    };
+  }
+
   /** The guest PC (for tests and diagnostics; the VMM uses getRegs). */
   get guestPc(): bigint {
     return this.pc;
@@ -1656,3 +1710,10 @@ const GUEST_SPRS: readonly number[] = [
   SPRN_SDAR,
   SPRN_SIER,
 ];
+
+/** The fd number of a VM's XIVE device (KVM_CREATE_DEVICE's result). */
+export const XIVE_DEVICE_FD = 16;
+
+function noTctx(pir: number): never {
+  throw new RangeError(`host thread PIR ${pir} has no XIVE thread context (the host booted without XIVE)`);
+}

@@ -17,6 +17,7 @@ export const EFAULT = 14;
 export const EBUSY = 16;
 export const EEXIST = 17;
 export const ENODEV = 19;
+export const ENXIO = 6;
 export const EINVAL = 22;
 export const ENOSPC = 28;
 export const EOPNOTSUPP = 95;
@@ -276,3 +277,58 @@ export const XICS_IPI = 2;
 export const XICS_LOWEST_PRIORITY = 0xff;
 /** Priority Linux gives IPIs (linux: asm/xics.h IPI_PRIORITY). */
 export const XICS_IPI_PRIORITY = 4;
+
+// ---------------------------------------------------------------------------------------------
+// The XIVE native device (linux: include/uapi/linux/kvm.h enum kvm_device_type,
+// arch/powerpc/include/uapi/asm/kvm.h "POWER9 XIVE Native Interrupt Controller")
+// ---------------------------------------------------------------------------------------------
+export const KVM_DEV_TYPE_XICS = 3;
+export const KVM_DEV_TYPE_XIVE = 9;
+export const KVM_DEV_XIVE_GRP_CTRL = 1;
+export const KVM_DEV_XIVE_RESET = 1;
+export const KVM_DEV_XIVE_EQ_SYNC = 2;
+export const KVM_DEV_XIVE_NR_SERVERS = 3;
+export const KVM_DEV_XIVE_GRP_SOURCE = 2;
+export const KVM_DEV_XIVE_GRP_SOURCE_CONFIG = 3;
+export const KVM_DEV_XIVE_GRP_EQ_CONFIG = 4;
+export const KVM_DEV_XIVE_GRP_SOURCE_SYNC = 5;
+export const KVM_XIVE_LEVEL_SENSITIVE = 1n << 0n;
+export const KVM_XIVE_LEVEL_ASSERTED = 1n << 1n;
+export const KVM_XIVE_SOURCE_PRIORITY_SHIFT = 0n;
+export const KVM_XIVE_SOURCE_PRIORITY_MASK = 0x7n;
+export const KVM_XIVE_SOURCE_SERVER_SHIFT = 3n;
+export const KVM_XIVE_SOURCE_SERVER_MASK = 0xfffffff8n;
+export const KVM_XIVE_SOURCE_MASKED_SHIFT = 32n;
+export const KVM_XIVE_SOURCE_MASKED_MASK = 0x100000000n;
+export const KVM_XIVE_SOURCE_EISN_SHIFT = 33n;
+export const KVM_XIVE_SOURCE_EISN_MASK = 0xfffffffe00000000n;
+export const KVM_XIVE_EQ_PRIORITY_SHIFT = 0n;
+export const KVM_XIVE_EQ_PRIORITY_MASK = 0x7n;
+export const KVM_XIVE_EQ_SERVER_SHIFT = 3n;
+export const KVM_XIVE_EQ_SERVER_MASK = 0xfffffff8n;
+export const KVM_XIVE_EQ_ALWAYS_NOTIFY = 0x1;
+/** mmap offsets (in pages) of the device fd: the TIMA and the ESB pages. */
+export const KVM_XIVE_TIMA_PAGE_OFFSET = 0;
+export const KVM_XIVE_ESB_PAGE_OFFSET = 4;
+/** ONE_REG: a vCPU's XIVE context (the OS ring's words 0-1 as saved at the last pull, then 0). */
+export const KVM_REG_PPC_VP_STATE = KVM_REG_PPC | KVM_REG_SIZE_U128 | 0x8dn;
+
+/** sPAPR interrupt management hcalls (linux: arch/powerpc/include/asm/hvcall.h). */
+export const H_INT_GET_SOURCE_INFO = 0x3a8;
+export const H_INT_SET_SOURCE_CONFIG = 0x3ac;
+export const H_INT_GET_SOURCE_CONFIG = 0x3b0;
+export const H_INT_GET_QUEUE_INFO = 0x3b4;
+export const H_INT_SET_QUEUE_CONFIG = 0x3b8;
+export const H_INT_GET_QUEUE_CONFIG = 0x3bc;
+export const H_INT_SET_OS_REPORTING_LINE = 0x3c0;
+export const H_INT_GET_OS_REPORTING_LINE = 0x3c4;
+export const H_INT_ESB = 0x3c8;
+export const H_INT_SYNC = 0x3cc;
+export const H_INT_RESET = 0x3d0;
+/** Return codes of the H_INT_* calls (linux: hvcall.h). */
+export const H_P2 = -55;
+export const H_P3 = -56;
+export const H_P4 = -57;
+export const H_P5 = -58;
+/** Client architecture support through SLOF (qemu: include/hw/ppc/spapr.h KVMPPC_H_CAS). */
+export const KVMPPC_H_CAS = 0xf002;
