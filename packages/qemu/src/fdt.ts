@@ -2,12 +2,14 @@
 // qemu: hw/ppc/spapr.c spapr_build_fdt, spapr_dt_cpus, spapr_dt_cpu, spapr_dt_pa_features,
 //       spapr_dt_memory, spapr_dt_chosen, spapr_dt_hypervisor, spapr_dt_rtas;
 //       hw/ppc/spapr_rtas.c spapr_dt_rtas_tokens; hw/intc/xics_spapr.c spapr_dt_xics;
+//       hw/intc/spapr_xive.c spapr_dt_xive; hw/ppc/spapr_ovec.c spapr_ovec_populate_dt;
 //       hw/ppc/spapr_vio.c (vdevice, vty).
 // QEMU edits a blob with libfdt, which inserts every new property and subnode in front of the
 // existing ones (fdt_add_property_ / fdt_add_subnode_namelen); the blob therefore lists them in the
 // reverse order of creation. FdtBuilder reproduces that so the blob reads like QEMU's.
 
 import { DeviceTree, type DtNode, encodeDtb } from "@stopsim/devicetree";
+import { SPAPR_XIVE_TM_BASE, TM_SHIFT, XIVE_TM_OS_PAGE, XIVE_TM_USER_PAGE } from "@stopsim/isa";
 import {
   SPAPR_CAP_HPT_MAXPAGESIZE,
   SPAPR_CAP_HTM,
@@ -16,6 +18,7 @@ import {
   SPAPR_CAP_STOP_LITE,
 } from "./caps.js";
 import { type CpuModel, POWER9_CLASS, type SegmentPageSizes } from "./cpu-models.js";
+import { type ActiveIntc, type IcMode, ov5Property, platformSupportCells } from "./irq.js";
 import type { MachineType, QemuBuild } from "./machine.js";
 import type { SmpConfig } from "./options.js";
 import { RTAS_CALL_NAMES, RTAS_TOKEN_BASE } from "./rtas-tokens.js";
@@ -126,6 +129,11 @@ export interface SpaprFdtInput {
   readonly bootargs?: string;
   /** Kernel loaded by QEMU: /chosen/qemu,boot-kernel = <addr size>. */
   readonly kernel?: { readonly addr: bigint; readonly size: bigint; readonly littleEndian: boolean };
+  /**
+   * The interrupt controller: ic-mode, the active controller and the OV5 negotiated at CAS
+   * (spapr->ov5_cas; empty before CAS). Default: ic-mode=dual before CAS (XICS, empty OV5).
+   */
+  readonly irq?: { readonly mode: IcMode; readonly active: ActiveIntc; readonly ov5Cas?: Uint8Array };
 }
 
 /** qemu: hw/ppc/spapr.c spapr_hpt_shift_for_ramsize: an HPT of 1/128 of RAM, 2^18..2^46. */
@@ -297,7 +305,8 @@ function spaprDtRtas(root: FdtNode, input: SpaprFdtInput): void {
 // qemu: hw/ppc/spapr.c spapr_dt_chosen
 function spaprDtChosen(root: FdtNode, input: SpaprFdtInput): void {
   const chosen = root.addSubnode("chosen");
-  chosen.setprop("ibm,architecture-vec-5", new Uint8Array([0, 0]));
+  // spapr_dt_ov5: the OV5 negotiated at CAS (one zero byte before CAS)
+  chosen.setprop("ibm,architecture-vec-5", ov5Property(input.irq?.ov5Cas ?? new Uint8Array(2)));
   if (input.bootargs !== undefined) chosen.setpropString("bootargs", input.bootargs);
   if (input.kernel) {
     chosen.setpropCells("qemu,boot-kernel", ...u64Cells(input.kernel.addr, input.kernel.size));
@@ -310,7 +319,7 @@ function spaprDtChosen(root: FdtNode, input: SpaprFdtInput): void {
   chosen.setpropString("linux,stdout-path", vty);
   chosen.setpropString("stdout-path", vty);
   chosen.setpropCells("linux,pci-probe-only", 0);
-  chosen.setpropCells("ibm,arch-vec-5-platform-support", 0x178018c0, 0x19001a40);
+  chosen.setpropCells("ibm,arch-vec-5-platform-support", ...platformSupportCells(input.irq?.mode ?? "dual"));
   chosen.setpropCells("rng-seed", ...input.rngSeed);
 }
 
@@ -327,6 +336,25 @@ function spaprDtHypervisor(root: FdtNode, input: SpaprFdtInput): void {
   if (input.host.fixupHcalls) hv.setpropCells("hcall-instructions", ...HCALL_FALLBACK);
 }
 
+// qemu: hw/intc/spapr_xive.c spapr_dt_xive: the TIMA's user and OS pages, the queue sizes, the
+// IPI interrupt numbers (one per possible vCPU), and the priorities the hypervisor reserves
+function spaprDtXive(root: FdtNode, input: SpaprFdtInput): void {
+  const user = BigInt(SPAPR_XIVE_TM_BASE + (XIVE_TM_USER_PAGE << TM_SHIFT));
+  const os = BigInt(SPAPR_XIVE_TM_BASE + (XIVE_TM_OS_PAGE << TM_SHIFT));
+  const page = BigInt(1 << TM_SHIFT);
+  const intc = root.addSubnode(`interrupt-controller@${user.toString(16)}`);
+  intc.setpropString("device_type", "power-ivpe");
+  intc.setpropCells("reg", ...u64Cells(user, page, os, page));
+  intc.setpropString("compatible", "ibm,power-ivpe");
+  intc.setpropCells("ibm,xive-eq-sizes", 16); // 64 KiB queues: what Linux uses
+  intc.setpropCells("ibm,xive-lisn-ranges", 0, input.smp.maxCpus);
+  intc.setpropEmpty("interrupt-controller");
+  intc.setpropCells("#interrupt-cells", 2);
+  intc.setpropCells("linux,phandle", PHANDLE_INTC);
+  intc.setpropCells("phandle", PHANDLE_INTC);
+  root.setpropCells("ibm,plat-res-int-priorities", 7, 0xf8);
+}
+
 /** Builds the guest device tree (qemu: hw/ppc/spapr.c spapr_build_fdt). */
 export function spaprBuildFdt(input: SpaprFdtInput): DeviceTree {
   const root = new FdtNode("");
@@ -337,15 +365,18 @@ export function spaprBuildFdt(input: SpaprFdtInput): DeviceTree {
   root.setpropCells("#address-cells", 2);
   root.setpropCells("#size-cells", 2);
 
-  // qemu: hw/intc/xics_spapr.c spapr_dt_xics
-  const intc = root.addSubnode("interrupt-controller");
-  intc.setpropString("device_type", "PowerPC-External-Interrupt-Presentation");
-  intc.setpropString("compatible", "IBM,ppc-xicp");
-  intc.setpropEmpty("interrupt-controller");
-  intc.setpropCells("ibm,interrupt-server-ranges", 0, input.smp.maxCpus);
-  intc.setpropCells("#interrupt-cells", 2);
-  intc.setpropCells("linux,phandle", PHANDLE_INTC);
-  intc.setpropCells("phandle", PHANDLE_INTC);
+  if ((input.irq?.active ?? "xics") === "xive") spaprDtXive(root, input);
+  else {
+    // qemu: hw/intc/xics_spapr.c spapr_dt_xics
+    const intc = root.addSubnode("interrupt-controller");
+    intc.setpropString("device_type", "PowerPC-External-Interrupt-Presentation");
+    intc.setpropString("compatible", "IBM,ppc-xicp");
+    intc.setpropEmpty("interrupt-controller");
+    intc.setpropCells("ibm,interrupt-server-ranges", 0, input.smp.maxCpus);
+    intc.setpropCells("#interrupt-cells", 2);
+    intc.setpropCells("linux,phandle", PHANDLE_INTC);
+    intc.setpropCells("phandle", PHANDLE_INTC);
+  }
 
   // qemu: hw/ppc/spapr.c spapr_dt_memory (one NUMA node: memory@0 covers all of RAM)
   const mem = root.addSubnode("memory@0");

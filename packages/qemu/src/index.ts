@@ -4,6 +4,7 @@ export * from "./caps.js";
 export * from "./cpu-models.js";
 export { MigrationError, QEMU_PROGRAM, QemuError, QmpError } from "./errors.js";
 export * from "./fdt.js";
+export * from "./irq.js";
 export * from "./kvm.js";
 export * from "./machine.js";
 export * from "./migration/migration.js";
@@ -48,3 +49,5 @@ export {
   H_SET_MODE_RESOURCE_LE,
   H_UNSUPPORTED_FLAG,
 } from "./spapr-hcall.js";
+export * from "./spapr-irq.js";
+export * from "./spapr-xive.js";

@@ -4,10 +4,20 @@
 // linux-headers; the fd types below list only the calls QEMU makes, so the host's Kvm, KvmVm and
 // KvmVcpu objects are what QEMU runs on.
 
-import type { KvmMemoryRegion, KvmRegs, KvmRun, OneRegResult } from "@stopsim/host";
-import type { ThreadSoftware } from "@stopsim/isa";
+import type { KvmMemoryRegion, KvmPpcXiveEq, KvmRegs, KvmRun, OneRegResult } from "@stopsim/host";
+import type { MmioRegion, ThreadSoftware } from "@stopsim/isa";
 
-export type { KvmMemoryRegion, KvmRegs, KvmRun, OneRegResult };
+export type { KvmMemoryRegion, KvmPpcXiveEq, KvmRegs, KvmRun, OneRegResult };
+
+/** A device fd (KVM_CREATE_DEVICE): the XIVE native device's attributes and mmap. */
+export interface KvmDeviceFd {
+  readonly fd: number;
+  /** KVM_SET_DEVICE_ATTR / KVM_GET_DEVICE_ATTR. */
+  setAttr(group: number, attr: bigint, value?: bigint | KvmPpcXiveEq): number;
+  getAttr(group: number, attr: bigint): bigint | KvmPpcXiveEq | number;
+  /** mmap of the device fd at a page offset (the TIMA at 0, the ESB pages at 4). */
+  mmap(pageOffset: number): MmioRegion | number;
+}
 
 /** A vCPU fd (KVM_CREATE_VCPU). */
 export interface KvmVcpuFd {
@@ -27,6 +37,8 @@ export interface KvmVcpuFd {
   run(onExit: (run: KvmRun) => void): number;
   /** A signal to the vCPU thread with immediate_exit: the next exit is KVM_EXIT_INTR. */
   requestExit(): void;
+  /** KVM_ENABLE_CAP on the vCPU fd (KVM_CAP_PPC_IRQ_XIVE: connect to the XIVE device). */
+  enableCap(cap: number, args?: readonly (number | bigint)[], flags?: number): number;
 }
 
 /** A VM fd (KVM_CREATE_VM). */
@@ -35,6 +47,8 @@ export interface KvmVmFd {
   enableCap(cap: number, args?: readonly (number | bigint)[], flags?: number): number;
   createVcpu(id: number): KvmVcpuFd | number;
   setUserMemoryRegion(region: KvmMemoryRegion): number;
+  /** KVM_CREATE_DEVICE (KVM_DEV_TYPE_XIVE). */
+  createDevice(type: number): KvmDeviceFd | number;
   /** KVM_PPC_GET_CPU_CHAR, offered by kernels that report KVM_CAP_PPC_GET_CPU_CHAR. */
   getCpuChar?(): KvmPpcCpuChar | number;
 }

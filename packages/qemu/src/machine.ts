@@ -26,6 +26,7 @@ import {
 } from "./caps.js";
 import { POWER9_FAMILY_DEFAULT } from "./cpu-models.js";
 import { QemuError } from "./errors.js";
+import type { IcMode } from "./irq.js";
 
 /**
  * How this QEMU was built: which lite-stop design it implements (see DOMAIN.md section 4).
@@ -54,6 +55,11 @@ export interface MachineType {
   readonly defaultCaps: readonly number[];
   /** pseries-5.0 and older prefer sockets when -smp leaves the split open (mc->smp_props.prefer_sockets). */
   readonly preferSockets: boolean;
+  /**
+   * The default ic-mode (smc->irq): spapr_irq_dual from pseries-4.1 on, spapr_irq_xics for 3.1 and
+   * 4.0 (checked with QMP qom-get on QEMU 7.2: fixtures/post-cas/ic-mode-defaults.json).
+   */
+  readonly icModeDefault: IcMode;
 }
 
 // qemu: hw/ppc/spapr.c spapr_machine_class_init
@@ -107,6 +113,7 @@ function machine(version: string, latest: boolean, defaultCaps: number[]): Machi
     maxCpus: 1024,
     defaultCaps,
     preferSockets: true,
+    icModeDefault: "dual",
   };
 }
 
@@ -163,6 +170,7 @@ export function machinePropertiesHelp(machineType: MachineType, build: QemuBuild
     c.description,
   ]);
   props.push(["dumpdtb", "string", "Dump current dtb to a file and quit"]);
+  props.push(["ic-mode", "string", "Specifies the interrupt controller mode (xics, xive, dual)"]);
   props.sort((a, b) => a[0].localeCompare(b[0]));
   const lines = [`${machineType.name}-machine options:`];
   for (const [name, type, desc] of props) lines.push(`  ${`${name}=<${type}>`.padEnd(22)} - ${desc}`);

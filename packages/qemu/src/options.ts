@@ -8,6 +8,7 @@
 import { capByName, parseCapValue } from "./caps.js";
 import { isKnownCpuModelName } from "./cpu-models.js";
 import { QemuError } from "./errors.js";
+import { type IcMode, parseIcMode } from "./irq.js";
 import {
   capsOfBuild,
   findMachine,
@@ -34,6 +35,8 @@ export interface QemuConfig {
   readonly cmdLineCaps: ReadonlyMap<number, number>;
   /** `-machine dumpdtb=FILE`: write the guest DTB and exit. */
   readonly dumpdtb: string | undefined;
+  /** `-machine ic-mode=`, or the machine type's default. */
+  readonly icMode: IcMode;
   /** `-cpu` as given (resolved against the host when the machine is built). */
   readonly cpuModel: string;
   readonly smp: SmpConfig;
@@ -401,10 +404,15 @@ export function parseCommandLine(
   const known = capsOfBuild(build);
   const cmdLineCaps = new Map<number, number>();
   let dumpdtb: string | undefined;
+  let icMode: IcMode = machineType.icModeDefault;
   for (const [k, v] of mpairs) {
     if (k === "type") continue;
     if (k === "dumpdtb") {
       dumpdtb = v;
+      continue;
+    }
+    if (k === "ic-mode") {
+      icMode = parseIcMode(v);
       continue;
     }
     if (k === "accel") {
@@ -442,6 +450,7 @@ export function parseCommandLine(
       machineType,
       cmdLineCaps,
       dumpdtb,
+      icMode,
       cpuModel: cpuModel ?? machineType.defaultCpuModel,
       smp,
       ramSize,

@@ -56,7 +56,8 @@ export function spaprHypercall(q: Qemu, v: Vcpu, nr: number, args: bigint[]): nu
       return H_SUCCESS;
     }
     default:
-      return H_FUNCTION;
+      // KVMPPC_H_CAS and the H_INT_* calls (hw/ppc/spapr_irq.c, hw/intc/spapr_xive.c)
+      return q.irq.hcall(v.id, nr, args) ?? H_FUNCTION;
   }
 }
 

@@ -63,6 +63,7 @@ import {
 import { qmpDispatch } from "./qmp.js";
 import { GuestRam } from "./ram.js";
 import { spaprHypercall } from "./spapr-hcall.js";
+import { SpaprIrq } from "./spapr-irq.js";
 import { rtasTable } from "./spapr-rtas.js";
 
 /** The guest kernel image as QEMU sees it (docs/ARCHITECTURE.md "Guest boot"). */
@@ -260,11 +261,16 @@ export class Qemu {
   readonly vm: KvmVmFd;
   readonly ram: GuestRam;
   readonly vcpus: Vcpu[] = [];
-  readonly dtb: Uint8Array;
+  /** The guest tree (spapr->fdt_blob): the boot tree, then the one CAS handed the guest. */
+  dtb: Uint8Array;
   readonly fdtAddr: number;
+  /** ic-mode, the active interrupt controller, CAS and the XIVE (hw/ppc/spapr_irq.c). */
+  readonly irq: SpaprIrq;
   readonly image: GuestKernelImage | undefined;
   readonly network: MigrationNetwork | undefined;
   readonly warnings: string[] = [];
+  /** error_report lines before an exit(EXIT_FAILURE) (e.g. an interrupt mode CAS cannot give). */
+  readonly errors: string[] = [];
   readonly events: QmpEvent[] = [];
   /** Characters the guest wrote to its console (H_PUT_TERM_CHAR). */
   console = "";
@@ -367,7 +373,19 @@ export class Qemu {
     }
 
     const seedRng = this.sim.rng.stream(`${this.name}.rng-seed`);
-    this.dtb = spaprBuildDtb({
+    this.irq = new SpaprIrq(config.icMode, vm, this.ram, this.vcpus, smp.maxCpus, {
+      buildDtb: () => spaprBuildDtb({ ...fdtInput, irq: this.irq.fdt() }),
+      setDtb: (dtb) => {
+        this.dtb = dtb;
+      },
+      fatal: (message) => {
+        this.errors.push(message);
+        this.exit(1);
+      },
+      warn: (message) => this.warnings.push(message),
+      otherVcpusActive: (id) => this.vcpus.some((x) => x.id !== id && !x.halted),
+    });
+    const fdtInput = {
       machineType: config.machineType,
       build: options.build,
       caps: this.caps,
@@ -377,7 +395,8 @@ export class Qemu {
       host: this.hostInfo,
       rngSeed: Array.from({ length: 8 }, () => seedRng.uint32()),
       kernel: this.image ? { addr: this.image.entryPoint, size: 0n, littleEndian: true } : undefined,
-    });
+    };
+    this.dtb = spaprBuildDtb({ ...fdtInput, irq: this.irq.fdt() });
     // hw/ppc/spapr.c spapr_machine_reset: the tree sits below the RMA top
     this.fdtAddr = Math.min(config.ramSize, RTAS_MAX_ADDR) - FDT_MAX_SIZE;
     this.rtasHandlers = rtasTable(this);
@@ -415,6 +434,7 @@ export class Qemu {
     }
     this.ram.load(this.fdtAddr, this.dtb);
     this.image.load(this.ram);
+    this.irq.reset();
     if (this.config.incoming !== undefined) {
       // softmmu/vl.c qemu_start_incoming_migration: "-incoming defer" waits for QMP
       // migrate-incoming; any other URI listens at once
@@ -578,6 +598,7 @@ export class Qemu {
   /** What this QEMU printed on stderr: warnings, and a refused incoming stream's error lines. */
   get stderr(): string {
     const lines = this.warnings.map((w) => `${QEMU_PROGRAM}: warning: ${w}`);
+    for (const e of this.errors) lines.push(`${QEMU_PROGRAM}: ${e}`);
     if (this.incomingError) lines.push(this.incomingError.message);
     return lines.join("\n");
   }

@@ -160,7 +160,8 @@ describe("KVM XIVE native device", () => {
     m.sim.runFor(10_000);
     const tima = dev.mmap(U.KVM_XIVE_TIMA_PAGE_OFFSET) as MmioRegion;
     const pir = v1.cpu.thread.pir;
-    expect(tima.load(TM_QW1_OS + TM_CPPR, 1, pir)).toBe(0xffn);
+    expect(tima.load((2 << 16) + TM_QW1_OS + TM_CPPR, 1, pir)).toBe(0xffn);
+    expect(() => tima.load(TM_QW1_OS + TM_CPPR, 1, pir)).toThrow(/only the OS page/);
     expect(v1.getOneReg(U.KVM_REG_PPC_VP_STATE)).toEqual({ ret: 0, value: 0x00ff0000000000ffn << 64n });
     const esb = dev.mmap(U.KVM_XIVE_ESB_PAGE_OFFSET) as MmioRegion;
     expect(esb.load((1 << 17) + (1 << 16) + XIVE_ESB_GET, 8, pir)).toBe(0n);

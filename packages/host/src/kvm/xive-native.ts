@@ -16,6 +16,7 @@ import {
   XIVE_ESB_SET_PQ_01,
   XIVE_ESB_SET_PQ_10,
   XIVE_ESB_VAL_P,
+  XIVE_TM_OS_PAGE,
   XiveError,
   XiveEventQueue,
   type XiveTctx,
@@ -262,11 +263,19 @@ export class KvmXiveNativeDevice {
     const hw = this.hostXive.hw;
     if (pageOffset === U.KVM_XIVE_TIMA_PAGE_OFFSET) {
       const tima = hw.timaRegion();
+      // xive_native_tima_fault: only the OS page (2) is mapped; HW and HV pages are SIGBUS
+      const osPage = (offset: number): number => {
+        const page = offset >>> TM_SHIFT;
+        if (page !== XIVE_TM_OS_PAGE) {
+          throw new XiveError(
+            `TIMA page ${page} is not mapped for a guest (xive_native_tima_fault: only the OS page ${XIVE_TM_OS_PAGE})`,
+          );
+        }
+        return offset;
+      };
       return {
-        // the guest sees the OS page only (KVM maps the TIMA's OS page)
-        load: (offset, size, pir) => tima.load((2 << TM_SHIFT) + (offset & 0xffff), size, pir),
-        store: (offset, size, value, pir) =>
-          tima.store((2 << TM_SHIFT) + (offset & 0xffff), size, value, pir),
+        load: (offset, size, pir) => tima.load(osPage(offset), size, pir),
+        store: (offset, size, value, pir) => tima.store(osPage(offset), size, value, pir),
       };
     }
     if (pageOffset === U.KVM_XIVE_ESB_PAGE_OFFSET) {
