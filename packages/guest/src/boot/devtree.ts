@@ -92,9 +92,27 @@ export interface BootParams {
   readonly fwFeatures: ReadonlySet<string>;
   /** The boot cpu node carries ibm,stop-lite-permitted. */
   readonly stopLitePermitted: boolean;
-  /** The interrupt presentation controller the guest drives (XICS through hcalls), or none. */
-  readonly interruptController: "xics" | "none";
+  /**
+   * The interrupt controller the guest drives: XIVE exploitation mode when the tree has an
+   * `ibm,power-ivpe` node (pseries_init_irq: xive_spapr_init first, unless xive=off), else XICS
+   * through hcalls, or none.
+   */
+  readonly interruptController: "xics" | "xive" | "none";
+  /** The XIVE node's facts (null without one). */
+  readonly xive: XiveTreeInfo | null;
   readonly memoryBytes: number;
+}
+
+/** What xive_spapr_init reads from the tree. */
+export interface XiveTreeInfo {
+  /** The TIMA's OS page: the node's second reg ("Resource 1 is the OS ring TIMA"). */
+  readonly timaOs: number;
+  /** ibm,xive-lisn-ranges: (first, count) pairs the kernel may use for IPIs. */
+  readonly lisnRanges: readonly (readonly [number, number])[];
+  /** ibm,xive-eq-sizes (log2 of bytes). */
+  readonly eqShifts: readonly number[];
+  /** /ibm,plat-res-int-priorities: (first, count) pairs the platform reserves. */
+  readonly reservedPrios: readonly (readonly [number, number])[];
 }
 
 export interface ScanOptions {
@@ -105,6 +123,8 @@ export interface ScanOptions {
   /** Physical id the boot cpu was started as (FDT header boot_cpuid_phys). */
   readonly bootCpuidPhys: number;
   readonly console: KernelConsole;
+  /** The kernel uses XIVE when the tree offers it (default true; false is `xive=off`). */
+  readonly xive?: boolean;
 }
 
 interface PaFeature {
@@ -302,8 +322,37 @@ export function scanBootDevicetree(tree: DeviceTree, opts: ScanOptions): BootPar
     }
   }
 
+  // pseries_init_irq: xive_spapr_init looks for "ibm,power-ivpe" (linux: sysdev/xive/spapr.c)
+  let xive: XiveTreeInfo | null = null;
+  for (const n of tree.root.walk()) {
+    const c = n.getProp("compatible");
+    const compat = c !== undefined && c.length > 0 && c.rawValue[c.length - 1] === 0 ? c.asStringList() : [];
+    if (!compat.includes("ibm,power-ivpe")) continue;
+    const reg = n.getProp("reg");
+    if (reg === undefined || reg.length < 32 || reg.length % 16 !== 0) {
+      con.printk("err", "xive: Failed to get thread mgmnt area resource");
+      break;
+    }
+    const cells = (name: string): number[] => {
+      const p = n.getProp(name);
+      return p !== undefined && p.length % 4 === 0 ? p.asU32Array() : [];
+    };
+    const pairs = (v: number[]): [number, number][] => {
+      const out: [number, number][] = [];
+      for (let i = 0; i + 1 < v.length; i += 2) out.push([v[i], v[i + 1]]);
+      return out;
+    };
+    const res = tree.root.getProp("ibm,plat-res-int-priorities");
+    xive = {
+      timaOs: Number(reg.asU64Array()[2]),
+      lisnRanges: pairs(cells("ibm,xive-lisn-ranges")),
+      eqShifts: cells("ibm,xive-eq-sizes"),
+      reservedPrios: res !== undefined && res.length % 4 === 0 ? pairs(res.asU32Array()) : [],
+    };
+    break;
+  }
   // xics: icp_hv_init looks for the presentation controller.
-  let interruptController: "xics" | "none" = "none";
+  let interruptController: "xics" | "xive" | "none" = "none";
   for (const n of tree.root.walk()) {
     const c = n.getProp("compatible");
     const t = n.getProp("device_type");
@@ -317,7 +366,17 @@ export function scanBootDevicetree(tree: DeviceTree, opts: ScanOptions): BootPar
       break;
     }
   }
-  if (interruptController === "none") {
+  // xive_spapr_disabled: xive=off is ignored when the platform offers XIVE only (OV5 byte 23 of
+  // ibm,arch-vec-5-platform-support is OV5_XIVE_EXPLOIT)
+  let xiveOnly = false;
+  const ps = tree.getNode("/chosen")?.getProp("ibm,arch-vec-5-platform-support")?.rawValue;
+  for (let i = 0; ps !== undefined && i + 1 < ps.length; i += 2)
+    if (ps[i] === 23) xiveOnly = ps[i + 1] === 0x40;
+  if (xive !== null && opts.xive === false && xiveOnly) {
+    con.printk("warning", "WARNING: Ignoring cmdline option xive=off");
+  }
+  if (xive !== null && (opts.xive !== false || xiveOnly)) interruptController = "xive";
+  else if (interruptController === "none") {
     con.printk("warning", "XICS: Cannot find a Presentation Controller !");
   }
 
@@ -349,6 +408,7 @@ export function scanBootDevicetree(tree: DeviceTree, opts: ScanOptions): BootPar
     fwFeatures,
     stopLitePermitted: bootNode.hasProp(STOP_LITE_PERMITTED_PROP),
     interruptController,
+    xive,
     memoryBytes,
   };
 }

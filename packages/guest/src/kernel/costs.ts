@@ -39,6 +39,12 @@ export interface GuestCosts {
   pipeSyscallNs: number;
   /** Boot work of one CPU besides the RTAS and hcalls (start_secondary and friends). */
   secondaryBootNs: number;
+  /** A cache-inhibited store to a XIVE page (ESB trigger, TIMA CPPR): posted, the issue cost. */
+  xiveMmioStoreNs: number;
+  /** A cache-inhibited load from the TIMA (the acknowledge cycle): a round trip to the presenter. */
+  xiveTimaLoadNs: number;
+  /** A cache-inhibited load from an ESB page (EOI, PQ set): a round trip to the source controller. */
+  xiveEsbLoadNs: number;
   /**
    * Standard deviation of the log of each kernel code path's duration (0 = exact costs): each
    * path takes its cost times a log-normal factor of median 1 drawn from the vCPU's seeded stream
@@ -64,6 +70,9 @@ export const DEFAULT_GUEST_COSTS: Readonly<GuestCosts> = Object.freeze({
   snoozePollNs: 40,
   pipeSyscallNs: 600,
   secondaryBootNs: 200_000,
+  xiveMmioStoreNs: 30,
+  xiveTimaLoadNs: 150,
+  xiveEsbLoadNs: 150,
   jitterSigma: 0.15,
 });
 

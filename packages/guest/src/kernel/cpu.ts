@@ -45,6 +45,7 @@ import {
 import type { GuestCosts } from "./costs.js";
 import { R_DBELL, R_MSR, R_SPR, TEXT, type TextSymbol } from "./image.js";
 import type { Task } from "./task.js";
+import type { XiveSpapr } from "./xive.js";
 
 /** An operation of kernel code. */
 export type KOp =
@@ -137,6 +138,8 @@ export interface KernelServices {
   threadInCore(cpu: GuestCpu): number;
   /** Whether IPIs to `target` use msgsndp (doorbell_try_core_ipi) rather than H_IPI. */
   useDoorbell(from: GuestCpu, target: GuestCpu): boolean;
+  /** The XIVE backend when the kernel runs in XIVE exploitation mode, else null (XICS). */
+  readonly xive: () => XiveSpapr | null;
   /** Boot entry points: vCPU 0 at KERNEL_ENTRY, secondaries at SECONDARY_ENTRY. */
   bootEntry(cpu: GuestCpu): KCode;
   secondaryEntry(cpu: GuestCpu): KCode;
@@ -1081,7 +1084,11 @@ export class GuestCpu implements ThreadSoftware {
     target.ipiMessages |= 1 << msg;
     this.stats.ipisSent++;
     this.k.trace(this, "ipi_send", { target: target.logical, msg });
-    if (this.k.useDoorbell(this, target)) {
+    const xive = this.k.xive();
+    if (xive !== null) {
+      // xive_cause_ipi: a store to the target's IPI trigger page
+      yield* xive.causeIpi(this, target);
+    } else if (this.k.useDoorbell(this, target)) {
       // doorbell_core_ipi: msgsndp to cpu_thread_in_core(cpu), the guest's own thread numbering
       const tir = BigInt(this.k.threadInCore(target));
       this.thread.setGpr(R_DBELL, (PPC_DBELL_SERVER << PPC_DBELL_TYPE_SHIFT) | tir);
@@ -1111,8 +1118,18 @@ export class GuestCpu implements ThreadSoftware {
     }
   }
 
-  // linux: arch/powerpc/sysdev/xics/xics-common.c + icp-hv.c (the hypervisor ICP)
+  // linux: arch/powerpc/sysdev/xics/xics-common.c + icp-hv.c (the hypervisor ICP); with XIVE,
+  // sysdev/xive/common.c xive_get_irq, the IPI's handler, xive_ipi_eoi
   *doIrq(): KCode {
+    const xive = this.k.xive();
+    if (xive !== null) {
+      const irq = yield* xive.getIrq(this);
+      if (irq === 0) return;
+      yield* this.ipiDemux();
+      // more in the queue: force_external_irq_replay (replayed at the next irq enable)
+      if (yield* xive.ipiEoi(this)) this.irqHappened |= PACA_IRQ_EE;
+      return;
+    }
     const [rc, xirr] = yield* this.hcall(H_XIRR, BigInt(LOWEST_PRIORITY));
     if (rc !== 0n) return;
     const vec = Number(xirr & 0xffffffn);

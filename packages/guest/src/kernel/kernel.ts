@@ -58,7 +58,9 @@ import {
   SECONDARY_ENTRY,
   TEXT,
 } from "./image.js";
+import { promCas } from "./prom-cas.js";
 import { Pipe, Task, type TaskOp, type TaskProgram } from "./task.js";
+import { XiveSpapr } from "./xive.js";
 
 /** The contract QEMU loads and runs (docs/ARCHITECTURE.md "Guest boot and the pseries platform"). */
 export interface GuestKernelImage {
@@ -79,6 +81,17 @@ export interface GuestKernelConfig {
    * CPU_FTR_DBELL, H_IPI otherwise); "xics" always uses H_IPI.
    */
   ipi?: "linux" | "xics";
+  /**
+   * XIVE exploitation mode when the platform offers it (default true, as a 2020 pseries kernel;
+   * false is the `xive=off` command line: XICS is asked for at CAS and used).
+   */
+  xive?: boolean;
+  /**
+   * prom_init's ibm,client-architecture-support call (KVMPPC_H_CAS through the firmware) before
+   * the kernel reads its tree: the guest says which interrupt mode it wants and boots from the
+   * tree the platform hands back. Default false: the kernel boots from the tree it was given.
+   */
+  cas?: boolean;
   /** CONFIG_HZ (default 100, the pseries distribution value). */
   hz?: number;
   /** PM QoS CPU latency limit in ns (default none). */
@@ -148,6 +161,8 @@ export class GuestKernel implements GuestKernelImage {
   };
   state: GuestState = "created";
   boot: BootParams | null = null;
+  /** The XIVE backend in exploitation mode (null: XICS). */
+  xive: XiveSpapr | null = null;
   driver: CpuidleDriver | null = null;
   governor: CpuidleGovernor;
   /** Logical CPUs in boot order, once the DTB was read. */
@@ -194,6 +209,8 @@ export class GuestKernel implements GuestKernelImage {
       stop0lite: config.stop0lite ?? "never",
       governor: config.governor ?? "menu",
       ipi: config.ipi ?? "linux",
+      xive: config.xive ?? true,
+      cas: config.cas ?? false,
       hz: config.hz ?? 100,
       panicOnOops: config.panicOnOops ?? true,
       watchdogThreshS: config.watchdogThreshS ?? 10,
@@ -297,7 +314,8 @@ export class GuestKernel implements GuestKernelImage {
 
   useDoorbell(from: GuestCpu, target: GuestCpu): boolean {
     const bp = this.boot;
-    if (bp === null || this.config.ipi === "xics") return false;
+    // pSeries_smp_probe: "Don't use P9 doorbells when XIVE is enabled. IPIs using MMIOs should be faster"
+    if (bp === null || this.config.ipi === "xics" || this.xive !== null) return false;
     const f = bp.cpuFeatures;
     return (f & CPU_FTR_DBELL) !== 0n && (f & CPU_FTR_SMT) !== 0n && this.areSiblings(from, target);
   }
@@ -357,6 +375,7 @@ export class GuestKernel implements GuestKernelImage {
       cpuByHwId: (h: number) => this.cpuByHwId(h),
       areSiblings: (a, b) => this.areSiblings(a, b),
       useDoorbell: (a, b) => this.useDoorbell(a, b),
+      xive: () => this.xive,
       threadInCore: (c) => this.boot?.threads[c.logical]?.thread ?? 0,
       bootEntry: (c) => this.bootEntry(c),
       secondaryEntry: (c) => this.secondaryEntry(c),
@@ -366,6 +385,10 @@ export class GuestKernel implements GuestKernelImage {
       halted: this.halted,
       trace: (c, n, a) => this.trace(c, n, a),
     };
+  }
+
+  private casHost(cpu: GuestCpu) {
+    return { cpu, ram: this.readRam(), console: this.console, xiveOff: this.config.xive === false };
   }
 
   private readRam(): Memory {
@@ -380,9 +403,10 @@ export class GuestKernel implements GuestKernelImage {
     this.bootTime = this.sim.now;
     const ram = this.readRam();
     const t = cpu.thread;
-    const dtbAddr = Number(t.gpr(3));
+    let dtbAddr = Number(t.gpr(3));
     // __start: FIXUP_ENDIAN, then early_setup with the device tree pointer in r3
     yield* cpu.fixupEndian();
+    if (this.config.cas) dtbAddr = yield* promCas(this.casHost(cpu), dtbAddr);
     yield { k: "exec", sym: TEXT.start, i: 0 };
     const pvr = Number(t.gpr(14) & 0xffffffffn);
     let bytes: Uint8Array;
@@ -414,6 +438,7 @@ export class GuestKernel implements GuestKernelImage {
         hypervisorMode: t.hypervisorState,
         bootCpuidPhys: tree.bootCpuidPhys,
         console: this.console,
+        xive: this.config.xive !== false,
       });
     } catch (e) {
       if (e instanceof GuestBootPanic) {
@@ -463,15 +488,31 @@ export class GuestKernel implements GuestKernelImage {
     // init_IRQ -> xics_init -> xics_setup_cpu(boot cpu): open the CPPR. Without a presentation
     // controller xics_init only warns (parse time) and returns before xics_setup_cpu: icp_ops
     // and xics_host stay NULL.
+    // pseries_init_irq: xive_spapr_init, else xics_init
+    if (bp.interruptController === "xive" && bp.xive !== null) {
+      this.xive = XiveSpapr.init(
+        { console: this.console, costs: this.costs, ram: () => this.readRam() },
+        bp.xive,
+      );
+    }
     const xics = bp.interruptController === "xics";
-    if (xics) yield* this.xicsSetupCpu(cpu);
+    if (this.xive !== null) {
+      // xive_core_init -> xive_prepare_cpu + xive_setup_cpu on the boot CPU; pSeries_smp_probe ->
+      // xive_smp_probe -> xive_setup_cpu_ipi (no doorbells with XIVE)
+      const ok = yield* this.xive.prepareCpu(cpu, cpu.logical, cpu.hwId);
+      yield* this.xive.setupCpu(cpu);
+      if (!ok) {
+        yield* this.panic(cpu, "xive: unable to set up the boot CPU");
+        return;
+      }
+    } else if (xics) yield* this.xicsSetupCpu(cpu);
     // vpa_init(boot cpu)
     yield* this.vpaInit(cpu);
     cpu.online = true;
     cpu.heartbeat = this.sim.now;
     yield* this.startTick(cpu);
     yield* this.startWatchdog(cpu);
-    if (!xics) {
+    if (!xics && this.xive === null) {
       // smp_prepare_cpus -> pseries_smp_probe -> xics_smp_probe -> xics_request_ipi:
       // irq_create_mapping(xics_host = NULL, XICS_IPI) warns and returns 0, then BUG_ON(!ipi)
       // (linux: arch/powerpc/sysdev/xics/xics-common.c, kernel/irq/irqdomain.c): the first use of
@@ -624,6 +665,11 @@ export class GuestKernel implements GuestKernelImage {
         return false;
       }
     }
+    // smp_ops->prepare_cpu (xive_smp_prepare_cpu): the new CPU's queue and IPI
+    if (this.xive !== null && !(yield* this.xive.prepareCpu(boot, logical, hwId))) {
+      con.printk("err", `Processor ${logical} is stuck.`);
+      return false;
+    }
     const startCpu = this.rtasToken("start-cpu");
     if (startCpu === RTAS_UNKNOWN_SERVICE) {
       con.printk("err", `Processor ${logical} is stuck.`);
@@ -662,8 +708,9 @@ export class GuestKernel implements GuestKernelImage {
     (cpu as { logical: number }).logical = th.logical;
     this.cpus[th.logical] = cpu;
     yield { k: "delay", ns: this.costs.secondaryBootNs };
-    // smp_ops->setup_cpu (pseries smp_setup_cpu): xics_setup_cpu, then vpa_init
-    yield* this.xicsSetupCpu(cpu);
+    // smp_ops->setup_cpu (pseries smp_setup_cpu): xive_smp_setup_cpu or xics_setup_cpu, then vpa_init
+    if (this.xive !== null) yield* this.xive.setupCpu(cpu);
+    else yield* this.xicsSetupCpu(cpu);
     yield* this.vpaInit(cpu);
     cpu.online = true;
     cpu.heartbeat = this.sim.now;

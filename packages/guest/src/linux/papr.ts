@@ -9,6 +9,8 @@ export const H_HARDWARE = -1;
 export const H_FUNCTION = -2;
 export const H_PRIVILEGE = -3;
 export const H_PARAMETER = -4;
+export const H_P2 = -55;
+export const H_P3 = -56;
 
 export const H_EOI = 0x64;
 export const H_CPPR = 0x68;
@@ -84,3 +86,20 @@ export const HYPERTAS_FW_FEATURES: Readonly<Record<string, string>> = {
   "hcall-watchdog": "FW_FEATURE_WATCHDOG",
   "hcall-join": "FW_FEATURE_JOIN",
 };
+
+/** sPAPR interrupt management hcalls (linux: arch/powerpc/include/asm/hvcall.h). */
+export const H_INT_GET_SOURCE_INFO = 0x3a8;
+export const H_INT_SET_SOURCE_CONFIG = 0x3ac;
+export const H_INT_GET_SOURCE_CONFIG = 0x3b0;
+export const H_INT_GET_QUEUE_INFO = 0x3b4;
+export const H_INT_SET_QUEUE_CONFIG = 0x3b8;
+export const H_INT_GET_QUEUE_CONFIG = 0x3bc;
+export const H_INT_ESB = 0x3c8;
+export const H_INT_SYNC = 0x3cc;
+export const H_INT_RESET = 0x3d0;
+/** Flags of the H_INT_* calls (linux: arch/powerpc/sysdev/xive/spapr.c, IBM bit numbering). */
+export const XIVE_SRC_SET_EISN = 1n << 1n; // PPC_BIT(62)
+export const XIVE_SRC_MASK = 1n << 0n; // PPC_BIT(63)
+export const XIVE_EQ_ALWAYS_NOTIFY = 1n << 0n; // PPC_BIT(63)
+/** Client architecture support through the firmware (qemu: include/hw/ppc/spapr.h KVMPPC_H_CAS). */
+export const KVMPPC_H_CAS = 0xf002;

@@ -42,6 +42,8 @@ import {
   PSSCR_PSLL_MASK,
   RFID,
   SmtCore,
+  SPAPR_XIVE_TM_BASE,
+  SPAPR_XIVE_VC_BASE,
   SPRN_DEC,
   SPRN_HFSCR,
   SPRN_HSRR0,
@@ -53,13 +55,21 @@ import {
   SRR1_PROGILL,
   STOP,
   type ThreadSoftware,
+  Xive,
+  XiveEventQueue,
 } from "@stopsim/isa";
 import {
   H_CEDE,
   H_CPPR,
   H_EOI,
   H_FUNCTION,
+  H_INT_GET_QUEUE_INFO,
+  H_INT_GET_SOURCE_INFO,
+  H_INT_SET_QUEUE_CONFIG,
+  H_INT_SET_SOURCE_CONFIG,
   H_IPI,
+  H_P2,
+  H_P3,
   H_PARAMETER,
   H_PROD,
   H_REGISTER_VPA,
@@ -143,6 +153,9 @@ export class TestPlatform {
   private readonly hv: HvCpu[] = [];
   private readonly tokens = new Map<number, string>();
   readonly icps: Icp[] = [];
+  /** The sPAPR XIVE the platform offers when its tree has an `ibm,power-ivpe` node. */
+  readonly xive = new Xive();
+  readonly xiveReady: boolean;
 
   constructor(public opts: TestPlatformOptions) {
     this.sim = opts.sim;
@@ -173,6 +186,18 @@ export class TestPlatform {
       this.threads.push(t);
       this.hv.push(new HvCpu(this, v, t));
       this.icps.push({ mfrr: 0xff, cppr: 0 });
+    }
+    // XIVE exploitation mode: ESB and TIMA pages mapped, each vCPU's NVT pushed on its thread for
+    // good (the platform runs every vCPU on its own thread and cedes by stopping it)
+    this.xiveReady = tree.root.children.some((c) =>
+      c.getProp("compatible")?.asStringList().includes("ibm,power-ivpe"),
+    );
+    if (this.xiveReady) {
+      this.ram.mapMmio(SPAPR_XIVE_VC_BASE, 0x2000 << 17, this.xive.esbRegion());
+      this.ram.mapMmio(SPAPR_XIVE_TM_BASE, 4 << 16, this.xive.timaRegion());
+      this.threads.forEach((t, v) => {
+        this.xive.attachThread(t).pushOsContext(0x400 + v, 0n);
+      });
     }
     // threads of the cores the guest does not use are stopped (idle host threads)
     for (const core of this.cores) {
@@ -292,10 +317,13 @@ export class HvCpu implements ThreadSoftware {
   }
 
   /** Return from `sc 1`: SRR0/SRR1 hold the return address and the guest MSR. */
-  private returnFromHcall(rc: number, r4?: bigint, setEe = false): void {
+  private returnFromHcall(rc: number, r4?: bigint, setEe = false, more: readonly bigint[] = []): void {
     const t = this.thread;
     t.setGpr(3, BigInt.asUintN(64, BigInt(rc)));
     if (r4 !== undefined) t.setGpr(4, r4);
+    more.forEach((v, i) => {
+      t.setGpr(5 + i, v);
+    });
     if (setEe) t.setSpr(SPRN_SRR1, t.getSpr(SPRN_SRR1) | MSR_EE);
     t.execute(RFID);
     t.dispatch();
@@ -352,7 +380,7 @@ export class HvCpu implements ThreadSoftware {
     const t = this.thread;
     const icp = this.platform.icps[this.vcpu];
     const dec = BigInt.asIntN(56, t.getSpr(SPRN_DEC) & ((1n << 56n) - 1n));
-    return icp.mfrr < icp.cppr || t.pDoorbell || dec < 0n;
+    return icp.mfrr < icp.cppr || t.pDoorbell || dec < 0n || t.externalInterrupt;
   }
 
   wakeFromCede(): void {
@@ -378,10 +406,51 @@ export class HvCpu implements ThreadSoftware {
     const nr = Number(t.gpr(3));
     const a = (i: number) => t.gpr(4 + i);
     p.hcallCounts.set(nr, (p.hcallCounts.get(nr) ?? 0) + 1);
-    const done = (rc: number, r4?: bigint): void => {
-      p.sim.schedule(p.costs.hcallNs / 2, () => this.returnFromHcall(rc, r4), "hv hcall return");
+    const done = (rc: number, r4?: bigint, more: readonly bigint[] = []): void => {
+      p.sim.schedule(p.costs.hcallNs / 2, () => this.returnFromHcall(rc, r4, false, more), "hv hcall return");
     };
     switch (nr) {
+      // sPAPR XIVE (qemu: hw/intc/spapr_xive.c, emulated): NVT 0x400 + vCPU, queues and sources
+      case H_INT_GET_QUEUE_INFO:
+        done(p.xiveReady ? H_SUCCESS : H_FUNCTION, 0n, [0n]);
+        return;
+      case H_INT_SET_QUEUE_CONFIG: {
+        const target = Number(a(1));
+        if (!p.xiveReady || target >= p.threads.length) {
+          done(p.xiveReady ? H_P2 : H_FUNCTION);
+          return;
+        }
+        p.xive.setEnd({ kind: "nvt", nvt: 0x400 + target }, Number(a(2)), {
+          queue: new XiveEventQueue(p.ram, Number(a(3)), Number(a(4))),
+        });
+        done(H_SUCCESS);
+        return;
+      }
+      case H_INT_GET_SOURCE_INFO: {
+        const lisn = Number(a(1));
+        if (!p.xiveReady) {
+          done(H_FUNCTION);
+          return;
+        }
+        const page = BigInt(SPAPR_XIVE_VC_BASE) + (BigInt(lisn) << 17n);
+        done(H_SUCCESS, 1n << 1n, [page + (1n << 16n), page, 16n]);
+        return;
+      }
+      case H_INT_SET_SOURCE_CONFIG: {
+        const target = Number(a(2));
+        if (!p.xiveReady || target >= p.threads.length) {
+          done(p.xiveReady ? H_P3 : H_FUNCTION);
+          return;
+        }
+        p.xive.setEas(Number(a(1)), {
+          target: { kind: "nvt", nvt: 0x400 + target },
+          priority: Number(a(3)),
+          eisn: Number(a(4)),
+          masked: false,
+        });
+        done(H_SUCCESS);
+        return;
+      }
       case H_CEDE:
         this.cede();
         return;
