@@ -6,6 +6,7 @@
 // draws its result from a case's probes by a seed of its own (derived from the fleet's seed), so an
 // outcome that one probe seed in k gives reaches about one VM in k.
 import { LatencyHistogram, NS_PER_S, type Rng, Simulation, type TraceConsumer } from "@stopsim/engine";
+import { fleetStateCounts } from "@stopsim/report";
 import { UsageError } from "./errors.js";
 import { LIMITS } from "./limits.js";
 
@@ -633,20 +634,10 @@ export function* fleetSteps(opts: FleetOptions, probe: FleetProbe): Generator<nu
 
   const series: FleetSample[] = [];
   const sample = () => {
-    const counts: Record<string, number> = {
-      running: 0,
-      crashed: 0,
-      "failed-start": 0,
-      hung: 0,
-      native: 0,
-      emulated: 0,
-    };
+    // the report's fleet chart reads these counts (@stopsim/report fleetStateCounts)
+    const counts = fleetStateCounts(vms);
     let newMachine = 0;
-    for (const vm of vms) {
-      counts[vm.state]++;
-      if (vm.state === "running" && (vm.idle === "native" || vm.idle === "emulated")) counts[vm.idle]++;
-      if (vm.machine === machines.new && vm.host >= 0) newMachine++;
-    }
+    for (const vm of vms) if (vm.machine === machines.new && vm.host >= 0) newMachine++;
     counts["migrations-refused"] = migrations.refused;
     counts["hosts-upgraded"] = hostsUpgraded;
     counts["vms-new-machine"] = newMachine;

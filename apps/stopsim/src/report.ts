@@ -8,7 +8,7 @@ import {
   type TraceEvent,
   type TraceTrack,
 } from "@stopsim/engine";
-import type { ReportData } from "@stopsim/report";
+import { FLEET_STATES, type ReportData } from "@stopsim/report";
 import { benchWakeupSeeds } from "./bench-seeds.js";
 import { FLEET_OLD_MACHINE, RUN_OUTCOMES } from "./fleet.js";
 import {
@@ -272,7 +272,7 @@ export async function buildReportData(o: ReportOptions): Promise<ReportData> {
     latency,
     fleet: {
       series: fleet.series,
-      stacked: ["running", "crashed", "failed-start", "hung"],
+      stacked: [...FLEET_STATES],
       ...(seeds.length > 1
         ? { overSeeds: { seeds, statistic: SPREAD_STATISTIC, rows: spreadRows(fleetSpread(fleets.results)) } }
         : {}),

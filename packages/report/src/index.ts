@@ -1,8 +1,10 @@
 export { escapeHtml, jsonForScript, scriptForInline } from "./html.js";
 export {
+  FLEET_STATES,
   type FleetData,
   type FleetOverSeeds,
   type FleetPoint,
+  fleetStateCounts,
   type LatencyData,
   type LatencyReference,
   type LatencySamples,

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { parseReportData, type ReportData, ReportDataError } from "./index.js";
+import {
+  FLEET_STATES,
+  fleetStateCounts,
+  parseReportData,
+  type ReportData,
+  ReportDataError,
+} from "./index.js";
 import { sampleReportData } from "./test-helpers/sample-data.js";
 
 function minimal(): ReportData {
@@ -166,5 +172,19 @@ describe("parseReportData", () => {
       matrix: { rows: [] },
     });
     expect(e.issues.map((i) => i.path).sort()).toEqual(["generatedBy.command", "generatedBy.seed", "title"]);
+  });
+});
+
+describe("fleet counts", () => {
+  it("count every guest in one state and the running ones by how they idle", () => {
+    const c = fleetStateCounts([
+      { state: "running", idle: "native" },
+      { state: "running", idle: "emulated" },
+      { state: "running", idle: "not-used" },
+      { state: "crashed", idle: "native" },
+      { state: "hung", idle: "emulated" },
+    ]);
+    expect(c).toEqual({ running: 3, crashed: 1, "failed-start": 0, hung: 1, native: 1, emulated: 1 });
+    expect(FLEET_STATES.reduce((n, s) => n + c[s], 0)).toBe(5);
   });
 });

@@ -146,6 +146,27 @@ export interface FleetPoint {
   counts: Record<string, number>;
 }
 
+/** The states that partition a fleet's guests (each guest in exactly one): the chart's stacked areas. */
+export const FLEET_STATES = ["running", "crashed", "failed-start", "hung"] as const;
+
+/**
+ * One fleet sample's counts as the fleet chart reads them: guests per state (FLEET_STATES, the
+ * partition) and, among the running ones, how they idle with stop0lite (`native`, `emulated`: subsets,
+ * drawn as lines). A guest's `idle` is its stop0lite use ("native", "emulated" or anything else).
+ */
+export function fleetStateCounts(
+  guests: Iterable<{ readonly state: string; readonly idle: string }>,
+): Record<string, number> {
+  const counts: Record<string, number> = Object.fromEntries(FLEET_STATES.map((s) => [s, 0]));
+  counts.native = 0;
+  counts.emulated = 0;
+  for (const g of guests) {
+    counts[g.state] = (counts[g.state] ?? 0) + 1;
+    if (g.state === "running" && (g.idle === "native" || g.idle === "emulated")) counts[g.idle]++;
+  }
+  return counts;
+}
+
 export interface FleetData {
   series: FleetPoint[];
   /**

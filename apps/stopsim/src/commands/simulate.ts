@@ -376,8 +376,14 @@ function nameList(text: string, option: string, check: (name: string) => unknown
   return names;
 }
 
-/** The matrix's default seed count: keeps the default matrix near 30 s on two cores. */
-export const MATRIX_DEFAULT_SEEDS = 8;
+/**
+ * The matrix's default seed count. Measured with /usr/bin/time (user + sys, the worker processes
+ * included) on the 2-core benchmark machine: a cell's run costs 0.145 s of CPU (80 runs per seed:
+ * 11.4 s serially, 23.2 s for 2 seeds on 2 workers), so a seed of the 80-cell matrix is about
+ * 11.6 s of CPU, 6-7 s of wall on two idle cores with the workers' GC threads competing: 4 seeds
+ * keep the default matrix under ~30 s there (the machine was too loaded for a wall-time figure).
+ */
+export const MATRIX_DEFAULT_SEEDS = 4;
 
 /** Options a replay of one cell needs besides host, design and seed. */
 function replayHint(o: CommonOpts): string {

@@ -7,7 +7,7 @@
 // POWER9 wakeup medians of POWER9_WAKEUP_REFERENCE that the latency samples are drawn around.
 import { RngRoot } from "@stopsim/engine";
 import type { MatrixOutcome, ReportData, TimelineMarker, TimelineSegment, TimelineVcpu } from "../index.js";
-import { POWER9_WAKEUP_REFERENCE } from "../index.js";
+import { fleetStateCounts, POWER9_WAKEUP_REFERENCE } from "../index.js";
 
 const PAIRS: [string, string][] = [
   ["dd2.3-new", "dd2.3-new"],
@@ -131,18 +131,7 @@ export function sampleReportData(opts: SampleOptions = {}): ReportData {
   const stepNs = (3 * 3600e9) / steps; // three simulated hours
   const series: { timeNs: number; counts: Record<string, number> }[] = [];
   for (let i = 0; i <= steps; i++) {
-    const counts: Record<string, number> = {
-      running: 0,
-      crashed: 0,
-      "failed-start": 0,
-      hung: 0,
-      native: 0,
-      emulated: 0,
-    };
-    for (const vm of vms) {
-      counts[vm.state]++;
-      if (vm.state === "running" && (vm.idle === "native" || vm.idle === "emulated")) counts[vm.idle]++;
-    }
+    const counts = fleetStateCounts(vms);
     counts["migrations-refused"] = refused;
     series.push({ timeNs: i * stepNs, counts });
     for (const vm of vms) {
