@@ -43,19 +43,17 @@ export {
   type CreateVmOptions,
   type ExitHandler,
   guestPsscrClearsTrapBits,
-  initVmLpcr,
   Kvm,
   type KvmHostInfo,
   type KvmMemoryRegion,
   type KvmRegs,
   type KvmRun,
-  KvmVcpu,
-  KvmVm,
   type OneRegResult,
-  XIVE_DEVICE_FD,
 } from "./kvm/kvm.js";
 export { exitName, KVM_TRACE_SYMBOL_EXIT } from "./kvm/trace-names.js";
 export * from "./kvm/uapi.js";
+export { KvmVcpu } from "./kvm/vcpu.js";
+export { initVmLpcr, KvmVm, XIVE_DEVICE_FD } from "./kvm/vm.js";
 export {
   type KvmPpcXiveEq,
   KvmXiveNativeDevice,

@@ -3,8 +3,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TestGuest } from "../test-helpers/guest.js";
 import { machine } from "../test-helpers/setup.js";
-import type { KvmVcpu } from "./kvm.js";
 import * as U from "./uapi.js";
+import type { KvmVcpu } from "./vcpu.js";
 
 function newVcpu(id = 0): { v: KvmVcpu; m: ReturnType<typeof machine> } {
   const m = machine("dd2.3", "new", "fallback");

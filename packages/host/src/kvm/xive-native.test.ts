@@ -12,8 +12,8 @@ import {
 import { describe, expect, it } from "vitest";
 import { hcall, load32, setDec, TestGuest } from "../test-helpers/guest.js";
 import { machine, start, vcpu } from "../test-helpers/setup.js";
-import type { KvmVcpu } from "./kvm.js";
 import * as U from "./uapi.js";
+import type { KvmVcpu } from "./vcpu.js";
 import type { KvmXiveNativeDevice } from "./xive-native.js";
 
 const QADDR = 0x100000;

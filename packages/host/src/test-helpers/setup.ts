@@ -3,7 +3,9 @@ import { chipById, MSR_EE, MSR_LE, MSR_ME, MSR_SF, type ThreadSoftware } from "@
 import { buildHostDtb, parseFirmwareVersion } from "@stopsim/opal";
 import type { KvmBuild, KvmBuildName } from "../build.js";
 import { bootHost, type Host } from "../host.js";
-import type { KvmRun, KvmVcpu, KvmVm } from "../kvm/kvm.js";
+import type { KvmRun } from "../kvm/kvm.js";
+import type { KvmVcpu } from "../kvm/vcpu.js";
+import type { KvmVm } from "../kvm/vm.js";
 import { GUEST_BASE } from "./guest.js";
 
 export interface TestMachine {
