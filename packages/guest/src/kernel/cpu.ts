@@ -1,50 +1,52 @@
 // One vCPU of the guest kernel: the software that runs on a hardware thread in guest state
 // (docs/ARCHITECTURE.md "Software on a hardware thread"). Kernel code is written as generators of
-// operations; the runner below turns each operation into virtual time on the engine or into
-// instruction words executed by the ISA thread, and handles the interrupts the ISA delivers.
-//
-// Linux sources followed: arch/powerpc/kernel/irq.c (soft-masking: irq_happened, replay,
-// prep_irq_for_idle, prep_irq_for_idle_irqsoff), arch/powerpc/kernel/time.c (timer_interrupt,
-// set_dec), arch/powerpc/kernel/smp.c (smp_muxed_ipi_message_pass, smp_ipi_demux),
-// arch/powerpc/sysdev/xics/icp-hv.c (H_XIRR, H_IPI, H_EOI), arch/powerpc/kernel/dbell.c,
-// kernel/sched/idle.c (do_idle, cpuidle_idle_call), drivers/cpuidle/cpuidle.c
-// (cpuidle_enter_state), drivers/cpuidle/cpuidle-pseries.c (snooze_loop, shared_cede_loop,
-// dedicated_cede_loop) and the stop0lite patch (stop_loop), kernel/sched/core.c (try_to_wake_up,
-// ttwu_queue_remote, set_nr_if_polling, scheduler_ipi).
+// operations; the runner (runner.ts) turns each operation into virtual time on the engine or into
+// instruction words executed by the ISA thread. The CPU's parts live where Linux keeps them:
+// interrupts and soft-masking in irq.ts (arch/powerpc/kernel/irq.c), hrtimers and the
+// decrementer in time.ts (kernel/time/hrtimer.c, arch/powerpc/kernel/time.c), IPIs in smp.ts
+// (arch/powerpc/kernel/smp.c, sysdev/xics/icp-hv.c, kernel/dbell.c), the runqueue and wake-ups in
+// sched.ts (kernel/sched/core.c); hypercalls and the endian fix-up stay here.
 
 import type { Rng, Timer } from "@stopsim/engine";
 import {
-  BOOK3S_INTERRUPT_DECREMENTER,
-  BOOK3S_INTERRUPT_DOORBELL,
-  BOOK3S_INTERRUPT_EXTERNAL,
   BOOK3S_INTERRUPT_PROGRAM,
-  EXEC_INTERRUPT,
-  EXEC_OK,
-  EXEC_STOPPED,
   type HwThread,
-  MSR_EE,
   MSR_LE,
-  MSR_RI,
-  PPC_DBELL_SERVER,
-  PPC_DBELL_TYPE_SHIFT,
   SPRN_SRR0,
-  SPRN_SRR1,
   type ThreadSoftware,
 } from "@stopsim/isa";
 import type { CpuidleDevice } from "../cpuidle/core.js";
-import {
-  H_CEDE,
-  H_EOI,
-  H_IPI,
-  H_XIRR,
-  IPI_PRIORITY,
-  LOWEST_PRIORITY,
-  XICS_IPI,
-  XICS_IRQ_SPURIOUS,
-} from "../linux/papr.js";
+import { H_CEDE } from "../linux/papr.js";
 import type { GuestCosts } from "./costs.js";
 import { R_DBELL, R_MSR, R_SPR, TEXT, type TextSymbol } from "./image.js";
+import {
+  doIrq,
+  doorbellException,
+  hardIrqDisable,
+  hardIrqEnable,
+  lazyIrqPending,
+  localIrqDisable,
+  localIrqEnable,
+  prepIrqForIdle,
+  prepIrqForIdleIrqsoff,
+  takeInterrupt,
+} from "./irq.js";
+import {
+  captureWait,
+  continueSoon,
+  extendAfterHv,
+  freezeAtHvEntry,
+  onKick,
+  onSpeedChange,
+  onWaitTimer,
+  pollKick,
+  releaseTask,
+  startCtx,
+} from "./runner.js";
+import { enqueue, schedule, schedulerIpi, setNeedResched, ttwu } from "./sched.js";
+import { callFunctionSingle, ipiDemux, sendIpi } from "./smp.js";
 import type { Task } from "./task.js";
+import { hrtimerCancel, hrtimerStart, nextTimer, programDec, setDecTicks, timerInterrupt } from "./time.js";
 import type { XiveSpapr } from "./xive.js";
 
 /** An operation of kernel code. */
@@ -66,10 +68,10 @@ export type KOp =
 
 export type KCode = Generator<KOp, void, void>;
 
-type CtxKind = "boot" | "idle" | "task" | "irq";
+export type CtxKind = "boot" | "idle" | "task" | "irq";
 
 /** A kernel stack: a running piece of kernel code. */
-class Ctx {
+export class Ctx {
   /** The operation to re-issue when switched back in (null: continue the generator). */
   resume: KOp | null = null;
   /** A prologue context continues into this one when its generator ends. */
@@ -82,7 +84,7 @@ class Ctx {
 }
 
 /** An interrupted context saved by an interrupt (the exception frame on the kernel stack). */
-interface Frame {
+export interface Frame {
   readonly ctx: Ctx;
   readonly resume: KOp | null;
   readonly softEnabled: boolean;
@@ -98,7 +100,7 @@ interface Frame {
   pprLo: number;
 }
 
-type Wait =
+export type Wait =
   | { k: "entry" }
   | { k: "timer"; op: KOp; timer: Timer; startedAt: number; endAt: number; speed: number }
   | { k: "work"; timer: Timer; remaining: number; lastUpdate: number; speed: number; startedAt: number }
@@ -119,9 +121,9 @@ export const PACA_IRQ_DEC = 0x08;
 export const PPC_MSG_CALL_FUNCTION = 0;
 export const PPC_MSG_RESCHEDULE = 1;
 
-const GPRS_SAVED = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, R_MSR, R_SPR, R_DBELL];
-const EXC_PROLOG_SAVE_PPR: KOp = { k: "exec", sym: TEXT.exceptionProlog, i: 0 };
-const EXC_PROLOG_HMT_MEDIUM: KOp = { k: "exec", sym: TEXT.exceptionProlog, i: 1 };
+export const GPRS_SAVED = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, R_MSR, R_SPR, R_DBELL];
+export const EXC_PROLOG_SAVE_PPR: KOp = { k: "exec", sym: TEXT.exceptionProlog, i: 0 };
+export const EXC_PROLOG_HMT_MEDIUM: KOp = { k: "exec", sym: TEXT.exceptionProlog, i: 1 };
 
 /** The services a vCPU needs from the kernel as a whole. */
 export interface KernelServices {
@@ -227,31 +229,45 @@ export class GuestCpu implements ThreadSoftware {
   /** When this vCPU's software last moved to another hardware thread (ktime ns), or -1. */
   reboundAtNs = -1;
 
-  private cur: Ctx | null = null;
-  private readonly idleCtx: Ctx;
-  private wait: Wait = { k: "entry" };
-  private readonly frames: Frame[] = [];
-  private stepping = false;
-  private deferredVector: number | null = null;
-  private readonly waitTimer: Timer;
-  private readonly kickTimer: Timer;
-  private readonly costRng: Rng;
-  private kickOp: KOp | null = null;
+  /** @internal */
+  cur: Ctx | null = null;
+  /** @internal */
+  readonly idleCtx: Ctx;
+  /** @internal */
+  wait: Wait = { k: "entry" };
+  /** @internal */
+  readonly frames: Frame[] = [];
+  /** @internal */
+  stepping = false;
+  /** @internal */
+  deferredVector: number | null = null;
+  /** @internal */
+  readonly waitTimer: Timer;
+  /** @internal */
+  readonly kickTimer: Timer;
+  /** @internal */
+  readonly costRng: Rng;
+  /** @internal */
+  kickOp: KOp | null = null;
   /** The hardware thread the hypervisor runs this vCPU on now. */
-  private hw: HwThread;
-  private unsubscribeSpeed: () => void;
+  /** @internal */
+  hw: HwThread;
+  /** @internal */
+  unsubscribeSpeed: () => void;
   /** Moved to another thread: reprogram the decrementer before the next kernel step. */
-  private decResync = false;
+  /** @internal */
+  decResync = false;
 
   constructor(
     readonly logical: number,
     readonly hwId: number,
     thread: HwThread,
-    private readonly k: KernelServices,
+    /** @internal */
+    readonly k: KernelServices,
   ) {
     this.hw = thread;
-    this.waitTimer = thread.sim.createTimer(() => this.onWaitTimer(), `guest cpu${logical}`);
-    this.kickTimer = thread.sim.createTimer(() => this.onKick(), `guest cpu${logical}`);
+    this.waitTimer = thread.sim.createTimer(() => onWaitTimer(this), `guest cpu${logical}`);
+    this.kickTimer = thread.sim.createTimer(() => onKick(this), `guest cpu${logical}`);
     this.costRng = k.costStream(this);
     this.idleCtx = new Ctx(k.idleLoop(this), "idle", null);
     this.unsubscribeSpeed = this.watchSpeed(thread);
@@ -266,8 +282,9 @@ export class GuestCpu implements ThreadSoftware {
     return this.hw.sim;
   }
 
-  private watchSpeed(thread: HwThread): () => void {
-    return thread.core?.onSpeedChange(() => this.onSpeedChange()) ?? (() => {});
+  /** @internal */
+  watchSpeed(thread: HwThread): () => void {
+    return thread.core?.onSpeedChange(() => onSpeedChange(this)) ?? (() => {});
   }
 
   /**
@@ -285,7 +302,7 @@ export class GuestCpu implements ThreadSoftware {
     const w = this.wait;
     if (w.k === "timer" || w.k === "work" || w.k === "poll") {
       w.timer.cancel();
-      this.freezeAtHvEntry(w);
+      freezeAtHvEntry(this, w);
     }
     this.unsubscribeSpeed();
     this.hw = thread;
@@ -344,8 +361,8 @@ export class GuestCpu implements ThreadSoftware {
       return;
     }
     if (this.wait.k === "dead") return;
-    const resume = this.captureWait();
-    this.takeInterrupt(vector, resume);
+    const resume = captureWait(this);
+    takeInterrupt(this, vector, resume);
   }
 
   resume(thread: HwThread): void {
@@ -353,31 +370,31 @@ export class GuestCpu implements ThreadSoftware {
     const pc = Number(thread.pc);
     if (w.k === "entry") {
       this.wait = { k: "frozen", op: null };
-      if (pc === TEXT.start.addr) this.startCtx(new Ctx(this.k.bootEntry(this), "boot", null));
-      else this.startCtx(new Ctx(this.k.secondaryEntry(this), "boot", null));
+      if (pc === TEXT.start.addr) startCtx(this, new Ctx(this.k.bootEntry(this), "boot", null));
+      else startCtx(this, new Ctx(this.k.secondaryEntry(this), "boot", null));
       return;
     }
     if (w.k === "dead") return;
     if (pc < 0x1000 && pc >= 0x100 && w.k !== "stopped") {
       // a hypervisor injected an interrupt by setting PC to its vector and re-entering
-      const resumeOp = this.captureWait();
-      this.takeInterrupt(pc, resumeOp);
+      const resumeOp = captureWait(this);
+      takeInterrupt(this, pc, resumeOp);
       return;
     }
     switch (w.k) {
       case "hv": {
         this.wait = { k: "frozen", op: null };
         const retry = pc === w.addr;
-        this.continueSoon(retry ? w.op : null);
+        continueSoon(this, retry ? w.op : null);
         return;
       }
       case "stopped":
         this.wait = { k: "frozen", op: null };
-        this.continueSoon(null);
+        continueSoon(this, null);
         return;
       case "frozen": {
         const op = w.op;
-        this.continueSoon(op);
+        continueSoon(this, op);
         return;
       }
       case "timer":
@@ -385,7 +402,7 @@ export class GuestCpu implements ThreadSoftware {
       case "poll":
         // the hypervisor ran between our steps (an asynchronous exit): the time it took is not
         // guest progress, so push the pending end out by it
-        this.extendAfterHv(w);
+        extendAfterHv(this, w);
         return;
       default:
         return;
@@ -396,505 +413,22 @@ export class GuestCpu implements ThreadSoftware {
   // The runner
   // ===========================================================================================
 
-  /**
-   * Continues the kernel code with `op` as a new event at the current time (after whatever else
-   * is due now): the caller may be inside the ISA or the hypervisor. One re-armable timer serves
-   * these continuations; a second one while it is armed (not seen in practice) gets its own event.
-   */
-  private continueSoon(op: KOp | null): void {
-    if (this.kickTimer.armed) {
-      this.sim.schedule(0, () => this.advance(op), `guest cpu${this.logical}`);
-      return;
-    }
-    this.kickOp = op;
-    this.kickTimer.arm(this.sim.now);
-  }
-
-  private onKick(): void {
-    const op = this.kickOp;
-    this.kickOp = null;
-    this.advance(op);
-  }
-
-  /** Starts running `ctx` (boot entry). */
-  private startCtx(ctx: Ctx): void {
-    this.cur = ctx;
-    this.continueSoon(null);
-  }
-
-  /** Runs the current context until it waits. */
-  private advance(op: KOp | null): void {
-    for (;;) {
-      if (
-        this.k.halted() &&
-        this.wait.k !== "dead" &&
-        this.cur?.kind !== "irq" &&
-        this.cur?.kind !== "boot"
-      ) {
-        this.halt();
-        return;
-      }
-      if (this.decResync && this.cur !== null) {
-        // first kernel step on a new thread: reprogram DEC (like an interrupt, then continue)
-        this.decResync = false;
-        this.pushSoftFrame(op, this.programDec());
-        op = null;
-        continue;
-      }
-      const ctx = this.cur;
-      if (ctx === null) return;
-      if (op === null) {
-        const r = ctx.gen.next();
-        if (r.done && ctx.next !== null) {
-          this.cur = ctx.next;
-          continue;
-        }
-        if (r.done) {
-          if (ctx.kind === "irq") throw new Error(`cpu${this.logical}: interrupt handler ended without iret`);
-          if (ctx.kind === "boot") {
-            // the boot code falls into the idle loop (cpu_startup_entry)
-            this.cur = this.idleCtx;
-            op = null;
-            continue;
-          }
-          throw new Error(`cpu${this.logical}: ${ctx.kind} context ended`);
-        }
-        op = r.value;
-      }
-      const cur: KOp = op;
-      op = null;
-      switch (cur.k) {
-        case "delay":
-          if (cur.ns <= 0) continue;
-          if (this.armTimerWait(cur, cur.ns)) continue;
-          return;
-        case "work": {
-          if (cur.ns <= 0) continue;
-          const speed = this.speed();
-          // nothing else due before the work ends: it runs to its end inline
-          if (this.sim.tryAdvance(Math.max(1, Math.ceil(cur.ns / speed)))) continue;
-          const now = this.sim.now;
-          this.wait = {
-            k: "work",
-            timer: this.waitTimer,
-            remaining: cur.ns,
-            lastUpdate: now,
-            speed,
-            startedAt: now,
-          };
-          this.waitTimer.arm(now + Math.max(1, Math.ceil(cur.ns / speed)));
-          return;
-        }
-        case "poll": {
-          const now = this.sim.now;
-          this.wait = {
-            k: "poll",
-            timer: this.waitTimer,
-            deadline: cur.deadline,
-            startedAt: now,
-            loopStart: now,
-          };
-          this.armPoll();
-          return;
-        }
-        case "park":
-          this.wait = { k: "park" };
-          return;
-        case "switch": {
-          const next = cur.to === null ? this.idleCtx : this.taskCtx(cur.to);
-          if (next === ctx) continue;
-          ctx.resume = null;
-          const pending = next.resume;
-          next.resume = null;
-          // finish_task_switch: the incoming context runs with interrupts enabled
-          const tail = new Ctx(this.switchTail(pending), next.kind, next.task);
-          tail.next = next;
-          this.cur = tail;
-          continue;
-        }
-        case "iret": {
-          const r = this.iret();
-          if (r === "wait") return;
-          op = r;
-          continue;
-        }
-        case "exec": {
-          const r = this.execOp(cur);
-          if (r === "continue") continue;
-          return;
-        }
-      }
-    }
-  }
-
-  private *switchTail(pending: KOp | null): KCode {
-    yield* this.localIrqEnable();
-    if (pending !== null) yield pending;
-  }
-
-  private taskCtx(task: Task): Ctx {
-    let ctx = this.taskCtxs.get(task);
-    if (ctx === undefined) {
-      ctx = new Ctx(this.k.taskMain(this, task), "task", task);
-      this.taskCtxs.set(task, ctx);
-    }
-    return ctx;
-  }
-  private readonly taskCtxs = new Map<Task, Ctx>();
+  /** @internal */
+  readonly taskCtxs = new Map<Task, Ctx>();
 
   /** Forgets the kernel stack of an exited task. */
   releaseTask(task: Task): void {
-    this.taskCtxs.delete(task);
-  }
-
-  private speed(): number {
-    const core = this.thread.core;
-    if (core === null) return 1;
-    const s = core.effectiveSpeed(this.thread.index);
-    return s > 0 ? s : 1e-6;
-  }
-
-  /**
-   * Kernel code running for `ns` of work: like user work, it shares the core's issue resources
-   * with the SMT siblings (smt.ts), so it takes ns / speed of virtual time at the speed the
-   * thread has when the code starts (kernel paths are short: a sibling changing state during
-   * one is not followed). Returns true when the time passed inline (Simulation.tryAdvance).
-   */
-  private armTimerWait(op: KOp, ns: number): boolean {
-    const now = this.sim.now;
-    const core = this.hw.core;
-    const speed = core === null ? 1 : core.runningSpeed(this.hw.index);
-    const sigma = this.k.costs.jitterSigma;
-    const t = sigma > 0 ? this.costRng.logNormal(ns, sigma) : ns;
-    const d = speed === 1 && t === ns ? ns : Math.max(1, Math.round(t / speed));
-    // nothing else due before the code ends (no interrupt can come): it runs inline
-    if (this.sim.tryAdvance(d)) return true;
-    const endAt = now + d;
-    this.wait = { k: "timer", op, timer: this.waitTimer, startedAt: now, endAt, speed };
-    this.waitTimer.arm(endAt);
-    return false;
-  }
-
-  /** The snooze loop's next iteration boundary at or after now (and the deadline check). */
-  private armPoll(): void {
-    const w = this.wait;
-    if (w.k !== "poll") return;
-    const p = this.k.costs.snoozePollNs;
-    const now = this.sim.now;
-    const target = this.needResched ? now : Math.max(now, w.deadline);
-    if (!Number.isFinite(target)) {
-      w.timer.cancel();
-      return;
-    }
-    const n = Math.ceil((target - w.loopStart) / p);
-    w.timer.arm(w.loopStart + Math.max(n, 0) * p);
+    releaseTask(this, task);
   }
 
   /** Another CPU set need_resched while this one polls: the loop notices at its next iteration. */
   pollKick(): void {
-    if (this.wait.k === "poll") this.armPoll();
-  }
-
-  private onWaitTimer(): void {
-    const w = this.wait;
-    if (this.thread.hypervisorState || this.thread.stopped) {
-      // the hypervisor took the thread (asynchronous exit): freeze until it returns
-      if (w.k === "timer" || w.k === "work" || w.k === "poll") this.freezeAtHvEntry(w);
-      return;
-    }
-    this.wait = { k: "frozen", op: null };
-    this.advance(null);
-  }
-
-  /**
-   * The pending wait stopped when the hypervisor took the thread: what is left of it at that time
-   * becomes the operation to re-issue when the kernel runs again.
-   */
-  private freezeAtHvEntry(w: Wait & { k: "timer" | "work" | "poll" }): void {
-    const hvSince = this.hvEntryTime(w);
-    if (w.k === "timer")
-      this.wait = { k: "frozen", op: { k: "delay", ns: Math.max(0, (w.endAt - hvSince) * w.speed) } };
-    else if (w.k === "work") {
-      const done = (hvSince - w.lastUpdate) * w.speed;
-      this.wait = { k: "frozen", op: { k: "work", ns: Math.max(0, w.remaining - done) } };
-    } else this.wait = { k: "frozen", op: { k: "poll", deadline: w.deadline } };
-  }
-
-  private hvEntryTime(w: Wait): number {
-    const li = this.thread.lastInterrupt;
-    const since = "startedAt" in w ? w.startedAt : 0;
-    if (li !== null && li.level === "hv" && li.time >= since) return li.time;
-    return this.sim.now;
-  }
-
-  private extendAfterHv(w: Wait & { k: "timer" | "work" | "poll" }): void {
-    const hvSince = this.hvEntryTime(w);
-    const lost = this.sim.now - hvSince;
-    if (lost <= 0) return;
-    if (w.k === "timer") {
-      w.endAt += lost;
-      w.timer.arm(w.endAt);
-    } else if (w.k === "work") {
-      const done = (hvSince - w.lastUpdate) * w.speed;
-      w.remaining = Math.max(0, w.remaining - done);
-      w.lastUpdate = this.sim.now;
-      w.speed = this.speed();
-      w.timer.arm(this.sim.now + Math.max(1, Math.ceil(w.remaining / w.speed)));
-    } else {
-      this.armPoll();
-    }
-  }
-
-  private onSpeedChange(): void {
-    const w = this.wait;
-    if (w.k !== "work" || this.thread.hypervisorState) return;
-    const now = this.sim.now;
-    const s = this.speed();
-    if (s === w.speed) return;
-    w.remaining = Math.max(0, w.remaining - (now - w.lastUpdate) * w.speed);
-    w.lastUpdate = now;
-    w.speed = s;
-    w.timer.arm(now + Math.max(1, Math.ceil(w.remaining / s)));
-  }
-
-  /** Converts the current wait into the operation to re-issue after an interrupt. */
-  private captureWait(): KOp | null {
-    const w = this.wait;
-    const now = this.sim.now;
-    switch (w.k) {
-      case "timer":
-        w.timer.cancel();
-        this.wait = { k: "frozen", op: null };
-        return { k: "delay", ns: Math.max(0, (w.endAt - now) * w.speed) };
-      case "work": {
-        w.timer.cancel();
-        const rem = Math.max(0, w.remaining - (now - w.lastUpdate) * w.speed);
-        this.wait = { k: "frozen", op: null };
-        return { k: "work", ns: rem };
-      }
-      case "poll":
-        // the polling loop continues after the interrupt: it re-checks need_resched and the time
-        w.timer.cancel();
-        this.wait = { k: "frozen", op: null };
-        return null;
-      case "hv": {
-        this.wait = { k: "frozen", op: null };
-        const srr0 = Number(this.thread.getSpr(SPRN_SRR0));
-        return srr0 === w.addr ? w.op : null;
-      }
-      case "stopped":
-        this.wait = { k: "frozen", op: null };
-        return null;
-      case "frozen": {
-        const op = w.op;
-        this.wait = { k: "frozen", op: null };
-        return op;
-      }
-      case "park":
-        return { k: "park" };
-      default:
-        return null;
-    }
-  }
-
-  /** Executes one instruction word of a text symbol. */
-  private execOp(op: KOp & { k: "exec" }): "continue" | "wait" {
-    const addr = op.sym.addr + 4 * op.i;
-    const word = op.sym.words[op.i];
-    this.thread.setPc32(addr);
-    this.stepping = true;
-    let r: number;
-    try {
-      r = this.thread.execute(word);
-    } finally {
-      this.stepping = false;
-    }
-    if (r === EXEC_OK) return "continue";
-    if (r === EXEC_STOPPED) {
-      this.wait = { k: "stopped", addr };
-      return "wait";
-    }
-    if (r === EXEC_INTERRUPT) {
-      const v = this.deferredVector;
-      this.deferredVector = null;
-      if (v !== null) {
-        // an interrupt for us: taken before the instruction (SRR0 = it) or after it (SRR0 = next)
-        const srr0 = Number(this.thread.getSpr(SRR0_SPR));
-        this.wait = { k: "frozen", op: null };
-        this.takeInterrupt(v, srr0 === addr ? op : null);
-        return "wait";
-      }
-      this.wait = { k: "hv", op, addr };
-      return "wait";
-    }
-    throw new Error(`cpu${this.logical}: unexpected execute() result ${r}`);
+    pollKick(this);
   }
 
   // ===========================================================================================
   // Interrupts
   // ===========================================================================================
-
-  private takeInterrupt(vector: number, resume: KOp | null): void {
-    const t = this.thread;
-    const frame: Frame = {
-      ctx: this.cur ?? this.idleCtx,
-      resume,
-      softEnabled: this.softEnabled,
-      srr0: t.getSpr(SPRN_SRR0),
-      srr1: t.getSpr(SPRN_SRR1),
-      gprs: GPRS_SAVED.map((n) => t.gpr(n)),
-      masked: false,
-      soft: false,
-      pprHi: -1,
-      pprLo: 0,
-    };
-    this.frames.push(frame);
-    this.stats.interrupts.set(vector, (this.stats.interrupts.get(vector) ?? 0) + 1);
-    this.k.trace(this, "interrupt", { vector: `0x${vector.toString(16)}` });
-    let gen: KCode;
-    const maskable =
-      vector === BOOK3S_INTERRUPT_DECREMENTER ||
-      vector === BOOK3S_INTERRUPT_EXTERNAL ||
-      vector === BOOK3S_INTERRUPT_DOORBELL;
-    if (maskable && !frame.softEnabled) {
-      frame.masked = true;
-      gen = this.maskedInterrupt(vector, frame);
-    } else if (vector === BOOK3S_INTERRUPT_DECREMENTER) {
-      gen = this.interruptBody(() => this.timerInterrupt());
-    } else if (vector === BOOK3S_INTERRUPT_EXTERNAL) {
-      gen = this.interruptBody(() => this.doIrq());
-    } else if (vector === BOOK3S_INTERRUPT_DOORBELL) {
-      gen = this.interruptBody(() => this.doorbellException());
-    } else {
-      gen = this.k.die(this, vector, frame.srr0, frame.srr1);
-    }
-    this.softEnabled = false;
-    // the prolog runs as its own context that continues into the handler (no generator delegation
-    // on every step of the handler)
-    const prolog = new Ctx(this.exceptionProlog(frame), "irq", this.current);
-    prolog.next = new Ctx(gen, "irq", this.current);
-    this.cur = prolog;
-    this.wait = { k: "frozen", op: null };
-    this.continueSoon(null);
-  }
-
-  // linux: arch/powerpc/kernel/exceptions-64s.S (CPU_FTR_HAS_PPR): save PPR, then HMT_MEDIUM
-  private *exceptionProlog(frame: Frame): KCode {
-    yield EXC_PROLOG_SAVE_PPR;
-    frame.pprHi = this.thread.gprHi[R_SPR];
-    frame.pprLo = this.thread.gprLo[R_SPR];
-    yield EXC_PROLOG_HMT_MEDIUM;
-  }
-
-  private *interruptBody(body: () => KCode): KCode {
-    yield { k: "delay", ns: this.k.costs.interruptEntryNs };
-    yield* body();
-    yield { k: "delay", ns: this.k.costs.interruptExitNs };
-    yield { k: "iret" };
-  }
-
-  // linux: arch/powerpc/kernel/exceptions-64s.S masked_interrupt
-  private *maskedInterrupt(vector: number, frame: Frame): KCode {
-    this.stats.maskedInterrupts++;
-    yield { k: "delay", ns: this.k.costs.maskedInterruptNs };
-    if (vector === BOOK3S_INTERRUPT_DECREMENTER) {
-      this.irqHappened |= PACA_IRQ_DEC;
-      // stop the decrementer from firing again until it is replayed
-      yield* this.setDecTicks(this.k.decMax());
-    } else if (vector === BOOK3S_INTERRUPT_EXTERNAL) {
-      // level-triggered: return hard-disabled so it does not fire again
-      this.irqHappened |= PACA_IRQ_EE | PACA_IRQ_HARD_DIS;
-      (frame as { srr1: bigint }).srr1 = frame.srr1 & ~MSR_EE;
-    } else {
-      this.irqHappened |= PACA_IRQ_DBELL;
-    }
-    yield { k: "iret" };
-  }
-
-  /** Returns from the innermost interrupt; yields the op to continue with, or "wait". */
-  private iret(): KOp | null | "wait" {
-    const frame = this.frames.pop();
-    if (frame === undefined) throw new Error(`cpu${this.logical}: iret without an interrupt frame`);
-    const t = this.thread;
-    if (frame.pprHi >= 0 && ((frame.pprHi >>> 18) & 7) !== t.priority) {
-      // RESTORE_PPR: the interrupted code continues at the priority it had
-      t.gprHi[R_SPR] = frame.pprHi;
-      t.gprLo[R_SPR] = frame.pprLo;
-      this.stepping = true;
-      try {
-        t.setPc32(TEXT.restorePpr.addr);
-        t.execute(TEXT.restorePpr.words[0]);
-      } finally {
-        this.stepping = false;
-      }
-    }
-    GPRS_SAVED.forEach((n, i) => {
-      t.setGpr(n, frame.gprs[i]);
-    });
-    if (frame.soft) {
-      this.softEnabled = frame.softEnabled;
-      this.cur = frame.ctx;
-      return frame.resume;
-    }
-    t.setSpr(SPRN_SRR0, frame.srr0);
-    t.setSpr(SPRN_SRR1, frame.srr1);
-    this.softEnabled = frame.softEnabled;
-    this.cur = frame.ctx;
-    // preemption on return to user mode (the interrupted context was running user work)
-    if (
-      !frame.masked &&
-      this.needResched &&
-      frame.ctx.kind === "task" &&
-      frame.resume !== null &&
-      frame.resume.k === "work" &&
-      this.current !== null
-    ) {
-      frame.ctx.resume = frame.resume;
-      this.cur = new Ctx(this.preemptFromIret(frame.ctx), "task", this.current);
-      return this.rfid(null, frame);
-    }
-    return this.rfid(frame.resume, frame);
-  }
-
-  /** Executes rfid; an interrupt pending and now enabled is taken at once. */
-  private rfid(resume: KOp | null, frame: Frame): KOp | null | "wait" {
-    const addr = TEXT.irqReturn.addr;
-    this.thread.setPc32(addr);
-    this.stepping = true;
-    let r: number;
-    try {
-      r = this.thread.execute(TEXT.irqReturn.words[0]);
-    } finally {
-      this.stepping = false;
-    }
-    if (r === EXEC_INTERRUPT) {
-      const v = this.deferredVector;
-      this.deferredVector = null;
-      if (v !== null) {
-        this.wait = { k: "frozen", op: null };
-        this.takeInterrupt(v, resume);
-        return "wait";
-      }
-      this.wait = { k: "frozen", op: resume };
-      void frame;
-      return "wait";
-    }
-    return resume;
-  }
-
-  /** Interrupt return to user mode with need_resched: schedule, then continue the user work. */
-  private *preemptFromIret(taskCtx: Ctx): KCode {
-    const task = this.current;
-    const saved = taskCtx.resume;
-    taskCtx.resume = null;
-    if (task !== null && task.state === "running") {
-      task.state = "runnable";
-      this.runqueue.push(task);
-    }
-    // resume the task's own context (with its pending work) once it is picked again
-    taskCtx.resume = saved;
-    yield* this.schedule();
-  }
 
   // ===========================================================================================
   // Soft-masking (linux: arch/powerpc/kernel/irq.c, include/asm/hw_irq.h)
@@ -902,64 +436,37 @@ export class GuestCpu implements ThreadSoftware {
 
   /** local_irq_disable(): soft-disable. */
   localIrqDisable(): void {
-    this.softEnabled = false;
+    localIrqDisable(this);
   }
 
   /** __hard_irq_disable(): mtmsrd with EE=0. */
-  *hardIrqDisable(): KCode {
-    this.thread.setGpr(R_MSR, MSR_RI);
-    yield { k: "exec", sym: TEXT.hardIrq, i: 0 };
-    this.irqHappened |= PACA_IRQ_HARD_DIS;
+  hardIrqDisable(): KCode {
+    return hardIrqDisable(this);
   }
 
   /** __hard_irq_enable(): mtmsrd with EE=1; a pending interrupt is taken right after it. */
-  *hardIrqEnable(): KCode {
-    this.irqHappened &= ~PACA_IRQ_HARD_DIS;
-    this.thread.setGpr(R_MSR, MSR_EE | MSR_RI);
-    yield { k: "exec", sym: TEXT.hardIrq, i: 0 };
+  hardIrqEnable(): KCode {
+    return hardIrqEnable(this);
   }
 
   /** local_irq_enable() = arch_local_irq_restore(IRQS_ENABLED): replays what happened while masked. */
-  *localIrqEnable(): KCode {
-    for (;;) {
-      const happened = this.irqHappened & ~PACA_IRQ_HARD_DIS;
-      if (happened === 0) break;
-      // __check_irq_replay, in its order: DEC, then external, then doorbell
-      if (this.irqHappened & PACA_IRQ_DEC) {
-        this.irqHappened &= ~PACA_IRQ_DEC;
-        yield* this.timerInterrupt();
-      } else if (this.irqHappened & PACA_IRQ_EE) {
-        this.irqHappened &= ~PACA_IRQ_EE;
-        yield* this.doIrq();
-      } else {
-        this.irqHappened &= ~PACA_IRQ_DBELL;
-        yield* this.doorbellException();
-      }
-    }
-    this.softEnabled = true;
-    if (this.irqHappened & PACA_IRQ_HARD_DIS || (this.thread.msr & MSR_EE) === 0n) {
-      yield* this.hardIrqEnable();
-    }
+  localIrqEnable(): KCode {
+    return localIrqEnable(this);
   }
 
   /** lazy_irq_pending(): something happened while soft-masked. */
   lazyIrqPending(): boolean {
-    return (this.irqHappened & ~PACA_IRQ_HARD_DIS) !== 0;
+    return lazyIrqPending(this);
   }
 
   // linux: arch/powerpc/kernel/irq.c prep_irq_for_idle (CEDE)
-  *prepIrqForIdle(): Generator<KOp, boolean, void> {
-    yield* this.hardIrqDisable();
-    if (this.lazyIrqPending()) return false;
-    this.irqHappened &= ~PACA_IRQ_HARD_DIS;
-    this.softEnabled = true;
-    return true;
+  prepIrqForIdle(): Generator<KOp, boolean, void> {
+    return prepIrqForIdle(this);
   }
 
   // linux: arch/powerpc/kernel/irq.c prep_irq_for_idle_irqsoff (stop0lite)
-  *prepIrqForIdleIrqsoff(): Generator<KOp, boolean, void> {
-    yield* this.hardIrqDisable();
-    return !this.lazyIrqPending();
+  prepIrqForIdleIrqsoff(): Generator<KOp, boolean, void> {
+    return prepIrqForIdleIrqsoff(this);
   }
 
   // ===========================================================================================
@@ -995,16 +502,8 @@ export class GuestCpu implements ThreadSoftware {
   }
 
   /** set_dec(ticks): mtspr DEC. */
-  *setDecTicks(ticks: number): KCode {
-    const v = Math.trunc(ticks);
-    if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
-      // the register's halves directly (no BigInt on this hot path)
-      this.thread.gprHi[R_SPR] = Math.floor(v / 4294967296);
-      this.thread.gprLo[R_SPR] = v >>> 0;
-    } else {
-      this.thread.setGpr(R_SPR, BigInt.asUintN(64, BigInt(v)));
-    }
-    yield { k: "exec", sym: TEXT.setDec, i: 0 };
+  setDecTicks(ticks: number): KCode {
+    return setDecTicks(this, ticks);
   }
 
   // ===========================================================================================
@@ -1013,65 +512,26 @@ export class GuestCpu implements ThreadSoftware {
 
   /** The earliest queued hrtimer, optionally ignoring the tick. */
   nextTimer(ignoreTick: boolean): HrTimer | undefined {
-    let best: HrTimer | undefined;
-    for (const t of this.hrtimers) {
-      if (ignoreTick && t === this.tickTimer) continue;
-      if (best === undefined || t.expires < best.expires) best = t;
-    }
-    return best;
+    return nextTimer(this, ignoreTick);
   }
 
   /** hrtimer_start: queue `t` and reprogram the decrementer if it is now the first. */
-  *hrtimerStart(t: HrTimer): KCode {
-    if (!t.queued) {
-      this.hrtimers.push(t);
-      t.queued = true;
-    }
-    if (this.nextTimer(false) === t) yield* this.programDec();
+  hrtimerStart(t: HrTimer): KCode {
+    return hrtimerStart(this, t);
   }
 
   hrtimerCancel(t: HrTimer): void {
-    if (!t.queued) return;
-    const i = this.hrtimers.indexOf(t);
-    if (i >= 0) this.hrtimers.splice(i, 1);
-    t.queued = false;
+    hrtimerCancel(this, t);
   }
 
   /** Programs DEC for the earliest timer (clockevents set_next_event). */
-  *programDec(): KCode {
-    const next = this.nextTimer(false);
-    const decMax = this.k.decMax();
-    let ticks = decMax;
-    if (next !== undefined) {
-      const delta = next.expires - this.ktime();
-      ticks = Math.ceil((delta * this.k.tbFreq()) / 1e9);
-      if (ticks < 1) ticks = 1;
-      if (ticks > decMax) ticks = decMax;
-    }
-    yield* this.setDecTicks(ticks);
+  programDec(): KCode {
+    return programDec(this);
   }
 
   // linux: arch/powerpc/kernel/time.c timer_interrupt -> hrtimer_interrupt
-  *timerInterrupt(): KCode {
-    const c = this.k.costs;
-    // ack: set DEC to its maximum first
-    yield* this.setDecTicks(this.k.decMax());
-    yield { k: "delay", ns: c.timerInterruptNs };
-    const now = this.ktime();
-    const expired = this.hrtimers.filter((t) => t.expires <= now).sort((a, b) => a.expires - b.expires);
-    for (const t of expired) {
-      this.hrtimerCancel(t);
-      if (t === this.tickTimer && this.inIdle) this.gotTick = true;
-      yield { k: "delay", ns: c.hrtimerCallbackNs };
-      const body = t.fn(this);
-      if (body !== null) yield* body;
-      if (t.period > 0 && !t.queued) {
-        while (t.expires <= now) t.expires += t.period;
-        this.hrtimers.push(t);
-        t.queued = true;
-      }
-    }
-    yield* this.programDec();
+  timerInterrupt(): KCode {
+    return timerInterrupt(this);
   }
 
   // ===========================================================================================
@@ -1079,72 +539,24 @@ export class GuestCpu implements ThreadSoftware {
   // ===========================================================================================
 
   /** smp_muxed_ipi_message_pass + cause_ipi. */
-  *sendIpi(target: GuestCpu, msg: number): KCode {
-    yield { k: "delay", ns: this.k.costs.ipiSendNs };
-    target.ipiMessages |= 1 << msg;
-    this.stats.ipisSent++;
-    this.k.trace(this, "ipi_send", { target: target.logical, msg });
-    const xive = this.k.xive();
-    if (xive !== null) {
-      // xive_cause_ipi: a store to the target's IPI trigger page
-      yield* xive.causeIpi(this, target);
-    } else if (this.k.useDoorbell(this, target)) {
-      // doorbell_core_ipi: msgsndp to cpu_thread_in_core(cpu), the guest's own thread numbering
-      const tir = BigInt(this.k.threadInCore(target));
-      this.thread.setGpr(R_DBELL, (PPC_DBELL_SERVER << PPC_DBELL_TYPE_SHIFT) | tir);
-      yield { k: "exec", sym: TEXT.doorbell, i: 0 };
-    } else {
-      // icp_hv_cause_ipi: H_IPI(server, IPI_PRIORITY)
-      yield* this.hcall(H_IPI, BigInt(target.hwId), BigInt(IPI_PRIORITY));
-    }
+  sendIpi(target: GuestCpu, msg: number): KCode {
+    return sendIpi(this, target, msg);
   }
 
   // linux: arch/powerpc/kernel/smp.c smp_ipi_demux_relaxed
-  *ipiDemux(): KCode {
-    this.stats.ipisReceived++;
-    for (;;) {
-      const all = this.ipiMessages;
-      this.ipiMessages = 0;
-      if (all === 0) break;
-      if (all & (1 << PPC_MSG_CALL_FUNCTION)) {
-        yield { k: "delay", ns: this.k.costs.ipiDemuxNs };
-        const fns = this.callQueue.splice(0);
-        for (const fn of fns) fn(this.logical);
-      }
-      if (all & (1 << PPC_MSG_RESCHEDULE)) {
-        yield { k: "delay", ns: this.k.costs.ipiDemuxNs };
-        this.schedulerIpi();
-      }
-    }
+  ipiDemux(): KCode {
+    return ipiDemux(this);
   }
 
   // linux: arch/powerpc/sysdev/xics/xics-common.c + icp-hv.c (the hypervisor ICP); with XIVE,
   // sysdev/xive/common.c xive_get_irq, the IPI's handler, xive_ipi_eoi
-  *doIrq(): KCode {
-    const xive = this.k.xive();
-    if (xive !== null) {
-      const irq = yield* xive.getIrq(this);
-      if (irq === 0) return;
-      yield* this.ipiDemux();
-      // more in the queue: force_external_irq_replay (replayed at the next irq enable)
-      if (yield* xive.ipiEoi(this)) this.irqHappened |= PACA_IRQ_EE;
-      return;
-    }
-    const [rc, xirr] = yield* this.hcall(H_XIRR, BigInt(LOWEST_PRIORITY));
-    if (rc !== 0n) return;
-    const vec = Number(xirr & 0xffffffn);
-    if (vec === XICS_IRQ_SPURIOUS) return;
-    if (vec === XICS_IPI) {
-      // icp_hv_ipi_action: clear our MFRR, then demux
-      yield* this.hcall(H_IPI, BigInt(this.hwId), BigInt(LOWEST_PRIORITY));
-      yield* this.ipiDemux();
-    }
-    yield* this.hcall(H_EOI, xirr);
+  doIrq(): KCode {
+    return doIrq(this);
   }
 
   // linux: arch/powerpc/kernel/dbell.c doorbell_exception
-  *doorbellException(): KCode {
-    yield* this.ipiDemux();
+  doorbellException(): KCode {
+    return doorbellException(this);
   }
 
   // ===========================================================================================
@@ -1153,75 +565,31 @@ export class GuestCpu implements ThreadSoftware {
 
   /** resched_curr / set_nr_if_polling on this CPU. */
   setNeedResched(): void {
-    this.needResched = true;
-    if (this.polling) this.pollKick();
+    setNeedResched(this);
   }
 
   // linux: kernel/sched/core.c scheduler_ipi -> sched_ttwu_pending
   schedulerIpi(): void {
-    const list = this.wakeList.splice(0);
-    for (const t of list) this.enqueue(t);
-    if (list.length > 0 && this.current === null) this.setNeedResched();
+    schedulerIpi(this);
   }
 
   enqueue(t: Task): void {
-    t.state = "runnable";
-    this.runqueue.push(t);
+    enqueue(this, t);
   }
 
   /** try_to_wake_up(p) from this CPU. */
-  *ttwu(p: Task): KCode {
-    if (p.state !== "sleeping") return;
-    yield { k: "delay", ns: this.k.costs.ttwuNs };
-    p.state = "runnable";
-    p.wokenAt = this.sim.now;
-    const target = this.k.cpu(p.cpu);
-    if (target === this) {
-      this.runqueue.push(p);
-      if (this.current === null) this.setNeedResched();
-      return;
-    }
-    // ttwu_queue_remote: queue on the target's wake list; IPI unless it polls for need_resched
-    target.wakeList.push(p);
-    if (target.current === null && target.polling) {
-      target.schedulerIpi();
-      return;
-    }
-    if (target.wakeList.length === 1) yield* this.sendIpi(target, PPC_MSG_RESCHEDULE);
+  ttwu(p: Task): KCode {
+    return ttwu(this, p);
   }
 
   /** smp_call_function_single(cpu, fn, 0). */
-  *callFunctionSingle(target: GuestCpu, fn: (cpu: number) => void): KCode {
-    if (target === this) {
-      fn(this.logical);
-      return;
-    }
-    target.callQueue.push(fn);
-    yield* this.sendIpi(target, PPC_MSG_CALL_FUNCTION);
+  callFunctionSingle(target: GuestCpu, fn: (cpu: number) => void): KCode {
+    return callFunctionSingle(this, target, fn);
   }
 
   /** __schedule(): picks the next task and switches to it. */
-  *schedule(): KCode {
-    yield { k: "delay", ns: this.k.costs.contextSwitchNs };
-    // pick up remote wakeups queued for us (sched_ttwu_pending on the way)
-    for (const t of this.wakeList.splice(0)) this.enqueue(t);
-    this.needResched = false;
-    const prev = this.current;
-    if (prev !== null && prev.state === "running") {
-      prev.state = "runnable";
-      this.runqueue.push(prev);
-    }
-    const next = this.runqueue.shift() ?? null;
-    if (prev !== null) prev.cpuTimeNs += this.sim.now - prev.ranAt;
-    if (next !== prev) this.stats.contextSwitches++;
-    this.current = next;
-    if (next !== null) {
-      next.state = "running";
-      next.switches++;
-      next.ranAt = this.sim.now;
-      next.onSwitchIn?.(next, this.sim.now);
-    }
-    yield { k: "switch", to: next };
+  schedule(): KCode {
+    return schedule(this);
   }
 
   /** Whether kernel code can be run on this CPU right now (it is not stopped nor in the hypervisor). */
@@ -1241,15 +609,16 @@ export class GuestCpu implements ThreadSoftware {
    */
   injectWork(code: KCode): boolean {
     if (!this.canInject) return false;
-    const resume = this.captureWait();
+    const resume = captureWait(this);
     this.pushSoftFrame(resume, code);
     this.wait = { k: "frozen", op: null };
-    this.continueSoon(null);
+    continueSoon(this, null);
     return true;
   }
 
   /** Runs `code` as interrupt-like work on top of the current context, which then resumes with `resume`. */
-  private pushSoftFrame(resume: KOp | null, code: KCode): void {
+  /** @internal */
+  pushSoftFrame(resume: KOp | null, code: KCode): void {
     const t = this.thread;
     this.frames.push({
       ctx: this.cur ?? this.idleCtx,
@@ -1289,6 +658,6 @@ export class GuestCpu implements ThreadSoftware {
   static readonly PROGRAM_VECTOR = BOOK3S_INTERRUPT_PROGRAM;
 }
 
-const SRR0_SPR = SPRN_SRR0;
+export const SRR0_SPR = SPRN_SRR0;
 
 export { H_CEDE };
