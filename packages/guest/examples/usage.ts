@@ -1,16 +1,17 @@
-// The menu cpuidle governor on its own, fed a trace of idle periods as the idle loop would feed
-// it: before each period it is told how far the next timer is (tick_nohz_get_sleep_length); after
+// The menu cpuidle governor (@stopsim/linux) on the guest's pseries table, fed a trace of idle
+// periods as the idle loop would feed it: before each period it is told how far the next timer is (tick_nohz_get_sleep_length); after
 // it, how long the CPU really stayed idle (cpuidle_enter_state's accounting, then menu_reflect).
 // A device interrupt that keeps waking the CPU after ~30 us, with the next timer 4 ms away, is a
 // repeating pattern: menu first predicts from its empty history (zeros: snooze), then from the
 // last 8 intervals (~30 us: stop0lite rather than Shared Cede); once the CPU stays idle until its
 // timer, the new intervals replace the old ones and Shared Cede comes back.
 import assert from "node:assert/strict";
-import { CpuidleDevice, type CpuidleDriver, MenuGovernor, pseriesIdleProbe } from "@stopsim/guest";
+import { type PseriesIdleDriver, pseriesIdleProbe } from "@stopsim/guest";
+import { CpuidleDevice, MenuGovernor } from "@stopsim/linux";
 
 // The table a KVM guest registers: the VPA's LPPACA_OLD_SHARED_PROC bit says shared, so
 // pseries_idle_probe picks shared_states, with patch 3's stop0lite (snooze, stop0lite, Shared Cede).
-const driver: CpuidleDriver = pseriesIdleProbe({
+const driver: PseriesIdleDriver = pseriesIdleProbe({
   shared: true,
   lppacaOldStatus: 0x02,
   stop0lite: "always",

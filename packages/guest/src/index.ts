@@ -1,5 +1,6 @@
 // @stopsim/guest: the pseries guest Linux kernel (boot from the guest DTB, cpuidle-pseries with
-// the stop0lite state of the 2020 RFC, menu and teo governors, scheduler and workloads).
+// the stop0lite state of the 2020 RFC, scheduler and workloads; the cpuidle core and governors,
+// cputable and hcall numbers come from @stopsim/linux).
 export {
   type BootParams,
   type CpuThread,
@@ -12,20 +13,11 @@ export {
   scanFeatures,
 } from "./boot/devtree.js";
 export {
-  CpuidleDevice,
-  type CpuidleGovernor,
-  type CpuidleStateUsage,
-  type CpuidleSysfsState,
-  type GovernorContext,
-  type GovernorSelection,
-  type ReflectContext,
-} from "./cpuidle/core.js";
-export {
   CEDE_STATE,
-  type CpuidleDriver,
-  type CpuidleState,
   type IdleStateKind,
+  type PseriesIdleDriver,
   type PseriesIdleProbe,
+  type PseriesIdleState,
   pseriesIdleProbe,
   SHARED_CEDE_STATE,
   SNOOZE_STATE,
@@ -33,8 +25,6 @@ export {
   type Stop0liteMode,
   stop0liteEnabled,
 } from "./cpuidle/driver.js";
-export { getTypicalInterval, MenuDevice, MenuGovernor, whichBucket } from "./cpuidle/menu.js";
-export { TeoCpu, TeoGovernor } from "./cpuidle/teo.js";
 export { type ConsoleLine, KernelConsole, type LogLevel } from "./kernel/console.js";
 export { DEFAULT_GUEST_COSTS, GuestCostError, type GuestCosts, resolveCosts } from "./kernel/costs.js";
 export {
@@ -64,7 +54,6 @@ export {
   STALL_NS,
 } from "./kernel/kernel.js";
 export { Pipe, Task, type TaskOp, type TaskProgram, type TaskState } from "./kernel/task.js";
-export * from "./linux/cputable.js";
 export * from "./linux/papr.js";
 export {
   measureWakeupLatency,

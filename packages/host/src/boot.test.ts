@@ -1,9 +1,6 @@
 import { encodeDtb } from "@stopsim/devicetree";
 import { Simulation } from "@stopsim/engine";
 import { chipById, PSSCR_EC } from "@stopsim/isa";
-import { buildHostDtb, buildHostTree, parseFirmwareVersion } from "@stopsim/opal";
-import fc from "fast-check";
-import { describe, expect, it } from "vitest";
 import {
   COMMON_USER_BASE,
   COMMON_USER2_BASE,
@@ -15,7 +12,10 @@ import {
   PPC_FEATURE_SMT,
   PPC_FEATURE_TRUE_LE,
   PPC_FEATURE2_ARCH_3_00,
-} from "./cputable.js";
+} from "@stopsim/linux";
+import { buildHostDtb, buildHostTree, parseFirmwareVersion } from "@stopsim/opal";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
 import { HostBootError } from "./errors.js";
 import { bootHost } from "./host.js";
 

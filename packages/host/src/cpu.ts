@@ -1,9 +1,11 @@
 // One host CPU: the host kernel running in hypervisor state on one POWER9 hardware thread.
 // It owns the thread's "hv" software slot, keeps host timers (hrtimers) on the thread's DEC (and
 // on HDEC while a guest runs), schedules the tasks bound to it (vCPU threads), and idles through
-// the cpuidle states with the menu-like governor by executing the real `stop` instruction.
-// linux: arch/powerpc/kernel/idle.c, drivers/cpuidle/cpuidle-powernv.c (snooze_loop, stop_loop),
-// arch/powerpc/platforms/powernv/idle.c (power9_idle_stop), kernel/time/hrtimer.c.
+// the cpuidle states with the kernel's menu governor (@stopsim/linux) by executing the real `stop`
+// instruction. linux: kernel/sched/idle.c (do_idle, cpuidle_idle_call), drivers/cpuidle/cpuidle.c
+// (cpuidle_enter_state), drivers/cpuidle/cpuidle-powernv.c (snooze_loop, stop_loop),
+// arch/powerpc/platforms/powernv/idle.c (power9_idle_stop), kernel/time/hrtimer.c and
+// kernel/time/tick-sched.c (the tick kept or stopped in idle).
 import { nsToTb, type Rng, type Simulation, type Timer } from "@stopsim/engine";
 import {
   EXEC_INTERRUPT,
@@ -18,8 +20,9 @@ import {
   STOP,
   type ThreadSoftware,
 } from "@stopsim/isa";
+import type { CpuidleDevice, CpuidleGovernor } from "@stopsim/linux";
 import type { HostCostTable } from "./costs.js";
-import type { HostIdleState, MenuGovernor } from "./idle.js";
+import type { HostIdleState, PowernvIdleDriver } from "./idle.js";
 import type { KernelLog } from "./log.js";
 import type { HostXive } from "./xive-host.js";
 
@@ -56,6 +59,16 @@ export interface HostTask {
 export type CpuState = "busy" | "idle-snooze" | "idle-stop" | "guest";
 
 const DEC_MAX = 0x7fffffff;
+/** The decrementer's reach in ns: the farthest a sleep length can be (the clockevent's max delta). */
+const DEC_MAX_NS = Math.floor((DEC_MAX * 1e9) / 512_000_000);
+
+/** What the idle loop needs besides the driver and the governor. */
+export interface HostIdleConfig {
+  /** cpuidle_governor_latency_req(): the PM QoS resume latency limit, ns (Infinity: none). */
+  readonly latencyReqNs: number;
+  /** TICK_NSEC (1e9 / CONFIG_HZ). */
+  readonly tickNs: number;
+}
 /** PPR[PRI] = 4 (medium), the value `or 2,2,2` (HMT_MEDIUM) writes. */
 const PPR_PRI_MEDIUM = 4;
 const PPR_MEDIUM = BigInt(PPR_PRI_MEDIUM) << 50n;
@@ -68,6 +81,12 @@ export class HostCpu implements ThreadSoftware {
   private readonly timers: HostTimer[] = [];
   private idleState: HostIdleState | null = null;
   private idleStart = 0;
+  /** tick_nohz_tick_stopped(): the idle loop stopped the tick; a task running restarts it. */
+  private tickStopped = false;
+  /** The scheduler tick while the idle loop keeps it (tick_nohz_idle_retain_tick). */
+  private readonly idleTick: HostTimer;
+  /** tick_nohz_idle_got_tick(): the tick ran since the idle state was entered. */
+  private gotTick = false;
   private readonly snoozeTimer: Timer;
   private readonly idleEntryTimer: Timer;
   private wakeCause: "timer" | "ipi" = "ipi";
@@ -83,16 +102,18 @@ export class HostCpu implements ThreadSoftware {
     readonly sim: Simulation,
     readonly cpuId: number,
     readonly thread: HwThread,
-    private readonly states: readonly HostIdleState[],
-    private readonly governor: MenuGovernor,
+    /** This CPU's cpuidle device: the powernv_idle driver's states, usage and disable flags. */
+    readonly cpuidle: CpuidleDevice<PowernvIdleDriver>,
+    private readonly governor: CpuidleGovernor,
     private readonly costs: HostCostTable,
     private readonly rng: Rng,
     private readonly log: KernelLog,
-    private readonly disabledStates: ReadonlySet<number>,
+    private readonly idleConfig: HostIdleConfig,
   ) {
     this.track = sim.trace.track("host", `cpu${cpuId}`);
     this.snoozeTimer = sim.createTimer(() => this.snoozeExit(), `host/cpu${cpuId}/snooze`);
     this.idleEntryTimer = sim.createTimer(() => this.enterIdleState(), `host/cpu${cpuId}/idle-entry`);
+    this.idleTick = new HostTimer(this, () => this.tickInIdle(), "tick");
     thread.setSoftware("hv", this);
   }
 
@@ -252,6 +273,10 @@ export class HostCpu implements ThreadSoftware {
       if (next !== undefined) {
         this.current = next;
         this.state = "busy";
+        // tick_nohz_idle_exit: leaving the idle loop restarts the tick (the running task's tick
+        // is the vCPU thread's own, kvm.ts)
+        this.idleTick.cancel();
+        this.tickStopped = false;
         next.schedIn(this, fromIdle);
         return;
       }
@@ -275,9 +300,8 @@ export class HostCpu implements ThreadSoftware {
       this.schedule(false);
       return;
     }
-    const nextTimerNs = this.nextTimerAt - this.sim.now;
-    const idx = this.governor.select(this.states, nextTimerNs, this.disabledStates);
-    const st = this.states[idx];
+    const idx = this.selectIdleState();
+    const st = this.cpuidle.drv.states[idx];
     this.idleState = st;
     this.idleStart = this.sim.now;
     this.usage.set(st.name, (this.usage.get(st.name) ?? 0) + 1);
@@ -300,13 +324,58 @@ export class HostCpu implements ThreadSoftware {
     else if (r !== EXEC_STOPPED && r !== EXEC_INTERRUPT) this.idleWake();
   }
 
+  /**
+   * cpuidle_idle_call: tick_nohz_get_sleep_length, the governor's choice, then the tick stopped
+   * (tick_nohz_idle_stop_tick) or kept (tick_nohz_idle_retain_tick) as it says.
+   */
+  private selectIdleState(): number {
+    const now = this.sim.now;
+    this.idleTick.cancel();
+    this.gotTick = false;
+    const tickNs = this.idleConfig.tickNs;
+    // the next timer event if the tick were stopped, within the decrementer's reach
+    const sleepLengthNs = Math.min(this.nextTimerAt - now, DEC_MAX_NS);
+    // the next jiffy: the tick's next expiry while it runs
+    const nextTickAt = (Math.floor(now / tickNs) + 1) * tickNs;
+    const deltaNextNs = this.tickStopped ? sleepLengthNs : Math.min(sleepLengthNs, nextTickAt - now);
+    const sel = this.governor.select(this.cpuidle, {
+      sleepLengthNs,
+      deltaNextNs,
+      latencyReqNs: this.idleConfig.latencyReqNs,
+      tickStopped: this.tickStopped,
+      nrIowaiters: 0,
+      now,
+      tickNs,
+    });
+    if (sel.stopTick || this.tickStopped) this.tickStopped = true;
+    else if (nextTickAt < this.nextTimerAt) this.idleTick.start(nextTickAt);
+    return sel.index;
+  }
+
+  /** tick_sched_timer while the idle loop kept the tick: it only wakes the CPU. */
+  private tickInIdle(): void {
+    this.gotTick = true;
+  }
+
   private armSnoozeTimer(): void {
-    // snooze_timeout: the target residency of the first state after snooze
-    const timeout =
-      this.states.length > 1 ? this.states[1].targetResidencyUs * 1000 : Number.POSITIVE_INFINITY;
+    // linux: cpuidle-powernv.c get_snooze_timeout: the target residency of the next enabled
+    // state, or default_snooze_timeout (TICK_USEC) when snooze is the only state
+    const timeout = this.snoozeTimeoutNs();
     const until = Math.min(this.nextTimerAt, this.idleStart + timeout);
     if (this.runQueue.length > 0) this.snoozeTimer.arm(this.sim.now + this.cost(this.costs.snoozeExitNs));
     else if (Number.isFinite(until)) this.snoozeTimer.arm(Math.max(this.sim.now, until));
+  }
+
+  private snoozeTimeoutNs(): number {
+    const drv = this.cpuidle.drv;
+    const index = this.idleState?.index ?? 0;
+    if (drv.snoozeTimeoutEnabled) {
+      for (let i = index + 1; i < drv.states.length; i++) {
+        if (this.cpuidle.statesUsage[i].disable) continue;
+        return drv.states[i].targetResidencyNs;
+      }
+    }
+    return this.idleConfig.tickNs;
   }
 
   private snoozeExit(): void {
@@ -316,12 +385,22 @@ export class HostCpu implements ThreadSoftware {
     this.schedule(true);
   }
 
-  /** Records the idle period and leaves the idle state. */
+  /**
+   * Records the idle period (cpuidle_enter_state: the state's enter function returns after the
+   * hardware's exit latency) and leaves the idle state (cpuidle_reflect).
+   */
   private finishIdle(exitLatencyNs: number): void {
     const st = this.idleState;
     const dur = this.sim.now - this.idleStart;
     if (st !== null) {
-      this.governor.reflect(dur + exitLatencyNs);
+      this.cpuidle.account(st.index, this.idleStart, this.sim.now + exitLatencyNs);
+      // the tick's interrupt is taken before cpuidle_reflect (after local_irq_enable)
+      const tickDue = this.idleTick.armed && this.idleTick.at <= this.sim.now;
+      this.governor.reflect(this.cpuidle, st.index, {
+        gotTick: this.gotTick || tickDue,
+        now: this.sim.now + exitLatencyNs,
+        tickNs: this.idleConfig.tickNs,
+      });
       this.residencyNs.set(st.name, (this.residencyNs.get(st.name) ?? 0) + dur);
       if (this.sim.trace.enabled) {
         this.sim.trace.complete(this.track, "cpu_idle", "power", this.idleStart, dur, {
@@ -338,7 +417,7 @@ export class HostCpu implements ThreadSoftware {
   private idleWake(): void {
     if (this.state !== "idle-stop") return;
     const st = this.idleState;
-    const exitNs = st?.exitLatencyNs ?? 0;
+    const exitNs = st?.firmwareLatencyNs ?? 0;
     this.wakeCause = this.nextTimerAt <= this.sim.now ? "timer" : "ipi";
     this.finishIdle(exitNs);
     this.thread.hDoorbell = false;

@@ -60,7 +60,7 @@ import {
   PPC_FEATURE_SMT,
   PPC_FEATURE_TRUE_LE,
   PPC_FEATURE2_ARCH_3_00,
-} from "./cputable.js";
+} from "@stopsim/linux";
 import type { KernelLog } from "./log.js";
 
 /** linux: dt_cpu_ftrs.c device-tree visible constants */

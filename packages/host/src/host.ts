@@ -18,13 +18,13 @@ import {
   SPRN_LPCR,
   UnknownChipError,
 } from "@stopsim/isa";
+import { CpuidleDevice, cpuFeatureNames, MenuGovernor } from "@stopsim/linux";
 import { buildKnowsIdleStopGuest, type KvmBuild, type KvmBuildName, resolveKvmBuild } from "./build.js";
 import { type HostCostTable, resolveCosts } from "./costs.js";
 import { HostCpu } from "./cpu.js";
-import { cpuFeatureNames } from "./cputable.js";
 import { type CpuSpec, hasArch300, scanDtCpuFeatures } from "./dt-cpu-ftrs.js";
 import { HostBootError, HostConfigError } from "./errors.js";
-import { type HostIdleState, initIdleStates, MenuGovernor, type PowerMgtResult } from "./idle.js";
+import { type HostIdleState, initIdleStates, type PowerMgtResult, powernvIdleDriver } from "./idle.js";
 import { powernvFwFeatures2020, readFwFeatures } from "./kvm/cpu-char.js";
 import { Kvm } from "./kvm/kvm.js";
 import { KernelLog } from "./log.js";
@@ -261,6 +261,7 @@ export function bootHost(options: BootHostOptions): Host {
   log.info(`cpu features: ${cpuFeatureNames(spec.cpuFeatures).join(" ")}`);
   const idle = initIdleStates(tree, hasArch300(spec), log);
 
+  const driver = powernvIdleDriver(idle.cpuidle);
   const disabled = new Set<number>();
   for (const n of options.disabledIdleStates ?? []) {
     const s = idle.cpuidle.find((x) => x.name === n);
@@ -272,24 +273,22 @@ export function bootHost(options: BootHostOptions): Host {
     disabled.add(s.index);
   }
 
+  // one menu governor for every CPU (its data is per CPU, like menu_devices)
+  const governor = new MenuGovernor();
+  const idleConfig = {
+    latencyReqNs: options.latencyLimitNs ?? Number.POSITIVE_INFINITY,
+    tickNs: 1e9 / hz,
+  };
   const cpus: HostCpu[] = [];
   threads.forEach((t, i) => {
+    const dev = new CpuidleDevice(i, driver);
+    for (const d of disabled) dev.statesUsage[d].disable = true;
     // __restore_cpu_cpufeatures: the feature handlers' LPCR/HFSCR/FSCR on every thread
     t.setSpr(SPRN_LPCR, spec.lpcr);
     t.setSpr(SPRN_HFSCR, spec.hfscr);
     t.setSpr(SPRN_FSCR, spec.fscr);
     cpus.push(
-      new HostCpu(
-        sim,
-        i,
-        t,
-        idle.cpuidle,
-        new MenuGovernor(options.latencyLimitNs),
-        costs,
-        sim.rng.stream(`${name}/cpu${i}`),
-        log,
-        disabled,
-      ),
+      new HostCpu(sim, i, t, dev, governor, costs, sim.rng.stream(`${name}/cpu${i}`), log, idleConfig),
     );
   });
   log.info(`smp: Brought up 1 node, ${cpus.length} CPUs`);

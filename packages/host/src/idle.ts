@@ -1,7 +1,7 @@
 // Host idle states: /ibm,opal/power-mgt parsing as linux: arch/powerpc/platforms/powernv/idle.c
 // does (pnv_parse_cpuidle_dt, pnv_arch300_idle_init, validate_psscr_val_mask), the cpuidle
-// driver table as linux: drivers/cpuidle/cpuidle-powernv.c builds it (powernv_add_idle_states),
-// and a menu-like governor (linux: drivers/cpuidle/governors/menu.c).
+// driver table as linux: drivers/cpuidle/cpuidle-powernv.c builds it (powernv_add_idle_states).
+// The governor is the kernel's own menu (@stopsim/linux), the one the guest runs too.
 import type { DeviceTree, DtNode } from "@stopsim/devicetree";
 import {
   PSSCR_EC,
@@ -11,6 +11,7 @@ import {
   PSSCR_RL_MASK,
   PSSCR_TR_MASK,
 } from "@stopsim/isa";
+import type { CpuidleDriver, CpuidleState } from "@stopsim/linux";
 import type { KernelLog } from "./log.js";
 
 /** linux: arch/powerpc/include/asm/opal-api.h idle-state flags */
@@ -45,18 +46,17 @@ export interface PnvIdleState {
   valid: boolean;
 }
 
-/** A cpuidle state of the host (struct cpuidle_state of cpuidle-powernv). */
-export interface HostIdleState {
+/**
+ * A cpuidle state of the host (struct cpuidle_state of cpuidle-powernv, with the PSSCR value and
+ * mask of its stop_psscr_table entry). exitLatencyNs / targetResidencyNs are what the cpuidle
+ * core derives from the driver's us values; `firmwareLatencyNs` is the firmware's own figure,
+ * the modelled wake-up time of the hardware state.
+ */
+export interface HostIdleState extends CpuidleState {
   /** Index in the driver table (0 = snooze). */
   readonly index: number;
-  readonly name: string;
-  readonly desc: string;
-  /** Exit latency, us (DIV_ROUND_UP of the firmware ns value). */
-  readonly exitLatencyUs: number;
-  /** Target residency, us. */
-  readonly targetResidencyUs: number;
-  /** Firmware latency, ns (the modelled wake-up time of the hardware state). */
-  readonly exitLatencyNs: number;
+  /** Firmware latency, ns (`ibm,cpu-idle-state-latencies-ns`). */
+  readonly firmwareLatencyNs: number;
   /** "snooze" polls at low SMT priority; "stop" executes the stop instruction. */
   readonly kind: "snooze" | "stop";
   readonly psscrVal: bigint;
@@ -64,6 +64,16 @@ export interface HostIdleState {
   /** CPUIDLE_FLAG_TIMER_STOP: the state loses the timebase/decrementer. */
   readonly timerStop: boolean;
   readonly flags: number;
+}
+
+/** The powernv_idle driver (linux: drivers/cpuidle/cpuidle-powernv.c powernv_idle_driver). */
+export interface PowernvIdleDriver extends CpuidleDriver<HostIdleState> {
+  readonly name: "powernv_idle";
+  /**
+   * snooze_timeout_en: more than snooze registered (powernv_idle_probe); without it snooze polls
+   * for default_snooze_timeout = TICK_USEC.
+   */
+  readonly snoozeTimeoutEnabled: boolean;
 }
 
 export interface PowerMgtResult {
@@ -248,6 +258,10 @@ export const SNOOZE_STATE: HostIdleState = {
   exitLatencyUs: 0,
   targetResidencyUs: 0,
   exitLatencyNs: 0,
+  targetResidencyNs: 0,
+  firmwareLatencyNs: 0,
+  // the 2020 powernv snooze has no CPUIDLE_FLAG_POLLING (cpuidle-powernv.c powernv_states[])
+  polling: false,
   kind: "snooze",
   psscrVal: 0n,
   psscrMask: 0n,
@@ -277,13 +291,19 @@ export function powernvAddIdleStates(states: PnvIdleState[] | undefined, log: Ke
     if (hasStop && !s.valid) continue;
     const stopsTb = (s.flags & OPAL_PM_TIMEBASE_STOP) !== 0;
     if (!hasStop) continue; // nap/fastsleep are POWER8 states: not modelled
+    // firmware ns to cpuidle us (DIV_ROUND_UP), then the core's ns (__cpuidle_driver_init)
+    const exitLatencyUs = Math.ceil(s.latencyNs / 1000);
+    const targetResidencyUs = Math.ceil(s.residencyNs / 1000);
     table.push({
       index: table.length,
       name: s.name,
       desc: s.name,
-      exitLatencyUs: Math.ceil(s.latencyNs / 1000),
-      targetResidencyUs: Math.ceil(s.residencyNs / 1000),
-      exitLatencyNs: s.latencyNs,
+      exitLatencyUs,
+      targetResidencyUs,
+      exitLatencyNs: exitLatencyUs * 1000,
+      targetResidencyNs: targetResidencyUs * 1000,
+      firmwareLatencyNs: s.latencyNs,
+      polling: false,
       kind: "stop",
       psscrVal: s.psscrVal,
       psscrMask: s.psscrMask,
@@ -297,6 +317,11 @@ export function powernvAddIdleStates(states: PnvIdleState[] | undefined, log: Ke
   return table;
 }
 
+/** The driver powernv_idle_probe registers from the table. */
+export function powernvIdleDriver(states: readonly HostIdleState[]): PowernvIdleDriver {
+  return { name: "powernv_idle", states, snoozeTimeoutEnabled: states.length > 1 };
+}
+
 /** Builds the host's idle configuration from the tree. */
 export function initIdleStates(tree: DeviceTree, arch300: boolean, log: KernelLog): PowerMgtResult {
   const states = parsePowerMgt(tree, arch300, log);
@@ -307,53 +332,4 @@ export function initIdleStates(tree: DeviceTree, arch300: boolean, log: KernelLo
   if (states !== undefined && arch300) init = arch300IdleInit(states, log);
   const cpuidle = powernvAddIdleStates(states, log);
   return { states: states ?? [], cpuidle, ...init };
-}
-
-/**
- * Menu-like governor (linux: drivers/cpuidle/governors/menu.c, simplified): predicts the idle
- * duration as the time to the next timer event, shortened by the typical interval of recent
- * wake-ups when they are regular (get_typical_interval), then picks the deepest enabled state
- * whose target residency fits the prediction and whose exit latency fits the latency limit.
- */
-export class MenuGovernor {
-  private readonly intervals: number[] = [];
-  private next = 0;
-
-  constructor(private readonly latencyLimitNs = Number.POSITIVE_INFINITY) {}
-
-  /** Records how long the last idle period lasted (menu_reflect/menu_update). */
-  reflect(measuredNs: number): void {
-    if (this.intervals.length < 8) this.intervals.push(measuredNs);
-    else this.intervals[this.next] = measuredNs;
-    this.next = (this.next + 1) % 8;
-  }
-
-  // linux: menu.c get_typical_interval (outlier rejection on 8 samples)
-  private typicalInterval(): number {
-    let data = [...this.intervals];
-    if (data.length < 8) return Number.POSITIVE_INFINITY;
-    for (let round = 0; round < 3 && data.length >= 6; round++) {
-      const avg = data.reduce((a, b) => a + b, 0) / data.length;
-      const variance = data.reduce((a, b) => a + (b - avg) ** 2, 0) / data.length;
-      const stddev = Math.sqrt(variance);
-      if (avg > 6 * stddev || stddev <= 20_000) return avg;
-      const max = Math.max(...data);
-      data = data.filter((d) => d !== max);
-    }
-    return Number.POSITIVE_INFINITY;
-  }
-
-  /** Index of the chosen state; `nextTimerNs` is the time until the next timer event. */
-  select(states: readonly HostIdleState[], nextTimerNs: number, disabled: ReadonlySet<number>): number {
-    const predicted = Math.min(nextTimerNs, this.typicalInterval());
-    let idx = 0;
-    for (let i = 1; i < states.length; i++) {
-      if (disabled.has(i)) continue;
-      const s = states[i];
-      if (s.targetResidencyUs * 1000 > predicted) break;
-      if (s.exitLatencyUs * 1000 > this.latencyLimitNs) break;
-      idx = i;
-    }
-    return idx;
-  }
 }

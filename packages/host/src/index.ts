@@ -9,8 +9,7 @@ export {
   resolveKvmBuild,
 } from "./build.js";
 export { CostTableError, DEFAULT_HOST_COSTS, type HostCostTable, resolveCosts } from "./costs.js";
-export { type CpuState, HostCpu, type HostTask, HostTimer } from "./cpu.js";
-export * from "./cputable.js";
+export { type CpuState, HostCpu, type HostIdleConfig, type HostTask, HostTimer } from "./cpu.js";
 export {
   type CpuSpec,
   type DtCpuFeature,

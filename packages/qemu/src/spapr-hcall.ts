@@ -1,15 +1,23 @@
 // qemu: hw/ppc/spapr_hcall.c spapr_hypercall, h_set_mode and hw/char/spapr_vty.c h_put_term_char /
 // h_get_term_char: the hypercalls KVM leaves to userspace (KVM_EXIT_PAPR_HCALL).
 
-import { H_FUNCTION, H_PARAMETER, H_RTAS, H_SET_MODE, H_SUCCESS, KVM_REG_PPC_LPCR_64 } from "@stopsim/host";
+import { KVM_REG_PPC_LPCR_64 } from "@stopsim/host";
 import { LPCR_ILE } from "@stopsim/isa";
 import type { Qemu, Vcpu } from "./spapr.js";
 import { hRtas } from "./spapr-rtas.js";
 
-// The console hypercalls QEMU handles in userspace (linux: arch/powerpc/include/asm/hvcall.h)
+// QEMU's own hcall numbers and return codes (qemu: include/hw/ppc/spapr.h): QEMU keeps its copy
+// of the PAPR numbers rather than including the kernel's hvcall.h, so they are not taken from
+// the Linux model.
+export const H_SUCCESS = 0;
+export const H_FUNCTION = -2;
+export const H_PARAMETER = -4;
 export const H_GET_TERM_CHAR = 0x54;
 export const H_PUT_TERM_CHAR = 0x58;
-// include/hw/ppc/spapr.h: H_SET_MODE resources and flags, hcall return codes
+export const H_SET_MODE = 0x31c;
+/** KVMPPC_HCALL_BASE + 0x0: RTAS through an hcall. */
+export const KVMPPC_H_RTAS = 0xf000;
+// H_SET_MODE resources and flags, hcall return codes
 export const H_SET_MODE_RESOURCE_LE = 4n;
 export const H_SET_MODE_ENDIAN_BIG = 0n;
 export const H_SET_MODE_ENDIAN_LITTLE = 1n;
@@ -24,7 +32,7 @@ export const H_UNSUPPORTED_FLAG = -256;
 // kvm_run.papr_hcall.args back into r4.. on the next KVM_RUN)
 export function spaprHypercall(q: Qemu, v: Vcpu, nr: number, args: bigint[]): number {
   switch (nr) {
-    case H_RTAS:
+    case KVMPPC_H_RTAS:
       return hRtas(q, v, Number(args[0] ?? 0n));
     case H_SET_MODE:
       return hSetMode(q, args);

@@ -1,7 +1,4 @@
 import type { DeviceTree } from "@stopsim/devicetree";
-import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { KernelConsole } from "../kernel/console.js";
 import {
   CPU_FTR_ARCH_300,
   CPU_FTR_HVMODE,
@@ -20,7 +17,10 @@ import {
   PPC_FEATURE2_ARCH_3_00,
   PVR_ARCH_207,
   PVR_ARCH_300,
-} from "../linux/cputable.js";
+} from "@stopsim/linux";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { KernelConsole } from "../kernel/console.js";
 import { guestTree, qemuTree } from "../test-helpers/fixtures.js";
 import {
   DEFAULT_TB_FREQ,

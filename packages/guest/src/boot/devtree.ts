@@ -6,7 +6,6 @@
 // (fw_hypertas_feature_init).
 
 import type { DeviceTree, DtNode } from "@stopsim/devicetree";
-import type { KernelConsole } from "../kernel/console.js";
 import {
   CPU_FTR_ALTIVEC,
   CPU_FTR_CTRL,
@@ -19,7 +18,7 @@ import {
   CPU_FTR_SPURR,
   CPU_FTR_TM_COMP,
   CPU_FTR_VSX,
-  type CpuSpec,
+  type CpuTableEntry,
   identifyCpu,
   MMU_FTR_CI_LARGE_PAGE,
   MMU_FTR_TYPE_RADIX,
@@ -31,7 +30,8 @@ import {
   PPC_FEATURE_TRUE_LE,
   PPC_FEATURE2_HTM,
   PPC_FEATURE2_HTM_NOSC,
-} from "../linux/cputable.js";
+} from "@stopsim/linux";
+import type { KernelConsole } from "../kernel/console.js";
 import { HYPERTAS_FW_FEATURES } from "../linux/papr.js";
 
 /** The property by which the platform permits guest use of stop0lite (docs/ARCHITECTURE.md). */
@@ -76,7 +76,7 @@ export interface BootParams {
   /** cpu-version of the boot cpu node, if any. */
   readonly cpuVersion: number | undefined;
   /** The cpu table entry in effect (logical PVR if cpu-version is architected). */
-  readonly cpuSpec: CpuSpec;
+  readonly cpuSpec: CpuTableEntry;
   readonly cpuFeatures: bigint;
   readonly mmuFeatures: bigint;
   /** AT_HWCAP (cpu_user_features) and AT_HWCAP2 (cpu_user_features2). */

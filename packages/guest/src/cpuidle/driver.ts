@@ -5,7 +5,7 @@
 // The stop0lite entry follows "[RFC/PATCH 3/3] cpuidle/pseries: Add stop0lite state"
 // (linuxppc-dev, 2020-03-31), which inserts it into shared_states[] between snooze and Shared Cede.
 
-import { CPU_FTR_ARCH_300 } from "../linux/cputable.js";
+import { CPU_FTR_ARCH_300, type CpuidleDriver, type CpuidleState, cpuidleState } from "@stopsim/linux";
 
 /**
  * Which guest kernel runs:
@@ -18,24 +18,14 @@ export type Stop0liteMode = "never" | "always" | "arch300" | "platform";
 
 export type IdleStateKind = "snooze" | "stop0lite" | "cede" | "shared-cede";
 
-/** A struct cpuidle_state. Latencies in ns as the cpuidle core converts them (exit_latency_ns). */
-export interface CpuidleState {
-  readonly name: string;
-  readonly desc: string;
+/** A pseries state: the cpuidle core's struct cpuidle_state plus which enter function runs it. */
+export interface PseriesIdleState extends CpuidleState {
   readonly kind: IdleStateKind;
-  /** exit_latency in us, as the driver table gives it. */
-  readonly exitLatencyUs: number;
-  /** target_residency in us, as the driver table gives it. */
-  readonly targetResidencyUs: number;
-  readonly exitLatencyNs: number;
-  readonly targetResidencyNs: number;
-  /** CPUIDLE_FLAG_POLLING (pseries snooze of 2020 does not set it). */
-  readonly polling: boolean;
 }
 
-export interface CpuidleDriver {
+/** The pseries_idle driver: its table and what pseries_idle_probe decided. */
+export interface PseriesIdleDriver extends CpuidleDriver<PseriesIdleState> {
   readonly name: "pseries_idle";
-  readonly states: readonly CpuidleState[];
   /** snooze_timeout in timebase ticks (0 and disabled if only one state). */
   readonly snoozeTimeoutTb: number;
   readonly snoozeTimeoutEnabled: boolean;
@@ -45,23 +35,15 @@ export interface CpuidleDriver {
   readonly lppacaOldStatus: number;
 }
 
+// the pseries tables give us; the core derives the ns fields (linux: cpuidle-pseries.c)
 function state(
   name: string,
   desc: string,
   kind: IdleStateKind,
   exitLatencyUs: number,
   targetResidencyUs: number,
-): CpuidleState {
-  return {
-    name,
-    desc,
-    kind,
-    exitLatencyUs,
-    targetResidencyUs,
-    exitLatencyNs: exitLatencyUs * 1000,
-    targetResidencyNs: targetResidencyUs * 1000,
-    polling: false,
-  };
+): PseriesIdleState {
+  return { ...cpuidleState(name, desc, exitLatencyUs, targetResidencyUs), kind };
 }
 
 export const SNOOZE_STATE = state("snooze", "snooze", "snooze", 0, 0);
@@ -99,7 +81,7 @@ export function stop0liteEnabled(
 // linux: drivers/cpuidle/cpuidle-pseries.c pseries_idle_probe + pseries_cpuidle_driver_init: the
 // v5.6 tables, with patch 3's stop0lite in shared_states only (the dedicated table is the
 // upstream one whatever the configuration). Only the VPA bit decides the table.
-export function pseriesIdleProbe(p: PseriesIdleProbe): CpuidleDriver {
+export function pseriesIdleProbe(p: PseriesIdleProbe): PseriesIdleDriver {
   const withStop = p.shared && stop0liteEnabled(p);
   const states = p.shared
     ? withStop

@@ -15,8 +15,7 @@ import {
   SPRN_SRR0,
   type ThreadSoftware,
 } from "@stopsim/isa";
-import type { CpuidleDevice } from "../cpuidle/core.js";
-import { H_CEDE } from "../linux/papr.js";
+import { type CpuidleDevice, H_CEDE } from "@stopsim/linux";
 import type { GuestCosts } from "./costs.js";
 import { R_DBELL, R_MSR, R_SPR, TEXT, type TextSymbol } from "./image.js";
 import {

@@ -1,7 +1,6 @@
 import { MSR_EE } from "@stopsim/isa";
-import { CpuidleDevice } from "../cpuidle/core.js";
+import { CpuidleDevice, H_CEDE } from "@stopsim/linux";
 import { pseriesIdleProbe } from "../cpuidle/driver.js";
-import { H_CEDE } from "../linux/papr.js";
 import type { GuestCpu, KCode } from "./cpu.js";
 import { TEXT } from "./image.js";
 import type { GuestKernel } from "./kernel.js";

@@ -12,7 +12,7 @@ import {
   SPRN_SRR0,
   SPRN_SRR1,
 } from "@stopsim/isa";
-import { H_EOI, H_IPI, H_XIRR, LOWEST_PRIORITY, XICS_IPI, XICS_IRQ_SPURIOUS } from "../linux/papr.js";
+import { H_EOI, H_IPI, H_XIRR, LOWEST_PRIORITY, XICS_IPI, XICS_IRQ_SPURIOUS } from "@stopsim/linux";
 import {
   Ctx,
   EXC_PROLOG_HMT_MEDIUM,

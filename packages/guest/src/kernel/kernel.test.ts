@@ -1,9 +1,8 @@
 import { encodeDtb } from "@stopsim/devicetree";
 import { Simulation } from "@stopsim/engine";
 import { POWER9_DD22 } from "@stopsim/isa";
+import { H_CPPR, H_IPI, H_XIRR, PVR_ARCH_207 } from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
-import { PVR_ARCH_207 } from "../linux/cputable.js";
-import { H_CPPR, H_IPI, H_XIRR } from "../linux/papr.js";
 import { type GuestTreeOptions, guestDtb, guestTree } from "../test-helpers/fixtures.js";
 import { type StopPolicy, TestPlatform, type TestPlatformOptions } from "../test-helpers/platform.js";
 import { measureWakeupLatency } from "../workloads/wakeup.js";

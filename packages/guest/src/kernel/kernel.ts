@@ -9,13 +9,18 @@
 
 import type { Simulation } from "@stopsim/engine";
 import { type HwThread, type Memory, SPRN_PVR, type ThreadSoftware } from "@stopsim/isa";
+import {
+  CPU_FTR_DBELL,
+  CPU_FTR_SMT,
+  type CpuidleDevice,
+  type CpuidleGovernor,
+  H_RTAS,
+  MenuGovernor,
+  TeoGovernor,
+} from "@stopsim/linux";
 import type { BootParams } from "../boot/devtree.js";
-import type { CpuidleDevice, CpuidleGovernor } from "../cpuidle/core.js";
-import type { CpuidleDriver, Stop0liteMode } from "../cpuidle/driver.js";
-import { MenuGovernor } from "../cpuidle/menu.js";
-import { TeoGovernor } from "../cpuidle/teo.js";
-import { CPU_FTR_DBELL, CPU_FTR_SMT } from "../linux/cputable.js";
-import { H_RTAS, RTAS_UNKNOWN_SERVICE } from "../linux/papr.js";
+import type { PseriesIdleDriver, Stop0liteMode } from "../cpuidle/driver.js";
+import { RTAS_UNKNOWN_SERVICE } from "../linux/papr.js";
 import { KernelConsole } from "./console.js";
 import { DEFAULT_GUEST_COSTS, type GuestCosts, resolveCosts } from "./costs.js";
 import { GuestCpu, type KCode, type KernelServices } from "./cpu.js";
@@ -131,7 +136,7 @@ export class GuestKernel implements GuestKernelImage {
   boot: BootParams | null = null;
   /** The XIVE backend in exploitation mode (null: XICS). */
   xive: XiveSpapr | null = null;
-  driver: CpuidleDriver | null = null;
+  driver: PseriesIdleDriver | null = null;
   governor: CpuidleGovernor;
   /** Logical CPUs in boot order, once the DTB was read. */
   readonly cpus: GuestCpu[] = [];

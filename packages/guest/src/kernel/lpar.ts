@@ -9,8 +9,8 @@ import {
   LPPACA_OLD_STATUS_OFFSET,
   LPPACA_SIZE,
   LPPACA_SIZE_OFFSET,
-  RTAS_UNKNOWN_SERVICE,
-} from "../linux/papr.js";
+} from "@stopsim/linux";
+import { RTAS_UNKNOWN_SERVICE } from "../linux/papr.js";
 import type { GuestCpu, KCode } from "./cpu.js";
 import { lppacaAddr } from "./image.js";
 import type { GuestKernel } from "./kernel.js";
@@ -27,7 +27,7 @@ export function* vpaInit(kernel: GuestKernel, cpu: GuestCpu): KCode {
   if (bp === null || !bp.fwFeatures.has("FW_FEATURE_SPLPAR")) return;
   const [rc] = yield* cpu.hcall(
     H_REGISTER_VPA,
-    H_VPA_REG_VPA << H_VPA_FUNC_SHIFT,
+    BigInt(H_VPA_REG_VPA) << H_VPA_FUNC_SHIFT,
     BigInt(cpu.hwId),
     BigInt(addr),
   );

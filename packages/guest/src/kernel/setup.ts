@@ -3,9 +3,8 @@
 
 import { decodeDtb, FdtError } from "@stopsim/devicetree";
 import type { Memory } from "@stopsim/isa";
+import { cpuFeatureNames, H_CPPR, H_SET_MODE, H_SET_MODE_RESOURCE_LE, LOWEST_PRIORITY } from "@stopsim/linux";
 import { type BootParams, GuestBootPanic, scanBootDevicetree } from "../boot/devtree.js";
-import { cpuFeatureNames } from "../linux/cputable.js";
-import { H_CPPR, H_SET_MODE, H_SET_MODE_RESOURCE_LE, LOWEST_PRIORITY } from "../linux/papr.js";
 import type { GuestCpu, KCode } from "./cpu.js";
 import { cpuidleInit } from "./idle.js";
 import { TEXT } from "./image.js";

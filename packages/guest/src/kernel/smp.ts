@@ -1,5 +1,6 @@
 import { PPC_DBELL_SERVER, PPC_DBELL_TYPE_SHIFT } from "@stopsim/isa";
-import { H_IPI, IPI_PRIORITY, QCSS_STOPPED, RTAS_UNKNOWN_SERVICE } from "../linux/papr.js";
+import { H_IPI, IPI_PRIORITY } from "@stopsim/linux";
+import { QCSS_STOPPED, RTAS_UNKNOWN_SERVICE } from "../linux/papr.js";
 import { type GuestCpu, type KCode, PPC_MSG_CALL_FUNCTION, PPC_MSG_RESCHEDULE } from "./cpu.js";
 import { attachCpuidle } from "./idle.js";
 import { R_DBELL, SECONDARY_ENTRY, TEXT } from "./image.js";

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { decodeDtb, encodeDtb } from "@stopsim/devicetree";
 import { Simulation } from "@stopsim/engine";
-import { describe, expect, it } from "vitest";
 import {
   H_CPPR,
   H_INT_GET_SOURCE_INFO,
@@ -9,7 +8,8 @@ import {
   H_INT_SET_SOURCE_CONFIG,
   H_IPI,
   H_XIRR,
-} from "../linux/papr.js";
+} from "@stopsim/linux";
+import { describe, expect, it } from "vitest";
 import { TestPlatform } from "../test-helpers/platform.js";
 import { measureWakeupLatency } from "../workloads/wakeup.js";
 import { createGuestKernel, type GuestKernelConfig } from "./kernel.js";

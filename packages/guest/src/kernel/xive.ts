@@ -17,15 +17,14 @@ import {
   XIVE_ESB_SET_PQ_00,
   XIVE_ESB_VAL_Q,
 } from "@stopsim/isa";
-import type { XiveTreeInfo } from "../boot/devtree.js";
 import {
   H_INT_GET_QUEUE_INFO,
   H_INT_GET_SOURCE_INFO,
   H_INT_SET_QUEUE_CONFIG,
   H_INT_SET_SOURCE_CONFIG,
-  XIVE_EQ_ALWAYS_NOTIFY,
-  XIVE_SRC_SET_EISN,
-} from "../linux/papr.js";
+} from "@stopsim/linux";
+import type { XiveTreeInfo } from "../boot/devtree.js";
+import { XIVE_EQ_ALWAYS_NOTIFY, XIVE_SRC_SET_EISN } from "../linux/papr.js";
 import type { KernelConsole } from "./console.js";
 import type { GuestCosts } from "./costs.js";
 import type { GuestCpu, KCode, KOp } from "./cpu.js";

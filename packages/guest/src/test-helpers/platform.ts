@@ -81,7 +81,7 @@ import {
   LPPACA_OLD_SHARED_PROC,
   LPPACA_OLD_STATUS_OFFSET,
   XICS_IPI,
-} from "../linux/papr.js";
+} from "@stopsim/linux";
 
 /** What the platform does with a guest `stop`. */
 export type StopPolicy =

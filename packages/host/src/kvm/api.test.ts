@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TestGuest } from "../test-helpers/guest.js";
 import { machine } from "../test-helpers/setup.js";
-import * as U from "./uapi.js";
+import * as U from "./abi.js";
 import type { KvmVcpu } from "./vcpu.js";
 
 function newVcpu(id = 0): { v: KvmVcpu; m: ReturnType<typeof machine> } {

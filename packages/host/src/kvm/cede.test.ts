@@ -2,7 +2,7 @@ import { BOOK3S_INTERRUPT_DECREMENTER, BOOK3S_INTERRUPT_EXTERNAL, type HwThread,
 import { describe, expect, it } from "vitest";
 import { GUEST_BASE, hcall, setDec, TestGuest } from "../test-helpers/guest.js";
 import { machine, start, vcpu } from "../test-helpers/setup.js";
-import { H_CEDE, H_CPPR, H_IPI, H_PROD, H_RTAS, KVM_EXIT_PAPR_HCALL } from "./uapi.js";
+import { H_CEDE, H_CPPR, H_IPI, H_PROD, H_RTAS, KVM_EXIT_PAPR_HCALL } from "./abi.js";
 
 const halt = (g: TestGuest): void => {
   g.halted = true;

@@ -37,7 +37,7 @@ import {
   KVM_REG_PPC_PPR,
   LPPACA_OLD_SHARED_PROC,
   LPPACA_OLD_STATUS_OFFSET,
-} from "./uapi.js";
+} from "./abi.js";
 
 describe("guest entry PSSCR (kvmhv_load_hv_regs_and_go: vcpu->arch.psscr | PSSCR_EC)", () => {
   it("a 2020 build forces PSSCR_EC only; ESL keeps the guest-visible value (0)", () => {

@@ -4,7 +4,7 @@
 import { MSR_EE } from "@stopsim/isa";
 import { type Action, BLOCK, HOST, RESUME } from "./entry-exit.js";
 import { u64 } from "./kvm.js";
-import * as U from "./uapi.js";
+import * as U from "./abi.js";
 import type { KvmVcpu } from "./vcpu.js";
 import { xicsHcall } from "./xics-on-xive.js";
 

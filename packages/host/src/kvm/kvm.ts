@@ -4,7 +4,7 @@ import type { HostCpu } from "../cpu.js";
 import type { KernelLog } from "../log.js";
 import type { HostXive } from "../xive-host.js";
 import type { FwFeatures } from "./cpu-char.js";
-import * as U from "./uapi.js";
+import * as U from "./abi.js";
 import type { KvmVcpu } from "./vcpu.js";
 import { KvmVm } from "./vm.js";
 

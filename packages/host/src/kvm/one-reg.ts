@@ -42,7 +42,7 @@ import {
   SPRN_VRSAVE,
   SPRN_WORT,
 } from "@stopsim/isa";
-import * as U from "./uapi.js";
+import * as U from "./abi.js";
 import type { KvmVcpu } from "./vcpu.js";
 
 const SPR_REGS: ReadonlyMap<bigint, number> = new Map<bigint, number>([

@@ -2,7 +2,7 @@ import { NOP } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import { GUEST_BASE, hcall, TestGuest } from "../test-helpers/guest.js";
 import { machine, start, vcpu } from "../test-helpers/setup.js";
-import { H_CPPR, H_SET_DABR, H_SET_MODE } from "./uapi.js";
+import { H_CPPR, H_SET_DABR, H_SET_MODE } from "./abi.js";
 
 /** Time from the `sc 1` of the first hcall to the guest resuming after it. */
 function hcallRoundTrip(nr: number, args: number[]): { ns: number; exits: Record<string, number> } {

@@ -9,7 +9,7 @@ import {
   KVM_PPC_GUEST_STOP_EMULATED,
   KVM_PPC_GUEST_STOP_NATIVE,
   KVM_REG_PPC_DEC_EXPIRY,
-} from "./uapi.js";
+} from "./abi.js";
 
 /** The same guest everywhere: arm DEC for 100 us, execute `stop`, then one more word. */
 const PROGRAM = [...setDec(512 * 100), STOP, 0x60000000];

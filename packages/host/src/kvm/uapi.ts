@@ -1,7 +1,8 @@
-// KVM userspace API constants (capabilities, exit reasons, ONE_REG ids), PAPR hypercall numbers
-// and return codes, and the errno values the ioctl-shaped API returns.
+// KVM userspace API constants (capabilities, exit reasons, ONE_REG ids, the XIVE native device)
+// and the errno values the ioctl-shaped API returns. The hcall numbers and return codes are the
+// kernel's own (@stopsim/linux hvcall.h), shared with the pseries guest.
 // Sources: linux: include/uapi/linux/kvm.h, arch/powerpc/include/uapi/asm/kvm.h,
-// arch/powerpc/include/asm/hvcall.h, include/uapi/asm-generic/errno-base.h.
+// include/uapi/asm-generic/errno-base.h.
 
 // ---------------------------------------------------------------------------------------------
 // errno (linux: include/uapi/asm-generic/errno-base.h). The API returns them negated, like the
@@ -194,90 +195,6 @@ export function oneRegSize(id: bigint): number {
   return 1 << Number((BigInt.asUintN(64, id) & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT);
 }
 
-/** Logical PVR values for KVM_REG_PPC_ARCH_COMPAT (linux: arch/powerpc/include/asm/reg.h). */
-export const PVR_ARCH_205 = 0x0f000002;
-export const PVR_ARCH_206 = 0x0f000003;
-export const PVR_ARCH_206p = 0x0f100003;
-export const PVR_ARCH_207 = 0x0f000004;
-export const PVR_ARCH_300 = 0x0f000005;
-
-// ---------------------------------------------------------------------------------------------
-// PAPR hypercalls (linux: arch/powerpc/include/asm/hvcall.h)
-// ---------------------------------------------------------------------------------------------
-export const H_SUCCESS = 0;
-export const H_BUSY = 1;
-export const H_HARDWARE = -1;
-export const H_FUNCTION = -2;
-export const H_PRIVILEGE = -3;
-export const H_PARAMETER = -4;
-export const H_RESOURCE = -16;
-export const H_TOO_HARD = 9999;
-
-export const H_REMOVE = 0x04;
-export const H_ENTER = 0x08;
-export const H_READ = 0x0c;
-export const H_CLEAR_MOD = 0x10;
-export const H_CLEAR_REF = 0x14;
-export const H_PROTECT = 0x18;
-export const H_GET_TCE = 0x1c;
-export const H_PUT_TCE = 0x20;
-export const H_SET_SPRG0 = 0x24;
-export const H_SET_DABR = 0x28;
-export const H_PAGE_INIT = 0x2c;
-export const H_SET_ASR = 0x30;
-export const H_ASR_ON = 0x34;
-export const H_ASR_OFF = 0x38;
-export const H_LOGICAL_CI_LOAD = 0x3c;
-export const H_LOGICAL_CI_STORE = 0x40;
-export const H_EOI = 0x64;
-export const H_CPPR = 0x68;
-export const H_IPI = 0x6c;
-export const H_IPOLL = 0x70;
-export const H_XIRR = 0x74;
-export const H_PERFMON = 0x7c;
-export const H_REGISTER_VPA = 0xdc;
-/** H_REGISTER_VPA sub-functions in flags bits 45-47 (linux: hvcall.h H_VPA_FUNC_SHIFT/MASK). */
-export const H_VPA_FUNC_SHIFT = 45n;
-export const H_VPA_FUNC_MASK = 7n;
-export const H_VPA_REG_VPA = 1;
-export const H_VPA_REG_DTL = 2;
-export const H_VPA_REG_SLB = 3;
-export const H_VPA_DEREG_VPA = 5;
-export const H_VPA_DEREG_DTL = 6;
-export const H_VPA_DEREG_SLB = 7;
-/** struct lppaca: 640 bytes (BUILD_BUG_ON in do_h_register_vpa); __old_status is byte 9. */
-export const LPPACA_USED_SIZE = 640;
-export const LPPACA_OLD_STATUS_OFFSET = 9;
-/** linux: arch/powerpc/include/asm/lppaca.h LPPACA_OLD_SHARED_PROC */
-export const LPPACA_OLD_SHARED_PROC = 0x2;
-/** L1_CACHE_BYTES on ppc64: a VPA must be cache-line aligned (do_h_register_vpa). */
-export const L1_CACHE_BYTES = 128;
-export const H_CEDE = 0xe0;
-export const H_CONFER = 0xe4;
-export const H_PROD = 0xe8;
-export const H_GET_PPP = 0xec;
-export const H_SET_PPP = 0xf0;
-export const H_BULK_REMOVE = 0x24c;
-export const H_XIRR_X = 0x2fc;
-export const H_RANDOM = 0x300;
-export const H_SET_MODE = 0x31c;
-export const H_GET_CPU_CHARACTERISTICS = 0x1c8;
-/** H_SCM_HEALTH, the last hcall of the 2020 table. */
-export const H_SCM_HEALTH = 0x400;
-/** Highest hcall number KVM tracks in its enabled-hcall bitmap (linux v5.7: H_SCM_HEALTH). */
-export const MAX_HCALL_OPCODE = H_SCM_HEALTH;
-/** QEMU-private hcall range (linux: hvcall.h KVMPPC_HCALL_BASE; qemu: include/hw/ppc/spapr.h). */
-export const KVMPPC_HCALL_BASE = 0xf000;
-/** RTAS entry through an hcall (qemu: include/hw/ppc/spapr.h KVMPPC_H_RTAS). */
-export const H_RTAS = 0xf000;
-
-/** XICS interrupt source number of the inter-processor interrupt (linux: asm/xics.h XICS_IPI). */
-export const XICS_IPI = 2;
-/** Least favoured XICS priority: no interrupt accepted (linux: asm/xics.h LOWEST_PRIORITY). */
-export const XICS_LOWEST_PRIORITY = 0xff;
-/** Priority Linux gives IPIs (linux: asm/xics.h IPI_PRIORITY). */
-export const XICS_IPI_PRIORITY = 4;
-
 // ---------------------------------------------------------------------------------------------
 // The XIVE native device (linux: include/uapi/linux/kvm.h enum kvm_device_type,
 // arch/powerpc/include/uapi/asm/kvm.h "POWER9 XIVE Native Interrupt Controller")
@@ -313,22 +230,5 @@ export const KVM_XIVE_ESB_PAGE_OFFSET = 4;
 /** ONE_REG: a vCPU's XIVE context (the OS ring's words 0-1 as saved at the last pull, then 0). */
 export const KVM_REG_PPC_VP_STATE = KVM_REG_PPC | KVM_REG_SIZE_U128 | 0x8dn;
 
-/** sPAPR interrupt management hcalls (linux: arch/powerpc/include/asm/hvcall.h). */
-export const H_INT_GET_SOURCE_INFO = 0x3a8;
-export const H_INT_SET_SOURCE_CONFIG = 0x3ac;
-export const H_INT_GET_SOURCE_CONFIG = 0x3b0;
-export const H_INT_GET_QUEUE_INFO = 0x3b4;
-export const H_INT_SET_QUEUE_CONFIG = 0x3b8;
-export const H_INT_GET_QUEUE_CONFIG = 0x3bc;
-export const H_INT_SET_OS_REPORTING_LINE = 0x3c0;
-export const H_INT_GET_OS_REPORTING_LINE = 0x3c4;
-export const H_INT_ESB = 0x3c8;
-export const H_INT_SYNC = 0x3cc;
-export const H_INT_RESET = 0x3d0;
-/** Return codes of the H_INT_* calls (linux: hvcall.h). */
-export const H_P2 = -55;
-export const H_P3 = -56;
-export const H_P4 = -57;
-export const H_P5 = -58;
 /** Client architecture support through SLOF (qemu: include/hw/ppc/spapr.h KVMPPC_H_CAS). */
 export const KVMPPC_H_CAS = 0xf002;

@@ -19,8 +19,8 @@ import {
 import { describe, expect, it } from "vitest";
 import { GUEST_BASE, load32, TestGuest } from "../test-helpers/guest.js";
 import { machine, start, vcpu } from "../test-helpers/setup.js";
+import * as U from "./abi.js";
 import { kvmppcGetCpuChar, powernvFwFeatures2020, readFwFeatures } from "./cpu-char.js";
-import * as U from "./uapi.js";
 
 describe("the decrementer of a vCPU", () => {
   it("a fresh vCPU starts with an expired decrementer (kvm_arch_vcpu_create: dec_expires = get_tb())", () => {

@@ -71,7 +71,7 @@ import {
 } from "./kvm.js";
 import { readOneReg, writeOneReg } from "./one-reg.js";
 import { GuestGprs, GuestSprs } from "./regfile.js";
-import * as U from "./uapi.js";
+import * as U from "./abi.js";
 import type { KvmVm, Vcore } from "./vm.js";
 import { type Icp, icpPending, interruptStateChanged } from "./xics-on-xive.js";
 import type { KvmXiveNativeDevice } from "./xive-native.js";
@@ -149,7 +149,7 @@ export class KvmVcpu implements HostTask {
   /** @internal */
   readonly icp: Icp = {
     cppr: 0,
-    mfrr: U.XICS_LOWEST_PRIORITY,
+    mfrr: U.LOWEST_PRIORITY,
     xisr: 0,
     extSource: 0,
     extPriority: 0xff,

@@ -25,7 +25,7 @@ import {
   type KvmHostInfo,
   type KvmMemoryRegion,
 } from "./kvm.js";
-import * as U from "./uapi.js";
+import * as U from "./abi.js";
 import { KvmVcpu } from "./vcpu.js";
 import { KvmXiveNativeDevice } from "./xive-native.js";
 

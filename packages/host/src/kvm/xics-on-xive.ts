@@ -3,7 +3,7 @@
 
 import { type Action, RESUME } from "./entry-exit.js";
 import { finishHcall } from "./hcall.js";
-import * as U from "./uapi.js";
+import * as U from "./abi.js";
 import type { KvmVcpu } from "./vcpu.js";
 
 /** Highest-priority (numerically lowest) pending interrupt more favoured than CPPR. */

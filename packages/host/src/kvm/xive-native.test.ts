@@ -12,7 +12,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { hcall, load32, setDec, TestGuest } from "../test-helpers/guest.js";
 import { machine, start, vcpu } from "../test-helpers/setup.js";
-import * as U from "./uapi.js";
+import * as U from "./abi.js";
 import type { KvmVcpu } from "./vcpu.js";
 import type { KvmXiveNativeDevice } from "./xive-native.js";
 

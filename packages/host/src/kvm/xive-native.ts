@@ -22,7 +22,7 @@ import {
   type XiveTctx,
 } from "@stopsim/isa";
 import type { HostXive } from "../xive-host.js";
-import * as U from "./uapi.js";
+import * as U from "./abi.js";
 
 /** struct kvm_ppc_xive_eq */
 export interface KvmPpcXiveEq {

@@ -1,20 +1,19 @@
+// The menu and teo governors on idle traces, and the per-state accounting of cpuidle_enter_state.
+// The table has the numbers of the pseries guest's shared_states with RFC patch 3 (snooze 0/0,
+// stop0lite 2/20 us, Shared Cede 10/100 us; linux: drivers/cpuidle/cpuidle-pseries.c).
 import { describe, expect, it } from "vitest";
-import { CPU_FTRS_POWER8, CPU_FTRS_POWER9_DD2_2 } from "../linux/cputable.js";
 import { CpuidleDevice, type CpuidleGovernor } from "./core.js";
-import { pseriesIdleProbe, type Stop0liteMode } from "./driver.js";
 import { getTypicalInterval, MenuDevice, MenuGovernor } from "./menu.js";
+import { type CpuidleDriver, cpuidleState } from "./state.js";
 import { TeoGovernor } from "./teo.js";
 
 const TICK = 10_000_000;
 
-function sharedDriver(stop0lite: Stop0liteMode = "always") {
-  return pseriesIdleProbe({
-    shared: true,
-    stop0lite,
-    cpuFeatures: CPU_FTRS_POWER9_DD2_2,
-    stopLitePermitted: false,
-    tbFreq: 512_000_000,
-  });
+function sharedDriver(stop0lite: "always" | "never" = "always"): CpuidleDriver {
+  const snooze = cpuidleState("snooze", "snooze", 0, 0);
+  const lite = cpuidleState("stop0lite", "Pauses the CPU", 2, 20);
+  const cede = cpuidleState("Shared Cede", "Shared Cede", 10, 100);
+  return { name: "test_idle", states: stop0lite === "always" ? [snooze, lite, cede] : [snooze, cede] };
 }
 
 /**
@@ -51,56 +50,6 @@ function drive(
   }
   return chosen;
 }
-
-describe("pseries idle state tables per kernel configuration", () => {
-  const cases: Array<[Stop0liteMode, bigint, boolean, string[]]> = [
-    ["never", CPU_FTRS_POWER9_DD2_2, true, ["snooze", "Shared Cede"]],
-    ["always", CPU_FTRS_POWER8, false, ["snooze", "stop0lite", "Shared Cede"]],
-    ["arch300", CPU_FTRS_POWER9_DD2_2, false, ["snooze", "stop0lite", "Shared Cede"]],
-    ["arch300", CPU_FTRS_POWER8, true, ["snooze", "Shared Cede"]],
-    ["platform", CPU_FTRS_POWER9_DD2_2, false, ["snooze", "Shared Cede"]],
-    ["platform", CPU_FTRS_POWER9_DD2_2, true, ["snooze", "stop0lite", "Shared Cede"]],
-    ["platform", CPU_FTRS_POWER8, true, ["snooze", "stop0lite", "Shared Cede"]],
-  ];
-  for (const [mode, ftrs, permitted, names] of cases) {
-    it(`${mode}, ${ftrs === CPU_FTRS_POWER8 ? "POWER8 features" : "ARCH_300"}, permitted=${permitted}`, () => {
-      const drv = pseriesIdleProbe({
-        shared: true,
-        stop0lite: mode,
-        cpuFeatures: ftrs,
-        stopLitePermitted: permitted,
-        tbFreq: 512_000_000,
-      });
-      expect(drv.states.map((s) => s.name)).toEqual(names);
-    });
-  }
-
-  it("has the driver's latencies and residencies", () => {
-    const drv = sharedDriver();
-    expect(drv.states.map((s) => [s.name, s.desc, s.exitLatencyUs, s.targetResidencyUs])).toEqual([
-      ["snooze", "snooze", 0, 0],
-      ["stop0lite", "Pauses the CPU", 2, 20],
-      ["Shared Cede", "Shared Cede", 10, 100],
-    ]);
-    const ded = pseriesIdleProbe({
-      shared: false,
-      stop0lite: "always",
-      cpuFeatures: CPU_FTRS_POWER9_DD2_2,
-      stopLitePermitted: true,
-      tbFreq: 512_000_000,
-    });
-    // the patch adds stop0lite to shared_states only
-    expect(ded.states.map((s) => [s.name, s.exitLatencyUs, s.targetResidencyUs])).toEqual([
-      ["snooze", 0, 0],
-      ["CEDE", 10, 100],
-    ]);
-  });
-
-  it("computes snooze_timeout from the next state's residency", () => {
-    expect(sharedDriver("always").snoozeTimeoutTb).toBe(20 * 512);
-    expect(sharedDriver("never").snoozeTimeoutTb).toBe(100 * 512);
-  });
-});
 
 describe("menu governor", () => {
   it("picks snooze for very short intervals, stop0lite for ~100 us timers, Shared Cede for long ones", () => {

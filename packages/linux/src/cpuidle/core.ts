@@ -3,7 +3,7 @@
 // rejected) and include/linux/cpuidle.h struct cpuidle_state_usage; the sysfs files under
 // /sys/devices/system/cpu/cpuN/cpuidle/stateM/ expose these (drivers/cpuidle/sysfs.c).
 
-import type { CpuidleDriver } from "./driver.js";
+import type { CpuidleDriver } from "./state.js";
 
 export interface CpuidleStateUsage {
   /** Disabled by the user (sysfs `disable`). */
@@ -20,7 +20,7 @@ export interface CpuidleStateUsage {
   rejected: number;
 }
 
-export class CpuidleDevice {
+export class CpuidleDevice<D extends CpuidleDriver = CpuidleDriver> {
   readonly statesUsage: CpuidleStateUsage[];
   /** dev->last_residency_ns */
   lastResidencyNs = 0;
@@ -31,7 +31,7 @@ export class CpuidleDevice {
 
   constructor(
     readonly cpu: number,
-    readonly drv: CpuidleDriver,
+    readonly drv: D,
   ) {
     this.statesUsage = drv.states.map(() => ({
       disable: false,

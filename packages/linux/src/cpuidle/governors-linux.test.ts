@@ -7,43 +7,29 @@
 // rework into intercepts bins). The first steps of each trace are derived in the comments.
 import { describe, expect, it } from "vitest";
 import { CpuidleDevice, type CpuidleGovernor } from "./core.js";
-import {
-  CEDE_STATE,
-  type CpuidleDriver,
-  type CpuidleState,
-  SNOOZE_STATE,
-  STOP0LITE_STATE,
-} from "./driver.js";
 import { getTypicalInterval, MenuDevice, MenuGovernor } from "./menu.js";
+import { type CpuidleDriver, type CpuidleState, cpuidleState } from "./state.js";
 import { TeoGovernor } from "./teo.js";
 
 const TICK = 10_000_000; // TICK_NSEC at HZ=100
 const UINT_MAX = 0xffffffff;
 
 function driver(states: CpuidleState[]): CpuidleDriver {
-  return {
-    name: "pseries_idle",
-    states,
-    snoozeTimeoutTb: 0,
-    snoozeTimeoutEnabled: false,
-    shared: false,
-    lppacaOldStatus: 0,
-  };
+  return { name: "test_idle", states };
 }
-/** A table of three states: snooze 0/0, stop0lite 2/20 us, CEDE 10/100 us (the governors see only latencies and residencies). */
-const PSERIES = driver([SNOOZE_STATE, STOP0LITE_STATE, CEDE_STATE]);
+/**
+ * A table of three states with pseries' numbers: snooze 0/0, stop0lite 2/20 us, CEDE 10/100 us
+ * (linux: drivers/cpuidle/cpuidle-pseries.c and RFC patch 3; the governors see only latencies,
+ * residencies and the polling flag).
+ */
+const PSERIES = driver([
+  cpuidleState("snooze", "snooze", 0, 0),
+  cpuidleState("stop0lite", "Pauses the CPU", 2, 20),
+  cpuidleState("CEDE", "CEDE", 10, 100),
+]);
 
 function st(name: string, latUs: number, resUs: number, polling = false): CpuidleState {
-  return {
-    name,
-    desc: name,
-    kind: polling ? "snooze" : "cede",
-    exitLatencyUs: latUs,
-    targetResidencyUs: resUs,
-    exitLatencyNs: latUs * 1000,
-    targetResidencyNs: resUs * 1000,
-    polling,
-  };
+  return cpuidleState(name, name, latUs, resUs, polling);
 }
 /** A powernv-like table with a polling state 0 (CPUIDLE_FLAG_POLLING) and four states. */
 const FOUR = driver([
