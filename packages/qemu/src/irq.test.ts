@@ -1,17 +1,6 @@
 import { readFileSync } from "node:fs";
 import { type DeviceTree, type DtNode, decodeDtb } from "@stopsim/devicetree";
 import { Simulation } from "@stopsim/engine";
-import {
-  H_FUNCTION,
-  H_INT_GET_SOURCE_INFO,
-  H_INT_SET_QUEUE_CONFIG,
-  H_INT_SET_SOURCE_CONFIG,
-  H_P2,
-  H_P4,
-  H_P5,
-  H_SUCCESS,
-  KVMPPC_H_CAS,
-} from "@stopsim/host";
 import { SPAPR_XIVE_TM_BASE, SPAPR_XIVE_VC_BASE, TM_CPPR, TM_QW1_OS, TM_SPC_ACK_OS_REG } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import { resolveCpuModel } from "./cpu-models.js";
@@ -29,6 +18,17 @@ import {
 import { defaultCapsWithCpu, MACHINE_TYPES, machinePropertiesHelp, type QemuBuild } from "./machine.js";
 import { parseCommandLine } from "./options.js";
 import { Qemu } from "./spapr.js";
+import {
+  H_FUNCTION,
+  H_INT_GET_SOURCE_INFO,
+  H_INT_SET_QUEUE_CONFIG,
+  H_INT_SET_SOURCE_CONFIG,
+  H_P2,
+  H_P4,
+  H_P5,
+  H_SUCCESS,
+  KVMPPC_H_CAS,
+} from "./spapr-hcall.js";
 import { SPAPR_XIVE_SRC_SET_EISN, SPAPR_XIVE_SRC_TRIGGER } from "./spapr-xive.js";
 import { bootTestHost } from "./test-helpers/hosts.js";
 import { TinyGuestImage } from "./test-helpers/tiny-guest.js";

@@ -17,6 +17,20 @@ export const H_PUT_TERM_CHAR = 0x58;
 export const H_SET_MODE = 0x31c;
 /** KVMPPC_HCALL_BASE + 0x0: RTAS through an hcall. */
 export const KVMPPC_H_RTAS = 0xf000;
+/** KVMPPC_HCALL_BASE + 0x2: client architecture support from the firmware. */
+export const KVMPPC_H_CAS = 0xf002;
+/** The sPAPR interrupt management hcalls (XIVE exploitation mode). */
+export const H_INT_GET_SOURCE_INFO = 0x3a8;
+export const H_INT_SET_SOURCE_CONFIG = 0x3ac;
+export const H_INT_GET_SOURCE_CONFIG = 0x3b0;
+export const H_INT_GET_QUEUE_INFO = 0x3b4;
+export const H_INT_SET_QUEUE_CONFIG = 0x3b8;
+export const H_INT_GET_QUEUE_CONFIG = 0x3bc;
+export const H_INT_SET_OS_REPORTING_LINE = 0x3c0;
+export const H_INT_GET_OS_REPORTING_LINE = 0x3c4;
+export const H_INT_ESB = 0x3c8;
+export const H_INT_SYNC = 0x3cc;
+export const H_INT_RESET = 0x3d0;
 // H_SET_MODE resources and flags, hcall return codes
 export const H_SET_MODE_RESOURCE_LE = 4n;
 export const H_SET_MODE_ENDIAN_BIG = 0n;
@@ -25,6 +39,7 @@ export const H_HARDWARE = -1;
 export const H_P2 = -55;
 export const H_P3 = -56;
 export const H_P4 = -57;
+export const H_P5 = -58;
 export const H_UNSUPPORTED_FLAG = -256;
 
 // hw/ppc/spapr_hcall.c spapr_hypercall for the calls KVM leaves to userspace

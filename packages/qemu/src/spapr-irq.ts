@@ -2,7 +2,6 @@
 // CAS, and the KVMPPC_H_CAS / H_INT_* hypercalls QEMU handles in userspace.
 // qemu: hw/ppc/spapr_irq.c (spapr_irq_init, spapr_irq_reset, spapr_irq_update_active_intc,
 // spapr_irq_post_load), hw/ppc/spapr_hcall.c (h_client_architecture_support).
-import { H_FUNCTION, H_PARAMETER, H_SUCCESS, KVMPPC_H_CAS } from "@stopsim/host";
 import type { Memory } from "@stopsim/isa";
 import {
   type ActiveIntc,
@@ -14,6 +13,7 @@ import {
   readArchitectureVector,
 } from "./irq.js";
 import type { KvmVcpuFd, KvmVmFd } from "./kvm.js";
+import { H_FUNCTION, H_PARAMETER, H_SUCCESS, KVMPPC_H_CAS } from "./spapr-hcall.js";
 import { SpaprXive, type SpaprXiveMigrationState } from "./spapr-xive.js";
 
 /** H_MULTI_THREADS_ACTIVE (qemu: include/hw/ppc/spapr.h): CAS with secondaries running. */

@@ -8,14 +8,6 @@
 // kvmppc_xive_source_reset_one, kvmppc_xive_set_source_config, kvmppc_xive_set_queue_config,
 // kvmppc_xive_get_queue_config, kvmppc_xive_pre_save / post_load), hw/ppc/spapr_irq.c (claims).
 import {
-  H_FUNCTION,
-  H_HARDWARE,
-  H_P2,
-  H_P3,
-  H_P4,
-  H_P5,
-  H_PARAMETER,
-  H_SUCCESS,
   KVM_CAP_PPC_IRQ_XIVE,
   KVM_DEV_TYPE_XIVE,
   KVM_DEV_XIVE_GRP_CTRL,
@@ -36,6 +28,7 @@ import {
 import { type Memory, SPAPR_XIVE_TM_BASE, SPAPR_XIVE_VC_BASE, TM_SHIFT, XiveError } from "@stopsim/isa";
 import { QemuError } from "./errors.js";
 import type { KvmDeviceFd, KvmPpcXiveEq, KvmVcpuFd, KvmVmFd } from "./kvm.js";
+import { H_FUNCTION, H_HARDWARE, H_P2, H_P3, H_P4, H_P5, H_PARAMETER, H_SUCCESS } from "./spapr-hcall.js";
 
 /** Interrupt numbers (qemu: include/hw/ppc/spapr_irq.h). */
 export const SPAPR_IRQ_IPI = 0x0;

@@ -43,10 +43,10 @@ import {
   SRR1_PROGILL,
 } from "@stopsim/isa";
 import type { HostCpu } from "../cpu.js";
+import * as U from "./abi.js";
 import { doHcall, updateVpas } from "./hcall.js";
 import { guestPsscrClearsTrapBits, u64 } from "./kvm.js";
 import { exitName } from "./trace-names.js";
-import * as U from "./abi.js";
 import type { KvmVcpu } from "./vcpu.js";
 import { icpPending, REAL_MODE_XICS_HCALLS } from "./xics-on-xive.js";
 

@@ -2,9 +2,9 @@
 // kvmppc_update_vpas and init_vpa: the hypercalls KVM HV handles in the kernel.
 
 import { MSR_EE } from "@stopsim/isa";
+import * as U from "./abi.js";
 import { type Action, BLOCK, HOST, RESUME } from "./entry-exit.js";
 import { u64 } from "./kvm.js";
-import * as U from "./abi.js";
 import type { KvmVcpu } from "./vcpu.js";
 import { xicsHcall } from "./xics-on-xive.js";
 

@@ -3,8 +3,8 @@ import type { KvmBuild } from "../build.js";
 import type { HostCpu } from "../cpu.js";
 import type { KernelLog } from "../log.js";
 import type { HostXive } from "../xive-host.js";
-import type { FwFeatures } from "./cpu-char.js";
 import * as U from "./abi.js";
+import type { FwFeatures } from "./cpu-char.js";
 import type { KvmVcpu } from "./vcpu.js";
 import { KvmVm } from "./vm.js";
 

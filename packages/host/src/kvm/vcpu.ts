@@ -60,6 +60,7 @@ import {
   type ThreadSoftware,
 } from "@stopsim/isa";
 import type { HostCpu, HostTask, HostTimer } from "../cpu.js";
+import * as U from "./abi.js";
 import { type Action, enterGuest, entryPsscr, guestInterrupt, handleExitHv } from "./entry-exit.js";
 import {
   type ExitHandler,
@@ -71,7 +72,6 @@ import {
 } from "./kvm.js";
 import { readOneReg, writeOneReg } from "./one-reg.js";
 import { GuestGprs, GuestSprs } from "./regfile.js";
-import * as U from "./abi.js";
 import type { KvmVm, Vcore } from "./vm.js";
 import { type Icp, icpPending, interruptStateChanged } from "./xics-on-xive.js";
 import type { KvmXiveNativeDevice } from "./xive-native.js";

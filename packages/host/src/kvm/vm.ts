@@ -14,6 +14,7 @@ import {
   type Memory,
 } from "@stopsim/isa";
 import type { HostCpu } from "../cpu.js";
+import * as U from "./abi.js";
 import { type KvmPpcCpuChar, kvmppcGetCpuChar } from "./cpu-char.js";
 import { DEFAULT_HCALLS, IMPLEMENTED_HCALLS } from "./hcall.js";
 import {
@@ -25,7 +26,6 @@ import {
   type KvmHostInfo,
   type KvmMemoryRegion,
 } from "./kvm.js";
-import * as U from "./abi.js";
 import { KvmVcpu } from "./vcpu.js";
 import { KvmXiveNativeDevice } from "./xive-native.js";
 

@@ -1,9 +1,9 @@
 // linux: arch/powerpc/kvm/book3s_xive_template.c GLUE(X_PFX,h_*) (and book3s_xive.c): the XICS
 // presentation hcalls of a vCPU emulated on XIVE (H_IPI, H_XIRR, H_EOI, H_CPPR, H_IPOLL).
 
+import * as U from "./abi.js";
 import { type Action, RESUME } from "./entry-exit.js";
 import { finishHcall } from "./hcall.js";
-import * as U from "./abi.js";
 import type { KvmVcpu } from "./vcpu.js";
 
 /** Highest-priority (numerically lowest) pending interrupt more favoured than CPPR. */
