@@ -83,7 +83,8 @@ describe("KVM XIVE native device", () => {
   it("a ceded vCPU is woken by its escalation interrupt on its host CPU (xive_esc_irq), not by a doorbell", () => {
     const { m, dev, esb, g1, v0, v1 } = setupXive(true);
     start(m, v1);
-    m.sim.runFor(50_000);
+    // a fresh host CPU's menu history is empty: it snoozes (8 x 10 us) before its first stop state
+    m.sim.runFor(200_000);
     expect(v1.isCeded).toBe(true);
     expect(v1.runState).toBe("blocked");
     expect(m.host.cpus[1].thread.stopped).toBe(true);
