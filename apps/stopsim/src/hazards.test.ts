@@ -1,8 +1,9 @@
 import { NS_PER_MS } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
 import { guestPauses, HAZARD_KINDS, hazardKinds, hazardsSince, NO_HAZARDS, pausedWithin } from "./hazards.js";
+import { matrixRow, runMatrixCell } from "./matrix.js";
+import { runMigrate } from "./migrate.js";
 import type { HostPreset } from "./presets.js";
-import { matrixRow, runMatrixCell, runMigrate } from "./scenarios.js";
 
 type Events = { events: { timestampNs: number; event: string }[] };
 const qemu = (events: [string, number][]): Events => ({

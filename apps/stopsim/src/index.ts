@@ -54,7 +54,20 @@ export { CI_METHOD, type MedianInterval, medianInterval } from "./interval.js";
 export { type CellJob, type Job, type ResultOf, runJob } from "./jobs.js";
 export { LIMITS } from "./limits.js";
 export { domainDefFor, type ManagedHost, manageHost, parseCaps } from "./management.js";
-export { type MatrixResult, matrixJobs, runMatrixPool } from "./matrix.js";
+export {
+  type MatrixCell,
+  type MatrixOptions,
+  type MatrixResult,
+  type MatrixRow,
+  type MatrixSeedResult,
+  matrixCells,
+  matrixJobs,
+  matrixRow,
+  runMatrix,
+  runMatrixCell,
+  runMatrixPool,
+} from "./matrix.js";
+export { type MigrateOptions, type MigrateReport, runMigrate } from "./migrate.js";
 export { defaultWorkers, type PoolOptions, type PoolResult, runJobs } from "./pool.js";
 export {
   DESIGNS,
@@ -79,22 +92,7 @@ export {
 export { buildReportData, type ReportOptions } from "./report.js";
 export { DEFAULT_GUEST, type GuestOptions, WORKLOADS, type WorkloadName } from "./run.js";
 export { loadScenario, parseScenario, type Scenario, ScenarioSchema } from "./scenario.js";
-export {
-  type BootReport,
-  type MatrixCell,
-  type MatrixOptions,
-  type MatrixRow,
-  type MatrixSeedResult,
-  type MigrateOptions,
-  type MigrateReport,
-  matrixCells,
-  matrixRow,
-  type RunOptions,
-  runBoot,
-  runMatrix,
-  runMatrixCell,
-  runMigrate,
-} from "./scenarios.js";
+export { type BootReport, type RunOptions, runBoot } from "./scenarios.js";
 export {
   BenchRateJsonSchema,
   BenchWakeupJsonSchema,

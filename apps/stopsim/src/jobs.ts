@@ -10,10 +10,10 @@ import {
   type RateEntry,
   type WakeupEntry,
 } from "./bench.js";
+import { type MatrixCell, type MatrixSeedResult, runMatrixCell } from "./matrix.js";
 import type { DesignSpec, HostPreset } from "./presets.js";
 import { type ProbeCase, type ProbeResult, type ProbeRunOptions, runProbeCase } from "./probe.js";
 import type { GuestOptions } from "./run.js";
-import { type MatrixCell, type MatrixSeedResult, runMatrixCell } from "./scenarios.js";
 import { runSweepTask, type SweepSample, type SweepTask } from "./sweep.js";
 
 /** One seed of one matrix cell. */

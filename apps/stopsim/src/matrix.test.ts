@@ -3,9 +3,8 @@ import { fileURLToPath } from "node:url";
 import { NS_PER_MS } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
 import { NO_HAZARDS } from "./hazards.js";
-import { runMatrixPool } from "./matrix.js";
-import type { MatrixRow } from "./scenarios.js";
-import { matrixRow, runMatrix } from "./scenarios.js";
+import type { MatrixRow } from "./matrix.js";
+import { matrixRow, runMatrix, runMatrixPool } from "./matrix.js";
 import { runCli } from "./test-helpers/run-cli.js";
 
 const SCENARIO = fileURLToPath(new URL("../scenarios/lost-wakeup.yaml", import.meta.url));

@@ -12,9 +12,10 @@ import type {
   MigrationProbeResult,
   RunOutcome,
 } from "./fleet.js";
+import { hostDomainCapabilities, runMigrate } from "./migrate.js";
 import { type PoolOptions, runJobs } from "./pool.js";
 import type { DesignSpec, HostPreset } from "./presets.js";
-import { hostDomainCapabilities, runBoot, runMigrate } from "./scenarios.js";
+import { runBoot } from "./scenarios.js";
 
 /** Simulated time of each phase of a probe run (boot and idle; before and after a migration). */
 export const PROBE_PHASE_NS = 10 * NS_PER_MS;

@@ -2,7 +2,9 @@
 // of firmware, host kernel + KVM, QEMU and the guest kernel.
 import { NS_PER_MS } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
-import { runBoot, runMatrix, runMigrate } from "./scenarios.js";
+import { runMatrix } from "./matrix.js";
+import { runMigrate } from "./migrate.js";
+import { runBoot } from "./scenarios.js";
 
 const opts = { seed: 3, durationNs: 20 * NS_PER_MS };
 

@@ -2,8 +2,10 @@
 // ending with the matrix. Every outcome printed here is what the layers did in that run.
 import { formatDuration, NS_PER_MS } from "@stopsim/engine";
 import type { Command } from "commander";
+import { runMatrix } from "../matrix.js";
+import { runMigrate } from "../migrate.js";
 import { colour, heading } from "../output.js";
-import { runBoot, runMatrix, runMigrate } from "../scenarios.js";
+import { runBoot } from "../scenarios.js";
 import { parseSeed } from "./args.js";
 import { outcomeText, printMatrix } from "./simulate.js";
 

@@ -7,23 +7,14 @@ import { UsageError } from "../errors.js";
 import type { RunOutcome } from "../fleet.js";
 import { type Hazards, hazardText } from "../hazards.js";
 import { parseCaps } from "../management.js";
-import { runMatrixPool } from "../matrix.js";
+import { MATRIX_WORKLOAD, type MatrixRow, matrixCells, runMatrixPool } from "../matrix.js";
+import { type MigrateReport, runMigrate } from "../migrate.js";
 import { colour, heading, printJson, table } from "../output.js";
 import { parseWorkers } from "../pool.js";
 import { findDesign, findHost } from "../presets.js";
 import { DEFAULT_GUEST, parseWorkload, WORKLOADS } from "../run.js";
 import { loadScenario, type Scenario } from "../scenario.js";
-import {
-  type BootReport,
-  bootSteps,
-  MATRIX_WORKLOAD,
-  type MatrixRow,
-  type MigrateReport,
-  matrixCells,
-  type PhaseReport,
-  type RunOptions,
-  runMigrate,
-} from "../scenarios.js";
+import { type BootReport, bootSteps, type PhaseReport, type RunOptions } from "../scenarios.js";
 import { formatSeeds, resolveSeeds } from "../seeds.js";
 import { Interrupted, onInterrupt, progress, yieldToEventLoop } from "../terminal.js";
 import { withTraceFile } from "../trace-file.js";
