@@ -6,21 +6,14 @@
 // draws its result from a case's probes by a seed of its own (derived from the fleet's seed), so an
 // outcome that one probe seed in k gives reaches about one VM in k.
 import { LatencyHistogram, NS_PER_S, type Rng, Simulation, type TraceConsumer } from "@stopsim/engine";
-import { fleetStateCounts } from "@stopsim/report";
+import { fleetStateCounts, MATRIX_OUTCOMES, type MatrixOutcome } from "@stopsim/report";
 import { UsageError } from "./errors.js";
 import { LIMITS } from "./limits.js";
 
-export type RunOutcome = "native" | "emulated" | "not-used" | "crashed" | "refused" | "failed-start" | "hung";
+/** What a run ended in: the report model's outcomes (@stopsim/report MATRIX_OUTCOMES, named there only). */
+export type RunOutcome = MatrixOutcome;
 
-export const RUN_OUTCOMES: readonly RunOutcome[] = [
-  "native",
-  "emulated",
-  "not-used",
-  "crashed",
-  "refused",
-  "failed-start",
-  "hung",
-];
+export const RUN_OUTCOMES: readonly RunOutcome[] = MATRIX_OUTCOMES;
 
 /** What a full-stack boot of a guest on a host kind ended in. */
 export interface BootProbeResult {

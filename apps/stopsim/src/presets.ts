@@ -1,12 +1,13 @@
 // Hosts and designs as data (DOMAIN.md sections 4 and 5). A design is a set of per-layer
 // settings; nothing here names an outcome: outcomes come from running the layers.
+import type { KvmBuildName } from "@stopsim/host";
 import { UsageError } from "./errors.js";
 
 /** Which guest kernel runs: the cpuidle-pseries configurations of the guest package. */
 export type GuestStopPolicy = "never" | "always" | "arch300" | "platform";
 
-/** Host KVM builds (the host package's presets). */
-export type KvmBuildName = "upstream-2020" | "patch1" | "patch2-as-posted" | "host-probed" | "fallback";
+/** Host KVM builds: the host package's presets (@stopsim/host KVM_BUILDS), named there only. */
+export type { KvmBuildName };
 
 export interface DesignSpec {
   readonly name: string;

@@ -1,13 +1,15 @@
 // Scenario files: users define their own hosts, designs and guest settings in YAML or JSON.
 // Validated with zod; every error names the file, the path in it and what was expected.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { KVM_BUILDS as HOST_KVM_BUILDS, type KvmBuildName } from "@stopsim/host";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { UsageError } from "./errors.js";
 import { LIMITS } from "./limits.js";
 import { DESIGNS, type DesignSpec, HOSTS, type HostPreset } from "./presets.js";
 
-const KVM_BUILDS = ["upstream-2020", "patch1", "patch2-as-posted", "host-probed", "fallback"] as const;
+/** The host package's KVM builds, in its order (the one list of their names). */
+const KVM_BUILDS = Object.keys(HOST_KVM_BUILDS) as [KvmBuildName, ...KvmBuildName[]];
 const CHIPS = ["dd2.0", "dd2.1", "dd2.2", "dd2.3"] as const;
 const NAME = z
   .string()
