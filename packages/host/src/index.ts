@@ -39,6 +39,12 @@ export {
   readFwFeatures,
 } from "./kvm/cpu-char.js";
 export {
+  adjustHaltPoll,
+  DEFAULT_HALT_POLL,
+  type HaltPollParams,
+  type HaltPollStats,
+} from "./kvm/halt-poll.js";
+export {
   type CreateVmOptions,
   type ExitHandler,
   guestPsscrClearsTrapBits,

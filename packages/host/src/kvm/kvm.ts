@@ -26,6 +26,8 @@ export interface KvmHostInfo {
   readonly tickNs: number;
   /** The host's XIVE (powernv): KVM's XIVE native device is built on it. */
   readonly xive?: HostXive;
+  /** The halt-polling module parameters (kvm_main.c); default DEFAULT_HALT_POLL. */
+  readonly haltPoll?: import("./halt-poll.js").HaltPollParams;
 }
 
 /** The kvm_run structure (fields named as in linux: include/uapi/linux/kvm.h). */

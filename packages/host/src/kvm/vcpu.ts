@@ -62,6 +62,7 @@ import {
 import type { HostCpu, HostTask, HostTimer } from "../cpu.js";
 import * as U from "./abi.js";
 import { type Action, enterGuest, entryPsscr, guestInterrupt, handleExitHv } from "./entry-exit.js";
+import { adjustHaltPoll, DEFAULT_HALT_POLL, type HaltPollStats, newHaltPollStats } from "./halt-poll.js";
 import {
   type ExitHandler,
   type KvmHostInfo,
@@ -92,6 +93,12 @@ export class KvmVcpu implements HostTask {
   reenteredDoorbells = 0;
   /** kvmppc_fast_vcpu_kick_hv calls on this vCPU. */
   kicks = 0;
+  /** The vcore's halt polling (one vCPU per vcore on the P9 radix path): window and counters. */
+  readonly haltPoll: HaltPollStats = newHaltPollStats();
+  /** Polling in kvmppc_vcore_blocked: the host thread spins (not idle) waiting for a wake-up. */
+  private haltPolling = false;
+  /** When kvmppc_vcore_blocked started (start_poll), -1 when not blocked. */
+  private blockStartNs = -1;
   /**
    * The areas registered with H_REGISTER_VPA (guest real addresses): the VPA in use and the one
    * requested (applied at the next entry), the dispatch trace log and the SLB shadow (recorded;
@@ -390,7 +397,8 @@ export class KvmVcpu implements HostTask {
     let delay = this.resumeCost;
     this.resumeCost = 0;
     if (this.state === "blocked" || this.ceded) {
-      // woken from kvmppc_vcore_blocked: end the cede, back into the run loop
+      // woken from kvmppc_vcore_blocked's schedule(): end the cede, back into the run loop
+      this.endBlock(true);
       delay += this.cpu.cost(costs.wakeTaskNs) + this.cpu.cost(costs.runLoopNs);
       this.decTimer.cancel();
       this.ceded = false;
@@ -488,17 +496,69 @@ export class KvmVcpu implements HostTask {
     }
     this.decTimer.start(tbToNs(Number(this.decExpires)));
     this.state = "blocked";
+    this.blockStartNs = now;
     if (this.cpu.sim.trace.enabled) {
       this.cpu.sim.trace.instant(this.cpu.track, "kvm_vcpu_block", "kvm", { vcpu: this.id });
     }
+    const pollNs = this.haltPoll.pollNs;
     this.cpu.sim.schedule(this.cpu.cost(this.h.costs.blockNs), () => {
       if (this.state !== "blocked") {
         // woken while blocking: keep the CPU and go back in
         return;
       }
-      this.tickTimer.cancel();
-      this.cpu.taskBlocked(this);
+      if (pollNs > 0) {
+        // linux: book3s_hv.c kvmppc_vcore_blocked: poll kvmppc_vcore_check_block until
+        // start_poll + vc->halt_poll_ns with interrupts on; the thread keeps running
+        this.haltPoll.attemptedPolls++;
+        this.haltPolling = true;
+        this.pollUntil(this.cpu.sim.now + pollNs);
+        return;
+      }
+      this.sleep();
     });
+  }
+
+  /** The poll loop: a wake-up ends it through kickVcpu; the vCPU's decrementer timer fires in it. */
+  private pollUntil(endNs: number): void {
+    const decAt = this.decTimer.armed ? this.decTimer.at : Number.POSITIVE_INFINITY;
+    this.cpu.sim.scheduleAt(Math.min(endNs, Math.max(decAt, this.cpu.sim.now)), () => {
+      if (!this.haltPolling) return;
+      // the host timer interrupt taken while polling (kvmppc_decrementer_func kicks the vCPU)
+      this.cpu.runExpiredTimers();
+      if (!this.haltPolling) return;
+      if (this.cpu.sim.now >= endNs) {
+        this.haltPolling = false;
+        this.haltPoll.pollFailNs += this.cpu.sim.now - this.blockStartNs;
+        this.sleep();
+      } else this.pollUntil(endNs);
+    });
+  }
+
+  /** schedule() in kvmppc_vcore_blocked: the vCPU task sleeps, its host CPU is free. */
+  private sleep(): void {
+    this.tickTimer.cancel();
+    this.cpu.taskBlocked(this);
+  }
+
+  /** The end of kvmppc_vcore_blocked: counters and the poll window's adjustment. */
+  private endBlock(slept: boolean): void {
+    if (this.blockStartNs < 0) return;
+    const blockNs = this.cpu.sim.now - this.blockStartNs;
+    this.blockStartNs = -1;
+    const hp = this.haltPoll;
+    if (slept) {
+      hp.successfulWaits++;
+      hp.waitNs += blockNs;
+    } else if (hp.pollNs > 0) {
+      hp.successfulPolls++;
+      hp.pollSuccessNs += blockNs;
+    }
+    hp.pollNs = adjustHaltPoll(hp.pollNs, blockNs, this.h.haltPoll ?? DEFAULT_HALT_POLL);
+  }
+
+  /** Whether the vCPU's host thread is polling for its wake-up (kvmppc_vcore_blocked). */
+  get isHaltPolling(): boolean {
+    return this.haltPolling;
   }
 
   /** kvmppc_decrementer_func: the ceded vCPU's decrementer expired. */
@@ -512,7 +572,9 @@ export class KvmVcpu implements HostTask {
     this.kicks++;
     if (this.state === "blocked") {
       if (this.cpu.current === this) {
-        // still blocking on its CPU: resume directly
+        // still blocking on its CPU (before schedule(), or polling): resume directly
+        this.haltPolling = false;
+        this.endBlock(false);
         this.state = "kernel";
         this.ceded = false;
         this.decTimer.cancel();
