@@ -49,8 +49,7 @@ export function newHaltPollStats(): HaltPollStats {
 // linux: book3s_hv.c grow_halt_poll_ns
 function grow(pollNs: number, p: HaltPollParams): number {
   if (p.grow === 0) return pollNs;
-  const next = pollNs * p.grow;
-  return next < p.growStart ? p.growStart : next;
+  return Math.max(pollNs * p.grow, p.growStart);
 }
 
 // linux: book3s_hv.c shrink_halt_poll_ns
@@ -74,5 +73,5 @@ export function adjustHaltPoll(pollNs: number, blockNs: number, p: HaltPollParam
     // slept, but a larger window would have caught it
     next = grow(pollNs, p);
   }
-  return next > p.haltPollNs ? p.haltPollNs : next;
+  return Math.min(next, p.haltPollNs);
 }
