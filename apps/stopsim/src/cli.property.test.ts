@@ -48,6 +48,10 @@ const VALUES: Record<string, string[]> = {
   "upgrade-batch": ["1", "2", "0", "x"],
   "dest-caps": ["stop-lite=off", "cap-stop-lite=on", "x"],
   "machine-opts": ["cap-stop-lite=off", "cap-bogus=on"],
+  // nothing listens on port 1: a well-formed address is refused quickly (no Redis server needed)
+  queue: ["redis://127.0.0.1:1", "http://127.0.0.1:6379", "redis://", "nope"],
+  "lock-ms": ["1000", "0", "x"],
+  "probe-seeds": ["1", "2", "0", "x"],
 };
 const ANY = ["1", "abc", "", "-1"];
 

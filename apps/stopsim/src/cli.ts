@@ -10,6 +10,7 @@ import { registerFleet } from "./commands/fleet.js";
 import { registerQemu } from "./commands/qemu.js";
 import { registerReport } from "./commands/report.js";
 import { registerSimulate } from "./commands/simulate.js";
+import { registerWorker } from "./commands/worker.js";
 import { UsageError } from "./errors.js";
 import { printJson, table } from "./output.js";
 import { DESIGNS, HOSTS } from "./presets.js";
@@ -91,6 +92,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerQemu(program);
   registerReport(program);
+  registerWorker(program);
   return program;
 }
 

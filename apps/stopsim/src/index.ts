@@ -89,6 +89,8 @@ export {
   type ProbeSummary,
   runProbeCase,
 } from "./probe.js";
+export { CONNECT_TIMEOUT_MS, checkServer, QUEUE_NAME, runJobsOnQueue, startQueueWorker } from "./queue.js";
+export { DEFAULT_LOCK_MS, parseQueueUrl, type QueueAddress } from "./queue-url.js";
 export { buildReportData, type ReportOptions } from "./report.js";
 export { DEFAULT_GUEST, type GuestOptions, WORKLOADS, type WorkloadName } from "./run.js";
 export { loadScenario, parseScenario, type Scenario, ScenarioSchema } from "./scenario.js";

@@ -20,6 +20,11 @@ export interface PoolOptions {
   onProgress?: (done: number, total: number) => void;
   /** Aborting stops the pool; the result then holds the jobs that had finished. */
   signal?: AbortSignal;
+  /**
+   * A Redis server (redis://HOST:PORT): the jobs go through its BullMQ queue to `stopsim worker`
+   * processes anywhere instead of to worker processes here (queue.ts).
+   */
+  queue?: string;
 }
 
 export interface PoolResult<R> {
@@ -83,6 +88,11 @@ export async function runJobs<J extends Job>(
   jobs: readonly J[],
   o: PoolOptions = {},
 ): Promise<PoolResult<ResultOf<J>>> {
+  if (o.queue !== undefined) {
+    // loaded only for a queue: the pool's worker processes never need BullMQ
+    const { runJobsOnQueue } = await import("./queue.js");
+    return runJobsOnQueue(jobs, o.queue, o);
+  }
   const workers = Math.min(o.workers ?? defaultWorkers(), Math.max(1, jobs.length));
   if (!Number.isSafeInteger(workers) || workers < 1) {
     throw new UsageError(`pool: workers must be a positive whole number, got ${String(o.workers)}`);

@@ -9,6 +9,7 @@ import { benchRateSeeds, benchWakeupSeeds, type SeedsRun } from "../bench-seeds.
 import type { MedianInterval } from "../interval.js";
 import { printJson, table } from "../output.js";
 import { type PoolOptions, parseWorkers } from "../pool.js";
+import { parseQueueOption } from "../queue-url.js";
 import { formatSeeds, resolveSeeds } from "../seeds.js";
 import { Interrupted, onInterrupt, progress } from "../terminal.js";
 import { LIMITS, parseCount, parseDurationOption } from "./args.js";
@@ -51,6 +52,10 @@ export function registerBench(program: Command): void {
       `seeds: a count (from --seed on), FIRST..LAST or a,b,c (default ${BENCH_DEFAULT_SEEDS})`,
     )
     .option("--workers <n>", "worker processes (default: every core; 1 runs serially in this process)")
+    .option(
+      "--queue <redis://host:port>",
+      "run the jobs through this Redis server's queue (stopsim worker processes anywhere) instead of local worker processes",
+    )
     .addOption(new Option("--samples <n>", "wakeup samples per state, method and seed").default("60"))
     .option("--window <time>", "ebizzy and ctxsw: measured window of simulated time", "200ms")
     .option("--json", "machine-readable output")
@@ -61,6 +66,7 @@ export function registerBench(program: Command): void {
           seed: string;
           seeds?: string;
           workers?: string;
+          queue?: string;
           samples: string;
           window: string;
           json?: boolean;
@@ -71,11 +77,12 @@ export function registerBench(program: Command): void {
         const samples = parseCount(o.samples, "--samples", 1, LIMITS.samples);
         const windowNs = parseDurationOption(o.window, "--window", LIMITS.fullStackDurationNs);
         const workers = parseWorkers(o.workers);
+        const queue = parseQueueOption(o.queue);
         const json = o.json === true;
         const f = (n: number) => formatDuration(n);
         if (what === "wakeup") {
           const r = await sweep("bench wakeup", 4 * seeds.length, json, (p) =>
-            benchWakeupSeeds(seeds, samples, { ...p, workers }),
+            benchWakeupSeeds(seeds, samples, { ...p, workers, queue }),
           );
           const { samplesNs: _s, ...out } = r;
           if (json) printJson(out);
@@ -110,7 +117,7 @@ export function registerBench(program: Command): void {
           return;
         }
         const r = await sweep(`bench ${what}`, 4 * seeds.length, json, (p) =>
-          benchRateSeeds(what as RateBench, seeds, windowNs, { ...p, workers }),
+          benchRateSeeds(what as RateBench, seeds, windowNs, { ...p, workers, queue }),
         );
         if (json) printJson(r);
         else {

@@ -25,6 +25,7 @@ import { heading, printJson, table } from "../output.js";
 import { parseWorkers } from "../pool.js";
 import { findDesign, findHost } from "../presets.js";
 import { FullStackProbe } from "../probe.js";
+import { parseQueueOption } from "../queue-url.js";
 import { loadScenario } from "../scenario.js";
 import { formatSeeds, parseSeeds, resolveSeeds } from "../seeds.js";
 import { Interrupted, onInterrupt, progress, yieldToEventLoop } from "../terminal.js";
@@ -78,6 +79,10 @@ export function registerFleet(program: Command): void {
       String(DEFAULT_PROBE_SEEDS),
     )
     .option("--workers <n>", "worker processes for the probes (default: every core)")
+    .option(
+      "--queue <redis://host:port>",
+      "run the probes through this Redis server's queue (stopsim worker processes anywhere) instead of local worker processes",
+    )
     .option("--scenario <file>", "YAML or JSON file with extra hosts and designs")
     .option(
       "--trace <file.json>",
@@ -100,6 +105,7 @@ export function registerFleet(program: Command): void {
           seeds?: string;
           probeSeeds: string;
           workers?: string;
+          queue?: string;
           scenario?: string;
           trace?: string;
           json?: boolean;
@@ -116,6 +122,7 @@ export function registerFleet(program: Command): void {
         const first = typeof seeds[0] === "number" ? seeds[0] : 1;
         const probeSeeds = parseSeeds(o.probeSeeds, "--probe-seeds", first);
         const workers = parseWorkers(o.workers);
+        const queue = parseQueueOption(o.queue);
         if (o.trace !== undefined && seeds.length > 1) {
           throw new UsageError(
             "fleet: --trace takes one fleet seed (one trace per seed would be needed); drop --seeds, or trace one seed with --seed N",
@@ -159,6 +166,7 @@ export function registerFleet(program: Command): void {
         try {
           probed = await runFleetSeeds(base, seeds, probe, {
             workers,
+            queue,
             signal: ac.signal,
             onProgress: (d, total) => {
               if (d === 1) {

@@ -12,6 +12,7 @@ import { type MigrateReport, runMigrate } from "../migrate.js";
 import { colour, heading, printJson, table } from "../output.js";
 import { parseWorkers } from "../pool.js";
 import { findDesign, findHost } from "../presets.js";
+import { parseQueueOption } from "../queue-url.js";
 import { DEFAULT_GUEST, parseWorkload, WORKLOADS } from "../run.js";
 import { loadScenario, type Scenario } from "../scenario.js";
 import { type BootReport, bootSteps, type PhaseReport, type RunOptions } from "../scenarios.js";
@@ -307,11 +308,21 @@ export function registerSimulate(program: Command): void {
       `seeds of every cell: a count (from --seed on), FIRST..LAST or a list a,b,c (default ${MATRIX_DEFAULT_SEEDS}; --seed alone runs that one seed)`,
     )
     .option("--workers <n>", "worker processes (default: every core; 1 runs serially in this process)")
+    .option(
+      "--queue <redis://host:port>",
+      "run the jobs through this Redis server's queue (stopsim worker processes anywhere) instead of local worker processes",
+    )
     .option("--designs <list>", "only these designs, comma-separated (default: all, scenario ones first)")
     .option("--hosts <list>", "only these hosts, comma-separated (default: all, scenario ones first)")
     .action(
       async (
-        o: CommonOpts & { seeds?: string; workers?: string; designs?: string; hosts?: string },
+        o: CommonOpts & {
+          seeds?: string;
+          workers?: string;
+          queue?: string;
+          designs?: string;
+          hosts?: string;
+        },
         cmd: Command,
       ) => {
         if (o.trace !== undefined) {
@@ -329,6 +340,7 @@ export function registerSimulate(program: Command): void {
         };
         const seeds = resolveSeeds(o, MATRIX_DEFAULT_SEEDS, cmd.getOptionValueSource("seed") === "cli");
         const workers = parseWorkers(o.workers);
+        const queue = parseQueueOption(o.queue);
         const total = matrixCells(ro).length * seeds.length;
         const bar = progress("matrix", total, { enabled: !o.json });
         const ac = new AbortController();
@@ -337,6 +349,7 @@ export function registerSimulate(program: Command): void {
         try {
           r = await runMatrixPool({ ...ro, trace: false }, seeds, {
             workers,
+            queue,
             signal: ac.signal,
             onProgress: (d) => bar.update(d),
           });
