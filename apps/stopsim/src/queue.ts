@@ -6,10 +6,13 @@
 // the job's lock until it expires; then another worker's stalled-job check moves the job back to
 // the wait list and it runs again (BullMQ's stalled jobs): nothing is lost.
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker as Thread } from "node:worker_threads";
 import { Job as BullJob, type ConnectionOptions, Queue, QueueEvents, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { UsageError } from "./errors.js";
-import { type Job, type ResultOf, runJob } from "./jobs.js";
+import type { Job, ResultOf } from "./jobs.js";
 import type { PoolOptions, PoolResult } from "./pool.js";
 import { DEFAULT_LOCK_MS, parseQueueUrl, type QueueAddress } from "./queue-url.js";
 
@@ -158,6 +161,49 @@ export async function runJobsOnQueue<J extends Job>(
   return { results, done, interrupted, workers: 0 };
 }
 
+/** The built job thread (dist/queue-thread.js), also when this module runs from its TypeScript source. */
+function threadModule(): string {
+  const here = import.meta.url;
+  const url = here.endsWith(".ts")
+    ? new URL("../dist/queue-thread.js", here)
+    : new URL("./queue-thread.js", here);
+  const path = fileURLToPath(url);
+  if (!existsSync(path)) {
+    throw new UsageError(
+      `worker: ${path} does not exist; build the app first (pnpm --filter @stopsim/app build)`,
+    );
+  }
+  return path;
+}
+
+/** One thread that runs jobs one after another, off the worker's main thread. */
+function jobThread(): { run: (job: Job) => Promise<unknown>; close: () => Promise<void> } {
+  const thread = new Thread(threadModule());
+  const waiting = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
+  let next = 0;
+  thread.on("message", (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
+    const w = waiting.get(m.id);
+    waiting.delete(m.id);
+    if (m.ok) w?.resolve(m.result);
+    else w?.reject(new Error(m.error ?? "job failed"));
+  });
+  thread.on("error", (e) => {
+    for (const w of waiting.values()) w.reject(e);
+    waiting.clear();
+  });
+  return {
+    run: (job) =>
+      new Promise((resolve, reject) => {
+        const id = next++;
+        waiting.set(id, { resolve, reject });
+        thread.postMessage({ id, job });
+      }),
+    close: async () => {
+      await thread.terminate();
+    },
+  };
+}
+
 export interface QueueWorkerOptions {
   /** The job lock (ms): a job whose worker died runs again after it (and the stalled check). */
   lockMs?: number;
@@ -177,14 +223,14 @@ export async function startQueueWorker(
   const address = parseQueueUrl(url);
   await checkServer(address);
   const lockMs = o.lockMs ?? DEFAULT_LOCK_MS;
+  const thread = jobThread();
   const worker = new Worker(
     QUEUE_NAME,
     async (job) => {
       const data = job.data as Job;
       o.onJob?.("start", String(job.id), data.kind);
-      // let the start be seen (a log line, the lock taken) before the synchronous run
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      const r = runJob(data);
+      // on the job thread: this thread keeps renewing the job's lock while it runs
+      const r = await thread.run(data);
       o.onJob?.("done", String(job.id), data.kind);
       return r;
     },
@@ -199,5 +245,8 @@ export async function startQueueWorker(
   );
   worker.on("error", () => {});
   await worker.waitUntilReady();
-  return () => worker.close();
+  return async () => {
+    await worker.close();
+    await thread.close();
+  };
 }
