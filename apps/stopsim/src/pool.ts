@@ -47,18 +47,17 @@ export function parseWorkers(text: string | undefined): number {
 }
 
 /**
- * The built worker module: dist/pool-worker.js, also when this module runs from its TypeScript
- * source (tests, tsx), because a forked Node 20 process does not inherit a TypeScript loader.
+ * A built module of the app (`file`, e.g. "pool-worker.js"), also when this module runs from its
+ * TypeScript source (tests, tsx): a forked process or a worker thread of Node 20 does not inherit a
+ * TypeScript loader, so it always loads dist/. `who` names the caller in the error.
  */
-function workerModule(): string {
+export function builtModule(file: string, who: string): string {
   const here = import.meta.url;
-  const url = here.endsWith(".ts")
-    ? new URL("../dist/pool-worker.js", here)
-    : new URL("./pool-worker.js", here);
+  const url = here.endsWith(".ts") ? new URL(`../dist/${file}`, here) : new URL(`./${file}`, here);
   const path = fileURLToPath(url);
   if (!existsSync(path)) {
     throw new UsageError(
-      `pool: ${path} does not exist; build the app first (pnpm --filter @stopsim/app build)`,
+      `${who}: ${path} does not exist; build the app first (pnpm --filter @stopsim/app build)`,
     );
   }
   return path;
@@ -98,7 +97,7 @@ export async function runJobs<J extends Job>(
     throw new UsageError(`pool: workers must be a positive whole number, got ${String(o.workers)}`);
   }
   if (workers === 1) return runSerial(jobs, o);
-  const pool = workerpool.pool(workerModule(), {
+  const pool = workerpool.pool(builtModule("pool-worker.js", "pool"), {
     workerType: "process",
     maxWorkers: workers,
     // the worker ignores SIGINT itself (pool-worker.ts): this process decides when it ends

@@ -6,14 +6,12 @@
 // the job's lock until it expires; then another worker's stalled-job check moves the job back to
 // the wait list and it runs again (BullMQ's stalled jobs): nothing is lost.
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker as Thread } from "node:worker_threads";
 import { Job as BullJob, type ConnectionOptions, Queue, QueueEvents, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { UsageError } from "./errors.js";
 import type { Job, ResultOf } from "./jobs.js";
-import type { PoolOptions, PoolResult } from "./pool.js";
+import { builtModule, type PoolOptions, type PoolResult } from "./pool.js";
 import { DEFAULT_LOCK_MS, parseQueueUrl, type QueueAddress } from "./queue-url.js";
 
 /** The BullMQ queue every stopsim client and worker uses on a server. */
@@ -161,24 +159,9 @@ export async function runJobsOnQueue<J extends Job>(
   return { results, done, interrupted, workers: 0 };
 }
 
-/** The built job thread (dist/queue-thread.js), also when this module runs from its TypeScript source. */
-function threadModule(): string {
-  const here = import.meta.url;
-  const url = here.endsWith(".ts")
-    ? new URL("../dist/queue-thread.js", here)
-    : new URL("./queue-thread.js", here);
-  const path = fileURLToPath(url);
-  if (!existsSync(path)) {
-    throw new UsageError(
-      `worker: ${path} does not exist; build the app first (pnpm --filter @stopsim/app build)`,
-    );
-  }
-  return path;
-}
-
 /** One thread that runs jobs one after another, off the worker's main thread. */
 function jobThread(): { run: (job: Job) => Promise<unknown>; close: () => Promise<void> } {
-  const thread = new Thread(threadModule());
+  const thread = new Thread(builtModule("queue-thread.js", "worker"));
   const waiting = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
   let next = 0;
   thread.on("message", (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
