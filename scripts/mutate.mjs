@@ -30,10 +30,15 @@ export const TARGETS = {
     mutate: ["src/codec.ts", "src/asm.ts"],
     note: "the decoder/encoder/disassembler (codec.ts) and the assembler (asm.ts) only",
   },
+  linux: {
+    dir: "packages/linux",
+    mutate: ["src/**/*.ts"],
+    note: "cputable, hvcall numbers, lppaca, XICS constants, the cpuidle core and the menu/teo governors",
+  },
   "guest-cpuidle": {
     dir: "packages/guest",
     mutate: ["src/cpuidle/**/*.ts"],
-    note: "the cpuidle core, driver and menu/teo governors only",
+    note: "cpuidle-pseries (the pseries driver and its state tables) only",
     // its test fixtures read packages/devicetree/fixtures by a relative path, which a sandbox copy
     // of the package would break: mutate the files in place (restored when Stryker ends)
     inPlace: true,
