@@ -55,12 +55,20 @@ export interface RateEntry {
 function bootGuest(
   c: BenchCase,
   seed: number | string,
+  machineExtra = "",
 ): { sim: Simulation; kernel: GuestKernel; counters: () => number } {
   const sim = new Simulation({ seed });
   const design = findDesign(c.design);
   const h = bootSimHost(sim, findHost(c.host), design);
   const kernel = createDesignGuest(sim, design, DEFAULT_GUEST);
-  const q = startQemu(sim, h, design, kernel, qemuCommandLine(design, DEFAULT_GUEST), `qemu@${c.host}`);
+  const q = startQemu(
+    sim,
+    h,
+    design,
+    kernel,
+    qemuCommandLine(design, DEFAULT_GUEST, machineExtra),
+    `qemu@${c.host}`,
+  );
   if (!q.ok) throw new UsageError(`bench: QEMU did not start on ${c.host}: ${q.error.split("\n")[0]}`);
   const qemu = q.qemu;
   const deadline = sim.now + 2 * NS_PER_S;
@@ -139,8 +147,10 @@ export function benchRateCase(
   c: BenchCase,
   seed: number | string,
   windowNs = 200 * NS_PER_MS,
+  /** Appended to -machine, e.g. ",ic-mode=xics" for the XICS path. */
+  machineExtra = "",
 ): RateEntry {
-  const { sim, kernel } = bootGuest(c, seed);
+  const { sim, kernel } = bootGuest(c, seed, machineExtra);
   onlyState(kernel, c.state);
   const w = what === "ebizzy" ? new Ebizzy(kernel, { cpu: 0 }) : new ContextSwitch2(kernel, 0, 1);
   sim.runFor(10 * NS_PER_MS);

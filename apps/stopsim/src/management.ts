@@ -47,10 +47,16 @@ export function domainDefFor(
   };
   const bytes = parseSize(guest.memory, "M");
   if (bytes === undefined) throw new UsageError(`--memory '${guest.memory}' is not a size (e.g. 1G, 512M)`);
+  // ic-mode is a machine property, not a cap: it goes to the definition's icMode
+  const { "ic-mode": icMode, ...capsOnly } = caps;
+  if (icMode !== undefined && icMode !== "xics" && icMode !== "xive" && icMode !== "dual") {
+    throw new UsageError(`ic-mode '${icMode}' is not xics, xive or dual`);
+  }
   const def: DomainDef = {
     name: "guest",
     machine: design.machine,
-    caps,
+    ...(icMode !== undefined ? { icMode } : {}),
+    caps: capsOnly,
     vcpus: topo,
     memoryKiB: Number(bytes / 1024n),
   };

@@ -2,11 +2,13 @@ import { NS_PER_MS, Simulation } from "@stopsim/engine";
 import {
   type Domain,
   type DomainCapabilities,
+  type DomainDef,
   domainCommandLine,
   migrateDomain,
   VirError,
 } from "@stopsim/libvirt";
 import { type MigrationInfo, MigrationNetwork, type Qemu } from "@stopsim/qemu";
+import { UsageError } from "./errors.js";
 import type { RunOutcome } from "./fleet.js";
 import { type Hazards, hazardText, NO_HAZARDS, observeHazards } from "./hazards.js";
 import { domainDefFor, manageHost, parseCaps } from "./management.js";
@@ -60,6 +62,8 @@ export interface MigrateReport {
     virError?: { code: number; domain: number; level: number; message: string };
     /** libvirtd's debug log of the job (with --verbose). */
     log?: string[];
+    /** The interrupt controller the guest ran on before and after (a completed migration). */
+    interruptController?: { source: "xics" | "xive"; destination: "xics" | "xive" };
   };
   outcome: RunOutcome;
   detail: string;
@@ -156,7 +160,7 @@ function migrateOnce(
   };
   seen.observe = observe;
   const srcDef = domainDefFor(design, guestOpts, parseCaps(opts.machineExtra ?? ""));
-  const dstDef = opts.destCaps ? { ...srcDef, caps: { ...srcDef.caps, ...opts.destCaps } } : srcDef;
+  const dstDef = opts.destCaps ? destDefinition(srcDef, opts.destCaps) : srcDef;
 
   let dom: Domain;
   try {
@@ -174,6 +178,7 @@ function migrateOnce(
     };
   }
   const q1 = m1.processes.get(srcDef.name);
+  const sourceIrq = q1?.irq;
   if (q1 === undefined) throw new Error("libvirt started the domain without a QEMU process");
   const workload = startWorkload(sim, kernel, guestOpts.workload);
   const mk0 = mark(sim, q1, kernel, observe);
@@ -334,10 +339,24 @@ function migrateOnce(
       ...base,
       source: { started: true, phase: p1 },
       destination: { started: true, phase: p2 },
-      migration,
+      migration: {
+        ...migration,
+        ...(sourceIrq !== undefined
+          ? { interruptController: { source: sourceIrq.active, destination: q.irq.active } }
+          : {}),
+      },
       outcome: p2.outcome,
       detail: `${p1.outcome} on ${fromPreset.name}, ${p2.outcome} on ${toPreset.name}${hazards.length ? `; ${hazards.join("; ")}` : ""}`,
       ...traceOut(),
     };
   }
+}
+
+/** The destination's definition: the source's with `--dest-caps` applied (ic-mode=... sets the mode). */
+function destDefinition(src: DomainDef, destCaps: Record<string, string>): DomainDef {
+  const { "ic-mode": icMode, ...caps } = destCaps;
+  if (icMode !== undefined && icMode !== "xics" && icMode !== "xive" && icMode !== "dual") {
+    throw new UsageError(`--dest-caps ic-mode='${icMode}' is not xics, xive or dual`);
+  }
+  return { ...src, ...(icMode !== undefined ? { icMode } : {}), caps: { ...src.caps, ...caps } };
 }

@@ -102,6 +102,11 @@ export interface BootReport {
     error?: string;
     caps: Record<string, string>;
     stopLitePermitted: boolean;
+    /**
+     * The interrupt controller: QEMU's ic-mode, the controller CAS left active, and why (null when
+     * the guest made no CAS call).
+     */
+    interruptController?: { mode: string; active: "xics" | "xive"; cas: string | null };
   };
   guest: {
     state: GuestRunState | "not-started";
@@ -295,7 +300,13 @@ export function* bootSteps(
   const offered = kernel.cpuidleSysfs()[0]?.states.map((s) => s.name) ?? [];
   return {
     ...base,
-    qemu: { commandLine, started: true, caps: capsRecord(q), stopLitePermitted: stopLitePermitted(q) },
+    qemu: {
+      commandLine,
+      started: true,
+      caps: capsRecord(q),
+      stopLitePermitted: stopLitePermitted(q),
+      interruptController: { mode: q.irq.mode, active: q.irq.active, cas: q.irq.cas?.reason ?? null },
+    },
     guest: {
       state: phase.guestState,
       cpus: kernel.cpus.filter((c) => c?.online).length,

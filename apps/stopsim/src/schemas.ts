@@ -55,6 +55,14 @@ export const BootJsonSchema = z
         error: z.string().optional(),
         caps: z.record(z.string(), z.string()),
         stopLitePermitted: z.boolean(),
+        interruptController: z
+          .object({
+            mode: z.enum(["xics", "xive", "dual"]),
+            active: z.enum(["xics", "xive"]),
+            cas: z.string().nullable(),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     guest: z
@@ -124,6 +132,10 @@ export const MigrateJsonSchema = z
           .strict()
           .optional(),
         managementLayer: z.enum(["libvirt", "none"]).optional(),
+        interruptController: z
+          .object({ source: z.enum(["xics", "xive"]), destination: z.enum(["xics", "xive"]) })
+          .strict()
+          .optional(),
         phases: z.array(z.string()).optional(),
         failedPhase: z.string().optional(),
         virError: z

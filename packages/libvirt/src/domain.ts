@@ -14,6 +14,12 @@ export interface DomainDef {
    * <nested-hv>, <ccf-assist>...; the model passes any cap by its QEMU name), e.g. { "stop-lite": "off" }.
    */
   readonly caps?: Readonly<Record<string, string>>;
+  /**
+   * The pseries machine's interrupt controller mode (`-machine ic-mode=xics|xive|dual`). libvirt's
+   * domain XML has no element for it (a domain passes it through `<qemu:commandline>`); the model
+   * takes it as a field so that a destination definition can differ in it.
+   */
+  readonly icMode?: "xics" | "xive" | "dual";
   /** <cpu mode='host-model'/>: on pseries QEMU's -cpu POWER9 (the host's PVR under KVM). */
   readonly cpu?: string;
   /** <vcpu> and <cpu><topology sockets= cores= threads=>. */
@@ -73,7 +79,7 @@ export function domainCommandLine(def: DomainDef, opts: CommandLineOptions = {})
     "-accel",
     "kvm",
     "-M",
-    `${def.machine}${caps.join("")}`,
+    `${def.machine}${def.icMode !== undefined ? `,ic-mode=${def.icMode}` : ""}${caps.join("")}`,
     "-cpu",
     def.cpu ?? "POWER9",
     "-smp",

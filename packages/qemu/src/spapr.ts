@@ -614,6 +614,7 @@ export class Qemu {
         ramSize: this.config.ramSize,
         nCpus: this.vcpus.length,
         capNames: capsOfBuild(this.build).map((c) => c.migName),
+        xive: this.irq.mode !== "xics",
         writePage: (addr, page) => {
           if ("data" in page) this.ram.load(addr, page.data);
           else if (page.fill !== 0 || this.ram.isWritten(addr / TARGET_PAGE_SIZE)) {
@@ -623,6 +624,14 @@ export class Qemu {
         },
       });
       this.incomingWarnings = spaprCapsPostMigration(this, loaded);
+      // spapr_post_load -> spapr_irq_post_load: the source's negotiated OV5 and its controller
+      const irqError = this.irq.loadState({
+        ov5Cas: loaded.spapr.ov5Cas ?? new Uint8Array(27),
+        xive: loaded.xive ?? null,
+      });
+      if (irqError !== null) {
+        throw new MigrationError("load of migration failed: Invalid argument", { preceding: [irqError] });
+      }
       for (const c of loaded.cpus) kvmPutCpuState(this, c);
     } catch (e) {
       if (e instanceof MigrationError) this.incomingFailed(e.message, e);

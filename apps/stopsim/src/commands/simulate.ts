@@ -200,6 +200,13 @@ function printBoot(r: BootReport, durationNs: number): void {
       .join(" ");
     console.log(`  caps: ${caps}`);
     console.log(`  guest tree: ibm,stop-lite-permitted ${r.qemu.stopLitePermitted ? "present" : "absent"}`);
+    const ic = r.qemu.interruptController;
+    if (ic !== undefined) {
+      const name = ic.active === "xive" ? "XIVE exploitation mode" : "XICS";
+      console.log(
+        `  interrupt controller: ${name} (ic-mode=${ic.mode}); ${ic.cas === null ? "the guest made no CAS call" : `CAS: ${ic.cas}`}`,
+      );
+    }
     console.log(heading("guest kernel"));
     const t = r.guest.cpuidleTable;
     console.log(

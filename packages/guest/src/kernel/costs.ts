@@ -71,8 +71,8 @@ export const DEFAULT_GUEST_COSTS: Readonly<GuestCosts> = Object.freeze({
   pipeSyscallNs: 600,
   secondaryBootNs: 200_000,
   xiveMmioStoreNs: 30,
-  xiveTimaLoadNs: 150,
-  xiveEsbLoadNs: 150,
+  xiveTimaLoadNs: 720,
+  xiveEsbLoadNs: 720,
   jitterSigma: 0.15,
 });
 

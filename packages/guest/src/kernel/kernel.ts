@@ -197,7 +197,7 @@ export class GuestKernel implements GuestKernelImage {
       governor: config.governor ?? "menu",
       ipi: config.ipi ?? "linux",
       xive: config.xive ?? true,
-      cas: config.cas ?? false,
+      cas: config.cas ?? true,
       hz: config.hz ?? 100,
       panicOnOops: config.panicOnOops ?? true,
       watchdogThreshS: config.watchdogThreshS ?? 10,

@@ -400,7 +400,10 @@ export class OutgoingMigration {
           guestTimebase: tb,
           timeOfTheDayNs: BigInt(src.sim.now),
           caps,
+          ov5Cas: src.irq.ov5Cas,
         },
+        // kvmppc_xive_pre_save: the XIVE state, synchronised from KVM with the vCPUs stopped
+        src.irq.active === "xive" ? src.irq.xive.saveState() : undefined,
       );
       this.transmit(from, () => this.finish());
     });

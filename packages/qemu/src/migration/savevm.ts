@@ -6,6 +6,7 @@
 //       ("cpu_common": halted), hw/ppc/spapr.c vmstate_spapr (+ spapr_caps.c cap subsections).
 
 import { MigrationError } from "../errors.js";
+import type { SpaprXiveMigrationState } from "../spapr-xive.js";
 import { QemuFileReader, type QemuFileWriter } from "./qemu-file.js";
 
 export const QEMU_VM_FILE_MAGIC = 0x5145564d;
@@ -41,6 +42,7 @@ export const SECTION_VERSIONS: Readonly<Record<string, number>> = {
   cpu_common: 1,
   cpu: 5,
   spapr: 3,
+  "spapr-xive": 1,
 };
 
 /** CPU state of one vCPU as the "cpu" and "cpu_common" sections carry it. */
@@ -68,6 +70,11 @@ export interface SpaprMigrationState {
    * non-default level (qemu: spapr_caps.c SPAPR_CAP_MIG_STATE needed()).
    */
   readonly caps: ReadonlyMap<string, number>;
+  /**
+   * The OV5 negotiated at CAS (the "spapr_option_vector_ov5_cas" subsection, sent once the guest
+   * made its CAS call; hw/ppc/spapr.c vmstate_spapr_ov5_cas), by OV5 byte number.
+   */
+  readonly ov5Cas?: Uint8Array;
 }
 
 /** One page of RAM: data (4 KiB) or a fill byte for zero/uniform pages. */
@@ -81,10 +88,17 @@ interface SectionIds {
   cpuCommon(i: number): number;
   cpu(i: number): number;
   readonly spapr: number;
+  readonly xive: number;
 }
 
 function sectionIds(nCpus: number): SectionIds {
-  return { ram: 0, cpuCommon: (i) => 1 + 2 * i, cpu: (i) => 2 + 2 * i, spapr: 1 + 2 * nCpus };
+  return {
+    ram: 0,
+    cpuCommon: (i) => 1 + 2 * i,
+    cpu: (i) => 2 + 2 * i,
+    spapr: 1 + 2 * nCpus,
+    xive: 2 + 2 * nCpus,
+  };
 }
 
 function putSectionFull(
@@ -179,6 +193,8 @@ export function saveComplete(
   pages: readonly RamPage[],
   cpus: readonly CpuMigrationState[],
   spapr: SpaprMigrationState,
+  /** The "spapr-xive" device state when the guest runs on XIVE (hw/intc/spapr_xive.c vmstate_spapr_xive). */
+  xive?: SpaprXiveMigrationState,
 ): void {
   const ids = sectionIds(cpus.length);
   w.putByte(QEMU_VM_SECTION_END);
@@ -215,7 +231,22 @@ export function saveComplete(
     w.putBe32(1);
     w.value(() => w.putByte(level));
   }
+  const ov5 = spapr.ov5Cas ?? new Uint8Array(0);
+  if (ov5.some((b) => b !== 0)) {
+    w.putByte(QEMU_VM_SUBSECTION);
+    w.putCountedString(OV5_CAS_SUBSECTION);
+    w.putBe32(1);
+    w.value(() => {
+      w.putByte(ov5.length);
+      for (const b of ov5) w.putByte(b);
+    });
+  }
   putFooter(w, ids.spapr);
+  if (xive !== undefined) {
+    putSectionFull(w, QEMU_VM_SECTION_FULL, ids.xive, "spapr-xive", 0, SECTION_VERSIONS["spapr-xive"]);
+    w.value(() => putXive(w, xive));
+    putFooter(w, ids.xive);
+  }
   w.putByte(QEMU_VM_EOF);
 }
 
@@ -230,6 +261,8 @@ export interface LoadTarget {
   readonly nCpus: number;
   /** Known cap subsection names (the migName of every cap this QEMU knows). */
   readonly capNames: readonly string[];
+  /** The destination has a "spapr-xive" device (its ic-mode is xive or dual). */
+  readonly xive?: boolean;
   writePage(addr: number, page: RamPage): void;
 }
 
@@ -237,6 +270,7 @@ export interface LoadedVmState {
   readonly cpus: CpuMigrationState[];
   readonly spapr: SpaprMigrationState;
   readonly pages: number;
+  readonly xive?: SpaprXiveMigrationState;
 }
 
 const STRERROR: Record<string, string> = {
@@ -387,6 +421,7 @@ export function loadVmState(bytes: Uint8Array, target: LoadTarget): LoadedVmStat
   const halted = new Map<number, boolean>();
   const cpus: CpuMigrationState[] = [];
   let spapr: SpaprMigrationState | undefined;
+  let xive: SpaprXiveMigrationState | undefined;
   let ramStarted = false;
   let pages = 0;
   const seen = new Set<string>();
@@ -410,14 +445,21 @@ export function loadVmState(bytes: Uint8Array, target: LoadTarget): LoadedVmStat
               ? ids.ram
               : idstr === "spapr"
                 ? ids.spapr
-                : idstr === "cpu"
-                  ? ids.cpu(instance)
-                  : idstr === "cpu_common"
-                    ? ids.cpuCommon(instance)
-                    : -1;
+                : idstr === "spapr-xive"
+                  ? ids.xive
+                  : idstr === "cpu"
+                    ? ids.cpu(instance)
+                    : idstr === "cpu_common"
+                      ? ids.cpuCommon(instance)
+                      : -1;
           const instanceOk =
             idstr === "cpu" || idstr === "cpu_common" ? instance < target.nCpus : instance === 0;
-          if (known === undefined || !instanceOk || (type === QEMU_VM_SECTION_START) !== (idstr === "ram")) {
+          if (
+            known === undefined ||
+            !instanceOk ||
+            (idstr === "spapr-xive" && target.xive !== true) ||
+            (type === QEMU_VM_SECTION_START) !== (idstr === "ram")
+          ) {
             throw loadFailed("EINVAL", [
               `Unknown savevm section or instance '${idstr}' ${instance}. Make sure that your current VM setup matches your saved VM setup, including any hotplugged devices`,
             ]);
@@ -451,15 +493,24 @@ export function loadVmState(bytes: Uint8Array, target: LoadTarget): LoadedVmStat
               throw new SectionLoadError("EINVAL", [`cpu ${instance} arrived before its cpu_common state`]);
             }
             cpus.push(loadCpu(r, instance, halted.get(instance) === true));
+          } else if (idstr === "spapr-xive") {
+            xive = loadXive(r);
           } else {
             r.getBe32();
             const guestTimebase = r.getBe64();
             const timeOfTheDayNs = r.getBe64();
             const caps = new Map<string, number>();
+            let ov5Cas: Uint8Array | undefined;
             while (r.peekByte() === QEMU_VM_SUBSECTION) {
               r.getByte();
               const sub = r.getCountedString();
               const subVersion = r.getBe32();
+              if (sub === OV5_CAS_SUBSECTION && subVersion === 1) {
+                const n = r.getByte();
+                ov5Cas = new Uint8Array(n);
+                for (let i = 0; i < n; i++) ov5Cas[i] = r.getByte();
+                continue;
+              }
               const capName = sub.startsWith("spapr/cap/") ? sub.slice("spapr/cap/".length) : undefined;
               // qemu: vmstate_subsection_load: an unknown subsection fails the load with -ENOENT
               if (capName === undefined || !target.capNames.includes(capName) || subVersion !== 1) {
@@ -467,7 +518,7 @@ export function loadVmState(bytes: Uint8Array, target: LoadTarget): LoadedVmStat
               }
               caps.set(capName, r.getByte());
             }
-            spapr = { guestTimebase, timeOfTheDayNs, caps };
+            spapr = { guestTimebase, timeOfTheDayNs, caps, ...(ov5Cas !== undefined ? { ov5Cas } : {}) };
           }
           checkFooter(r, idstr, id);
           break;
@@ -503,5 +554,70 @@ export function loadVmState(bytes: Uint8Array, target: LoadTarget): LoadedVmStat
     throw loadFailed("EIO", []);
   }
   cpus.sort((a, b) => a.index - b.index);
-  return { cpus, spapr, pages };
+  return { cpus, spapr, pages, ...(xive !== undefined ? { xive } : {}) };
+}
+
+/** The subsection of the negotiated OV5 (qemu: hw/ppc/spapr.c vmstate_spapr_ov5_cas). */
+export const OV5_CAS_SUBSECTION = "spapr_option_vector_ov5_cas";
+
+// The "spapr-xive" section: the sources (routing and PQ), the queues (address, size, index,
+// toggle) and each vCPU's saved OS ring words (the model's layout of spapr_xive's EAT/ENDT and the
+// vCPUs' xive-tctx state)
+function putXive(w: QemuFileWriter, x: SpaprXiveMigrationState): void {
+  w.putBe32(x.sources.length);
+  for (const s of x.sources) {
+    w.putBe32(s.lisn);
+    w.putByte(s.pq);
+    w.putBe32(s.target);
+    w.putByte(s.priority);
+    w.putBe32(s.eisn);
+    w.putByte(s.masked ? 1 : 0);
+  }
+  w.putBe32(x.queues.length);
+  for (const q of x.queues) {
+    w.putBe32(q.server);
+    w.putByte(q.priority);
+    w.putByte(q.qshift);
+    w.putBe64(q.qaddr);
+    w.putBe32(q.qindex);
+    w.putByte(q.qtoggle);
+  }
+  w.putBe32(x.vpState.length);
+  for (const v of x.vpState) {
+    w.putBe32(v.vcpu);
+    w.putBe64(v.w01);
+  }
+}
+
+function loadXive(r: QemuFileReader): SpaprXiveMigrationState {
+  const sources: SpaprXiveMigrationState["sources"][number][] = [];
+  const queues: SpaprXiveMigrationState["queues"][number][] = [];
+  const vpState: { vcpu: number; w01: bigint }[] = [];
+  const count = (what: string) => {
+    const n = r.getBe32();
+    if (n > 0x10000)
+      throw new SectionLoadError("EINVAL", [`spapr-xive: ${n} ${what} is more than the machine has`]);
+    return n;
+  };
+  for (let i = count("sources"); i > 0; i--) {
+    const lisn = r.getBe32();
+    const pq = r.getByte();
+    const target = r.getBe32();
+    const priority = r.getByte();
+    const eisn = r.getBe32();
+    sources.push({ lisn, pq, target, priority, eisn, masked: r.getByte() !== 0 });
+  }
+  for (let i = count("queues"); i > 0; i--) {
+    const server = r.getBe32();
+    const priority = r.getByte();
+    const qshift = r.getByte();
+    const qaddr = r.getBe64();
+    const qindex = r.getBe32();
+    queues.push({ server, priority, qshift, qaddr, qindex, qtoggle: r.getByte() });
+  }
+  for (let i = count("vCPU contexts"); i > 0; i--) {
+    const vcpu = r.getBe32();
+    vpState.push({ vcpu, w01: r.getBe64() });
+  }
+  return { sources, queues, vpState };
 }
