@@ -195,11 +195,24 @@ describe("matrix over seeds", () => {
     child.stderr.on("data", (d) => {
       err += String(d);
     });
-    await new Promise((r) => setTimeout(r, 2500));
-    const workers = execFileSync("ps", ["-o", "pid=", "--ppid", String(child.pid)], { encoding: "utf8" })
-      .split("\n")
-      .map((l) => Number(l.trim()))
-      .filter((n) => n > 0);
+    // wait for the two workers to be up (a loaded machine starts them late; ps exits 1 while the
+    // CLI has no child yet)
+    const children = (): number[] => {
+      try {
+        return execFileSync("ps", ["-o", "pid=", "--ppid", String(child.pid)], { encoding: "utf8" })
+          .split("\n")
+          .map((l) => Number(l.trim()))
+          .filter((n) => n > 0);
+      } catch {
+        return [];
+      }
+    };
+    let workers = children();
+    for (let waited = 0; workers.length < 2 && waited < 30_000; waited += 250) {
+      await new Promise((r) => setTimeout(r, 250));
+      workers = children();
+    }
+    await new Promise((r) => setTimeout(r, 1000));
     expect(workers).toHaveLength(2);
     const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
     child.kill("SIGINT");
