@@ -3,6 +3,7 @@ export * from "./chips.js";
 export * from "./codec.js";
 export * from "./core.js";
 export * from "./errata.js";
+export * from "./kthread.js";
 export * from "./memory.js";
 export {
   BO_KIND_BC,

@@ -7,10 +7,12 @@
 // (arch/powerpc/kernel/smp.c, sysdev/xics/icp-hv.c, kernel/dbell.c), the runqueue and wake-ups in
 // sched.ts (kernel/sched/core.c); hypercalls and the endian fix-up stay here.
 
-import type { Rng, Timer } from "@stopsim/engine";
+import type { Rng } from "@stopsim/engine";
 import {
   BOOK3S_INTERRUPT_PROGRAM,
   type HwThread,
+  KThread,
+  type KWait,
   MSR_LE,
   SPRN_SRR0,
   type ThreadSoftware,
@@ -30,18 +32,7 @@ import {
   prepIrqForIdleIrqsoff,
   takeInterrupt,
 } from "./irq.js";
-import {
-  captureWait,
-  continueSoon,
-  extendAfterHv,
-  freezeAtHvEntry,
-  onKick,
-  onSpeedChange,
-  onWaitTimer,
-  pollKick,
-  releaseTask,
-  startCtx,
-} from "./runner.js";
+import { advance, captureWait, continueSoon, pollKick, releaseTask, startCtx } from "./runner.js";
 import { enqueue, schedule, schedulerIpi, setNeedResched, ttwu } from "./sched.js";
 import { callFunctionSingle, ipiDemux, sendIpi } from "./smp.js";
 import type { Task } from "./task.js";
@@ -50,8 +41,11 @@ import type { XiveSpapr } from "./xive.js";
 
 /** An operation of kernel code. */
 export type KOp =
-  /** Kernel code running for `ns` (interruptible when MSR[EE]=1). */
-  | { readonly k: "delay"; readonly ns: number }
+  /**
+   * Kernel code running for `ns` (interruptible when MSR[EE]=1), then `next` (a timed step that
+   * continues with an operation, see KThread.payDebt).
+   */
+  | { readonly k: "delay"; readonly ns: number; readonly next?: KOp | null }
   /** Execute instruction `i` of a text symbol at its address. */
   | { readonly k: "exec"; readonly sym: TextSymbol; readonly i: number }
   /** User-mode work: `ns` at full single-thread speed, slowed by SMT siblings. */
@@ -99,16 +93,17 @@ export interface Frame {
   pprLo: number;
 }
 
-export type Wait =
-  | { k: "entry" }
-  | { k: "timer"; op: KOp; timer: Timer; startedAt: number; endAt: number; speed: number }
-  | { k: "work"; timer: Timer; remaining: number; lastUpdate: number; speed: number; startedAt: number }
-  | { k: "poll"; timer: Timer; deadline: number; startedAt: number; loopStart: number }
-  | { k: "hv"; op: KOp; addr: number }
-  | { k: "stopped"; addr: number }
-  | { k: "frozen"; op: KOp | null }
-  | { k: "park" }
-  | { k: "dead" };
+/** What a vCPU's kernel waits for (the runtime's waits, @stopsim/isa kthread.ts). */
+export type Wait = KWait<KOp>;
+
+/** How the runtime rebuilds the kernel's operations from a captured or frozen wait. */
+const KOPS = {
+  delay: (ns: number, next: KOp | null): KOp =>
+    next === null ? { k: "delay", ns } : { k: "delay", ns, next },
+  work: (ns: number): KOp => ({ k: "work", ns }),
+  poll: (deadline: number): KOp => ({ k: "poll", deadline }),
+  park: (): KOp => ({ k: "park" }),
+};
 
 /** paca->irq_happened bits (linux: arch/powerpc/include/asm/hw_irq.h). */
 export const PACA_IRQ_HARD_DIS = 0x01;
@@ -233,26 +228,10 @@ export class GuestCpu implements ThreadSoftware {
   /** @internal */
   readonly idleCtx: Ctx;
   /** @internal */
-  wait: Wait = { k: "entry" };
-  /** @internal */
   readonly frames: Frame[] = [];
+  /** The runtime this vCPU's kernel code runs with (waits, costs, continuations). */
   /** @internal */
-  stepping = false;
-  /** @internal */
-  deferredVector: number | null = null;
-  /** @internal */
-  readonly waitTimer: Timer;
-  /** @internal */
-  readonly kickTimer: Timer;
-  /** @internal */
-  readonly costRng: Rng;
-  /** @internal */
-  kickOp: KOp | null = null;
-  /** The hardware thread the hypervisor runs this vCPU on now. */
-  /** @internal */
-  hw: HwThread;
-  /** @internal */
-  unsubscribeSpeed: () => void;
+  readonly rt: KThread<KOp>;
   /** Moved to another thread: reprogram the decrementer before the next kernel step. */
   /** @internal */
   decResync = false;
@@ -264,26 +243,37 @@ export class GuestCpu implements ThreadSoftware {
     /** @internal */
     readonly k: KernelServices,
   ) {
-    this.hw = thread;
-    this.waitTimer = thread.sim.createTimer(() => onWaitTimer(this), `guest cpu${logical}`);
-    this.kickTimer = thread.sim.createTimer(() => onKick(this), `guest cpu${logical}`);
-    this.costRng = k.costStream(this);
+    const costs = k.costs;
+    this.rt = new KThread<KOp>({
+      thread,
+      level: "os",
+      label: `guest cpu${logical}`,
+      rng: k.costStream(this),
+      jitterSigma: costs.jitterSigma,
+      pollPeriodNs: costs.snoozePollNs,
+      ops: KOPS,
+      run: (op) => advance(this, op),
+      pollDone: () => this.needResched,
+    });
     this.idleCtx = new Ctx(k.idleLoop(this), "idle", null);
-    this.unsubscribeSpeed = this.watchSpeed(thread);
   }
 
   /** The hardware thread this vCPU runs on (it changes when the vCPU moves, see rebind). */
   get thread(): HwThread {
-    return this.hw;
+    return this.rt.thread;
   }
 
   get sim() {
-    return this.hw.sim;
+    return this.rt.sim;
   }
 
+  /** What the kernel waits for now. */
   /** @internal */
-  watchSpeed(thread: HwThread): () => void {
-    return thread.core?.onSpeedChange(() => onSpeedChange(this)) ?? (() => {});
+  get wait(): Wait {
+    return this.rt.wait;
+  }
+  set wait(w: Wait) {
+    this.rt.wait = w;
   }
 
   /**
@@ -297,17 +287,8 @@ export class GuestCpu implements ThreadSoftware {
    * loaded is replaced by the kernel's own next event).
    */
   rebind(thread: HwThread): void {
-    if (thread === this.hw) return;
-    const w = this.wait;
-    if (w.k === "timer" || w.k === "work" || w.k === "poll") {
-      w.timer.cancel();
-      freezeAtHvEntry(this, w);
-    }
-    this.unsubscribeSpeed();
-    this.hw = thread;
-    this.unsubscribeSpeed = this.watchSpeed(thread);
-    this.stepping = false;
-    this.deferredVector = null;
+    if (thread === this.thread) return;
+    this.rt.rebind(thread);
     if (this.wait.k !== "entry" && this.wait.k !== "dead") this.decResync = true;
     this.stats.rebinds++;
     this.reboundAtNs = this.ktime();
@@ -325,7 +306,7 @@ export class GuestCpu implements ThreadSoftware {
         return "parked";
       case "stopped":
         return "stopped (stop instruction)";
-      case "hv":
+      case "away":
         return "in the hypervisor";
       case "poll":
         return "polling (snooze)";
@@ -355,10 +336,7 @@ export class GuestCpu implements ThreadSoftware {
   // ===========================================================================================
 
   interrupt(_thread: HwThread, vector: number): void {
-    if (this.stepping) {
-      this.deferredVector = vector;
-      return;
-    }
+    if (this.rt.deferIfStepping(vector)) return;
     if (this.wait.k === "dead") return;
     const resume = captureWait(this);
     takeInterrupt(this, vector, resume);
@@ -380,32 +358,7 @@ export class GuestCpu implements ThreadSoftware {
       takeInterrupt(this, pc, resumeOp);
       return;
     }
-    switch (w.k) {
-      case "hv": {
-        this.wait = { k: "frozen", op: null };
-        const retry = pc === w.addr;
-        continueSoon(this, retry ? w.op : null);
-        return;
-      }
-      case "stopped":
-        this.wait = { k: "frozen", op: null };
-        continueSoon(this, null);
-        return;
-      case "frozen": {
-        const op = w.op;
-        continueSoon(this, op);
-        return;
-      }
-      case "timer":
-      case "work":
-      case "poll":
-        // the hypervisor ran between our steps (an asynchronous exit): the time it took is not
-        // guest progress, so push the pending end out by it
-        extendAfterHv(this, w);
-        return;
-      default:
-        return;
-    }
+    this.rt.resumeAt(pc);
   }
 
   // ===========================================================================================
@@ -644,8 +597,7 @@ export class GuestCpu implements ThreadSoftware {
 
   /** The CPU stops running kernel code for good (panic, stop-self). */
   halt(): void {
-    if (this.wait.k === "timer" || this.wait.k === "work" || this.wait.k === "poll") this.wait.timer.cancel();
-    this.wait = { k: "dead" };
+    this.rt.halt();
     this.online = false;
   }
 

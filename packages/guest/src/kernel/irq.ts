@@ -119,12 +119,12 @@ export function iret(cpu: GuestCpu): KOp | null | "wait" {
     // RESTORE_PPR: the interrupted code continues at the priority it had
     t.gprHi[R_SPR] = frame.pprHi;
     t.gprLo[R_SPR] = frame.pprLo;
-    cpu.stepping = true;
+    cpu.rt.stepping = true;
     try {
       t.setPc32(TEXT.restorePpr.addr);
       t.execute(TEXT.restorePpr.words[0]);
     } finally {
-      cpu.stepping = false;
+      cpu.rt.stepping = false;
     }
   }
   GPRS_SAVED.forEach((n, i) => {
@@ -159,16 +159,15 @@ export function iret(cpu: GuestCpu): KOp | null | "wait" {
 export function rfid(cpu: GuestCpu, resume: KOp | null, frame: Frame): KOp | null | "wait" {
   const addr = TEXT.irqReturn.addr;
   cpu.thread.setPc32(addr);
-  cpu.stepping = true;
+  cpu.rt.stepping = true;
   let r: number;
   try {
     r = cpu.thread.execute(TEXT.irqReturn.words[0]);
   } finally {
-    cpu.stepping = false;
+    cpu.rt.stepping = false;
   }
   if (r === EXEC_INTERRUPT) {
-    const v = cpu.deferredVector;
-    cpu.deferredVector = null;
+    const v = cpu.rt.takeDeferredVector();
     if (v !== null) {
       cpu.wait = { k: "frozen", op: null };
       takeInterrupt(cpu, v, resume);

@@ -22,6 +22,7 @@ import {
   HFSCR_MSGP,
   HRFID,
   type HwThread,
+  KThread,
   LPCR_ILE,
   LPCR_LD,
   LPCR_LPES0,
@@ -261,10 +262,18 @@ export class TestPlatform {
   }
 }
 
+/** The test hypervisor's continuations: closures run by the runtime after a placeholder cost. */
+type HvOp = () => void;
+
 export class HvCpu implements ThreadSoftware {
   ceded = false;
   private prodPending = false;
   started = false;
+  /**
+   * The runtime of this hypervisor software on its thread (@stopsim/isa KThread, level "hv"). Its
+   * costs are placeholders taken as they are: no SMT scaling (`later`), no jitter.
+   */
+  readonly rt: KThread<HvOp>;
 
   constructor(
     readonly platform: TestPlatform,
@@ -272,12 +281,28 @@ export class HvCpu implements ThreadSoftware {
     readonly thread: HwThread,
   ) {
     this.started = vcpu === 0;
+    const later =
+      (ns: number, next: HvOp | null): HvOp =>
+      () =>
+        this.rt.later(ns, next ?? (() => {}));
+    this.rt = new KThread<HvOp>({
+      thread,
+      level: "hv",
+      label: `hv cpu${vcpu}`,
+      rng: null,
+      jitterSigma: 0,
+      pollPeriodNs: 1,
+      // this software never polls, parks nor is interrupted: only delay and work could be rebuilt
+      ops: { delay: later, work: (ns) => later(ns, null), poll: () => () => {}, park: () => () => {} },
+      run: (op) => op?.(),
+      pollDone: () => true,
+    });
   }
 
   interrupt(thread: HwThread, vector: number): void {
     const p = this.platform;
     if (vector === BOOK3S_INTERRUPT_SYSCALL) {
-      p.sim.schedule(p.costs.hcallNs / 2, () => this.hcall(), "hv hcall");
+      this.rt.later(p.costs.hcallNs / 2, () => this.hcall());
       return;
     }
     if (vector === BOOK3S_INTERRUPT_H_FAC_UNAVAIL) {
@@ -285,23 +310,19 @@ export class HvCpu implements ThreadSoftware {
       if (cause === FSCR_STOP_LG) {
         p.stopTraps++;
         if (p.stopPolicy === "program") {
-          p.sim.schedule(p.costs.stopEmulateNs, () => this.injectProgram(), "hv program");
+          this.rt.later(p.costs.stopEmulateNs, () => this.injectProgram());
         } else {
-          p.sim.schedule(
-            p.costs.stopEmulateNs,
-            () => this.hrfidTo(thread.getSpr(SPRN_HSRR0) + 4n),
-            "hv stop emul",
-          );
+          this.rt.later(p.costs.stopEmulateNs, () => this.hrfidTo(thread.getSpr(SPRN_HSRR0) + 4n));
         }
         return;
       }
       if (cause === FSCR_MSGP_LG) {
-        p.sim.schedule(p.costs.doorbellEmulateNs, () => this.emulateMsgsndp(), "hv msgsndp");
+        this.rt.later(p.costs.doorbellEmulateNs, () => this.emulateMsgsndp());
         return;
       }
     }
     // anything else: return to the guest where it was
-    p.sim.schedule(p.costs.hcallNs / 2, () => this.hrfidTo(thread.getSpr(SPRN_HSRR0)), "hv return");
+    this.rt.later(p.costs.hcallNs / 2, () => this.hrfidTo(thread.getSpr(SPRN_HSRR0)));
   }
 
   /** The thread woke from the host idle stop it entered for H_CEDE. */
@@ -393,11 +414,7 @@ export class HvCpu implements ThreadSoftware {
     this.ceded = false;
     this.thread.hDoorbell = false;
     this.thread.setSpr(SPRN_PSSCR, this.platform.stopPolicy === "native" ? 0n : PSSCR_ESL | PSSCR_EC);
-    this.platform.sim.schedule(
-      this.platform.costs.cedeWakeNs,
-      () => this.returnFromHcall(H_SUCCESS, undefined, true),
-      "hv cede wake",
-    );
+    this.rt.later(this.platform.costs.cedeWakeNs, () => this.returnFromHcall(H_SUCCESS, undefined, true));
   }
 
   private hcall(): void {
@@ -407,7 +424,7 @@ export class HvCpu implements ThreadSoftware {
     const a = (i: number) => t.gpr(4 + i);
     p.hcallCounts.set(nr, (p.hcallCounts.get(nr) ?? 0) + 1);
     const done = (rc: number, r4?: bigint, more: readonly bigint[] = []): void => {
-      p.sim.schedule(p.costs.hcallNs / 2, () => this.returnFromHcall(rc, r4, false, more), "hv hcall return");
+      this.rt.later(p.costs.hcallNs / 2, () => this.returnFromHcall(rc, r4, false, more));
     };
     switch (nr) {
       // sPAPR XIVE (qemu: hw/intc/spapr_xive.c, emulated): NVT 0x400 + vCPU, queues and sources
@@ -520,7 +537,7 @@ export class HvCpu implements ThreadSoftware {
         return;
       }
       case H_RTAS:
-        p.sim.schedule(p.costs.rtasNs, () => this.rtas(Number(a(0))), "qemu rtas");
+        this.rt.later(p.costs.rtasNs, () => this.rtas(Number(a(0))));
         return;
       case H_SET_MODE: {
         // qemu: hw/ppc/spapr_hcall.c h_set_mode_resource_le: LPCR[ILE] on every vCPU
@@ -573,11 +590,7 @@ export class HvCpu implements ThreadSoftware {
         }
         p.hvCpu(v).started = true;
         rets([0]);
-        p.sim.schedule(
-          p.costs.rtasNs,
-          () => p.enterGuest(v, BigInt(start), [[3, BigInt(r3)]]),
-          "qemu start-cpu",
-        );
+        this.rt.later(p.costs.rtasNs, () => p.enterGuest(v, BigInt(start), [[3, BigInt(r3)]]));
         break;
       }
       case "ibm,os-term": {

@@ -24,8 +24,8 @@ import {
   BLR,
   b,
   bl,
-  EXEC_OK,
   type HwThread,
+  KThread,
   li,
   lis,
   type Memory,
@@ -630,59 +630,119 @@ function vectors(): Op[] {
   return out;
 }
 
-/** The kernel's code as seen from one vCPU. */
+/** What the tiny kernel's runtime re-issues: the rest of a batch's time, nothing to run, or the code at the PC. */
+type TinyOp =
+  | { readonly k: "delay"; readonly ns: number }
+  | { readonly k: "park" }
+  /** Run the instructions from the PC (an instruction that took control away, retried). */
+  | { readonly k: "pc" };
+
+const AT_PC: TinyOp = { k: "pc" };
+
+const TINY_OPS = {
+  delay: (ns: number): TinyOp => ({ k: "delay", ns }),
+  work: (ns: number): TinyOp => ({ k: "delay", ns }),
+  poll: (): TinyOp => ({ k: "delay", ns: 0 }),
+  park: (): TinyOp => ({ k: "park" }),
+};
+
+/**
+ * The kernel's code as seen from one vCPU: instructions from the PC in batches, each batch's time
+ * spent through the runtime of software on a hardware thread (@stopsim/isa KThread: SMT speed,
+ * frozen while the hypervisor has the thread, dropped when an interrupt moves the PC).
+ */
 export class TinyGuestCpu implements ThreadSoftware {
-  private pending = false;
   lastVector = 0;
+  private rt: KThread<TinyOp> | null = null;
 
   constructor(
     readonly image: TinyGuestImage,
     readonly id: number,
   ) {}
 
+  /** The runtime on `thread` (created on first use, moved when the vCPU runs on another thread). */
+  private runtime(thread: HwThread): KThread<TinyOp> {
+    if (this.rt === null) {
+      this.rt = new KThread<TinyOp>({
+        thread,
+        level: "os",
+        label: `tiny guest cpu${this.id}`,
+        rng: null,
+        jitterSigma: 0,
+        pollPeriodNs: INSN_NS,
+        ops: TINY_OPS,
+        run: (op) => this.run(op),
+        pollDone: () => true,
+      });
+    } else if (this.rt.thread !== thread) this.rt.rebind(thread);
+    return this.rt;
+  }
+
   resume(thread: HwThread): void {
-    this.continueAt(thread, 0);
+    const rt = this.runtime(thread);
+    if (rt.wait.k === "entry") {
+      rt.wait = { k: "frozen", op: null };
+      rt.continueSoon(null);
+      return;
+    }
+    rt.resumeAt(Number(thread.pc & 0x0fffffffffffffffn));
   }
 
   interrupt(thread: HwThread, vector: number): void {
+    const rt = this.runtime(thread);
     this.lastVector = vector;
-    this.continueAt(thread, 0);
+    if (rt.deferIfStepping(vector)) return;
+    // the PC is at the vector now: what was left of the batch does not run
+    rt.capture();
+    rt.wait = { k: "frozen", op: null };
+    rt.continueSoon(null);
   }
 
-  private continueAt(thread: HwThread, delay: number): void {
-    if (this.pending) return;
-    this.pending = true;
-    this.image.sim.schedule(delay, () => {
-      this.pending = false;
-      this.step(thread);
-    });
-  }
-
-  private step(t: HwThread): void {
-    const ctx: Ctx = { t, cpu: this, k: this.image, ram: this.image.memory() };
-    let spent = 0;
-    for (let n = 0; n < BATCH && spent < 200; n++) {
-      // control went elsewhere (an exit to the hypervisor, a stop): it comes back by resume()
-      if (t.stopped || t.hypervisorState || t.software("os") !== this) return;
-      const pc = Number(t.pc & 0x0fffffffffffffffn);
-      const op = this.image.opAt(pc);
-      if (op === undefined)
-        throw new Error(`tiny guest: cpu ${this.id} executes outside its text at 0x${pc.toString(16)}`);
-      let word: number;
-      if (op.kind === "word") {
-        word = op.word;
-        spent += INSN_NS;
-      } else if (op.kind === "dyn") {
-        word = op.fn(ctx);
-        spent += INSN_NS;
-      } else {
-        op.fn(ctx);
-        word = NOP;
-        spent += op.ns;
-      }
-      if (t.execute(word) !== EXEC_OK) return;
+  private run(op: TinyOp | null): void {
+    const rt = this.rt as KThread<TinyOp>;
+    if (op !== null && op.k === "delay" && op.ns > 0 && !rt.runCode(op.ns)) return;
+    if (op !== null && op.k === "park") {
+      rt.park();
+      return;
     }
-    this.continueAt(t, spent);
+    this.step(rt);
+  }
+
+  private step(rt: KThread<TinyOp>): void {
+    const t = rt.thread;
+    const ctx: Ctx = { t, cpu: this, k: this.image, ram: this.image.memory() };
+    for (;;) {
+      let spent = 0;
+      for (let n = 0; n < BATCH && spent < 200; n++) {
+        const pc = Number(t.pc & 0x0fffffffffffffffn);
+        const op = this.image.opAt(pc);
+        if (op === undefined)
+          throw new Error(`tiny guest: cpu ${this.id} executes outside its text at 0x${pc.toString(16)}`);
+        let word: number;
+        if (op.kind === "word") {
+          word = op.word;
+          spent += INSN_NS;
+        } else if (op.kind === "dyn") {
+          word = op.fn(ctx);
+          spent += INSN_NS;
+        } else {
+          op.fn(ctx);
+          word = NOP;
+          spent += op.ns;
+        }
+        const r = rt.exec(null, word, AT_PC);
+        if (r === "interrupt") {
+          // an interrupt of this kernel's own taken by the instruction: continue at its vector
+          rt.takeDeferredVector();
+          rt.continueSoon(null);
+          return;
+        }
+        // control went elsewhere (an exit to the hypervisor, a stop): it comes back by resume()
+        if (r !== "ok") return;
+      }
+      // the batch's time: inline when nothing else is due before it ends
+      if (!rt.runCode(spent)) return;
+    }
   }
 }
 
