@@ -7,7 +7,7 @@
 import { Simulation } from "@stopsim/engine";
 import { createGuestKernel, type GuestKernel, type PeriodicTimerResult, periodicTimer } from "@stopsim/guest";
 import { bootHost, type Host, type KvmBuildName, type KvmVm } from "@stopsim/host";
-import { chipById } from "@stopsim/isa";
+import { chipById, PnvMachine } from "@stopsim/isa";
 import { bootOpal, parseFirmwareVersion } from "@stopsim/opal";
 import { Qemu, type QemuBuild, QemuError } from "@stopsim/qemu";
 import { describe, expect, it } from "vitest";
@@ -19,8 +19,9 @@ interface HostSpec {
 }
 
 function bootTestHost(sim: Simulation, spec: HostSpec, name: string): Host {
-  const fw = bootOpal({ chip: chipById(spec.chip), firmware: parseFirmwareVersion(spec.firmware) });
-  return bootHost({ sim, dtb: fw.dtb, opal: fw.opal, kernel: spec.kernel, name });
+  const hw = new PnvMachine(sim, { chip: chipById(spec.chip) });
+  const fw = bootOpal({ machine: hw, firmware: parseFirmwareVersion(spec.firmware) });
+  return bootHost({ machine: hw, dtb: fw.dtb, opal: fw.opal, kernel: spec.kernel, name });
 }
 
 function startQemu(

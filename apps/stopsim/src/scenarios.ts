@@ -142,7 +142,7 @@ export function hostReport(h: SimHost): HostReport {
   const { KVM_CAP_STOP, KVM_CAP_PPC_GUEST_STOP } = capNumbers;
   return {
     name: h.preset.name,
-    chip: host.chip.name,
+    chip: host.view.revision,
     firmware: h.preset.firmware,
     kvmBuild: host.build.name,
     psscrPolicy: host.build.psscrPolicy,

@@ -1,9 +1,9 @@
 // Composes the layers into a simulated machine. The app only wires packages together through
 // their public APIs and real channels: firmware DTB bytes into the host kernel, the host's KVM
 // API into QEMU, QEMU's guest DTB into the guest kernel.
-import type { Simulation } from "@stopsim/engine";
+import { Simulation } from "@stopsim/engine";
 import { bootHost, type Host } from "@stopsim/host";
-import { chipById, UnknownChipError } from "@stopsim/isa";
+import { chipById, MachineConfigError, PnvMachine, UnknownChipError } from "@stopsim/isa";
 import { bootOpal, type OpalBoot, parseFirmwareVersion } from "@stopsim/opal";
 import { UsageError } from "./errors.js";
 import { type DesignSpec, type HostPreset, hostKvmBuild } from "./presets.js";
@@ -13,10 +13,20 @@ export interface FirmwareOptions {
   firmware: string;
   sockets?: number;
   coresPerSocket?: number;
+  /** The guest-stop erratum's lost-wakeup probability (a hardware fact of the chips). */
+  lostWakeupProbability?: number;
 }
 
-/** Runs the firmware model: the host's DTB bytes and its OPAL runtime. */
-export function bootFirmware(opts: FirmwareOptions): OpalBoot {
+/** A booted firmware and the machine it probed. */
+export interface FirmwareBoot extends OpalBoot {
+  readonly machine: PnvMachine;
+}
+
+/**
+ * Builds the machine (chips, cores, threads: the hardware comes first) on `sim`, then runs the
+ * firmware model on it: the host's DTB bytes and its OPAL runtime.
+ */
+export function bootFirmware(opts: FirmwareOptions, sim: Simulation = new Simulation()): FirmwareBoot {
   let chip: ReturnType<typeof chipById>;
   try {
     chip = chipById(opts.chip);
@@ -30,14 +40,23 @@ export function bootFirmware(opts: FirmwareOptions): OpalBoot {
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
+  let machine: PnvMachine;
   try {
-    return bootOpal({
+    machine = new PnvMachine(sim, {
       chip,
-      firmware,
       chips: opts.sockets ?? 1,
       coresPerChip: opts.coresPerSocket ?? 4,
       threadsPerCore: 4,
+      ...(opts.lostWakeupProbability !== undefined
+        ? { guestStopErratum: { lostWakeupProbability: opts.lostWakeupProbability } }
+        : {}),
     });
+  } catch (e) {
+    if (e instanceof MachineConfigError || e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+  try {
+    return { ...bootOpal({ machine, firmware }), machine };
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
@@ -45,27 +64,29 @@ export function bootFirmware(opts: FirmwareOptions): OpalBoot {
 
 export interface SimHost {
   readonly preset: HostPreset;
-  readonly firmware: OpalBoot;
+  /** The machine the firmware and the host kernel run on. */
+  readonly machine: PnvMachine;
+  readonly firmware: FirmwareBoot;
   readonly host: Host;
 }
 
-/** Boots one host of `preset` under `design`: firmware, then the host kernel from the DTB bytes. */
+/**
+ * Boots one host of `preset` under `design`: the machine, the firmware on it, then the host
+ * kernel on the machine from the DTB bytes.
+ */
 export function bootSimHost(
   sim: Simulation,
   preset: HostPreset,
   design: DesignSpec,
   name = preset.name,
 ): SimHost {
-  const firmware = bootFirmware(preset);
+  const firmware = bootFirmware(preset, sim);
   const host = bootHost({
-    sim,
+    machine: firmware.machine,
     dtb: firmware.dtb,
     opal: firmware.opal,
     kernel: hostKvmBuild(preset, design),
     name,
-    ...(preset.lostWakeupProbability !== undefined
-      ? { guestStopErratum: { lostWakeupProbability: preset.lostWakeupProbability } }
-      : {}),
   });
-  return { preset, firmware, host };
+  return { preset, machine: firmware.machine, firmware, host };
 }

@@ -1,17 +1,21 @@
-// Boot the host kernel from the DTB bytes OPAL builds (npm install @stopsim/host @stopsim/opal),
-// and let its threads idle for 50 ms of virtual time.
+// Build a POWER9 machine, let OPAL describe it in the DTB bytes it hands over, boot the host kernel
+// on that machine from those bytes (npm install @stopsim/host @stopsim/opal), and let its threads
+// idle for 50 ms of virtual time.
 import assert from "node:assert/strict";
 import { NS_PER_MS, Simulation } from "@stopsim/engine";
 import { bootHost } from "@stopsim/host";
-import { chipById } from "@stopsim/isa";
+import { chipById, PnvMachine } from "@stopsim/isa";
 import { buildHostDtb, parseFirmwareVersion } from "@stopsim/opal";
 
-const dtb = buildHostDtb({ chip: chipById("dd2.3"), firmware: parseFirmwareVersion("new") });
 const sim = new Simulation({ seed: 7 });
-const host = bootHost({ sim, dtb, kernel: "fallback" });
+const machine = new PnvMachine(sim, { chip: chipById("dd2.3"), chips: 1, coresPerChip: 2 });
+const dtb = buildHostDtb({ machine, firmware: parseFirmwareVersion("new") });
+const host = bootHost({ machine, dtb, kernel: "fallback" });
 
 console.log(host.dmesg().slice(0, 12).join("\n"));
-assert.equal(host.cpus.length, 8); // 2 cores x SMT4
+assert.equal(host.cpus.length, 8); // 2 cores x SMT4, the threads of the machine
+assert.equal(host.pvr, 0x004e1203); // read on the boot thread (mfspr PVR)
+assert.equal(host.view.threadsPerCore, 4); // from the tree's ibm,ppc-interrupt-server#s
 assert.equal(host.enableGuestStop, true); // DD2.3 + new firmware + a kernel build that knows it
 assert.deepEqual(
   host.idleStates.map((s) => s.name),

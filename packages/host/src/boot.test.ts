@@ -1,12 +1,13 @@
 import { encodeDtb } from "@stopsim/devicetree";
 import { Simulation } from "@stopsim/engine";
-import { chipById, PSSCR_EC } from "@stopsim/isa";
+import { chipById, PnvMachine, PSSCR_EC } from "@stopsim/isa";
 import {
   COMMON_USER_BASE,
   COMMON_USER2_BASE,
   CPU_FTR_ARCH_300,
   CPU_FTR_HVMODE,
   CPU_FTR_P9_TLBIE_ERAT_BUG,
+  CPU_FTR_P9_TM_XER_SO_BUG,
   CPU_FTRS_POWER9,
   PPC_FEATURE_HAS_MMU,
   PPC_FEATURE_SMT,
@@ -16,17 +17,26 @@ import {
 import { buildHostDtb, buildHostTree, parseFirmwareVersion } from "@stopsim/opal";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { KvmBuildName } from "./build.js";
 import { HostBootError } from "./errors.js";
 import { bootHost } from "./host.js";
+import { KVM_CAP_PPC_SMT, KVM_PPC_CPU_CHAR_COUNT_CACHE_DIS } from "./kvm/uapi.js";
 
-const opts = (dd: string, fw: "2020" | "new") => ({ chip: chipById(dd), firmware: parseFirmwareVersion(fw) });
+/** A fresh machine of `dd` and the firmware to build its tree. */
+const opts = (dd: string, fw: "2020" | "new") => ({
+  machine: new PnvMachine(new Simulation(), { chip: chipById(dd) }),
+  firmware: parseFirmwareVersion(fw),
+});
+type Opts = ReturnType<typeof opts>;
+/** Boots the host kernel on `o.machine` from `dtb` (default: the tree OPAL builds for it). */
+const boot = (o: Opts, kernel: KvmBuildName, dtb: Uint8Array = buildHostDtb(o)) =>
+  bootHost({ machine: o.machine, dtb, kernel });
 
 describe("bootHost from DTB bytes", () => {
   it("brings up one host CPU per thread, features and idle states from the tree", () => {
-    const sim = new Simulation();
-    const host = bootHost({ sim, dtb: buildHostDtb(opts("dd2.3", "new")), kernel: "fallback" });
+    const host = boot(opts("dd2.3", "new"), "fallback");
     expect(host.cpus).toHaveLength(8);
-    expect(host.chip.dd).toBe("2.3");
+    expect(host.view.revision).toBe("POWER9 DD2.3");
     expect(host.cpuSpec.cpuFeatures & CPU_FTR_ARCH_300).toBe(CPU_FTR_ARCH_300);
     expect(host.cpuSpec.cpuFeatures & CPU_FTR_HVMODE).toBe(CPU_FTR_HVMODE);
     expect(host.enableGuestStop).toBe(true);
@@ -43,11 +53,7 @@ describe("bootHost from DTB bytes", () => {
   });
 
   it("AT_HWCAP/AT_HWCAP2 as dt_cpu_ftrs.c builds them: the base bits, ARCH_3_00, HAS_MMU, SMT, TRUE_LE", () => {
-    const host = bootHost({
-      sim: new Simulation(),
-      dtb: buildHostDtb(opts("dd2.2", "2020")),
-      kernel: "upstream-2020",
-    });
+    const host = boot(opts("dd2.2", "2020"), "upstream-2020");
     const user = COMMON_USER_BASE | PPC_FEATURE_HAS_MMU | PPC_FEATURE_SMT | PPC_FEATURE_TRUE_LE;
     expect((host.cpuSpec.cpuUserFeatures & user) >>> 0).toBe(user >>> 0);
     const user2 = COMMON_USER2_BASE | PPC_FEATURE2_ARCH_3_00;
@@ -59,7 +65,7 @@ describe("bootHost from DTB bytes", () => {
 
   it("enable_guest_stop needs both the feature (DD2.3 + new firmware) and a build that knows it", () => {
     const eg = (dd: string, fw: "2020" | "new", kernel: "fallback" | "upstream-2020") =>
-      bootHost({ sim: new Simulation(), dtb: buildHostDtb(opts(dd, fw)), kernel }).enableGuestStop;
+      boot(opts(dd, fw), kernel).enableGuestStop;
     expect(eg("dd2.3", "new", "fallback")).toBe(true);
     expect(eg("dd2.3", "2020", "fallback")).toBe(false);
     expect(eg("dd2.2", "new", "fallback")).toBe(false);
@@ -67,9 +73,8 @@ describe("bootHost from DTB bytes", () => {
   });
 
   it("host threads idle in stop states with the firmware PSSCR", () => {
-    const sim = new Simulation();
-    const host = bootHost({ sim, dtb: buildHostDtb(opts("dd2.3", "new")), kernel: "fallback" });
-    sim.runFor(50_000_000);
+    const host = boot(opts("dd2.3", "new"), "fallback");
+    host.sim.runFor(50_000_000);
     for (const c of host.cpus) {
       expect(c.thread.stopped).toBe(true);
       expect(c.currentIdleState?.kind).toBe("stop");
@@ -80,14 +85,10 @@ describe("bootHost from DTB bytes", () => {
   });
 
   it("a truncated DTB fails with a HostBootError", () => {
-    const dtb = buildHostDtb(opts("dd2.3", "new"));
-    const sim = new Simulation();
-    expect(() => bootHost({ sim, dtb: dtb.slice(0, dtb.length >> 1), kernel: "fallback" })).toThrow(
-      HostBootError,
-    );
-    expect(() => bootHost({ sim, dtb: dtb.slice(0, 20), kernel: "fallback" })).toThrow(
-      /firmware device tree is invalid/,
-    );
+    const o = opts("dd2.3", "new");
+    const dtb = buildHostDtb(o);
+    expect(() => boot(o, "fallback", dtb.slice(0, dtb.length >> 1))).toThrow(HostBootError);
+    expect(() => boot(o, "fallback", dtb.slice(0, 20))).toThrow(/firmware device tree is invalid/);
   });
 
   it("any corruption either boots or fails with HostBootError, never another error", () => {
@@ -100,7 +101,7 @@ describe("bootHost from DTB bytes", () => {
           const bad = dtb.slice();
           bad[pos] = byte;
           try {
-            bootHost({ sim: new Simulation(), dtb: bad, kernel: "fallback" });
+            boot(opts("dd2.2", "2020"), "fallback", bad);
           } catch (e) {
             expect(e).toBeInstanceOf(HostBootError);
           }
@@ -112,60 +113,65 @@ describe("bootHost from DTB bytes", () => {
 
   it("a feature property with trailing bytes is read by its first cell, as be32_to_cpup does", () => {
     // found by the property above: a cell of five bytes
-    const tree = buildHostTree(opts("dd2.2", "2020"));
+    const o = opts("dd2.2", "2020");
+    const tree = buildHostTree(o);
     const feats = tree.requireNode("/cpus/ibm,powerpc-cpu-features");
     const node = feats.children.find((c) => c.hasProp("isa"));
     expect(node).toBeDefined();
     if (node === undefined) return;
     const isa = node.requireProp("isa").asU32();
     node.setProp("isa", new Uint8Array([isa >>> 24, (isa >>> 16) & 255, (isa >>> 8) & 255, isa & 255, 7]));
-    const host = bootHost({ sim: new Simulation(), dtb: encodeDtb(tree), kernel: "fallback" });
+    const host = boot(o, "fallback", encodeDtb(tree));
     expect(host.cpuSpec.enabledFeatures).toContain(node.name);
   });
 
   it("a CPU whose interrupt server number is beyond a 15-bit PIR is left out with a warning", () => {
     // found by the property above: a corrupted ibm,ppc-interrupt-server#s
-    const tree = buildHostTree(opts("dd2.2", "2020"));
+    const o = opts("dd2.2", "2020");
+    const tree = buildHostTree(o);
     const cpus = tree.requireNode("/cpus").children.filter((c) => c.name.startsWith("PowerPC,POWER9"));
     const victim = cpus[cpus.length - 1];
     victim.setProp("ibm,ppc-interrupt-server#s", new Uint8Array([0x40, 0, 0, 0x10, 0x40, 0, 0, 0x11]));
-    const host = bootHost({ sim: new Simulation(), dtb: encodeDtb(tree), kernel: "fallback" });
+    const host = boot(o, "fallback", encodeDtb(tree));
     expect(host.cores).toHaveLength(cpus.length - 1);
     expect(host.dmesg().some((l) => l.includes("is not a hardware thread: CPU ignored"))).toBe(true);
   });
 
   it("a corrupt facility bit number skips the feature node instead of crashing the boot", () => {
     // found by the property above: one byte of an hfscr-bit-nr turned it into a huge number
-    const tree = buildHostTree(opts("dd2.2", "2020"));
+    const o = opts("dd2.2", "2020");
+    const tree = buildHostTree(o);
     const feats = tree.requireNode("/cpus/ibm,powerpc-cpu-features");
     const node = feats.children.find((c) => c.hasProp("hfscr-bit-nr"));
     expect(node).toBeDefined();
     if (node === undefined) return;
     node.setPropU32("hfscr-bit-nr", 0x01000002);
-    const host = bootHost({ sim: new Simulation(), dtb: encodeDtb(tree), kernel: "fallback" });
+    const host = boot(o, "fallback", encodeDtb(tree));
     expect(host.dmesg().some((l) => l.includes(`${node.name}: bad hfscr_bit_nr`))).toBe(true);
   });
 
   it("mismatched power-mgt arrays: the kernel drops the table, keeps snooze, and warns", () => {
-    const tree = buildHostTree(opts("dd2.3", "new"));
+    const o = opts("dd2.3", "new");
+    const tree = buildHostTree(o);
     const pm = tree.requireNode("/ibm,opal/power-mgt");
     const lat = pm.requireProp("ibm,cpu-idle-state-latencies-ns").asU32Array();
     pm.setPropU32("ibm,cpu-idle-state-latencies-ns", ...lat.slice(0, lat.length - 1));
-    const host = bootHost({ sim: new Simulation(), dtb: encodeDtb(tree), kernel: "fallback" });
+    const host = boot(o, "fallback", encodeDtb(tree));
     expect(host.idleStates.map((s) => s.name)).toEqual(["snooze"]);
     expect(host.log.at("warn")).toContain("cpuidle-powernv: missing ibm,cpu-idle-state-latencies-ns in DT");
     expect(host.log.at("warn")).toContain("cpuidle-powernv : Only Snooze is available");
   });
 
   it("a bad psscr value skips only that state, with the kernel's warning", () => {
-    const tree = buildHostTree(opts("dd2.3", "new"));
+    const o = opts("dd2.3", "new");
+    const tree = buildHostTree(o);
     const pm = tree.requireNode("/ibm,opal/power-mgt");
     const names = pm.requireProp("ibm,cpu-idle-state-names").asStringList();
     const vals = pm.requireProp("ibm,cpu-idle-state-psscr").asU64Array();
     const i = names.indexOf("stop1");
     vals[i] = vals[i] & ~PSSCR_EC; // ESL without EC
     pm.setPropU64("ibm,cpu-idle-state-psscr", ...vals);
-    const host = bootHost({ sim: new Simulation(), dtb: encodeDtb(tree), kernel: "fallback" });
+    const host = boot(o, "fallback", encodeDtb(tree));
     expect(host.idleStates.map((s) => s.name)).toEqual([
       "snooze",
       "stop0_lite",
@@ -180,11 +186,99 @@ describe("bootHost from DTB bytes", () => {
   });
 
   it("a feature node without usable-privilege is skipped with the kernel's warning", () => {
-    const tree = buildHostTree(opts("dd2.3", "new"));
+    const o = opts("dd2.3", "new");
+    const tree = buildHostTree(o);
     const f = tree.requireNode("/cpus/ibm,powerpc-cpu-features/idle-stop-guest");
     f.removeProp("usable-privilege");
-    const host = bootHost({ sim: new Simulation(), dtb: encodeDtb(tree), kernel: "fallback" });
+    const host = boot(o, "fallback", encodeDtb(tree));
     expect(host.enableGuestStop).toBe(false);
     expect(host.log.at("warn")).toContain("dt-cpu-ftrs: idle-stop-guest: missing usable-privilege property");
+  });
+});
+
+describe("the host kernel on its machine: its view comes from the PVR and the tree", () => {
+  it("runs on the machine's own threads, found by the PIRs the tree lists", () => {
+    const o = opts("dd2.3", "new");
+    const host = boot(o, "fallback");
+    expect(host.threads).toEqual(o.machine.threads);
+    expect(host.cores).toEqual(o.machine.cores.map((c) => c.core));
+    expect(host.view.cores.map((c) => [c.path, c.chipId, c.pirs])).toEqual([
+      ["/cpus/PowerPC,POWER9@0", 0, [0, 1, 2, 3]],
+      ["/cpus/PowerPC,POWER9@4", 0, [4, 5, 6, 7]],
+    ]);
+  });
+
+  it("a machine with another PVR gives another tree and another view", () => {
+    const dd22 = boot(opts("dd2.2", "new"), "fallback");
+    const dd23 = boot(opts("dd2.3", "new"), "fallback");
+    expect([dd22.pvr, dd23.pvr]).toEqual([0x004e1202, 0x004e1203]);
+    expect([dd22.view.cpuName, dd23.view.cpuName]).toEqual(["POWER9 (raw)", "POWER9 (raw)"]);
+    expect(dd22.dmesg().some((l) => l.endsWith("cpu-version 0x004e1202: POWER9 DD2.2"))).toBe(true);
+    expect(dd22.cpuSpec.cpuFeatures & CPU_FTR_P9_TM_XER_SO_BUG).toBe(CPU_FTR_P9_TM_XER_SO_BUG);
+    expect(dd23.cpuSpec.cpuFeatures & CPU_FTR_P9_TM_XER_SO_BUG).toBe(0n);
+    // the firmware's fw-features differ, and KVM reports what the tree says
+    const cc = (h: typeof dd22) => h.kvm.createVm();
+    const [v22, v23] = [cc(dd22), cc(dd23)];
+    if (typeof v22 === "number" || typeof v23 === "number") throw new Error("createVm");
+    expect(v22.getCpuChar().character & KVM_PPC_CPU_CHAR_COUNT_CACHE_DIS).toBe(
+      KVM_PPC_CPU_CHAR_COUNT_CACHE_DIS,
+    );
+    expect(v23.getCpuChar().character & KVM_PPC_CPU_CHAR_COUNT_CACHE_DIS).toBe(0n);
+  });
+
+  it("threads per core are the boot CPU node's interrupt servers, not a table", () => {
+    const o = {
+      machine: new PnvMachine(new Simulation(), { chip: chipById("dd2.3"), threadsPerCore: 2 }),
+      firmware: parseFirmwareVersion("new"),
+    };
+    const host = boot(o, "fallback");
+    expect(host.view.threadsPerCore).toBe(2);
+    expect(host.cpus).toHaveLength(4);
+    expect(host.kvm.checkExtension(KVM_CAP_PPC_SMT)).toBe(2);
+    // the same hardware, a tree that lists three threads of each core
+    const o4 = opts("dd2.3", "new");
+    const tree = buildHostTree(o4);
+    for (const n of tree.requireNode("/cpus").children.filter((c) => c.name.startsWith("PowerPC,POWER9"))) {
+      const pirs = n.requireProp("ibm,ppc-interrupt-server#s").asU32Array();
+      n.setPropU32("ibm,ppc-interrupt-server#s", ...pirs.slice(0, 3));
+    }
+    const three = boot(o4, "fallback", encodeDtb(tree));
+    expect(three.view.threadsPerCore).toBe(3);
+    expect(three.kvm.checkExtension(KVM_CAP_PPC_SMT)).toBe(3);
+  });
+
+  it("the PVR is read from the boot thread: a tree that says otherwise only gets a warning", () => {
+    const o = opts("dd2.3", "new");
+    const tree = buildHostTree(o);
+    tree.requireNode("/cpus/PowerPC,POWER9@0").setPropU32("cpu-version", 0x004e1202);
+    const host = boot(o, "fallback", encodeDtb(tree));
+    expect(host.pvr).toBe(0x004e1203);
+    expect(host.log.at("warn")).toContain(
+      "/cpus/PowerPC,POWER9@0: cpu-version 0x4e1202 differs from the boot CPU",
+    );
+  });
+
+  it("without fw-features in the tree KVM reports no characteristics (kvmppc_get_cpu_char)", () => {
+    const o = opts("dd2.3", "new");
+    const tree = buildHostTree(o);
+    const opal = tree.requireNode("/ibm,opal");
+    const fw = opal.getChild("fw-features");
+    if (fw === undefined) throw new Error("the firmware wrote no fw-features");
+    opal.removeChild(fw);
+    const host = boot(o, "fallback", encodeDtb(tree));
+    const vm = host.kvm.createVm();
+    if (typeof vm === "number") throw new Error("createVm");
+    expect(vm.getCpuChar().character).toBe(0n);
+  });
+
+  it("needs the machine, and the machine's simulation", () => {
+    const o = opts("dd2.3", "new");
+    const dtb = buildHostDtb(o);
+    expect(() => bootHost({ machine: undefined as unknown as PnvMachine, dtb, kernel: "fallback" })).toThrow(
+      /machine is required/,
+    );
+    expect(() => bootHost({ machine: o.machine, sim: new Simulation(), dtb, kernel: "fallback" })).toThrow(
+      /sim must be the machine's simulation/,
+    );
   });
 });

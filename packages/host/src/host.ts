@@ -7,31 +7,35 @@
 import { type DeviceTree, decodeDtb, FdtError } from "@stopsim/devicetree";
 import type { Simulation } from "@stopsim/engine";
 import {
-  type ChipModel,
-  chipByPvr,
-  DoorbellFabric,
-  type GuestStopErratumConfig,
   type HwThread,
-  SmtCore,
+  type PnvMachine,
+  type SmtCore,
   SPRN_FSCR,
   SPRN_HFSCR,
   SPRN_LPCR,
-  UnknownChipError,
+  SPRN_PVR,
 } from "@stopsim/isa";
-import { CpuidleDevice, cpuFeatureNames, MenuGovernor } from "@stopsim/linux";
+import { CpuidleDevice, cpuFeatureNames, identifyCpu, MenuGovernor } from "@stopsim/linux";
 import { buildKnowsIdleStopGuest, type KvmBuild, type KvmBuildName, resolveKvmBuild } from "./build.js";
 import { type HostCostTable, resolveCosts } from "./costs.js";
 import { HostCpu } from "./cpu.js";
 import { type CpuSpec, hasArch300, scanDtCpuFeatures } from "./dt-cpu-ftrs.js";
 import { HostBootError, HostConfigError } from "./errors.js";
 import { type HostIdleState, initIdleStates, type PowerMgtResult, powernvIdleDriver } from "./idle.js";
-import { powernvFwFeatures2020, readFwFeatures } from "./kvm/cpu-char.js";
+import { readFwFeatures } from "./kvm/cpu-char.js";
 import { Kvm } from "./kvm/kvm.js";
 import { KernelLog } from "./log.js";
 import { HOST_XIVE_PRIORITY, HostXive } from "./xive-host.js";
 
 export interface BootHostOptions {
-  readonly sim: Simulation;
+  /**
+   * The machine the kernel runs on (its hardware threads). The kernel finds its threads by the
+   * PIRs the tree lists and reads the PVR from the boot thread; every other fact comes from the
+   * tree.
+   */
+  readonly machine: PnvMachine;
+  /** The machine's simulation (default machine.sim; another one is refused). */
+  readonly sim?: Simulation;
   /** The device tree blob the firmware hands over (the only source of machine facts). */
   readonly dtb: Uint8Array;
   /** The firmware's OPAL runtime (kept for OPAL calls; boot never reads firmware objects). */
@@ -46,14 +50,37 @@ export interface BootHostOptions {
   readonly latencyLimitNs?: number;
   /** cpuidle states disabled through sysfs (state names, e.g. ["stop2"]). */
   readonly disabledIdleStates?: readonly string[];
-  /** Guest-stop erratum settings passed to the cores (default: by DD level). */
-  readonly guestStopErratum?: Partial<GuestStopErratumConfig>;
   /** Seed-stream name prefix (default "host"). */
   readonly name?: string;
 }
 
 /** Largest POWER9 processor identification (PIR) value: 15 bits. */
 const MAX_PIR = 0x7fff;
+/** PVR version of POWER9 (linux: arch/powerpc/include/asm/reg.h PVR_POWER9). */
+const PVR_POWER9 = 0x004e;
+
+/** One core as the kernel sees it: a /cpus node and the PIRs of its threads. */
+export interface HostCoreView {
+  readonly path: string;
+  /** ibm,chip-id of the node (-1 when absent). */
+  readonly chipId: number;
+  readonly pirs: readonly number[];
+}
+
+/**
+ * The kernel's view of its processors, built from what it reads: the PVR (mfspr on the boot
+ * thread, identify_cpu) and the tree (linux: arch/powerpc/kernel/setup-common.c
+ * smp_setup_cpu_maps: threads per core = the boot CPU node's ibm,ppc-interrupt-server#s count).
+ */
+export interface HostCpuView {
+  readonly pvr: number;
+  /** identify_cpu's cpu_name ("POWER9 (raw)"). */
+  readonly cpuName: string;
+  /** "POWER9 DD2.3": the revision show_cpuinfo prints (PVR major.minor). */
+  readonly revision: string;
+  readonly threadsPerCore: number;
+  readonly cores: readonly HostCoreView[];
+}
 
 export class Host {
   readonly kvm: Kvm;
@@ -62,7 +89,8 @@ export class Host {
     readonly sim: Simulation,
     readonly name: string,
     readonly tree: DeviceTree,
-    readonly chip: ChipModel,
+    readonly machine: PnvMachine,
+    readonly view: HostCpuView,
     readonly cores: readonly SmtCore[],
     readonly cpus: readonly HostCpu[],
     readonly cpuSpec: CpuSpec,
@@ -76,17 +104,12 @@ export class Host {
   ) {
     this.kvm = new Kvm({
       cpus,
-      threadsPerCore: chip.threadsPerCore,
+      threadsPerCore: view.threadsPerCore,
       hostLpcr: cpuSpec.lpcr,
       hostHfscr: cpuSpec.hfscr,
       arch300: hasArch300(cpuSpec),
-      // the skiboot model publishes no /ibm,opal/fw-features: use what 2020 firmware published
-      fwFeatures:
-        tree.getNode("/ibm,opal/fw-features") !== undefined
-          ? readFwFeatures(tree)
-          : tree.getNode("/ibm,opal") !== undefined
-            ? powernvFwFeatures2020(chip)
-            : null,
+      // the firmware's /ibm,opal/fw-features, as kvmppc_get_cpu_char reads them
+      fwFeatures: readFwFeatures(tree),
       enableGuestStop: cpuSpec.enableGuestStop,
       build,
       log,
@@ -94,6 +117,11 @@ export class Host {
       tickNs,
       xive,
     });
+  }
+
+  /** The PVR the kernel read on its boot thread. */
+  get pvr(): number {
+    return this.view.pvr;
   }
 
   /** The seed design's flag: set when the tree had the dt-cpu-feature "idle-stop-guest". */
@@ -127,6 +155,7 @@ export class Host {
 interface CpuNodeInfo {
   readonly path: string;
   readonly pvr: number;
+  readonly chipId: number;
   readonly servers: number[];
 }
 
@@ -172,7 +201,9 @@ function readCpuNodes(tree: DeviceTree, log: KernelLog): CpuNodeInfo[] {
       }
       servers = [reg.asU32Array()[0]];
     }
-    out.push({ path: n.path, pvr, servers });
+    const chipProp = n.getProp("ibm,chip-id");
+    const chipId = chipProp !== undefined && chipProp.length >= 4 ? chipProp.asU32Array()[0] : -1;
+    out.push({ path: n.path, pvr, chipId, servers });
   }
   return out;
 }
@@ -182,7 +213,18 @@ function readCpuNodes(tree: DeviceTree, log: KernelLog): CpuNodeInfo[] {
  * truncated or corrupt, or describes no usable CPU.
  */
 export function bootHost(options: BootHostOptions): Host {
-  const { sim, dtb } = options;
+  const { machine, dtb } = options;
+  if (typeof machine !== "object" || machine === null || typeof machine.threadByPir !== "function") {
+    throw new HostConfigError(
+      "bootHost: machine is required: the PnvMachine the firmware booted on (new PnvMachine(sim, { chip }))",
+    );
+  }
+  const sim = options.sim ?? machine.sim;
+  if (sim !== machine.sim) {
+    throw new HostConfigError(
+      "bootHost: sim must be the machine's simulation (leave it out to use machine.sim)",
+    );
+  }
   if (!(dtb instanceof Uint8Array)) {
     throw new HostConfigError(
       "bootHost: dtb must be the Uint8Array the firmware produced (e.g. buildHostDtb())",
@@ -212,50 +254,67 @@ export function bootHost(options: BootHostOptions): Host {
   if (cpuNodes.length === 0) {
     throw new HostBootError("cannot boot: the device tree lists no usable CPU under /cpus");
   }
-  let chip: ChipModel;
-  try {
-    chip = chipByPvr(cpuNodes[0].pvr);
-  } catch (e) {
-    if (e instanceof UnknownChipError) throw new HostBootError(`cannot boot: ${e.message}`);
-    throw e;
-  }
-  log.info(`cpu-version 0x${chip.pvr.toString(16).padStart(8, "0")}: ${chip.name}`);
 
-  // Hardware threads: one SmtCore per /cpus node, threads by PIR
-  const fabric = new DoorbellFabric();
+  // The hardware threads the tree names, found by PIR on the machine (as the kernel starts its
+  // secondaries with opal_start_cpu(server number)); the kernel builds no hardware.
   const cores: SmtCore[] = [];
   const threads: HwThread[] = [];
+  const coreViews: HostCoreView[] = [];
   for (const node of cpuNodes) {
-    if (node.pvr !== chip.pvr)
-      log.warn(`${node.path}: cpu-version 0x${node.pvr.toString(16)} differs from the boot CPU`);
-    const coreId = node.servers[0] >>> 2;
     // a POWER9 PIR has 15 bits (core 0..8191, thread 0..3): a server number beyond that names no
     // hardware thread, and the CPU is left out as the kernel leaves out CPUs it cannot start
-    if (node.servers[0] > MAX_PIR) {
+    if (node.servers[0] > MAX_PIR || machine.threadByPir(node.servers[0]) === undefined) {
       log.warn(
         `${node.path}: interrupt server 0x${node.servers[0].toString(16)} is not a hardware thread: CPU ignored`,
       );
       continue;
     }
-    const core = new SmtCore(sim, { chip, coreId, fabric, guestStopErratum: options.guestStopErratum });
-    cores.push(core);
+    const pirs: number[] = [];
     for (const pir of node.servers) {
-      const t = core.threads.find((x) => x.pir === pir);
-      if (t === undefined) {
+      const t = machine.threadByPir(pir);
+      if (t === undefined || t.core !== machine.threadByPir(node.servers[0])?.core) {
         log.warn(
-          `${node.path}: interrupt server 0x${pir.toString(16)} is not a thread of core ${coreId}: ignored`,
+          `${node.path}: interrupt server 0x${pir.toString(16)} is not a thread of core ${node.servers[0] >>> 2}: ignored`,
         );
         continue;
       }
+      if (threads.includes(t)) {
+        log.warn(`${node.path}: interrupt server 0x${pir.toString(16)} is listed twice: ignored`);
+        continue;
+      }
       threads.push(t);
+      pirs.push(pir);
+      if (t.core !== null && !cores.includes(t.core)) cores.push(t.core);
     }
+    coreViews.push({ path: node.path, chipId: node.chipId, pirs });
   }
   if (threads.length === 0) throw new HostBootError("cannot boot: no hardware thread could be started");
+
+  // linux: arch/powerpc/kernel/cputable.c identify_cpu(0, mfspr(SPRN_PVR)) on the boot thread
+  const pvr = Number(threads[0].getSpr(SPRN_PVR)) >>> 0;
+  if (pvr >>> 16 !== PVR_POWER9) {
+    throw new HostBootError(
+      `cannot boot: PVR 0x${pvr.toString(16).padStart(8, "0")} is not a POWER9 (version 0x004e): this kernel runs POWER9 PowerNV hosts only`,
+    );
+  }
+  const revision = `POWER9 DD${(pvr >>> 8) & 0xf}.${pvr & 0xff}`;
+  log.info(`cpu-version 0x${pvr.toString(16).padStart(8, "0")}: ${revision}`);
+  for (const node of cpuNodes) {
+    if (node.pvr !== pvr)
+      log.warn(`${node.path}: cpu-version 0x${node.pvr.toString(16)} differs from the boot CPU`);
+  }
+  const view: HostCpuView = {
+    pvr,
+    cpuName: identifyCpu(pvr).cpuName,
+    revision,
+    threadsPerCore: cpuNodes[0].servers.length,
+    cores: coreViews,
+  };
 
   const boot = threads[0];
   const spec = scanDtCpuFeatures(
     tree,
-    { hvMode: boot.hypervisorState, pvr: chip.pvr, knowsIdleStopGuest: buildKnowsIdleStopGuest(build) },
+    { hvMode: boot.hypervisorState, pvr, knowsIdleStopGuest: buildKnowsIdleStopGuest(build) },
     log,
   );
   log.info(`cpu features: ${cpuFeatureNames(spec.cpuFeatures).join(" ")}`);
@@ -299,7 +358,22 @@ export function bootHost(options: BootHostOptions): Host {
   log.info(
     `XIVE: Interrupt handling initialized with native backend (${cpus.length} CPUs, priority ${HOST_XIVE_PRIORITY})`,
   );
-  const host = new Host(sim, name, tree, chip, cores, cpus, spec, idle, build, costs, log, 1e9 / hz, xive);
+  const host = new Host(
+    sim,
+    name,
+    tree,
+    machine,
+    view,
+    cores,
+    cpus,
+    spec,
+    idle,
+    build,
+    costs,
+    log,
+    1e9 / hz,
+    xive,
+  );
   log.info(
     `kvm-hv: build ${build.name}: stop emulation ${build.emulateStopTrap ? "on" : "off"}, guest PSSCR policy ${build.psscrPolicy}, enable_guest_stop=${spec.enableGuestStop}`,
   );

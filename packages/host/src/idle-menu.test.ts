@@ -3,15 +3,16 @@
 // (kernel/sched/idle.c cpuidle_idle_call, kernel/time/tick-sched.c), and snooze times out at the
 // next enabled state's residency (drivers/cpuidle/cpuidle-powernv.c get_snooze_timeout).
 import { Simulation } from "@stopsim/engine";
-import { chipById } from "@stopsim/isa";
+import { chipById, PnvMachine } from "@stopsim/isa";
 import { buildHostDtb, parseFirmwareVersion } from "@stopsim/opal";
 import { describe, expect, it } from "vitest";
 import { bootHost, type Host } from "./host.js";
 
 function idleHost(disabledIdleStates: string[] = []): { sim: Simulation; host: Host } {
   const sim = new Simulation({ seed: 1 });
-  const dtb = buildHostDtb({ chip: chipById("dd2.3"), firmware: parseFirmwareVersion("new") });
-  return { sim, host: bootHost({ sim, dtb, kernel: "fallback", disabledIdleStates }) };
+  const machine = new PnvMachine(sim, { chip: chipById("dd2.3") });
+  const dtb = buildHostDtb({ machine, firmware: parseFirmwareVersion("new") });
+  return { sim, host: bootHost({ machine, dtb, kernel: "fallback", disabledIdleStates }) };
 }
 
 const usage = (host: Host, cpu: number): Record<string, number> =>

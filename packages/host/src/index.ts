@@ -29,13 +29,12 @@ export {
   USABLE_PR,
 } from "./dt-cpu-ftrs.js";
 export { HostBootError, HostConfigError } from "./errors.js";
-export { type BootHostOptions, bootHost, Host } from "./host.js";
+export { type BootHostOptions, bootHost, Host, type HostCoreView, type HostCpuView } from "./host.js";
 export * from "./idle.js";
 export {
   type FwFeatures,
   type KvmPpcCpuChar,
   kvmppcGetCpuChar,
-  powernvFwFeatures2020,
   readFwFeatures,
 } from "./kvm/cpu-char.js";
 export {

@@ -16,6 +16,7 @@ export {
   formId,
   identify,
 } from "./opcodes.js";
+export * from "./pnv.js";
 export * from "./registers.js";
 export * from "./smt.js";
 export {

@@ -6,14 +6,15 @@ import assert from "node:assert/strict";
 import { NS_PER_MS, Simulation } from "@stopsim/engine";
 import { createGuestKernel } from "@stopsim/guest";
 import { bootHost } from "@stopsim/host";
-import { chipById } from "@stopsim/isa";
+import { chipById, PnvMachine } from "@stopsim/isa";
 import { type DomainDef, domainCommandLine, QemuDriver } from "@stopsim/libvirt";
 import { bootOpal, parseFirmwareVersion } from "@stopsim/opal";
 import { Qemu, QemuError } from "@stopsim/qemu";
 
 const sim = new Simulation({ seed: 5 });
-const fw = bootOpal({ chip: chipById("dd2.3"), firmware: parseFirmwareVersion("new") });
-const host = bootHost({ sim, dtb: fw.dtb, opal: fw.opal, kernel: "fallback", name: "h1" });
+const hw = new PnvMachine(sim, { chip: chipById("dd2.3") });
+const fw = bootOpal({ machine: hw, firmware: parseFirmwareVersion("new") });
+const host = bootHost({ machine: hw, dtb: fw.dtb, opal: fw.opal, kernel: "fallback", name: "h1" });
 const log: string[] = [];
 
 const driver = new QemuDriver({

@@ -245,9 +245,12 @@ export const IDLE_STOP_GUEST_FEATURE: CpuFeature = f(
 /** The PVR type of POWER9 Nimbus/Cumulus (skiboot: include/processor.h PVR_TYPE_P9). */
 export const PVR_TYPE_P9 = 0x004e;
 
-/** skiboot dt_add_cpufeatures: the CPU bit of the match table for a POWER9 Nimbus PVR. */
-export function cpuFeatureCpuMask(chip: ChipModel): number {
-  const pvr = chip.pvr >>> 0;
+/**
+ * skiboot dt_add_cpufeatures: the CPU bit of the match table for a POWER9 Nimbus PVR (the boot
+ * CPU's mfspr(SPR_PVR); a chip model stands for its PVR).
+ */
+export function cpuFeatureCpuMask(cpu: number | Pick<ChipModel, "pvr">): number {
+  const pvr = (typeof cpu === "number" ? cpu : cpu.pvr) >>> 0;
   if (pvr >>> 16 !== PVR_TYPE_P9) {
     throw new RangeError(`PVR 0x${pvr.toString(16)} is not a POWER9 (type 0x${PVR_TYPE_P9.toString(16)})`);
   }
@@ -273,9 +276,12 @@ export function cpuFeatureCpuMask(chip: ChipModel): number {
   }
 }
 
-/** The features the firmware publishes for a chip, in node order. */
-export function selectCpuFeatures(chip: ChipModel, firmware: FirmwareVersion): CpuFeature[] {
-  const mask = cpuFeatureCpuMask(chip);
+/** The features the firmware publishes for a CPU of this PVR (or chip model), in node order. */
+export function selectCpuFeatures(
+  cpu: number | Pick<ChipModel, "pvr">,
+  firmware: FirmwareVersion,
+): CpuFeature[] {
+  const mask = cpuFeatureCpuMask(cpu);
   const table = firmware.idleStopGuest
     ? [...CPU_FEATURES_TABLE, IDLE_STOP_GUEST_FEATURE]
     : CPU_FEATURES_TABLE;

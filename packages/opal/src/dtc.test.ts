@@ -6,6 +6,7 @@ import { decodeDtb, dtcCompile, dtcDecompile, encodeDtb, formatDts, requireDtc }
 import { POWER9_CHIPS } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import { buildHostDtb, FIRMWARE_VERSIONS } from "./index.js";
+import { p9Machine } from "./test-helpers/machine.js";
 
 describe("host DTBs through the real dtc", () => {
   it("dtc is installed", () => {
@@ -15,7 +16,7 @@ describe("host DTBs through the real dtc", () => {
   for (const chip of POWER9_CHIPS) {
     for (const firmware of Object.values(FIRMWARE_VERSIONS)) {
       it(`${chip.name}, firmware ${firmware.id}`, () => {
-        const dtb = buildHostDtb({ chip, firmware, chips: 2, coresPerChip: 3 });
+        const dtb = buildHostDtb({ machine: p9Machine(chip, { chips: 2, coresPerChip: 3 }), firmware });
         const tree = decodeDtb(dtb);
         const dts = dtcDecompile(dtb);
         expect(dts).toBe(formatDts(tree));

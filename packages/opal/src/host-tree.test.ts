@@ -1,4 +1,5 @@
 import { type DeviceTree, decodeDtb, encodeDtb, readU32 } from "@stopsim/devicetree";
+import type { PnvMachine } from "@stopsim/isa";
 import { type ChipModel, chipById, POWER9_CHIPS } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import {
@@ -17,6 +18,7 @@ import {
   USABLE_HV,
   USABLE_OS,
 } from "./index.js";
+import { p9Machine } from "./test-helpers/machine.js";
 
 const FW_2020 = FIRMWARE_VERSIONS["2020"];
 const FW_NEW = FIRMWARE_VERSIONS["idle-stop-guest"];
@@ -33,7 +35,7 @@ function featuresFromDtb(dtb: Uint8Array): Map<string, Map<string, number[]>> {
 }
 
 function hostDtb(chip: ChipModel, firmware: FirmwareVersion): Uint8Array {
-  return buildHostDtb({ chip, firmware });
+  return buildHostDtb({ machine: p9Machine(chip), firmware });
 }
 
 describe("dt-cpu-features gating (skiboot core/cpufeatures.c)", () => {
@@ -190,11 +192,8 @@ describe("dt-cpu-features gating (skiboot core/cpufeatures.c)", () => {
 describe("host tree", () => {
   const tree = (): DeviceTree =>
     buildHostTree({
-      chip: chipById("dd2.3"),
+      machine: p9Machine(chipById("dd2.3"), { chips: 2, coresPerChip: 3, threadsPerCore: 4 }),
       firmware: FW_NEW,
-      chips: 2,
-      coresPerChip: 3,
-      threadsPerCore: 4,
     });
 
   it("has one cpu node per core with skiboot's PIR layout and threads", () => {
@@ -260,7 +259,7 @@ describe("host tree", () => {
   });
 
   it("publishes the idle states the way Linux powernv/idle.c reads them", () => {
-    const t = decodeDtb(buildHostDtb({ chip: chipById("dd2.2"), firmware: FW_2020 }));
+    const t = decodeDtb(buildHostDtb({ machine: p9Machine(chipById("dd2.2")), firmware: FW_2020 }));
     const pm = t.requireNode("/ibm,opal/power-mgt");
     const names = pm.requireProp("ibm,cpu-idle-state-names").asStringList();
     const flags = pm.requireProp("ibm,cpu-idle-state-flags").asU32Array();
@@ -276,8 +275,8 @@ describe("host tree", () => {
   });
 
   it("is written in skiboot's create_dtb layout (libfdt sequential write) and deterministically", () => {
-    const a = buildHostDtb({ chip: chipById("dd2.3"), firmware: FW_NEW });
-    const b = buildHostDtb({ chip: chipById("dd2.3"), firmware: FW_NEW });
+    const a = buildHostDtb({ machine: p9Machine(chipById("dd2.3")), firmware: FW_NEW });
+    const b = buildHostDtb({ machine: p9Machine(chipById("dd2.3")), firmware: FW_NEW });
     expect(Buffer.from(a)).toEqual(Buffer.from(b));
     expect(readU32(a, 16)).toBe(48); // reserve map after the header aligned to 16
     expect(readU32(a, 20)).toBe(17);
@@ -289,21 +288,44 @@ describe("host tree", () => {
     expect(strings.endsWith("phandle\0")).toBe(true);
   });
 
-  it("validates the topology with clear errors", () => {
-    const chip = chipById("dd2.3");
-    expect(() => hostTopology({ chip, firmware: FW_2020, threadsPerCore: 8 })).toThrow(HostConfigError);
-    expect(() => hostTopology({ chip, firmware: FW_2020, threadsPerCore: 8 })).toThrow(
-      "threadsPerCore must be an integer from 1 to 4, got 8",
+  it("probes the machine: PIRs and PVRs are read from the threads, not taken from options", () => {
+    const machine = p9Machine("dd2.2", { chips: 2, coresPerChip: 1, threadsPerCore: 2 });
+    const topo = hostTopology(machine);
+    expect(topo.threads.map((t) => t.pir)).toEqual([0x000, 0x001, 0x800, 0x801]);
+    expect(topo.cores.map((c) => c.pvr)).toEqual([0x004e1202, 0x004e1202]);
+    expect(topo.bootPvr).toBe(0x004e1202);
+    expect(topo.chipMemoryBytes).toEqual([2n << 30n, 2n << 30n]);
+    const t = buildHostTree({ machine, firmware: FW_2020 });
+    expect(
+      t.requireNode("/cpus/PowerPC,POWER9@800").requireProp("ibm,ppc-interrupt-server#s").asU32Array(),
+    ).toEqual([0x800, 0x801]);
+    expect(t.requireNode("/cpus/PowerPC,POWER9@800").requireProp("cpu-version").asU32()).toBe(0x004e1202);
+    expect(() => hostTopology(undefined as unknown as PnvMachine)).toThrow(HostConfigError);
+    expect(() => buildHost({ machine: undefined as unknown as PnvMachine, firmware: FW_2020 })).toThrow(
+      /machine is required/,
     );
-    expect(() => hostTopology({ chip, firmware: FW_2020, coresPerChip: 25 })).toThrow("coresPerChip");
-    expect(() => hostTopology({ chip, firmware: FW_2020, chips: 0 })).toThrow("chips");
-    expect(() => hostTopology({ chip, firmware: FW_2020, memoryBytes: 1000 })).toThrow("multiple of");
-    expect(() => hostTopology({ chip, firmware: FW_2020, memoryBytes: 1.5 })).toThrow(HostConfigError);
-    expect(() => buildHost({ chip, firmware: FW_2020, clockMhz: 0 })).toThrow("clockMhz");
+  });
+
+  it("a machine of another DD level gives another tree: cpu-version, features and fw-features follow its PVR", () => {
+    const dd22 = buildHostTree({ machine: p9Machine("dd2.2"), firmware: FW_NEW });
+    const dd23 = buildHostTree({ machine: p9Machine("dd2.3"), firmware: FW_NEW });
+    const cpuVersion = (t: DeviceTree) =>
+      t.requireNode("/cpus/PowerPC,POWER9@0").requireProp("cpu-version").asU32();
+    expect([cpuVersion(dd22), cpuVersion(dd23)]).toEqual([0x004e1202, 0x004e1203]);
+    const feats = (t: DeviceTree) =>
+      t.requireNode("/cpus/ibm,powerpc-cpu-features").children.map((n) => n.name);
+    expect(feats(dd22)).not.toContain("idle-stop-guest");
+    expect(feats(dd23)).toContain("idle-stop-guest");
+    const fw = (t: DeviceTree, name: string) =>
+      t.requireNode(`/ibm,opal/fw-features/${name}`).hasProp("enabled") ? "enabled" : "disabled";
+    expect(fw(dd22, "fw-count-cache-disabled")).toBe("enabled");
+    expect(fw(dd23, "fw-count-cache-disabled")).toBe("disabled");
+    expect(fw(dd22, "fw-count-cache-flush-bcctr2,0,0")).toBe("disabled");
+    expect(fw(dd23, "fw-count-cache-flush-bcctr2,0,0")).toBe("enabled");
   });
 
   it("omits clock-frequency when it does not fit a cell, as skiboot does", () => {
-    const t = buildHostTree({ chip: chipById("dd2.3"), firmware: FW_2020, clockMhz: 5000 });
+    const t = buildHostTree({ machine: p9Machine(chipById("dd2.3"), { clockMhz: 5000 }), firmware: FW_2020 });
     const c = t.requireNode("/cpus/PowerPC,POWER9@0");
     expect(c.hasProp("clock-frequency")).toBe(false);
     expect(c.requireProp("ibm,extended-clock-frequency").asU64()).toBe(5_000_000_000n);
@@ -311,6 +333,6 @@ describe("host tree", () => {
 
   it("builds for every chip model", () => {
     for (const chip of POWER9_CHIPS)
-      expect(buildHostDtb({ chip, firmware: FW_NEW }).length).toBeGreaterThan(1000);
+      expect(buildHostDtb({ machine: p9Machine(chip), firmware: FW_NEW }).length).toBeGreaterThan(1000);
   });
 });

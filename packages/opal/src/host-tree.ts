@@ -8,9 +8,10 @@
 // create_dtb), which encodeDtb reproduces with layout "libfdt-sw".
 
 import { DeviceTree, type DtNode, encodeDtb } from "@stopsim/devicetree";
-import type { ChipModel } from "@stopsim/isa";
+import { type PnvMachine, SPRN_PIR, SPRN_PVR } from "@stopsim/isa";
 import { type CpuFeature, cpuFeatureCells, selectCpuFeatures } from "./cpufeatures.js";
 import type { FirmwareVersion } from "./firmware.js";
+import { hostbootIplFeatures, skibootFwFeatureName } from "./fw-features.js";
 import { type IdleStateConfig, type IdleStateSelection, selectIdleStates } from "./idle-states.js";
 
 /* skiboot include/mem-map.h */
@@ -30,8 +31,6 @@ export const OPAL_MSG_SIZE = 72;
 export const P9_DEC_BITS = 56;
 /** Timebase frequency skiboot hardcodes (hdata/cpu-common.c: "FIXME: Hardcoding is bad"). */
 export const TIMEBASE_FREQUENCY = 512_000_000;
-export const MAX_CORES_PER_CHIP = 24;
-export const MAX_THREADS_PER_CORE = 4;
 
 /**
  * Cache and TLB geometry hostboot reports in HDAT (sppcia_cpu_cache) and skiboot copies into cpu
@@ -67,18 +66,12 @@ export class HostConfigError extends Error {
 }
 
 export interface HostOptions extends IdleStateConfig {
-  readonly chip: ChipModel;
+  /**
+   * The machine skiboot boots on: its chips, cores and threads are probed (PIR and PVR read from
+   * each thread), never passed as a table.
+   */
+  readonly machine: PnvMachine;
   readonly firmware: FirmwareVersion;
-  /** Processor chips (sockets). Default 1. */
-  readonly chips?: number;
-  /** Cores per chip, 1..24. Default 2. */
-  readonly coresPerChip?: number;
-  /** Hardware threads per core (SMT), 1..4. Default 4. */
-  readonly threadsPerCore?: number;
-  /** Memory in bytes, split evenly between chips. Default 4 GiB. */
-  readonly memoryBytes?: bigint | number;
-  /** Core clock in MHz (HDAT actual_clock_speed). Default 3800. */
-  readonly clockMhz?: number;
 }
 
 export interface HostThread {
@@ -94,6 +87,8 @@ export interface HostCore {
   readonly coreId: number;
   /** PIR of thread 0: the unit address of the cpu node. */
   readonly pir: number;
+  /** The core's PVR as its thread 0 reads it (mfspr PVR): the node's cpu-version. */
+  readonly pvr: number;
   readonly threads: readonly HostThread[];
 }
 
@@ -101,8 +96,19 @@ export interface HostTopology {
   readonly chipIds: readonly number[];
   readonly cores: readonly HostCore[];
   readonly threads: readonly HostThread[];
+  /** Memory per chip, bytes, in chip order. */
+  readonly chipMemoryBytes: readonly bigint[];
   readonly memoryBytes: bigint;
   readonly maxPir: number;
+  /** The boot thread's PVR (skiboot reads mfspr(SPR_PVR) on the boot CPU). */
+  readonly bootPvr: number;
+  /** Core clock, MHz. */
+  readonly clockMhz: number;
+}
+
+/** The chip's name as the PVR gives it (PVR_VERS_MAJ . PVR_VERS_MIN, skiboot include/processor.h). */
+function p9Name(pvr: number): string {
+  return `POWER9 DD${(pvr >>> 8) & 0xf}.${pvr & 0xff}`;
 }
 
 /** skiboot include/chip.h: P9 PIR = chip id << 8 | core id << 2 | thread. */
@@ -110,48 +116,48 @@ export function p9Pir(chipId: number, coreId: number, thread: number): number {
   return (chipId << 8) | (coreId << 2) | thread;
 }
 
-function intOption(name: string, v: number | undefined, def: number, min: number, max: number): number {
-  const x = v ?? def;
-  if (!Number.isInteger(x) || x < min || x > max) {
-    throw new HostConfigError(`${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
-  }
-  return x;
-}
-
-/** The host's chips, cores and threads. Chip ids are 0, 8, 16, ... (group id << 3, as on two-socket systems). */
-export function hostTopology(opts: HostOptions): HostTopology {
-  const chips = intOption("chips", opts.chips, 1, 1, 16);
-  const cores = intOption("coresPerChip", opts.coresPerChip, 2, 1, MAX_CORES_PER_CHIP);
-  const threads = intOption("threadsPerCore", opts.threadsPerCore, 4, 1, MAX_THREADS_PER_CORE);
-  let memoryBytes: bigint;
-  try {
-    memoryBytes = BigInt(opts.memoryBytes ?? 4n << 30n);
-  } catch {
+/**
+ * What skiboot learns of the machine: chips, cores and threads (hdata/pcia.c pcia_parse walks
+ * hostboot's per-core entries; core/cpu.c init_boot_cpu / init_all_cpus read PVR and PIR with
+ * mfspr on the threads themselves).
+ */
+export function hostTopology(machine: PnvMachine): HostTopology {
+  if (typeof machine !== "object" || machine === null || machine.chips === undefined) {
     throw new HostConfigError(
-      `memoryBytes must be an integer number of bytes, got ${String(opts.memoryBytes)}`,
+      "machine is required: build one with new PnvMachine(sim, { chip: chipById(...) })",
     );
   }
-  const granule = 256n << 20n; // split in 256 MiB units per chip
-  if (memoryBytes <= 0n || memoryBytes % (granule * BigInt(chips)) !== 0n) {
-    throw new HostConfigError(
-      `memoryBytes must be a positive multiple of ${chips} x 256 MiB (${granule * BigInt(chips)} bytes), got ${memoryBytes}`,
-    );
-  }
-  const chipIds = Array.from({ length: chips }, (_, i) => i * 8);
   const coreList: HostCore[] = [];
-  for (const chipId of chipIds) {
-    for (let coreId = 0; coreId < cores; coreId++) {
-      const ts = Array.from({ length: threads }, (_, t) => ({
-        pir: p9Pir(chipId, coreId, t),
-        chipId,
-        coreId,
-        thread: t,
+  for (const chip of machine.chips) {
+    for (const core of chip.cores) {
+      const ts = core.threads.map((t) => ({
+        pir: Number(t.getSpr(SPRN_PIR)),
+        chipId: chip.chipId,
+        coreId: core.coreId,
+        thread: t.index,
       }));
-      coreList.push({ chipId, coreId, pir: ts[0].pir, threads: ts });
+      if (ts.length === 0) continue;
+      coreList.push({
+        chipId: chip.chipId,
+        coreId: core.coreId,
+        pir: ts[0].pir,
+        pvr: Number(core.threads[0].getSpr(SPRN_PVR)) >>> 0,
+        threads: ts,
+      });
     }
   }
+  if (coreList.length === 0) throw new HostConfigError("the machine has no core with a thread to boot on");
   const all = coreList.flatMap((c) => c.threads);
-  return { chipIds, cores: coreList, threads: all, memoryBytes, maxPir: Math.max(...all.map((t) => t.pir)) };
+  return {
+    chipIds: machine.chips.map((c) => c.chipId),
+    cores: coreList,
+    threads: all,
+    chipMemoryBytes: machine.chips.map((c) => c.memoryBytes),
+    memoryBytes: machine.memoryBytes,
+    maxPir: Math.max(...all.map((t) => t.pir)),
+    bootPvr: coreList[0].pvr,
+    clockMhz: machine.clockMhz,
+  };
 }
 
 /** skiboot's dt_new with its phandle allocation (core/device.c new_node). */
@@ -181,15 +187,15 @@ export interface HostBuild {
 
 /** Builds the host device tree skiboot would hand to Linux (see file header for the sources). */
 export function buildHost(opts: HostOptions): HostBuild {
-  if (!opts.chip || !opts.firmware) throw new HostConfigError("chip and firmware are required");
-  const topo = hostTopology(opts);
-  const clockMhz = intOption("clockMhz", opts.clockMhz, 3800, 1, 10000);
+  if (!opts.firmware) throw new HostConfigError("firmware is required (parseFirmwareVersion(...))");
+  const topo = hostTopology(opts.machine);
+  const clockMhz = topo.clockMhz;
   const dt = new SkibootDt();
   const root = dt.tree.root;
   root.setPropU32("#address-cells", 2);
   root.setPropU32("#size-cells", 2);
   root.setPropStrings("compatible", ["ibm,powernv"]);
-  root.setPropString("model", `stopsim ${opts.chip.name} host`);
+  root.setPropString("model", `stopsim ${p9Name(topo.bootPvr)} host`);
   dt.tree.bootCpuidPhys = topo.threads[0].pir;
 
   // /cpus (hdata/pcia.c pcia_parse)
@@ -206,7 +212,7 @@ export function buildHost(opts: HostOptions): HostBuild {
     cpu.setPropString("device_type", "cpu");
     cpu.setPropString("status", "okay");
     cpu.setPropU32("reg", core.pir);
-    cpu.setPropU32("cpu-version", opts.chip.pvr >>> 0);
+    cpu.setPropU32("cpu-version", core.pvr);
     cpu.setPropEmpty("64-bit");
     cpu.setPropEmpty("32-64-bridge");
     cpu.setPropEmpty("graphics");
@@ -263,8 +269,8 @@ export function buildHost(opts: HostOptions): HostBuild {
   }
 
   // hdata/memory.c: one memory node per chip
-  const perChip = topo.memoryBytes / BigInt(topo.chipIds.length);
   topo.chipIds.forEach((chipId, i) => {
+    const perChip = topo.chipMemoryBytes[i];
     const base = BigInt(i) * 0x200000000000n; // model: each chip's memory at its own 32 TiB window
     const mem = dt.newNode(root, `memory@${hex(base)}`);
     mem.setPropString("device_type", "memory");
@@ -276,6 +282,12 @@ export function buildHost(opts: HostOptions): HostBuild {
   // add_opal_node then fills /ibm,opal and adds its firmware node.
   const idle = selectIdleStates(opts);
   const opal = dt.newNode(root, "ibm,opal");
+  // hdata/spira.c add_iplparams_features: hostboot's IPL feature settings, one node each
+  const fwFeatures = dt.newNode(opal, "fw-features");
+  for (const f of hostbootIplFeatures(topo.bootPvr)) {
+    dt.newNode(fwFeatures, skibootFwFeatureName(f.name)).setPropEmpty(f.enabled ? "enabled" : "disabled");
+  }
+  // hdata/spira.c add_stop_levels
   const pm = dt.newNode(opal, "power-mgt");
   pm.setPropU32("ibm,enabled-stop-levels", idle.enabledStopLevels);
   opal.setPropU32("#address-cells", 0);
@@ -295,7 +307,7 @@ export function buildHost(opts: HostOptions): HostBuild {
   for (const cpu of cpuNodes) cpu.setPropU32("ibm,dec-bits", P9_DEC_BITS);
 
   // core/cpufeatures.c dt_add_cpufeatures
-  const features = selectCpuFeatures(opts.chip, opts.firmware);
+  const features = selectCpuFeatures(topo.bootPvr, opts.firmware);
   const featNode = dt.newNode(cpus, "ibm,powerpc-cpu-features");
   featNode.setPropU32("isa", 3000);
   featNode.setPropString("device_type", "cpu-features");

@@ -34,6 +34,12 @@ export {
   UnknownFirmwareError,
 } from "./firmware.js";
 export {
+  hostbootIplFeatures,
+  type IplFeature,
+  P9_DD23_IPL_FEATURES,
+  skibootFwFeatureName,
+} from "./fw-features.js";
+export {
   buildHost,
   buildHostDtb,
   buildHostTree,
@@ -44,8 +50,6 @@ export {
   type HostThread,
   type HostTopology,
   hostTopology,
-  MAX_CORES_PER_CHIP,
-  MAX_THREADS_PER_CORE,
   OPAL_ENTRY_OFFSET,
   P9_DEC_BITS,
   POWER9_CACHE,

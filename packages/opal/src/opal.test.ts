@@ -19,9 +19,14 @@ import {
   P9_STOP_SPR_MSR,
   P9_STOP_SPR_PSSCR,
 } from "./index.js";
+import { p9Machine } from "./test-helpers/machine.js";
 
 const boot = (extra: Parameters<typeof bootOpal>[0] extends infer T ? Partial<T> : never = {}) =>
-  bootOpal({ chip: chipById("dd2.3"), firmware: FIRMWARE_VERSIONS["2020"], coresPerChip: 2, ...extra });
+  bootOpal({
+    machine: p9Machine(chipById("dd2.3"), { coresPerChip: 2 }),
+    firmware: FIRMWARE_VERSIONS["2020"],
+    ...extra,
+  });
 
 describe("Opal calls", () => {
   it("OPAL_TEST and OPAL_CHECK_TOKEN (skiboot core/opal.c)", () => {

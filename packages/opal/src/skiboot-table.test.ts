@@ -15,6 +15,7 @@ import {
   cpuFeatureCpuMask,
   FIRMWARE_VERSIONS,
 } from "./index.js";
+import { p9Machine } from "./test-helpers/machine.js";
 
 // skiboot's CPU bits, usable-privilege bits and hv/os support kinds
 const P8_DD1 = 1;
@@ -187,7 +188,10 @@ describe("the stop-api's registers and their scope are libpore's", () => {
       [2000, true], // MSR
       [180, true], // DAWR
     ];
-    const { opal, topology } = bootOpal({ chip: chipById("dd2.3"), firmware: FIRMWARE_VERSIONS["2020"] });
+    const { opal, topology } = bootOpal({
+      machine: p9Machine(chipById("dd2.3")),
+      firmware: FIRMWARE_VERSIONS["2020"],
+    });
     const [t0, t1] = topology.threads;
     expect(t1.coreId).toBe(t0.coreId);
     for (const [sprn] of LIBPORE) expect(opal.opalSlwSetReg(t0.pir, sprn, 0x1234n)).toBe(0);

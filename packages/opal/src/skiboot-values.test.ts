@@ -7,6 +7,7 @@ import { decodeDtb } from "@stopsim/devicetree";
 import { chipById } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import * as opal from "./index.js";
+import { p9Machine } from "./test-helpers/machine.js";
 
 /** skiboot include/opal-api.h: return codes. */
 const SKIBOOT_RETURN_CODES: Record<string, number> = {
@@ -172,7 +173,10 @@ describe("OPAL API values are skiboot's", () => {
   });
 
   it("OPAL_TEST answers opal_test_func's magic and a bad token answers OPAL_PARAMETER (-1)", () => {
-    const { opal: fw } = opal.bootOpal({ chip: chipById("dd2.2"), firmware: opal.FIRMWARE_VERSIONS["2020"] });
+    const { opal: fw } = opal.bootOpal({
+      machine: p9Machine(chipById("dd2.2")),
+      firmware: opal.FIRMWARE_VERSIONS["2020"],
+    });
     expect(fw.call(0, 0)).toBe(0xfeedf00dn); // skiboot core/opal.c opal_test_func
     expect(fw.call(3)).toBe(-1n); // OPAL_RTC_READ: not registered by this model
     expect(fw.call(80, 100)).toBe(1n); // OPAL_CHECK_TOKEN(OPAL_SLW_SET_REG) = OPAL_TOKEN_PRESENT
@@ -181,13 +185,18 @@ describe("OPAL API values are skiboot's", () => {
 
 describe("dt-cpu-features nodes are the ones skiboot writes", () => {
   it("a POWER9 DD2.2 gets exactly skiboot's 52 nodes with skiboot's cells, in table order", () => {
-    const dtb = opal.buildHostDtb({ chip: chipById("dd2.2"), firmware: opal.FIRMWARE_VERSIONS["2020"] });
+    const dtb = opal.buildHostDtb({
+      machine: p9Machine(chipById("dd2.2")),
+      firmware: opal.FIRMWARE_VERSIONS["2020"],
+    });
     expect(featureLines(dtb)).toEqual(SKIBOOT_P9_DD22_FEATURES);
   });
 
   it("DD2.3 drops tm-suspend-xer-so-bug (CPU_P9_DD2_2 only); DD2.0/2.1 also drop the TM assist", () => {
     const lines = (dd: string) =>
-      featureLines(opal.buildHostDtb({ chip: chipById(dd), firmware: opal.FIRMWARE_VERSIONS["2020"] }));
+      featureLines(
+        opal.buildHostDtb({ machine: p9Machine(chipById(dd)), firmware: opal.FIRMWARE_VERSIONS["2020"] }),
+      );
     const without = (...names: string[]) =>
       SKIBOOT_P9_DD22_FEATURES.filter((l) => !names.includes(l.split(" ")[0]));
     expect(lines("dd2.3")).toEqual(without("tm-suspend-xer-so-bug"));

@@ -7,13 +7,14 @@ import { decodeDtb } from "@stopsim/devicetree";
 import { NS_PER_MS, Simulation } from "@stopsim/engine";
 import { createGuestKernel } from "@stopsim/guest";
 import { bootHost } from "@stopsim/host";
-import { chipById } from "@stopsim/isa";
+import { chipById, PnvMachine } from "@stopsim/isa";
 import { bootOpal, parseFirmwareVersion } from "@stopsim/opal";
 import { Qemu } from "@stopsim/qemu";
 
 const sim = new Simulation({ seed: 3 });
-const fw = bootOpal({ chip: chipById("dd2.3"), firmware: parseFirmwareVersion("new") });
-const host = bootHost({ sim, dtb: fw.dtb, opal: fw.opal, kernel: "fallback" });
+const hw = new PnvMachine(sim, { chip: chipById("dd2.3") });
+const fw = bootOpal({ machine: hw, firmware: parseFirmwareVersion("new") });
+const host = bootHost({ machine: hw, dtb: fw.dtb, opal: fw.opal, kernel: "fallback" });
 const kernel = createGuestKernel({ sim, config: { stop0lite: "platform", governor: "menu" } });
 
 const r = Qemu.create({

@@ -3,7 +3,6 @@
 // linux: arch/powerpc/kvm/powerpc.c kvmppc_get_cpu_char / have_fw_feat (v5.7): the children of
 // /ibm,opal/fw-features, each with an empty "enabled" or "disabled" property.
 import type { DeviceTree } from "@stopsim/devicetree";
-import type { ChipModel } from "@stopsim/isa";
 import * as U from "./uapi.js";
 
 /** struct kvm_ppc_cpu_char (linux: arch/powerpc/include/uapi/asm/kvm.h). */
@@ -16,31 +15,6 @@ export interface KvmPpcCpuChar {
 
 /** The firmware's fw-features: node name -> which of the two properties it carries. */
 export type FwFeatures = ReadonlyMap<string, "enabled" | "disabled">;
-
-/**
- * What POWER9 firmware of 2020 published under /ibm,opal/fw-features, per DD level (the hostboot
- * security settings skiboot copies into the tree). DD2.2 runs with the count cache disabled
- * ("fw-count-cache-disabled"); DD2.3 has the hardware-assisted count cache flush (`bcctr 2,0,0`)
- * and asks the OS to flush on context switch. Both: ori31 speculation barrier, L1D flush by
- * trigger (`mtspr TRIG2`), thread-private L1D, favour security.
- */
-export function powernvFwFeatures2020(chip: ChipModel): FwFeatures {
-  const dd23 = (chip.pvr & 0xffff) >= 0x1203;
-  const on = (b: boolean): "enabled" | "disabled" => (b ? "enabled" : "disabled");
-  return new Map<string, "enabled" | "disabled">([
-    ["inst-spec-barrier-ori31,31,0", "enabled"],
-    ["fw-bcctrl-serialized", "disabled"],
-    ["inst-l1d-flush-ori30,30,0", "disabled"],
-    ["inst-l1d-flush-trig2", "enabled"],
-    ["fw-l1d-thread-split", "enabled"],
-    ["fw-count-cache-disabled", on(!dd23)],
-    ["fw-count-cache-flush-bcctr2,0,0", on(dd23)],
-    ["speculation-policy-favor-security", "enabled"],
-    ["needs-l1d-flush-msr-pr-0-to-1", "enabled"],
-    ["needs-spec-barrier-for-bound-checks", "enabled"],
-    ["needs-count-cache-flush-on-context-switch", on(dd23)],
-  ]);
-}
 
 /**
  * The fw-features the host kernel finds in its tree: the nodes under /ibm,opal/fw-features; null

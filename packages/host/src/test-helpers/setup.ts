@@ -1,5 +1,5 @@
 import { Simulation } from "@stopsim/engine";
-import { chipById, MSR_EE, MSR_LE, MSR_ME, MSR_SF, type ThreadSoftware } from "@stopsim/isa";
+import { chipById, MSR_EE, MSR_LE, MSR_ME, MSR_SF, PnvMachine, type ThreadSoftware } from "@stopsim/isa";
 import { buildHostDtb, parseFirmwareVersion } from "@stopsim/opal";
 import type { KvmBuild, KvmBuildName } from "../build.js";
 import { bootHost, type Host } from "../host.js";
@@ -23,8 +23,9 @@ export function machine(
   trace = false,
 ): TestMachine {
   const sim = new Simulation({ seed, trace });
-  const dtb = buildHostDtb({ chip: chipById(dd), firmware: parseFirmwareVersion(firmware) });
-  const host = bootHost({ sim, dtb, kernel });
+  const hw = new PnvMachine(sim, { chip: chipById(dd) });
+  const dtb = buildHostDtb({ machine: hw, firmware: parseFirmwareVersion(firmware) });
+  const host = bootHost({ machine: hw, dtb, kernel });
   const vm = host.kvm.createVm();
   if (typeof vm === "number") throw new Error(`createVm failed: ${vm}`);
   return { sim, host, vm, exits: [] };

@@ -5,7 +5,7 @@
 import { Simulation } from "@stopsim/engine";
 import { createGuestKernel, type GuestKernel, periodicTimer } from "@stopsim/guest";
 import { bootHost, type Host, type KvmBuildName } from "@stopsim/host";
-import { chipById } from "@stopsim/isa";
+import { chipById, PnvMachine } from "@stopsim/isa";
 import { bootOpal, parseFirmwareVersion } from "@stopsim/opal";
 import { type ChannelFault, MigrationNetwork, Qemu, type QemuBuild, QemuError } from "@stopsim/qemu";
 import type { DomainDef } from "../domain.js";
@@ -65,8 +65,9 @@ export function makeWorld(
   const hosts: Host[] = [];
   const drivers = specs.map((spec, i) => {
     const hostname = `h${i + 1}`;
-    const fw = bootOpal({ chip: chipById(spec.chip), firmware: parseFirmwareVersion(spec.firmware) });
-    const host = bootHost({ sim, dtb: fw.dtb, opal: fw.opal, kernel: spec.kernel, name: hostname });
+    const hw = new PnvMachine(sim, { chip: chipById(spec.chip) });
+    const fw = bootOpal({ machine: hw, firmware: parseFirmwareVersion(spec.firmware) });
+    const host = bootHost({ machine: hw, dtb: fw.dtb, opal: fw.opal, kernel: spec.kernel, name: hostname });
     hosts.push(host);
     return new QemuDriver({
       sim,

@@ -3,7 +3,7 @@
 
 import type { Simulation } from "@stopsim/engine";
 import { bootHost, type Host, type KvmBuildName } from "@stopsim/host";
-import { chipById } from "@stopsim/isa";
+import { chipById, PnvMachine } from "@stopsim/isa";
 import { bootOpal, parseFirmwareVersion } from "@stopsim/opal";
 import type { QemuHost } from "../spapr.js";
 
@@ -21,7 +21,8 @@ export interface TestHost {
 }
 
 export function bootTestHost(sim: Simulation, spec: TestHostSpec, name: string): TestHost {
-  const fw = bootOpal({ chip: chipById(spec.chip), firmware: parseFirmwareVersion(spec.firmware) });
-  const host = bootHost({ sim, dtb: fw.dtb, opal: fw.opal, kernel: spec.kernel, name });
+  const hw = new PnvMachine(sim, { chip: chipById(spec.chip) });
+  const fw = bootOpal({ machine: hw, firmware: parseFirmwareVersion(spec.firmware) });
+  const host = bootHost({ machine: hw, dtb: fw.dtb, opal: fw.opal, kernel: spec.kernel, name });
   return { spec, host, qemuHost: { kvm: host.kvm, procDeviceTree: host.tree } };
 }

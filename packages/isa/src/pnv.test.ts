@@ -1,0 +1,66 @@
+import { Simulation } from "@stopsim/engine";
+import { describe, expect, it } from "vitest";
+import { chipById, POWER9_DD22, POWER9_DD23 } from "./chips.js";
+import { MachineConfigError, PnvMachine, pnvPirP9 } from "./pnv.js";
+import { SPRN_PIR, SPRN_PVR } from "./registers.js";
+
+describe("PnvMachine (qemu hw/ppc/pnv.c, pnv_core.c)", () => {
+  it("builds chips, SMT4 cores and threads with the P9 PIR layout", () => {
+    const m = new PnvMachine(new Simulation(), { chip: POWER9_DD22, chips: 2, coresPerChip: 3 });
+    expect(m.chips.map((c) => c.chipId)).toEqual([0, 8]);
+    expect(m.cores).toHaveLength(6);
+    expect(m.threads).toHaveLength(24);
+    expect(m.chips[1].cores[2].pir).toBe(0x808);
+    expect(m.chips[1].cores[2].threads.map((t) => t.pir)).toEqual([0x808, 0x809, 0x80a, 0x80b]);
+    expect(pnvPirP9(8, 2, 3)).toBe(0x80b);
+    expect(m.chips.map((c) => c.memoryBytes)).toEqual([2n << 30n, 2n << 30n]);
+  });
+
+  it("each thread reports its chip's PVR and its PIR through mfspr", () => {
+    for (const chip of [POWER9_DD22, POWER9_DD23]) {
+      const m = new PnvMachine(new Simulation(), { chip });
+      for (const t of m.threads) {
+        expect(Number(t.getSpr(SPRN_PVR))).toBe(chip.pvr);
+        expect(Number(t.getSpr(SPRN_PIR))).toBe(t.pir);
+      }
+    }
+  });
+
+  it("finds a thread and its core by PIR; threads outside the present set are not found", () => {
+    const m = new PnvMachine(new Simulation(), {
+      chip: chipById("dd2.3"),
+      coresPerChip: 1,
+      threadsPerCore: 2,
+    });
+    expect(m.threadByPir(1)?.index).toBe(1);
+    expect(m.threadByPir(2)).toBeUndefined();
+    expect(m.coreOf(1)?.core).toBe(m.cores[0].core);
+    expect(m.coreOf(0x7fff)).toBeUndefined();
+    // doorbells reach every thread of the machine through one fabric
+    expect(m.cores[0].core.lookupPir(1)).toBe(m.threadByPir(1));
+  });
+
+  it("errata are hardware facts of the chip: the guest-stop erratum is on before DD2.3 and configurable", () => {
+    const on = new PnvMachine(new Simulation(), { chip: POWER9_DD22 });
+    const off = new PnvMachine(new Simulation(), { chip: POWER9_DD23 });
+    expect(on.cores.every((c) => c.core.errata.enabled)).toBe(true);
+    expect(off.cores.every((c) => c.core.errata.enabled)).toBe(false);
+    const p = new PnvMachine(new Simulation(), {
+      chip: POWER9_DD22,
+      guestStopErratum: { lostWakeupProbability: 0.5 },
+    });
+    expect(p.cores[0].core.errata.lostWakeupProbability).toBe(0.5);
+  });
+
+  it("validates its configuration with clear errors", () => {
+    const sim = new Simulation();
+    const bad = (o: ConstructorParameters<typeof PnvMachine>[1]) => () => new PnvMachine(sim, o);
+    expect(bad({ threadsPerCore: 8 })).toThrow(MachineConfigError);
+    expect(bad({ threadsPerCore: 8 })).toThrow("threadsPerCore must be an integer from 1 to 4, got 8");
+    expect(bad({ coresPerChip: 25 })).toThrow("coresPerChip");
+    expect(bad({ chips: 0 })).toThrow("chips");
+    expect(bad({ memoryBytes: 1000 })).toThrow("multiple of");
+    expect(bad({ memoryBytes: 1.5 })).toThrow(MachineConfigError);
+    expect(bad({ clockMhz: 0 })).toThrow("clockMhz");
+  });
+});
