@@ -271,7 +271,7 @@ describe("the host kernel on its machine: its view comes from the PVR and the tr
     expect(vm.getCpuChar().character).toBe(0n);
   });
 
-  it("needs the machine, and the machine's simulation", () => {
+  it("needs the machine, the machine's simulation, and a machine no other host kernel runs on", () => {
     const o = opts("dd2.3", "new");
     const dtb = buildHostDtb(o);
     expect(() => bootHost({ machine: undefined as unknown as PnvMachine, dtb, kernel: "fallback" })).toThrow(
@@ -280,5 +280,7 @@ describe("the host kernel on its machine: its view comes from the PVR and the tr
     expect(() => bootHost({ machine: o.machine, sim: new Simulation(), dtb, kernel: "fallback" })).toThrow(
       /sim must be the machine's simulation/,
     );
+    boot(o, "fallback", dtb);
+    expect(() => boot(o, "fallback", dtb)).toThrow(/thread PIR 0x0 already runs a host kernel/);
   });
 });

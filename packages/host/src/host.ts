@@ -289,6 +289,12 @@ export function bootHost(options: BootHostOptions): Host {
     coreViews.push({ path: node.path, chipId: node.chipId, pirs });
   }
   if (threads.length === 0) throw new HostBootError("cannot boot: no hardware thread could be started");
+  const taken = threads.find((t) => t.software("hv") !== null);
+  if (taken !== undefined) {
+    throw new HostConfigError(
+      `bootHost: thread PIR 0x${taken.pir.toString(16)} already runs a host kernel: boot each host on a PnvMachine of its own`,
+    );
+  }
 
   // linux: arch/powerpc/kernel/cputable.c identify_cpu(0, mfspr(SPRN_PVR)) on the boot thread
   const pvr = Number(threads[0].getSpr(SPRN_PVR)) >>> 0;
