@@ -235,16 +235,25 @@ describe("the host kernel on its machine: its view comes from the PVR and the tr
     expect(host.view.threadsPerCore).toBe(2);
     expect(host.cpus).toHaveLength(4);
     expect(host.kvm.checkExtension(KVM_CAP_PPC_SMT)).toBe(2);
-    // the same hardware, a tree that lists three threads of each core
+    expect(host.dmesg().some((l) => l.endsWith("CPU maps initialized for 2 threads per core"))).toBe(true);
+    // the same SMT4 hardware, a tree that lists two threads of each core: the kernel uses two
     const o4 = opts("dd2.3", "new");
-    const tree = buildHostTree(o4);
-    for (const n of tree.requireNode("/cpus").children.filter((c) => c.name.startsWith("PowerPC,POWER9"))) {
-      const pirs = n.requireProp("ibm,ppc-interrupt-server#s").asU32Array();
-      n.setPropU32("ibm,ppc-interrupt-server#s", ...pirs.slice(0, 3));
-    }
-    const three = boot(o4, "fallback", encodeDtb(tree));
-    expect(three.view.threadsPerCore).toBe(3);
-    expect(three.kvm.checkExtension(KVM_CAP_PPC_SMT)).toBe(3);
+    const listed = (n: number) => {
+      const tree = buildHostTree(o4);
+      for (const c of tree.requireNode("/cpus").children.filter((x) => x.name.startsWith("PowerPC,POWER9"))) {
+        const pirs = c.requireProp("ibm,ppc-interrupt-server#s").asU32Array();
+        c.setPropU32("ibm,ppc-interrupt-server#s", ...pirs.slice(0, n));
+      }
+      return encodeDtb(tree);
+    };
+    const two = boot(o4, "fallback", listed(2));
+    expect(two.view.threadsPerCore).toBe(2);
+    expect(two.cpus.map((c) => c.thread.pir)).toEqual([0, 1, 4, 5]);
+    expect(two.kvm.checkExtension(KVM_CAP_PPC_SMT)).toBe(2);
+    // three is not a power of two: cpu_init_thread_core_maps's BUG_ON
+    expect(() => boot(opts("dd2.3", "new"), "fallback", listed(3))).toThrow(
+      /kernel BUG in cpu_init_thread_core_maps: 3 threads per core/,
+    );
   });
 
   it("the PVR is read from the boot thread: a tree that says otherwise only gets a warning", () => {

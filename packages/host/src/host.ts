@@ -309,11 +309,20 @@ export function bootHost(options: BootHostOptions): Host {
     if (node.pvr !== pvr)
       log.warn(`${node.path}: cpu-version 0x${node.pvr.toString(16)} differs from the boot CPU`);
   }
+  // linux: arch/powerpc/kernel/setup-common.c smp_setup_cpu_maps -> cpu_init_thread_core_maps:
+  // threads per core is the boot CPU node's server count, and only a power of two is supported
+  const tpc = cpuNodes[0].servers.length;
+  if ((tpc & (tpc - 1)) !== 0) {
+    throw new HostBootError(
+      `cannot boot: kernel BUG in cpu_init_thread_core_maps: ${tpc} threads per core (${cpuNodes[0].path}) is not a power of 2`,
+    );
+  }
+  log.info(`CPU maps initialized for ${tpc} thread${tpc > 1 ? "s" : ""} per core`);
   const view: HostCpuView = {
     pvr,
     cpuName: identifyCpu(pvr).cpuName,
     revision,
-    threadsPerCore: cpuNodes[0].servers.length,
+    threadsPerCore: tpc,
     cores: coreViews,
   };
 
