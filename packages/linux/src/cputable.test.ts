@@ -2,10 +2,12 @@
 // (linux: arch/powerpc/include/asm/cputable.h, arch/powerpc/kernel/cputable.c,
 // arch/powerpc/include/uapi/asm/cputable.h), so neither kernel's view can drift.
 import { describe, expect, it } from "vitest";
+import * as cputable from "./cputable.js";
 import {
   COMMON_USER_POWER9,
   COMMON_USER2_POWER9,
   CPU_FTR_DAWR,
+  CPU_FTR_NAMES,
   CPU_FTR_P9_TLBIE_ERAT_BUG,
   CPU_FTRS_POWER8,
   CPU_FTRS_POWER9,
@@ -25,7 +27,9 @@ describe("cputable", () => {
   });
 
   it("has the POWER9 user features (AT_HWCAP / AT_HWCAP2)", () => {
-    expect(COMMON_USER_POWER9).toBe(0xcc000142);
+    // COMMON_USER_POWER8 (= POWER9): 32 | 64 | FPU | MMU | SMT | ICACHE_SNOOP | ARCH_2_06 |
+    // PSERIES_PERFMON_COMPAT | TRUE_LE
+    expect(COMMON_USER_POWER9).toBe(0xcc006142);
     expect(COMMON_USER2_POWER9).toBe(0xeff00000);
   });
 
@@ -49,5 +53,35 @@ describe("cputable", () => {
       "P9_TIDR",
       "P9_TLBIE_ERAT_BUG",
     ]);
+  });
+
+  it("each boot-log name is its CPU_FTR_ constant's name, one bit each, in bit order", () => {
+    const exported = cputable as unknown as Record<string, unknown>;
+    let last = 0n;
+    for (const [ftr, bit] of CPU_FTR_NAMES) {
+      expect([ftr, exported[`CPU_FTR_${ftr}`]]).toEqual([ftr, bit]);
+      expect(bit & (bit - 1n)).toBe(0n);
+      expect(bit > last).toBe(true);
+      last = bit;
+    }
+    expect(cpuFeatureNames(CPU_FTRS_POWER9)).toContain("ARCH_300");
+    expect(cpuFeatureNames(CPU_FTRS_POWER8)).not.toContain("ARCH_300");
+  });
+
+  it("cpu_specs[]: each entry's cpu_name, platform and AT_HWCAP/AT_HWCAP2 (cputable.c v5.7)", () => {
+    // AT_HWCAP: COMMON_USER_POWER8 (0xcc006142) for POWER8 and POWER9 alike;
+    // AT_HWCAP2 POWER8 = ARCH_2_07 | HTM | DSCR | ISEL | TAR | VEC_CRYPTO | HTM_NOSC = 0xef000000,
+    // POWER9 adds ARCH_3_00 | IEEE128 | DARN | SCV = 0xeff00000; the default entry is
+    // COMMON_USER_PPC64 (32 | 64 | FPU | MMU = 0xcc000000) with no AT_HWCAP2.
+    const row = (pvr: number) => {
+      const s = identifyCpu(pvr);
+      return [s.cpuName, s.platform, s.cpuUserFeatures >>> 0, s.cpuUserFeatures2 >>> 0];
+    };
+    expect(row(0x0f000004)).toEqual(["POWER8 (architected)", "power8", 0xcc006142, 0xef000000]);
+    expect(row(0x0f000005)).toEqual(["POWER9 (architected)", "power9", 0xcc006142, 0xeff00000]);
+    expect(row(0x004d0200)).toEqual(["POWER8 (raw)", "power8", 0xcc006142, 0xef000000]);
+    for (const pvr of [0x004e0200, 0x004e1201, 0x004e1202])
+      expect(row(pvr)).toEqual(["POWER9 (raw)", "power9", 0xcc006142, 0xeff00000]);
+    expect(row(0x12345678)).toEqual(["POWER4 (compatible)", "power4", 0xcc000000, 0]);
   });
 });

@@ -2,7 +2,9 @@
 // (ns units, teo_update measuring last_residency_ns), before the 2021 rework into "hits/intercepts" bins: per state "hits", "misses" and
 // "early hits" metrics decayed by 1/8 at each update, the state matching the time till the next
 // timer is used unless it was missed more often than hit, then the pattern over the last 8
-// non-timer wakeups may select a shallower state.
+// non-timer wakeups may select a shallower state. As in v5.7-v5.12, that refinement and the
+// retained tick's search for a shallower state apply to any candidate deeper than state 0
+// (`idx > 0`); v5.13 narrowed both to candidates deeper than the first enabled state (`idx0`).
 
 import type {
   CpuidleDevice,
