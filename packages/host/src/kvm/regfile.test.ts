@@ -42,4 +42,29 @@ describe("KVM guest register files", () => {
     expect(s.get(SPRN_PPR)).toBe(ppr);
     expect(s.get(SPRN_SPRG0)).toBe(7n);
   });
+
+  it("files of one SPR list share its slot map but never their values", () => {
+    const list = [SPRN_LR, SPRN_CTR, SPRN_PPR];
+    const a = new GuestSprs(list);
+    const b = new GuestSprs(list);
+    a.set(SPRN_LR, 0xffffffff00000001n);
+    b.set(SPRN_LR, 2n);
+    a.set(SPRN_SPRG0, 5n);
+    expect(a.get(SPRN_LR)).toBe(0xffffffff00000001n);
+    expect(b.get(SPRN_LR)).toBe(2n);
+    expect(b.get(SPRN_CTR)).toBeUndefined();
+    expect(b.get(SPRN_SPRG0)).toBeUndefined();
+    const t = thread();
+    b.loadInto(t);
+    a.saveFrom(t);
+    expect(a.get(SPRN_LR)).toBe(2n);
+    expect(b.get(SPRN_LR)).toBe(2n);
+    // the GPR halves of two files are separate too
+    const g = new GuestGprs();
+    const h = new GuestGprs();
+    g.set(31, 0x8000000000000000n);
+    expect(h.get(31)).toBe(0n);
+    expect(g.get(31)).toBe(0x8000000000000000n);
+    expect(g.get(0)).toBe(0n);
+  });
 });

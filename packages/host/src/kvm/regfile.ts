@@ -2,6 +2,9 @@
 // and the SPR fields of struct kvm_vcpu_arch, linux: arch/powerpc/include/asm/kvm_host.h). Values
 // are kept as 32-bit halves, the ISA thread's own representation, so that the exit and entry paths
 // copy registers without making BigInts; the BigInt accessors serve the ioctl-side paths.
+// Each file keeps its halves in one buffer (hi, lo and the present flags side by side) and every
+// vCPU shares the SPR-to-slot map of its SPR list: with a thousand vCPUs in one simulation, a
+// vCPU's register state is one compact block instead of several scattered arrays and a Map each.
 
 import type { HwThread } from "@stopsim/isa";
 
@@ -19,8 +22,9 @@ function join(hi: number, lo: number): bigint {
 
 /** vcpu->arch.regs.gpr[0..31]. */
 export class GuestGprs {
-  readonly hi = new Uint32Array(32);
-  readonly lo = new Uint32Array(32);
+  private readonly buf = new ArrayBuffer(2 * 32 * 4);
+  readonly hi = new Uint32Array(this.buf, 0, 32);
+  readonly lo = new Uint32Array(this.buf, 32 * 4, 32);
 
   get(i: number): bigint {
     return join(this.hi[i], this.lo[i]);
@@ -49,36 +53,54 @@ export class GuestGprs {
   }
 }
 
+/** SPR number -> slot of each SPR list, shared by every file of that list. */
+const slotMaps = new WeakMap<readonly number[], ReadonlyMap<number, number>>();
+
+function slotMap(list: readonly number[]): ReadonlyMap<number, number> {
+  let m = slotMaps.get(list);
+  if (m === undefined) {
+    const made = new Map<number, number>();
+    list.forEach((n, i) => {
+      made.set(n, i);
+    });
+    slotMaps.set(list, made);
+    m = made;
+  }
+  return m;
+}
+
 /**
  * The guest SPRs KVM switches on entry and exit (`switched`, in the order the exit path saves
  * them), plus any other SPR a KVM_SET_ONE_REG wrote. An SPR is restored on entry only once it has
  * a value (set through the ioctls or saved at an exit).
  */
 export class GuestSprs {
-  private readonly slot = new Map<number, number>();
+  private readonly slot: ReadonlyMap<number, number>;
   private readonly hi: Uint32Array;
   private readonly lo: Uint32Array;
   private readonly present: Uint8Array;
-  private readonly other = new Map<number, bigint>();
+  /** SPRs outside the switched list that a KVM_SET_ONE_REG wrote (rare: made on first use). */
+  private other: Map<number, bigint> | null = null;
 
   constructor(private readonly switched: readonly number[]) {
-    switched.forEach((n, i) => {
-      this.slot.set(n, i);
-    });
-    this.hi = new Uint32Array(switched.length);
-    this.lo = new Uint32Array(switched.length);
-    this.present = new Uint8Array(switched.length);
+    this.slot = slotMap(switched);
+    const n = switched.length;
+    const buf = new ArrayBuffer(8 * n + n);
+    this.hi = new Uint32Array(buf, 0, n);
+    this.lo = new Uint32Array(buf, 4 * n, n);
+    this.present = new Uint8Array(buf, 8 * n, n);
   }
 
   get(n: number): bigint | undefined {
     const i = this.slot.get(n);
-    if (i === undefined) return this.other.get(n);
+    if (i === undefined) return this.other?.get(n);
     return this.present[i] === 0 ? undefined : join(this.hi[i], this.lo[i]);
   }
 
   set(n: number, v: bigint): void {
     const i = this.slot.get(n);
     if (i === undefined) {
+      this.other ??= new Map();
       this.other.set(n, v);
       return;
     }
@@ -89,7 +111,7 @@ export class GuestSprs {
   /** Entry path: mtspr of every SPR that has a value. */
   loadInto(t: HwThread): void {
     t.restoreSprHalves(this.switched, this.hi, this.lo, this.present);
-    for (const [n, v] of this.other) t.setSpr(n, v);
+    if (this.other !== null) for (const [n, v] of this.other) t.setSpr(n, v);
   }
 
   /** Exit path: mfspr of every switched SPR. */
