@@ -2,7 +2,8 @@
 // docs/ARCHITECTURE.md). Its code is a list of real instruction words at guest addresses,
 // executed through the vCPU's HwThread; the "C" parts (device tree scan, bookkeeping) are
 // TypeScript reading guest RAM and its own registers, and they act on the machine only through the
-// instruction words they produce. Kernel variables live in guest RAM, so a migration carries them.
+// instruction words they produce. Kernel variables live in guest RAM, so a migration carries them
+// (their layout and the reader tests use: tiny-guest-ram.ts; the assembler: tiny-guest-asm.ts).
 //
 // What it does, as pseries Linux would:
 // - boot CPU: reads the flattened tree at r3 from RAM, takes the RTAS tokens, decides whether to
@@ -22,8 +23,6 @@ import { type DeviceTree, decodeDtb } from "@stopsim/devicetree";
 import type { Simulation } from "@stopsim/engine";
 import {
   BLR,
-  b,
-  bl,
   type HwThread,
   KThread,
   li,
@@ -35,7 +34,6 @@ import {
   mtspr,
   NOP,
   ori,
-  oris,
   RFID,
   SC1,
   SPRN_DEC,
@@ -43,10 +41,75 @@ import {
   SPRN_SRR0,
   SPRN_SRR1,
   STOP,
-  sldi,
   type ThreadSoftware,
 } from "@stopsim/isa";
 import type { GuestKernelImage } from "../spapr.js";
+import {
+  assemble,
+  B,
+  BIF,
+  BL,
+  C,
+  type Ctx,
+  DYN,
+  KERNEL_BASE,
+  L,
+  load32Dyn,
+  load64,
+  load64Dyn,
+  type Op,
+  ORG,
+  type Resolved,
+  u64,
+  W,
+} from "./tiny-guest-asm.js";
+import {
+  CONSOLE,
+  CONSOLE_TEXT_MAX,
+  K_ARCH300,
+  K_BOOT_DONE,
+  K_CPU_IDS,
+  K_CURRENT_SECONDARY,
+  K_NCPUS,
+  K_NEXT_SECONDARY,
+  K_PANICKED,
+  K_PERMITTED,
+  K_SPRS_FAILED,
+  K_TICK_TB,
+  K_TOKEN_OS_TERM,
+  K_TOKEN_POWER_OFF,
+  K_TOKEN_QUERY_CPU,
+  K_TOKEN_START_CPU,
+  K_USE_STOP0LITE,
+  KDATA,
+  PANIC_MESSAGE,
+  PC_CEDES,
+  PC_DEADLINE,
+  PC_DEC_INTERRUPTS,
+  PC_JIFFIES,
+  PC_LATE_TICKS,
+  PC_ONLINE,
+  PC_PROGRAM_CHECKS,
+  PC_QUERIED_STATE,
+  PC_STOPS,
+  PERCPU,
+  RTAS_ARGS,
+  SPRS_AFTER,
+  SPRS_BEFORE,
+} from "./tiny-guest-ram.js";
+
+export {
+  PC_CEDES,
+  PC_DEC_INTERRUPTS,
+  PC_JIFFIES,
+  PC_LATE_TICKS,
+  PC_ONLINE,
+  PC_PROGRAM_CHECKS,
+  PC_STOPS,
+  readTinyGuestState,
+  type TinyGuestState,
+} from "./tiny-guest-ram.js";
+export { KERNEL_BASE };
 
 export type Stop0litePolicy = "never" | "always" | "arch300" | "platform";
 
@@ -77,149 +140,10 @@ const H_GET_TERM_CHAR = 0x54;
 const H_PUT_TERM_CHAR = 0x58;
 const H_RTAS = 0xf000;
 
-export const KERNEL_BASE = 0x10000n;
-/** Kernel variables (little-endian u64). */
-const KDATA = 0x4000;
-const K_BOOT_DONE = 0x00;
-const K_USE_STOP0LITE = 0x08;
-const K_ARCH300 = 0x10;
-const K_PERMITTED = 0x18;
-const K_TOKEN_OS_TERM = 0x20;
-const K_TOKEN_START_CPU = 0x28;
-const K_TOKEN_POWER_OFF = 0x30;
-const K_TICK_TB = 0x38;
-const K_NCPUS = 0x40;
-const K_PANICKED = 0x48;
-const K_NEXT_SECONDARY = 0x50;
-const K_SPRS_FAILED = 0x58;
-const K_TOKEN_QUERY_CPU = 0x60;
-const K_CURRENT_SECONDARY = 0x68;
-const K_CPU_IDS = 0x80;
-/** Per-CPU variables at PERCPU + id * 0x80. */
-const PERCPU = 0x5000;
-export const PC_JIFFIES = 0x00;
-const PC_DEADLINE = 0x08;
-export const PC_STOPS = 0x10;
-export const PC_CEDES = 0x18;
-export const PC_DEC_INTERRUPTS = 0x20;
-export const PC_LATE_TICKS = 0x28;
-export const PC_PROGRAM_CHECKS = 0x30;
-export const PC_ONLINE = 0x38;
-/** RTAS query-cpu-stopped-state answer for this CPU + 1 (0: never asked). */
-const PC_QUERIED_STATE = 0x40;
-/** RTAS argument buffers (big-endian, PAPR rtas_args) at RTAS_ARGS + id * 0x40. */
-const RTAS_ARGS = 0x6000;
-/** Console buffers at CONSOLE + id * 0x100: length, position, then the text. */
-const CONSOLE = 0x7000;
-const CONSOLE_TEXT_MAX = 0xf0;
-/** kvm-unit-tests sprs.c before[1024] / after[1024]. */
-const SPRS_BEFORE = 0x8000;
-const SPRS_AFTER = 0xa000;
-const PANIC_MESSAGE = 0xc000;
-
 /** Instructions per modelled ns (the guest's code between exits is short). */
 const INSN_NS = 1;
 /** Instructions executed per engine event at most. */
 const BATCH = 32;
-
-const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
-const s16 = (v: number): number => (v & 0x8000 ? (v & 0xffff) - 0x10000 : v & 0xffff);
-
-interface Ctx {
-  readonly t: HwThread;
-  readonly cpu: TinyGuestCpu;
-  readonly k: TinyGuestImage;
-  readonly ram: Memory;
-}
-
-type Op =
-  | { readonly kind: "word"; readonly word: number }
-  | { readonly kind: "c"; readonly fn: (c: Ctx) => void; readonly ns: number }
-  | { readonly kind: "dyn"; readonly fn: (c: Ctx) => number }
-  | { readonly kind: "b"; readonly label: string; readonly link: boolean }
-  | { readonly kind: "bif"; readonly label: string; readonly cond: (c: Ctx) => boolean }
-  | { readonly kind: "label"; readonly name: string }
-  | { readonly kind: "org"; readonly addr: number };
-
-type Resolved =
-  | { readonly kind: "word"; readonly word: number }
-  | { readonly kind: "c"; readonly fn: (c: Ctx) => void; readonly ns: number }
-  | { readonly kind: "dyn"; readonly fn: (c: Ctx) => number };
-
-const W = (word: number): Op => ({ kind: "word", word });
-const C = (fn: (c: Ctx) => void, ns = 20): Op => ({ kind: "c", fn, ns });
-const DYN = (fn: (c: Ctx) => number): Op => ({ kind: "dyn", fn });
-const B = (label: string): Op => ({ kind: "b", label, link: false });
-const BL = (label: string): Op => ({ kind: "b", label, link: true });
-/** A conditional branch: the compare-and-branch of compiled code, decided by C. */
-const BIF = (cond: (c: Ctx) => boolean, label: string): Op => ({ kind: "bif", label, cond });
-const L = (name: string): Op => ({ kind: "label", name });
-const ORG = (addr: number): Op => ({ kind: "org", addr });
-
-/** lis/ori/sldi/oris/ori: a 64-bit constant into rD. */
-function load64(rd: number, v: bigint): Op[] {
-  const x = u64(v);
-  const h = (sh: bigint) => Number((x >> sh) & 0xffffn);
-  return [
-    W(lis(rd, s16(h(48n)))),
-    W(ori(rd, rd, h(32n))),
-    W(sldi(rd, rd, 32)),
-    W(oris(rd, rd, h(16n))),
-    W(ori(rd, rd, h(0n))),
-  ];
-}
-
-/** The same with a value C computes when the code runs. */
-function load64Dyn(rd: number, v: (c: Ctx) => bigint): Op[] {
-  const h = (c: Ctx, sh: bigint) => Number((u64(v(c)) >> sh) & 0xffffn);
-  return [
-    DYN((c) => lis(rd, s16(h(c, 48n)))),
-    DYN((c) => ori(rd, rd, h(c, 32n))),
-    W(sldi(rd, rd, 32)),
-    DYN((c) => oris(rd, rd, h(c, 16n))),
-    DYN((c) => ori(rd, rd, h(c, 0n))),
-  ];
-}
-
-/** lis/ori: a 32-bit non-negative value into rD. */
-function load32Dyn(rd: number, v: (c: Ctx) => number): Op[] {
-  return [DYN((c) => lis(rd, s16((v(c) >>> 16) & 0xffff))), DYN((c) => ori(rd, rd, v(c) & 0xffff))];
-}
-
-function assemble(ops: readonly Op[]): { text: Map<number, Resolved>; labels: Map<string, number> } {
-  const labels = new Map<string, number>();
-  let pc = Number(KERNEL_BASE);
-  for (const op of ops) {
-    if (op.kind === "org") pc = op.addr;
-    else if (op.kind === "label") labels.set(op.name, pc);
-    else pc += 4;
-  }
-  const at = (name: string): number => {
-    const a = labels.get(name);
-    if (a === undefined) throw new Error(`tiny guest: no label ${name}`);
-    return a;
-  };
-  const text = new Map<number, Resolved>();
-  pc = Number(KERNEL_BASE);
-  for (const op of ops) {
-    if (op.kind === "org") {
-      pc = op.addr;
-      continue;
-    }
-    if (op.kind === "label") continue;
-    const here = pc;
-    if (op.kind === "b") {
-      text.set(here, { kind: "word", word: op.link ? bl(at(op.label) - here) : b(at(op.label) - here) });
-    } else if (op.kind === "bif") {
-      const taken = b(at(op.label) - here);
-      text.set(here, { kind: "dyn", fn: (c) => (op.cond(c) ? taken : NOP) });
-    } else {
-      text.set(here, op);
-    }
-    pc += 4;
-  }
-  return { text, labels };
-}
 
 /** The guest kernel: one image, one ThreadSoftware per vCPU. */
 export class TinyGuestImage implements GuestKernelImage {
@@ -747,53 +671,3 @@ export class TinyGuestCpu implements ThreadSoftware {
 }
 
 /** What the kernel's variables say, read from a machine's RAM (a debugger's view). */
-export interface TinyGuestState {
-  readonly bootDone: boolean;
-  readonly useStop0lite: boolean;
-  readonly permitted: boolean;
-  readonly arch300: boolean;
-  readonly panicked: boolean;
-  readonly sprsFailed: number;
-  readonly cpus: readonly {
-    readonly id: number;
-    readonly online: boolean;
-    readonly jiffies: number;
-    readonly stops: number;
-    readonly cedes: number;
-    readonly decInterrupts: number;
-    readonly lateTicks: number;
-    readonly programChecks: number;
-    /** What RTAS query-cpu-stopped-state said before the boot CPU started it (0 stopped, 2 running). */
-    readonly queriedState: number | undefined;
-  }[];
-}
-
-export function readTinyGuestState(ram: Memory): TinyGuestState {
-  const k = (off: number) => ram.read64(KDATA + off, true);
-  const n = Number(k(K_NCPUS));
-  const cpus = [];
-  for (let i = 0; i < n; i++) {
-    const id = Number(k(K_CPU_IDS + 8 * i));
-    const p = (off: number) => Number(ram.read64(PERCPU + id * 0x80 + off, true));
-    cpus.push({
-      id,
-      online: p(PC_ONLINE) === 1,
-      jiffies: p(PC_JIFFIES),
-      stops: p(PC_STOPS),
-      cedes: p(PC_CEDES),
-      decInterrupts: p(PC_DEC_INTERRUPTS),
-      lateTicks: p(PC_LATE_TICKS),
-      programChecks: p(PC_PROGRAM_CHECKS),
-      queriedState: p(PC_QUERIED_STATE) === 0 ? undefined : p(PC_QUERIED_STATE) - 1,
-    });
-  }
-  return {
-    bootDone: k(K_BOOT_DONE) === 1n,
-    useStop0lite: k(K_USE_STOP0LITE) === 1n,
-    permitted: k(K_PERMITTED) === 1n,
-    arch300: k(K_ARCH300) === 1n,
-    panicked: k(K_PANICKED) === 1n,
-    sprsFailed: Number(k(K_SPRS_FAILED)),
-    cpus,
-  };
-}
