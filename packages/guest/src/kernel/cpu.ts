@@ -57,9 +57,17 @@ export type KOp =
   /** Context switch to `to` (null: the idle task). */
   | { readonly k: "switch"; readonly to: Task | null }
   /** Return from interrupt (the handler is done). */
-  | { readonly k: "iret" };
+  | { readonly k: "iret" }
+  /**
+   * The end of a timed step: the code after it runs once the step's cost has passed (it has an
+   * effect other CPUs or layers see, or it measures the time).
+   */
+  | { readonly k: "sync" };
 
 export type KCode = Generator<KOp, void, void>;
+
+/** The end of a timed step (KOp "sync"). */
+export const SYNC: KOp = { k: "sync" };
 
 export type CtxKind = "boot" | "idle" | "task" | "irq";
 
@@ -235,6 +243,12 @@ export class GuestCpu implements ThreadSoftware {
   /** Moved to another thread: reprogram the decrementer before the next kernel step. */
   /** @internal */
   decResync = false;
+  /** Kernel paths run as timed steps (GuestKernelConfig.timedSteps). */
+  /** @internal */
+  timedSteps = true;
+  /** The soft mask (softEnabled) the current timed step runs under. */
+  /** @internal */
+  stepSoftEnabled = false;
 
   constructor(
     readonly logical: number,

@@ -1,7 +1,7 @@
 import { MSR_EE } from "@stopsim/isa";
 import { CpuidleDevice, H_CEDE } from "@stopsim/linux";
 import { pseriesIdleProbe } from "../cpuidle/driver.js";
-import type { GuestCpu, KCode } from "./cpu.js";
+import { type GuestCpu, type KCode, SYNC } from "./cpu.js";
 import { TEXT } from "./image.js";
 import type { GuestKernel } from "./kernel.js";
 import { readVpaStatus } from "./lpar.js";
@@ -78,6 +78,8 @@ export function* cpuidleIdleCall(kernel: GuestKernel, cpu: GuestCpu): KCode {
     // no cpuidle driver yet: arch_cpu_idle polls at low priority with interrupts enabled and
     // returns after an interrupt; do_idle then loops
     yield { k: "delay", ns: c.idleEntryNs };
+    // TIF_POLLING_NRFLAG is read by other CPUs: set once the path's time has passed
+    yield SYNC;
     cpu.polling = true;
     yield* cpu.localIrqEnable();
     yield { k: "exec", sym: TEXT.snooze, i: 0 };
@@ -130,6 +132,9 @@ export function* cpuidleIdleCall(kernel: GuestKernel, cpu: GuestCpu): KCode {
 
 /** The snooze polling loop with interrupts enabled, until need_resched or `deadlineNs`. */
 export function* pollLoop(kernel: GuestKernel, cpu: GuestCpu, deadlineNs: number): KCode {
+  // TIF_POLLING_NRFLAG is read by other CPUs (a wake-up without an IPI): set once the path's
+  // time has passed
+  yield SYNC;
   cpu.polling = true;
   yield* cpu.localIrqEnable();
   yield { k: "exec", sym: TEXT.snooze, i: 0 };

@@ -76,6 +76,12 @@ export interface GuestKernelConfig {
   /** Guest-side time costs (see costs.ts). */
   costs?: Partial<GuestCosts>;
   /**
+   * Kernel paths as timed steps (default true): the costs of a path nothing outside the vCPU can
+   * see are summed and spent once, before the next instruction or action other CPUs and layers
+   * see (runner.ts stepLocal). false: every cost is its own wait (one event each).
+   */
+  timedSteps?: boolean;
+  /**
    * Period of the init task's loop that starts the tasks requested with spawn() (default 10 ms).
    * It is the guest's only background activity: a launcher polling for work, like a shell loop.
    */
@@ -204,6 +210,7 @@ export class GuestKernel implements GuestKernelImage {
       latencyReqNs: config.latencyReqNs ?? Number.POSITIVE_INFINITY,
       disableStates: config.disableStates ?? [],
       initPollNs: config.initPollNs ?? 10_000_000,
+      timedSteps: config.timedSteps ?? true,
     };
     if (!(this.config.initPollNs > 0)) {
       throw new GuestKernelError(`initPollNs must be > 0 ns, got ${String(this.config.initPollNs)}`);
@@ -350,6 +357,7 @@ export class GuestKernel implements GuestKernelImage {
     const logical =
       this.boot !== null ? (this.boot.threads.find((t) => t.hwId === vcpuId)?.logical ?? vcpuId) : vcpuId;
     const c = new GuestCpu(logical, vcpuId, thread, this.services());
+    c.timedSteps = this.config.timedSteps;
     this.cpus[logical] = c;
     return c;
   }

@@ -1,4 +1,5 @@
 import { Ctx, type GuestCpu, type KCode, type KOp, SRR0_SPR } from "./cpu.js";
+import { TEXT } from "./image.js";
 import { iret, localIrqEnable, takeInterrupt } from "./irq.js";
 import type { Task } from "./task.js";
 import { programDec } from "./time.js";
@@ -53,7 +54,25 @@ export function advance(cpu: GuestCpu, op: KOp | null): void {
     }
     const cur: KOp = op;
     op = null;
+    if (cpu.timedSteps) {
+      if (cur.k === "delay" && cur.next === undefined) {
+        if (cpu.rt.debt > 0 && cpu.softEnabled !== cpu.stepSoftEnabled) {
+          // the soft mask changed (local_irq_disable/enable): interrupts arrive differently from
+          // here on, so the step so far passes first
+          if (!cpu.rt.payDebt(cur)) return;
+        }
+        // a piece of a kernel path: its cost joins the current timed step, no event
+        if (cpu.rt.debt === 0) cpu.stepSoftEnabled = cpu.softEnabled;
+        cpu.rt.charge(cur.ns);
+        continue;
+      }
+      // the step ends before anything another layer or CPU can see: its summed cost passes first
+      // (one event, or none when nothing else is due), then `cur` runs
+      if (cpu.rt.debt > 0 && !stepLocal(cur) && !cpu.rt.payDebt(cur)) return;
+    }
     switch (cur.k) {
+      case "sync":
+        continue;
       case "delay": {
         const next = cur.next ?? null;
         // kernel code: nothing else due before it ends (no interrupt can come), it runs inline
@@ -98,6 +117,22 @@ export function advance(cpu: GuestCpu, op: KOp | null): void {
       }
     }
   }
+}
+
+/**
+ * Whether an operation belongs inside a timed step: instruction words whose effect only this
+ * thread's own later code sees, issued in order at the step's start. `mtspr DEC` is one (the
+ * kernel computed its value at the same moment, so the decrementer fires at the absolute time the
+ * kernel asked for); so are the exception prolog's `mfspr PPR`, `mftb` and `mfspr PVR`. Everything
+ * else ends the step: `sc 1`, `stop`, `msgsndp`, SMT priority changes (they change the siblings'
+ * share of the core), `mtmsrd` (it opens or closes the MSR[EE] window in which interrupts arrive
+ * mid-path, where the real kernel's path splits too), `rfid`, waits, context switches and `sync`.
+ */
+export function stepLocal(op: KOp): boolean {
+  if (op.k !== "exec") return false;
+  const sym = op.sym;
+  if (sym === TEXT.setDec || sym === TEXT.getTb || sym === TEXT.start || sym === TEXT.secondary) return true;
+  return sym === TEXT.exceptionProlog && op.i === 0;
 }
 
 export function* switchTail(cpu: GuestCpu, pending: KOp | null): KCode {

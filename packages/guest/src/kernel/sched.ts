@@ -2,7 +2,7 @@
 // their CPUs, their operations, and init.
 // and kernel/sched/core.c on a CPU: need_resched, the runqueue, try_to_wake_up, schedule().
 
-import { type GuestCpu, type HrTimer, type KCode, PPC_MSG_RESCHEDULE } from "./cpu.js";
+import { type GuestCpu, type HrTimer, type KCode, PPC_MSG_RESCHEDULE, SYNC } from "./cpu.js";
 import type { GuestKernel } from "./kernel.js";
 import { sendIpi } from "./smp.js";
 import type { Task, TaskOp, TaskProgram } from "./task.js";
@@ -42,6 +42,8 @@ export function* taskMain(kernel: GuestKernel, cpu: GuestCpu, task: Task): KCode
     } else {
       yield* taskOp(kernel, cpu, task, op);
     }
+    // the return to user mode: the program goes on once the kernel path's time has passed
+    yield SYNC;
     input = kernel.sim.now;
   }
 }
@@ -73,6 +75,8 @@ export function* taskOp(kernel: GuestKernel, cpu: GuestCpu, task: Task, op: Task
     }
     case "read": {
       yield { k: "delay", ns: c.pipeSyscallNs };
+      // the pipe is shared with tasks on other CPUs: read it once the path's time has passed
+      yield SYNC;
       while (op.pipe.tokens === 0) {
         task.state = "sleeping";
         op.pipe.waiters.push(task);
@@ -83,6 +87,7 @@ export function* taskOp(kernel: GuestKernel, cpu: GuestCpu, task: Task, op: Task
     }
     case "write": {
       yield { k: "delay", ns: c.pipeSyscallNs };
+      yield SYNC;
       op.pipe.tokens++;
       const w = op.pipe.waiters.shift();
       if (w !== undefined) yield* cpu.ttwu(w);
@@ -124,9 +129,11 @@ export function enqueue(cpu: GuestCpu, t: Task): void {
 export function* ttwu(cpu: GuestCpu, p: Task): KCode {
   if (p.state !== "sleeping") return;
   yield { k: "delay", ns: cpu.k.costs.ttwuNs };
+  const target = cpu.k.cpu(p.cpu);
+  // a remote wake-up is seen by the target CPU once the path's time has passed
+  if (target !== cpu) yield SYNC;
   p.state = "runnable";
   p.wokenAt = cpu.sim.now;
-  const target = cpu.k.cpu(p.cpu);
   if (target === cpu) {
     cpu.runqueue.push(p);
     if (cpu.current === null) setNeedResched(cpu);
@@ -144,6 +151,8 @@ export function* ttwu(cpu: GuestCpu, p: Task): KCode {
 /** __schedule(): picks the next task and switches to it. */
 export function* schedule(cpu: GuestCpu): KCode {
   yield { k: "delay", ns: cpu.k.costs.contextSwitchNs };
+  // the runqueue is read and the switch accounted once the path's time has passed
+  yield SYNC;
   // pick up remote wakeups queued for us (sched_ttwu_pending on the way)
   for (const t of cpu.wakeList.splice(0)) enqueue(cpu, t);
   cpu.needResched = false;

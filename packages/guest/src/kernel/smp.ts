@@ -1,7 +1,7 @@
 import { PPC_DBELL_SERVER, PPC_DBELL_TYPE_SHIFT } from "@stopsim/isa";
 import { H_IPI, IPI_PRIORITY } from "@stopsim/linux";
 import { QCSS_STOPPED, RTAS_UNKNOWN_SERVICE } from "../linux/papr.js";
-import { type GuestCpu, type KCode, PPC_MSG_CALL_FUNCTION, PPC_MSG_RESCHEDULE } from "./cpu.js";
+import { type GuestCpu, type KCode, PPC_MSG_CALL_FUNCTION, PPC_MSG_RESCHEDULE, SYNC } from "./cpu.js";
 import { attachCpuidle } from "./idle.js";
 import { R_DBELL, SECONDARY_ENTRY, TEXT } from "./image.js";
 import type { GuestKernel } from "./kernel.js";
@@ -49,6 +49,8 @@ export function* cpuUp(
   for (let waited = 0; waited < 5e9; waited += 100_000) {
     if (kernel.calledIn.has(hwId)) return true;
     yield { k: "delay", ns: 100_000 };
+    // a wait for another CPU: the time passes before the next look
+    yield SYNC;
   }
   con.printk("err", `Processor ${logical} is stuck.`);
   return false;
@@ -77,6 +79,8 @@ export function* secondaryEntry(kernel: GuestKernel, cpu: GuestCpu): KCode {
   if (kernel.xive !== null) yield* kernel.xive.setupCpu(cpu);
   else yield* xicsSetupCpu(kernel, cpu);
   yield* vpaInit(kernel, cpu);
+  // the other CPUs see this one online once its bring-up path has run
+  yield SYNC;
   cpu.online = true;
   cpu.heartbeat = kernel.sim.now;
   yield* startTick(kernel, cpu);
@@ -88,6 +92,8 @@ export function* secondaryEntry(kernel: GuestKernel, cpu: GuestCpu): KCode {
 /** smp_muxed_ipi_message_pass + cause_ipi. */
 export function* sendIpi(cpu: GuestCpu, target: GuestCpu, msg: number): KCode {
   yield { k: "delay", ns: cpu.k.costs.ipiSendNs };
+  // the message is posted for the target once the path's time has passed
+  yield SYNC;
   target.ipiMessages |= 1 << msg;
   cpu.stats.ipisSent++;
   cpu.k.trace(cpu, "ipi_send", { target: target.logical, msg });

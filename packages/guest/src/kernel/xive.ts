@@ -27,7 +27,7 @@ import type { XiveTreeInfo } from "../boot/devtree.js";
 import { XIVE_EQ_ALWAYS_NOTIFY, XIVE_SRC_SET_EISN } from "../linux/papr.js";
 import type { KernelConsole } from "./console.js";
 import type { GuestCosts } from "./costs.js";
-import type { GuestCpu, KCode, KOp } from "./cpu.js";
+import { type GuestCpu, type KCode, type KOp, SYNC } from "./cpu.js";
 
 /** The Linux IRQ number of the IPIs (one virq for every CPU's IPI: "XIVE-IPI" in /proc/interrupts). */
 export const XIVE_IPI_VIRQ = 16;
@@ -127,11 +127,14 @@ export class XiveSpapr {
 
   private *load(cpu: GuestCpu, addr: number, size: number, ns: number): Generator<KOp, bigint, void> {
     yield { k: "delay", ns };
+    // a cache-inhibited load other layers see (ESB PQ bits, TIMA): once the path's time has passed
+    yield SYNC;
     return (cpu.thread.memory ?? this.k.ram()).mmioLoad(addr, size, cpu.thread.pir);
   }
 
   private *store(cpu: GuestCpu, addr: number, size: number, value: bigint): KCode {
     yield { k: "delay", ns: this.k.costs.xiveMmioStoreNs };
+    yield SYNC;
     (cpu.thread.memory ?? this.k.ram()).mmioStore(addr, size, value, cpu.thread.pir);
   }
 

@@ -15,6 +15,7 @@ import {
   BOOK3S_INTERRUPT_H_FAC_UNAVAIL,
   BOOK3S_INTERRUPT_SYSCALL,
   type ChipModel,
+  EXEC_OK,
   EXEC_STOPPED,
   FSCR_MSGP_LG,
   FSCR_STOP_LG,
@@ -241,8 +242,8 @@ export class TestPlatform {
     for (const [r, v] of gprs) t.setGpr(r, v);
     t.setSpr(SPRN_HSRR0, pc);
     t.setSpr(SPRN_HSRR1, this.guestMsr);
-    t.execute(HRFID);
-    t.dispatch();
+    // an interrupt taken at once by the return was delivered to its software: no dispatch then
+    if (t.execute(HRFID) === EXEC_OK) t.dispatch();
   }
 
   hvCpu(vcpu: number): HvCpu {
@@ -333,8 +334,8 @@ export class HvCpu implements ThreadSoftware {
   private hrfidTo(pc: bigint): void {
     const t = this.thread;
     t.setSpr(SPRN_HSRR0, pc);
-    t.execute(HRFID);
-    t.dispatch();
+    // an interrupt taken at once by the return was delivered to its software: no dispatch then
+    if (t.execute(HRFID) === EXEC_OK) t.dispatch();
   }
 
   /** Return from `sc 1`: SRR0/SRR1 hold the return address and the guest MSR. */
@@ -346,8 +347,7 @@ export class HvCpu implements ThreadSoftware {
       t.setGpr(5 + i, v);
     });
     if (setEe) t.setSpr(SPRN_SRR1, t.getSpr(SPRN_SRR1) | MSR_EE);
-    t.execute(RFID);
-    t.dispatch();
+    if (t.execute(RFID) === EXEC_OK) t.dispatch();
   }
 
   private injectProgram(): void {
