@@ -3,7 +3,8 @@
 // skiboot: include/processor.h (PVR_TYPE_P9 = 0x004e, PVR_VERS_MAJ = bits 8-11, PVR_VERS_MIN =
 // bits 0-7). Values checked against qemu: target/ppc/cpu-models.h
 // (CPU_POWERPC_POWER9_DD20 = 0x004E1200, CPU_POWERPC_POWER9_DD22 = 0x004E1202); DD2.1 and DD2.3
-// follow the same layout (0x004E1201, 0x004E1203).
+// follow the same layout (0x004E1201, 0x004E1203); skiboot's external/mambo/skiboot.tcl configures
+// "POWER9 DD2.3 Scale out 24 Core (ie SMT4)" with PVR 0x4e1203.
 
 /** PVR version field of POWER9 (linux: arch/powerpc/include/asm/reg.h PVR_POWER9). */
 export const PVR_POWER9 = 0x004e;
