@@ -256,6 +256,23 @@ describe("the host kernel on its machine: its view comes from the PVR and the tr
     );
   });
 
+  it("a PIR the machine lacks leaves its CPU out; a thread listed twice or on another core is ignored", () => {
+    const o = opts("dd2.3", "new");
+    const tree = buildHostTree(o);
+    const nodes = tree.requireNode("/cpus").children.filter((c) => c.name.startsWith("PowerPC,POWER9"));
+    nodes[0].setPropU32("ibm,ppc-interrupt-server#s", 0, 1, 1, 4);
+    nodes[1].setPropU32("ibm,ppc-interrupt-server#s", 0x7f0, 0x7f1);
+    const host = boot(o, "fallback", encodeDtb(tree));
+    expect(host.cpus.map((c) => c.thread.pir)).toEqual([0, 1]);
+    expect(host.cores).toHaveLength(1);
+    const warn = host.log.at("warn");
+    expect(warn).toContain("/cpus/PowerPC,POWER9@0: interrupt server 0x1 is listed twice: ignored");
+    expect(warn).toContain("/cpus/PowerPC,POWER9@0: interrupt server 0x4 is not a thread of core 0: ignored");
+    expect(warn).toContain(
+      "/cpus/PowerPC,POWER9@4: interrupt server 0x7f0 is not a hardware thread: CPU ignored",
+    );
+  });
+
   it("the PVR is read from the boot thread: a tree that says otherwise only gets a warning", () => {
     const o = opts("dd2.3", "new");
     const tree = buildHostTree(o);

@@ -62,5 +62,42 @@ describe("PnvMachine (qemu hw/ppc/pnv.c, pnv_core.c)", () => {
     expect(bad({ memoryBytes: 1000 })).toThrow("multiple of");
     expect(bad({ memoryBytes: 1.5 })).toThrow(MachineConfigError);
     expect(bad({ clockMhz: 0 })).toThrow("clockMhz");
+    expect(bad({ clockMhz: 10001 })).toThrow("clockMhz must be an integer from 1 to 10000, got 10001");
+    expect(bad({ chips: 17 })).toThrow("chips must be an integer from 1 to 16, got 17");
+    expect(bad({ coresPerChip: 0 })).toThrow("coresPerChip must be an integer from 1 to 24, got 0");
+    expect(bad({ threadsPerCore: 0 })).toThrow("threadsPerCore");
+    // memory is split per chip in 256 MiB units: 256 MiB is enough for one chip, not for two
+    expect(new PnvMachine(sim, { memoryBytes: 256n << 20n }).chips[0].memoryBytes).toBe(256n << 20n);
+    expect(bad({ chips: 2, memoryBytes: 256n << 20n })).toThrow(
+      "memoryBytes must be a positive multiple of 2 x 256 MiB (536870912 bytes), got 268435456",
+    );
+    expect(bad({ memoryBytes: 0 })).toThrow("memoryBytes");
+    expect(bad({ memoryBytes: "lots" as unknown as number })).toThrow(
+      "memoryBytes must be an integer number of bytes, got lots",
+    );
+  });
+
+  it("the largest machine it accepts: 16 chips of 24 cores, ids up to 120, PIRs within 15 bits", () => {
+    const m = new PnvMachine(new Simulation(), {
+      chips: 16,
+      coresPerChip: 24,
+      threadsPerCore: 1,
+      clockMhz: 10000,
+    });
+    expect(m.chips.at(-1)?.chipId).toBe(120);
+    expect(m.threads).toHaveLength(16 * 24);
+    expect(Math.max(...m.threads.map((t) => t.pir))).toBe(pnvPirP9(120, 23, 0));
+    expect(pnvPirP9(120, 23, 3)).toBeLessThanOrEqual(0x7fff);
+    expect(m.clockMhz).toBe(10000);
+  });
+
+  it("defaults: one POWER9 DD2.3 chip of two SMT4 cores, 4 GiB, 3800 MHz", () => {
+    const m = new PnvMachine(new Simulation());
+    expect(m.chips).toHaveLength(1);
+    expect(m.chips[0].model).toBe(POWER9_DD23);
+    expect(m.cores).toHaveLength(2);
+    expect(m.threadsPerCore).toBe(4);
+    expect(m.memoryBytes).toBe(4n << 30n);
+    expect(m.clockMhz).toBe(3800);
   });
 });
