@@ -6,6 +6,9 @@
 // (cpuidle_enter_state), drivers/cpuidle/cpuidle-powernv.c (snooze_loop, stop_loop),
 // arch/powerpc/platforms/powernv/idle.c (power9_idle_stop), kernel/time/hrtimer.c and
 // kernel/time/tick-sched.c (the tick kept or stopped in idle).
+// The CPU's code runs on the one runtime of software on a hardware thread (@stopsim/isa KThread,
+// "hv" level): its costs are SMT-scaled and jittered there, and its continuations are the
+// runtime's operations (HostOp), not closures.
 import { nsToTb, type Rng, type Simulation, type Timer } from "@stopsim/engine";
 import {
   EXEC_INTERRUPT,
@@ -14,6 +17,8 @@ import {
   HMT_MEDIUM,
   HMT_VERY_LOW,
   type HwThread,
+  KThread,
+  type KThreadOps,
   SPRN_DEC,
   SPRN_PPR,
   SPRN_PSSCR,
@@ -47,6 +52,9 @@ export class HostTimer {
   }
 }
 
+/** A point of a task's kernel code where it continues: the task's own record, which the CPU carries. */
+export type HostTaskStep = object;
+
 /** A kernel task bound to one CPU (the vCPU threads of QEMU). */
 export interface HostTask {
   readonly name: string;
@@ -54,7 +62,39 @@ export interface HostTask {
   schedIn(cpu: HostCpu, fromIdle: boolean): void;
   /** The CPU took an interrupt while this task ran a guest on it. */
   guestInterrupt(cpu: HostCpu, vector: number): void;
+  /** The task's kernel code continues at `step` (a continuation it queued on the CPU's runtime). */
+  runStep(cpu: HostCpu, step: HostTaskStep): void;
 }
+
+/**
+ * What a host CPU's code continues with: the runtime's operations (`delay` is what is left of a
+ * code path; the host never runs user work, polls through the runtime or parks), then the host's
+ * own continuation points.
+ */
+export type HostOp =
+  | { readonly k: "delay"; readonly ns: number; readonly then: HostOp | null }
+  | { readonly k: "work"; readonly ns: number }
+  | { readonly k: "poll"; readonly deadline: number }
+  | { readonly k: "park" }
+  /** __schedule(); `fromIdle` after a wake-up from an idle state. */
+  | { readonly k: "schedule"; readonly fromIdle: boolean }
+  /** cpuidle_idle_call, once the idle entry path has run. */
+  | { readonly k: "idle-entry" }
+  /** A hypervisor doorbell (a reschedule IPI) reaching this thread. */
+  | { readonly k: "doorbell" }
+  /** The current task's kernel code at `step`. */
+  | { readonly k: "task"; readonly task: HostTask; readonly step: HostTaskStep };
+
+const HOST_OPS: KThreadOps<HostOp> = {
+  delay: (ns, then) => ({ k: "delay", ns, then }),
+  work: (ns) => ({ k: "work", ns }),
+  poll: (deadline) => ({ k: "poll", deadline }),
+  park: () => ({ k: "park" }),
+};
+const SCHEDULE: HostOp = { k: "schedule", fromIdle: false };
+const SCHEDULE_FROM_IDLE: HostOp = { k: "schedule", fromIdle: true };
+const IDLE_ENTRY: HostOp = { k: "idle-entry" };
+const DOORBELL: HostOp = { k: "doorbell" };
 
 export type CpuState = "busy" | "idle-snooze" | "idle-stop" | "guest";
 
@@ -88,7 +128,10 @@ export class HostCpu implements ThreadSoftware {
   /** tick_nohz_idle_got_tick(): the tick ran since the idle state was entered. */
   private gotTick = false;
   private readonly snoozeTimer: Timer;
-  private readonly idleEntryTimer: Timer;
+  /** The idle entry path runs (its time is the runtime's wait): a reschedule may still cut it. */
+  private idleEntryPending = false;
+  /** The runtime this CPU's code runs on (hypervisor-level software of the thread). */
+  readonly rt: KThread<HostOp>;
   private wakeCause: "timer" | "ipi" = "ipi";
   private rescheduling = false;
   readonly track: number;
@@ -106,39 +149,94 @@ export class HostCpu implements ThreadSoftware {
     readonly cpuidle: CpuidleDevice<PowernvIdleDriver>,
     private readonly governor: CpuidleGovernor,
     private readonly costs: HostCostTable,
-    private readonly rng: Rng,
+    rng: Rng,
     private readonly log: KernelLog,
     private readonly idleConfig: HostIdleConfig,
   ) {
     this.track = sim.trace.track("host", `cpu${cpuId}`);
     this.snoozeTimer = sim.createTimer(() => this.snoozeExit(), `host/cpu${cpuId}/snooze`);
-    this.idleEntryTimer = sim.createTimer(() => this.enterIdleState(), `host/cpu${cpuId}/idle-entry`);
+    this.rt = new KThread<HostOp>({
+      thread,
+      level: "hv",
+      label: `host/cpu${cpuId}`,
+      rng,
+      jitterSigma: costs.jitterSigma,
+      pollPeriodNs: costs.snoozeExitNs,
+      ops: HOST_OPS,
+      run: (op) => this.run(op),
+      pollDone: () => this.runQueue.length > 0,
+    });
     this.idleTick = new HostTimer(this, () => this.tickInIdle(), "tick");
     thread.setSoftware("hv", this);
   }
 
   /**
-   * Time this thread takes to run a code path of the cost table: the cost with its seeded
-   * log-normal jitter, divided by the thread's SMT speed (kernel and KVM code share the core's
-   * issue resources with the siblings like any code, isa smt.ts).
+   * Time this thread takes to run a code path of the cost table (KThread.cost: the cost with its
+   * seeded log-normal jitter, divided by the thread's SMT speed: kernel and KVM code share the
+   * core's issue resources with the siblings like any code, isa smt.ts).
    */
   cost(ns: number): number {
-    if (ns <= 0) return 0;
-    const core = this.thread.core;
-    const speed = core === null ? 1 : core.runningSpeed(this.thread.index);
-    return Math.max(1, Math.round(this.jittered(ns) / speed));
+    return this.rt.cost(ns);
   }
 
   /** A latency that is not this thread's code (a doorbell crossing the fabric), with jitter. */
   latency(ns: number): number {
-    if (ns <= 0) return 0;
-    return Math.max(1, Math.round(this.jittered(ns)));
+    return this.rt.latency(ns);
   }
 
-  /** `ns` times the seeded log-normal jitter factor of the cost table. */
-  private jittered(ns: number): number {
-    const sigma = this.costs.jitterSigma;
-    return sigma > 0 ? this.rng.logNormal(ns, sigma) : ns;
+  /** The runtime continues this CPU's code with `op`. */
+  private run(op: HostOp | null): void {
+    if (op === null) return;
+    switch (op.k) {
+      case "schedule":
+        this.schedule(op.fromIdle);
+        return;
+      case "idle-entry":
+        if (!this.idleEntryPending) return;
+        this.idleEntryPending = false;
+        this.enterIdleState();
+        return;
+      case "doorbell":
+        if (this.state === "idle-stop") this.thread.receiveHypervisorDoorbell();
+        return;
+      case "task":
+        op.task.runStep(this, op.step);
+        return;
+      case "delay":
+        // what is left of a code path (the runtime's capture): run it, then continue
+        if (op.ns > 0 && !this.rt.runCode(op.ns, op.then)) return;
+        this.run(op.then);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * Continues the current task's kernel code at `step` after `ns` of virtual time that is already
+   * this CPU's cost (scaled and jittered): inline when nothing else is due before then (the
+   * caller must run in an event of its own, not inside an ISA notification), else as one event.
+   * Returns true when the time passed inline: the caller then continues itself.
+   */
+  continueTaskAfter(task: HostTask, ns: number, step: HostTaskStep): boolean {
+    if (this.sim.tryAdvance(ns)) return true;
+    this.rt.later(ns, { k: "task", task, step });
+    return false;
+  }
+
+  /**
+   * Continues the current task's kernel code at `step` after `ns`, always as an event: for code
+   * answering a notification of the ISA (an interrupt taken by this software), which must not
+   * re-enter the software it took control from.
+   */
+  continueTaskLater(task: HostTask, ns: number, step: HostTaskStep): void {
+    this.rt.later(ns, { k: "task", task, step });
+  }
+
+  /** The idle entry path was cut short by a reschedule: the runtime's wait is dropped. */
+  private cancelIdleEntry(): void {
+    this.idleEntryPending = false;
+    this.rt.capture();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -222,9 +320,9 @@ export class HostCpu implements ThreadSoftware {
    */
   hostIrqRaised(): void {
     if (this.state === "idle-snooze") this.snoozeTimer.arm(this.sim.now + this.cost(this.costs.snoozeExitNs));
-    else if (this.state === "busy" && this.current === null && this.idleEntryTimer.armed) {
-      this.idleEntryTimer.cancel();
-      this.sim.schedule(0, () => this.schedule(false), `host/cpu${this.cpuId}/irq`);
+    else if (this.state === "busy" && this.current === null && this.idleEntryPending) {
+      this.cancelIdleEntry();
+      this.rt.continueSoon(SCHEDULE);
     }
   }
 
@@ -236,19 +334,13 @@ export class HostCpu implements ThreadSoftware {
   /** Sends the CPU a reschedule IPI (a hypervisor doorbell) when it idles. */
   kick(): void {
     if (this.state === "idle-stop") {
-      this.sim.schedule(
-        this.latency(this.costs.ipiDeliveryNs),
-        () => {
-          if (this.state === "idle-stop") this.thread.receiveHypervisorDoorbell();
-        },
-        `host/cpu${this.cpuId}/ipi`,
-      );
+      this.rt.later(this.latency(this.costs.ipiDeliveryNs), DOORBELL);
     } else if (this.state === "idle-snooze") {
       this.snoozeTimer.arm(this.sim.now + this.cost(this.costs.snoozeExitNs));
-    } else if (this.state === "busy" && this.current === null && this.idleEntryTimer.armed) {
+    } else if (this.state === "busy" && this.current === null && this.idleEntryPending) {
       // about to enter idle: the idle loop checks need_resched first
-      this.idleEntryTimer.cancel();
-      this.sim.schedule(0, () => this.schedule(false), `host/cpu${this.cpuId}/resched`);
+      this.cancelIdleEntry();
+      this.rt.continueSoon(SCHEDULE);
     }
   }
 
@@ -264,6 +356,7 @@ export class HostCpu implements ThreadSoftware {
   schedule(fromIdle: boolean): void {
     if (this.rescheduling) return;
     this.rescheduling = true;
+    let idle = false;
     try {
       this.thread.hDoorbell = false; // IPIs are processed with interrupts enabled
       this.handleHostIrqs();
@@ -281,9 +374,15 @@ export class HostCpu implements ThreadSoftware {
         return;
       }
       this.state = "busy";
-      this.idleEntryTimer.arm(this.sim.now + this.cost(this.costs.idleEntryNs));
+      idle = true;
     } finally {
       this.rescheduling = false;
+    }
+    // do_idle: the idle entry path, one timed step; cpuidle_idle_call follows at its end (inline
+    // when nothing else is due before then)
+    if (idle) {
+      this.idleEntryPending = true;
+      if (this.rt.runCode(this.costs.idleEntryNs, IDLE_ENTRY)) this.run(IDLE_ENTRY);
     }
   }
 
@@ -423,7 +522,7 @@ export class HostCpu implements ThreadSoftware {
     this.thread.hDoorbell = false;
     const irq = this.wakeCause === "timer" ? this.costs.hrtimerIrqNs : this.costs.hostIpiIrqNs;
     // the hardware wake-up (firmware exit latency) then the interrupt that woke the CPU
-    this.sim.schedule(exitNs + this.cost(irq), () => this.schedule(true), `host/cpu${this.cpuId}/wake`);
+    this.rt.later(exitNs + this.cost(irq), SCHEDULE_FROM_IDLE);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -9,7 +9,15 @@ export {
   resolveKvmBuild,
 } from "./build.js";
 export { CostTableError, DEFAULT_HOST_COSTS, type HostCostTable, resolveCosts } from "./costs.js";
-export { type CpuState, HostCpu, type HostIdleConfig, type HostTask, HostTimer } from "./cpu.js";
+export {
+  type CpuState,
+  HostCpu,
+  type HostIdleConfig,
+  type HostOp,
+  type HostTask,
+  type HostTaskStep,
+  HostTimer,
+} from "./cpu.js";
 export {
   type CpuSpec,
   type DtCpuFeature,

@@ -1,6 +1,15 @@
 // linux: arch/powerpc/kvm/book3s_hv.c kvmhv_run_single_vcpu, kvmhv_p9_guest_entry,
 // kvmhv_load_hv_regs_and_go and kvmppc_handle_exit_hv; book3s_hv_builtin.c
 // kvmppc_inject_interrupt_hv; book3s_hv_rmhandlers.S (the real-mode return): guest entry and exit.
+//
+// Timed steps on the host CPU's runtime (cpu.ts HostCpu.rt, @stopsim/isa KThread):
+// - the exit path up to kvmhv_run_single_vcpu's local_irq_enable() (save the guest state, switch
+//   to the host, the exit's handling cost) is one step answering the ISA's interrupt, so it always
+//   ends in an event: host interrupts that came meanwhile are taken there, as in the real kernel;
+// - from there kvmppc_handle_exit_hv, the userspace-free hcalls (kvmppc_pseries_do_hcall), the
+//   next iteration of the run loop (kvmppc_core_prepare_to_enter, local_irq_disable) and the entry
+//   path up to the hrfid are one step with interrupts off: it issues its effects in order, charges
+//   the entry's cost once and continues at the hrfid, inline when nothing else is due before then.
 
 import { nsToTb } from "@stopsim/engine";
 import {
@@ -56,6 +65,55 @@ export const RESUME: Action = { kind: "resume" };
 export const HOST: Action = { kind: "host" };
 export const BLOCK: Action = { kind: "block" };
 
+/** The points where a vCPU task's kernel code continues on its host CPU (HostOp "task"). */
+export type KvmStep =
+  /** kvmhv_run_single_vcpu from the top (scheduleEnter) */
+  | { readonly kind: "enter" }
+  /** the hrfid at the end of the entry path, with the interrupt injected on the way (or null) */
+  | { readonly kind: "hrfid"; readonly inject: number | null }
+  /** after the exit path: kvmppc_handle_exit_hv with interrupts on */
+  | { readonly kind: "exit"; readonly vector: number; readonly hdar: bigint; readonly hdsisr: bigint }
+  /** kvmppc_vcore_blocked after its entry cost: poll or sleep */
+  | { readonly kind: "blocked"; readonly pollNs: number }
+  /** a check of the halt-poll loop (a timer due, or the end of the poll window `endNs`) */
+  | { readonly kind: "poll"; readonly endNs: number }
+  /** the kick IPI reaching the thread that runs the guest */
+  | { readonly kind: "kick-ipi" }
+  /** the VMM did not call KVM_RUN again after exit `gen`: its thread sleeps */
+  | { readonly kind: "userspace-sleep"; readonly gen: number };
+
+export const ENTER: KvmStep = { kind: "enter" };
+const HRFID_PLAIN: KvmStep = { kind: "hrfid", inject: null };
+export const KICK_IPI: KvmStep = { kind: "kick-ipi" };
+
+/** HostTask.runStep of a vCPU: its kernel code continues at `step`. */
+export function runKvmStep(vcpu: KvmVcpu, step: KvmStep): void {
+  switch (step.kind) {
+    case "enter":
+      vcpu.enterTimerArmed = false;
+      enterGuest(vcpu);
+      return;
+    case "hrfid":
+      hrfidToGuest(vcpu, step.inject);
+      return;
+    case "exit":
+      afterExit(vcpu, step.vector, 0, step.hdar, step.hdsisr);
+      return;
+    case "blocked":
+      vcpu.blockedStep(step.pollNs);
+      return;
+    case "poll":
+      vcpu.pollStep(step.endNs);
+      return;
+    case "kick-ipi":
+      if (vcpu.state === "guest") vcpu.cpu.thread.receiveHypervisorDoorbell();
+      return;
+    case "userspace-sleep":
+      if (vcpu.userspaceGen === step.gen && vcpu.state === "userspace") vcpu.cpu.taskBlocked(vcpu);
+      return;
+  }
+}
+
 export function noTctx(pir: number): never {
   throw new RangeError(`host thread PIR ${pir} has no XIVE thread context (the host booted without XIVE)`);
 }
@@ -85,7 +143,8 @@ export function enterGuest(vcpu: KvmVcpu): void {
   const entry = vcpu.realModeReturn && inject === null ? costs.realModeSwitchNs : costs.guestEntryNs;
   vcpu.realModeReturn = false;
   const delay = cpu.cost(entry) + (inject !== null ? cpu.cost(costs.injectInterruptNs) : 0);
-  cpu.sim.schedule(delay, () => hrfidToGuest(vcpu, inject), `kvm vcpu${vcpu.id} entry`);
+  const hrfid = inject === null ? HRFID_PLAIN : { kind: "hrfid" as const, inject };
+  if (cpu.continueTaskAfter(vcpu, delay, hrfid)) hrfidToGuest(vcpu, inject);
 }
 
 // linux: book3s_hv_builtin.c kvmppc_inject_interrupt_hv
@@ -230,7 +289,7 @@ export function guestInterrupt(vcpu: KvmVcpu, cpu: HostCpu, vector: number): voi
     const handling = costs.exitHandlingNs[name] ?? costs.exitHandlingDefaultNs;
     delay = cpu.cost(costs.guestExitNs) + cpu.cost(handling);
   }
-  cpu.sim.schedule(delay, () => afterExit(vcpu, vector, 0, hdar, hdsisr), `kvm vcpu${vcpu.id} exit`);
+  cpu.continueTaskLater(vcpu, delay, { kind: "exit", vector, hdar, hdsisr });
 }
 
 /**
@@ -258,7 +317,10 @@ export function afterExit(vcpu: KvmVcpu, vector: number, _unused: number, hdar =
     action = doHcall(vcpu);
   }
   if (action.kind === "resume") {
-    vcpu.scheduleEnter(0);
+    // the run loop goes round at once: inline when nothing else is due now (the same order as
+    // an event at this time), the entry path then continuing the same step
+    if (!vcpu.enterTimerArmed && vcpu.cpu.sim.tryAdvance(0)) enterGuest(vcpu);
+    else vcpu.scheduleEnter(0);
   } else if (action.kind === "block") {
     vcpu.block();
   } else {

@@ -59,9 +59,18 @@ import {
   SPRN_XER,
   type ThreadSoftware,
 } from "@stopsim/isa";
-import type { HostCpu, HostTask, HostTimer } from "../cpu.js";
+import type { HostCpu, HostTask, HostTaskStep, HostTimer } from "../cpu.js";
 import * as U from "./abi.js";
-import { type Action, enterGuest, entryPsscr, guestInterrupt, handleExitHv } from "./entry-exit.js";
+import {
+  type Action,
+  ENTER,
+  entryPsscr,
+  guestInterrupt,
+  handleExitHv,
+  KICK_IPI,
+  type KvmStep,
+  runKvmStep,
+} from "./entry-exit.js";
 import { adjustHaltPoll, DEFAULT_HALT_POLL, type HaltPollStats, newHaltPollStats } from "./halt-poll.js";
 import {
   type ExitHandler,
@@ -414,10 +423,12 @@ export class KvmVcpu implements HostTask {
   scheduleEnter(delay: number): void {
     if (this.enterTimerArmed) return;
     this.enterTimerArmed = true;
-    this.cpu.sim.schedule(delay, () => {
-      this.enterTimerArmed = false;
-      enterGuest(this);
-    });
+    this.cpu.continueTaskLater(this, delay, ENTER);
+  }
+
+  /** HostTask: this vCPU's kernel code continues at `step` (entry-exit.ts KvmStep). */
+  runStep(_cpu: HostCpu, step: HostTaskStep): void {
+    runKvmStep(this, step as KvmStep);
   }
 
   /** Host scheduler tick while the vCPU thread runs (HZ). */
@@ -500,38 +511,45 @@ export class KvmVcpu implements HostTask {
     if (this.cpu.sim.trace.enabled) {
       this.cpu.sim.trace.instant(this.cpu.track, "kvm_vcpu_block", "kvm", { vcpu: this.id });
     }
-    const pollNs = this.haltPoll.pollNs;
-    this.cpu.sim.schedule(this.cpu.cost(this.h.costs.blockNs), () => {
-      if (this.state !== "blocked") {
-        // woken while blocking: keep the CPU and go back in
-        return;
-      }
-      if (pollNs > 0) {
-        // linux: book3s_hv.c kvmppc_vcore_blocked: poll kvmppc_vcore_check_block until
-        // start_poll + vc->halt_poll_ns with interrupts on; the thread keeps running
-        this.haltPoll.attemptedPolls++;
-        this.haltPolling = true;
-        this.pollUntil(this.cpu.sim.now + pollNs);
-        return;
-      }
-      this.sleep();
-    });
+    const step: KvmStep = { kind: "blocked", pollNs: this.haltPoll.pollNs };
+    this.cpu.continueTaskLater(this, this.cpu.cost(this.h.costs.blockNs), step);
+  }
+
+  /** @internal kvmppc_vcore_blocked once its entry has run: poll, or sleep. */
+  blockedStep(pollNs: number): void {
+    if (this.state !== "blocked") {
+      // woken while blocking: keep the CPU and go back in
+      return;
+    }
+    if (pollNs > 0) {
+      // linux: book3s_hv.c kvmppc_vcore_blocked: poll kvmppc_vcore_check_block until
+      // start_poll + vc->halt_poll_ns with interrupts on; the thread keeps running
+      this.haltPoll.attemptedPolls++;
+      this.haltPolling = true;
+      this.pollUntil(this.cpu.sim.now + pollNs);
+      return;
+    }
+    this.sleep();
   }
 
   /** The poll loop: a wake-up ends it through kickVcpu; the vCPU's decrementer timer fires in it. */
   private pollUntil(endNs: number): void {
     const decAt = this.decTimer.armed ? this.decTimer.at : Number.POSITIVE_INFINITY;
-    this.cpu.sim.scheduleAt(Math.min(endNs, Math.max(decAt, this.cpu.sim.now)), () => {
-      if (!this.haltPolling) return;
-      // the host timer interrupt taken while polling (kvmppc_decrementer_func kicks the vCPU)
-      this.cpu.runExpiredTimers();
-      if (!this.haltPolling) return;
-      if (this.cpu.sim.now >= endNs) {
-        this.haltPolling = false;
-        this.haltPoll.pollFailNs += this.cpu.sim.now - this.blockStartNs;
-        this.sleep();
-      } else this.pollUntil(endNs);
-    });
+    const now = this.cpu.sim.now;
+    this.cpu.continueTaskLater(this, Math.min(endNs, Math.max(decAt, now)) - now, { kind: "poll", endNs });
+  }
+
+  /** @internal One check of the halt-poll loop. */
+  pollStep(endNs: number): void {
+    if (!this.haltPolling) return;
+    // the host timer interrupt taken while polling (kvmppc_decrementer_func kicks the vCPU)
+    this.cpu.runExpiredTimers();
+    if (!this.haltPolling) return;
+    if (this.cpu.sim.now >= endNs) {
+      this.haltPolling = false;
+      this.haltPoll.pollFailNs += this.cpu.sim.now - this.blockStartNs;
+      this.sleep();
+    } else this.pollUntil(endNs);
   }
 
   /** schedule() in kvmppc_vcore_blocked: the vCPU task sleeps, its host CPU is free. */
@@ -585,10 +603,7 @@ export class KvmVcpu implements HostTask {
       this.cpu.wakeTask(this);
     } else if (this.state === "guest") {
       // IPI the thread running the vCPU: it exits (H_DOORBELL) and re-enters with the new state
-      const t = this.cpu.thread;
-      this.cpu.sim.schedule(this.cpu.latency(this.h.costs.ipiDeliveryNs), () => {
-        if (this.state === "guest") t.receiveHypervisorDoorbell();
-      });
+      this.cpu.continueTaskLater(this, this.cpu.latency(this.h.costs.ipiDeliveryNs), KICK_IPI);
     }
   }
 
@@ -601,9 +616,8 @@ export class KvmVcpu implements HostTask {
     // does not idle meanwhile. A thread that has not called KVM_RUN again within
     // userspaceRoundTripNs sleeps in the VMM (a halted vCPU waiting for work): the CPU is free.
     const gen = ++this.userspaceGen;
-    this.cpu.sim.schedule(this.cpu.cost(this.h.costs.userspaceRoundTripNs), () => {
-      if (this.userspaceGen === gen && this.state === "userspace") this.cpu.taskBlocked(this);
-    });
+    const sleep: KvmStep = { kind: "userspace-sleep", gen };
+    this.cpu.continueTaskLater(this, this.cpu.cost(this.h.costs.userspaceRoundTripNs), sleep);
     const cb = this.onExit;
     if (cb !== null) cb(this.run_, this);
   }
