@@ -1,6 +1,6 @@
 import { encodeDtb } from "@stopsim/devicetree";
 import { Simulation } from "@stopsim/engine";
-import { chipById, PnvMachine, PSSCR_EC } from "@stopsim/isa";
+import { chipById, PnvMachine, POWER9_DD23, PSSCR_EC } from "@stopsim/isa";
 import {
   COMMON_USER_BASE,
   COMMON_USER2_BASE,
@@ -273,6 +273,17 @@ describe("the host kernel on its machine: its view comes from the PVR and the tr
     );
   });
 
+  it("two nodes naming threads of one core share that core", () => {
+    const o = opts("dd2.3", "new");
+    const tree = buildHostTree(o);
+    const nodes = tree.requireNode("/cpus").children.filter((c) => c.name.startsWith("PowerPC,POWER9"));
+    nodes[0].setPropU32("ibm,ppc-interrupt-server#s", 0, 1);
+    nodes[1].setPropU32("ibm,ppc-interrupt-server#s", 2, 3);
+    const host = boot(o, "fallback", encodeDtb(tree));
+    expect(host.cpus.map((c) => c.thread.pir)).toEqual([0, 1, 2, 3]);
+    expect(host.cores).toEqual([o.machine.cores[0].core]);
+  });
+
   it("the PVR is read from the boot thread: a tree that says otherwise only gets a warning", () => {
     const o = opts("dd2.3", "new");
     const tree = buildHostTree(o);
@@ -300,13 +311,46 @@ describe("the host kernel on its machine: its view comes from the PVR and the tr
   it("needs the machine, the machine's simulation, and a machine no other host kernel runs on", () => {
     const o = opts("dd2.3", "new");
     const dtb = buildHostDtb(o);
-    expect(() => bootHost({ machine: undefined as unknown as PnvMachine, dtb, kernel: "fallback" })).toThrow(
-      /machine is required/,
-    );
+    for (const bad of [undefined, null, {}, 3])
+      expect(() => bootHost({ machine: bad as unknown as PnvMachine, dtb, kernel: "fallback" })).toThrow(
+        /machine is required/,
+      );
+    expect(() =>
+      bootHost({ machine: o.machine, dtb: Array.from(dtb) as unknown as Uint8Array, kernel: "fallback" }),
+    ).toThrow(/dtb must be the Uint8Array the firmware produced/);
     expect(() => bootHost({ machine: o.machine, sim: new Simulation(), dtb, kernel: "fallback" })).toThrow(
       /sim must be the machine's simulation/,
     );
     boot(o, "fallback", dtb);
     expect(() => boot(o, "fallback", dtb)).toThrow(/thread PIR 0x0 already runs a host kernel/);
+  });
+
+  it("a tree whose CPUs the machine does not have, or no CPU at all, cannot boot", () => {
+    const o = opts("dd2.3", "new");
+    const tree = buildHostTree(o);
+    const nodes = tree.requireNode("/cpus").children.filter((c) => c.name.startsWith("PowerPC,POWER9"));
+    for (const [i, n] of nodes.entries()) n.setPropU32("ibm,ppc-interrupt-server#s", 0x700 + 4 * i);
+    expect(() => boot(o, "fallback", encodeDtb(tree))).toThrow(/no hardware thread could be started/);
+    for (const n of nodes) tree.requireNode("/cpus").removeChild(n);
+    expect(() => boot(opts("dd2.3", "new"), "fallback", encodeDtb(tree))).toThrow(
+      /the device tree lists no usable CPU under \/cpus/,
+    );
+  });
+
+  it("a machine whose boot thread is not a POWER9 fails the boot, naming the PVR", () => {
+    const dtb = buildHostDtb(opts("dd2.3", "new"));
+    const power8 = new PnvMachine(new Simulation(), { chip: { ...POWER9_DD23, pvr: 0x004d0200 } });
+    expect(() => bootHost({ machine: power8, dtb, kernel: "fallback" })).toThrow(
+      "cannot boot: PVR 0x004d0200 is not a POWER9 (version 0x004e): this kernel runs POWER9 PowerNV hosts only",
+    );
+  });
+
+  it("one thread per core is logged in the singular, as the kernel does", () => {
+    const o = {
+      machine: new PnvMachine(new Simulation(), { chip: chipById("dd2.2"), threadsPerCore: 1 }),
+      firmware: parseFirmwareVersion("2020"),
+    };
+    const host = boot(o, "upstream-2020");
+    expect(host.dmesg().some((l) => l.endsWith("CPU maps initialized for 1 thread per core"))).toBe(true);
   });
 });

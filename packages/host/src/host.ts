@@ -54,8 +54,6 @@ export interface BootHostOptions {
   readonly name?: string;
 }
 
-/** Largest POWER9 processor identification (PIR) value: 15 bits. */
-const MAX_PIR = 0x7fff;
 /** PVR version of POWER9 (linux: arch/powerpc/include/asm/reg.h PVR_POWER9). */
 const PVR_POWER9 = 0x004e;
 
@@ -261,9 +259,10 @@ export function bootHost(options: BootHostOptions): Host {
   const threads: HwThread[] = [];
   const coreViews: HostCoreView[] = [];
   for (const node of cpuNodes) {
-    // a POWER9 PIR has 15 bits (core 0..8191, thread 0..3): a server number beyond that names no
-    // hardware thread, and the CPU is left out as the kernel leaves out CPUs it cannot start
-    if (node.servers[0] > MAX_PIR || machine.threadByPir(node.servers[0]) === undefined) {
+    // a server number that names no thread of the machine (a POWER9 PIR has 15 bits; a corrupt
+    // tree can say anything) leaves the CPU out, as the kernel leaves out CPUs it cannot start
+    const home = machine.coreOf(node.servers[0]);
+    if (home === undefined) {
       log.warn(
         `${node.path}: interrupt server 0x${node.servers[0].toString(16)} is not a hardware thread: CPU ignored`,
       );
@@ -272,7 +271,7 @@ export function bootHost(options: BootHostOptions): Host {
     const pirs: number[] = [];
     for (const pir of node.servers) {
       const t = machine.threadByPir(pir);
-      if (t === undefined || t.core !== machine.threadByPir(node.servers[0])?.core) {
+      if (t === undefined || t.core !== home.core) {
         log.warn(
           `${node.path}: interrupt server 0x${pir.toString(16)} is not a thread of core ${node.servers[0] >>> 2}: ignored`,
         );
@@ -284,8 +283,8 @@ export function bootHost(options: BootHostOptions): Host {
       }
       threads.push(t);
       pirs.push(pir);
-      if (t.core !== null && !cores.includes(t.core)) cores.push(t.core);
     }
+    if (!cores.includes(home.core)) cores.push(home.core);
     coreViews.push({ path: node.path, chipId: node.chipId, pirs });
   }
   if (threads.length === 0) throw new HostBootError("cannot boot: no hardware thread could be started");
