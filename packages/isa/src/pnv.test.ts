@@ -36,6 +36,8 @@ describe("PnvMachine (qemu hw/ppc/pnv.c, pnv_core.c)", () => {
     expect(m.threadByPir(2)).toBeUndefined();
     expect(m.coreOf(1)?.core).toBe(m.cores[0].core);
     expect(m.coreOf(0x7fff)).toBeUndefined();
+    const two = new PnvMachine(new Simulation(), { chips: 2, coresPerChip: 2 });
+    expect([two.coreOf(0x805)?.chipId, two.coreOf(0x805)?.coreId]).toEqual([8, 1]);
     // doorbells reach every thread of the machine through one fabric
     expect(m.cores[0].core.lookupPir(1)).toBe(m.threadByPir(1));
   });
@@ -56,6 +58,9 @@ describe("PnvMachine (qemu hw/ppc/pnv.c, pnv_core.c)", () => {
     const sim = new Simulation();
     const bad = (o: ConstructorParameters<typeof PnvMachine>[1]) => () => new PnvMachine(sim, o);
     expect(bad({ threadsPerCore: 8 })).toThrow(MachineConfigError);
+    expect(() => new PnvMachine(sim, { chips: 0 })).toThrow(
+      expect.objectContaining({ name: "MachineConfigError" }),
+    );
     expect(bad({ threadsPerCore: 8 })).toThrow("threadsPerCore must be an integer from 1 to 4, got 8");
     expect(bad({ coresPerChip: 25 })).toThrow("coresPerChip");
     expect(bad({ chips: 0 })).toThrow("chips");

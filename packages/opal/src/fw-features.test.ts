@@ -28,6 +28,9 @@ describe("/ibm,opal/fw-features (hostboot IPL parameters copied by skiboot hdata
     const differing = P9_DD23_IPL_FEATURES.filter((f, i) => f.enabled !== (SKIBOOT_MAMBO_P9[i][1] === 1));
     expect(differing.map((f) => f.name)).toEqual(["fw-count-cache-flush-bcctr2,0,0"]);
     expect(hostbootIplFeatures(0x004e1203)).toEqual(P9_DD23_IPL_FEATURES);
+    // a later level keeps the DD2.3 settings; a DD1 part (minor 3, major 1) is not a DD2.3
+    expect(hostbootIplFeatures(0x004e1301)).toEqual(P9_DD23_IPL_FEATURES);
+    expect(hostbootIplFeatures(0x004e0103)).not.toEqual(P9_DD23_IPL_FEATURES);
   });
 
   it("before DD2.3 the count cache is disabled instead of flushed; nothing else differs", () => {

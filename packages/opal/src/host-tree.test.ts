@@ -300,7 +300,8 @@ describe("host tree", () => {
       t.requireNode("/cpus/PowerPC,POWER9@800").requireProp("ibm,ppc-interrupt-server#s").asU32Array(),
     ).toEqual([0x800, 0x801]);
     expect(t.requireNode("/cpus/PowerPC,POWER9@800").requireProp("cpu-version").asU32()).toBe(0x004e1202);
-    expect(() => hostTopology(undefined as unknown as PnvMachine)).toThrow(HostConfigError);
+    for (const bad of [undefined, null, {}, 7])
+      expect(() => hostTopology(bad as unknown as PnvMachine)).toThrow(/machine is required/);
     expect(() => buildHost({ machine: undefined as unknown as PnvMachine, firmware: FW_2020 })).toThrow(
       /machine is required/,
     );

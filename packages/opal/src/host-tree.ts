@@ -136,7 +136,7 @@ export function hostTopology(machine: PnvMachine): HostTopology {
         coreId: core.coreId,
         thread: t.index,
       }));
-      if (ts.length === 0) continue;
+      // a PnvMachine core has at least one thread, a machine at least one core (isa validates)
       coreList.push({
         chipId: chip.chipId,
         coreId: core.coreId,
@@ -146,7 +146,6 @@ export function hostTopology(machine: PnvMachine): HostTopology {
       });
     }
   }
-  if (coreList.length === 0) throw new HostConfigError("the machine has no core with a thread to boot on");
   const all = coreList.flatMap((c) => c.threads);
   return {
     chipIds: machine.chips.map((c) => c.chipId),
