@@ -41,11 +41,13 @@ import type { XiveSpapr } from "./xive.js";
 
 /** An operation of kernel code. */
 export type KOp =
+  /** Kernel code running for `ns` (interruptible when MSR[EE]=1). */
+  | { readonly k: "delay"; readonly ns: number }
   /**
-   * Kernel code running for `ns` (interruptible when MSR[EE]=1), then `next` (a timed step that
-   * continues with an operation, see KThread.payDebt).
+   * The rest of a timed step that was interrupted or frozen: `ns` of kernel code, then `next`
+   * (see KThread.payDebt).
    */
-  | { readonly k: "delay"; readonly ns: number; readonly next?: KOp | null }
+  | { readonly k: "rest"; readonly ns: number; readonly next: KOp }
   /** Execute instruction `i` of a text symbol at its address. */
   | { readonly k: "exec"; readonly sym: TextSymbol; readonly i: number }
   /** User-mode work: `ns` at full single-thread speed, slowed by SMT siblings. */
@@ -107,7 +109,7 @@ export type Wait = KWait<KOp>;
 /** How the runtime rebuilds the kernel's operations from a captured or frozen wait. */
 const KOPS = {
   delay: (ns: number, next: KOp | null): KOp =>
-    next === null ? { k: "delay", ns } : { k: "delay", ns, next },
+    next === null ? { k: "delay", ns } : { k: "rest", ns, next },
   work: (ns: number): KOp => ({ k: "work", ns }),
   poll: (deadline: number): KOp => ({ k: "poll", deadline }),
   park: (): KOp => ({ k: "park" }),

@@ -79,7 +79,7 @@ export function* cpuidleIdleCall(kernel: GuestKernel, cpu: GuestCpu): KCode {
     // returns after an interrupt; do_idle then loops
     yield { k: "delay", ns: c.idleEntryNs };
     // TIF_POLLING_NRFLAG is read by other CPUs: set once the path's time has passed
-    yield SYNC;
+    if (cpu.rt.debt > 0) yield SYNC;
     cpu.polling = true;
     yield* cpu.localIrqEnable();
     yield { k: "exec", sym: TEXT.snooze, i: 0 };
@@ -134,7 +134,7 @@ export function* cpuidleIdleCall(kernel: GuestKernel, cpu: GuestCpu): KCode {
 export function* pollLoop(kernel: GuestKernel, cpu: GuestCpu, deadlineNs: number): KCode {
   // TIF_POLLING_NRFLAG is read by other CPUs (a wake-up without an IPI): set once the path's
   // time has passed
-  yield SYNC;
+  if (cpu.rt.debt > 0) yield SYNC;
   cpu.polling = true;
   yield* cpu.localIrqEnable();
   yield { k: "exec", sym: TEXT.snooze, i: 0 };

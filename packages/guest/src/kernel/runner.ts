@@ -55,7 +55,7 @@ export function advance(cpu: GuestCpu, op: KOp | null): void {
     const cur: KOp = op;
     op = null;
     if (cpu.timedSteps) {
-      if (cur.k === "delay" && cur.next === undefined) {
+      if (cur.k === "delay") {
         if (cpu.rt.debt > 0 && cpu.softEnabled !== cpu.stepSoftEnabled) {
           // the soft mask changed (local_irq_disable/enable): interrupts arrive differently from
           // here on, so the step so far passes first
@@ -73,15 +73,17 @@ export function advance(cpu: GuestCpu, op: KOp | null): void {
     switch (cur.k) {
       case "sync":
         continue;
-      case "delay": {
-        const next = cur.next ?? null;
+      case "delay":
         // kernel code: nothing else due before it ends (no interrupt can come), it runs inline
-        if (cur.ns <= 0 || cpu.rt.runCode(cur.ns, next)) {
-          op = next;
+        if (cur.ns <= 0 || cpu.rt.runCode(cur.ns)) continue;
+        return;
+      case "rest":
+        // what was left of an interrupted step, then the operation that ended it
+        if (cur.ns <= 0 || cpu.rt.runCode(cur.ns, cur.next)) {
+          op = cur.next;
           continue;
         }
         return;
-      }
       case "work":
         // user work: nothing else due before it ends, it runs to its end inline
         if (cur.ns <= 0 || cpu.rt.runWork(cur.ns)) continue;

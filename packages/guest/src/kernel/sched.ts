@@ -43,7 +43,7 @@ export function* taskMain(kernel: GuestKernel, cpu: GuestCpu, task: Task): KCode
       yield* taskOp(kernel, cpu, task, op);
     }
     // the return to user mode: the program goes on once the kernel path's time has passed
-    yield SYNC;
+    if (cpu.rt.debt > 0) yield SYNC;
     input = kernel.sim.now;
   }
 }
@@ -76,7 +76,7 @@ export function* taskOp(kernel: GuestKernel, cpu: GuestCpu, task: Task, op: Task
     case "read": {
       yield { k: "delay", ns: c.pipeSyscallNs };
       // the pipe is shared with tasks on other CPUs: read it once the path's time has passed
-      yield SYNC;
+      if (cpu.rt.debt > 0) yield SYNC;
       while (op.pipe.tokens === 0) {
         task.state = "sleeping";
         op.pipe.waiters.push(task);
@@ -87,7 +87,7 @@ export function* taskOp(kernel: GuestKernel, cpu: GuestCpu, task: Task, op: Task
     }
     case "write": {
       yield { k: "delay", ns: c.pipeSyscallNs };
-      yield SYNC;
+      if (cpu.rt.debt > 0) yield SYNC;
       op.pipe.tokens++;
       const w = op.pipe.waiters.shift();
       if (w !== undefined) yield* cpu.ttwu(w);
@@ -131,7 +131,7 @@ export function* ttwu(cpu: GuestCpu, p: Task): KCode {
   yield { k: "delay", ns: cpu.k.costs.ttwuNs };
   const target = cpu.k.cpu(p.cpu);
   // a remote wake-up is seen by the target CPU once the path's time has passed
-  if (target !== cpu) yield SYNC;
+  if (target !== cpu && cpu.rt.debt > 0) yield SYNC;
   p.state = "runnable";
   p.wokenAt = cpu.sim.now;
   if (target === cpu) {
@@ -152,7 +152,7 @@ export function* ttwu(cpu: GuestCpu, p: Task): KCode {
 export function* schedule(cpu: GuestCpu): KCode {
   yield { k: "delay", ns: cpu.k.costs.contextSwitchNs };
   // the runqueue is read and the switch accounted once the path's time has passed
-  yield SYNC;
+  if (cpu.rt.debt > 0) yield SYNC;
   // pick up remote wakeups queued for us (sched_ttwu_pending on the way)
   for (const t of cpu.wakeList.splice(0)) enqueue(cpu, t);
   cpu.needResched = false;

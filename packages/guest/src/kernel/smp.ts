@@ -93,7 +93,7 @@ export function* secondaryEntry(kernel: GuestKernel, cpu: GuestCpu): KCode {
 export function* sendIpi(cpu: GuestCpu, target: GuestCpu, msg: number): KCode {
   yield { k: "delay", ns: cpu.k.costs.ipiSendNs };
   // the message is posted for the target once the path's time has passed
-  yield SYNC;
+  if (cpu.rt.debt > 0) yield SYNC;
   target.ipiMessages |= 1 << msg;
   cpu.stats.ipisSent++;
   cpu.k.trace(cpu, "ipi_send", { target: target.logical, msg });

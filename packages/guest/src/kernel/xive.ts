@@ -128,13 +128,13 @@ export class XiveSpapr {
   private *load(cpu: GuestCpu, addr: number, size: number, ns: number): Generator<KOp, bigint, void> {
     yield { k: "delay", ns };
     // a cache-inhibited load other layers see (ESB PQ bits, TIMA): once the path's time has passed
-    yield SYNC;
+    if (cpu.rt.debt > 0) yield SYNC;
     return (cpu.thread.memory ?? this.k.ram()).mmioLoad(addr, size, cpu.thread.pir);
   }
 
   private *store(cpu: GuestCpu, addr: number, size: number, value: bigint): KCode {
     yield { k: "delay", ns: this.k.costs.xiveMmioStoreNs };
-    yield SYNC;
+    if (cpu.rt.debt > 0) yield SYNC;
     (cpu.thread.memory ?? this.k.ram()).mmioStore(addr, size, value, cpu.thread.pir);
   }
 
