@@ -62,6 +62,48 @@ describe("pseries idle state tables per kernel configuration", () => {
     expect(sharedDriver("always").snoozeTimeoutTb).toBe(20 * 512);
     expect(sharedDriver("never").snoozeTimeoutTb).toBe(100 * 512);
   });
+
+  it("snooze_timeout: whole timebase ticks per us (tb_ticks_per_usec), on the dedicated table too", () => {
+    // tb_ticks_per_usec = ppc_tb_freq / 1000000 in integer arithmetic: 512.999999 MHz -> 512
+    const probe = (shared: boolean, tbFreq: number) =>
+      pseriesIdleProbe({
+        shared,
+        stop0lite: "always",
+        cpuFeatures: CPU_FTRS_POWER9_DD2_2,
+        stopLitePermitted: false,
+        tbFreq,
+      });
+    expect(probe(true, 512_999_999).snoozeTimeoutTb).toBe(20 * 512);
+    const ded = probe(false, 512_000_000);
+    expect([ded.snoozeTimeoutTb, ded.snoozeTimeoutEnabled]).toEqual([100 * 512, true]);
+  });
+
+  it("registers as pseries_idle and says which table and VPA byte it chose", () => {
+    // cpuidle-pseries.c: .name = "pseries_idle"; lppaca_shared_proc() reads the VPA's
+    // __old_status byte (LPPACA_OLD_SHARED_PROC = 0x02)
+    const shared = sharedDriver();
+    expect([shared.name, shared.shared, shared.lppacaOldStatus]).toEqual(["pseries_idle", true, 0x02]);
+    expect(shared.states.map((s) => s.kind)).toEqual(["snooze", "stop0lite", "shared-cede"]);
+    const ded = pseriesIdleProbe({
+      shared: false,
+      stop0lite: "never",
+      cpuFeatures: CPU_FTRS_POWER9_DD2_2,
+      stopLitePermitted: false,
+      tbFreq: 512_000_000,
+    });
+    expect([ded.shared, ded.lppacaOldStatus]).toEqual([false, 0]);
+    expect(ded.states.map((s) => s.kind)).toEqual(["snooze", "cede"]);
+    // the byte as the hypervisor wrote it, when the caller read one
+    const read = pseriesIdleProbe({
+      shared: true,
+      lppacaOldStatus: 0x03,
+      stop0lite: "never",
+      cpuFeatures: CPU_FTRS_POWER9_DD2_2,
+      stopLitePermitted: false,
+      tbFreq: 512_000_000,
+    });
+    expect(read.lppacaOldStatus).toBe(0x03);
+  });
 });
 
 describe("menu on the shared table", () => {
