@@ -52,9 +52,9 @@ describe("pseries idle state tables per kernel configuration", () => {
       tbFreq: 512_000_000,
     });
     // the patch adds stop0lite to shared_states only
-    expect(ded.states.map((s) => [s.name, s.exitLatencyUs, s.targetResidencyUs])).toEqual([
-      ["snooze", 0, 0],
-      ["CEDE", 10, 100],
+    expect(ded.states.map((s) => [s.name, s.desc, s.exitLatencyUs, s.targetResidencyUs])).toEqual([
+      ["snooze", "snooze", 0, 0],
+      ["CEDE", "CEDE", 10, 100],
     ]);
   });
 
