@@ -9,7 +9,8 @@ import {
 } from "./caps.js";
 import { QemuError } from "./errors.js";
 import { defaultCapsWithCpu, findMachine, MACHINE_TYPES, type QemuBuild } from "./machine.js";
-import { parseCommandLine, type QemuConfig } from "./options.js";
+import { optionsObjectToArgv, parseCommandLine, type QemuConfig, splitCommandLine } from "./options.js";
+import { formatSize, parseSize } from "./size.js";
 
 const CAP_BUILD: QemuBuild = { stopLiteCap: true, probeKvmCapStop: false };
 const OLD_BUILD: QemuBuild = { stopLiteCap: false, probeKvmCapStop: false };
@@ -131,5 +132,180 @@ describe("machine types and capability defaults", () => {
       ["pseries-4.2", 0],
     ]);
     expect(defaultCapsWithCpu(findMachine("pseries"), OLD_BUILD)[SPAPR_CAP_STOP_LITE]).toBe(0);
+  });
+});
+
+describe("command line forms and options", () => {
+  it("the object form stands for the argv it gives, ',' in values doubled as QemuOpts escapes it", () => {
+    const o = {
+      machine: "pseries-5.1",
+      machineProps: { "cap-htm": true, "cap-ibs": "broken", "cap-ccf-assist": false, dumpdtb: "a,b.dtb" },
+      cpu: "POWER9",
+      smp: { cpus: 4, sockets: 2, cores: 2, threads: 2, maxcpus: 8 },
+      memory: 2 ** 30,
+      nographic: true,
+      accel: "kvm",
+      startPaused: true,
+      incoming: "defer",
+    };
+    expect(optionsObjectToArgv(o)).toEqual([
+      "-machine",
+      "pseries-5.1,cap-htm=on,cap-ibs=broken,cap-ccf-assist=off,dumpdtb=a,,b.dtb",
+      "-cpu",
+      "POWER9",
+      "-smp",
+      "4,sockets=2,cores=2,threads=2,maxcpus=8",
+      "-m",
+      "1073741824B",
+      "-nographic",
+      "-accel",
+      "kvm",
+      "-S",
+      "-incoming",
+      "defer",
+    ]);
+    const c = config(o);
+    expect([c.dumpdtb, c.startPaused, c.incoming, c.ramSize]).toEqual(["a,b.dtb", true, "defer", 2 ** 30]);
+    expect(c.smp).toEqual({ cpus: 4, maxCpus: 8, sockets: 2, dies: 1, cores: 2, threads: 2 });
+    expect(optionsObjectToArgv({ smp: 2, memory: "2G" })).toEqual([
+      "-machine",
+      "pseries",
+      "-smp",
+      "2",
+      "-m",
+      "2G",
+    ]);
+    expect(optionsObjectToArgv({})).toEqual(["-machine", "pseries"]);
+  });
+
+  it("splits a command line string as a shell splits plain and quoted words", () => {
+    expect(splitCommandLine(`qemu-system-ppc64 -M "pseries-5.1" -m '1 G' -nographic`)).toEqual([
+      "qemu-system-ppc64",
+      "-M",
+      "pseries-5.1",
+      "-m",
+      "1 G",
+      "-nographic",
+    ]);
+    // the program name is dropped from the string form, whatever its directory
+    expect(config("/usr/bin/qemu-system-ppc64 -smp 2").smp.cpus).toBe(2);
+  });
+
+  it("later -machine options merge into earlier ones; -enable-kvm, -S, -incoming; host plumbing ignored", () => {
+    const c = config(
+      "-M pseries-5.1 -machine cap-htm=on -enable-kvm -S -incoming defer -display none -serial none -monitor none",
+    );
+    expect(c.machineType.name).toBe("pseries-5.1");
+    expect(c.cmdLineCaps.get(SPAPR_CAP_HTM)).toBe(1);
+    expect([c.accel, c.startPaused, c.incoming, c.nographic]).toEqual(["kvm", true, "defer", false]);
+    expect(config("--smp 2").smp.cpus).toBe(2);
+  });
+
+  it("refuses a bare word (a legacy disk image), an unknown option and a missing argument", () => {
+    expect(errorOf(() => parseCommandLine("disk.img", CAP_BUILD)).reason).toBe(
+      "disk.img: disk images are not modelled; boot a guest kernel image instead",
+    );
+    expect(errorOf(() => parseCommandLine(["-"], CAP_BUILD)).reason).toMatch(/^-: disk images/);
+    expect(errorOf(() => parseCommandLine("-hda x", CAP_BUILD)).message).toBe(
+      "qemu-system-ppc64: -hda: invalid option",
+    );
+    expect(errorOf(() => parseCommandLine(["-m"], CAP_BUILD)).message).toBe(
+      "qemu-system-ppc64: -m: requires an argument",
+    );
+  });
+
+  it("-accel help and -cpu help answer instead of starting", () => {
+    const a = parseCommandLine("-accel help", CAP_BUILD);
+    expect(a).toEqual({ kind: "help", text: "Accelerators supported in QEMU binary:\nkvm" });
+    const c = parseCommandLine("-cpu help", CAP_BUILD);
+    expect(c.kind).toBe("help");
+    expect(c.kind === "help" && c.text.split("\n")).toContain("PowerPC power9_v2.2      PVR 004e1202");
+  });
+
+  it("a zero topology count is accepted with QEMU's deprecation warning, maxcpus=0 without", () => {
+    // qemu-system-ppc64 7.2 -M pseries-5.1 -smp 4,cores=0 prints "warning: Deprecated CPU
+    // topology (considered invalid): CPU topology parameters must be greater than zero" and starts
+    const warning =
+      "Deprecated CPU topology (considered invalid): CPU topology parameters must be greater than zero";
+    const a = config("-smp 4,cores=0");
+    expect([a.warnings, a.smp.sockets, a.smp.cores]).toEqual([[warning], 4, 1]);
+    const b = config("-smp 0");
+    expect([b.warnings, b.smp.cpus]).toEqual([[warning], 1]);
+    expect(config("-smp 4,maxcpus=0").warnings).toEqual([]);
+    expect(config("-smp 4").warnings).toEqual([]);
+  });
+
+  it("-m 0 is the default 128 MiB; a topology with every count given keeps them", () => {
+    expect(config("-m 0").ramSize).toBe(128 * 2 ** 20);
+    expect(config("-smp 8,sockets=2,cores=2,threads=2").smp).toEqual({
+      cpus: 8,
+      maxCpus: 8,
+      sockets: 2,
+      dies: 1,
+      cores: 2,
+      threads: 2,
+    });
+    // no count at all: one socket of one core of one thread times the counts given
+    expect(config("-smp sockets=2,threads=2").smp).toEqual({
+      cpus: 4,
+      maxCpus: 4,
+      sockets: 2,
+      dies: 1,
+      cores: 1,
+      threads: 2,
+    });
+  });
+});
+
+describe("sizes as qemu_strtosz reads them (qemu: util/cutils.c do_strtosz) and size_to_str prints them", () => {
+  it("suffixes B K M G T P E in either case are powers of 1024; a bare number takes the default unit", () => {
+    const K = 1024n;
+    expect(
+      ["7", "7b", "7B", "2k", "2K", "3m", "3M", "1g", "1G", "1t", "1T", "1p", "1P", "1e", "1E"].map((t) =>
+        parseSize(t),
+      ),
+    ).toEqual([
+      7n,
+      7n,
+      7n,
+      2n * K,
+      2n * K,
+      3n * K ** 2n,
+      3n * K ** 2n,
+      K ** 3n,
+      K ** 3n,
+      K ** 4n,
+      K ** 4n,
+      K ** 5n,
+      K ** 5n,
+      K ** 6n,
+      K ** 6n,
+    ]);
+    // -m reads a bare number as MiB
+    expect(parseSize("512", "M")).toBe(512n * K ** 2n);
+    expect(parseSize(" 64 ")).toBe(64n);
+  });
+
+  it("a fraction needs a unit; 2^64 and beyond, negatives and junk are refused", () => {
+    expect(parseSize("1.5G")).toBe(3n << 29n);
+    expect(parseSize("0.25k")).toBe(256n);
+    expect(parseSize("1.5", "M")).toBe(3n << 19n);
+    expect(parseSize("1.5")).toBeUndefined();
+    expect(parseSize("16E")).toBeUndefined(); // 2^64
+    expect(parseSize("15E")).toBe(15n << 60n);
+    expect(parseSize("18446744073709551615")).toBe((1n << 64n) - 1n);
+    expect(parseSize("-5")).toBeUndefined();
+    expect(parseSize("1X")).toBeUndefined();
+    expect(parseSize("1Z", "z")).toBeUndefined();
+    expect(parseSize("")).toBeUndefined();
+  });
+
+  it("prints the largest binary unit that divides the size", () => {
+    expect(
+      [0n, 1000n, 1024n, 1536n, 1n << 20n, 3n << 30n, 1n << 40n, 1n << 50n, 1n << 60n, 1n << 62n].map((b) =>
+        formatSize(b),
+      ),
+    ).toEqual(["0 B", "1000 B", "1 KiB", "1536 B", "1 MiB", "3 GiB", "1 TiB", "1 PiB", "1 EiB", "4 EiB"]);
+    expect(formatSize(65536)).toBe("64 KiB");
   });
 });

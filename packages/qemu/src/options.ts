@@ -238,8 +238,12 @@ function parseMemory(pairs: readonly [string, string][], location: string): numb
       if (key === "slots" && parseUint(value) === undefined) {
         throw new QemuError(`Parameter '${key}' expects a number`, { location });
       }
+      // qemu: the -m option's sizes (size and maxmem) are QEMU_OPT_SIZE: the same message and hint
       if (key === "maxmem" && parseSize(value, "M") === undefined) {
-        throw new QemuError(`Parameter '${key}' expects a size`, { location });
+        throw new QemuError(`Parameter '${key}' expects a non-negative number below 2^64`, {
+          location,
+          hint: SIZE_HINT,
+        });
       }
     } else {
       throw new QemuError(`Invalid parameter '${key}'`, { location });
