@@ -5,48 +5,13 @@
 // (v5.6+, ns units) and drivers/cpuidle/governors/teo.c (2020, hits/misses/early_hits), with the
 // C integer arithmetic (u64 and unsigned int division truncating).
 import { describe, expect, it } from "vitest";
-import { CpuidleDevice, type CpuidleGovernor, type GovernorContext } from "./core.js";
+import { ctx, DEEP, driver, POLLING, PSERIES, TICK } from "../test-helpers/governor-cases.js";
+import { CpuidleDevice, type CpuidleGovernor } from "./core.js";
 import { MenuGovernor, whichBucket } from "./menu.js";
-import { type CpuidleDriver, cpuidleState } from "./state.js";
+import { cpuidleState } from "./state.js";
 import { TeoGovernor } from "./teo.js";
 
-const TICK = 10_000_000; // TICK_NSEC at HZ=100
-const INF = Number.POSITIVE_INFINITY;
-
-const driver = (...states: ReturnType<typeof cpuidleState>[]): CpuidleDriver => ({ name: "test", states });
-/** pseries: snooze 0/0 (not polling in 2020), stop0lite 2/20 us, CEDE 10/100 us. */
-const PSERIES = driver(
-  cpuidleState("snooze", "snooze", 0, 0),
-  cpuidleState("stop0lite", "stop0lite", 2, 20),
-  cpuidleState("CEDE", "CEDE", 10, 100),
-);
-/** A polling state 0 (CPUIDLE_FLAG_POLLING) and three stop states. */
-const FOUR = driver(
-  cpuidleState("snooze", "snooze", 0, 0, true),
-  cpuidleState("stop0_lite", "stop0_lite", 1, 1),
-  cpuidleState("stop1", "stop1", 5, 50),
-  cpuidleState("stop2", "stop2", 10, 1000),
-);
-/** A state deeper than the tick: stopB's 20 ms target residency is twice TICK_NSEC. */
-const DEEP = driver(
-  cpuidleState("snooze", "snooze", 0, 0),
-  cpuidleState("stopA", "stopA", 10, 1000),
-  cpuidleState("stopB", "stopB", 100, 20_000),
-);
-
-function ctx(sleep: number, o: Partial<GovernorContext> = {}): GovernorContext {
-  const tickStopped = o.tickStopped ?? false;
-  return {
-    sleepLengthNs: sleep,
-    deltaNextNs: tickStopped ? sleep : Math.min(sleep, TICK),
-    latencyReqNs: INF,
-    tickStopped,
-    nrIowaiters: 0,
-    now: 0,
-    tickNs: TICK,
-    ...o,
-  };
-}
+const FOUR = POLLING;
 
 /** select, stay idle `idle` ns, account, reflect; "name" or "name/tick" per step. */
 function drive(

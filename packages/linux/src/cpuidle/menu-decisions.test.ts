@@ -7,53 +7,19 @@
 // get_typical_interval give up (every interval at least the prediction: "discarded anyway"), so
 // the prediction is next_timer_ns scaled by the bucket's correction factor alone.
 import { describe, expect, it } from "vitest";
-import { CpuidleDevice, type GovernorContext } from "./core.js";
+import { ctx, DEEP, driver, POLLING, PSERIES, TICK } from "../test-helpers/governor-cases.js";
+import { CpuidleDevice } from "./core.js";
 import { getTypicalInterval, MenuDevice, MenuGovernor, whichBucket } from "./menu.js";
 import { type CpuidleDriver, cpuidleState } from "./state.js";
 
-const TICK = 10_000_000; // TICK_NSEC at HZ=100
 const UINT_MAX = 0xffffffff;
 
-const driver = (...states: ReturnType<typeof cpuidleState>[]): CpuidleDriver => ({ name: "test", states });
-/** pseries: snooze 0/0, stop0lite 2/20 us, CEDE 10/100 us (exit latency / target residency). */
-const PSERIES = driver(
-  cpuidleState("snooze", "snooze", 0, 0),
-  cpuidleState("stop0lite", "stop0lite", 2, 20),
-  cpuidleState("CEDE", "CEDE", 10, 100),
-);
-/** stopB's 20 ms target residency is twice TICK_NSEC. */
-const DEEP = driver(
-  cpuidleState("snooze", "snooze", 0, 0),
-  cpuidleState("stopA", "stopA", 10, 1000),
-  cpuidleState("stopB", "stopB", 100, 20_000),
-);
-/** powernv-like: a polling snooze (CPUIDLE_FLAG_POLLING) and three stop states. */
-const POLLING = driver(
-  cpuidleState("snooze", "snooze", 0, 0, true),
-  cpuidleState("stop0_lite", "stop0_lite", 1, 1),
-  cpuidleState("stop1", "stop1", 5, 50),
-  cpuidleState("stop2", "stop2", 10, 1000),
-);
 /** stopT's target residency is exactly TICK_NSEC. */
 const AT_TICK = driver(
   cpuidleState("snooze", "snooze", 0, 0),
   cpuidleState("stopT", "stopT", 10, 10_000),
   cpuidleState("stopB", "stopB", 100, 20_000),
 );
-
-function ctx(sleep: number, o: Partial<GovernorContext> = {}): GovernorContext {
-  const tickStopped = o.tickStopped ?? false;
-  return {
-    sleepLengthNs: sleep,
-    deltaNextNs: tickStopped ? sleep : Math.min(sleep, TICK),
-    latencyReqNs: Number.POSITIVE_INFINITY,
-    tickStopped,
-    nrIowaiters: 0,
-    now: 0,
-    tickNs: TICK,
-    ...o,
-  };
-}
 
 /** A governor and device whose history never gives a typical interval; bucket factor `factor`. */
 function primed(drv: CpuidleDriver, sleep: number, factor = 8192) {

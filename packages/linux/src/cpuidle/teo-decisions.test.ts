@@ -6,40 +6,12 @@
 // "cpuidle: teo: Take negative "sleep length" values into account" (R. Wysocki, linux-pm,
 // 2021-03-29, v5.13). Expected values are worked out in the comments with C's integer arithmetic.
 import { describe, expect, it } from "vitest";
-import { CpuidleDevice, type GovernorContext } from "./core.js";
+import { ctx, DEEP, driver, PSERIES, TICK } from "../test-helpers/governor-cases.js";
+import { CpuidleDevice } from "./core.js";
 import { type CpuidleDriver, cpuidleState } from "./state.js";
 import { TeoGovernor } from "./teo.js";
 
-const TICK = 10_000_000; // TICK_NSEC at HZ=100
 const U64_MAX = Number.MAX_SAFE_INTEGER;
-
-const driver = (...states: ReturnType<typeof cpuidleState>[]): CpuidleDriver => ({ name: "test", states });
-/** pseries: snooze 0/0, stop0lite 2/20 us, CEDE 10/100 us (exit latency / target residency). */
-const PSERIES = driver(
-  cpuidleState("snooze", "snooze", 0, 0),
-  cpuidleState("stop0lite", "stop0lite", 2, 20),
-  cpuidleState("CEDE", "CEDE", 10, 100),
-);
-/** stopB's 20 ms target residency is twice TICK_NSEC. */
-const DEEP = driver(
-  cpuidleState("snooze", "snooze", 0, 0),
-  cpuidleState("stopA", "stopA", 10, 1000),
-  cpuidleState("stopB", "stopB", 100, 20_000),
-);
-
-function ctx(sleep: number, o: Partial<GovernorContext> = {}): GovernorContext {
-  const tickStopped = o.tickStopped ?? false;
-  return {
-    sleepLengthNs: sleep,
-    deltaNextNs: tickStopped ? sleep : Math.min(sleep, TICK),
-    latencyReqNs: Number.POSITIVE_INFINITY,
-    tickStopped,
-    nrIowaiters: 0,
-    now: 0,
-    tickNs: TICK,
-    ...o,
-  };
-}
 
 const name = (drv: CpuidleDriver, sel: { index: number; stopTick: boolean }) =>
   drv.states[sel.index].name + (sel.stopTick ? "" : "/tick");
