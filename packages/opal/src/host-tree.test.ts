@@ -13,7 +13,6 @@ import {
   cpuFeatureCpuMask,
   FIRMWARE_VERSIONS,
   type FirmwareVersion,
-  HostConfigError,
   hostTopology,
   USABLE_HV,
   USABLE_OS,
