@@ -10,6 +10,7 @@ import {
   STOP_LITE_PERMITTED_PROP,
   spaprBuildDtb,
 } from "./fdt.js";
+import { type IcMode, initialIntc } from "./irq.js";
 import { defaultCapsWithCpu, type QemuBuild } from "./machine.js";
 import { parseCommandLine } from "./options.js";
 
@@ -27,7 +28,12 @@ const TCG_LIKE_HOST: HostCpuInfo = {
   kvmCapStop: false,
 };
 
-function build(cmdline: string, qemuBuild: QemuBuild, host: HostCpuInfo = TCG_LIKE_HOST): DeviceTree {
+function build(
+  cmdline: string,
+  qemuBuild: QemuBuild,
+  host: HostCpuInfo = TCG_LIKE_HOST,
+  withIrq = false,
+): DeviceTree {
   const r = parseCommandLine(cmdline, qemuBuild);
   if (r.kind !== "config") throw new Error("expected a configuration");
   const c = r.config;
@@ -44,6 +50,8 @@ function build(cmdline: string, qemuBuild: QemuBuild, host: HostCpuInfo = TCG_LI
       ramSize: c.ramSize,
       host,
       rngSeed: [1, 2, 3, 4, 5, 6, 7, 8],
+      // before CAS (what dumpdtb writes): the mode's initial controller, an empty OV5
+      irq: withIrq ? { mode: c.icMode, active: initialIntc(c.icMode) } : undefined,
     }),
   );
 }
@@ -165,5 +173,102 @@ describe("guest device tree", () => {
     expect(t.requireNode("/hypervisor").requireProp("compatible").asString()).toBe("linux,kvm");
     expect(t.requireNode("/hypervisor").requireProp("hcall-instructions").length).toBe(16);
     expect(t.requireNode("/chosen").requireProp("stdout-path").asString()).toBe("/vdevice/vty@71000000");
+  });
+});
+
+// Real QEMU 7.2 `-M pseries-5.1,ic-mode=<mode> -cpu POWER9 -smp 4 -m 1G -machine dumpdtb=...`
+// (fixtures/post-cas/*-dumpdtb.dtb, fixtures/post-cas/make-post-cas.sh): the tree before CAS.
+// Compared node by node, property by property and in order, for every node this model builds.
+// What the fixture has and the model does not build: the PCI host bridge, event-sources, the
+// other VIO devices (nvram, l-lan, v-scsi), the persistent-memory and DRC properties of
+// unplugged devices, the random rng-seed, /hypervisor (KVM only; the fixtures ran under TCG) and hcall-watchdog (QEMU >= 6.2 offers it; the modelled
+// pseries-5.1 list stops at hcall-hpt-resize).
+describe("guest device tree against real QEMU 7.2 dumpdtb, per ic-mode", () => {
+  const UNMODELLED_DRC = ["ibm,drc-indexes", "ibm,drc-power-domains", "ibm,drc-names", "ibm,drc-types"];
+  const nodesWeBuild = (t: DeviceTree): DtNode[] => {
+    const out: DtNode[] = [];
+    const walk = (n: DtNode): void => {
+      out.push(n);
+      for (const c of n.children) walk(c);
+    };
+    walk(t.root);
+    return out;
+  };
+  const pathOf = (t: DeviceTree, n: DtNode): string => {
+    const names: string[] = [];
+    const find = (cur: DtNode, path: string[]): boolean => {
+      if (cur === n) {
+        names.push(...path);
+        return true;
+      }
+      return cur.children.some((c) => find(c, [...path, c.name]));
+    };
+    find(t.root, []);
+    return `/${names.join("/")}`;
+  };
+
+  for (const mode of ["xics", "xive", "dual"] as const satisfies readonly IcMode[]) {
+    it(`ic-mode=${mode}: every node and property we build is QEMU's, in QEMU's order`, () => {
+      const ours = build(
+        `-M pseries-5.1,ic-mode=${mode} -cpu POWER9 -smp 4 -m 1G`,
+        OLD_BUILD,
+        TCG_LIKE_HOST,
+        true,
+      );
+      const theirs = real(`post-cas/pseries-5.1-${mode}-smp4-dumpdtb.dtb`);
+      for (const node of nodesWeBuild(ours)) {
+        const path = pathOf(ours, node);
+        // the fixtures are TCG: QEMU writes /hypervisor only under KVM (spapr_dt_hypervisor)
+        if (path === "/hypervisor") continue;
+        const real = theirs.getNode(path);
+        expect(real, `${path} in the ${mode} fixture`).toBeDefined();
+        if (real === undefined) continue;
+        const skip = new Set<string>(path === "/chosen" ? ["rng-seed"] : UNMODELLED_DRC);
+        const a = props(node).filter(([n]) => !skip.has(n));
+        const b = props(real).filter(([n]) => !skip.has(n));
+        if (path === "/rtas") {
+          // QEMU 7.2 adds hcall-watchdog to the same list
+          const hyp = (l: [string, string][]) => l.find(([n]) => n === "ibm,hypertas-functions")?.[1] ?? "";
+          expect(Buffer.from(hyp(b), "hex").toString("latin1")).toBe(
+            `${Buffer.from(hyp(a), "hex").toString("latin1")}hcall-watchdog\0`,
+          );
+          expect(a.map(([n]) => n)).toEqual(b.map(([n]) => n));
+          expect(a.filter(([n]) => n !== "ibm,hypertas-functions")).toEqual(
+            b.filter(([n]) => n !== "ibm,hypertas-functions"),
+          );
+        } else {
+          expect(a, path).toEqual(b);
+        }
+        // every child QEMU writes under a node we build is one we build, except the unmodelled ones
+        if (path === "/cpus" || path === "/vdevice") {
+          const wanted = real.children.map((c) => c.name).filter((n) => !/^(nvram|l-lan|v-scsi)@/.test(n));
+          expect(
+            node.children.map((c) => c.name),
+            path,
+          ).toEqual(wanted);
+        }
+      }
+    });
+  }
+
+  it("ic-mode=xive replaces the XICS presentation controller by the XIVE TIMA pages", () => {
+    const xive = build("-M pseries-5.1,ic-mode=xive -smp 4,maxcpus=8", OLD_BUILD, TCG_LIKE_HOST, true);
+    expect(xive.root.children.map((c) => c.name).filter((n) => n.startsWith("interrupt-controller"))).toEqual(
+      ["interrupt-controller@60302031b0000"],
+    );
+    const intc = xive.requireNode("/interrupt-controller@60302031b0000");
+    // one IPI interrupt number per possible vCPU
+    expect(intc.requireProp("ibm,xive-lisn-ranges").asU32Array()).toEqual([0, 8]);
+    expect(xive.root.requireProp("ibm,plat-res-int-priorities").asU32Array()).toEqual([7, 0xf8]);
+    const xics = build("-M pseries-5.1,ic-mode=xics -smp 4,maxcpus=8", OLD_BUILD, TCG_LIKE_HOST, true);
+    expect(
+      xics.requireNode("/interrupt-controller").requireProp("ibm,interrupt-server-ranges").asU32Array(),
+    ).toEqual([0, 8]);
+    expect(xics.root.hasProp("ibm,plat-res-int-priorities")).toBe(false);
+    // the XICS RTAS calls (hw/intc/xics_spapr.c ics_spapr_realize) exist only with a XICS
+    for (const call of ["ibm,set-xive", "ibm,get-xive", "ibm,int-off", "ibm,int-on"]) {
+      expect(xive.requireNode("/rtas").hasProp(call), call).toBe(false);
+      expect(xics.requireNode("/rtas").hasProp(call), call).toBe(true);
+    }
   });
 });

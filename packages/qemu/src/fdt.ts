@@ -18,7 +18,7 @@ import {
   SPAPR_CAP_STOP_LITE,
 } from "./caps.js";
 import { type CpuModel, POWER9_CLASS, type SegmentPageSizes } from "./cpu-models.js";
-import { type ActiveIntc, type IcMode, ov5Property, platformSupportCells } from "./irq.js";
+import { type ActiveIntc, type IcMode, icModeOffers, ov5Property, platformSupportCells } from "./irq.js";
 import type { MachineType, QemuBuild } from "./machine.js";
 import type { SmpConfig } from "./options.js";
 import { RTAS_CALL_NAMES, RTAS_TOKEN_BASE } from "./rtas-tokens.js";
@@ -265,6 +265,13 @@ function spaprDtCpus(root: FdtNode, input: SpaprFdtInput): void {
   for (let core = nCores - 1; core >= 0; core--) spaprDtCpu(cpus, input, core);
 }
 
+const XICS_RTAS_CALLS: ReadonlySet<string> = new Set([
+  "ibm,set-xive",
+  "ibm,get-xive",
+  "ibm,int-off",
+  "ibm,int-on",
+]);
+
 // qemu: hw/ppc/spapr.c spapr_dt_rtas + hw/ppc/spapr_rtas.c spapr_dt_rtas_tokens
 function spaprDtRtas(root: FdtNode, input: SpaprFdtInput): void {
   const rtas = root.addSubnode("rtas");
@@ -299,14 +306,17 @@ function spaprDtRtas(root: FdtNode, input: SpaprFdtInput): void {
   rtas.setpropEmpty("ibm,extended-os-term");
   const maxCores = Math.ceil(input.smp.maxCpus / input.smp.threads);
   rtas.setpropCells("ibm,lrdr-capacity", ...u64Cells(0n, BigInt(SPAPR_MEMORY_BLOCK_SIZE)), maxCores);
-  for (const [i, name] of RTAS_CALL_NAMES.entries()) rtas.setpropCells(name, RTAS_TOKEN_BASE + i);
+  // the XICS RTAS calls exist only on a machine with a XICS (qemu: hw/intc/xics_spapr.c
+  // ics_spapr_realize registers them); QEMU 7.2's ic-mode=xive dumpdtb has none of the four
+  const xics = icModeOffers(input.irq?.mode ?? "dual").xics;
+  for (const [i, name] of RTAS_CALL_NAMES.entries()) {
+    if (xics || !XICS_RTAS_CALLS.has(name)) rtas.setpropCells(name, RTAS_TOKEN_BASE + i);
+  }
 }
 
 // qemu: hw/ppc/spapr.c spapr_dt_chosen
 function spaprDtChosen(root: FdtNode, input: SpaprFdtInput): void {
   const chosen = root.addSubnode("chosen");
-  // spapr_dt_ov5: the OV5 negotiated at CAS (one zero byte before CAS)
-  chosen.setprop("ibm,architecture-vec-5", ov5Property(input.irq?.ov5Cas ?? new Uint8Array(2)));
   if (input.bootargs !== undefined) chosen.setpropString("bootargs", input.bootargs);
   if (input.kernel) {
     chosen.setpropCells("qemu,boot-kernel", ...u64Cells(input.kernel.addr, input.kernel.size));
@@ -321,6 +331,9 @@ function spaprDtChosen(root: FdtNode, input: SpaprFdtInput): void {
   chosen.setpropCells("linux,pci-probe-only", 0);
   chosen.setpropCells("ibm,arch-vec-5-platform-support", ...platformSupportCells(input.irq?.mode ?? "dual"));
   chosen.setpropCells("rng-seed", ...input.rngSeed);
+  // spapr_dt_ovec: the OV5 negotiated at CAS (one zero byte before CAS), written last, after
+  // rng-seed (so libfdt lists it first, as QEMU 7.2's dumpdtb shows)
+  chosen.setprop("ibm,architecture-vec-5", ov5Property(input.irq?.ov5Cas ?? new Uint8Array(2)));
 }
 
 /**
