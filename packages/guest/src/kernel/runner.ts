@@ -156,11 +156,6 @@ export function releaseTask(cpu: GuestCpu, task: Task): void {
   cpu.taskCtxs.delete(task);
 }
 
-/** The speed user work runs at on this CPU's thread now. */
-export function threadSpeed(cpu: GuestCpu): number {
-  return cpu.rt.workSpeed();
-}
-
 /** Another CPU set need_resched while cpu one polls: the loop notices at its next iteration. */
 export function pollKick(cpu: GuestCpu): void {
   cpu.rt.pollKick();
