@@ -75,6 +75,12 @@ export const TARGETS = {
     note: "the pseries device tree QEMU builds (spapr_build_fdt) only, measured with src/fdt.test.ts",
     env: { STOPSIM_MUTATE_TESTS: "src/fdt.test.ts" },
   },
+  "qemu-caps": {
+    dir: "packages/qemu",
+    mutate: ["src/caps.ts", "src/cpu-models.ts", "src/machine.ts", "src/kvm.ts"],
+    note: "the spapr capabilities, their apply hooks and the cpu-char levels KVM reports (caps.ts, kvm.ts), the CPU models and the machine types' defaults, measured with src/caps.test.ts and src/options.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/caps.test.ts,src/options.test.ts" },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],

@@ -149,15 +149,17 @@ export function defaultCapsWithCpu(machineType: MachineType, build: QemuBuild): 
   return caps;
 }
 
-/** `-machine help` (qemu: hw/core/machine-qmp-cmds.c / vl.c machine_help_func). */
+/**
+ * `-machine help` (qemu: softmmu/vl.c machine_help_func): the types in strcmp order of their names
+ * (machine_class_cmp), each alias on the line just before the type it names, as QEMU 7.2 prints
+ * "pseries ... (alias of pseries-7.2)" right above "pseries-7.2 ... (default)".
+ */
 export function machineListHelp(): string {
   const lines = ["Supported machines are:"];
-  const sorted = [...MACHINE_TYPES].sort((a, b) => a.name.localeCompare(b.name));
+  const sorted = [...MACHINE_TYPES].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const m of sorted) {
-    lines.push(`${m.name.padEnd(20)} ${m.description}${m.isDefault ? " (default)" : ""}`);
-  }
-  for (const m of MACHINE_TYPES) {
     if (m.alias) lines.push(`${m.alias.padEnd(20)} ${m.description} (alias of ${m.name})`);
+    lines.push(`${m.name.padEnd(20)} ${m.description}${m.isDefault ? " (default)" : ""}`);
   }
   return lines.join("\n");
 }
