@@ -81,6 +81,18 @@ export const TARGETS = {
     note: "the spapr capabilities, their apply hooks and the cpu-char levels KVM reports (caps.ts, kvm.ts), the CPU models and the machine types' defaults, measured with src/caps.test.ts and src/options.test.ts",
     env: { STOPSIM_MUTATE_TESTS: "src/caps.test.ts,src/options.test.ts" },
   },
+  "qemu-stream": {
+    dir: "packages/qemu",
+    mutate: ["src/migration/qemu-file.ts", "src/migration/savevm.ts"],
+    note: "the migration stream's byte codec, framing, sections and loader (qemu-file.ts, savevm.ts), measured with src/migration/qemu-file.test.ts and src/migration/savevm.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/migration/qemu-file.test.ts,src/migration/savevm.test.ts" },
+  },
+  "qemu-hcall": {
+    dir: "packages/qemu",
+    mutate: ["src/spapr-hcall.ts", "src/spapr-rtas.ts", "src/rtas-tokens.ts"],
+    note: "the hypercalls and RTAS calls QEMU handles in userspace (spapr-hcall.ts, spapr-rtas.ts, rtas-tokens.ts), measured with src/spapr-hcall.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/spapr-hcall.test.ts" },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],
