@@ -134,7 +134,7 @@ describe("RTAS through KVMPPC_H_RTAS (h_rtas, spapr_rtas_call)", () => {
     q.ram.write32(ARGS, token, false);
     q.ram.write32(ARGS + 4, args.length, false);
     q.ram.write32(ARGS + 8, nret, false);
-    args.forEach((a, i) => q.ram.write32(ARGS + 12 + 4 * i, a, false));
+    for (const [i, a] of args.entries()) q.ram.write32(ARGS + 12 + 4 * i, a, false);
     const rets = ARGS + 12 + 4 * args.length;
     for (let i = 0; i < nret; i++) q.ram.write32(rets + 4 * i, 0xdeadbeef, false);
     expect(spaprHypercall(q, v, KVMPPC_H_RTAS, [BigInt(ARGS)])).toBe(H_SUCCESS);
