@@ -335,7 +335,9 @@ export const FLEET_COLORS: Record<string, string> = {
   hung: "#666666",
   crashed: "#D55E00",
 };
-const FLEET_EXTRA_COLORS = ["#F0E442", "#882255", "#44AA99", "#332288", "#AA4499", "#117733"];
+// colours of counts FLEET_COLORS does not name: none of FLEET_COLORS, so no two counts of a
+// chart share one (up to six unknown names; they repeat after that)
+const FLEET_EXTRA_COLORS = ["#F0E442", "#44AA99", "#117733", "#999933", "#CC6677", "#AA4499"];
 
 export interface ClientFleet {
   unit: TimeUnit;

@@ -2,15 +2,20 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
+  escapeHtml,
+  HAZARD_MARK,
   MATRIX_OUTCOMES,
+  type MatrixRow,
+  OUTCOME_STYLE,
   POWER9_WAKEUP_REFERENCE,
   type ReportData,
   ReportDataError,
   renderReport,
+  TIMELINE_STATES,
 } from "./index.js";
-import { prepareLatency, robustTop } from "./prepare.js";
+import { FLEET_COLORS, prepareLatency, robustTop, STATE_STYLE } from "./prepare.js";
 import { sampleReportData } from "./test-helpers/sample-data.js";
 
 /** Asserts that `doc` contains `needle`, without printing a megabyte of HTML when it does not. */
@@ -32,7 +37,12 @@ function ownPart(doc: string): string {
 }
 
 const sample = sampleReportData();
-const html = renderReport(sample);
+// rendered before each test, not when the file loads: `pnpm mutate` then knows which tests run
+// which code and reruns only those for each mutant (code run at load time reruns every test)
+let html = "";
+beforeEach(() => {
+  html = renderReport(sample);
+});
 
 function minimal(): ReportData {
   return {
@@ -429,7 +439,10 @@ describe("verdicts over seeds", () => {
       ],
     },
   };
-  const doc = ownPart(renderReport(data));
+  let doc = "";
+  beforeEach(() => {
+    doc = ownPart(renderReport(data));
+  });
 
   it("colours a cell by its majority and marks its minority with the seeds on hover", () => {
     has(
@@ -461,5 +474,454 @@ describe("verdicts over seeds", () => {
     const st = bad.latency?.states[0];
     if (st) st.timerInterval = { n: 5, median: 2000, lo: 1001, hi: 1040, coverage: 0.9375 };
     expect(() => renderReport(bad)).toThrow(/timerInterval: must have lo <= median <= hi/);
+  });
+});
+
+/** The text of the element that starts at the first match of `open`, up to its closing `close`. */
+function part(doc: string, open: string, close: string): string {
+  const at = doc.indexOf(open);
+  expect(at, `no ${open} in the report`).toBeGreaterThanOrEqual(0);
+  return doc.slice(at, doc.indexOf(close, at) + close.length);
+}
+
+describe("the matrix table, cell by cell", () => {
+  const row = (design: string, from: string, outcome: MatrixRow["outcome"], detail = ""): MatrixRow => ({
+    design,
+    from,
+    to: from,
+    outcome,
+    detail,
+  });
+
+  it("sums up the runs by outcome above the table, and says when the table scrolls", () => {
+    const rows = [
+      row("a", "h1", "native"),
+      row("a", "h2", "hung"),
+      row("a", "h3", "native"),
+      row("a", "h4", "crashed"),
+      row("a", "h5", "native"),
+      row("a", "h6", "crashed"),
+    ];
+    const six = renderReport({ ...minimal(), matrix: { rows } });
+    // outcomes in MATRIX_OUTCOMES order, those that occur only
+    has(six, "Hover or focus a cell for its detail. 6 runs: 3 native, 2 crashed, 1 hung.</p>");
+    const seven = renderReport({ ...minimal(), matrix: { rows: [...rows, row("a", "h7", "emulated")] } });
+    has(
+      seven,
+      "7 runs: 3 native, 1 emulated, 2 crashed, 1 hung. The table scrolls sideways; the design column stays in place.</p>",
+    );
+  });
+
+  it("lists each design and each host pair once, in order of first appearance", () => {
+    const doc = renderReport({
+      ...minimal(),
+      matrix: {
+        rows: [
+          { ...row("b", "h2", "native"), to: "h3" },
+          row("a", "h1", "crashed"),
+          { ...row("a", "h2", "hung"), to: "h3" },
+          row("b", "h1", "refused"),
+        ],
+      },
+    });
+    const table = part(doc, '<table class="matrix"', "</table>");
+    expect([...table.matchAll(/<th scope="row">([^<]+)<\/th>/g)].map((m) => m[1])).toEqual(["b", "a"]);
+    expect(
+      [...table.matchAll(/<span class="from">([^<]+)<\/span>.*?<span class="to">([^<]+)<\/span>/g)].map(
+        (m) => `${m[1]}>${m[2]}`,
+      ),
+    ).toEqual(["h2>h3", "h1>h1"]);
+    expect([...table.matchAll(/data-outcome="([a-z-]+)"/g)].map((m) => m[1])).toEqual([
+      "native",
+      "refused",
+      "hung",
+      "crashed",
+    ]);
+  });
+
+  it("shows a symbol and the outcome in every cell, the detail only when there is one", () => {
+    // the symbols the README lists for each outcome
+    const symbols = {
+      native: "✓",
+      emulated: "↻",
+      "not-used": "○",
+      crashed: "✗",
+      refused: "⊘",
+      "failed-start": "⚠",
+      hung: "∞",
+    };
+    const rows = MATRIX_OUTCOMES.map((o, i) => row("d", `h${i}`, o, o === "hung" ? "" : `why ${o}`));
+    const table = part(renderReport({ ...minimal(), matrix: { rows } }), '<table class="matrix"', "</table>");
+    for (const o of MATRIX_OUTCOMES) {
+      const sr = o === "hung" ? "" : `<span class="sr-only">: why ${o}</span>`;
+      has(
+        table,
+        `<td class="cell o-${o}" title="${o}${o === "hung" ? "" : `: why ${o}`}" tabindex="0" data-outcome="${o}"><span class="sym" aria-hidden="true">${symbols[o]}</span> <span class="lbl">${o}</span>${sr}</td>`,
+      );
+    }
+  });
+
+  it("gives a cell over one seed no tally, and names a lone minority seed in the singular", () => {
+    const doc = renderReport({
+      ...minimal(),
+      matrix: {
+        rows: [
+          { ...row("d", "h1", "emulated", "ok"), outcomes: { emulated: 1 } },
+          {
+            ...row("d", "h2", "native", ""),
+            outcomes: { native: 2, crashed: 1 },
+            minority: [{ outcome: "crashed", seeds: [4] }],
+          },
+          { ...row("d", "h3", "native", ""), hazards: [{ kind: "late wakeup", seeds: ["s1"] }] },
+        ],
+      },
+    });
+    has(
+      doc,
+      '<td class="cell o-emulated" title="emulated: ok" tabindex="0" data-outcome="emulated"><span class="sym" aria-hidden="true">↻</span> <span class="lbl">emulated</span><span class="sr-only">: ok</span></td>',
+    );
+    has(
+      doc,
+      '<td class="cell o-native" title="native (native 2/3, crashed 1/3); crashed on seed 4" tabindex="0" data-outcome="native"><span class="sym" aria-hidden="true">✓</span> <span class="lbl">native 2/3</span> <span class="minority" data-minority="crashed">+1 crashed</span><span class="sr-only"> (native 2/3, crashed 1/3); crashed on seed 4</span></td>',
+    );
+    // hazards without the mark: named in the hover text only
+    has(doc, 'title="native; hazard late wakeup on s1"');
+    hasNot(doc, 'data-hazard="true"');
+  });
+
+  it("tallies several minorities and a majority that is not among the counts", () => {
+    const doc = renderReport({
+      ...minimal(),
+      matrix: {
+        rows: [
+          {
+            ...row("d", "h1", "native", "x"),
+            outcomes: { hung: 1, crashed: 2 },
+            minority: [
+              { outcome: "hung", seeds: [1] },
+              { outcome: "crashed", seeds: [2, 3] },
+            ],
+            hazardMark: true,
+          },
+        ],
+      },
+    });
+    has(
+      doc,
+      '<span class="lbl">native</span> <span class="minority" data-minority="hung crashed">+1 hung, 2 crashed</span>',
+    );
+    has(
+      doc,
+      `<span class="hazard" data-hazard="true" aria-label="hazards in a clean run">${HAZARD_MARK}</span>`,
+    );
+    has(doc, 'title="native (hung 1/3, crashed 2/3): x; hung on seed 1; crashed on seeds 2, 3"');
+  });
+
+  it("explains every outcome, the minority mark and the hazard mark in the legend", () => {
+    const doc = renderReport({ ...minimal(), matrix: { rows: [row("d", "h", "native")] } });
+    const legend = part(doc, '<ul class="legend"', "</ul>");
+    const meanings = MATRIX_OUTCOMES.map((o) => {
+      const m = new RegExp(
+        `<li><span class="cell o-${o} swatch"><span class="sym" aria-hidden="true">${OUTCOME_STYLE[o].symbol}</span> ${o}</span> ([^<]+)</li>`,
+      ).exec(legend);
+      expect(m, `legend entry for ${o}`).not.toBeNull();
+      return m?.[1] ?? "";
+    });
+    // each a sentence of its own
+    for (const m of meanings) expect(m.length).toBeGreaterThan(20);
+    expect(new Set(meanings).size).toBe(MATRIX_OUTCOMES.length);
+    expect(new Set(MATRIX_OUTCOMES.map((o) => OUTCOME_STYLE[o].symbol)).size).toBe(MATRIX_OUTCOMES.length);
+    has(
+      legend,
+      '<li><span class="minority">+2 hung</span> a cell over several seeds is coloured by its majority outcome',
+    );
+    has(legend, `<li><span class="hazard">${HAZARD_MARK}</span> a seed with a clean outcome`);
+    // meanings are text: the apostrophes are escaped
+    has(legend, escapeHtml("the guest's stop0lite runs natively"));
+  });
+});
+
+describe("the timeline section", () => {
+  const timeline = {
+    runLabel: "spapr-cap <dd2.3>",
+    vcpus: [
+      {
+        name: "v0",
+        segments: [
+          { start: 0, end: 30_000, state: "running" as const },
+          { start: 30_000, end: 40_000, state: "cede" as const },
+        ],
+        markers: [
+          { time: 30_000, name: "H_CEDE" },
+          { time: 40_000, name: "DEC" },
+          { time: 70_000, name: "H_CEDE" },
+        ],
+      },
+      { name: "v1", segments: [], markers: [] },
+    ],
+  };
+
+  it("tabulates each vCPU's time and share per state that occurs, and its markers", () => {
+    const doc = renderReport({ ...minimal(), timeline });
+    const table = part(doc, '<table class="data" id="timeline-table">', "</table>");
+    // 70 µs from the first segment to the last marker; only running and CEDE occur
+    has(table, "<caption>Time per state and vCPU over 70.0 µs (chart axis in µs)</caption>");
+    has(
+      table,
+      '<thead><tr><th scope="col">vCPU</th><th scope="col">running</th><th scope="col">CEDE</th><th scope="col">markers</th></tr></thead>',
+    );
+    has(
+      table,
+      '<tr><th scope="row">v0</th><td>30.0 µs <span class="pct">(75.0%)</span></td><td>10.0 µs <span class="pct">(25.0%)</span></td><td>3</td></tr>',
+    );
+    // a vCPU without segments: zero time, no share
+    has(
+      table,
+      '<tr><th scope="row">v1</th><td>0 ns <span class="pct">(0.0%)</span></td><td>0 ns <span class="pct">(0.0%)</span></td><td>0</td></tr>',
+    );
+    has(doc, "</table></div>\n<p>Markers: H_CEDE × 2, DEC × 1.</p>");
+    has(doc, "Run: <strong>spapr-cap &lt;dd2.3&gt;</strong>.");
+  });
+
+  it("says when a run has no markers, and tells an absent timeline from an empty one", () => {
+    const noMarkers = renderReport({
+      ...minimal(),
+      timeline: {
+        runLabel: "r",
+        vcpus: [{ name: "v", segments: [{ start: 0, end: 5, state: "halted" }], markers: [] }],
+      },
+    });
+    has(noMarkers, "<p>No exit markers in this run.</p>");
+    has(noMarkers, '<th scope="col">halted</th>');
+    has(
+      renderReport(minimal()),
+      '<p class="empty">No timeline data in this report: no run&#39;s vCPU states were recorded.</p>',
+    );
+  });
+
+  it("tells each state apart by tag, height and colour, not by colour alone", () => {
+    // the tags the README lists; heights from running (tallest) down to halted
+    expect(TIMELINE_STATES.map((st) => STATE_STYLE[st].tag)).toEqual([
+      "run",
+      "snz",
+      "s0l",
+      "emu",
+      "cede",
+      "halt",
+    ]);
+    const h = TIMELINE_STATES.map((st) => STATE_STYLE[st].height);
+    expect(h[0]).toBe(1);
+    for (let i = 1; i < h.length; i++) expect(h[i]).toBeLessThanOrEqual(h[i - 1]);
+    expect(STATE_STYLE.cede.height).toBeLessThan(STATE_STYLE["stop0lite-emulated"].height);
+    const colors = TIMELINE_STATES.map((st) => STATE_STYLE[st].color);
+    for (const c of colors) expect(c).toMatch(/^#[0-9A-F]{6}$/);
+    expect(new Set(colors).size).toBe(colors.length);
+    const labels = TIMELINE_STATES.map((st) => STATE_STYLE[st].label);
+    expect(new Set(labels).size).toBe(labels.length);
+    expect(labels.every((l) => l.length > 0)).toBe(true);
+  });
+});
+
+describe("the latency table", () => {
+  const latency = {
+    states: [
+      { state: "snooze", timer: { samples: [1000, 1200, 1400] }, ipi: { samples: [2000] } },
+      {
+        state: "mine",
+        timer: { samples: [] },
+        ipi: { samples: [500] },
+        timerInterval: { n: 3, median: 700, lo: 600, hi: 800, coverage: 0.75 },
+        ipiInterval: { n: 5, median: 520, lo: 480, hi: 600, coverage: 0.9375 },
+      },
+      { state: "noref", timer: { samples: [100] }, ipi: { samples: [] } },
+    ],
+    reference: [
+      {
+        state: "snooze",
+        timerMedianNs: 1000,
+        ipiMedianNs: 2500,
+        timerRangeNs: [800, 1500] as [number, number],
+      },
+      { state: "mine", timerMedianNs: 0, ipiMedianNs: 400 },
+      { state: "refonly", timerMedianNs: 3000, ipiMedianNs: 4000 },
+    ],
+  };
+
+  it("gives per wake source the wakeups, the simulated median, the measured one and their ratio", () => {
+    const table = part(
+      renderReport({ ...minimal(), latency }),
+      '<table class="data" id="latency-table">',
+      "</table>",
+    );
+    const rowOf = (state: string) => part(table, `<tr><th scope="row">${state}</th>`, "</tr>");
+    expect(rowOf("snooze")).toBe(
+      '<tr><th scope="row">snooze</th>' +
+        '<td>3</td><td>1.20 µs</td><td>1.00 µs <span class="pct">(800 ns–1.50 µs)</span></td><td>1.20×</td>' +
+        "<td>1</td><td>2.00 µs</td><td>2.50 µs</td><td>0.80×</td></tr>",
+    );
+    // a reference median of 0 gives no ratio; an interval over seeds replaces the median
+    expect(rowOf("mine")).toBe(
+      '<tr><th scope="row">mine</th>' +
+        '<td>0</td><td>700 ns <span class="interval">[600 ns–800 ns]</span> <span class="pct">(3 seeds, 75.0%)</span></td><td>0 ns</td><td>—</td>' +
+        '<td>1</td><td>520 ns <span class="interval">[480 ns–600 ns]</span> <span class="pct">(5 seeds, 93.8%)</span></td><td>400 ns</td><td>1.30×</td></tr>',
+    );
+    expect(rowOf("noref")).toBe(
+      '<tr><th scope="row">noref</th><td>1</td><td>100 ns</td><td>no reference</td><td>—</td>' +
+        "<td>0</td><td>no samples</td><td>no reference</td><td>—</td></tr>",
+    );
+    expect(rowOf("refonly")).toBe(
+      '<tr><th scope="row">refonly</th><td>0</td><td>no samples</td><td>3.00 µs</td><td>—</td>' +
+        "<td>0</td><td>no samples</td><td>4.00 µs</td><td>—</td></tr>",
+    );
+    // no interval method given: the caption says nothing about seeds
+    has(table, "measured on a real POWER9 (measured reference)</caption>");
+  });
+
+  it("counts the samples beyond a histogram's axis in the table", () => {
+    const samples = Array.from({ length: 59 }, (_, i) => 20_000 + i * 200);
+    const doc = renderReport({
+      ...minimal(),
+      latency: {
+        states: [{ state: "s", timer: { samples: [...samples, 210_000] }, ipi: { samples } }],
+        reference: [],
+      },
+    });
+    has(doc, '<tr><th scope="row">s</th><td>60 <span class="pct">(1 beyond chart)</span></td>');
+    has(doc, "<td>59</td>");
+  });
+
+  it("draws one chart per state with samples, named by its state", () => {
+    const doc = renderReport({
+      ...minimal(),
+      latency: {
+        ...latency,
+        states: [...latency.states, { state: "a&b", timer: { samples: [1] }, ipi: { samples: [] } }],
+      },
+    });
+    expect(
+      [
+        ...doc.matchAll(
+          /<div class="chart" id="chart-latency-(\d)" role="img" aria-describedby="latency-table" data-state="([^"]+)"><\/div>/g,
+        ),
+      ].map((m) => [m[1], m[2]]),
+    ).toEqual([
+      ["0", "snooze"],
+      ["1", "mine"],
+      ["2", "noref"],
+      ["3", "a&amp;b"],
+    ]);
+    has(doc, '<div class="charts-grid"><div class="chart" id="chart-latency-0"');
+  });
+
+  it("says there is no latency data when neither samples nor a reference are given", () => {
+    const doc = renderReport({ ...minimal(), latency: { states: [], reference: [] } });
+    has(
+      doc,
+      '<h2 id="latency-h">Wakeup latency by idle state</h2>\n<p class="empty">No wakeup-latency data in this report.</p>',
+    );
+    hasNot(doc, 'id="latency-table"');
+  });
+});
+
+describe("the fleet table", () => {
+  it("says how each count is drawn and gives its start, end and peak with the peak's time", () => {
+    const doc = renderReport({
+      ...minimal(),
+      fleet: {
+        series: [
+          { timeNs: 0, counts: { running: 5, hung: 0 } },
+          { timeNs: 90e9, counts: { running: 3, hung: 2 } },
+          { timeNs: 180e9, counts: { running: 4, hung: 1 } },
+        ],
+        stacked: ["running", "hung"],
+      },
+    });
+    const table = part(doc, '<table class="data" id="fleet-table">', "</table>");
+    has(
+      table,
+      '<tr><th scope="row">running</th><td>stacked area</td><td>5</td><td>4</td><td>5 <span class="pct">(at 0 ns)</span></td></tr>',
+    );
+    has(
+      table,
+      '<tr><th scope="row">hung</th><td>stacked area</td><td>0</td><td>1</td><td>2 <span class="pct">(at 1.50 min)</span></td></tr>',
+    );
+    has(
+      doc,
+      '<div class="chart" id="chart-fleet" role="img" aria-describedby="fleet-table"></div>\n<div class="table-wrap"><table class="data" id="fleet-table">',
+    );
+    const lines = renderReport({ ...minimal(), fleet: { series: [{ timeNs: 0, counts: { native: 1 } }] } });
+    has(
+      lines,
+      '<tr><th scope="row">native</th><td>line</td><td>1</td><td>1</td><td>1 <span class="pct">(at 0 ns)</span></td></tr>',
+    );
+  });
+
+  it("colours the known counts apart in a colour-blind safe palette", () => {
+    const colors = Object.values(FLEET_COLORS);
+    for (const c of colors) expect(c).toMatch(/^#[0-9A-F]{6}$/);
+    expect(new Set(colors).size).toBe(colors.length);
+  });
+
+  it("orders the counts it knows: states of a guest first, then how they idle, then refusals and failures", () => {
+    const order = [
+      "running",
+      "migrating",
+      "migrated",
+      "native",
+      "emulated",
+      "not-used",
+      "refused",
+      "migrations-refused",
+      "failed-start",
+      "hung",
+      "crashed",
+    ];
+    const counts = Object.fromEntries([...order].reverse().map((n) => [n, 1]));
+    const c = clientData(renderReport({ ...minimal(), fleet: { series: [{ timeNs: 0, counts }] } }));
+    expect(c.fleet?.outcomes.map((o) => o.name)).toEqual(order);
+  });
+});
+
+describe("the document around the sections", () => {
+  it("names the generator, the sections and the bundled library's version", () => {
+    const require = createRequire(import.meta.url);
+    const version = (
+      JSON.parse(readFileSync(require.resolve("echarts/package.json"), "utf8")) as { version: string }
+    ).version;
+    const doc = renderReport({
+      ...minimal(),
+      generatedBy: { seed: 9, command: "stopsim matrix", version: "1.2.3" },
+    });
+    has(doc, '<meta name="generator" content="stopsim 1.2.3">');
+    has(
+      doc,
+      '<p class="meta">Generated by stopsim 1.2.3 with seed <code>9</code> from <code>stopsim matrix</code>.</p>',
+    );
+    for (const id of ["matrix", "timeline", "latency", "fleet"]) has(doc, `<li><a href="#${id}">`);
+    has(doc, `charts drawn by Apache ECharts ${version} (Apache-2.0), bundled into this file`);
+  });
+
+  it("allows styles inline, images from data and blob only, and no base or form target", () => {
+    const csp = renderReport(minimal()).match(
+      /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/,
+    )?.[1];
+    expect(csp?.replace(/&#39;sha256-[A-Za-z0-9+/=]+&#39;/g, "HASH")).toBe(
+      "default-src &#39;none&#39;; script-src HASH HASH; style-src &#39;unsafe-inline&#39;; img-src data: blob:; base-uri &#39;none&#39;; form-action &#39;none&#39;",
+    );
+  });
+
+  it("keeps the design column in place and every wide table in its own scrolling box", () => {
+    const style = part(renderReport(minimal()), "<style>", "</style>");
+    has(style, "table.matrix thead th:first-child, table.matrix tbody th { position: sticky; left: 0;");
+    has(style, ".table-wrap { overflow-x: auto;");
+    for (const o of MATRIX_OUTCOMES) has(style, `.o-${o} { background: #`);
+  });
+
+  it("runs the page script on the inlined library, the document and the window", () => {
+    const page = scripts(renderReport(minimal()))[2].body;
+    expect(page.startsWith('"use strict";(function(){var __name=function(f){return f;};(')).toBe(true);
+    expect(page.endsWith(")(window.echarts,document,window);})();")).toBe(true);
+    // the client function in between parses
+    expect(() => new Function(page)).not.toThrow();
   });
 });
