@@ -141,7 +141,10 @@ export class MigrationJob {
       }
       r.process.qmp("migrate-incoming", { uri });
     } catch (e) {
-      this.fail("prepare", monitorClosedError(def.name, `${r.process.stderr}\n${String(e)}`));
+      // qemuMigrationDstPrepareActive's error path: qemuProcessStop(VIR_DOMAIN_SHUTOFF_FAILED),
+      // and the transient domain is removed (qemuMigrationDstPrepareFresh cleanup)
+      this.dst.stop("failed");
+      this.fail("prepare", monitorClosedError(def.name, `${r.process.stderr.trimEnd()}\n${String(e)}`));
       return;
     }
     this.note(dconn, "prepare", "qemuMigrationDstRun", `Setting up incoming migration with URI ${uri}`);
