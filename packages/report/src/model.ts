@@ -382,12 +382,13 @@ function checkRelations(d: ReportData): Issue[] {
           message: `duplicate vCPU name '${v.name}' (also timeline.vcpus[${first}])`,
         });
       } else names.set(v.name, vi);
+      // starts are non-negative, so the first segment never starts before this
       let prevEnd = 0;
       v.segments.forEach((s, si) => {
         const path = `timeline.vcpus[${vi}].segments[${si}]`;
         if (s.end < s.start) {
           issues.push({ path: `${path}.end`, message: `must be >= start (start ${s.start}, end ${s.end})` });
-        } else if (si > 0 && s.start < prevEnd) {
+        } else if (s.start < prevEnd) {
           issues.push({
             path: `${path}.start`,
             message: `segments must be sorted and must not overlap: starts at ${s.start} before the previous segment ends (${prevEnd})`,
@@ -419,19 +420,20 @@ function checkRelations(d: ReportData): Issue[] {
     });
   }
   if (d.fleet) {
-    const names = new Set(d.fleet.series.flatMap((p) => Object.keys(p.counts)));
-    d.fleet.stacked?.forEach((name, i) => {
+    const { series, stacked = [] } = d.fleet;
+    const names = new Set(series.flatMap((p) => Object.keys(p.counts)));
+    stacked.forEach((name, i) => {
       if (!names.has(name)) {
         issues.push({
           path: `fleet.stacked[${i}]`,
           message: `'${name}' is not a count in any fleet.series point (counts: ${[...names].join(", ") || "none"})`,
         });
-      } else if (d.fleet?.stacked?.indexOf(name) !== i) {
+      } else if (stacked.indexOf(name) !== i) {
         issues.push({ path: `fleet.stacked[${i}]`, message: `'${name}' is listed twice` });
       }
     });
-    d.fleet.series.forEach((p, i) => {
-      const prev = d.fleet?.series[i - 1];
+    series.forEach((p, i) => {
+      const prev = series[i - 1];
       if (prev && p.timeNs < prev.timeNs) {
         issues.push({
           path: `fleet.series[${i}].timeNs`,

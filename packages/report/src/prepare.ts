@@ -165,10 +165,9 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Value at quantile q (0..1) of sorted values, nearest rank. */
+/** Value at quantile q (0 < q <= 1) of sorted values (at least one), nearest rank. */
 function quantileSorted(sorted: Float64Array, q: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i];
+  return sorted[Math.ceil(q * sorted.length) - 1];
 }
 
 export const HISTOGRAM_BINS = 48;
@@ -230,7 +229,8 @@ function histogram(
       beyond++;
       continue;
     }
-    counts[Math.min(bins - 1, Math.max(0, Math.floor((s - lo) / width)))]++;
+    // lo is at or below every sample; a sample at hi itself goes in the last bin
+    counts[Math.min(bins - 1, Math.floor((s - lo) / width))]++;
   }
   const points = counts.map((c, i) => [(lo + i * width) / 1e3, c]);
   points.push([hi / 1e3, counts[bins - 1]]);
@@ -377,7 +377,7 @@ export function prepareFleet(
   names.sort((a, b) => rank(a) - rank(b));
   const first = f.series[0].timeNs;
   const last = f.series[f.series.length - 1].timeNs;
-  const unit = chooseTimeUnit(Math.max(1, last - first));
+  const unit = chooseTimeUnit(last - first);
   let extra = 0;
   const outcomes = names.map((name) => ({
     name,
