@@ -2,7 +2,7 @@
 // design's KVM), each running guests of 8 vCPUs (-smp 8,sockets=1,cores=2,threads=4) whose vCPU
 // threads are pinned (taskset, as one pins QEMU's vCPU threads) so that guest g of a host uses host
 // threads 8g..8g+7: 8 guests fill the host's 64 hardware threads.
-import { NS_PER_MS, NS_PER_S, Simulation } from "@stopsim/engine";
+import { NS_PER_MS, NS_PER_S, PartitionedSimulation, Simulation } from "@stopsim/engine";
 import type { GuestKernel } from "@stopsim/guest";
 import type { Qemu } from "@stopsim/qemu";
 import { findDesign, findHost, type HostPreset } from "../src/presets.js";
@@ -32,7 +32,12 @@ export const HOST16: HostPreset = {
 };
 
 export interface IdleStack {
+  /** What runs the model: its one Simulation, or the PartitionedSimulation of its hosts. */
+  runner: Simulation | PartitionedSimulation;
+  /** The one Simulation, or the first host's partition. */
   sim: Simulation;
+  /** Each host's Simulation (the same one for every host when not partitioned). */
+  hostSims: Simulation[];
   hosts: SimHost[];
   guests: { kernel: GuestKernel; qemu: Qemu }[];
 }
@@ -43,6 +48,13 @@ export interface IdleStackOptions {
   guestsPerHost: number;
   workload: WorkloadName;
   trace: boolean;
+  /**
+   * One partition per host (they share nothing: no migration between them), run window by window
+   * so that each host's state stays in the CPU caches; the same events per host as one heap.
+   */
+  partitioned?: boolean;
+  /** Window cap of the partitioned run (default: PartitionedSimulation's). */
+  window?: number;
 }
 
 /** Boots `hosts` hosts and `guestsPerHost` pinned guests on each, every guest running `workload`. */
@@ -50,13 +62,19 @@ export function buildIdleStack(o: IdleStackOptions): IdleStack {
   if (o.guestsPerHost * GUEST_VCPUS > HOST_THREADS) {
     throw new Error(`${o.guestsPerHost} guests of ${GUEST_VCPUS} vCPUs do not fit ${HOST_THREADS} threads`);
   }
-  const sim = new Simulation({ seed: o.seed, trace: o.trace });
+  const runner = o.partitioned
+    ? new PartitionedSimulation({ seed: o.seed, trace: o.trace, window: o.window, name: "idle stack" })
+    : new Simulation({ seed: o.seed, trace: o.trace });
+  const hostSims: Simulation[] = [];
   const design = findDesign(DESIGN);
   const guestOpts: GuestOptions = { ...DEFAULT_GUEST, workload: o.workload };
   const hosts: SimHost[] = [];
   const guests: IdleStack["guests"] = [];
   for (let h = 0; h < o.hosts; h++) {
-    const host = bootSimHost(sim, HOST16, design, `${HOST16.name}#${h}`);
+    const name = `${HOST16.name}#${h}`;
+    const sim = runner instanceof PartitionedSimulation ? runner.partition(name) : runner;
+    hostSims.push(sim);
+    const host = bootSimHost(sim, HOST16, design, name);
     hosts.push(host);
     const kvm = host.host.kvm;
     for (let g = 0; g < o.guestsPerHost; g++) {
@@ -84,7 +102,7 @@ export function buildIdleStack(o: IdleStackOptions): IdleStack {
       guests.push({ kernel, qemu: r.qemu });
     }
   }
-  return { sim, hosts, guests };
+  return { runner, sim: hostSims[0], hostSims, hosts, guests };
 }
 
 /** Guest idle entries (sum of cpuidle usage over every state, CPU and guest); each entry is followed by an exit. */
@@ -106,16 +124,16 @@ export interface IdleRun {
 
 /** Runs the simulation in 5 ms slices until every guest kernel is running (at most 2 s simulated). */
 export function bootGuests(stack: IdleStack): void {
-  const deadline = stack.sim.now + 2 * NS_PER_S;
+  const deadline = stack.runner.now + 2 * NS_PER_S;
   while (stack.guests.some((g) => g.kernel.state !== "running")) {
     const bad = stack.guests.find((g) => g.kernel.state === "panicked" || g.kernel.state === "hung");
-    if (bad !== undefined || stack.sim.now >= deadline) {
+    if (bad !== undefined || stack.runner.now >= deadline) {
       const g = bad ?? stack.guests.find((x) => x.kernel.state !== "running");
       throw new Error(
         `a guest did not boot (${g?.kernel.state}): ${g?.kernel.console.dmesg().slice(-2).join(" | ")}`,
       );
     }
-    stack.sim.runFor(5 * NS_PER_MS);
+    stack.runner.runFor(5 * NS_PER_MS);
   }
 }
 
@@ -124,18 +142,18 @@ export function runIdle(o: IdleStackOptions, seconds: number): IdleRun & { stack
   const t0 = performance.now();
   const stack = buildIdleStack(o);
   bootGuests(stack);
-  if (o.trace) stack.sim.trace.clear();
+  if (o.trace) for (const sim of new Set(stack.hostSims)) sim.trace.clear();
   const bootWallSeconds = (performance.now() - t0) / 1000;
-  const e0 = stack.sim.dispatched;
+  const e0 = stack.runner.dispatched;
   const i0 = idleEntries(stack);
   const t1 = performance.now();
-  stack.sim.runFor(seconds * NS_PER_S);
+  stack.runner.runFor(seconds * NS_PER_S);
   const wallSeconds = (performance.now() - t1) / 1000;
   return {
     stack,
     simulatedSeconds: seconds,
     wallSeconds,
-    events: stack.sim.dispatched - e0,
+    events: stack.runner.dispatched - e0,
     idleEntries: idleEntries(stack) - i0,
     bootWallSeconds,
   };

@@ -1,17 +1,26 @@
 // Scaling benchmark: the idle benchmark's machine (hosts of 16 SMT4 cores, 8 pinned guests of 8
 // vCPUs each, "timers" workload) at 1x, 4x and 16x the number of guests. A host has 64 threads and
 // holds at most 8 such guests, so the guests scale with the hosts: 1, 4 and 16 hosts (8, 32 and
-// 128 guests, 64 to 1024 vCPUs) in one Simulation. Wall time per simulated event should stay flat:
-// `slope` = per-event wall at 16x / at 1x. Also the peak heap per host and per vCPU.
-// Writes bench-results/scaling.json and bench-results/memory.json. Run with --expose-gc.
+// 128 guests, 64 to 1024 vCPUs). Each host is a partition of one PartitionedSimulation (the hosts
+// share nothing: no migration links them), run a window (1 ms of simulated time) at a time so a
+// host's state stays in the CPU caches; SCALING_ONE_HEAP=1 puts every host in one Simulation
+// instead, for comparison (same events per host, interleaved host by host). Wall time per
+// simulated event should stay flat: `slope` = per-event wall at 16x / at 1x. Also the peak heap
+// per host and per vCPU. SCALING_BENCH_SECONDS: simulated seconds per point (default 0.25);
+// SCALING_WINDOW_NS: the window. Writes bench-results/scaling.json and bench-results/memory.json.
+// Run with --expose-gc.
 import { loadavg } from "node:os";
-import { NS_PER_MS, NS_PER_S, writeBenchResult } from "@stopsim/engine";
+import { DEFAULT_PARTITION_WINDOW_NS, NS_PER_MS, NS_PER_S, writeBenchResult } from "@stopsim/engine";
 import { bootGuests, buildIdleStack, GUEST_VCPUS, idleEntries } from "./idle-stack.js";
 
 const SEED = 11;
 const SECONDS = Number(process.env.SCALING_BENCH_SECONDS ?? 0.25);
 const GUESTS_PER_HOST = 8;
 const SCALES = [1, 4, 16];
+/** One partition per host (the default) or every host in one heap (SCALING_ONE_HEAP=1, for comparison). */
+const PARTITIONED = process.env.SCALING_ONE_HEAP !== "1";
+const WINDOW =
+  process.env.SCALING_WINDOW_NS === undefined ? undefined : Number(process.env.SCALING_WINDOW_NS);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 function heapUsed(): number {
@@ -48,25 +57,27 @@ function measure(scale: number): ScalePoint {
     guestsPerHost: GUESTS_PER_HOST,
     workload: "timers",
     trace: false,
+    partitioned: PARTITIONED,
+    window: WINDOW,
   });
   bootGuests(stack);
   const bootWallSeconds = (performance.now() - t0) / 1000;
   // peak heap: sampled (without forcing a collection) between 10 ms slices of the timed run
   let peak = process.memoryUsage().heapUsed;
-  const e0 = stack.sim.dispatched;
+  const e0 = stack.runner.dispatched;
   const i0 = idleEntries(stack);
-  const end = stack.sim.now + SECONDS * NS_PER_S;
+  const end = stack.runner.now + SECONDS * NS_PER_S;
   let wall = 0;
   const cpu0 = process.cpuUsage();
-  while (stack.sim.now < end) {
+  while (stack.runner.now < end) {
     const t = performance.now();
-    stack.sim.runUntil(Math.min(end, stack.sim.now + 10 * NS_PER_MS));
+    stack.runner.runUntil(Math.min(end, stack.runner.now + 10 * NS_PER_MS));
     wall += performance.now() - t;
     peak = Math.max(peak, process.memoryUsage().heapUsed);
   }
   const wallSeconds = wall / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const events = stack.sim.dispatched - e0;
+  const events = stack.runner.dispatched - e0;
   const transitions = 2 * (idleEntries(stack) - i0);
   // live heap of the simulated machine: after a collection, with the stack still reachable
   const live = heapUsed() - base;
@@ -106,6 +117,8 @@ const scalingPath = writeBenchResult("scaling", SEED, {
   workload: "timers",
   guestsPerHost: GUESTS_PER_HOST,
   scaling: "guests scale with hosts (a 64-thread host holds 8 guests of 8 vCPUs): 1, 4, 16 hosts",
+  partitions: PARTITIONED ? "one per host (PartitionedSimulation)" : "none: every host in one Simulation",
+  windowNs: PARTITIONED ? (WINDOW ?? DEFAULT_PARTITION_WINDOW_NS) : null,
   // the live heap per vCPU beside each point's cost per event (memory.json has the detail)
   points: points.map(({ peakHeapBytes, heapPerHostBytes, ...p }) => p),
   slope: Number(slope.toFixed(3)),

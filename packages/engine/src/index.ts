@@ -12,6 +12,12 @@ export {
   SimError,
   SimulationFinishedError,
 } from "./errors.js";
+export {
+  Channel,
+  DEFAULT_PARTITION_WINDOW_NS,
+  PartitionedSimulation,
+  type PartitionedSimulationOptions,
+} from "./partitions.js";
 export { Rng, RngRoot } from "./rng.js";
 export { type EventCallback, Simulation, type SimulationOptions, Timer } from "./simulation.js";
 export { Counter, LatencyHistogram, type LatencySummary, StatsRegistry } from "./stats.js";

@@ -110,7 +110,15 @@ export class Rng {
 /** The simulation's single seeded source of randomness; hands out named streams. */
 export class RngRoot {
   readonly seed: string;
-  private readonly streams = new Map<string, Rng>();
+  /**
+   * The partition this root serves (see `partition()`), or null for the model's own root. Each
+   * stream belongs to the first partition that asks for it; another partition asking for it gets
+   * an error, since its draws would then depend on how the partitions interleave.
+   */
+  private owner: string | null = null;
+  private streams = new Map<string, Rng>();
+  private owners = new Map<string, string>();
+  private instances = new Map<string, number>();
 
   constructor(seed: number | bigint | string) {
     if (typeof seed === "number" && !Number.isFinite(seed)) {
@@ -125,7 +133,40 @@ export class RngRoot {
     if (s === undefined) {
       s = new Rng(name, this.seed);
       this.streams.set(name, s);
+      if (this.owner !== null) this.owners.set(name, this.owner);
+    } else if (this.owner !== null) {
+      const owner = this.owners.get(name);
+      if (owner === undefined) this.owners.set(name, this.owner);
+      else if (owner !== this.owner) {
+        throw new SimError(
+          `random stream '${name}' is used by partitions '${owner}' and '${this.owner}': partitions share no state; name the stream per entity (e.g. with its host's name) or put both in one partition`,
+        );
+      }
     }
     return s;
+  }
+
+  /**
+   * The next instance number of component kind `kind` (0, 1, 2 ...), counted over the whole model
+   * (every partition of it): stream names built from it never collide between partitions.
+   */
+  instance(kind: string): number {
+    const n = this.instances.get(kind) ?? 0;
+    this.instances.set(kind, n + 1);
+    return n;
+  }
+
+  /**
+   * A root for partition `owner` of this model: same seed, same streams and instance counters
+   * (a stream draws the same numbers whichever partition holds it), each stream owned by one
+   * partition only.
+   */
+  partition(owner: string): RngRoot {
+    const r = new RngRoot(this.seed);
+    r.owner = owner;
+    r.streams = this.streams;
+    r.owners = this.owners;
+    r.instances = this.instances;
+    return r;
   }
 }

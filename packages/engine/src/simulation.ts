@@ -1,4 +1,4 @@
-import { InvalidTimeError, SchedulingInPastError, SimulationFinishedError } from "./errors.js";
+import { InvalidTimeError, SchedulingInPastError, SimError, SimulationFinishedError } from "./errors.js";
 import { RngRoot } from "./rng.js";
 import { StatsRegistry } from "./stats.js";
 import { assertTime, type TimeNs } from "./time.js";
@@ -62,6 +62,11 @@ export interface SimulationOptions {
   seed?: number | bigint | string;
   /** Record trace events from the start (off by default: near-zero cost). */
   trace?: boolean;
+  /**
+   * Draw from this root instead of a new one seeded by `seed` (a partition of a
+   * PartitionedSimulation draws from its share of the model's root).
+   */
+  rng?: RngRoot;
 }
 
 /** Initial capacity of the heap arrays; they double when full. */
@@ -101,11 +106,16 @@ export class Simulation {
   readonly rng: RngRoot;
   readonly trace: TraceRecorder;
   readonly stats: StatsRegistry;
+  /**
+   * The PartitionedSimulation this simulation is a partition of, or null: a partition is run by
+   * its group only (its own run methods throw outside the group's runs).
+   */
+  partitionOf: { readonly running: boolean; readonly name: string } | null = null;
 
   constructor(options: SimulationOptions = {}) {
     this.vacant = new Timer(this, noop, "vacant");
     this.items = new Array<Timer>(INITIAL_CAPACITY).fill(this.vacant);
-    this.rng = new RngRoot(options.seed ?? 1);
+    this.rng = options.rng ?? new RngRoot(options.seed ?? 1);
     this.trace = new TraceRecorder(() => this._now);
     if (options.trace) this.trace.enable();
     this.stats = new StatsRegistry();
@@ -230,6 +240,25 @@ export class Simulation {
     }
   }
 
+  /**
+   * Arms `timer` (not armed) at `at` with ordering key `seq` instead of the next insertion number:
+   * a negative key orders it before every timer armed the usual way for the same time. Used between
+   * runs only (PartitionedSimulation delivers channel messages with it).
+   * @internal
+   */
+  armOrdered(timer: Timer, at: TimeNs, seq: number): void {
+    if (timer.pos !== -1 || this.firing !== null) {
+      throw new SimError(`armOrdered('${timer.label}'): only a timer not armed, between runs`);
+    }
+    if (this._finished || !(at >= this._now) || at === Number.POSITIVE_INFINITY) {
+      this.rejectArm(timer, at);
+    }
+    timer.time = at;
+    timer.seq = seq;
+    if (this.size === this.times.length) this.grow();
+    this.siftUp(this.size++, at, timer);
+  }
+
   /** Dispatches the next event; returns false when the queue is empty. */
   step(): boolean {
     this.assertRunnable("step");
@@ -311,6 +340,12 @@ export class Simulation {
   }
 
   private assertRunnable(what: string): void {
+    const group = this.partitionOf;
+    if (group !== null && !group.running) {
+      throw new SimError(
+        `${what}() on a partition of '${group.name}': run the PartitionedSimulation instead, which keeps its partitions in step`,
+      );
+    }
     if (this._finished) {
       throw new SimulationFinishedError(
         `${what}() on a finished simulation: create a new Simulation to run again`,

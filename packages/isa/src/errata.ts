@@ -48,7 +48,11 @@ export class GuestStopErratum {
   lostWakeupProbability: number;
   /** Number of wake events lost so far. */
   lostWakeups = 0;
-  private readonly rng: Rng;
+  /** Opened at the first draw: a disabled erratum holds no stream (cores of several hosts share names). */
+  private rng: Rng | null = null;
+  private readonly streamName: string;
+
+  private readonly sim: Simulation;
 
   constructor(
     sim: Simulation,
@@ -63,7 +67,8 @@ export class GuestStopErratum {
       throw new ErratumConfigError(`lostWakeupProbability must be a number in [0, 1], got ${String(p)}`);
     }
     this.lostWakeupProbability = p;
-    this.rng = sim.rng.stream(`isa/errata/guest-stop/core${coreId}`);
+    this.sim = sim;
+    this.streamName = `isa/errata/guest-stop/core${coreId}`;
   }
 
   /**
@@ -72,6 +77,7 @@ export class GuestStopErratum {
    */
   loseWakeup(): boolean {
     if (!this.enabled || this.lostWakeupProbability === 0) return false;
+    if (this.rng === null) this.rng = this.sim.rng.stream(this.streamName);
     const lost = this.rng.bool(this.lostWakeupProbability);
     if (lost) this.lostWakeups++;
     return lost;

@@ -3,7 +3,9 @@
 // (cap level in the stream), with and without QEMU's return path; and the same refusal without
 // the management layer, where QEMU alone leaves the source paused.
 
+import { Simulation } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
+import { QemuDriver } from "./driver.js";
 import { VIR_ERR_INTERNAL_ERROR, VIR_ERR_OPERATION_FAILED, VIR_FROM_QEMU } from "./errors.js";
 import { type MigrateOptions, type MigrationResult, migrateDomain } from "./migration.js";
 import { DD22, DD23, guestTicks, makeWorld, OLD, VM1, type World } from "./test-helpers/world.js";
@@ -33,6 +35,21 @@ function ticksGoOn(world: World): boolean {
 }
 
 describe("virsh migrate --live through the QEMU driver", () => {
+  it("refuses a destination host on another Simulation (another partition)", () => {
+    const w = makeWorld([DD23, DD22]);
+    const dom = boot(w);
+    const elsewhere = new QemuDriver({
+      sim: new Simulation(),
+      hostname: "far",
+      launcher: () => ({ ok: false, stderr: "" }),
+      log: () => {},
+    });
+    expect(() => migrateDomain(dom, elsewhere)).toThrow(
+      /cannot migrate 'vm1' from h1 to far: the hosts run on different Simulations/,
+    );
+    expect(dom.getState()).toEqual({ state: "running", reason: "booted" });
+  });
+
   it("succeeds: finish runs the guest on the destination, confirm kills the source", () => {
     const w = makeWorld([DD23, DD22]);
     boot(w);

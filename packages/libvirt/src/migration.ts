@@ -90,6 +90,13 @@ export class MigrationJob {
     readonly opts: MigrateOptions,
     private readonly onDone?: (r: MigrationResult) => void,
   ) {
+    if (src.driver.sim !== dconn.sim) {
+      // the job calls into both hosts and the guest image moves between them: they share one
+      // event heap (a PartitionedSimulation keeps each partition's hosts apart)
+      throw new Error(
+        `cannot migrate '${src.def.name}' from ${src.driver.hostname} to ${dconn.hostname}: the hosts run on different Simulations (or partitions); build both hosts on one Simulation`,
+      );
+    }
     this.startNs = src.driver.sim.now;
     this.eventsBefore = src.process.events.length;
     this.wasRunning = false;

@@ -125,9 +125,6 @@ export interface LateWakeup {
   readonly reboundAtNs: number;
 }
 
-/** Guest kernels created per simulation (their random streams' names). */
-const KERNELS_PER_SIM = new WeakMap<Simulation, number>();
-
 export class GuestKernel implements GuestKernelImage {
   readonly entryPoint = BigInt(KERNEL_ENTRY);
   readonly console: KernelConsole;
@@ -194,9 +191,9 @@ export class GuestKernel implements GuestKernelImage {
     readonly sim: Simulation,
     config: GuestKernelConfig = {},
   ) {
-    // the n-th guest kernel of this simulation: names its random streams (same seed, same run)
-    this.instance = KERNELS_PER_SIM.get(sim) ?? 0;
-    KERNELS_PER_SIM.set(sim, this.instance + 1);
+    // the n-th guest kernel of the model, counted over every partition of it: names its random
+    // streams (same seed, same run; no two partitions share a stream)
+    this.instance = sim.rng.instance("guest-kernel");
     this.costs = resolveCosts(config.costs);
     this.config = {
       stop0lite: config.stop0lite ?? "never",
