@@ -205,6 +205,23 @@ describe("KThread timed code and steps", () => {
 });
 
 describe("KThread and the hypervisor", () => {
+  it("one context has one continuation: an interrupt taken before a resume's kick ran replaces its operation", () => {
+    const { sim, t, rt, runs, core } = rig();
+    for (const th of (core as SmtCore).threads.slice(1)) stopSibling(th);
+    toGuest(t, 0x2000n);
+    rt.wait = { k: "frozen", op: { k: "mark", name: "frozen rest" } };
+    sim.schedule(10, () => {
+      // control comes back: the frozen rest is to run as a kick ...
+      rt.resumeAt(0x2000);
+      // ... but an interrupt arrives first: its handler captures the rest and continues instead
+      const resume = rt.capture();
+      expect(resume).toEqual({ k: "mark", name: "frozen rest" });
+      rt.continueSoon({ k: "mark", name: "handler" });
+    });
+    sim.runUntil(100);
+    expect(runs).toEqual([[10, { k: "mark", name: "handler" }]]);
+  });
+
   it("os software: a wait freezes at hypervisor entry and its rest continues after", () => {
     const { sim, t, rt, runs, core } = rig();
     for (const th of (core as SmtCore).threads.slice(1)) stopSibling(th);

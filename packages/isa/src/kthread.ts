@@ -197,14 +197,15 @@ export class KThread<Op> {
   // Waits
   // -------------------------------------------------------------------------------------------
 
-  /** Continues the software with `op` as a new event at the current time (after whatever else is due now). */
+  /**
+   * Continues the software with `op` as a new event at the current time (after whatever else is
+   * due now). One context has one continuation: when one is pending already (a resume whose kick
+   * has not run when an interrupt is taken), `op` replaces its operation and the pending event
+   * keeps its place (whoever superseded it captured what it would have run).
+   */
   continueSoon(op: Op | null): void {
-    if (this.kickTimer.armed) {
-      this.sim.schedule(0, () => this.o.run(op), this.o.label);
-      return;
-    }
     this.kickOp = op;
-    this.kickTimer.arm(this.sim.now);
+    if (!this.kickTimer.armed) this.kickTimer.arm(this.sim.now);
   }
 
   /**
