@@ -482,6 +482,11 @@ export class HwThread {
   private tbCacheValue = 0;
   private tbCache = 0n;
 
+  /** The timebase as a number (`Number(timebase)` without a BigInt: kernels read it on every path). */
+  get timebaseValue(): number {
+    return rawTb(this) + this.tbOffset;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Interrupt inputs
   // -------------------------------------------------------------------------------------------

@@ -64,9 +64,18 @@ export type KOp =
    * The end of a timed step: the code after it runs once the step's cost has passed (it has an
    * effect other CPUs or layers see, or it measures the time).
    */
-  | { readonly k: "sync" };
+  | { readonly k: "sync" }
+  /**
+   * The code ran a step inline and the thread now waits (the step's time passes as a wait, or an
+   * instruction stopped the thread or took control elsewhere): the runner stops (see runner.ts
+   * `stepCharge`, `stepSync`, `stepExec`).
+   */
+  | { readonly k: "waiting" };
 
 export type KCode = Generator<KOp, void, void>;
+
+/** An instruction of kernel text (KOp "exec"). */
+export type ExecOp = KOp & { readonly k: "exec" };
 
 /** The end of a timed step (KOp "sync"). */
 export const SYNC: KOp = { k: "sync" };
@@ -339,12 +348,12 @@ export class GuestCpu implements ThreadSoftware {
 
   /** get_tb(): the timebase (mftb). */
   getTb(): number {
-    return Number(this.thread.timebase);
+    return this.thread.timebaseValue;
   }
 
   /** ktime_get(): guest CLOCK_MONOTONIC in ns, derived from the timebase and ppc_tb_freq. */
   ktime(): number {
-    return (this.getTb() * 1e9) / this.k.tbFreq();
+    return (this.thread.timebaseValue * 1e9) / this.k.tbFreq();
   }
 
   // ===========================================================================================

@@ -1,11 +1,13 @@
-import { MSR_EE } from "@stopsim/isa";
+import { MSR_EE, MSR_RI } from "@stopsim/isa";
 import { CpuidleDevice, H_CEDE } from "@stopsim/linux";
 import { pseriesIdleProbe } from "../cpuidle/driver.js";
-import { type GuestCpu, type KCode, SYNC } from "./cpu.js";
-import { TEXT } from "./image.js";
+import { type ExecOp, type GuestCpu, type KCode, type KOp, PACA_IRQ_HARD_DIS, SYNC } from "./cpu.js";
+import { R_MSR, TEXT } from "./image.js";
+import { HARD_IRQ, lazyIrqPending, localIrqEnable, localIrqEnableNoReplay } from "./irq.js";
 import type { GuestKernel } from "./kernel.js";
 import { readVpaStatus } from "./lpar.js";
-import { restartTick, stopTick } from "./time.js";
+import { stepCharge, stepExec, stepSync } from "./runner.js";
+import { decOp, programDecTicks, restartTick, stopTick } from "./time.js";
 import { noteTimerWakeup } from "./watchdog.js";
 
 // linux: drivers/cpuidle/cpuidle-pseries.c pseries_processor_idle_init
@@ -53,12 +55,122 @@ export function attachCpuidle(kernel: GuestKernel, c: GuestCpu): void {
   c.cpuidle = dev;
 }
 
+// linux: kernel/sched/idle.c do_idle and cpuidle_idle_call, drivers/cpuidle/cpuidle.c
+// cpuidle_enter_state, drivers/cpuidle/cpuidle-pseries.c snooze_loop / stop_loop /
+// shared_cede_loop: the idle loop as one generator frame. The pieces of a path join the timed step
+// inline and its instructions are issued inline (runner.ts stepCharge, stepSync, stepExec): it
+// yields only where the thread waits (the step's time passes as a wait, the snooze loop polls,
+// stop, H_CEDE) or where an interrupt is replayed.
 export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
+  const c = kernel.costs;
+  let w: KOp | null;
   for (;;) {
     cpu.inIdle = true;
     while (!cpu.needResched) {
       cpu.localIrqDisable();
-      yield* cpuidleIdleCall(kernel, cpu);
+      // cpuidle_idle_call
+      const dev = cpu.cpuidle;
+      if (cpu.needResched) {
+        if (lazyIrqPending(cpu)) yield* localIrqEnable(cpu);
+        else if ((w = localIrqEnableNoReplay(cpu)) !== null) yield w;
+        continue;
+      }
+      if (dev === null) {
+        yield* archCpuIdle(kernel, cpu);
+        continue;
+      }
+      if ((w = stepCharge(cpu, c.idleEntryNs)) !== null) yield w;
+      cpu.stats.idleEntries++;
+      const now = cpu.ktime();
+      const next = cpu.nextTimer(true);
+      const sleepLength = next === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, next.expires - now);
+      const tick =
+        cpu.tickRunning && cpu.tickTimer !== null ? Math.max(0, cpu.tickTimer.expires - now) : sleepLength;
+      if ((w = stepCharge(cpu, c.governorSelectNs)) !== null) yield w;
+      const sel = kernel.governor.select(dev, {
+        sleepLengthNs: sleepLength,
+        deltaNextNs: Math.min(sleepLength, tick),
+        latencyReqNs: kernel.config.latencyReqNs,
+        tickStopped: !cpu.tickRunning,
+        nrIowaiters: 0,
+        now: cpu.ktime(),
+        tickNs: kernel.tickNs,
+      });
+      if (sel.stopTick) {
+        stopTick(kernel, cpu);
+        if (cpu.tickTimer !== null && (w = stepExec(cpu, decOp(cpu, programDecTicks(cpu)))) !== null) yield w;
+      }
+      const state = dev.drv.states[sel.index];
+      cpu.gotTick = false;
+      cpu.idleStateName = state.name;
+      cpu.idleStateSince = kernel.sim.now;
+      if (kernel.sim.trace.enabled) kernel.trace(cpu, "cpu_idle", { state: state.name });
+      const start = cpu.ktime();
+      // cpuidle_enter_state -> the state's enter function
+      const drv = kernel.driver;
+      switch (drv === null ? null : drv.states[sel.index].kind) {
+        case "snooze": {
+          // snooze_loop: snooze_exit_time = get_tb() + snooze_timeout
+          const deadlineNs =
+            kernel.sim.now +
+            (drv?.snoozeTimeoutEnabled ? (drv.snoozeTimeoutTb * 1e9) / kernel.tbFreqValue : Number.POSITIVE_INFINITY);
+          // TIF_POLLING_NRFLAG is read by other CPUs (a wake-up without an IPI): set once the
+          // path's time has passed
+          if ((w = stepSync(cpu)) !== null) yield w;
+          cpu.polling = true;
+          if (lazyIrqPending(cpu)) yield* localIrqEnable(cpu);
+          else if ((w = localIrqEnableNoReplay(cpu)) !== null) yield w;
+          if ((w = stepExec(cpu, SNOOZE_HMT_LOW)) !== null) yield w;
+          if ((w = stepExec(cpu, SNOOZE_HMT_VERY_LOW)) !== null) yield w;
+          while (!cpu.needResched) {
+            if (kernel.sim.now >= deadlineNs) break;
+            yield { k: "poll", deadline: deadlineNs };
+          }
+          if ((w = stepExec(cpu, SNOOZE_HMT_MEDIUM)) !== null) yield w;
+          cpu.polling = false;
+          cpu.localIrqDisable();
+          break;
+        }
+        case "stop0lite": {
+          // stop_loop of the patch: stop with interrupts soft-disabled and hard-disabled
+          // (prep_irq_for_idle_irqsoff)
+          cpu.thread.setGpr(R_MSR, MSR_RI);
+          if ((w = stepExec(cpu, HARD_IRQ)) !== null) yield w;
+          cpu.irqHappened |= PACA_IRQ_HARD_DIS;
+          if (!lazyIrqPending(cpu) && (w = stepExec(cpu, STOP)) !== null) yield w;
+          break;
+        }
+        case "cede":
+        case "shared-cede": {
+          // shared_cede_loop / dedicated_cede_loop: check_and_cede_processor (prep_irq_for_idle)
+          cpu.thread.setGpr(R_MSR, MSR_RI);
+          if ((w = stepExec(cpu, HARD_IRQ)) !== null) yield w;
+          cpu.irqHappened |= PACA_IRQ_HARD_DIS;
+          if (!lazyIrqPending(cpu)) {
+            cpu.irqHappened &= ~PACA_IRQ_HARD_DIS;
+            cpu.softEnabled = true;
+            yield* cpu.hcall(H_CEDE);
+            // H_CEDE returns with MSR[EE]=1; the kernel warns and fixes it up otherwise
+            if ((cpu.thread.msr & MSR_EE) === 0n) {
+              kernel.console.printk("warning", `WARNING: CPU: ${cpu.logical}: H_CEDE returned with interrupts disabled`);
+              yield* cpu.hardIrqEnable();
+            }
+          }
+          cpu.localIrqDisable();
+          break;
+        }
+      }
+      const end = cpu.ktime();
+      dev.account(sel.index, start, end);
+      if (next !== undefined && end >= next.expires)
+        noteTimerWakeup(kernel, cpu, next.expires, end, state.exitLatencyNs);
+      cpu.idleStateSince = -1;
+      if (kernel.sim.trace.enabled) kernel.trace(cpu, "cpu_idle_exit", { state: state.name });
+      // cpuidle_enter_state: local_irq_enable() after the state returned
+      if (lazyIrqPending(cpu)) yield* localIrqEnable(cpu);
+      else if ((w = localIrqEnableNoReplay(cpu)) !== null) yield w;
+      kernel.governor.reflect(dev, sel.index, { gotTick: cpu.gotTick, now: cpu.ktime(), tickNs: kernel.tickNs });
+      if ((w = stepCharge(cpu, c.idleExitNs)) !== null) yield w;
     }
     cpu.inIdle = false;
     yield* restartTick(kernel, cpu);
@@ -67,124 +179,25 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
   }
 }
 
-export function* cpuidleIdleCall(kernel: GuestKernel, cpu: GuestCpu): KCode {
-  const c = kernel.costs;
-  const dev = cpu.cpuidle;
-  if (cpu.needResched) {
-    yield* cpu.localIrqEnable();
-    return;
-  }
-  if (dev === null) {
-    // no cpuidle driver yet: arch_cpu_idle polls at low priority with interrupts enabled and
-    // returns after an interrupt; do_idle then loops
-    yield { k: "delay", ns: c.idleEntryNs };
-    // TIF_POLLING_NRFLAG is read by other CPUs: set once the path's time has passed
-    if (cpu.rt.debt > 0) yield SYNC;
-    cpu.polling = true;
-    yield* cpu.localIrqEnable();
-    yield { k: "exec", sym: TEXT.snooze, i: 0 };
-    yield { k: "exec", sym: TEXT.snooze, i: 1 };
-    if (!cpu.needResched) yield { k: "poll", deadline: Number.POSITIVE_INFINITY };
-    yield { k: "exec", sym: TEXT.snooze, i: 2 };
-    cpu.polling = false;
-    cpu.localIrqDisable();
-    return;
-  }
-  yield { k: "delay", ns: c.idleEntryNs };
-  cpu.stats.idleEntries++;
-  const now = cpu.ktime();
-  const next = cpu.nextTimer(true);
-  const sleepLength = next === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, next.expires - now);
-  const tick =
-    cpu.tickRunning && cpu.tickTimer !== null ? Math.max(0, cpu.tickTimer.expires - now) : sleepLength;
-  yield { k: "delay", ns: c.governorSelectNs };
-  const sel = kernel.governor.select(dev, {
-    sleepLengthNs: sleepLength,
-    deltaNextNs: Math.min(sleepLength, tick),
-    latencyReqNs: kernel.config.latencyReqNs,
-    tickStopped: !cpu.tickRunning,
-    nrIowaiters: 0,
-    now: cpu.ktime(),
-    tickNs: kernel.tickNs,
-  });
-  if (sel.stopTick) {
-    stopTick(kernel, cpu);
-    if (cpu.tickTimer !== null) yield* cpu.programDec();
-  }
-  const state = dev.drv.states[sel.index];
-  cpu.gotTick = false;
-  cpu.idleStateName = state.name;
-  cpu.idleStateSince = kernel.sim.now;
-  kernel.trace(cpu, "cpu_idle", { state: state.name });
-  const start = cpu.ktime();
-  yield* enterState(kernel, cpu, sel.index);
-  const end = cpu.ktime();
-  dev.account(sel.index, start, end);
-  if (next !== undefined && end >= next.expires)
-    noteTimerWakeup(kernel, cpu, next.expires, end, state.exitLatencyNs);
-  cpu.idleStateSince = -1;
-  kernel.trace(cpu, "cpu_idle_exit", { state: state.name });
-  // cpuidle_enter_state: local_irq_enable() after the state returned
-  yield* cpu.localIrqEnable();
-  kernel.governor.reflect(dev, sel.index, { gotTick: cpu.gotTick, now: cpu.ktime(), tickNs: kernel.tickNs });
-  yield { k: "delay", ns: c.idleExitNs };
-}
+const SNOOZE_HMT_LOW: ExecOp = { k: "exec", sym: TEXT.snooze, i: 0 };
+const SNOOZE_HMT_VERY_LOW: ExecOp = { k: "exec", sym: TEXT.snooze, i: 1 };
+const SNOOZE_HMT_MEDIUM: ExecOp = { k: "exec", sym: TEXT.snooze, i: 2 };
+const STOP: ExecOp = { k: "exec", sym: TEXT.stopLoop, i: 0 };
 
-/** The snooze polling loop with interrupts enabled, until need_resched or `deadlineNs`. */
-export function* pollLoop(kernel: GuestKernel, cpu: GuestCpu, deadlineNs: number): KCode {
-  // TIF_POLLING_NRFLAG is read by other CPUs (a wake-up without an IPI): set once the path's
-  // time has passed
+/**
+ * arch_cpu_idle before a cpuidle driver is registered: polls at low priority with interrupts
+ * enabled and returns after an interrupt; do_idle then loops.
+ */
+function* archCpuIdle(kernel: GuestKernel, cpu: GuestCpu): KCode {
+  yield { k: "delay", ns: kernel.costs.idleEntryNs };
+  // TIF_POLLING_NRFLAG is read by other CPUs: set once the path's time has passed
   if (cpu.rt.debt > 0) yield SYNC;
   cpu.polling = true;
   yield* cpu.localIrqEnable();
-  yield { k: "exec", sym: TEXT.snooze, i: 0 };
-  yield { k: "exec", sym: TEXT.snooze, i: 1 };
-  while (!cpu.needResched) {
-    if (kernel.sim.now >= deadlineNs) break;
-    yield { k: "poll", deadline: deadlineNs };
-  }
-  yield { k: "exec", sym: TEXT.snooze, i: 2 };
+  yield SNOOZE_HMT_LOW;
+  yield SNOOZE_HMT_VERY_LOW;
+  if (!cpu.needResched) yield { k: "poll", deadline: Number.POSITIVE_INFINITY };
+  yield SNOOZE_HMT_MEDIUM;
   cpu.polling = false;
   cpu.localIrqDisable();
-}
-
-export function* enterState(kernel: GuestKernel, cpu: GuestCpu, index: number): KCode {
-  const drv = kernel.driver;
-  if (drv === null) return;
-  const st = drv.states[index];
-  switch (st.kind) {
-    case "snooze": {
-      // snooze_loop: snooze_exit_time = get_tb() + snooze_timeout
-      const timeoutNs = drv.snoozeTimeoutEnabled
-        ? (drv.snoozeTimeoutTb * 1e9) / kernel.tbFreqValue
-        : Number.POSITIVE_INFINITY;
-      yield* pollLoop(kernel, cpu, kernel.sim.now + timeoutNs);
-      return;
-    }
-    case "stop0lite": {
-      // stop_loop of the patch: stop with interrupts soft-disabled and hard-disabled
-      const ok = yield* cpu.prepIrqForIdleIrqsoff();
-      if (!ok) return;
-      yield { k: "exec", sym: TEXT.stopLoop, i: 0 };
-      return;
-    }
-    case "cede":
-    case "shared-cede": {
-      // shared_cede_loop / dedicated_cede_loop: check_and_cede_processor
-      const ok = yield* cpu.prepIrqForIdle();
-      if (ok) {
-        yield* cpu.hcall(H_CEDE);
-        // H_CEDE returns with MSR[EE]=1; the kernel warns and fixes it up otherwise
-        if ((cpu.thread.msr & MSR_EE) === 0n) {
-          kernel.console.printk(
-            "warning",
-            `WARNING: CPU: ${cpu.logical}: H_CEDE returned with interrupts disabled`,
-          );
-          yield* cpu.hardIrqEnable();
-        }
-      }
-      cpu.localIrqDisable();
-      return;
-    }
-  }
 }

@@ -17,6 +17,7 @@ import {
   Ctx,
   EXC_PROLOG_HMT_MEDIUM,
   EXC_PROLOG_SAVE_PPR,
+  type ExecOp,
   type Frame,
   GPRS_SAVED,
   type GuestCpu,
@@ -28,7 +29,7 @@ import {
   PACA_IRQ_HARD_DIS,
 } from "./cpu.js";
 import { R_MSR, R_SPR, TEXT } from "./image.js";
-import { continueSoon } from "./runner.js";
+import { continueSoon, stepExec } from "./runner.js";
 import { schedule } from "./sched.js";
 import { ipiDemux } from "./smp.js";
 import { setDecTicks, timerInterrupt } from "./time.js";
@@ -198,6 +199,30 @@ export function* preemptFromIret(cpu: GuestCpu, taskCtx: Ctx): KCode {
 export function localIrqDisable(cpu: GuestCpu): void {
   cpu.softEnabled = false;
 }
+
+/** __hard_irq_enable / __hard_irq_disable's instruction: mtmsrd r(R_MSR),1. */
+export const HARD_IRQ: ExecOp = { k: "exec", sym: TEXT.hardIrq, i: 0 };
+
+/** MSR[EE] in the MSR's low word (HwThread.msrLo). */
+const MSRL_EE = Number(MSR_EE & 0xffffffffn);
+
+/**
+ * local_irq_enable() when nothing happened while soft-masked (lazyIrqPending false: nothing to
+ * replay): enables, hard-enabling with mtmsrd if needed. Returns null when done inline, else the
+ * operation the caller yields (runner.ts stepExec).
+ */
+export function localIrqEnableNoReplay(cpu: GuestCpu): KOp | null {
+  cpu.softEnabled = true;
+  if (cpu.irqHappened & PACA_IRQ_HARD_DIS || (cpu.thread.msrLo & MSRL_EE) === 0) {
+    // __hard_irq_enable
+    cpu.irqHappened &= ~PACA_IRQ_HARD_DIS;
+    cpu.thread.setGpr(R_MSR, MSR_EE_RI);
+    return stepExec(cpu, HARD_IRQ);
+  }
+  return null;
+}
+
+const MSR_EE_RI = MSR_EE | MSR_RI;
 
 /** __hard_irq_disable(): mtmsrd with EE=0. */
 export function* hardIrqDisable(cpu: GuestCpu): KCode {

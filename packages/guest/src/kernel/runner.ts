@@ -1,4 +1,4 @@
-import { Ctx, type GuestCpu, type KCode, type KOp, SRR0_SPR } from "./cpu.js";
+import { Ctx, type ExecOp, type GuestCpu, type KCode, type KOp, SRR0_SPR, SYNC } from "./cpu.js";
 import { TEXT } from "./image.js";
 import { iret, localIrqEnable, takeInterrupt } from "./irq.js";
 import type { Task } from "./task.js";
@@ -54,6 +54,8 @@ export function advance(cpu: GuestCpu, op: KOp | null): void {
     }
     const cur: KOp = op;
     op = null;
+    // the code ran a step inline and the thread waits now
+    if (cur.k === "waiting") return;
     if (cpu.timedSteps) {
       if (cur.k === "delay") {
         if (cpu.rt.debt > 0 && cpu.softEnabled !== cpu.stepSoftEnabled) {
@@ -137,6 +139,48 @@ export function stepLocal(op: KOp): boolean {
   return sym === TEXT.exceptionProlog && op.i === 0;
 }
 
+/** The runner stops: code that ran a step inline left the thread waiting (KOp "waiting"). */
+export const WAITING: KOp = { k: "waiting" };
+
+/**
+ * A piece of a kernel path of cost `ns` (KOp "delay") without the runner: its cost joins the
+ * current timed step. Returns null when done inline, else the operation the caller yields: the
+ * delay itself without timed steps, WAITING when the step so far must pass first (the soft mask
+ * changed since it began) and passes as a wait, after which the runner charges `ns`.
+ */
+export function stepCharge(cpu: GuestCpu, ns: number): KOp | null {
+  if (!cpu.timedSteps) return { k: "delay", ns };
+  const rt = cpu.rt;
+  if (rt.debt > 0 && cpu.softEnabled !== cpu.stepSoftEnabled) {
+    const op: KOp = { k: "delay", ns };
+    if (!rt.payDebt(op)) return WAITING;
+  }
+  if (rt.debt === 0) cpu.stepSoftEnabled = cpu.softEnabled;
+  rt.charge(ns);
+  return null;
+}
+
+/**
+ * The end of a timed step (KOp "sync") without the runner: the step's summed cost passes, inline
+ * when nothing else is due (null), else as a wait after which the runner continues the code
+ * (WAITING).
+ */
+export function stepSync(cpu: GuestCpu): KOp | null {
+  if (cpu.rt.debt <= 0 || !cpu.timedSteps) return null;
+  return cpu.rt.payDebt(SYNC) ? null : WAITING;
+}
+
+/**
+ * Executes an instruction of kernel text (KOp "exec") without the runner: a step in progress
+ * passes first unless the instruction belongs inside it (`stepLocal`). Returns null when it
+ * executed and the code goes on, else WAITING (the step's time passes as a wait, after which the
+ * runner executes `op`; or the thread stopped, or an interrupt or another software took it).
+ */
+export function stepExec(cpu: GuestCpu, op: ExecOp): KOp | null {
+  if (cpu.timedSteps && cpu.rt.debt > 0 && !stepLocal(op) && !cpu.rt.payDebt(op)) return WAITING;
+  return execOp(cpu, op) === "continue" ? null : WAITING;
+}
+
 export function* switchTail(cpu: GuestCpu, pending: KOp | null): KCode {
   yield* localIrqEnable(cpu);
   if (pending !== null) yield pending;
@@ -167,7 +211,7 @@ export function captureWait(cpu: GuestCpu): KOp | null {
 }
 
 /** Executes one instruction word of a text symbol. */
-export function execOp(cpu: GuestCpu, op: KOp & { k: "exec" }): "continue" | "wait" {
+export function execOp(cpu: GuestCpu, op: ExecOp): "continue" | "wait" {
   const addr = op.sym.addr + 4 * op.i;
   const r = cpu.rt.exec(addr, op.sym.words[op.i], op);
   if (r === "ok") return "continue";

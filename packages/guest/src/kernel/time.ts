@@ -3,7 +3,7 @@
 // and kernel/time/hrtimer.c with arch/powerpc/kernel/time.c (set_dec, timer_interrupt): a CPU's
 // hrtimers and its decrementer.
 
-import type { GuestCpu, HrTimer, KCode } from "./cpu.js";
+import type { ExecOp, GuestCpu, HrTimer, KCode } from "./cpu.js";
 import { R_SPR, TEXT } from "./image.js";
 import type { GuestKernel } from "./kernel.js";
 
@@ -46,8 +46,11 @@ export function* restartTick(kernel: GuestKernel, cpu: GuestCpu): KCode {
   yield* cpu.hrtimerStart(cpu.tickTimer);
 }
 
-/** set_dec(ticks): mtspr DEC. */
-export function* setDecTicks(cpu: GuestCpu, ticks: number): KCode {
+/** set_dec's instruction: mtspr DEC from r(R_SPR). */
+export const SET_DEC: ExecOp = { k: "exec", sym: TEXT.setDec, i: 0 };
+
+/** set_dec(ticks) up to its mtspr DEC: loads the register with `ticks`, returns the instruction to issue. */
+export function decOp(cpu: GuestCpu, ticks: number): ExecOp {
   const v = Math.trunc(ticks);
   if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
     // the register's halves directly (no BigInt on cpu hot path)
@@ -56,7 +59,12 @@ export function* setDecTicks(cpu: GuestCpu, ticks: number): KCode {
   } else {
     cpu.thread.setGpr(R_SPR, BigInt.asUintN(64, BigInt(v)));
   }
-  yield { k: "exec", sym: TEXT.setDec, i: 0 };
+  return SET_DEC;
+}
+
+/** set_dec(ticks): mtspr DEC. */
+export function* setDecTicks(cpu: GuestCpu, ticks: number): KCode {
+  yield decOp(cpu, ticks);
 }
 
 /** The earliest queued hrtimer, optionally ignoring the tick. */
@@ -85,8 +93,8 @@ export function hrtimerCancel(cpu: GuestCpu, t: HrTimer): void {
   t.queued = false;
 }
 
-/** Programs DEC for the earliest timer (clockevents set_next_event). */
-export function* programDec(cpu: GuestCpu): KCode {
+/** The DEC value for the earliest timer (clockevents set_next_event), in timebase ticks. */
+export function programDecTicks(cpu: GuestCpu): number {
   const next = nextTimer(cpu, false);
   const decMax = cpu.k.decMax();
   let ticks = decMax;
@@ -96,7 +104,12 @@ export function* programDec(cpu: GuestCpu): KCode {
     if (ticks < 1) ticks = 1;
     if (ticks > decMax) ticks = decMax;
   }
-  yield* setDecTicks(cpu, ticks);
+  return ticks;
+}
+
+/** Programs DEC for the earliest timer (clockevents set_next_event). */
+export function* programDec(cpu: GuestCpu): KCode {
+  yield decOp(cpu, programDecTicks(cpu));
 }
 
 // linux: arch/powerpc/kernel/time.c timer_interrupt -> hrtimer_interrupt
