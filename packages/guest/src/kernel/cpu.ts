@@ -30,6 +30,7 @@ import {
   localIrqEnable,
   prepIrqForIdle,
   prepIrqForIdleIrqsoff,
+  saveGprs,
   takeInterrupt,
 } from "./irq.js";
 import { advance, captureWait, continueSoon, pollKick, releaseTask, startCtx } from "./runner.js";
@@ -102,7 +103,8 @@ export interface Frame {
   readonly softEnabled: boolean;
   readonly srr0: bigint;
   readonly srr1: bigint;
-  readonly gprs: bigint[];
+  /** The GPRs of GPRS_SAVED as halves: high words, then low words. */
+  readonly gprs: Uint32Array;
   /** The interrupt this frame belongs to was soft-masked (masked_interrupt path). */
   masked: boolean;
   /** Work injected from outside the guest (no architected interrupt: no rfid on return). */
@@ -135,8 +137,8 @@ export const PPC_MSG_CALL_FUNCTION = 0;
 export const PPC_MSG_RESCHEDULE = 1;
 
 export const GPRS_SAVED = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, R_MSR, R_SPR, R_DBELL];
-export const EXC_PROLOG_SAVE_PPR: KOp = { k: "exec", sym: TEXT.exceptionProlog, i: 0 };
-export const EXC_PROLOG_HMT_MEDIUM: KOp = { k: "exec", sym: TEXT.exceptionProlog, i: 1 };
+export const EXC_PROLOG_SAVE_PPR: ExecOp = { k: "exec", sym: TEXT.exceptionProlog, i: 0 };
+export const EXC_PROLOG_HMT_MEDIUM: ExecOp = { k: "exec", sym: TEXT.exceptionProlog, i: 1 };
 
 /** The services a vCPU needs from the kernel as a whole. */
 export interface KernelServices {
@@ -603,7 +605,7 @@ export class GuestCpu implements ThreadSoftware {
       softEnabled: this.softEnabled,
       srr0: 0n,
       srr1: 0n,
-      gprs: GPRS_SAVED.map((n) => t.gpr(n)),
+      gprs: saveGprs(t),
       masked: false,
       soft: true,
       pprHi: -1,

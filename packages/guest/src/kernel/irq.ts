@@ -7,6 +7,7 @@ import {
   BOOK3S_INTERRUPT_DOORBELL,
   BOOK3S_INTERRUPT_EXTERNAL,
   EXEC_INTERRUPT,
+  type HwThread,
   MSR_EE,
   MSR_RI,
   SPRN_SRR0,
@@ -29,7 +30,7 @@ import {
   PACA_IRQ_HARD_DIS,
 } from "./cpu.js";
 import { R_MSR, R_SPR, TEXT } from "./image.js";
-import { continueSoon, stepExec } from "./runner.js";
+import { continueSoon, stepCharge, stepExec } from "./runner.js";
 import { schedule } from "./sched.js";
 import { ipiDemux } from "./smp.js";
 import { setDecTicks, timerInterrupt } from "./time.js";
@@ -42,55 +43,78 @@ export function takeInterrupt(cpu: GuestCpu, vector: number, resume: KOp | null)
     softEnabled: cpu.softEnabled,
     srr0: t.getSpr(SPRN_SRR0),
     srr1: t.getSpr(SPRN_SRR1),
-    gprs: GPRS_SAVED.map((n) => t.gpr(n)),
+    gprs: saveGprs(t),
     masked: false,
     soft: false,
     pprHi: -1,
     pprLo: 0,
   };
   cpu.frames.push(frame);
-  cpu.stats.interrupts.set(vector, (cpu.stats.interrupts.get(vector) ?? 0) + 1);
-  cpu.k.trace(cpu, "interrupt", { vector: `0x${vector.toString(16)}` });
-  let gen: KCode;
+  const counts = cpu.stats.interrupts;
+  counts.set(vector, (counts.get(vector) ?? 0) + 1);
+  if (cpu.sim.trace.enabled) cpu.k.trace(cpu, "interrupt", { vector: `0x${vector.toString(16)}` });
   const maskable =
     vector === BOOK3S_INTERRUPT_DECREMENTER ||
     vector === BOOK3S_INTERRUPT_EXTERNAL ||
     vector === BOOK3S_INTERRUPT_DOORBELL;
-  if (maskable && !frame.softEnabled) {
-    frame.masked = true;
-    gen = maskedInterrupt(cpu, vector, frame);
-  } else if (vector === BOOK3S_INTERRUPT_DECREMENTER) {
-    gen = interruptBody(cpu, () => timerInterrupt(cpu));
-  } else if (vector === BOOK3S_INTERRUPT_EXTERNAL) {
-    gen = interruptBody(cpu, () => doIrq(cpu));
-  } else if (vector === BOOK3S_INTERRUPT_DOORBELL) {
-    gen = interruptBody(cpu, () => doorbellException(cpu));
-  } else {
-    gen = cpu.k.die(cpu, vector, frame.srr0, frame.srr1);
-  }
+  if (maskable && !frame.softEnabled) frame.masked = true;
   cpu.softEnabled = false;
-  // the prolog runs as its own context that continues into the handler (no generator delegation
-  // on every step of the handler)
-  const prolog = new Ctx(exceptionProlog(cpu, frame), "irq", cpu.current);
-  prolog.next = new Ctx(gen, "irq", cpu.current);
-  cpu.cur = prolog;
+  cpu.cur = new Ctx(exceptionEntry(cpu, vector, frame), "irq", cpu.current);
   cpu.wait = { k: "frozen", op: null };
   continueSoon(cpu, null);
 }
 
-// linux: arch/powerpc/kernel/exceptions-64s.S (CPU_FTR_HAS_PPR): save PPR, then HMT_MEDIUM
-export function* exceptionProlog(cpu: GuestCpu, frame: Frame): KCode {
-  yield EXC_PROLOG_SAVE_PPR;
+// linux: arch/powerpc/kernel/exceptions-64s.S: the exception prolog (CPU_FTR_HAS_PPR: save PPR,
+// then HMT_MEDIUM), then masked_interrupt when soft-masked, else the handler (timer_interrupt,
+// do_IRQ, doorbell_exception) between the interrupt entry and exit code, then the return. One
+// generator frame: the pieces join the timed step inline (runner.ts stepCharge, stepExec).
+export function* exceptionEntry(cpu: GuestCpu, vector: number, frame: Frame): KCode {
+  let w: KOp | null;
+  if ((w = stepExec(cpu, EXC_PROLOG_SAVE_PPR)) !== null) yield w;
   frame.pprHi = cpu.thread.gprHi[R_SPR];
   frame.pprLo = cpu.thread.gprLo[R_SPR];
-  yield EXC_PROLOG_HMT_MEDIUM;
+  if ((w = stepExec(cpu, EXC_PROLOG_HMT_MEDIUM)) !== null) yield w;
+  if (frame.masked) {
+    yield* maskedInterrupt(cpu, vector, frame);
+    return;
+  }
+  if (vector === BOOK3S_INTERRUPT_DECREMENTER) {
+    if ((w = stepCharge(cpu, cpu.k.costs.interruptEntryNs)) !== null) yield w;
+    yield* timerInterrupt(cpu);
+  } else if (vector === BOOK3S_INTERRUPT_EXTERNAL) {
+    if ((w = stepCharge(cpu, cpu.k.costs.interruptEntryNs)) !== null) yield w;
+    yield* doIrq(cpu);
+  } else if (vector === BOOK3S_INTERRUPT_DOORBELL) {
+    if ((w = stepCharge(cpu, cpu.k.costs.interruptEntryNs)) !== null) yield w;
+    yield* doorbellException(cpu);
+  } else {
+    yield* cpu.k.die(cpu, vector, frame.srr0, frame.srr1);
+    return;
+  }
+  if ((w = stepCharge(cpu, cpu.k.costs.interruptExitNs)) !== null) yield w;
+  yield IRET;
 }
 
-export function* interruptBody(cpu: GuestCpu, body: () => KCode): KCode {
-  yield { k: "delay", ns: cpu.k.costs.interruptEntryNs };
-  yield* body();
-  yield { k: "delay", ns: cpu.k.costs.interruptExitNs };
-  yield { k: "iret" };
+const IRET: KOp = { k: "iret" };
+
+/** The GPRs an exception frame saves (GPRS_SAVED), as halves: high words, then low words. */
+export function saveGprs(t: HwThread): Uint32Array {
+  const n = GPRS_SAVED.length;
+  const g = new Uint32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    g[i] = t.gprHi[GPRS_SAVED[i]];
+    g[n + i] = t.gprLo[GPRS_SAVED[i]];
+  }
+  return g;
+}
+
+/** Restores the GPRs `saveGprs` saved. */
+function restoreGprs(t: HwThread, g: Uint32Array): void {
+  const n = GPRS_SAVED.length;
+  for (let i = 0; i < n; i++) {
+    t.gprHi[GPRS_SAVED[i]] = g[i];
+    t.gprLo[GPRS_SAVED[i]] = g[n + i];
+  }
 }
 
 // linux: arch/powerpc/kernel/exceptions-64s.S masked_interrupt
@@ -128,9 +152,7 @@ export function iret(cpu: GuestCpu): KOp | null | "wait" {
       cpu.rt.stepping = false;
     }
   }
-  GPRS_SAVED.forEach((n, i) => {
-    t.setGpr(n, frame.gprs[i]);
-  });
+  restoreGprs(t, frame.gprs);
   if (frame.soft) {
     cpu.softEnabled = frame.softEnabled;
     cpu.cur = frame.ctx;

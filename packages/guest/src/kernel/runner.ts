@@ -1,6 +1,6 @@
 import { Ctx, type ExecOp, type GuestCpu, type KCode, type KOp, SRR0_SPR, SYNC } from "./cpu.js";
 import { TEXT } from "./image.js";
-import { iret, localIrqEnable, takeInterrupt } from "./irq.js";
+import { iret, lazyIrqPending, localIrqEnable, localIrqEnableNoReplay, takeInterrupt } from "./irq.js";
 import type { Task } from "./task.js";
 import { programDec } from "./time.js";
 
@@ -103,6 +103,12 @@ export function advance(cpu: GuestCpu, op: KOp | null): void {
         const pending = next.resume;
         next.resume = null;
         // finish_task_switch: the incoming context runs with interrupts enabled
+        if (pending === null && !lazyIrqPending(cpu)) {
+          // nothing to replay nor to re-issue: local_irq_enable inline, then the incoming context
+          cpu.cur = next;
+          if (localIrqEnableNoReplay(cpu) === null) continue;
+          return;
+        }
         const tail = new Ctx(switchTail(cpu, pending), next.kind, next.task);
         tail.next = next;
         cpu.cur = tail;

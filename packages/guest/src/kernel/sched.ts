@@ -2,9 +2,11 @@
 // their CPUs, their operations, and init.
 // and kernel/sched/core.c on a CPU: need_resched, the runqueue, try_to_wake_up, schedule().
 
-import { type GuestCpu, type HrTimer, type KCode, PPC_MSG_RESCHEDULE, SYNC } from "./cpu.js";
+import { type GuestCpu, type HrTimer, type KCode, type KOp, PPC_MSG_RESCHEDULE, SYNC } from "./cpu.js";
 import type { GuestKernel } from "./kernel.js";
+import { stepCharge, stepSync } from "./runner.js";
 import { sendIpi } from "./smp.js";
+import { hrtimerStartStep } from "./time.js";
 import type { Task, TaskOp, TaskProgram } from "./task.js";
 
 export function* initProgram(kernel: GuestKernel): TaskProgram {
@@ -24,6 +26,7 @@ export function* drainSpawns(kernel: GuestKernel, cpu: GuestCpu): KCode {
 
 export function* taskMain(kernel: GuestKernel, cpu: GuestCpu, task: Task): KCode {
   let input = kernel.sim.now;
+  let w: KOp | null;
   for (;;) {
     const r = task.program.next(input);
     if (r.done) {
@@ -34,16 +37,19 @@ export function* taskMain(kernel: GuestKernel, cpu: GuestCpu, task: Task): KCode
       return;
     }
     const op = r.value;
-    if (op.k === "compute" || op.k === "syscall") {
+    if (op.k === "compute") {
       // the common ops inline (no generator per op): user work, or a system call's kernel time,
       // then the return-to-user reschedule check of taskOp
-      yield op.k === "compute" ? { k: "work", ns: op.ns } : { k: "delay", ns: op.ns };
-      if (cpu.needResched && task.state === "running") yield* cpu.schedule();
+      yield { k: "work", ns: op.ns };
+      if (cpu.needResched && task.state === "running") yield* schedule(cpu);
+    } else if (op.k === "syscall") {
+      if ((w = stepCharge(cpu, op.ns)) !== null) yield w;
+      if (cpu.needResched && task.state === "running") yield* schedule(cpu);
     } else {
       yield* taskOp(kernel, cpu, task, op);
     }
     // the return to user mode: the program goes on once the kernel path's time has passed
-    if (cpu.rt.debt > 0) yield SYNC;
+    if ((w = stepSync(cpu)) !== null) yield w;
     input = kernel.sim.now;
   }
 }
@@ -60,7 +66,8 @@ export function* taskOp(kernel: GuestKernel, cpu: GuestCpu, task: Task, op: Task
     case "sleep":
     case "sleepUntil": {
       const expires = op.k === "sleep" ? cpu.ktime() + op.ns : op.guestNs;
-      yield { k: "delay", ns: c.pipeSyscallNs / 2 };
+      let w = stepCharge(cpu, c.pipeSyscallNs / 2);
+      if (w !== null) yield w;
       const t: HrTimer = {
         name: "hrtimer_wakeup",
         expires,
@@ -69,8 +76,8 @@ export function* taskOp(kernel: GuestKernel, cpu: GuestCpu, task: Task, op: Task
         fn: (cc) => cc.ttwu(task),
       };
       task.state = "sleeping";
-      yield* cpu.hrtimerStart(t);
-      yield* cpu.schedule();
+      if ((w = hrtimerStartStep(cpu, t)) !== null) yield w;
+      yield* schedule(cpu);
       break;
     }
     case "read": {
@@ -128,10 +135,11 @@ export function enqueue(cpu: GuestCpu, t: Task): void {
 /** try_to_wake_up(p) from cpu CPU. */
 export function* ttwu(cpu: GuestCpu, p: Task): KCode {
   if (p.state !== "sleeping") return;
-  yield { k: "delay", ns: cpu.k.costs.ttwuNs };
+  let w = stepCharge(cpu, cpu.k.costs.ttwuNs);
+  if (w !== null) yield w;
   const target = cpu.k.cpu(p.cpu);
   // a remote wake-up is seen by the target CPU once the path's time has passed
-  if (target !== cpu && cpu.rt.debt > 0) yield SYNC;
+  if (target !== cpu && (w = stepSync(cpu)) !== null) yield w;
   p.state = "runnable";
   p.wokenAt = cpu.sim.now;
   if (target === cpu) {
@@ -150,9 +158,10 @@ export function* ttwu(cpu: GuestCpu, p: Task): KCode {
 
 /** __schedule(): picks the next task and switches to it. */
 export function* schedule(cpu: GuestCpu): KCode {
-  yield { k: "delay", ns: cpu.k.costs.contextSwitchNs };
+  let w = stepCharge(cpu, cpu.k.costs.contextSwitchNs);
+  if (w !== null) yield w;
   // the runqueue is read and the switch accounted once the path's time has passed
-  if (cpu.rt.debt > 0) yield SYNC;
+  if ((w = stepSync(cpu)) !== null) yield w;
   // pick up remote wakeups queued for us (sched_ttwu_pending on the way)
   for (const t of cpu.wakeList.splice(0)) enqueue(cpu, t);
   cpu.needResched = false;

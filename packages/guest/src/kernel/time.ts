@@ -3,9 +3,10 @@
 // and kernel/time/hrtimer.c with arch/powerpc/kernel/time.c (set_dec, timer_interrupt): a CPU's
 // hrtimers and its decrementer.
 
-import type { ExecOp, GuestCpu, HrTimer, KCode } from "./cpu.js";
+import type { ExecOp, GuestCpu, HrTimer, KCode, KOp } from "./cpu.js";
 import { R_SPR, TEXT } from "./image.js";
 import type { GuestKernel } from "./kernel.js";
+import { stepCharge, stepExec } from "./runner.js";
 
 export function* startTick(kernel: GuestKernel, cpu: GuestCpu): KCode {
   const tick = kernel.tickNs;
@@ -43,7 +44,8 @@ export function* restartTick(kernel: GuestKernel, cpu: GuestCpu): KCode {
   const tick = kernel.tickNs;
   cpu.tickTimer.expires = (Math.floor(cpu.ktime() / tick) + 1) * tick;
   cpu.tickRunning = true;
-  yield* cpu.hrtimerStart(cpu.tickTimer);
+  const w = hrtimerStartStep(cpu, cpu.tickTimer);
+  if (w !== null) yield w;
 }
 
 /** set_dec's instruction: mtspr DEC from r(R_SPR). */
@@ -77,13 +79,23 @@ export function nextTimer(cpu: GuestCpu, ignoreTick: boolean): HrTimer | undefin
   return best;
 }
 
-/** hrtimer_start: queue `t` and reprogram the decrementer if it is now the first. */
-export function* hrtimerStart(cpu: GuestCpu, t: HrTimer): KCode {
+/**
+ * hrtimer_start inline: queues `t` and reprograms the decrementer if it is now the first. Returns
+ * null when done, else the operation the caller yields (runner.ts stepExec).
+ */
+export function hrtimerStartStep(cpu: GuestCpu, t: HrTimer): KOp | null {
   if (!t.queued) {
     cpu.hrtimers.push(t);
     t.queued = true;
   }
-  if (nextTimer(cpu, false) === t) yield* programDec(cpu);
+  if (nextTimer(cpu, false) === t) return stepExec(cpu, decOp(cpu, programDecTicks(cpu)));
+  return null;
+}
+
+/** hrtimer_start: queue `t` and reprogram the decrementer if it is now the first. */
+export function* hrtimerStart(cpu: GuestCpu, t: HrTimer): KCode {
+  const w = hrtimerStartStep(cpu, t);
+  if (w !== null) yield w;
 }
 
 export function hrtimerCancel(cpu: GuestCpu, t: HrTimer): void {
@@ -115,15 +127,16 @@ export function* programDec(cpu: GuestCpu): KCode {
 // linux: arch/powerpc/kernel/time.c timer_interrupt -> hrtimer_interrupt
 export function* timerInterrupt(cpu: GuestCpu): KCode {
   const c = cpu.k.costs;
+  let w: KOp | null;
   // ack: set DEC to its maximum first
-  yield* setDecTicks(cpu, cpu.k.decMax());
-  yield { k: "delay", ns: c.timerInterruptNs };
+  if ((w = stepExec(cpu, decOp(cpu, cpu.k.decMax()))) !== null) yield w;
+  if ((w = stepCharge(cpu, c.timerInterruptNs)) !== null) yield w;
   const now = cpu.ktime();
   const expired = cpu.hrtimers.filter((t) => t.expires <= now).sort((a, b) => a.expires - b.expires);
   for (const t of expired) {
     hrtimerCancel(cpu, t);
     if (t === cpu.tickTimer && cpu.inIdle) cpu.gotTick = true;
-    yield { k: "delay", ns: c.hrtimerCallbackNs };
+    if ((w = stepCharge(cpu, c.hrtimerCallbackNs)) !== null) yield w;
     const body = t.fn(cpu);
     if (body !== null) yield* body;
     if (t.period > 0 && !t.queued) {
@@ -132,5 +145,5 @@ export function* timerInterrupt(cpu: GuestCpu): KCode {
       t.queued = true;
     }
   }
-  yield* programDec(cpu);
+  if ((w = stepExec(cpu, decOp(cpu, programDecTicks(cpu)))) !== null) yield w;
 }
