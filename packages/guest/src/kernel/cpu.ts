@@ -250,6 +250,9 @@ export class GuestCpu implements ThreadSoftware {
   readonly idleCtx: Ctx;
   /** @internal */
   readonly frames: Frame[] = [];
+  /** The GPR save area of the frame at each nesting depth (irq.ts saveGprs). */
+  /** @internal */
+  readonly gprSaveAreas: Uint32Array[] = [];
   /** The runtime this vCPU's kernel code runs with (waits, costs, continuations). */
   /** @internal */
   readonly rt: KThread<KOp>;
@@ -605,7 +608,7 @@ export class GuestCpu implements ThreadSoftware {
       softEnabled: this.softEnabled,
       srr0: 0n,
       srr1: 0n,
-      gprs: saveGprs(t),
+      gprs: saveGprs(this),
       masked: false,
       soft: true,
       pprHi: -1,

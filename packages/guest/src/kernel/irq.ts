@@ -43,7 +43,7 @@ export function takeInterrupt(cpu: GuestCpu, vector: number, resume: KOp | null)
     softEnabled: cpu.softEnabled,
     srr0: t.getSpr(SPRN_SRR0),
     srr1: t.getSpr(SPRN_SRR1),
-    gprs: saveGprs(t),
+    gprs: saveGprs(cpu),
     masked: false,
     soft: false,
     pprHi: -1,
@@ -97,10 +97,21 @@ export function* exceptionEntry(cpu: GuestCpu, vector: number, frame: Frame): KC
 
 const IRET: KOp = { k: "iret" };
 
-/** The GPRs an exception frame saves (GPRS_SAVED), as halves: high words, then low words. */
-export function saveGprs(t: HwThread): Uint32Array {
+/**
+ * Saves the GPRs an exception frame holds (GPRS_SAVED) as halves, high words then low words, in
+ * the save area of the frame about to be pushed: one per nesting depth, reused (frames are
+ * pushed and popped in order, and a popped frame's registers are restored at once).
+ */
+export function saveGprs(cpu: GuestCpu): Uint32Array {
+  const depth = cpu.frames.length;
+  const areas = cpu.gprSaveAreas;
   const n = GPRS_SAVED.length;
-  const g = new Uint32Array(2 * n);
+  let g = areas[depth];
+  if (g === undefined) {
+    g = new Uint32Array(2 * n);
+    areas[depth] = g;
+  }
+  const t = cpu.thread;
   for (let i = 0; i < n; i++) {
     g[i] = t.gprHi[GPRS_SAVED[i]];
     g[n + i] = t.gprLo[GPRS_SAVED[i]];
