@@ -601,7 +601,6 @@ export class GuestCpu implements ThreadSoftware {
   /** Runs `code` as interrupt-like work on top of the current context, which then resumes with `resume`. */
   /** @internal */
   pushSoftFrame(resume: KOp | null, code: KCode): void {
-    const t = this.thread;
     this.frames.push({
       ctx: this.cur ?? this.idleCtx,
       resume,

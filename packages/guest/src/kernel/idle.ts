@@ -72,21 +72,26 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
       const dev = cpu.cpuidle;
       if (cpu.needResched) {
         if (lazyIrqPending(cpu)) yield* localIrqEnable(cpu);
-        else if ((w = localIrqEnableNoReplay(cpu)) !== null) yield w;
+        else {
+          w = localIrqEnableNoReplay(cpu);
+          if (w !== null) yield w;
+        }
         continue;
       }
       if (dev === null) {
         yield* archCpuIdle(kernel, cpu);
         continue;
       }
-      if ((w = stepCharge(cpu, c.idleEntryNs)) !== null) yield w;
+      w = stepCharge(cpu, c.idleEntryNs);
+      if (w !== null) yield w;
       cpu.stats.idleEntries++;
       const now = cpu.ktime();
       const next = cpu.nextTimer(true);
       const sleepLength = next === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, next.expires - now);
       const tick =
         cpu.tickRunning && cpu.tickTimer !== null ? Math.max(0, cpu.tickTimer.expires - now) : sleepLength;
-      if ((w = stepCharge(cpu, c.governorSelectNs)) !== null) yield w;
+      w = stepCharge(cpu, c.governorSelectNs);
+      if (w !== null) yield w;
       const sel = kernel.governor.select(dev, {
         sleepLengthNs: sleepLength,
         deltaNextNs: Math.min(sleepLength, tick),
@@ -98,7 +103,10 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
       });
       if (sel.stopTick) {
         stopTick(kernel, cpu);
-        if (cpu.tickTimer !== null && (w = stepExec(cpu, decOp(cpu, programDecTicks(cpu)))) !== null) yield w;
+        if (cpu.tickTimer !== null) {
+          w = stepExec(cpu, decOp(cpu, programDecTicks(cpu)));
+          if (w !== null) yield w;
+        }
       }
       const state = dev.drv.states[sel.index];
       cpu.gotTick = false;
@@ -113,20 +121,29 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
           // snooze_loop: snooze_exit_time = get_tb() + snooze_timeout
           const deadlineNs =
             kernel.sim.now +
-            (drv?.snoozeTimeoutEnabled ? (drv.snoozeTimeoutTb * 1e9) / kernel.tbFreqValue : Number.POSITIVE_INFINITY);
+            (drv?.snoozeTimeoutEnabled
+              ? (drv.snoozeTimeoutTb * 1e9) / kernel.tbFreqValue
+              : Number.POSITIVE_INFINITY);
           // TIF_POLLING_NRFLAG is read by other CPUs (a wake-up without an IPI): set once the
           // path's time has passed
-          if ((w = stepSync(cpu)) !== null) yield w;
+          w = stepSync(cpu);
+          if (w !== null) yield w;
           cpu.polling = true;
           if (lazyIrqPending(cpu)) yield* localIrqEnable(cpu);
-          else if ((w = localIrqEnableNoReplay(cpu)) !== null) yield w;
-          if ((w = stepExec(cpu, SNOOZE_HMT_LOW)) !== null) yield w;
-          if ((w = stepExec(cpu, SNOOZE_HMT_VERY_LOW)) !== null) yield w;
+          else {
+            w = localIrqEnableNoReplay(cpu);
+            if (w !== null) yield w;
+          }
+          w = stepExec(cpu, SNOOZE_HMT_LOW);
+          if (w !== null) yield w;
+          w = stepExec(cpu, SNOOZE_HMT_VERY_LOW);
+          if (w !== null) yield w;
           while (!cpu.needResched) {
             if (kernel.sim.now >= deadlineNs) break;
             yield { k: "poll", deadline: deadlineNs };
           }
-          if ((w = stepExec(cpu, SNOOZE_HMT_MEDIUM)) !== null) yield w;
+          w = stepExec(cpu, SNOOZE_HMT_MEDIUM);
+          if (w !== null) yield w;
           cpu.polling = false;
           cpu.localIrqDisable();
           break;
@@ -135,16 +152,21 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
           // stop_loop of the patch: stop with interrupts soft-disabled and hard-disabled
           // (prep_irq_for_idle_irqsoff)
           cpu.thread.setGpr(R_MSR, MSR_RI);
-          if ((w = stepExec(cpu, HARD_IRQ)) !== null) yield w;
+          w = stepExec(cpu, HARD_IRQ);
+          if (w !== null) yield w;
           cpu.irqHappened |= PACA_IRQ_HARD_DIS;
-          if (!lazyIrqPending(cpu) && (w = stepExec(cpu, STOP)) !== null) yield w;
+          if (!lazyIrqPending(cpu)) {
+            w = stepExec(cpu, STOP);
+            if (w !== null) yield w;
+          }
           break;
         }
         case "cede":
         case "shared-cede": {
           // shared_cede_loop / dedicated_cede_loop: check_and_cede_processor (prep_irq_for_idle)
           cpu.thread.setGpr(R_MSR, MSR_RI);
-          if ((w = stepExec(cpu, HARD_IRQ)) !== null) yield w;
+          w = stepExec(cpu, HARD_IRQ);
+          if (w !== null) yield w;
           cpu.irqHappened |= PACA_IRQ_HARD_DIS;
           if (!lazyIrqPending(cpu)) {
             cpu.irqHappened &= ~PACA_IRQ_HARD_DIS;
@@ -152,7 +174,10 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
             yield* cpu.hcall(H_CEDE);
             // H_CEDE returns with MSR[EE]=1; the kernel warns and fixes it up otherwise
             if ((cpu.thread.msr & MSR_EE) === 0n) {
-              kernel.console.printk("warning", `WARNING: CPU: ${cpu.logical}: H_CEDE returned with interrupts disabled`);
+              kernel.console.printk(
+                "warning",
+                `WARNING: CPU: ${cpu.logical}: H_CEDE returned with interrupts disabled`,
+              );
               yield* cpu.hardIrqEnable();
             }
           }
@@ -168,9 +193,17 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
       if (kernel.sim.trace.enabled) kernel.trace(cpu, "cpu_idle_exit", { state: state.name });
       // cpuidle_enter_state: local_irq_enable() after the state returned
       if (lazyIrqPending(cpu)) yield* localIrqEnable(cpu);
-      else if ((w = localIrqEnableNoReplay(cpu)) !== null) yield w;
-      kernel.governor.reflect(dev, sel.index, { gotTick: cpu.gotTick, now: cpu.ktime(), tickNs: kernel.tickNs });
-      if ((w = stepCharge(cpu, c.idleExitNs)) !== null) yield w;
+      else {
+        w = localIrqEnableNoReplay(cpu);
+        if (w !== null) yield w;
+      }
+      kernel.governor.reflect(dev, sel.index, {
+        gotTick: cpu.gotTick,
+        now: cpu.ktime(),
+        tickNs: kernel.tickNs,
+      });
+      w = stepCharge(cpu, c.idleExitNs);
+      if (w !== null) yield w;
     }
     cpu.inIdle = false;
     yield* restartTick(kernel, cpu);

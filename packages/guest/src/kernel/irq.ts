@@ -70,28 +70,34 @@ export function takeInterrupt(cpu: GuestCpu, vector: number, resume: KOp | null)
 // generator frame: the pieces join the timed step inline (runner.ts stepCharge, stepExec).
 export function* exceptionEntry(cpu: GuestCpu, vector: number, frame: Frame): KCode {
   let w: KOp | null;
-  if ((w = stepExec(cpu, EXC_PROLOG_SAVE_PPR)) !== null) yield w;
+  w = stepExec(cpu, EXC_PROLOG_SAVE_PPR);
+  if (w !== null) yield w;
   frame.pprHi = cpu.thread.gprHi[R_SPR];
   frame.pprLo = cpu.thread.gprLo[R_SPR];
-  if ((w = stepExec(cpu, EXC_PROLOG_HMT_MEDIUM)) !== null) yield w;
+  w = stepExec(cpu, EXC_PROLOG_HMT_MEDIUM);
+  if (w !== null) yield w;
   if (frame.masked) {
     yield* maskedInterrupt(cpu, vector, frame);
     return;
   }
   if (vector === BOOK3S_INTERRUPT_DECREMENTER) {
-    if ((w = stepCharge(cpu, cpu.k.costs.interruptEntryNs)) !== null) yield w;
+    w = stepCharge(cpu, cpu.k.costs.interruptEntryNs);
+    if (w !== null) yield w;
     yield* timerInterrupt(cpu);
   } else if (vector === BOOK3S_INTERRUPT_EXTERNAL) {
-    if ((w = stepCharge(cpu, cpu.k.costs.interruptEntryNs)) !== null) yield w;
+    w = stepCharge(cpu, cpu.k.costs.interruptEntryNs);
+    if (w !== null) yield w;
     yield* doIrq(cpu);
   } else if (vector === BOOK3S_INTERRUPT_DOORBELL) {
-    if ((w = stepCharge(cpu, cpu.k.costs.interruptEntryNs)) !== null) yield w;
+    w = stepCharge(cpu, cpu.k.costs.interruptEntryNs);
+    if (w !== null) yield w;
     yield* doorbellException(cpu);
   } else {
     yield* cpu.k.die(cpu, vector, frame.srr0, frame.srr1);
     return;
   }
-  if ((w = stepCharge(cpu, cpu.k.costs.interruptExitNs)) !== null) yield w;
+  w = stepCharge(cpu, cpu.k.costs.interruptExitNs);
+  if (w !== null) yield w;
   yield IRET;
 }
 

@@ -6,8 +6,8 @@ import { type GuestCpu, type HrTimer, type KCode, type KOp, PPC_MSG_RESCHEDULE, 
 import type { GuestKernel } from "./kernel.js";
 import { stepCharge, stepSync } from "./runner.js";
 import { sendIpi } from "./smp.js";
-import { hrtimerStartStep } from "./time.js";
 import type { Task, TaskOp, TaskProgram } from "./task.js";
+import { hrtimerStartStep } from "./time.js";
 
 export function* initProgram(kernel: GuestKernel): TaskProgram {
   for (;;) {
@@ -43,13 +43,15 @@ export function* taskMain(kernel: GuestKernel, cpu: GuestCpu, task: Task): KCode
       yield { k: "work", ns: op.ns };
       if (cpu.needResched && task.state === "running") yield* schedule(cpu);
     } else if (op.k === "syscall") {
-      if ((w = stepCharge(cpu, op.ns)) !== null) yield w;
+      w = stepCharge(cpu, op.ns);
+      if (w !== null) yield w;
       if (cpu.needResched && task.state === "running") yield* schedule(cpu);
     } else {
       yield* taskOp(kernel, cpu, task, op);
     }
     // the return to user mode: the program goes on once the kernel path's time has passed
-    if ((w = stepSync(cpu)) !== null) yield w;
+    w = stepSync(cpu);
+    if (w !== null) yield w;
     input = kernel.sim.now;
   }
 }
@@ -76,7 +78,8 @@ export function* taskOp(kernel: GuestKernel, cpu: GuestCpu, task: Task, op: Task
         fn: (cc) => cc.ttwu(task),
       };
       task.state = "sleeping";
-      if ((w = hrtimerStartStep(cpu, t)) !== null) yield w;
+      w = hrtimerStartStep(cpu, t);
+      if (w !== null) yield w;
       yield* schedule(cpu);
       break;
     }
@@ -139,7 +142,10 @@ export function* ttwu(cpu: GuestCpu, p: Task): KCode {
   if (w !== null) yield w;
   const target = cpu.k.cpu(p.cpu);
   // a remote wake-up is seen by the target CPU once the path's time has passed
-  if (target !== cpu && (w = stepSync(cpu)) !== null) yield w;
+  if (target !== cpu) {
+    w = stepSync(cpu);
+    if (w !== null) yield w;
+  }
   p.state = "runnable";
   p.wokenAt = cpu.sim.now;
   if (target === cpu) {
@@ -161,7 +167,8 @@ export function* schedule(cpu: GuestCpu): KCode {
   let w = stepCharge(cpu, cpu.k.costs.contextSwitchNs);
   if (w !== null) yield w;
   // the runqueue is read and the switch accounted once the path's time has passed
-  if ((w = stepSync(cpu)) !== null) yield w;
+  w = stepSync(cpu);
+  if (w !== null) yield w;
   // pick up remote wakeups queued for us (sched_ttwu_pending on the way)
   for (const t of cpu.wakeList.splice(0)) enqueue(cpu, t);
   cpu.needResched = false;

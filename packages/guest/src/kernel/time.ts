@@ -129,14 +129,17 @@ export function* timerInterrupt(cpu: GuestCpu): KCode {
   const c = cpu.k.costs;
   let w: KOp | null;
   // ack: set DEC to its maximum first
-  if ((w = stepExec(cpu, decOp(cpu, cpu.k.decMax()))) !== null) yield w;
-  if ((w = stepCharge(cpu, c.timerInterruptNs)) !== null) yield w;
+  w = stepExec(cpu, decOp(cpu, cpu.k.decMax()));
+  if (w !== null) yield w;
+  w = stepCharge(cpu, c.timerInterruptNs);
+  if (w !== null) yield w;
   const now = cpu.ktime();
   const expired = cpu.hrtimers.filter((t) => t.expires <= now).sort((a, b) => a.expires - b.expires);
   for (const t of expired) {
     hrtimerCancel(cpu, t);
     if (t === cpu.tickTimer && cpu.inIdle) cpu.gotTick = true;
-    if ((w = stepCharge(cpu, c.hrtimerCallbackNs)) !== null) yield w;
+    w = stepCharge(cpu, c.hrtimerCallbackNs);
+    if (w !== null) yield w;
     const body = t.fn(cpu);
     if (body !== null) yield* body;
     if (t.period > 0 && !t.queued) {
@@ -145,5 +148,6 @@ export function* timerInterrupt(cpu: GuestCpu): KCode {
       t.queued = true;
     }
   }
-  if ((w = stepExec(cpu, decOp(cpu, programDecTicks(cpu)))) !== null) yield w;
+  w = stepExec(cpu, decOp(cpu, programDecTicks(cpu)));
+  if (w !== null) yield w;
 }
