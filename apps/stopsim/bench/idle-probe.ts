@@ -10,22 +10,22 @@ const SECONDS = Number(process.env.IDLE_PROBE_SECONDS ?? 1);
 const TRACE = process.env.IDLE_PROBE_TRACE === "1";
 const stack = buildIdleStack({ seed: 7, hosts: 1, guestsPerHost: 8, workload: "timers", trace: TRACE });
 bootGuests(stack);
-const e0 = stack.sim.dispatched;
+const e0 = stack.runner.dispatched;
 const i0 = idleEntries(stack);
 const c0 = process.cpuUsage();
 const t0 = performance.now();
-stack.sim.runFor(SECONDS * NS_PER_S);
+stack.runner.runFor(SECONDS * NS_PER_S);
 const wall = (performance.now() - t0) / 1000;
 const c = process.cpuUsage(c0);
 const cpu = (c.user + c.system) / 1e6;
-const events = stack.sim.dispatched - e0;
+const events = stack.runner.dispatched - e0;
 const entries = idleEntries(stack) - i0;
 console.log(
   JSON.stringify({
     seconds: SECONDS,
     events,
     idleEntries: entries,
-    now: stack.sim.now,
+    now: stack.runner.now,
     wall: Number(wall.toFixed(3)),
     cpu: Number(cpu.toFixed(3)),
     transPerWallS: Math.round((2 * entries) / wall),
