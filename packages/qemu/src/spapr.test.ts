@@ -229,6 +229,19 @@ describe("live migration between real hosts", () => {
     return { sim, h1, h2, src, dst };
   }
 
+  it("refuses a destination on another Simulation (another partition): the stream has no declared latency", () => {
+    const { sim, src } = pair(DD23, DD23, "-M pseries -m 256M", "-M pseries -m 256M");
+    const far = new Simulation({ seed: 7 });
+    const elsewhere = start(far, bootTestHost(far, DD23, "h3"), "-M pseries -m 256M -incoming defer", {
+      name: "far",
+    });
+    sim.runFor(10_000_000);
+    expect(() => src.migrate(elsewhere)).toThrow(
+      /cannot migrate src to far: they run on different Simulations/,
+    );
+    expect(src.status).toBe("running");
+  });
+
   it("-incoming defer listens only after migrate-incoming; the source is refused until then", () => {
     const { sim, src, dst } = pair(DD23, DD23, "-M pseries -m 256M", "-M pseries -m 256M", 7, {
       listen: false,

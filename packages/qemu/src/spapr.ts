@@ -574,6 +574,13 @@ export class Qemu {
     if (this._status === "guest-panicked" || this._status === "shutdown" || this._status === "postmigrate") {
       throw new QmpError("GenericError", `cannot migrate a guest in state ${this._status}`);
     }
+    if (dst.sim !== this.sim) {
+      // the stream calls the destination directly (no latency declared): both QEMUs must share
+      // one event heap (one partition of a PartitionedSimulation)
+      throw new Error(
+        `cannot migrate ${this.name} to ${dst.name}: they run on different Simulations (or partitions); start both on one Simulation`,
+      );
+    }
     const m = new OutgoingMigration(this, dst, { ...DEFAULT_MIGRATION_PARAMETERS, ...params }, fault);
     this.migration = m;
     m.start();
