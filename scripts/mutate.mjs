@@ -106,6 +106,18 @@ export const TARGETS = {
     note: "the hypercalls and RTAS calls QEMU handles in userspace (spapr-hcall.ts, spapr-rtas.ts, rtas-tokens.ts), measured with src/spapr-hcall.test.ts",
     env: { STOPSIM_MUTATE_TESTS: "src/spapr-hcall.test.ts" },
   },
+  "host-build": {
+    dir: "packages/host",
+    mutate: ["src/build.ts", "src/dt-cpu-ftrs.ts"],
+    note: "the host kernel's KVM build presets (build.ts) and dt-cpu-features parsing (dt-cpu-ftrs.ts), measured with src/dt-cpu-ftrs.test.ts and src/boot.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/dt-cpu-ftrs.test.ts,src/boot.test.ts" },
+  },
+  "host-kvm-api": {
+    dir: "packages/host",
+    mutate: ["src/kvm/kvm.ts", "src/kvm/vm.ts", "src/kvm/one-reg.ts", "src/kvm/cpu-char.ts"],
+    note: "KVM's ioctls: KVM_CHECK_EXTENSION, VM and vCPU creation, memory slots, ENABLE_CAP, ONE_REG, KVM_PPC_GET_CPU_CHAR, measured with src/kvm/ioctl.test.ts, api.test.ts and vcpu-state.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/kvm/ioctl.test.ts,src/kvm/api.test.ts,src/kvm/vcpu-state.test.ts" },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],

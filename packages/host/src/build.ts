@@ -79,7 +79,8 @@ export function buildKnowsIdleStopGuest(build: KvmBuild): boolean {
 /** Resolves a preset name or validates a custom build. */
 export function resolveKvmBuild(build: KvmBuild | KvmBuildName): KvmBuild {
   if (typeof build === "string") {
-    const preset = (KVM_BUILDS as Record<string, KvmBuild | undefined>)[build];
+    // own keys only: "toString" and the other Object.prototype names are not presets
+    const preset = Object.hasOwn(KVM_BUILDS, build) ? KVM_BUILDS[build as KvmBuildName] : undefined;
     if (preset === undefined) {
       throw new KvmBuildError(
         `unknown KVM build '${build}': use one of ${Object.keys(KVM_BUILDS).join(", ")} or pass a KvmBuild object`,

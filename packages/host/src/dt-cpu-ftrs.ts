@@ -187,7 +187,9 @@ const featEnableIdleStop: EnableFn = (_f, s) => {
   return true;
 };
 
+// feat_enable_mmu_hash_v3: LPCR bits for hash, and PPC_FEATURE_HAS_MMU
 const featEnableMmuHashV3: EnableFn = (_f, s) => {
+  s.cpuUserFeatures = (s.cpuUserFeatures | PPC_FEATURE_HAS_MMU) >>> 0;
   s.lpcr &= ~(LPCR_ISL | LPCR_UPRT | LPCR_HR);
   return true;
 };

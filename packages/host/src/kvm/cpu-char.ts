@@ -18,14 +18,14 @@ export type FwFeatures = ReadonlyMap<string, "enabled" | "disabled">;
 
 /**
  * The fw-features the host kernel finds in its tree: the nodes under /ibm,opal/fw-features; null
- * without an /ibm,opal node, an empty map with /ibm,opal but no fw-features node.
+ * without an /ibm,opal node or without its fw-features child (kvmppc_get_cpu_char then returns
+ * the zeroed struct: "if (!fw_features) return 0;"), an empty map for an fw-features node
+ * without children.
  */
 export function readFwFeatures(tree: DeviceTree): FwFeatures | null {
-  const opal = tree.getNode("/ibm,opal");
-  if (opal === undefined) return null;
-  const fw = opal.getChild("fw-features");
+  const fw = tree.getNode("/ibm,opal")?.getChild("fw-features");
+  if (fw === undefined) return null;
   const out = new Map<string, "enabled" | "disabled">();
-  if (fw === undefined) return out;
   for (const n of fw.children) {
     if (n.hasProp("enabled")) out.set(n.name, "enabled");
     else if (n.hasProp("disabled")) out.set(n.name, "disabled");
