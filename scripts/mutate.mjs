@@ -118,6 +118,12 @@ export const TARGETS = {
     note: "KVM's ioctls: KVM_CHECK_EXTENSION, VM and vCPU creation, memory slots, ENABLE_CAP, ONE_REG, KVM_PPC_GET_CPU_CHAR, measured with src/kvm/ioctl.test.ts, api.test.ts and vcpu-state.test.ts",
     env: { STOPSIM_MUTATE_TESTS: "src/kvm/ioctl.test.ts,src/kvm/api.test.ts,src/kvm/vcpu-state.test.ts" },
   },
+  "host-idle": {
+    dir: "packages/host",
+    mutate: ["src/idle.ts"],
+    note: "the host's idle-state table from /ibm,opal/power-mgt (powernv idle.c, cpuidle-powernv.c), measured with src/idle.test.ts and src/idle-menu.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/idle.test.ts,src/idle-menu.test.ts" },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],

@@ -286,6 +286,7 @@ export function powernvAddIdleStates(states: PnvIdleState[] | undefined, log: Ke
   for (const s of states) supported |= s.flags;
   for (let i = 0; i < dt; i++) {
     const s = states[i];
+    // Stryker disable next-line ConditionalExpression,BlockStatement: supported is the OR of every state's flags (pnv_get_supported_cpuidle_states), so this kernel check never skips a state
     if ((s.flags & supported) !== s.flags) continue;
     if (s.latencyNs > POWERNV_THRESHOLD_LATENCY_NS) continue;
     if (hasStop && !s.valid) continue;
