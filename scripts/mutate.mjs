@@ -124,6 +124,12 @@ export const TARGETS = {
     note: "the host's idle-state table from /ibm,opal/power-mgt (powernv idle.c, cpuidle-powernv.c), measured with src/idle.test.ts and src/idle-menu.test.ts",
     env: { STOPSIM_MUTATE_TESTS: "src/idle.test.ts,src/idle-menu.test.ts" },
   },
+  "host-kvm-hcall": {
+    dir: "packages/host",
+    mutate: ["src/kvm/hcall.ts", "src/kvm/xics-on-xive.ts"],
+    note: "KVM's in-kernel hcalls (dispatch, H_CEDE/H_PROD, H_REGISTER_VPA) and the XICS-on-XIVE presentation hcalls, measured with src/kvm/hcall.test.ts, cede.test.ts and realmode.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/kvm/hcall.test.ts,src/kvm/cede.test.ts,src/kvm/realmode.test.ts" },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],

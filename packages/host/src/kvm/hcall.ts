@@ -100,11 +100,15 @@ export function doHcall(vcpu: KvmVcpu): Action {
   return RESUME;
 }
 
+/** sizeof(struct dtl_entry) (linux: arch/powerpc/include/asm/lppaca.h). */
+const DTL_ENTRY_SIZE = 48;
+
 /**
  * linux: book3s_hv.c do_h_register_vpa (v5.7): a new area must be cache-line aligned, mapped and
  * long enough (its length: the be16 at offset 4 for a VPA, the be32 there for a DTL or SLB
- * shadow); a VPA must be at least sizeof(struct lppaca) = 640 bytes; a DTL or SLB shadow needs a
- * registered VPA, and a VPA cannot be deregistered while either is registered. set_vpa only
+ * shadow); a VPA must be at least sizeof(struct lppaca) = 640 bytes, a DTL one struct dtl_entry
+ * (48 bytes); a DTL or SLB shadow needs a registered VPA (one whose deregistration is pending
+ * is not), and a VPA cannot be deregistered while either is registered. set_vpa only
  * records the request: kvmppc_update_vpas applies it on the target's next guest entry, and for
  * a VPA init_vpa() then sets LPPACA_OLD_SHARED_PROC in its __old_status byte: every KVM guest
  * is a shared-processor LPAR.
@@ -132,8 +136,11 @@ export function doHRegisterVpa(vcpu: KvmVcpu, flags: bigint, vcpuid: bigint, vpa
       break;
     case U.H_VPA_REG_DTL:
     case U.H_VPA_REG_SLB: {
-      const vpaAddr = a.vpaNext ?? a.vpa;
-      if (vpaAddr === null) return U.H_RESOURCE;
+      // a DTL holds at least one struct dtl_entry (48 bytes)
+      if (subfunc === U.H_VPA_REG_DTL && len < DTL_ENTRY_SIZE) return U.H_PARAMETER;
+      // vpa_is_registered: the pending request when one is pending (a deregistered VPA no longer
+      // counts), else the applied one; vpaNext is always the latest request
+      if (a.vpaNext === null) return U.H_RESOURCE;
       if (subfunc === U.H_VPA_REG_DTL) a.dtl = addr;
       else a.slbShadow = addr;
       break;
