@@ -6,6 +6,7 @@
 import { DeviceTree, type DtNode } from "@stopsim/devicetree";
 import { Simulation } from "@stopsim/engine";
 import {
+  chipById,
   LPCR_DPFD,
   LPCR_HEIC,
   LPCR_HVICE,
@@ -16,6 +17,7 @@ import {
   LPCR_PECEDH,
   LPCR_VPM0,
   LPCR_VRMASD,
+  PnvMachine,
 } from "@stopsim/isa";
 import {
   COMMON_USER_BASE,
@@ -54,15 +56,15 @@ import {
   PPC_FEATURE2_ARCH_3_00,
 } from "@stopsim/linux";
 import { buildHostTree, parseFirmwareVersion } from "@stopsim/opal";
-import { PnvMachine, chipById } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
-import { buildKnowsIdleStopGuest, KVM_BUILDS, KvmBuildError, resolveKvmBuild, type KvmBuild } from "./build.js";
 import {
-  type DtCpuFtrsOptions,
-  findCpuFeaturesNode,
-  hasArch300,
-  scanDtCpuFeatures,
-} from "./dt-cpu-ftrs.js";
+  buildKnowsIdleStopGuest,
+  KVM_BUILDS,
+  type KvmBuild,
+  KvmBuildError,
+  resolveKvmBuild,
+} from "./build.js";
+import { type DtCpuFtrsOptions, findCpuFeaturesNode, hasArch300, scanDtCpuFeatures } from "./dt-cpu-ftrs.js";
 import { KernelLog } from "./log.js";
 
 /** One feature node's properties; absent ones are left out of the node. */
@@ -199,7 +201,9 @@ describe("cpufeatures_setup_cpu / setup_start / setup_finished", () => {
     expect(log.at("err")).toEqual([
       "dt-cpu-ftrs: CPU feature hypervisor present in device tree but HV mode not enabled in the CPU. Ignoring.",
     ]);
-    expect(log.at("info")).toContain("dt-cpu-ftrs: not enabling: hypervisor (disabled or unsupported by kernel)");
+    expect(log.at("info")).toContain(
+      "dt-cpu-ftrs: not enabling: hypervisor (disabled or unsupported by kernel)",
+    );
   });
 
   it("the final feature word is logged as 16 hex digits", () => {
@@ -231,11 +235,26 @@ describe("process_cpufeatures_node: malformed nodes are skipped with the kernel'
     ["HV feature in a guest", { isa: 3000, usable: HV }, { hvMode: false }, "HV feature passed to guest"],
     ["hfscr bit without hv-support", { isa: 3000, usable: HV, hfscr: 5 }, {}, "unwanted hfscr_bit_nr"],
     ["hv-support HFSCR without a bit", { isa: 3000, usable: HV, hv: 1 }, {}, "missing hfscr_bit_nr"],
-    ["hv-support on an OS feature", { isa: 3000, usable: OS, hv: 1, hfscr: 5 }, {}, "unwanted hv_support/hfscr_bit_nr"],
-    ["hfscr bit on an OS feature", { isa: 3000, usable: OS, hfscr: 5 }, {}, "unwanted hv_support/hfscr_bit_nr"],
+    [
+      "hv-support on an OS feature",
+      { isa: 3000, usable: OS, hv: 1, hfscr: 5 },
+      {},
+      "unwanted hv_support/hfscr_bit_nr",
+    ],
+    [
+      "hfscr bit on an OS feature",
+      { isa: 3000, usable: OS, hfscr: 5 },
+      {},
+      "unwanted hv_support/hfscr_bit_nr",
+    ],
     ["fscr bit without os-support", { isa: 3000, usable: OS, fscr: 5 }, {}, "unwanted fscr_bit_nr"],
     ["os-support FSCR without a bit", { isa: 3000, usable: OS, os: 1 }, {}, "missing fscr_bit_nr"],
-    ["os-support on an HV feature", { isa: 3000, usable: HV, os: 1, fscr: 5 }, {}, "unwanted os_support/fscr_bit_nr"],
+    [
+      "os-support on an HV feature",
+      { isa: 3000, usable: HV, os: 1, fscr: 5 },
+      {},
+      "unwanted os_support/fscr_bit_nr",
+    ],
     ["fscr bit on an HV feature", { isa: 3000, usable: HV, fscr: 5 }, {}, "unwanted os_support/fscr_bit_nr"],
     ["hwcap bit without PR", { isa: 3000, usable: OS, hwcap: 3 }, {}, "unwanted hwcap_bit_nr"],
     ["hfscr bit beyond the register", { isa: 3000, usable: HV, hv: 1, hfscr: 64 }, {}, "bad hfscr_bit_nr 64"],
@@ -278,7 +297,11 @@ describe("feat_enable on known features: facility bits and hwcaps", () => {
     expect(spec.cpuUserFeatures).toBe((COMMON_USER_BASE | (1 << 3)) >>> 0);
     expect(spec.cpuUserFeatures2).toBe((COMMON_USER2_BASE | PPC_FEATURE2_ARCH_3_00 | (1 << 5)) >>> 0);
     expect(spec.cpuFeatures & CPU_FTR_CFAR).toBe(CPU_FTR_CFAR);
-    expect(spec.enabledFeatures).toEqual(["come-from-address-register", "event-based-branch-v3", "vector-v3"]);
+    expect(spec.enabledFeatures).toEqual([
+      "come-from-address-register",
+      "event-based-branch-v3",
+      "vector-v3",
+    ]);
     expect(log.at("debug")).toContain("dt-cpu-ftrs: enabling: come-from-address-register");
     expect(log.at("err")).toEqual([]);
   });
@@ -390,7 +413,9 @@ describe("the enable handlers of dt_cpu_feature_match_table", () => {
   });
 
   it("hypervisor-virtualization-interrupt: HVICE, HEIC and PECE_HVEE", () => {
-    expect(only("hypervisor-virtualization-interrupt").spec.lpcr).toBe(LPCR_HVICE | LPCR_HEIC | LPCR_PECE_HVEE);
+    expect(only("hypervisor-virtualization-interrupt").spec.lpcr).toBe(
+      LPCR_HVICE | LPCR_HEIC | LPCR_PECE_HVEE,
+    );
   });
 
   it("processor-control-facility(-v3): CPU_FTR_DBELL, LPCR_PECEDH, and its HFSCR bit", () => {
@@ -403,7 +428,14 @@ describe("the enable handlers of dt_cpu_feature_match_table", () => {
   });
 
   it("data-stream-control-register: HFSCR bit but never the FSCR bit, LPCR[DPFD] = 4", () => {
-    const r = only("data-stream-control-register", { isa: 3000, usable: PR | OS | HV, hv: 1, hfscr: 2, os: 1, fscr: 2 });
+    const r = only("data-stream-control-register", {
+      isa: 3000,
+      usable: PR | OS | HV,
+      hv: 1,
+      hfscr: 2,
+      os: 1,
+      fscr: 2,
+    });
     expect(r.ftrOn).toBe(CPU_FTR_DSCR);
     expect(r.spec.hfscr).toBe(1n << 2n);
     expect(r.spec.fscr).toBe(0n);
@@ -441,7 +473,9 @@ describe("the enable handlers of dt_cpu_feature_match_table", () => {
   it("system-call-vectored is disabled by this kernel (feat_disable)", () => {
     const r = only("system-call-vectored");
     expect(r.spec.disabledFeatures).toEqual(["system-call-vectored"]);
-    expect(r.log.at("info")).toContain("dt-cpu-ftrs: not enabling: system-call-vectored (disabled or unsupported by kernel)");
+    expect(r.log.at("info")).toContain(
+      "dt-cpu-ftrs: not enabling: system-call-vectored (disabled or unsupported by kernel)",
+    );
   });
 
   it("hypervisor with MSR[HV]: enabled, HVMODE, no complaint", () => {
@@ -514,7 +548,10 @@ describe("cpufeatures_deps_enable: features with dependencies", () => {
   });
 
   it("a phandle no feature has, or a dependencies value of odd length, depends on nothing", () => {
-    const tree = featuresTree({ smt: plain, "little-endian": { ...plain, depsRaw: new Uint8Array([0, 0, 0]) } });
+    const tree = featuresTree({
+      smt: plain,
+      "little-endian": { ...plain, depsRaw: new Uint8Array([0, 0, 0]) },
+    });
     tree.requireNode("/cpus/ibm,powerpc-cpu-features/smt").setPropU32("dependencies", 0x777);
     const s = scanDtCpuFeatures(tree, opts(), new KernelLog(new Simulation()));
     expect(s.enabledFeatures).toEqual(["smt", "little-endian"]);
@@ -573,7 +610,12 @@ describe("cpufeatures_cpu_quirks and update_tlbie_feature_flag, by PVR", () => {
     const p8 = 0x004d0200;
     expect(has(p8, CPU_FTR_DAWR)).toBe(true);
     expect(has(p8, CPU_FTR_PKEY)).toBe(true);
-    for (const f of [CPU_FTR_P9_TIDR, CPU_FTR_P9_TLBIE_ERAT_BUG, CPU_FTR_P9_TLBIE_STQ_BUG, CPU_FTR_POWER9_DD2_1])
+    for (const f of [
+      CPU_FTR_P9_TIDR,
+      CPU_FTR_P9_TLBIE_ERAT_BUG,
+      CPU_FTR_P9_TLBIE_STQ_BUG,
+      CPU_FTR_POWER9_DD2_1,
+    ])
       expect(has(p8, f)).toBe(false);
   });
 

@@ -18,11 +18,11 @@ import {
   OPAL_PM_STOP_INST_FAST,
   OPAL_PM_TIMEBASE_STOP,
   type PnvIdleState,
+  PSSCR_HV_DEFAULT_MASK,
+  PSSCR_HV_DEFAULT_VAL,
   parsePowerMgt,
   powernvAddIdleStates,
   powernvIdleDriver,
-  PSSCR_HV_DEFAULT_MASK,
-  PSSCR_HV_DEFAULT_VAL,
   validatePsscrValMask,
 } from "./idle.js";
 import { KernelLog } from "./log.js";
@@ -60,7 +60,10 @@ function powerMgt(rows: Row[], o: { omit?: string; cut?: string } = {}): DeviceT
     if (o.omit !== name) f();
   };
   set("ibm,cpu-idle-state-flags", () =>
-    pm.setPropU32("ibm,cpu-idle-state-flags", ...rows.slice(0, n("ibm,cpu-idle-state-flags")).map((r) => r.flags)),
+    pm.setPropU32(
+      "ibm,cpu-idle-state-flags",
+      ...rows.slice(0, n("ibm,cpu-idle-state-flags")).map((r) => r.flags),
+    ),
   );
   set("ibm,cpu-idle-state-latencies-ns", () =>
     pm.setPropU32(
@@ -75,7 +78,10 @@ function powerMgt(rows: Row[], o: { omit?: string; cut?: string } = {}): DeviceT
     ),
   );
   set("ibm,cpu-idle-state-psscr", () =>
-    pm.setPropU64("ibm,cpu-idle-state-psscr", ...rows.slice(0, n("ibm,cpu-idle-state-psscr")).map((r) => r.val)),
+    pm.setPropU64(
+      "ibm,cpu-idle-state-psscr",
+      ...rows.slice(0, n("ibm,cpu-idle-state-psscr")).map((r) => r.val),
+    ),
   );
   set("ibm,cpu-idle-state-psscr-mask", () =>
     pm.setPropU64(
@@ -84,7 +90,10 @@ function powerMgt(rows: Row[], o: { omit?: string; cut?: string } = {}): DeviceT
     ),
   );
   set("ibm,cpu-idle-state-names", () =>
-    pm.setPropStrings("ibm,cpu-idle-state-names", rows.slice(0, n("ibm,cpu-idle-state-names")).map((r) => r.name)),
+    pm.setPropStrings(
+      "ibm,cpu-idle-state-names",
+      rows.slice(0, n("ibm,cpu-idle-state-names")).map((r) => r.name),
+    ),
   );
   return tree;
 }
@@ -166,7 +175,11 @@ describe("pnv_parse_cpuidle_dt", () => {
     expect(parsePowerMgt(tree, true, newLog())).toBeUndefined();
     // extra trailing entries are ignored
     const t2 = powerMgt(P9_ROWS);
-    t2.requireNode("/ibm,opal/power-mgt").setPropU64("ibm,cpu-idle-state-psscr", ...P9_ROWS.map((r) => r.val), 7n);
+    t2.requireNode("/ibm,opal/power-mgt").setPropU64(
+      "ibm,cpu-idle-state-psscr",
+      ...P9_ROWS.map((r) => r.val),
+      7n,
+    );
     expect(parsePowerMgt(t2, true, newLog())?.map((s) => s.psscrVal)).toEqual(P9_ROWS.map((r) => r.val));
   });
 });
@@ -327,9 +340,12 @@ describe("powernv_add_idle_states and the driver", () => {
       [6, "stop5", "stop"],
     ]);
     const stop0 = cpuidle[2];
-    expect([stop0.exitLatencyUs, stop0.targetResidencyUs, stop0.exitLatencyNs, stop0.targetResidencyNs]).toEqual([
-      3, 21, 3000, 21000,
-    ]);
+    expect([
+      stop0.exitLatencyUs,
+      stop0.targetResidencyUs,
+      stop0.exitLatencyNs,
+      stop0.targetResidencyNs,
+    ]).toEqual([3, 21, 3000, 21000]);
     expect(stop0.firmwareLatencyNs).toBe(2001);
     expect([cpuidle[1].exitLatencyUs, cpuidle[1].targetResidencyUs]).toEqual([1, 10]);
     expect(cpuidle.map((s) => s.timerStop)).toEqual([false, false, false, false, false, true, true]);
@@ -346,7 +362,14 @@ describe("powernv_add_idle_states and the driver", () => {
   it("states slower to exit than 200 us are left out of cpuidle (the threshold itself is kept)", () => {
     const rows = [...P9_ROWS.slice(0, 4), { ...P9_ROWS[4], lat: 200001 }, P9_ROWS[5]];
     expect(rows[5].lat).toBe(200000);
-    expect(init(rows).cpuidle.map((s) => s.name)).toEqual(["snooze", "stop0_lite", "stop0", "stop1", "stop2", "stop5"]);
+    expect(init(rows).cpuidle.map((s) => s.name)).toEqual([
+      "snooze",
+      "stop0_lite",
+      "stop0",
+      "stop1",
+      "stop2",
+      "stop5",
+    ]);
   });
 
   it("invalid stop states are left out", () => {
@@ -363,7 +386,18 @@ describe("powernv_add_idle_states and the driver", () => {
       val: ESL_EC | BigInt(i % 16),
     }));
     const { cpuidle, log } = init(rows);
-    expect(cpuidle.map((s) => s.name)).toEqual(["snooze", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"]);
+    expect(cpuidle.map((s) => s.name)).toEqual([
+      "snooze",
+      "s0",
+      "s1",
+      "s2",
+      "s3",
+      "s4",
+      "s5",
+      "s6",
+      "s7",
+      "s8",
+    ]);
     expect(log.at("warn")).toContain("cpuidle-powernv: discovered idle states more than allowed");
     const nine = init(rows.slice(0, 9));
     expect(nine.cpuidle).toHaveLength(10);
@@ -381,7 +415,11 @@ describe("powernv_add_idle_states and the driver", () => {
     expect(table.map((s) => s.name)).toEqual(["snooze"]);
     expect(log.at("warn")).toEqual(["cpuidle-powernv : Only Snooze is available"]);
     expect(powernvAddIdleStates([], newLog()).map((s) => s.name)).toEqual(["snooze"]);
-    expect(powernvIdleDriver(table)).toEqual({ name: "powernv_idle", states: table, snoozeTimeoutEnabled: false });
+    expect(powernvIdleDriver(table)).toEqual({
+      name: "powernv_idle",
+      states: table,
+      snoozeTimeoutEnabled: false,
+    });
     const full = init(P9_ROWS).cpuidle;
     expect(powernvIdleDriver(full).snoozeTimeoutEnabled).toBe(true);
     expect(powernvIdleDriver(full.slice(0, 2)).snoozeTimeoutEnabled).toBe(true);

@@ -28,7 +28,7 @@ function setup(opts: { inKernelXics?: boolean } = {}) {
 /** Puts the hcall number and arguments in r3.. and runs the in-kernel dispatch. */
 function call(v: KvmVcpu, nr: number, ...args: (number | bigint)[]) {
   v.gpr.set(3, BigInt(nr));
-  args.forEach((a, i) => v.gpr.set(4 + i, BigInt(a)));
+  for (const [i, a] of args.entries()) v.gpr.set(4 + i, BigInt(a));
   v.hcallNeeded = true;
   v.run_.exit_reason = U.KVM_EXIT_PAPR_HCALL;
   const action = doHcall(v);
@@ -59,7 +59,14 @@ describe("the hcall lists", () => {
         U.H_XIRR_X,
       ]),
     );
-    for (const h of [U.H_CLEAR_REF, U.H_CLEAR_MOD, U.H_SET_MODE, U.H_LOGICAL_CI_LOAD, U.H_LOGICAL_CI_STORE, U.H_RANDOM])
+    for (const h of [
+      U.H_CLEAR_REF,
+      U.H_CLEAR_MOD,
+      U.H_SET_MODE,
+      U.H_LOGICAL_CI_LOAD,
+      U.H_LOGICAL_CI_STORE,
+      U.H_RANDOM,
+    ])
       expect([h, IMPLEMENTED_HCALLS.has(h), DEFAULT_HCALLS.includes(h)]).toEqual([h, true, false]);
     expect(IMPLEMENTED_HCALLS.has(U.H_RTAS)).toBe(false);
   });
@@ -255,7 +262,9 @@ describe("H_REGISTER_VPA (do_h_register_vpa)", () => {
   function withMemory() {
     const s = setup();
     const ram = new Memory(1 << 20);
-    expect(s.vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0, memorySize: 0x10000, memory: ram })).toBe(0);
+    expect(
+      s.vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0, memorySize: 0x10000, memory: ram }),
+    ).toBe(0);
     const be16 = (a: number, v: number) => {
       ram.write8(a, v >> 8);
       ram.write8(a + 1, v & 0xff);
@@ -289,7 +298,8 @@ describe("H_REGISTER_VPA (do_h_register_vpa)", () => {
 
   it("refuses a misaligned, null, unmapped or too-short area, and an unknown vCPU", () => {
     const { v0, be16 } = withMemory();
-    const reg = (addr: number, sub = U.H_VPA_REG_VPA, id = 0n) => doHRegisterVpa(v0, flags(sub), id, BigInt(addr));
+    const reg = (addr: number, sub = U.H_VPA_REG_VPA, id = 0n) =>
+      doHRegisterVpa(v0, flags(sub), id, BigInt(addr));
     expect(reg(VPA + 64)).toBe(U.H_PARAMETER); // not on a 128-byte line
     expect(reg(0)).toBe(U.H_PARAMETER);
     expect(reg(0x20000)).toBe(U.H_PARAMETER); // outside the slot

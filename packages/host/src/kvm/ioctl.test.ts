@@ -33,7 +33,16 @@ import type { KvmVcpu } from "./vcpu.js";
 import { initVmLpcr } from "./vm.js";
 
 /** The host facts KVM_CHECK_EXTENSION reads, on a made-up host (POWER8-like when arch300 is false). */
-const info = (o: Partial<{ arch300: boolean; xive: boolean; tpc: number; cpus: number; build: KvmBuild; egs: boolean }> = {}) =>
+const info = (
+  o: Partial<{
+    arch300: boolean;
+    xive: boolean;
+    tpc: number;
+    cpus: number;
+    build: KvmBuild;
+    egs: boolean;
+  }> = {},
+) =>
   ({
     arch300: o.arch300 ?? true,
     xive: o.xive === false ? undefined : {},
@@ -69,7 +78,13 @@ describe("KVM_CHECK_EXTENSION", () => {
     ])
       expect([c, cap(info({ arch300: false, xive: false }), c)]).toEqual([c, 1]);
     // PR-only capabilities and unknown numbers: 0
-    for (const c of [U.KVM_CAP_PPC_GET_PVINFO, U.KVM_CAP_PPC_HIOR, U.KVM_CAP_PPC_RMA, U.KVM_CAP_PPC_HTM, 0x7777])
+    for (const c of [
+      U.KVM_CAP_PPC_GET_PVINFO,
+      U.KVM_CAP_PPC_HIOR,
+      U.KVM_CAP_PPC_RMA,
+      U.KVM_CAP_PPC_HTM,
+      0x7777,
+    ])
       expect([c, cap(info(), c)]).toEqual([c, 0]);
   });
 
@@ -131,7 +146,10 @@ describe("KVM_CHECK_EXTENSION", () => {
     const p = (psscrPolicy: KvmBuild["psscrPolicy"], enableGuestStop: boolean) =>
       guestPsscrClearsTrapBits({ build: { ...KVM_BUILDS.fallback, psscrPolicy }, enableGuestStop });
     expect([p("always-clear", false), p("always-set", true)]).toEqual([true, false]);
-    expect([p("clear-if-enable-guest-stop", true), p("clear-if-enable-guest-stop", false)]).toEqual([true, false]);
+    expect([p("clear-if-enable-guest-stop", true), p("clear-if-enable-guest-stop", false)]).toEqual([
+      true,
+      false,
+    ]);
   });
 
   it("the VM fd answers as /dev/kvm does, on a booted host", () => {
@@ -161,7 +179,15 @@ describe("the guest LPCR a VM starts with (kvmppc_core_init_vm_hv)", () => {
   const all = (1n << 64n) - 1n;
   it("POWER9: the host's PECE and LPES bits, DPFD 4, HDICE, HVICE|HEIC, radix bits, LPES with XICS on XIVE", () => {
     const host = { hostLpcr: all, arch300: true };
-    const base = LPCR_PECE | (4n << LPCR_DPFD_SH) | LPCR_HDICE | LPCR_HVICE | LPCR_HEIC | LPCR_UPRT | LPCR_GTSE | LPCR_HR;
+    const base =
+      LPCR_PECE |
+      (4n << LPCR_DPFD_SH) |
+      LPCR_HDICE |
+      LPCR_HVICE |
+      LPCR_HEIC |
+      LPCR_UPRT |
+      LPCR_GTSE |
+      LPCR_HR;
     expect(initVmLpcr(host, true)).toBe(base | LPCR_LPES);
     // without the in-kernel XICS the host's LPES bits are all that is kept
     expect(initVmLpcr(host, false)).toBe(base | LPCR_LPES);
@@ -215,8 +241,10 @@ describe("KVM_CREATE_VCPU and vCores", () => {
 
   it("SMT modes: powers of two up to 8 (0 included), no flags", () => {
     const m = machine("dd2.3", "new", "fallback");
-    for (const mode of [0, 1, 2, 4, 8]) expect([mode, m.vm.enableCap(U.KVM_CAP_PPC_SMT, [mode, 0])]).toEqual([mode, 0]);
-    for (const mode of [3, 5, 6, 16, -1]) expect([mode, m.vm.enableCap(U.KVM_CAP_PPC_SMT, [mode, 0])]).toEqual([mode, -U.EINVAL]);
+    for (const mode of [0, 1, 2, 4, 8])
+      expect([mode, m.vm.enableCap(U.KVM_CAP_PPC_SMT, [mode, 0])]).toEqual([mode, 0]);
+    for (const mode of [3, 5, 6, 16, -1])
+      expect([mode, m.vm.enableCap(U.KVM_CAP_PPC_SMT, [mode, 0])]).toEqual([mode, -U.EINVAL]);
     expect(m.vm.enableCap(U.KVM_CAP_PPC_SMT, [2, 1])).toBe(-U.EINVAL);
   });
 
@@ -251,7 +279,8 @@ describe("KVM_ENABLE_CAP on the VM", () => {
     expect(m.vm.enableCap(U.KVM_CAP_PPC_ENABLE_HCALL, [U.H_CEDE + 2, 1])).toBe(-U.EINVAL);
     expect(m.vm.enableCap(U.KVM_CAP_PPC_ENABLE_HCALL, [U.H_CEDE, 2])).toBe(-U.EINVAL);
     // the default list is on from the start
-    for (const h of [U.H_PROD, U.H_REGISTER_VPA, U.H_IPI, U.H_XIRR_X]) expect(m.vm.enabledHcalls.has(h)).toBe(true);
+    for (const h of [U.H_PROD, U.H_REGISTER_VPA, U.H_IPI, U.H_XIRR_X])
+      expect(m.vm.enabledHcalls.has(h)).toBe(true);
   });
 
   it("FWNMI and nested HV", () => {
@@ -443,10 +472,16 @@ describe("KVM_PPC_GET_CPU_CHAR (kvmppc_get_cpu_char, PowerNV)", () => {
       ccf: U.KVM_PPC_CPU_BEHAV_FLUSH_COUNT_CACHE,
     };
     expect(kvmppcGetCpuChar(fw([])).behaviour).toBe(B.l1d | B.bnds);
-    expect(kvmppcGetCpuChar(fw([["speculation-policy-favor-security", "enabled"]])).behaviour).toBe(B.sec | B.l1d | B.bnds);
-    expect(kvmppcGetCpuChar(fw([["speculation-policy-favor-security", "disabled"]])).behaviour).toBe(B.l1d | B.bnds);
+    expect(kvmppcGetCpuChar(fw([["speculation-policy-favor-security", "enabled"]])).behaviour).toBe(
+      B.sec | B.l1d | B.bnds,
+    );
+    expect(kvmppcGetCpuChar(fw([["speculation-policy-favor-security", "disabled"]])).behaviour).toBe(
+      B.l1d | B.bnds,
+    );
     expect(kvmppcGetCpuChar(fw([["needs-l1d-flush-msr-pr-0-to-1", "disabled"]])).behaviour).toBe(B.bnds);
-    expect(kvmppcGetCpuChar(fw([["needs-l1d-flush-msr-pr-0-to-1", "enabled"]])).behaviour).toBe(B.l1d | B.bnds);
+    expect(kvmppcGetCpuChar(fw([["needs-l1d-flush-msr-pr-0-to-1", "enabled"]])).behaviour).toBe(
+      B.l1d | B.bnds,
+    );
     expect(kvmppcGetCpuChar(fw([["needs-spec-barrier-for-bound-checks", "disabled"]])).behaviour).toBe(B.l1d);
     expect(kvmppcGetCpuChar(fw([["needs-count-cache-flush-on-context-switch", "enabled"]])).behaviour).toBe(
       B.l1d | B.bnds | B.ccf,
