@@ -130,6 +130,12 @@ export const TARGETS = {
     note: "KVM's in-kernel hcalls (dispatch, H_CEDE/H_PROD, H_REGISTER_VPA) and the XICS-on-XIVE presentation hcalls, measured with src/kvm/hcall.test.ts, cede.test.ts and realmode.test.ts",
     env: { STOPSIM_MUTATE_TESTS: "src/kvm/hcall.test.ts,src/kvm/cede.test.ts,src/kvm/realmode.test.ts" },
   },
+  "host-xive": {
+    dir: "packages/host",
+    mutate: ["src/xive-host.ts", "src/kvm/xive-native.ts"],
+    note: "the host XIVE and KVM's XIVE native device (sources, queues, mmap, push/pull, escalations), measured with src/kvm/xive-device.test.ts and xive-native.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/kvm/xive-device.test.ts,src/kvm/xive-native.test.ts" },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],
