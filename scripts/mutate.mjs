@@ -136,6 +136,15 @@ export const TARGETS = {
     note: "the host XIVE and KVM's XIVE native device (sources, queues, mmap, push/pull, escalations), measured with src/kvm/xive-device.test.ts and xive-native.test.ts",
     env: { STOPSIM_MUTATE_TESTS: "src/kvm/xive-device.test.ts,src/kvm/xive-native.test.ts" },
   },
+  "host-kvm-entry-exit": {
+    dir: "packages/host",
+    mutate: ["src/kvm/entry-exit.ts"],
+    note: "KVM's guest entry and exit (kvmppc_handle_exit_hv, interrupt injection, the entry PSSCR, real-mode hcalls, doorbell emulation), measured with src/kvm/exit-handling.test.ts and the entry/exit suites (entry-exit, stop, cede, realmode, timed-steps)",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/kvm/exit-handling.test.ts,src/kvm/entry-exit.test.ts,src/kvm/stop.test.ts,src/kvm/cede.test.ts,src/kvm/realmode.test.ts,src/kvm/timed-steps.test.ts",
+    },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],

@@ -403,12 +403,15 @@ export function emulateDoorbellInstr(vcpu: KvmVcpu): boolean {
   const xo = (w >>> 1) & 0x3ff;
   if (primary !== 31) return false;
   const rb = (w >>> 11) & 31;
+  const msg = vcpu.gpr.get(rb);
+  // only server doorbells (PPC_DBELL_SERVER) are acted on, by msgsndp and msgclrp alike
+  const serverDoorbell = ((msg >> 27n) & 31n) === 5n;
   if (xo === 142) {
     // msgsndp: doorbell to a thread of vcpu vCore
-    const msg = vcpu.gpr.get(rb);
-    if (((msg >> 27n) & 31n) === 5n) {
+    if (serverDoorbell) {
       const tpc = vcpu.vm.smtMode > 0 ? vcpu.vm.smtMode : vcpu.h.threadsPerCore;
-      const thr = Number(msg & 0x3fn);
+      // "arg &= 0x7f; if (arg >= kvm->arch.emul_smt_mode) break;"
+      const thr = Number(msg & 0x7fn);
       if (thr < tpc) {
         const target = vcpu.vm.vcpus.get(Math.floor(vcpu.id / tpc) * tpc + thr);
         // "if (!tvcpu->arch.doorbell_request)": a target with a doorbell already requested is
@@ -420,7 +423,7 @@ export function emulateDoorbellInstr(vcpu: KvmVcpu): boolean {
       }
     }
   } else if (xo === 174) {
-    vcpu.doorbellRequest = false; // msgclrp
+    if (serverDoorbell) vcpu.doorbellRequest = false; // msgclrp
   } else {
     return false;
   }
