@@ -145,6 +145,15 @@ export const TARGETS = {
         "src/kvm/exit-handling.test.ts,src/kvm/entry-exit.test.ts,src/kvm/stop.test.ts,src/kvm/cede.test.ts,src/kvm/realmode.test.ts,src/kvm/timed-steps.test.ts",
     },
   },
+  "host-kvm-vcpu": {
+    dir: "packages/host",
+    mutate: ["src/kvm/vcpu.ts", "src/kvm/halt-poll.ts", "src/kvm/regfile.ts"],
+    note: "the vCPU (its ioctls, run loop, cede, block and halt polling) and its register files, measured with src/kvm/vcpu-ioctl.test.ts and the vCPU suites (halt-poll, halt-poll-cede, regfile, vcpu-state, cede)",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/kvm/vcpu-ioctl.test.ts,src/kvm/halt-poll.test.ts,src/kvm/halt-poll-cede.test.ts,src/kvm/regfile.test.ts,src/kvm/vcpu-state.test.ts,src/kvm/cede.test.ts",
+    },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],
