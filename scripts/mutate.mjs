@@ -154,6 +154,12 @@ export const TARGETS = {
         "src/kvm/vcpu-ioctl.test.ts,src/kvm/halt-poll.test.ts,src/kvm/halt-poll-cede.test.ts,src/kvm/regfile.test.ts,src/kvm/vcpu-state.test.ts,src/kvm/cede.test.ts",
     },
   },
+  "host-kernel": {
+    dir: "packages/host",
+    mutate: ["src/host.ts", "src/costs.ts", "src/log.ts", "src/errors.ts", "src/kvm/trace-names.ts"],
+    note: "the host kernel's boot from the DTB (bootHost: /cpus, PVR, maps, options), its cost table, log and kvm_exit names, measured with src/host.test.ts and src/boot.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/host.test.ts,src/boot.test.ts" },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],
