@@ -160,6 +160,15 @@ export const TARGETS = {
     note: "the host kernel's boot from the DTB (bootHost: /cpus, PVR, maps, options), its cost table, log and kvm_exit names, measured with src/host.test.ts and src/boot.test.ts",
     env: { STOPSIM_MUTATE_TESTS: "src/host.test.ts,src/boot.test.ts" },
   },
+  "host-cpu": {
+    dir: "packages/host",
+    mutate: ["src/cpu.ts"],
+    note: "one host CPU: hrtimers, the decrementer, task scheduling, the idle loop (menu, snooze, stop) and the interrupt entry, measured with src/cpu.test.ts, src/idle-menu.test.ts and the KVM suites that run tasks on it (timed-steps, halt-poll-cede)",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/cpu.test.ts,src/idle-menu.test.ts,src/kvm/timed-steps.test.ts,src/kvm/halt-poll-cede.test.ts",
+    },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],
