@@ -167,6 +167,7 @@ describe("a migration that succeeds", () => {
     const at = (ns: number, f: () => void) => s.sim.schedule(ns, f, "test");
     at(MS / 2, () => s.src.event("RESUME")); // a RESUME without a STOP: nothing to end
     at(MS / 4 + MS / 2, () => s.src.event("STOP"));
+    at(MS - MS / 10, () => s.src.event("STOP")); // already paused: the pause goes on from 0.75 ms
     at(MS + MS / 4, () => s.src.event("RESUME"));
     at(MS + MS / 2, () => {
       s.src.status = "paused";

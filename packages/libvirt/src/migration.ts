@@ -80,6 +80,7 @@ export class MigrationJob {
   private readonly phases: MigrationPhase[] = [];
   private readonly startNs: number;
   private readonly eventsBefore: number;
+  /** The destination domain, once Prepare started it. */
   private dst: Domain | undefined;
   private queryMigrate: Record<string, unknown> | undefined;
   private readonly wasRunning: boolean;
@@ -99,15 +100,14 @@ export class MigrationJob {
     }
     this.startNs = src.driver.sim.now;
     this.eventsBefore = src.process.events.length;
-    this.wasRunning = false;
     // Begin: qemuMigrationSrcBeginPhase + qemuMigrationSrcStoreDomainState
     this.phase("begin3");
     const st = src.getState();
+    this.wasRunning = st.state === "running";
     if (st.state !== "running" && st.state !== "paused") {
       this.fail("begin3", qemuError(VIR_ERR_OPERATION_INVALID, "domain is not running"));
       return;
     }
-    this.wasRunning = st.state === "running";
     this.note(
       src.driver,
       "begin3",
@@ -138,7 +138,8 @@ export class MigrationJob {
       this.fail("prepare", r.error);
       return;
     }
-    this.dst = dconn.adoptIncoming(def, r.process);
+    const dst = dconn.adoptIncoming(def, r.process);
+    this.dst = dst;
     const uri = `tcp:[::]:${MIGRATION_PORT_MIN}`;
     try {
       if (this.opts.returnPath) {
@@ -150,16 +151,16 @@ export class MigrationJob {
     } catch (e) {
       // qemuMigrationDstPrepareActive's error path: qemuProcessStop(VIR_DOMAIN_SHUTOFF_FAILED),
       // and the transient domain is removed (qemuMigrationDstPrepareFresh cleanup)
-      this.dst.stop("failed");
+      dst.stop("failed");
       this.fail("prepare", monitorClosedError(def.name, `${r.process.stderr.trimEnd()}\n${String(e)}`));
       return;
     }
     this.note(dconn, "prepare", "qemuMigrationDstRun", `Setting up incoming migration with URI ${uri}`);
-    this.perform();
+    this.perform(dst);
   }
 
   // Perform on the source: qemuMigrationSrcRun (capabilities, migrate) + WaitForCompletion
-  private perform(): void {
+  private perform(dst: Domain): void {
     const { src, dconn } = this;
     this.phase("perform3");
     const uri = `tcp:${dconn.hostname}:${MIGRATION_PORT_MIN}`;
@@ -168,10 +169,10 @@ export class MigrationJob {
     });
     this.note(src.driver, "perform3", "qemuMigrationSrcRun", `migrate to ${uri}`);
     src.process.qmp("migrate", { uri });
-    this.waitForCompletion();
+    this.waitForCompletion(dst);
   }
 
-  private waitForCompletion(): void {
+  private waitForCompletion(dst: Domain): void {
     const { src } = this;
     const info = src.process.qmp("query-migrate") as Record<string, unknown>;
     this.queryMigrate = info;
@@ -179,7 +180,7 @@ export class MigrationJob {
     if (status === "setup" || status === "active" || status === "device") {
       src.driver.sim.schedule(
         this.opts.pollNs ?? 1_000_000,
-        () => this.waitForCompletion(),
+        () => this.waitForCompletion(dst),
         "libvirt.migration.poll",
       );
       return;
@@ -188,7 +189,7 @@ export class MigrationJob {
       src.setState("paused", "migration");
       this.note(src.driver, "perform3", "qemuMigrationSrcWaitForCompletion", "migration completed");
       this.phase("perform3_done");
-      this.finish(false);
+      this.finish(dst, false);
       return;
     }
     // qemuMigrationJobCheckStatus: VIR_DOMAIN_JOB_STATUS_FAILED
@@ -197,18 +198,16 @@ export class MigrationJob {
     this.note(src.driver, "perform3", "qemuMigrationJobCheckStatus", error.message);
     this.firstError = error;
     this.firstFailedPhase = "perform3";
-    this.finish(true);
+    this.finish(dst, true);
   }
 
   private firstError: VirError | undefined;
   private firstFailedPhase: MigrationPhase | undefined;
 
   // Finish on the destination: qemuMigrationDstFinish
-  private finish(cancelled: boolean): void {
+  private finish(dst: Domain, cancelled: boolean): void {
     const { dconn } = this;
-    const dst = this.dst;
     this.phase("finish3");
-    if (dst === undefined) return;
     if (cancelled) {
       // the source failed: the destination is killed (qemuProcessStop, VIR_DOMAIN_SHUTOFF_FAILED)
       this.note(dconn, "finish3", "qemuMigrationDstFinish", "migration cancelled: stopping the destination");
