@@ -305,6 +305,9 @@ export function renderReport(data: ReportData): string {
   const timeline = d.timeline ? prepareTimeline(d.timeline) : null;
   const latency = d.latency ? prepareLatency(d.latency) : null;
   const fleet = d.fleet ? prepareFleet(d.fleet) : null;
+  const timelineNote = d.timeline?.note;
+  const intervalMethod = d.latency?.intervalMethod;
+  const overSeeds = d.fleet?.overSeeds;
   const client: ClientData = {
     timeline: timeline?.client ?? null,
     latency: latency?.client ?? [],
@@ -312,7 +315,7 @@ export function renderReport(data: ReportData): string {
   };
 
   const timelineHtml = timeline
-    ? `${d.timeline?.note ? `<p class="note" id="timeline-note"><strong>Partial timeline:</strong> ${escapeHtml(d.timeline.note)}.</p>\n` : ""}<p>Run: <strong>${escapeHtml(timeline.client.runLabel)}</strong>. Bar height and the short tag inside wide bars also tell the state (running tallest, CEDE lowest); exit reasons are markers above the bars. Drag with the zoom tool, scroll the wheel, or move the slider to zoom.</p>
+    ? `${timelineNote ? `<p class="note" id="timeline-note"><strong>Partial timeline:</strong> ${escapeHtml(timelineNote)}.</p>\n` : ""}<p>Run: <strong>${escapeHtml(timeline.client.runLabel)}</strong>. Bar height and the short tag inside wide bars also tell the state (running tallest, CEDE lowest); exit reasons are markers above the bars. Drag with the zoom tool, scroll the wheel, or move the slider to zoom.</p>
 <div class="chart" id="chart-timeline" role="img" aria-describedby="timeline-table"></div>
 ${renderTimelineSummary(timeline.summary, timeline.client.unit.label)}`
     : empty(
@@ -329,12 +332,12 @@ ${
     ? `<div class="charts-grid">${latency.client.map((l, i) => `<div class="chart" id="chart-latency-${i}" role="img" aria-describedby="latency-table" data-state="${escapeHtml(l.state)}"></div>`).join("")}</div>`
     : empty("No wakeup-latency samples in this report: only the measured reference is listed below.")
 }
-${renderLatencyTable(latency.rows, d.latency?.intervalMethod)}`
+${renderLatencyTable(latency.rows, intervalMethod)}`
       : empty("No wakeup-latency data in this report.");
 
   const fleetHtml = fleet
     ? `<div class="chart" id="chart-fleet" role="img" aria-describedby="fleet-table"></div>
-${renderFleetTable(fleet.rows)}${d.fleet?.overSeeds ? `\n${renderFleetSpread(d.fleet.overSeeds)}` : ""}`
+${renderFleetTable(fleet.rows)}${overSeeds ? `\n${renderFleetSpread(overSeeds)}` : ""}`
     : empty("No fleet data in this report: no fleet run was recorded.");
 
   // Transpilers that keep function names (esbuild's keepNames, used by tsx and vitest) wrap
