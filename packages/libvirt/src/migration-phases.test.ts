@@ -122,6 +122,15 @@ describe("a migration that succeeds", () => {
     expect(s.h2.driver.lookup("vm1").process).toBe(dst);
   });
 
+  it("needs no callback: the caller may read the result when the job is done", () => {
+    const s = setup([{ status: "active" }, { status: "completed" }]);
+    const job = migrateDomain(s.dom, s.h2.driver);
+    expect(job.done).toBe(false);
+    s.sim.runFor(MS);
+    expect(job.done).toBe(true);
+    expect(job.result?.ok).toBe(true);
+  });
+
   it("polls query-migrate at the interval asked through setup, active and device", () => {
     const s = setup([
       { status: "setup" },
