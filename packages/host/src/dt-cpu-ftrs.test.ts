@@ -77,6 +77,8 @@ interface Feat {
   fscr?: number;
   hwcap?: number;
   deps?: string[];
+  /** raw "isa" bytes (for malformed values) */
+  isaRaw?: Uint8Array;
   /** raw "dependencies" bytes (for malformed values) */
   depsRaw?: Uint8Array;
 }
@@ -98,6 +100,7 @@ function featuresTree(feats: Record<string, Feat>, isa = 3000): DeviceTree {
     const n = node.addChild(name);
     nodes.set(name, n);
     if (f.isa !== undefined) n.setPropU32("isa", f.isa);
+    if (f.isaRaw !== undefined) n.setProp("isa", f.isaRaw);
     if (f.usable !== undefined) n.setPropU32("usable-privilege", f.usable);
     if (f.hv !== undefined) n.setPropU32("hv-support", f.hv);
     if (f.os !== undefined) n.setPropU32("os-support", f.os);
@@ -247,6 +250,19 @@ describe("process_cpufeatures_node: malformed nodes are skipped with the kernel'
       {},
       "unwanted hv_support/hfscr_bit_nr",
     ],
+    [
+      "hv-support alone on an OS feature",
+      { isa: 3000, usable: OS, hv: 1 },
+      {},
+      "unwanted hv_support/hfscr_bit_nr",
+    ],
+    [
+      "os-support alone on an HV feature",
+      { isa: 3000, usable: HV, os: 1 },
+      {},
+      "unwanted os_support/fscr_bit_nr",
+    ],
+    ["isa of two bytes", { isaRaw: new Uint8Array([0x0b, 0xb8]), usable: PR }, {}, "missing isa property"],
     ["fscr bit without os-support", { isa: 3000, usable: OS, fscr: 5 }, {}, "unwanted fscr_bit_nr"],
     ["os-support FSCR without a bit", { isa: 3000, usable: OS, os: 1 }, {}, "missing fscr_bit_nr"],
     [
@@ -503,6 +519,111 @@ describe("the enable handlers of dt_cpu_feature_match_table", () => {
 
 const IDLE_STOP = "idle-stop-guest";
 
+/** linux v5.7 arch/powerpc/kernel/dt_cpu_ftrs.c dt_cpu_feature_match_table, in its order. */
+const LINUX_MATCH_TABLE = [
+  "hypervisor",
+  "big-endian",
+  "little-endian",
+  "smt",
+  "interrupt-facilities",
+  "timer-facilities",
+  "timer-facilities-v3",
+  "debug-facilities",
+  "come-from-address-register",
+  "branch-tracing",
+  "floating-point",
+  "vector",
+  "vector-scalar",
+  "vector-scalar-v3",
+  "decimal-floating-point",
+  "decimal-integer",
+  "quadword-load-store",
+  "vector-crypto",
+  "mmu-hash",
+  "mmu-radix",
+  "mmu-hash-v3",
+  "virtual-page-class-key-protection",
+  "transactional-memory",
+  "transactional-memory-v3",
+  "tm-suspend-hypervisor-assist",
+  "tm-suspend-xer-so-bug",
+  "idle-nap",
+  "alignment-interrupt-dsisr",
+  "idle-stop",
+  "machine-check-power8",
+  "performance-monitor-power8",
+  "data-stream-control-register",
+  "event-based-branch",
+  "target-address-register",
+  "branch-history-rolling-buffer",
+  "control-register",
+  "processor-control-facility",
+  "processor-control-facility-v3",
+  "processor-utilization-of-resources-register",
+  "no-execute",
+  "strong-access-ordering",
+  "cache-inhibited-large-page",
+  "coprocessor-icswx",
+  "hypervisor-virtualization-interrupt",
+  "program-priority-register",
+  "wait",
+  "atomic-memory-operations",
+  "branch-v3",
+  "copy-paste",
+  "decimal-floating-point-v3",
+  "decimal-integer-v3",
+  "fixed-point-v3",
+  "floating-point-v3",
+  "group-start-register",
+  "pc-relative-addressing",
+  "machine-check-power9",
+  "performance-monitor-power9",
+  "event-based-branch-v3",
+  "random-number-generator",
+  "system-call-vectored",
+  "trace-interrupt-v3",
+  "vector-v3",
+  "vector-binary128",
+  "vector-binary16",
+  "wait-v3",
+];
+
+describe("the match table, row by row (dt_cpu_ftrs=known: only known features are enabled)", () => {
+  it("every feature of the kernel's table has a handler that enables it; system-call-vectored's refuses", () => {
+    const feats = Object.fromEntries(LINUX_MATCH_TABLE.map((n) => [n, plain]));
+    const { spec, log } = scan({ ...feats, "zz-not-in-table": plain }, { enableUnknown: false });
+    expect(spec.enabledFeatures).toEqual(LINUX_MATCH_TABLE.filter((n) => n !== "system-call-vectored"));
+    expect(spec.disabledFeatures).toEqual(["system-call-vectored", "zz-not-in-table"]);
+    expect(log.at("err")).toEqual([]);
+    expect(log.at("debug").filter((l) => l.endsWith("(unknown)"))).toEqual([]);
+  });
+
+  it("handlers that clear LPCR bits clear only those: the wake-up bits set before stay", () => {
+    const { spec } = scan({
+      "idle-stop": plain,
+      "hypervisor-virtualization-interrupt": plain,
+      hypervisor: { isa: 3000, usable: HV },
+      "mmu-hash-v3": plain,
+      "mmu-hash": plain,
+      "data-stream-control-register": plain,
+    });
+    expect(spec.lpcr).toBe(
+      LPCR_PECE0 |
+        LPCR_PECE1 |
+        LPCR_PECE2 |
+        LPCR_HVICE |
+        LPCR_HEIC |
+        LPCR_PECE_HVEE |
+        LPCR_VPM0 |
+        (0x10n << 47n) |
+        (4n << 52n),
+    );
+    // the hypervisor handler adds HVMODE (already in the base) and takes nothing away
+    const base = scan({}).spec.cpuFeatures;
+    expect(scan({ hypervisor: { isa: 3000, usable: HV } }).spec.cpuFeatures).toBe(base);
+  });
+});
+
 describe("cpufeatures_deps_enable: features with dependencies", () => {
   it("a feature whose dependency is enabled is enabled after it", () => {
     const { spec } = scan({
@@ -555,6 +676,15 @@ describe("cpufeatures_deps_enable: features with dependencies", () => {
     tree.requireNode("/cpus/ibm,powerpc-cpu-features/smt").setPropU32("dependencies", 0x777);
     const s = scanDtCpuFeatures(tree, opts(), new KernelLog(new Simulation()));
     expect(s.enabledFeatures).toEqual(["smt", "little-endian"]);
+  });
+
+  it("a dependency disabled in the second pass (it has dependencies itself) disables its dependants", () => {
+    const { spec } = scan({
+      smt: { ...plain, deps: ["system-call-vectored"] },
+      "system-call-vectored": { ...plain, depsRaw: new Uint8Array(0) },
+    });
+    expect(spec.disabledFeatures).toEqual(["smt", "system-call-vectored"]);
+    expect(spec.cpuFeatures & CPU_FTR_SMT).toBe(0n);
   });
 
   it("a disabled dependency listed after an enabled one still disables the feature", () => {

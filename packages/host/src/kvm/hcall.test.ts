@@ -300,7 +300,10 @@ describe("H_REGISTER_VPA (do_h_register_vpa)", () => {
     const { v0, be16 } = withMemory();
     const reg = (addr: number, sub = U.H_VPA_REG_VPA, id = 0n) =>
       doHRegisterVpa(v0, flags(sub), id, BigInt(addr));
-    expect(reg(VPA + 64)).toBe(U.H_PARAMETER); // not on a 128-byte line
+    // not on a 128-byte line, or null, though each holds a valid lppaca length
+    be16(VPA + 64 + 4, 640);
+    be16(4, 640);
+    expect(reg(VPA + 64)).toBe(U.H_PARAMETER);
     expect(reg(0)).toBe(U.H_PARAMETER);
     expect(reg(0x20000)).toBe(U.H_PARAMETER); // outside the slot
     expect(reg(VPA, U.H_VPA_REG_VPA, 5n)).toBe(U.H_PARAMETER);
@@ -319,6 +322,12 @@ describe("H_REGISTER_VPA (do_h_register_vpa)", () => {
   it("a DTL or SLB shadow needs a VPA; a DTL needs room for one dtl_entry", () => {
     const { v0, be32 } = withMemory();
     const reg = (sub: number, addr: number) => doHRegisterVpa(v0, flags(sub), 0n, BigInt(addr));
+    // an area shorter than struct reg_vpa (8 bytes) is refused before anything else
+    be32(SLB + 4, 7);
+    expect(reg(U.H_VPA_REG_SLB, SLB)).toBe(U.H_PARAMETER);
+    be32(SLB + 4, 8);
+    expect(reg(U.H_VPA_REG_SLB, SLB)).toBe(U.H_RESOURCE);
+    be32(SLB + 4, 0x100);
     expect(reg(U.H_VPA_REG_DTL, DTL)).toBe(U.H_RESOURCE);
     expect(reg(U.H_VPA_REG_SLB, SLB)).toBe(U.H_RESOURCE);
     expect(reg(U.H_VPA_REG_VPA, VPA)).toBe(U.H_SUCCESS);
