@@ -341,20 +341,21 @@ describe("KVM XIVE device: mmap", () => {
   });
 });
 
-describe("KVM XIVE device: entry, exit and cede", () => {
-  function ready() {
-    const s = setup();
-    expect(s.dev.connectVcpu(s.vcpu(0, 1), 0)).toBe(0);
-    expect(s.dev.setAttr(U.KVM_DEV_XIVE_GRP_EQ_CONFIG, eqAttr(0, 6), eq())).toBe(0);
-    expect(s.dev.setAttr(U.KVM_DEV_XIVE_GRP_SOURCE, 1n)).toBe(0);
-    expect(s.dev.setAttr(U.KVM_DEV_XIVE_GRP_SOURCE_CONFIG, 1n, srcCfg(0, 6, 0x10))).toBe(0);
-    const hw = s.dev.hwIrqOf(1) as number;
-    s.host.hw.esbLoad(hw, XIVE_ESB_SET_PQ_00);
-    const st = s.dev.vcpuState(0);
-    if (st === undefined) throw new Error("state");
-    return { ...s, hw, st, tctx: s.host.hw.tctx(1) };
-  }
+/** vCPU 0 (server 0, on host CPU `hostCpu`) with a queue at priority 6 and source 1 routed to it, unmasked. */
+function ready(hostCpu = 1) {
+  const s = setup();
+  expect(s.dev.connectVcpu(s.vcpu(0, hostCpu), 0)).toBe(0);
+  expect(s.dev.setAttr(U.KVM_DEV_XIVE_GRP_EQ_CONFIG, eqAttr(0, 6), eq())).toBe(0);
+  expect(s.dev.setAttr(U.KVM_DEV_XIVE_GRP_SOURCE, 1n)).toBe(0);
+  expect(s.dev.setAttr(U.KVM_DEV_XIVE_GRP_SOURCE_CONFIG, 1n, srcCfg(0, 6, 0x10))).toBe(0);
+  const hw = s.dev.hwIrqOf(1) as number;
+  s.host.hw.esbLoad(hw, XIVE_ESB_SET_PQ_00);
+  const st = s.dev.vcpuState(0);
+  if (st === undefined) throw new Error("state");
+  return { ...s, hw, st, tctx: s.host.hw.tctx(hostCpu) };
+}
 
+describe("KVM XIVE device: entry, exit and cede", () => {
   it("VP_STATE round-trips words 0-1 of the OS ring; unknown vCPUs -ENOENT", () => {
     const { dev } = ready();
     const w01 = 0x00ff0000000000ffn;
@@ -446,16 +447,7 @@ describe("KVM XIVE device: entry, exit and cede", () => {
 
 describe("the host ring after an escalation", () => {
   it("the escalation is presented on the hypervisor ring (QW3), not the OS ring", () => {
-    const { dev, host, hw } = (() => {
-      const s = setup();
-      expect(s.dev.connectVcpu(s.vcpu(0, 3), 0)).toBe(0);
-      expect(s.dev.setAttr(U.KVM_DEV_XIVE_GRP_EQ_CONFIG, eqAttr(0, 6), eq())).toBe(0);
-      expect(s.dev.setAttr(U.KVM_DEV_XIVE_GRP_SOURCE, 1n)).toBe(0);
-      expect(s.dev.setAttr(U.KVM_DEV_XIVE_GRP_SOURCE_CONFIG, 1n, srcCfg(0, 6, 0x10))).toBe(0);
-      const h = s.dev.hwIrqOf(1) as number;
-      s.host.hw.esbLoad(h, XIVE_ESB_SET_PQ_00);
-      return { ...s, hw: h };
-    })();
+    const { dev, host, hw } = ready(3);
     expect(dev.rearmEscalation(0)).toBe(true);
     host.hw.trigger(hw);
     expect(host.hw.tctx(3).output(TM_QW3_HV_PHYS)).toBe(true);
