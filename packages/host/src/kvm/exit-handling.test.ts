@@ -82,6 +82,15 @@ describe("kvmppc_handle_exit_hv", () => {
     }
   });
 
+  it("a hypervisor decrementer exit runs the host timers that are due", () => {
+    const { mk } = setup();
+    const v = mk(0);
+    let fired = 0;
+    v.cpu.createTimer(() => fired++, "due").start(v.cpu.sim.now);
+    expect(handleExitHv(v, BOOK3S_INTERRUPT_HV_DECREMENTER, 0n, 0n)).toBe(RESUME);
+    expect(fired).toBe(1);
+  });
+
   it("sc 1: the hcall and its nine arguments go to userspace as KVM_EXIT_PAPR_HCALL", () => {
     const { mk } = setup();
     const v = mk(0);
@@ -119,8 +128,12 @@ describe("kvmppc_handle_exit_hv", () => {
     expect(plain.pc).toBe(PC);
     expect(plain.pendingProgram).toBe(SRR1_PROGILL);
     expect(plain.programInterrupts).toBe(1);
-    // any other facility: a program interrupt even in a build that emulates stop
-    const other = setup("patch1").mk(0);
+    // any other facility: a program interrupt even in a build that emulates stop, and even with a
+    // msgsndp at the PC (only a MSGP facility trap is emulated as a doorbell)
+    const o = setup("patch1");
+    const other = o.mk(0);
+    o.ram.write32(Number(PC), msgsndp(5), false);
+    other.gpr.set(5, dbellServerMessage(1));
     other.hfscr = 3n << 56n;
     handleExitHv(other, BOOK3S_INTERRUPT_H_FAC_UNAVAIL, 0n, 0n);
     expect(other.pendingProgram).toBe(SRR1_PROGILL);
@@ -267,13 +280,15 @@ describe("kvmppc_emulate_doorbell_instr", () => {
     expect(emulateDoorbellInstr(v4)).toBe(true);
     expect(v4.doorbellRequest).toBe(true);
     expect(vs[0].doorbellRequest).toBe(false);
+    v4.doorbellRequest = false;
     // thread 4 of a 4-thread vCore, and 0x41 (bit 6 set, "arg &= 0x7f" keeps it): no target
     for (const thr of [4, 0x41]) {
       vs[0].pc = PC;
       vs[0].gpr.set(5, dbellServerMessage(thr));
       expect(emulateDoorbellInstr(vs[0])).toBe(true);
     }
-    expect(vs.slice(0, 4).map((v) => v.doorbellRequest)).toEqual([false, false, false, false]);
+    // thread 4 would be vCPU 4, the next vCore's first thread: not reached
+    expect(vs.map((v) => v.doorbellRequest)).toEqual([false, false, false, false, false]);
     // a message that is not a server doorbell (type 4) is ignored
     vs[0].pc = PC;
     vs[0].gpr.set(5, (4n << 27n) | 1n);
@@ -302,6 +317,11 @@ describe("kvmppc_emulate_doorbell_instr", () => {
     expect(vs[0].pc).toBe(PC);
     const s2 = at(0x7c0002a6 | (1 << 11)); // mfspr, primary 31 xo 339: not modelled
     expect(emulateDoorbellInstr(s2.vs[0])).toBe(false);
+    // msgsndp's extended opcode under another primary opcode is not msgsndp
+    const s3 = at((24 << 26) | (5 << 11) | (142 << 1));
+    s3.vs[0].gpr.set(5, dbellServerMessage(1));
+    expect(emulateDoorbellInstr(s3.vs[0])).toBe(false);
+    expect(s3.vs[1].doorbellRequest).toBe(false);
     const far = at(msgsndp(5));
     far.vs[0].pc = 0x200000n; // outside the slot
     expect(emulateDoorbellInstr(far.vs[0])).toBe(false);
