@@ -7,6 +7,7 @@ import { HARD_IRQ, lazyIrqPending, localIrqEnable, localIrqEnableNoReplay } from
 import type { GuestKernel } from "./kernel.js";
 import { readVpaStatus } from "./lpar.js";
 import { stepCharge, stepExec, stepSync } from "./runner.js";
+import { pickNextTask } from "./sched.js";
 import { decOp, programDecTicks, restartTick, stopTick } from "./time.js";
 import { noteTimerWakeup } from "./watchdog.js";
 
@@ -206,9 +207,14 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
       if (w !== null) yield w;
     }
     cpu.inIdle = false;
-    yield* restartTick(kernel, cpu);
-    // schedule_idle
-    yield* cpu.schedule();
+    w = restartTick(kernel, cpu);
+    if (w !== null) yield w;
+    // schedule_idle -> __schedule
+    w = stepCharge(cpu, c.contextSwitchNs);
+    if (w !== null) yield w;
+    w = stepSync(cpu);
+    if (w !== null) yield w;
+    yield pickNextTask(cpu);
   }
 }
 

@@ -46,29 +46,10 @@ export function* taskMain(kernel: GuestKernel, cpu: GuestCpu, task: Task): KCode
       w = stepCharge(cpu, op.ns);
       if (w !== null) yield w;
       if (cpu.needResched && task.state === "running") yield* schedule(cpu);
-    } else {
-      yield* taskOp(kernel, cpu, task, op);
-    }
-    // the return to user mode: the program goes on once the kernel path's time has passed
-    w = stepSync(cpu);
-    if (w !== null) yield w;
-    input = kernel.sim.now;
-  }
-}
-
-export function* taskOp(kernel: GuestKernel, cpu: GuestCpu, task: Task, op: TaskOp): KCode {
-  const c = kernel.costs;
-  switch (op.k) {
-    case "compute":
-      yield { k: "work", ns: op.ns };
-      break;
-    case "syscall":
-      yield { k: "delay", ns: op.ns };
-      break;
-    case "sleep":
-    case "sleepUntil": {
+    } else if (op.k === "sleep" || op.k === "sleepUntil") {
+      // hrtimer_nanosleep: the task sleeps on an hrtimer whose callback wakes it
       const expires = op.k === "sleep" ? cpu.ktime() + op.ns : op.guestNs;
-      let w = stepCharge(cpu, c.pipeSyscallNs / 2);
+      w = stepCharge(cpu, kernel.costs.pipeSyscallNs / 2);
       if (w !== null) yield w;
       const t: HrTimer = {
         name: "hrtimer_wakeup",
@@ -80,9 +61,38 @@ export function* taskOp(kernel: GuestKernel, cpu: GuestCpu, task: Task, op: Task
       task.state = "sleeping";
       w = hrtimerStartStep(cpu, t);
       if (w !== null) yield w;
-      yield* schedule(cpu);
-      break;
+      // __schedule
+      w = stepCharge(cpu, cpu.k.costs.contextSwitchNs);
+      if (w !== null) yield w;
+      w = stepSync(cpu);
+      if (w !== null) yield w;
+      yield pickNextTask(cpu);
+      // return to user mode: reschedule if asked to
+      if (cpu.needResched && taskIsRunning(task)) yield* schedule(cpu);
+    } else {
+      yield* taskOp(kernel, cpu, task, op);
     }
+    // the return to user mode: the program goes on once the kernel path's time has passed
+    w = stepSync(cpu);
+    if (w !== null) yield w;
+    input = kernel.sim.now;
+  }
+}
+
+/** task_is_running(p) (read after the task was switched back in). */
+function taskIsRunning(task: Task): boolean {
+  return task.state === "running";
+}
+
+export function* taskOp(kernel: GuestKernel, cpu: GuestCpu, task: Task, op: TaskOp): KCode {
+  const c = kernel.costs;
+  switch (op.k) {
+    case "compute":
+      yield { k: "work", ns: op.ns };
+      break;
+    case "syscall":
+      yield { k: "delay", ns: op.ns };
+      break;
     case "read": {
       yield { k: "delay", ns: c.pipeSyscallNs };
       // the pipe is shared with tasks on other CPUs: read it once the path's time has passed
@@ -169,6 +179,14 @@ export function* schedule(cpu: GuestCpu): KCode {
   // the runqueue is read and the switch accounted once the path's time has passed
   w = stepSync(cpu);
   if (w !== null) yield w;
+  yield pickNextTask(cpu);
+}
+
+/**
+ * __schedule() once its cost has passed (`schedule`, or its callers inline): picks the next task
+ * (pick_next_task) and returns the context switch to yield.
+ */
+export function pickNextTask(cpu: GuestCpu): KOp {
   // pick up remote wakeups queued for us (sched_ttwu_pending on the way)
   for (const t of cpu.wakeList.splice(0)) enqueue(cpu, t);
   cpu.needResched = false;
@@ -187,5 +205,5 @@ export function* schedule(cpu: GuestCpu): KCode {
     next.ranAt = cpu.sim.now;
     next.onSwitchIn?.(next, cpu.sim.now);
   }
-  yield { k: "switch", to: next };
+  return { k: "switch", to: next };
 }

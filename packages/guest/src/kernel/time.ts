@@ -38,14 +38,16 @@ export function stopTick(_kernel: GuestKernel, cpu: GuestCpu): void {
   cpu.tickRunning = false;
 }
 
-/** tick_nohz_idle_exit -> tick_nohz_restart */
-export function* restartTick(kernel: GuestKernel, cpu: GuestCpu): KCode {
-  if (cpu.tickRunning || cpu.tickTimer === null) return;
+/**
+ * tick_nohz_idle_exit -> tick_nohz_restart, inline: null when done, else the operation the caller
+ * yields (runner.ts stepExec).
+ */
+export function restartTick(kernel: GuestKernel, cpu: GuestCpu): KOp | null {
+  if (cpu.tickRunning || cpu.tickTimer === null) return null;
   const tick = kernel.tickNs;
   cpu.tickTimer.expires = (Math.floor(cpu.ktime() / tick) + 1) * tick;
   cpu.tickRunning = true;
-  const w = hrtimerStartStep(cpu, cpu.tickTimer);
-  if (w !== null) yield w;
+  return hrtimerStartStep(cpu, cpu.tickTimer);
 }
 
 /** set_dec's instruction: mtspr DEC from r(R_SPR). */
