@@ -142,6 +142,11 @@ export class SmtCore {
 
   /** Called by the threads when they stop, wake, or change priority. */
   notifyChange(): void {
+    // the speeds' inputs (which threads run, at which priority) as they were at the last
+    // recompute: nothing can have changed (a priority set to the one it had, an rfid that did not
+    // stop or wake anything)
+    const sig = this.inputSignature();
+    if (sig === this.computedFor && sig !== -1) return;
     this.dirty = true;
     if (this.listeners.length === 0) return;
     if (!this.recompute()) return;
@@ -155,9 +160,28 @@ export class SmtCore {
     }
   }
 
+  /**
+   * Which threads run and at which priority, 4 bits per thread (-1 for cores of more than 8
+   * threads: no signature, always recompute).
+   */
+  private inputSignature(): number {
+    const ts = this.threads;
+    if (ts.length > 8) return -1;
+    let sig = 0;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i];
+      sig |= ((t.stopped ? 0 : 1) | (t.priority << 1)) << (4 * i);
+    }
+    return sig;
+  }
+
+  /** The input signature the speeds were last computed for. */
+  private computedFor = -1;
+
   /** Recomputes the speeds; true when any changed. */
   private recompute(): boolean {
     this.dirty = false;
+    this.computedFor = this.inputSignature();
     const ts = this.threads;
     const weights = this.sharing.priorityWeight;
     let n = 0;

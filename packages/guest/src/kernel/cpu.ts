@@ -136,6 +136,9 @@ export const PACA_IRQ_DEC = 0x08;
 export const PPC_MSG_CALL_FUNCTION = 0;
 export const PPC_MSG_RESCHEDULE = 1;
 
+/** plpar_hcall's `sc 1`. */
+const HCALL: ExecOp = { k: "exec", sym: TEXT.hcall, i: 0 };
+
 export const GPRS_SAVED = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, R_MSR, R_SPR, R_DBELL];
 export const EXC_PROLOG_SAVE_PPR: ExecOp = { k: "exec", sym: TEXT.exceptionProlog, i: 0 };
 export const EXC_PROLOG_HMT_MEDIUM: ExecOp = { k: "exec", sym: TEXT.exceptionProlog, i: 1 };
@@ -457,14 +460,19 @@ export class GuestCpu implements ThreadSoftware {
 
   /** plpar_hcall: r3 = opcode, r4.. = arguments; returns [r3, r4]. */
   *hcall(nr: number, ...args: bigint[]): Generator<KOp, [bigint, bigint], void> {
+    yield this.hcallSetup(nr, args);
+    const t = this.thread;
+    return [BigInt.asIntN(64, t.gpr(3)), t.gpr(4)];
+  }
+
+  /** plpar_hcall up to its `sc 1`: r3 = opcode, r4.. = arguments; returns the `sc 1` to issue. */
+  hcallSetup(nr: number, args: readonly bigint[]): ExecOp {
     const t = this.thread;
     t.setGpr(3, BigInt(nr));
-    args.forEach((a, i) => {
-      t.setGpr(4 + i, BigInt.asUintN(64, a));
-    });
-    this.stats.hcalls.set(nr, (this.stats.hcalls.get(nr) ?? 0) + 1);
-    yield { k: "exec", sym: TEXT.hcall, i: 0 };
-    return [BigInt.asIntN(64, t.gpr(3)), t.gpr(4)];
+    for (let i = 0; i < args.length; i++) t.setGpr(4 + i, BigInt.asUintN(64, args[i]));
+    const counts = this.stats.hcalls;
+    counts.set(nr, (counts.get(nr) ?? 0) + 1);
+    return HCALL;
   }
 
   /**

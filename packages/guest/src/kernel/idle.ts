@@ -172,7 +172,8 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
           if (!lazyIrqPending(cpu)) {
             cpu.irqHappened &= ~PACA_IRQ_HARD_DIS;
             cpu.softEnabled = true;
-            yield* cpu.hcall(H_CEDE);
+            w = stepExec(cpu, cpu.hcallSetup(H_CEDE, NO_ARGS));
+            if (w !== null) yield w;
             // H_CEDE returns with MSR[EE]=1; the kernel warns and fixes it up otherwise
             if ((cpu.thread.msr & MSR_EE) === 0n) {
               kernel.console.printk(
@@ -222,6 +223,7 @@ const SNOOZE_HMT_LOW: ExecOp = { k: "exec", sym: TEXT.snooze, i: 0 };
 const SNOOZE_HMT_VERY_LOW: ExecOp = { k: "exec", sym: TEXT.snooze, i: 1 };
 const SNOOZE_HMT_MEDIUM: ExecOp = { k: "exec", sym: TEXT.snooze, i: 2 };
 const STOP: ExecOp = { k: "exec", sym: TEXT.stopLoop, i: 0 };
+const NO_ARGS: readonly bigint[] = [];
 
 /**
  * arch_cpu_idle before a cpuidle driver is registered: polls at low priority with interrupts

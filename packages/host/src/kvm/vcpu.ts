@@ -2,7 +2,7 @@
 // kvmppc_vcore_blocked, kvmppc_fast_vcpu_kick_hv, kvmppc_set_msr_hv): a vCPU, its register state
 // and its thread on a host CPU; entry/exit, ONE_REG, hcalls and XICS-on-XIVE live beside it.
 
-import { nsToTb, tbToNs } from "@stopsim/engine";
+import { type Counter, nsToTb, type StatsRegistry, tbToNs } from "@stopsim/engine";
 import {
   HFSCR_BHRB,
   HFSCR_DSCR,
@@ -473,8 +473,23 @@ export class KvmVcpu implements HostTask {
   countExit(name: string): void {
     this.exitCounts.set(name, (this.exitCounts.get(name) ?? 0) + 1);
     this.vm.countExit(name);
-    this.cpu.sim.stats.counter(`kvm.exit.${name}`).inc();
+    // the registry's counter for this exit, looked up once per name (an exit is a hot path)
+    const stats = this.cpu.sim.stats;
+    if (stats !== this.exitCountersOf) {
+      this.exitCounters.clear();
+      this.exitCountersOf = stats;
+    }
+    let c = this.exitCounters.get(name);
+    if (c === undefined) {
+      c = stats.counter(`kvm.exit.${name}`);
+      this.exitCounters.set(name, c);
+    }
+    c.inc();
   }
+
+  /** The `kvm.exit.<name>` counters of registry `exitCountersOf`, by exit name. */
+  private readonly exitCounters = new Map<string, Counter>();
+  private exitCountersOf: StatsRegistry | null = null;
 
   /** Exit counts per kvm_exit name. */
   exitCountsRecord(): Record<string, number> {
