@@ -84,6 +84,12 @@ export type KWait<Op> =
   /** Halted for good. */
   | { k: "dead" };
 
+/**
+ * Ready to continue where the code left off: one shared value (a wait is replaced, never changed
+ * in place, except a timed wait's end), so the hot continuations allocate nothing.
+ */
+const FROZEN: KWait<never> = Object.freeze({ k: "frozen", op: null });
+
 /** A timed wait (the ones that hold an engine timer). */
 export type KTimedWait<Op> = KWait<Op> & { k: "timer" | "work" | "poll" };
 
@@ -302,7 +308,7 @@ export class KThread<Op> {
     }
     const then = this.thenOp;
     this.thenOp = null;
-    this.wait = { k: "frozen", op: null };
+    this.wait = FROZEN;
     this.o.run(then);
   }
 
@@ -376,31 +382,31 @@ export class KThread<Op> {
         w.timer.cancel();
         const then = this.thenOp;
         this.thenOp = null;
-        this.wait = { k: "frozen", op: null };
+        this.wait = FROZEN;
         return this.remainingCode(Math.max(0, (w.endAt - now) * w.speed), then);
       }
       case "work": {
         w.timer.cancel();
         const rem = Math.max(0, w.remaining - (now - w.lastUpdate) * w.speed);
-        this.wait = { k: "frozen", op: null };
+        this.wait = FROZEN;
         return this.o.ops.work(rem);
       }
       case "poll":
         // the polling loop continues after the interrupt: it re-checks its condition and the time
         w.timer.cancel();
-        this.wait = { k: "frozen", op: null };
+        this.wait = FROZEN;
         return null;
       case "away": {
-        this.wait = { k: "frozen", op: null };
+        this.wait = FROZEN;
         const srr0 = Number(this.hw.getSpr(SPRN_SRR0));
         return srr0 === w.addr ? w.op : null;
       }
       case "stopped":
-        this.wait = { k: "frozen", op: null };
+        this.wait = FROZEN;
         return null;
       case "frozen": {
         const op = w.op;
-        this.wait = { k: "frozen", op: null };
+        this.wait = FROZEN;
         return op;
       }
       case "park":
@@ -424,12 +430,12 @@ export class KThread<Op> {
     const w = this.wait;
     switch (w.k) {
       case "away": {
-        this.wait = { k: "frozen", op: null };
+        this.wait = FROZEN;
         this.continueSoon(pc === w.addr ? w.op : null);
         return;
       }
       case "stopped":
-        this.wait = { k: "frozen", op: null };
+        this.wait = FROZEN;
         this.continueSoon(null);
         return;
       case "frozen":
@@ -474,7 +480,7 @@ export class KThread<Op> {
     }
     if (r === EXEC_INTERRUPT) {
       if (this.deferredVector !== null) {
-        this.wait = { k: "frozen", op: null };
+        this.wait = FROZEN;
         return "interrupt";
       }
       this.wait = { k: "away", op, addr: at };
