@@ -170,6 +170,12 @@ export const TARGETS = {
         "src/cpu.test.ts,src/idle-menu.test.ts,src/kvm/timed-steps.test.ts,src/kvm/halt-poll-cede.test.ts",
     },
   },
+  "qemu-irq": {
+    dir: "packages/qemu",
+    mutate: ["src/irq.ts", "src/spapr-irq.ts", "src/spapr-xive.ts"],
+    note: "ic-mode, the option vectors and CAS, the H_INT_* hcalls on KVM's XIVE device (irq.ts, spapr-irq.ts, spapr-xive.ts), measured with src/irq.test.ts and src/spapr-irq.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/irq.test.ts,src/spapr-irq.test.ts" },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],
