@@ -176,6 +176,12 @@ export const TARGETS = {
     note: "ic-mode, the option vectors and CAS, the H_INT_* hcalls on KVM's XIVE device (irq.ts, spapr-irq.ts, spapr-xive.ts), measured with src/irq.test.ts and src/spapr-irq.test.ts",
     env: { STOPSIM_MUTATE_TESTS: "src/irq.test.ts,src/spapr-irq.test.ts" },
   },
+  "qemu-qmp": {
+    dir: "packages/qemu",
+    mutate: ["src/qmp.ts", "src/errors.ts", "src/ram.ts"],
+    note: "the QMP commands, QEMU's error reports and the guest RAM's dirty log (qmp.ts, errors.ts, ram.ts), measured with src/qmp.test.ts and src/ram.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/qmp.test.ts,src/ram.test.ts" },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],

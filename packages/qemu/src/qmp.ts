@@ -66,7 +66,7 @@ export function qmpDispatch(q: Qemu, command: string, args: Readonly<Record<stri
       if (q.migration && (q.migration.status === "active" || q.migration.status === "device")) {
         throw new QmpError("GenericError", "There's a migration process in progress");
       }
-      for (const c of list as { capability?: unknown; state?: unknown }[]) {
+      for (const [i, c] of (list as { capability?: unknown; state?: unknown }[]).entries()) {
         const name = MIGRATION_CAPABILITY_NAMES.find((n) => n === c.capability);
         if (name === undefined) {
           throw new QmpError(
@@ -74,8 +74,12 @@ export function qmpDispatch(q: Qemu, command: string, args: Readonly<Record<stri
             `Parameter 'capability' does not accept value '${String(c.capability)}'`,
           );
         }
+        // qapi/qobject-input-visitor.c: QERR_INVALID_PARAMETER_TYPE with the member's full name
         if (typeof c.state !== "boolean") {
-          throw new QmpError("GenericError", "Parameter 'state' expects boolean");
+          throw new QmpError(
+            "GenericError",
+            `Invalid parameter type for 'capabilities[${i}].state', expected: boolean`,
+          );
         }
         q.migrationCapabilities[name] = c.state;
       }

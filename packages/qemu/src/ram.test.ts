@@ -1,0 +1,59 @@
+// Guest RAM with KVM's dirty log (linux: virt/kvm/kvm_main.c mark_page_dirty, KVM_GET_DIRTY_LOG;
+// qemu: migration/ram.c migration_bitmap_sync): every store marks the 4 KiB pages it touches.
+import { describe, expect, it } from "vitest";
+import { TARGET_PAGE_SIZE } from "./migration/savevm.js";
+import { GuestRam } from "./ram.js";
+
+const PAGE = TARGET_PAGE_SIZE;
+
+describe("GuestRam", () => {
+  it("marks the pages each store touches, a store across a boundary both", () => {
+    const ram = new GuestRam(16 * PAGE);
+    ram.write8(3 * PAGE + 5, 1);
+    ram.write32(5 * PAGE - 2, 0x01020304); // pages 4 and 5
+    ram.write64(7 * PAGE - 8, 1n); // page 6 only: its last 8 bytes
+    ram.write64(9 * PAGE - 7, 1n); // pages 8 and 9
+    ram.load(11 * PAGE - 1, new Uint8Array(2)); // pages 10 and 11
+    ram.load(13 * PAGE, new Uint8Array(0)); // nothing
+    expect(ram.writtenPages()).toEqual([3, 4, 5, 6, 8, 9, 10, 11]);
+    expect(ram.isWritten(6)).toBe(true);
+    expect(ram.isWritten(7)).toBe(false);
+    expect(ram.isWritten(13)).toBe(false);
+  });
+
+  it("logs dirty pages only while dirty logging is on, each sync handing out and clearing them", () => {
+    const ram = new GuestRam(16 * PAGE);
+    ram.write8(PAGE, 1);
+    expect(ram.syncDirtyLog()).toEqual([]);
+    ram.startDirtyLog();
+    ram.write32(9 * PAGE, 1);
+    ram.write8(2 * PAGE, 1);
+    ram.write8(2 * PAGE + 1, 1);
+    expect(ram.syncDirtyLog()).toEqual([2, 9]);
+    expect(ram.syncDirtyLog()).toEqual([]);
+    ram.write64(4 * PAGE, 1n);
+    ram.stopDirtyLog();
+    expect(ram.syncDirtyLog()).toEqual([]);
+    ram.write8(5 * PAGE, 1);
+    expect(ram.syncDirtyLog()).toEqual([]);
+    // starting again forgets what an earlier log had not handed out
+    ram.startDirtyLog();
+    ram.write8(6 * PAGE, 1);
+    ram.stopDirtyLog();
+    ram.startDirtyLog();
+    expect(ram.syncDirtyLog()).toEqual([]);
+    expect(ram.writtenPages()).toEqual([1, 2, 4, 5, 6, 9]);
+  });
+
+  it("reads a page back byte for byte as the guest stored it", () => {
+    const ram = new GuestRam(4 * PAGE);
+    ram.write32(2 * PAGE, 0x11223344, false);
+    ram.write32(2 * PAGE + 4, 0x55667788, true);
+    ram.write8(3 * PAGE - 1, 0xee);
+    const page = ram.readPage(2);
+    expect([...page.subarray(0, 8)]).toEqual([0x11, 0x22, 0x33, 0x44, 0x88, 0x77, 0x66, 0x55]);
+    expect(page[PAGE - 1]).toBe(0xee);
+    expect(page.length).toBe(PAGE);
+    expect(ram.readPage(0).every((b) => b === 0)).toBe(true);
+  });
+});
