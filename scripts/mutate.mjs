@@ -182,6 +182,15 @@ export const TARGETS = {
     note: "the QMP commands, QEMU's error reports and the guest RAM's dirty log (qmp.ts, errors.ts, ram.ts), measured with src/qmp.test.ts and src/ram.test.ts",
     env: { STOPSIM_MUTATE_TESTS: "src/qmp.test.ts,src/ram.test.ts" },
   },
+  "qemu-machine": {
+    dir: "packages/qemu",
+    mutate: ["src/spapr.ts", "src/migration/migration.ts"],
+    note: "the machine (spapr.ts: creation on KVM, run states, exits, incoming streams) and live migration (migration.ts), measured with src/spapr-machine.test.ts, src/spapr.test.ts, src/qmp.test.ts and src/spapr-hcall.test.ts",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/spapr-machine.test.ts,src/spapr.test.ts,src/qmp.test.ts,src/spapr-hcall.test.ts",
+    },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],

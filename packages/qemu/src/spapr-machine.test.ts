@@ -1,0 +1,242 @@
+// Creating the machine and its life cycle decision by decision, on machines started paused (-S):
+// what QEMU reads of the host CPU (qemu: target/ppc/kvm.c kvmppc_find_cpu_dt / kvmppc_read_int_cpu_dt),
+// how it fails when KVM refuses a step (accel/kvm/kvm-all.c kvm_init, kvm_init_vcpu,
+// kvm_set_user_memory_region), -M help / dumpdtb, and the run-state transitions of
+// softmmu/runstate.c and migration/migration.c.
+import { DeviceTree } from "@stopsim/devicetree";
+import { Simulation } from "@stopsim/engine";
+import { describe, expect, it } from "vitest";
+import { MigrationError, QemuError, QmpError } from "./errors.js";
+import type { KvmSystemFd, KvmVmFd } from "./kvm.js";
+import { Qemu, type QemuCreateOptions, readHostCpuProperties } from "./spapr.js";
+import { bootTestHost, type TestHost } from "./test-helpers/hosts.js";
+import { TinyGuestImage } from "./test-helpers/tiny-guest.js";
+
+const BUILD = { stopLiteCap: true, probeKvmCapStop: false };
+
+function host(sim: Simulation): TestHost {
+  return bootTestHost(sim, { chip: "dd2.3", firmware: "new", kernel: "fallback" }, "h");
+}
+
+function create(over: Partial<QemuCreateOptions> & { sim: Simulation; host: QemuCreateOptions["host"] }) {
+  return Qemu.create({
+    build: BUILD,
+    commandLine: "-M pseries -smp 2 -m 256M -S",
+    image: new TinyGuestImage({ sim: over.sim, stop0lite: "platform" }),
+    name: "q",
+    ...over,
+  });
+}
+
+function machine(cmd = "-M pseries -smp 2 -m 256M -S"): { sim: Simulation; h: TestHost; q: Qemu } {
+  const sim = new Simulation({ seed: 4 });
+  const h = host(sim);
+  const r = create({ sim, host: h.qemuHost, commandLine: cmd });
+  if (r.kind !== "running") throw new Error(r.kind);
+  return { sim, h, q: r.qemu };
+}
+
+function errorOf(fn: () => unknown): QemuError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof QemuError) return e;
+    throw e;
+  }
+  throw new Error("expected a QemuError");
+}
+
+describe("the host CPU as QEMU reads it from /proc/device-tree", () => {
+  it("takes the first PowerPC CPU node with a clock-frequency, one or two cells per property", () => {
+    const t = new DeviceTree();
+    const cpus = t.root.addChild("cpus");
+    cpus.addChild("l2-cache@2000").setPropU32("clock-frequency", 1);
+    cpus.addChild("PowerPC,POWER9@0"); // no clock-frequency: skipped
+    const cpu = cpus.addChild("PowerPC,POWER9@8");
+    cpu.setPropU32("clock-frequency", 2_000_000_000);
+    cpu.setPropU64("ibm,extended-clock-frequency", 3_800_000_000n);
+    cpu.setPropU32("cpu-version", 0x004e1203);
+    cpu.setPropU32("timebase-frequency", 512_000_000);
+    cpu.setPropU32("d-cache-size", 0x8000);
+    cpu.setPropU64("i-cache-size", 0x10000n);
+    cpu.setPropU32("ibm,dec-bits", 56);
+    expect(readHostCpuProperties(t)).toEqual({
+      pvr: 0x004e1203,
+      timebaseFrequency: 512_000_000,
+      clockFrequency: 3_800_000_000,
+      dcacheSize: 0x8000,
+      icacheSize: 0x10000,
+      decBits: 56,
+    });
+    // without the extended property, clock-frequency; a 3-byte property reads as absent
+    cpu.removeProp("ibm,extended-clock-frequency");
+    cpu.setProp("ibm,dec-bits", new Uint8Array(3));
+    const r = readHostCpuProperties(t);
+    expect(r.decBits).toBeUndefined();
+    expect(r.clockFrequency).toBe(2_000_000_000);
+    expect(readHostCpuProperties(undefined)).toEqual({});
+    expect(readHostCpuProperties(new DeviceTree())).toEqual({});
+  });
+
+  it("reads the real host's tree: the PVR of a POWER9 DD2.3 and its 56 decrementer bits", () => {
+    const sim = new Simulation({ seed: 4 });
+    const props = readHostCpuProperties(host(sim).host.tree);
+    expect(props.pvr).toBe(0x004e1203);
+    expect(props.decBits).toBe(56);
+    expect(props.timebaseFrequency).toBe(512_000_000);
+  });
+});
+
+describe("creating the machine", () => {
+  it("answers -M help and -M pseries,help without creating a VM", () => {
+    const sim = new Simulation({ seed: 4 });
+    const h = host(sim);
+    const before = h.host.kvm.vmList.length;
+    const list = create({ sim, host: h.qemuHost, commandLine: "-M help" });
+    expect(list.kind).toBe("help");
+    expect(list.kind === "help" && list.text.split("\n")[0]).toBe("Supported machines are:");
+    expect(h.host.kvm.vmList.length).toBe(before);
+  });
+
+  it("-machine dumpdtb returns the tree it would hand the guest, and runs nothing", () => {
+    const sim = new Simulation({ seed: 4 });
+    const h = host(sim);
+    const r = create({ sim, host: h.qemuHost, commandLine: "-M pseries,dumpdtb=out.dtb -smp 2 -m 256M" });
+    expect(r.kind).toBe("dumpdtb");
+    if (r.kind !== "dumpdtb") return;
+    expect(r.file).toBe("out.dtb");
+    expect(new DataView(r.dtb.buffer, r.dtb.byteOffset).getUint32(0)).toBe(0xd00dfeed);
+  });
+
+  it("needs a kernel image, saying which use needs it", () => {
+    const sim = new Simulation({ seed: 4 });
+    const h = host(sim);
+    const boot = errorOf(() => create({ sim, host: h.qemuHost, image: undefined }));
+    expect(boot.reason).toBe("No -kernel given: this model boots a guest kernel image only");
+    const incoming = errorOf(() =>
+      create({ sim, host: h.qemuHost, image: undefined, commandLine: "-M pseries -m 256M -incoming defer" }),
+    );
+    expect(incoming.reason).toBe(
+      "No -kernel given: an incoming migration needs the kernel image the source runs",
+    );
+  });
+
+  it("fails as QEMU does when KVM refuses the VM, a vCPU, the RAM slot or the kernel", () => {
+    const sim = new Simulation({ seed: 4 });
+    const h = host(sim);
+    const kvm = h.qemuHost.kvm;
+    const withVm = (patch: (vm: KvmVmFd) => Partial<KvmVmFd>): KvmSystemFd => ({
+      checkExtension: (c) => kvm.checkExtension(c),
+      createVm: () => {
+        const vm = kvm.createVm();
+        if (typeof vm === "number") return vm;
+        return Object.assign(Object.create(vm) as KvmVmFd, patch(vm));
+      },
+    });
+    const fail = (k: KvmSystemFd) => errorOf(() => create({ sim, host: { ...h.qemuHost, kvm: k } })).reason;
+    expect(fail({ checkExtension: () => 0, createVm: () => -24 })).toBe("failed to initialize kvm: errno 24");
+    expect(fail(withVm(() => ({ setUserMemoryRegion: () => -12 })))).toBe(
+      "kvm_set_user_memory_region: KVM_SET_USER_MEMORY_REGION failed: errno 12",
+    );
+    expect(fail(withVm(() => ({ createVcpu: (id: number) => (id === 0 ? -17 : -1) })))).toBe(
+      "kvm_init_vcpu: kvm_get_vcpu failed (0): errno 17",
+    );
+    expect(
+      fail(
+        withVm((vm) => ({
+          createVcpu: (id: number) => {
+            const fd = vm.createVcpu(id);
+            if (typeof fd === "number") return fd;
+            return Object.assign(Object.create(fd), { setGuestSoftware: () => -8 });
+          },
+        })),
+      ),
+    ).toBe("kvm_init_vcpu: cannot load the kernel on vCPU 0: errno 8");
+  });
+
+  it("takes the host's PVR for -cpu POWER9 and applies the command line's caps over the defaults", () => {
+    const { q } = machine("-M pseries-5.0,cap-stop-lite=on,cap-ccf-assist=off -cpu POWER9 -smp 2 -m 256M -S");
+    expect(q.cpu.pvr).toBe(0x004e1203);
+    // the machine type's default model keeps its own PVR
+    expect(machine().q.cpu.pvr).toBe(0x004e1200);
+    expect(q.capLevel("stop-lite")).toBe(1);
+    expect(q.capLevel("ccf-assist")).toBe(0);
+    expect(q.capLevel("fwnmi")).toBe(1);
+    expect(q.defaultCaps[12]).toBe(0);
+    expect(() => q.capLevel("bogus")).toThrow("no capability cap-bogus");
+    expect(q.stopLitePermittedInDt()).toBe(true);
+    const off = machine("-M pseries,cap-stop-lite=off -smp 2 -m 256M -S").q;
+    expect(off.stopLitePermittedInDt()).toBe(false);
+  });
+
+  it("places the tree below the RMA top and starts vCPU 0 at the kernel with r3 pointing at it", () => {
+    const { q } = machine();
+    expect(q.fdtAddr).toBe((256 << 20) - 0x100000);
+    const regs = q.vcpus[0].fd.getRegs();
+    expect(regs.gpr[3]).toBe(BigInt(q.fdtAddr));
+    expect(regs.pc).toBe(q.image?.entryPoint);
+    expect(q.vcpus.map((v) => v.halted)).toEqual([false, true]);
+    expect(q.ram.read32(q.fdtAddr, false)).toBe(0xd00dfeed);
+    const big = machine("-M pseries -smp 1 -m 4G -S").q;
+    expect(big.fdtAddr).toBe(0x80000000 - 0x100000);
+  });
+});
+
+describe("run states", () => {
+  it("stop and cont: paused, then running again; a stop request while paused only changes the state", () => {
+    const { sim, q } = machine();
+    q.cont();
+    expect(q.running).toBe(true);
+    q.cont(); // already running: nothing happens
+    expect(q.events.filter((e) => e.event === "RESUME")).toHaveLength(1);
+    let stopped = 0;
+    q.stop("paused", () => stopped++);
+    expect(q.status).toBe("paused");
+    // the callback runs once vCPU 0 has left KVM_RUN
+    sim.runFor(1_000_000);
+    expect(stopped).toBe(1);
+    expect(q.vcpus.some((v) => v.inKvm)).toBe(false);
+    q.stop("paused");
+    expect(q.events.filter((e) => e.event === "STOP")).toHaveLength(1);
+    q.stop("finish-migrate");
+    expect(q.status).toBe("finish-migrate");
+    q._status = "shutdown";
+    expect(() => q.cont()).toThrow("cannot continue a guest in state shutdown");
+  });
+
+  it("exit halts every vCPU and closes the machine; stderr lists warnings and errors", () => {
+    const { q } = machine();
+    q.warnings.push("one");
+    q.errors.push("two");
+    q.exit(3);
+    expect(q.exitStatus).toBe(3);
+    expect(q.status).toBe("shutdown");
+    expect(q.vcpus.every((v) => v.halted)).toBe(true);
+    expect(q.stderr).toBe("qemu-system-ppc64: warning: one\nqemu-system-ppc64: two");
+  });
+
+  it("refuses to migrate a guest that panicked, shut down or already migrated, and a stream into a running guest", () => {
+    const src = machine().q;
+    const dst = machine("-M pseries -smp 2 -m 256M -incoming defer").q;
+    for (const s of ["guest-panicked", "shutdown", "postmigrate"] as const) {
+      src._status = s;
+      expect(() => src.migrate(dst)).toThrow(
+        new QmpError("GenericError", `cannot migrate a guest in state ${s}`),
+      );
+    }
+    const running = machine().q;
+    expect(() => running.loadIncoming(new Uint8Array(0))).toThrow(
+      new MigrationError("incoming migration into a guest in state prelaunch"),
+    );
+  });
+
+  it("a refused incoming stream ends the destination with status 1 and its error on stderr", () => {
+    const { q } = machine("-M pseries -smp 2 -m 256M -incoming defer");
+    expect(q.status).toBe("inmigrate");
+    expect(() => q.loadIncoming(new Uint8Array([1, 2, 3, 4]))).toThrow(MigrationError);
+    expect(q.exitStatus).toBe(1);
+    expect(q.stderr).toBe(
+      "qemu-system-ppc64: Not a migration stream\nqemu-system-ppc64: load of migration failed: Invalid argument",
+    );
+  });
+});
