@@ -17,7 +17,6 @@ import {
   type SpaprCapabilityInfo,
 } from "./caps.js";
 import { isKnownCpuModelName, resolveCpuModel } from "./cpu-models.js";
-import { QemuError } from "./errors.js";
 import { parseCpuChar } from "./kvm.js";
 import {
   capsOfBuild,
@@ -28,6 +27,7 @@ import {
   machinePropertiesHelp,
   QEMU_BUILD_UPSTREAM,
 } from "./machine.js";
+import { qemuErrorOf } from "./test-helpers/errors.js";
 
 type CpuChar = ReturnType<KvmCapProbe["cpuChar"]>;
 
@@ -59,15 +59,7 @@ function cap(name: string): SpaprCapabilityInfo {
   return c;
 }
 
-function errorOf(fn: () => unknown): QemuError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof QemuError) return e;
-    throw e;
-  }
-  throw new Error("expected a QemuError");
-}
+const errorOf = qemuErrorOf;
 
 const apply = (name: string, level: number, c: CapApplyContext) => cap(name).apply(level, c);
 

@@ -1,27 +1,16 @@
 // The QMP commands of the machine, command by command, with the answers and errors
 // qemu-system-ppc64 7.2 gives on `-qmp stdio` (qemu: qapi/qmp-dispatch.c, monitor/qmp-cmds.c
 // qmp_cont / qmp_stop / qmp_quit, migration/migration.c qmp_migrate*, qmp_query_migrate_capabilities).
-import { Simulation } from "@stopsim/engine";
+import type { Simulation } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
 import { MigrationError, QEMU_PROGRAM, QemuError, QmpError } from "./errors.js";
 import { MigrationNetwork, Qemu } from "./spapr.js";
 import { bootTestHost } from "./test-helpers/hosts.js";
+import { startMachine } from "./test-helpers/machines.js";
 import { TinyGuestImage } from "./test-helpers/tiny-guest.js";
 
 function machine(extra = "-S", network?: MigrationNetwork): { sim: Simulation; q: Qemu } {
-  const sim = new Simulation({ seed: 2 });
-  const h = bootTestHost(sim, { chip: "dd2.3", firmware: "new", kernel: "fallback" }, "h");
-  const r = Qemu.create({
-    sim,
-    host: h.qemuHost,
-    build: { stopLiteCap: true, probeKvmCapStop: false },
-    commandLine: `-M pseries -smp 2 -m 256M ${extra}`,
-    image: new TinyGuestImage({ sim, stop0lite: "platform" }),
-    name: "q",
-    ...(network ? { network } : {}),
-  });
-  if (r.kind !== "running") throw new Error(r.kind);
-  return { sim, q: r.qemu };
+  return startMachine(`-M pseries -smp 2 -m 256M ${extra}`, { seed: 2, ...(network ? { network } : {}) });
 }
 
 function qmpError(fn: () => unknown): { class: string; desc: string } {

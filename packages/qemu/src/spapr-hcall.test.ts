@@ -3,12 +3,12 @@
 // h_set_mode_resource_le, h_rtas), hw/char/spapr_vty.c (h_put_term_char, h_get_term_char),
 // hw/ppc/spapr_rtas.c (spapr_rtas_call and the calls), hw/ppc/spapr_rtc.c (get-time-of-day).
 import { readFileSync } from "node:fs";
-import { Simulation } from "@stopsim/engine";
+import type { Simulation } from "@stopsim/engine";
 import { KVM_REG_PPC_LPCR_64 } from "@stopsim/host";
 import { LPCR_ILE } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import { rtasToken } from "./rtas-tokens.js";
-import { MSR_ME, MSR_SF, Qemu, type Vcpu } from "./spapr.js";
+import { MSR_ME, MSR_SF, type Qemu, type Vcpu } from "./spapr.js";
 import {
   H_FUNCTION,
   H_GET_TERM_CHAR,
@@ -24,25 +24,13 @@ import {
   KVMPPC_H_RTAS,
   spaprHypercall,
 } from "./spapr-hcall.js";
-import { bootTestHost } from "./test-helpers/hosts.js";
-import { TinyGuestImage } from "./test-helpers/tiny-guest.js";
+import { startMachine } from "./test-helpers/machines.js";
 
 const RAM = 256 << 20;
 
 /** A 2-vCPU pseries machine, started paused: vCPU 0 at its entry point, vCPU 1 halted. */
 function machine(): { sim: Simulation; q: Qemu } {
-  const sim = new Simulation({ seed: 1 });
-  const h = bootTestHost(sim, { chip: "dd2.3", firmware: "new", kernel: "fallback" }, "h");
-  const r = Qemu.create({
-    sim,
-    host: h.qemuHost,
-    build: { stopLiteCap: true, probeKvmCapStop: false },
-    commandLine: "-M pseries -smp 2 -m 256M -nographic -S",
-    image: new TinyGuestImage({ sim, stop0lite: "platform" }),
-    name: "q",
-  });
-  if (r.kind !== "running") throw new Error(`expected a machine, got ${r.kind}`);
-  return { sim, q: r.qemu };
+  return startMachine("-M pseries -smp 2 -m 256M -nographic -S");
 }
 
 const lpcr = (v: Vcpu) => v.fd.getOneReg(KVM_REG_PPC_LPCR_64).value;

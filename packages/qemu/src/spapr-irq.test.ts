@@ -3,7 +3,6 @@
 // h_client_architecture_support / do_client_architecture_support), and the H_INT_* hcalls forwarded
 // to KVM's XIVE native device (qemu: hw/intc/spapr_xive.c h_int_*, hw/intc/spapr_xive_kvm.c), on
 // machines started paused (-S) on a real host.
-import { Simulation } from "@stopsim/engine";
 import { SPAPR_XIVE_VC_BASE } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import {
@@ -19,7 +18,7 @@ import {
   platformSupportCells,
   readArchitectureVector,
 } from "./irq.js";
-import { Qemu } from "./spapr.js";
+import type { Qemu } from "./spapr.js";
 import {
   H_FUNCTION,
   H_HARDWARE,
@@ -49,8 +48,7 @@ import {
   SPAPR_XIVE_SRC_SET_EISN,
   spaprXivePriorityIsReserved,
 } from "./spapr-xive.js";
-import { bootTestHost } from "./test-helpers/hosts.js";
-import { TinyGuestImage } from "./test-helpers/tiny-guest.js";
+import { startMachine } from "./test-helpers/machines.js";
 
 /** An OV5 with the given bytes set (byte number -> value), 27 bytes long. */
 function ov5Of(bytes: Record<number, number> = {}): Uint8Array {
@@ -209,18 +207,10 @@ describe("CAS negotiation (do_client_architecture_support)", () => {
 
 /** A 2-vCPU machine of the given ic-mode started paused: vCPU 0 at its entry point, vCPU 1 stopped. */
 function machine(icMode: IcMode = "dual"): Qemu {
-  const sim = new Simulation({ seed: 1 });
-  const h = bootTestHost(sim, { chip: "dd2.3", firmware: "new", kernel: "fallback" }, "h");
-  const r = Qemu.create({
-    sim,
-    host: h.qemuHost,
+  return startMachine(`-M pseries-5.1,ic-mode=${icMode} -smp 2 -m 256M -S`, {
     build: { stopLiteCap: false, probeKvmCapStop: false },
-    commandLine: `-M pseries-5.1,ic-mode=${icMode} -smp 2 -m 256M -S`,
-    image: new TinyGuestImage({ sim, stop0lite: "never" }),
-    name: "q",
-  });
-  if (r.kind !== "running") throw new Error(r.kind);
-  return r.qemu;
+    stop0lite: "never",
+  }).q;
 }
 
 const VEC = 0x100000;

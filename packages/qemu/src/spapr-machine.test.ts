@@ -6,10 +6,12 @@
 import { DeviceTree } from "@stopsim/devicetree";
 import { Simulation } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
-import { MigrationError, QemuError, QmpError } from "./errors.js";
+import { MigrationError, QmpError } from "./errors.js";
 import type { KvmSystemFd, KvmVmFd } from "./kvm.js";
 import { Qemu, type QemuCreateOptions, readHostCpuProperties } from "./spapr.js";
+import { qemuErrorOf } from "./test-helpers/errors.js";
 import { bootTestHost, type TestHost } from "./test-helpers/hosts.js";
+import { startMachine } from "./test-helpers/machines.js";
 import { TinyGuestImage } from "./test-helpers/tiny-guest.js";
 
 const BUILD = { stopLiteCap: true, probeKvmCapStop: false };
@@ -29,22 +31,10 @@ function create(over: Partial<QemuCreateOptions> & { sim: Simulation; host: Qemu
 }
 
 function machine(cmd = "-M pseries -smp 2 -m 256M -S"): { sim: Simulation; h: TestHost; q: Qemu } {
-  const sim = new Simulation({ seed: 4 });
-  const h = host(sim);
-  const r = create({ sim, host: h.qemuHost, commandLine: cmd });
-  if (r.kind !== "running") throw new Error(r.kind);
-  return { sim, h, q: r.qemu };
+  return startMachine(cmd, { seed: 4 });
 }
 
-function errorOf(fn: () => unknown): QemuError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof QemuError) return e;
-    throw e;
-  }
-  throw new Error("expected a QemuError");
-}
+const errorOf = qemuErrorOf;
 
 describe("the host CPU as QEMU reads it from /proc/device-tree", () => {
   it("takes the first PowerPC CPU node with a clock-frequency, one or two cells per property", () => {
