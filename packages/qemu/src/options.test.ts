@@ -7,10 +7,10 @@ import {
   SPAPR_CAP_HTM,
   SPAPR_CAP_STOP_LITE,
 } from "./caps.js";
-import { QemuError } from "./errors.js";
 import { defaultCapsWithCpu, findMachine, MACHINE_TYPES, type QemuBuild } from "./machine.js";
 import { optionsObjectToArgv, parseCommandLine, type QemuConfig, splitCommandLine } from "./options.js";
 import { formatSize, parseSize } from "./size.js";
+import { qemuErrorOf } from "./test-helpers/errors.js";
 
 const CAP_BUILD: QemuBuild = { stopLiteCap: true, probeKvmCapStop: false };
 const OLD_BUILD: QemuBuild = { stopLiteCap: false, probeKvmCapStop: false };
@@ -21,15 +21,7 @@ function config(input: Parameters<typeof parseCommandLine>[0], build = CAP_BUILD
   return r.config;
 }
 
-function errorOf(fn: () => unknown): QemuError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof QemuError) return e;
-    throw e;
-  }
-  throw new Error("expected a QemuError");
-}
+const errorOf = qemuErrorOf;
 
 const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url);
 
