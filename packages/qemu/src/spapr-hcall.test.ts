@@ -7,7 +7,16 @@ import type { Simulation } from "@stopsim/engine";
 import { KVM_REG_PPC_LPCR_64 } from "@stopsim/host";
 import { LPCR_ILE } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
-import { rtasToken } from "./rtas-tokens.js";
+import {
+  RTAS_OUT_BUSY,
+  RTAS_OUT_HW_ERROR,
+  RTAS_OUT_NO_ERRORS_FOUND,
+  RTAS_OUT_NOT_AUTHORIZED,
+  RTAS_OUT_NOT_SUPPORTED,
+  RTAS_OUT_PARAM_ERROR,
+  RTAS_OUT_SUCCESS,
+  rtasToken,
+} from "./rtas-tokens.js";
 import { MSR_ME, MSR_SF, type Qemu, type Vcpu } from "./spapr.js";
 import {
   H_FUNCTION,
@@ -16,6 +25,7 @@ import {
   H_P2,
   H_P3,
   H_P4,
+  H_P5,
   H_PARAMETER,
   H_PUT_TERM_CHAR,
   H_SET_MODE,
@@ -34,6 +44,31 @@ function machine(): { sim: Simulation; q: Qemu } {
 }
 
 const lpcr = (v: Vcpu) => v.fd.getOneReg(KVM_REG_PPC_LPCR_64).value;
+
+describe("hcall and RTAS status numbers", () => {
+  it("are QEMU's (qemu: include/hw/ppc/spapr.h H_* and RTAS_OUT_*), the ones the guest compares with", () => {
+    expect([
+      H_SUCCESS,
+      H_HARDWARE,
+      H_FUNCTION,
+      H_PARAMETER,
+      H_P2,
+      H_P3,
+      H_P4,
+      H_P5,
+      H_UNSUPPORTED_FLAG,
+    ]).toEqual([0, -1, -2, -4, -55, -56, -57, -58, -256]);
+    expect([
+      RTAS_OUT_SUCCESS,
+      RTAS_OUT_NO_ERRORS_FOUND,
+      RTAS_OUT_HW_ERROR,
+      RTAS_OUT_BUSY,
+      RTAS_OUT_PARAM_ERROR,
+      RTAS_OUT_NOT_SUPPORTED,
+      RTAS_OUT_NOT_AUTHORIZED,
+    ]).toEqual([0, 1, -1, -2, -3, -3, -9002]);
+  });
+});
 
 describe("the console hypercalls (spapr_vty)", () => {
   it("H_PUT_TERM_CHAR writes len bytes packed big-endian in two registers, at most 16", () => {
