@@ -1,7 +1,8 @@
 // PAPR hypercall numbers and return codes as the kernel defines them for both sides of the
 // interface: the pseries guest makes these calls, KVM HV on the powernv host handles them.
-// linux: arch/powerpc/include/asm/hvcall.h (v5.7). QEMU keeps its own copy
-// (qemu: include/hw/ppc/spapr.h), so the QEMU model does not take these from here.
+// linux: arch/powerpc/include/asm/hvcall.h (v5.7). The PAPR numbers are the same on every side of
+// the interface: real QEMU keeps a copy of them in include/hw/ppc/spapr.h (hvcall.h is not a uapi
+// header it could import into linux-headers/), this model's QEMU takes them from here.
 
 export const H_SUCCESS = 0;
 export const H_BUSY = 1;
@@ -34,6 +35,9 @@ export const H_ASR_ON = 0x34;
 export const H_ASR_OFF = 0x38;
 export const H_LOGICAL_CI_LOAD = 0x3c;
 export const H_LOGICAL_CI_STORE = 0x40;
+/** The hypervisor virtual console (linux: drivers/tty/hvc/hvc_vio.c; qemu: hw/char/spapr_vty.c). */
+export const H_GET_TERM_CHAR = 0x54;
+export const H_PUT_TERM_CHAR = 0x58;
 export const H_EOI = 0x64;
 export const H_CPPR = 0x68;
 export const H_IPI = 0x6c;
@@ -67,10 +71,18 @@ export const H_INT_RESET = 0x3d0;
 export const H_SCM_HEALTH = 0x400;
 /** Highest hcall number KVM tracks in its enabled-hcall bitmap (v5.7: H_SCM_HEALTH). */
 export const MAX_HCALL_OPCODE = H_SCM_HEALTH;
-/** Platform-specific hcalls used by KVM, handled by userspace (hvcall.h KVMPPC_HCALL_BASE). */
+/**
+ * Start of the platform-specific hcalls KVM leaves to userspace, in PAPR's 0xf000-0xfffc range
+ * (qemu: include/hw/ppc/spapr.h KVMPPC_HCALL_BASE; hvcall.h names only H_RTAS there).
+ */
 export const KVMPPC_HCALL_BASE = 0xf000;
-/** RTAS through an hcall (hvcall.h: "Platform specific hcalls, used by KVM", H_RTAS 0xf000). */
-export const H_RTAS = 0xf000;
+/** RTAS through an hcall (hvcall.h: "Platform specific hcalls, used by KVM"; QEMU's KVMPPC_H_RTAS). */
+export const H_RTAS = KVMPPC_HCALL_BASE + 0x0;
+/**
+ * ibm,client-architecture-support through the firmware, which SLOF passes on as this hcall
+ * (qemu: include/hw/ppc/spapr.h KVMPPC_H_CAS, hw/ppc/spapr_hcall.c h_client_architecture_support).
+ */
+export const KVMPPC_H_CAS = KVMPPC_HCALL_BASE + 0x2;
 
 /** H_REGISTER_VPA sub-functions, in flags bits 45-47 (hvcall.h H_VPA_FUNC_SHIFT / MASK). */
 export const H_VPA_FUNC_SHIFT = 45n;

@@ -1,5 +1,16 @@
 // @stopsim/qemu: the QEMU pseries machine (options, machine types, spapr capabilities, guest device
 // tree, KVM vCPUs, userspace hcalls and RTAS, QMP-like API, live migration stream).
+
+// the PAPR numbers QEMU's hcalls use, from the kernel's hvcall.h (one copy for every layer)
+export {
+  H_GET_TERM_CHAR,
+  H_HARDWARE,
+  H_P2,
+  H_P3,
+  H_P4,
+  H_PUT_TERM_CHAR,
+  H_SET_MODE_RESOURCE_LE,
+} from "@stopsim/linux";
 export * from "./caps.js";
 export * from "./cpu-models.js";
 export { MigrationError, QEMU_PROGRAM, QemuError, QmpError } from "./errors.js";
@@ -37,17 +48,6 @@ export {
   readHostCpuProperties,
   type Vcpu,
 } from "./spapr.js";
-export {
-  H_GET_TERM_CHAR,
-  H_HARDWARE,
-  H_P2,
-  H_P3,
-  H_P4,
-  H_PUT_TERM_CHAR,
-  H_SET_MODE_ENDIAN_BIG,
-  H_SET_MODE_ENDIAN_LITTLE,
-  H_SET_MODE_RESOURCE_LE,
-  H_UNSUPPORTED_FLAG,
-} from "./spapr-hcall.js";
+export { H_SET_MODE_ENDIAN_BIG, H_SET_MODE_ENDIAN_LITTLE, H_UNSUPPORTED_FLAG } from "./spapr-hcall.js";
 export * from "./spapr-irq.js";
 export * from "./spapr-xive.js";

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { type DeviceTree, type DtNode, decodeDtb } from "@stopsim/devicetree";
 import { Simulation } from "@stopsim/engine";
 import { SPAPR_XIVE_TM_BASE, SPAPR_XIVE_VC_BASE, TM_CPPR, TM_QW1_OS, TM_SPC_ACK_OS_REG } from "@stopsim/isa";
+import * as hv from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
 import { resolveCpuModel } from "./cpu-models.js";
 import { type HostCpuInfo, SPAPR_TIMEBASE_FREQ, spaprBuildDtb } from "./fdt.js";
@@ -18,17 +19,6 @@ import {
 import { defaultCapsWithCpu, MACHINE_TYPES, machinePropertiesHelp, type QemuBuild } from "./machine.js";
 import { parseCommandLine } from "./options.js";
 import { Qemu } from "./spapr.js";
-import {
-  H_FUNCTION,
-  H_INT_GET_SOURCE_INFO,
-  H_INT_SET_QUEUE_CONFIG,
-  H_INT_SET_SOURCE_CONFIG,
-  H_P2,
-  H_P4,
-  H_P5,
-  H_SUCCESS,
-  KVMPPC_H_CAS,
-} from "./spapr-hcall.js";
 import { SPAPR_XIVE_SRC_SET_EISN, SPAPR_XIVE_SRC_TRIGGER } from "./spapr-xive.js";
 import { bootTestHost } from "./test-helpers/hosts.js";
 import { TinyGuestImage } from "./test-helpers/tiny-guest.js";
@@ -238,11 +228,11 @@ describe("H_INT_* on KVM's XIVE native device", () => {
     const q = r.qemu;
     const args = (...a: number[]) => a.map(BigInt);
     // H_INT_* before CAS: no XIVE yet
-    expect(q.irq.hcall(0, H_INT_GET_SOURCE_INFO, args(0, 0))).toBe(H_FUNCTION);
+    expect(q.irq.hcall(0, hv.H_INT_GET_SOURCE_INFO, args(0, 0))).toBe(hv.H_FUNCTION);
     const ov5 = new Uint8Array(27);
     ov5[23] = 0x40;
     writeVector(q, 0x100000, ov5);
-    expect(q.irq.hcall(0, KVMPPC_H_CAS, args(0x100000, 0x200000, 0x100000))).toBe(H_SUCCESS);
+    expect(q.irq.hcall(0, hv.KVMPPC_H_CAS, args(0x100000, 0x200000, 0x100000))).toBe(hv.H_SUCCESS);
     expect(q.irq.active).toBe("xive");
     expect(q.irq.cas?.reason).toMatch(
       /both XICS and XIVE \(ic-mode=dual\); the guest asked for XIVE exploitation/,
@@ -254,18 +244,20 @@ describe("H_INT_* on KVM's XIVE native device", () => {
     expect(intcNode(decodeDtb(dtb)).name).toBe("interrupt-controller@60302031b0000");
     // source 1 (the IPI of vCPU 1): its pages, then routed to vCPU 1's queue at priority 6
     const info = args(0, 1);
-    expect(q.irq.hcall(0, H_INT_GET_SOURCE_INFO, info)).toBe(H_SUCCESS);
+    expect(q.irq.hcall(0, hv.H_INT_GET_SOURCE_INFO, info)).toBe(hv.H_SUCCESS);
     expect(info[0]).toBe(SPAPR_XIVE_SRC_TRIGGER);
     expect(info[2]).toBe(BigInt(SPAPR_XIVE_VC_BASE + (1 << 17)));
     expect(info[1]).toBe(BigInt(SPAPR_XIVE_VC_BASE + (1 << 17) + (1 << 16)));
     expect(info[3]).toBe(16n);
-    expect(q.irq.hcall(0, H_INT_SET_QUEUE_CONFIG, args(0, 1, 6, 0x300000, 13))).toBe(H_P5);
-    expect(q.irq.hcall(0, H_INT_SET_QUEUE_CONFIG, args(0, 1, 6, 0x301000, 16))).toBe(H_P4);
-    expect(q.irq.hcall(0, H_INT_SET_QUEUE_CONFIG, args(0, 9, 6, 0x300000, 16))).toBe(H_P2);
-    expect(q.irq.hcall(0, H_INT_SET_QUEUE_CONFIG, args(0, 1, 6, 0x300000, 16))).toBe(H_SUCCESS);
+    expect(q.irq.hcall(0, hv.H_INT_SET_QUEUE_CONFIG, args(0, 1, 6, 0x300000, 13))).toBe(hv.H_P5);
+    expect(q.irq.hcall(0, hv.H_INT_SET_QUEUE_CONFIG, args(0, 1, 6, 0x301000, 16))).toBe(hv.H_P4);
+    expect(q.irq.hcall(0, hv.H_INT_SET_QUEUE_CONFIG, args(0, 9, 6, 0x300000, 16))).toBe(hv.H_P2);
+    expect(q.irq.hcall(0, hv.H_INT_SET_QUEUE_CONFIG, args(0, 1, 6, 0x300000, 16))).toBe(hv.H_SUCCESS);
     const cfg = [SPAPR_XIVE_SRC_SET_EISN, 1n, 1n, 6n, 16n];
-    expect(q.irq.hcall(0, H_INT_SET_SOURCE_CONFIG, [SPAPR_XIVE_SRC_SET_EISN, 1n, 1n, 7n, 16n])).toBe(H_P4);
-    expect(q.irq.hcall(0, H_INT_SET_SOURCE_CONFIG, cfg)).toBe(H_SUCCESS);
+    expect(q.irq.hcall(0, hv.H_INT_SET_SOURCE_CONFIG, [SPAPR_XIVE_SRC_SET_EISN, 1n, 1n, 7n, 16n])).toBe(
+      hv.H_P4,
+    );
+    expect(q.irq.hcall(0, hv.H_INT_SET_SOURCE_CONFIG, cfg)).toBe(hv.H_SUCCESS);
     // the guest unmasks and sends the IPI with stores to the mapped ESB pages
     q.ram.mmioLoad(SPAPR_XIVE_VC_BASE + (1 << 17) + (1 << 16) + 0xc00, 8, 0);
     q.ram.mmioStore(SPAPR_XIVE_VC_BASE + (1 << 17), 8, 0n, 0);
@@ -291,13 +283,13 @@ describe("H_INT_* on KVM's XIVE native device", () => {
     if (r.kind !== "running") throw new Error(r.kind);
     const q = r.qemu;
     writeVector(q, 0x100000, new Uint8Array(27));
-    expect(q.irq.hcall(0, KVMPPC_H_CAS, [0x100000n, 0x200000n, 0x100000n])).toBe(H_SUCCESS);
+    expect(q.irq.hcall(0, hv.KVMPPC_H_CAS, [0x100000n, 0x200000n, 0x100000n])).toBe(hv.H_SUCCESS);
     expect(q.irq.active).toBe("xics");
-    expect(q.irq.hcall(0, H_INT_GET_SOURCE_INFO, [0n, 0n])).toBe(H_FUNCTION);
+    expect(q.irq.hcall(0, hv.H_INT_GET_SOURCE_INFO, [0n, 0n])).toBe(hv.H_FUNCTION);
     const ov5 = new Uint8Array(27);
     ov5[23] = 0x40;
     writeVector(q, 0x100000, ov5);
-    q.irq.hcall(0, KVMPPC_H_CAS, [0x100000n, 0x200000n, 0x100000n]);
+    q.irq.hcall(0, hv.KVMPPC_H_CAS, [0x100000n, 0x200000n, 0x100000n]);
     expect(q.exitStatus).toBe(1);
     expect(q.stderr).toMatch(
       /^qemu-system-ppc64: Guest requested unavailable interrupt mode \(XIVE\), try the ic-mode=xive or ic-mode=dual machine property$/m,

@@ -3,43 +3,30 @@
 
 import { KVM_REG_PPC_LPCR_64 } from "@stopsim/host";
 import { LPCR_ILE } from "@stopsim/isa";
+import {
+  H_FUNCTION,
+  H_GET_TERM_CHAR,
+  H_HARDWARE,
+  H_P2,
+  H_P3,
+  H_P4,
+  H_PARAMETER,
+  H_PUT_TERM_CHAR,
+  H_RTAS,
+  H_SET_MODE,
+  H_SET_MODE_RESOURCE_LE,
+  H_SUCCESS,
+} from "@stopsim/linux";
 import type { Qemu, Vcpu } from "./spapr.js";
 import { hRtas } from "./spapr-rtas.js";
 
-// QEMU's own hcall numbers and return codes (qemu: include/hw/ppc/spapr.h): QEMU keeps its copy
-// of the PAPR numbers rather than including the kernel's hvcall.h, so they are not taken from
-// the Linux model.
-export const H_SUCCESS = 0;
-export const H_FUNCTION = -2;
-export const H_PARAMETER = -4;
-export const H_GET_TERM_CHAR = 0x54;
-export const H_PUT_TERM_CHAR = 0x58;
-export const H_SET_MODE = 0x31c;
-/** KVMPPC_HCALL_BASE + 0x0: RTAS through an hcall. */
-export const KVMPPC_H_RTAS = 0xf000;
-/** KVMPPC_HCALL_BASE + 0x2: client architecture support from the firmware. */
-export const KVMPPC_H_CAS = 0xf002;
-/** The sPAPR interrupt management hcalls (XIVE exploitation mode). */
-export const H_INT_GET_SOURCE_INFO = 0x3a8;
-export const H_INT_SET_SOURCE_CONFIG = 0x3ac;
-export const H_INT_GET_SOURCE_CONFIG = 0x3b0;
-export const H_INT_GET_QUEUE_INFO = 0x3b4;
-export const H_INT_SET_QUEUE_CONFIG = 0x3b8;
-export const H_INT_GET_QUEUE_CONFIG = 0x3bc;
-export const H_INT_SET_OS_REPORTING_LINE = 0x3c0;
-export const H_INT_GET_OS_REPORTING_LINE = 0x3c4;
-export const H_INT_ESB = 0x3c8;
-export const H_INT_SYNC = 0x3cc;
-export const H_INT_RESET = 0x3d0;
-// H_SET_MODE resources and flags, hcall return codes
-export const H_SET_MODE_RESOURCE_LE = 4n;
+// The PAPR hcall numbers and return codes come from the kernel's hvcall.h (@stopsim/linux), the one
+// copy every layer uses (real QEMU keeps its own copy in include/hw/ppc/spapr.h: hvcall.h is no
+// uapi header it could take into linux-headers/). What follows is QEMU's alone
+// (qemu: include/hw/ppc/spapr.h).
+/** H_SET_MODE_RESOURCE_LE's mflags: the interrupt endianness. */
 export const H_SET_MODE_ENDIAN_BIG = 0n;
 export const H_SET_MODE_ENDIAN_LITTLE = 1n;
-export const H_HARDWARE = -1;
-export const H_P2 = -55;
-export const H_P3 = -56;
-export const H_P4 = -57;
-export const H_P5 = -58;
 export const H_UNSUPPORTED_FLAG = -256;
 
 // hw/ppc/spapr_hcall.c spapr_hypercall for the calls KVM leaves to userspace
@@ -47,7 +34,7 @@ export const H_UNSUPPORTED_FLAG = -256;
 // kvm_run.papr_hcall.args back into r4.. on the next KVM_RUN)
 export function spaprHypercall(q: Qemu, v: Vcpu, nr: number, args: bigint[]): number {
   switch (nr) {
-    case KVMPPC_H_RTAS:
+    case H_RTAS: // QEMU's KVMPPC_H_RTAS
       return hRtas(q, v, Number(args[0] ?? 0n));
     case H_SET_MODE:
       return hSetMode(q, args);

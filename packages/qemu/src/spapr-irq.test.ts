@@ -4,6 +4,7 @@
 // to KVM's XIVE native device (qemu: hw/intc/spapr_xive.c h_int_*, hw/intc/spapr_xive_kvm.c), on
 // machines started paused (-S) on a real host.
 import { SPAPR_XIVE_VC_BASE } from "@stopsim/isa";
+import * as hv from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
 import {
   type ArchitectureVector,
@@ -19,27 +20,6 @@ import {
   readArchitectureVector,
 } from "./irq.js";
 import type { Qemu } from "./spapr.js";
-import {
-  H_FUNCTION,
-  H_HARDWARE,
-  H_INT_ESB,
-  H_INT_GET_OS_REPORTING_LINE,
-  H_INT_GET_QUEUE_CONFIG,
-  H_INT_GET_QUEUE_INFO,
-  H_INT_GET_SOURCE_CONFIG,
-  H_INT_GET_SOURCE_INFO,
-  H_INT_RESET,
-  H_INT_SET_QUEUE_CONFIG,
-  H_INT_SET_SOURCE_CONFIG,
-  H_INT_SYNC,
-  H_P2,
-  H_P3,
-  H_P4,
-  H_P5,
-  H_PARAMETER,
-  H_SUCCESS,
-  KVMPPC_H_CAS,
-} from "./spapr-hcall.js";
 import { H_MULTI_THREADS_ACTIVE } from "./spapr-irq.js";
 import {
   SPAPR_XIVE_END_ALWAYS_NOTIFY,
@@ -232,13 +212,13 @@ function writeVector(q: Qemu, ov5: Uint8Array, vectors = 5): void {
 }
 
 const cas = (q: Qemu, vcpu = 0, vec = VEC, size = 0x100000) =>
-  q.irq.hcall(vcpu, KVMPPC_H_CAS, [BigInt(vec), BigInt(BUF), BigInt(size)]);
+  q.irq.hcall(vcpu, hv.KVMPPC_H_CAS, [BigInt(vec), BigInt(BUF), BigInt(size)]);
 
 describe("KVMPPC_H_CAS (h_client_architecture_support)", () => {
   it("needs room for the update header, one active vCPU and a vector in RAM", () => {
     const q = machine();
     writeVector(q, ov5Of({ 23: 0x40 }));
-    expect(cas(q, 0, VEC, 3)).toBe(H_PARAMETER);
+    expect(cas(q, 0, VEC, 3)).toBe(hv.H_PARAMETER);
     expect(q.exitStatus).toBe(1);
     expect(q.stderr).toBe("qemu-system-ppc64: SLOF provided insufficient CAS buffer 3 (min: 4)");
 
@@ -249,9 +229,9 @@ describe("KVMPPC_H_CAS (h_client_architecture_support)", () => {
     expect(busy.warnings).toContain("guest has multiple active vCPUs at CAS, which is not allowed");
     expect(busy.irq.cas).toBeNull();
     // the vector address is a real address: ppc64_phys_to_real drops the top 4 bits
-    expect(cas(busy, 0, 256 << 20)).toBe(H_PARAMETER);
-    expect(busy.irq.hcall(0, KVMPPC_H_CAS, [(0xcn << 60n) | BigInt(VEC), BigInt(BUF), 0x100000n])).toBe(
-      H_SUCCESS,
+    expect(cas(busy, 0, 256 << 20)).toBe(hv.H_PARAMETER);
+    expect(busy.irq.hcall(0, hv.KVMPPC_H_CAS, [(0xcn << 60n) | BigInt(VEC), BigInt(BUF), 0x100000n])).toBe(
+      hv.H_SUCCESS,
     );
     expect(busy.irq.active).toBe("xive");
   });
@@ -259,12 +239,12 @@ describe("KVMPPC_H_CAS (h_client_architecture_support)", () => {
   it("warns and answers H_PARAMETER without option vector 5, exits on an unavailable mode", () => {
     const q = machine();
     writeVector(q, ov5Of(), 4);
-    expect(cas(q)).toBe(H_PARAMETER);
+    expect(cas(q)).toBe(hv.H_PARAMETER);
     expect(q.warnings).toContain("guest didn't provide option vector 5");
     expect(q.exitStatus).toBeUndefined();
     const xics = machine("xics");
     writeVector(xics, ov5Of({ 23: 0x40 }));
-    expect(cas(xics)).toBe(H_PARAMETER);
+    expect(cas(xics)).toBe(hv.H_PARAMETER);
     expect(xics.exitStatus).toBe(1);
   });
 
@@ -272,9 +252,9 @@ describe("KVMPPC_H_CAS (h_client_architecture_support)", () => {
     const q = machine();
     writeVector(q, ov5Of({ 23: 0x40, 24: 0x40, 26: 0x40 }));
     const size = q.dtb.length; // the tree before CAS: the new one is no smaller
-    expect(cas(q, 0, VEC, size)).toBe(H_PARAMETER);
+    expect(cas(q, 0, VEC, size)).toBe(hv.H_PARAMETER);
     expect(q.ram.read32(BUF, false)).toBe(0);
-    expect(cas(q)).toBe(H_SUCCESS);
+    expect(cas(q)).toBe(hv.H_SUCCESS);
     expect(q.ram.read32(BUF, false)).toBe(1);
     expect(q.irq.cas).toMatchObject({ intc: "xive", guestXive: true });
     expect([...q.irq.ov5Cas.subarray(23, 27)]).toEqual([0x40, 0x40, 0, 0x40]);
@@ -284,35 +264,35 @@ describe("KVMPPC_H_CAS (h_client_architecture_support)", () => {
     // exactly header + tree fits
     const again = machine();
     writeVector(again, ov5Of({ 23: 0x40, 24: 0x40, 26: 0x40 }));
-    expect(cas(again)).toBe(H_SUCCESS);
+    expect(cas(again)).toBe(hv.H_SUCCESS);
     const exact = machine();
     writeVector(exact, ov5Of({ 23: 0x40, 24: 0x40, 26: 0x40 }));
-    expect(cas(exact, 0, VEC, again.dtb.length + 4)).toBe(H_SUCCESS);
+    expect(cas(exact, 0, VEC, again.dtb.length + 4)).toBe(hv.H_SUCCESS);
   });
 
   it("switches between the controllers on a second CAS, and routes only the H_INT_* numbers to XIVE", () => {
     const q = machine();
     expect(q.irq.active).toBe("xics");
     writeVector(q, ov5Of({ 23: 0x40 }));
-    expect(cas(q)).toBe(H_SUCCESS);
+    expect(cas(q)).toBe(hv.H_SUCCESS);
     expect(q.irq.active).toBe("xive");
     expect(q.irq.xive.active).toBe(true);
-    expect(q.irq.hcall(0, H_INT_SYNC, [0n, 0n])).toBe(H_SUCCESS);
+    expect(q.irq.hcall(0, hv.H_INT_SYNC, [0n, 0n])).toBe(hv.H_SUCCESS);
     for (const nr of [0x3a4, 0x3a9, 0x3d4, 0x3ca])
       expect(q.irq.hcall(0, nr, [0n, 0n]), `0x${nr.toString(16)}`).toBeUndefined();
-    expect(q.irq.hcall(0, H_INT_GET_OS_REPORTING_LINE, [])).toBe(H_FUNCTION);
+    expect(q.irq.hcall(0, hv.H_INT_GET_OS_REPORTING_LINE, [])).toBe(hv.H_FUNCTION);
     writeVector(q, ov5Of());
-    expect(cas(q)).toBe(H_SUCCESS);
+    expect(cas(q)).toBe(hv.H_SUCCESS);
     expect(q.irq.active).toBe("xics");
     expect(q.irq.xive.active).toBe(false);
-    expect(q.irq.hcall(0, H_INT_SYNC, [0n, 0n])).toBe(H_FUNCTION);
+    expect(q.irq.hcall(0, hv.H_INT_SYNC, [0n, 0n])).toBe(hv.H_FUNCTION);
   });
 
   it("ic-mode=xive connects XIVE at reset", () => {
     const q = machine("xive");
     expect(q.irq.active).toBe("xive");
     expect(q.irq.xive.active).toBe(true);
-    expect(q.irq.hcall(0, H_INT_SYNC, [0n, 0n])).toBe(H_SUCCESS);
+    expect(q.irq.hcall(0, hv.H_INT_SYNC, [0n, 0n])).toBe(hv.H_SUCCESS);
   });
 });
 
@@ -348,7 +328,7 @@ describe("the H_INT_* hcalls (hw/intc/spapr_xive.c)", () => {
   function onXive(): Qemu {
     const q = machine();
     writeVector(q, ov5Of({ 23: 0x40 }));
-    expect(cas(q)).toBe(H_SUCCESS);
+    expect(cas(q)).toBe(hv.H_SUCCESS);
     return q;
   }
   const h = (q: Qemu, nr: number, ...a: (number | bigint)[]) => {
@@ -364,12 +344,12 @@ describe("the H_INT_* hcalls (hw/intc/spapr_xive.c)", () => {
 
   it("H_INT_GET_SOURCE_INFO: flags 0, a claimed source, its pages", () => {
     const q = onXive();
-    expect(h(q, H_INT_GET_SOURCE_INFO, 1, 0).rc).toBe(H_PARAMETER);
-    expect(h(q, H_INT_GET_SOURCE_INFO, 0, UNCLAIMED).rc).toBe(H_P2);
-    expect(h(q, H_INT_GET_SOURCE_INFO, 0, 0x2000).rc).toBe(H_P2);
-    expect(h(q, H_INT_GET_SOURCE_INFO, 0, -1n).rc).toBe(H_P2);
-    const { rc, args } = h(q, H_INT_GET_SOURCE_INFO, 0, EPOW);
-    expect(rc).toBe(H_SUCCESS);
+    expect(h(q, hv.H_INT_GET_SOURCE_INFO, 1, 0).rc).toBe(hv.H_PARAMETER);
+    expect(h(q, hv.H_INT_GET_SOURCE_INFO, 0, UNCLAIMED).rc).toBe(hv.H_P2);
+    expect(h(q, hv.H_INT_GET_SOURCE_INFO, 0, 0x2000).rc).toBe(hv.H_P2);
+    expect(h(q, hv.H_INT_GET_SOURCE_INFO, 0, -1n).rc).toBe(hv.H_P2);
+    const { rc, args } = h(q, hv.H_INT_GET_SOURCE_INFO, 0, EPOW);
+    expect(rc).toBe(hv.H_SUCCESS);
     const page = BigInt(SPAPR_XIVE_VC_BASE) + (BigInt(EPOW) << 17n);
     expect(args).toEqual([1n << 1n, page + (1n << 16n), page, 16n]);
   });
@@ -377,90 +357,91 @@ describe("the H_INT_* hcalls (hw/intc/spapr_xive.c)", () => {
   it("H_INT_SET_SOURCE_CONFIG / GET_SOURCE_CONFIG: routing, masking and the EISN", () => {
     const q = onXive();
     const set = (flags: bigint, lisn: number, target: number, prio: number, eisn: number) =>
-      h(q, H_INT_SET_SOURCE_CONFIG, flags, lisn, target, prio, eisn).rc;
-    const get = (lisn: number) => h(q, H_INT_GET_SOURCE_CONFIG, 0, lisn).args.slice(0, 3);
-    expect(set(4n, EPOW, 1, 5, 0)).toBe(H_PARAMETER); // only SET_EISN (PPC_BIT(62)) and MASK (PPC_BIT(63))
-    expect(set(0n, UNCLAIMED, 1, 5, 0)).toBe(H_P2);
-    expect(set(0n, EPOW, 1, 7, 0)).toBe(H_P4);
-    expect(set(0n, EPOW, 1, 0x100, 0)).toBe(H_P4);
-    expect(set(0n, EPOW, 9, 5, 0)).toBe(H_P3);
+      h(q, hv.H_INT_SET_SOURCE_CONFIG, flags, lisn, target, prio, eisn).rc;
+    const get = (lisn: number) => h(q, hv.H_INT_GET_SOURCE_CONFIG, 0, lisn).args.slice(0, 3);
+    expect(set(4n, EPOW, 1, 5, 0)).toBe(hv.H_PARAMETER); // only SET_EISN (PPC_BIT(62)) and MASK (PPC_BIT(63))
+    expect(set(0n, UNCLAIMED, 1, 5, 0)).toBe(hv.H_P2);
+    expect(set(0n, EPOW, 1, 7, 0)).toBe(hv.H_P4);
+    expect(set(0n, EPOW, 1, 0x100, 0)).toBe(hv.H_P4);
+    expect(set(0n, EPOW, 9, 5, 0)).toBe(hv.H_P3);
     // never configured: masked
     expect(get(EPOW)).toEqual([0n, 0xffn, 0n]);
-    expect(set(SPAPR_XIVE_SRC_SET_EISN, EPOW, 1, 5, 0x80000123)).toBe(H_SUCCESS);
+    expect(set(SPAPR_XIVE_SRC_SET_EISN, EPOW, 1, 5, 0x80000123)).toBe(hv.H_SUCCESS);
     expect(get(EPOW)).toEqual([1n, 5n, 0x123n]);
     // without SET_EISN the EISN stays; MASK keeps the routing but reads back as priority 0xff
-    expect(set(SPAPR_XIVE_SRC_MASK, EPOW, 0, 6, 0x999)).toBe(H_SUCCESS);
+    expect(set(SPAPR_XIVE_SRC_MASK, EPOW, 0, 6, 0x999)).toBe(hv.H_SUCCESS);
     expect(get(EPOW)).toEqual([0n, 0xffn, 0x123n]);
-    expect(set(0n, EPOW, 1, 6, 0)).toBe(H_SUCCESS);
+    expect(set(0n, EPOW, 1, 6, 0)).toBe(hv.H_SUCCESS);
     expect(get(EPOW)).toEqual([1n, 6n, 0x123n]);
     // priority 0xff masks whatever the target, keeping the EISN
-    expect(set(0n, EPOW, 9, 0xff, 0)).toBe(H_SUCCESS);
+    expect(set(0n, EPOW, 9, 0xff, 0)).toBe(hv.H_SUCCESS);
     expect(get(EPOW)).toEqual([0n, 0xffn, 0x123n]);
-    expect(h(q, H_INT_GET_SOURCE_CONFIG, 1, EPOW).rc).toBe(H_PARAMETER);
-    expect(h(q, H_INT_GET_SOURCE_CONFIG, 0, UNCLAIMED).rc).toBe(H_P2);
+    expect(h(q, hv.H_INT_GET_SOURCE_CONFIG, 1, EPOW).rc).toBe(hv.H_PARAMETER);
+    expect(h(q, hv.H_INT_GET_SOURCE_CONFIG, 0, UNCLAIMED).rc).toBe(hv.H_P2);
   });
 
   it("H_INT_SET_QUEUE_CONFIG / GET_QUEUE_CONFIG / GET_QUEUE_INFO: sizes, alignment, RAM, priorities", () => {
     const q = onXive();
     const setq = (flags: bigint, target: number, prio: number, qpage: number, qsize: number) =>
-      h(q, H_INT_SET_QUEUE_CONFIG, flags, target, prio, qpage, qsize).rc;
-    expect(setq(2n, 1, 6, 0x300000, 16)).toBe(H_PARAMETER); // only ALWAYS_NOTIFY (PPC_BIT(63))
-    expect(setq(0n, 2, 6, 0x300000, 16)).toBe(H_P2);
-    expect(setq(0n, 1, 7, 0x300000, 16)).toBe(H_P3);
-    expect(setq(0n, 1, 0x100, 0x300000, 16)).toBe(H_P3);
-    for (const bad of [11, 13, 15, 17, 20, 22, 25]) expect(setq(0n, 1, 6, 0, bad), `qsize ${bad}`).toBe(H_P5);
-    expect(setq(0n, 1, 6, 0x301000, 16)).toBe(H_P4); // not aligned on its size
-    expect(setq(0n, 1, 6, 256 << 20, 12)).toBe(H_P4); // outside RAM
-    expect(setq(0n, 1, 6, (256 << 20) - 0x1000, 16)).toBe(H_P4); // runs past the end of RAM
+      h(q, hv.H_INT_SET_QUEUE_CONFIG, flags, target, prio, qpage, qsize).rc;
+    expect(setq(2n, 1, 6, 0x300000, 16)).toBe(hv.H_PARAMETER); // only ALWAYS_NOTIFY (PPC_BIT(63))
+    expect(setq(0n, 2, 6, 0x300000, 16)).toBe(hv.H_P2);
+    expect(setq(0n, 1, 7, 0x300000, 16)).toBe(hv.H_P3);
+    expect(setq(0n, 1, 0x100, 0x300000, 16)).toBe(hv.H_P3);
+    for (const bad of [11, 13, 15, 17, 20, 22, 25])
+      expect(setq(0n, 1, 6, 0, bad), `qsize ${bad}`).toBe(hv.H_P5);
+    expect(setq(0n, 1, 6, 0x301000, 16)).toBe(hv.H_P4); // not aligned on its size
+    expect(setq(0n, 1, 6, 256 << 20, 12)).toBe(hv.H_P4); // outside RAM
+    expect(setq(0n, 1, 6, (256 << 20) - 0x1000, 16)).toBe(hv.H_P4); // runs past the end of RAM
     for (const size of [12, 16, 21, 24])
-      expect(setq(0n, 1, 5, 0x1000000, size), `qsize ${size}`).toBe(H_SUCCESS);
-    expect(setq(SPAPR_XIVE_END_ALWAYS_NOTIFY, 1, 6, 0x300000, 16)).toBe(H_SUCCESS);
-    const getq = h(q, H_INT_GET_QUEUE_CONFIG, 0, 1, 6);
-    expect(getq.rc).toBe(H_SUCCESS);
+      expect(setq(0n, 1, 5, 0x1000000, size), `qsize ${size}`).toBe(hv.H_SUCCESS);
+    expect(setq(SPAPR_XIVE_END_ALWAYS_NOTIFY, 1, 6, 0x300000, 16)).toBe(hv.H_SUCCESS);
+    const getq = h(q, hv.H_INT_GET_QUEUE_CONFIG, 0, 1, 6);
+    expect(getq.rc).toBe(hv.H_SUCCESS);
     expect(getq.args).toEqual([0n, 0x300000n, 16n, 0n]);
-    expect(h(q, H_INT_GET_QUEUE_CONFIG, 1, 1, 6).rc).toBe(H_PARAMETER);
-    expect(h(q, H_INT_GET_QUEUE_CONFIG, 0, 3, 6).rc).toBe(H_P2);
-    expect(h(q, H_INT_GET_QUEUE_CONFIG, 0, 1, 7).rc).toBe(H_P3);
-    expect(h(q, H_INT_GET_QUEUE_CONFIG, 0, 1, 0x100).rc).toBe(H_P3);
+    expect(h(q, hv.H_INT_GET_QUEUE_CONFIG, 1, 1, 6).rc).toBe(hv.H_PARAMETER);
+    expect(h(q, hv.H_INT_GET_QUEUE_CONFIG, 0, 3, 6).rc).toBe(hv.H_P2);
+    expect(h(q, hv.H_INT_GET_QUEUE_CONFIG, 0, 1, 7).rc).toBe(hv.H_P3);
+    expect(h(q, hv.H_INT_GET_QUEUE_CONFIG, 0, 1, 0x100).rc).toBe(hv.H_P3);
     // qsize 0 resets the queue
-    expect(setq(0n, 1, 6, 0x300000, 0)).toBe(H_SUCCESS);
-    expect(h(q, H_INT_GET_QUEUE_CONFIG, 0, 1, 6).args.slice(1, 3)).toEqual([0n, 0n]);
+    expect(setq(0n, 1, 6, 0x300000, 0)).toBe(hv.H_SUCCESS);
+    expect(h(q, hv.H_INT_GET_QUEUE_CONFIG, 0, 1, 6).args.slice(1, 3)).toEqual([0n, 0n]);
 
-    const info = h(q, H_INT_GET_QUEUE_INFO, 0, 1, 5);
-    expect(info.rc).toBe(H_SUCCESS);
+    const info = h(q, hv.H_INT_GET_QUEUE_INFO, 0, 1, 5);
+    expect(info.rc).toBe(hv.H_SUCCESS);
     const endIdx = ((0x400 + 1) << 3) + 5;
     expect(info.args[0]).toBe(BigInt(SPAPR_XIVE_VC_BASE) + (BigInt(0x2000) << 17n) + (BigInt(endIdx) << 17n));
     expect(info.args[1]).toBe(24n);
-    expect(h(q, H_INT_GET_QUEUE_INFO, 1, 1, 5).rc).toBe(H_PARAMETER);
-    expect(h(q, H_INT_GET_QUEUE_INFO, 0, 4, 5).rc).toBe(H_P2);
-    expect(h(q, H_INT_GET_QUEUE_INFO, 0, 1, 7).rc).toBe(H_P3);
-    expect(h(q, H_INT_GET_QUEUE_INFO, 0, 1, 0x100).rc).toBe(H_P3);
+    expect(h(q, hv.H_INT_GET_QUEUE_INFO, 1, 1, 5).rc).toBe(hv.H_PARAMETER);
+    expect(h(q, hv.H_INT_GET_QUEUE_INFO, 0, 4, 5).rc).toBe(hv.H_P2);
+    expect(h(q, hv.H_INT_GET_QUEUE_INFO, 0, 1, 7).rc).toBe(hv.H_P3);
+    expect(h(q, hv.H_INT_GET_QUEUE_INFO, 0, 1, 0x100).rc).toBe(hv.H_P3);
   });
 
   it("H_INT_ESB loads and stores the management page of a source; H_INT_SYNC and H_INT_RESET", () => {
     const q = onXive();
-    expect(h(q, H_INT_ESB, 2, EPOW, 0x800, 0).rc).toBe(H_PARAMETER); // only STORE (PPC_BIT(63))
-    expect(h(q, H_INT_ESB, 0, UNCLAIMED, 0x800, 0).rc).toBe(H_P2);
-    expect(h(q, H_INT_ESB, 0, EPOW, 0x1000, 0).rc).toBe(H_P3);
+    expect(h(q, hv.H_INT_ESB, 2, EPOW, 0x800, 0).rc).toBe(hv.H_PARAMETER); // only STORE (PPC_BIT(63))
+    expect(h(q, hv.H_INT_ESB, 0, UNCLAIMED, 0x800, 0).rc).toBe(hv.H_P2);
+    expect(h(q, hv.H_INT_ESB, 0, EPOW, 0x1000, 0).rc).toBe(hv.H_P3);
     // XIVE_ESB_GET (0x800): a reset source is masked, PQ = 01
-    const get = h(q, H_INT_ESB, 0, EPOW, 0x800, 0);
-    expect(get.rc).toBe(H_SUCCESS);
+    const get = h(q, hv.H_INT_ESB, 0, EPOW, 0x800, 0);
+    expect(get.rc).toBe(hv.H_SUCCESS);
     expect(get.args[0]).toBe(1n);
     // XIVE_ESB_SET_PQ_00 (0xc00) then GET: 00
-    expect(h(q, H_INT_ESB, 0, EPOW, 0xc00, 0).rc).toBe(H_SUCCESS);
-    expect(h(q, H_INT_ESB, 0, EPOW, 0x800, 0).args[0]).toBe(0n);
+    expect(h(q, hv.H_INT_ESB, 0, EPOW, 0xc00, 0).rc).toBe(hv.H_SUCCESS);
+    expect(h(q, hv.H_INT_ESB, 0, EPOW, 0x800, 0).args[0]).toBe(0n);
     // a store the ESB page refuses (the GET offset is a load) is a hardware error
-    expect(h(q, H_INT_ESB, SPAPR_XIVE_ESB_STORE, EPOW, 0x800, 0).rc).toBe(H_HARDWARE);
+    expect(h(q, hv.H_INT_ESB, SPAPR_XIVE_ESB_STORE, EPOW, 0x800, 0).rc).toBe(hv.H_HARDWARE);
     // the trigger-on-management-page store: PQ 00 -> 10, read back with a GET
-    expect(h(q, H_INT_ESB, SPAPR_XIVE_ESB_STORE, EPOW, 0, 0).rc).toBe(H_SUCCESS);
-    expect(h(q, H_INT_ESB, 0, EPOW, 0x800, 0).args[0]).toBe(2n);
-    expect(h(q, H_INT_SYNC, 1, EPOW).rc).toBe(H_PARAMETER);
-    expect(h(q, H_INT_SYNC, 0, UNCLAIMED).rc).toBe(H_P2);
-    expect(h(q, H_INT_SYNC, 0, EPOW).rc).toBe(H_SUCCESS);
+    expect(h(q, hv.H_INT_ESB, SPAPR_XIVE_ESB_STORE, EPOW, 0, 0).rc).toBe(hv.H_SUCCESS);
+    expect(h(q, hv.H_INT_ESB, 0, EPOW, 0x800, 0).args[0]).toBe(2n);
+    expect(h(q, hv.H_INT_SYNC, 1, EPOW).rc).toBe(hv.H_PARAMETER);
+    expect(h(q, hv.H_INT_SYNC, 0, UNCLAIMED).rc).toBe(hv.H_P2);
+    expect(h(q, hv.H_INT_SYNC, 0, EPOW).rc).toBe(hv.H_SUCCESS);
     // H_INT_RESET forgets every routing
-    expect(h(q, H_INT_SET_SOURCE_CONFIG, 0, EPOW, 1, 5, 0).rc).toBe(H_SUCCESS);
-    expect(h(q, H_INT_RESET, 1).rc).toBe(H_PARAMETER);
-    expect(h(q, H_INT_RESET, 0).rc).toBe(H_SUCCESS);
-    expect(h(q, H_INT_GET_SOURCE_CONFIG, 0, EPOW).args.slice(0, 3)).toEqual([0n, 0xffn, 0n]);
+    expect(h(q, hv.H_INT_SET_SOURCE_CONFIG, 0, EPOW, 1, 5, 0).rc).toBe(hv.H_SUCCESS);
+    expect(h(q, hv.H_INT_RESET, 1).rc).toBe(hv.H_PARAMETER);
+    expect(h(q, hv.H_INT_RESET, 0).rc).toBe(hv.H_SUCCESS);
+    expect(h(q, hv.H_INT_GET_SOURCE_CONFIG, 0, EPOW).args.slice(0, 3)).toEqual([0n, 0xffn, 0n]);
   });
 });

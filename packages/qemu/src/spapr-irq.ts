@@ -4,6 +4,14 @@
 // spapr_irq_post_load), hw/ppc/spapr_hcall.c (h_client_architecture_support).
 import type { Memory } from "@stopsim/isa";
 import {
+  H_FUNCTION,
+  H_INT_GET_SOURCE_INFO,
+  H_INT_RESET,
+  H_PARAMETER,
+  H_SUCCESS,
+  KVMPPC_H_CAS,
+} from "@stopsim/linux";
+import {
   type ActiveIntc,
   CAS_FDT_HEADER_SIZE,
   casReason,
@@ -13,7 +21,6 @@ import {
   readArchitectureVector,
 } from "./irq.js";
 import type { KvmVcpuFd, KvmVmFd } from "./kvm.js";
-import { H_FUNCTION, H_PARAMETER, H_SUCCESS, KVMPPC_H_CAS } from "./spapr-hcall.js";
 import { SpaprXive, type SpaprXiveMigrationState } from "./spapr-xive.js";
 
 /** H_MULTI_THREADS_ACTIVE (qemu: include/hw/ppc/spapr.h): CAS with secondaries running. */
@@ -72,7 +79,7 @@ export class SpaprIrq {
   /** The hcalls of this part of the machine; undefined for the others. */
   hcall(vcpuId: number, nr: number, args: bigint[]): number | undefined {
     if (nr === KVMPPC_H_CAS) return this.hCas(vcpuId, args);
-    if (nr >= 0x3a8 && nr <= 0x3d0 && (nr & 3) === 0) return this.xive.hcall(nr, args);
+    if (nr >= H_INT_GET_SOURCE_INFO && nr <= H_INT_RESET && (nr & 3) === 0) return this.xive.hcall(nr, args);
     return undefined;
   }
 

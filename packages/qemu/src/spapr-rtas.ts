@@ -1,6 +1,7 @@
 // qemu: hw/ppc/spapr_rtas.c spapr_rtas_call and its calls (rtas_start_cpu, rtas_stop_self,
 // rtas_query_cpu_stopped_state, rtas_ibm_os_term, rtas_power_off ...), reached through h_rtas.
 
+import { H_PARAMETER, H_SUCCESS } from "@stopsim/linux";
 import {
   RTAS_CALL_NAMES,
   RTAS_OUT_HW_ERROR,
@@ -11,7 +12,6 @@ import {
   RTAS_TOKEN_BASE,
 } from "./rtas-tokens.js";
 import { MSR_ME, MSR_SF, QEMU_USERSPACE_EXIT_NS, type Qemu, type Vcpu } from "./spapr.js";
-import { H_PARAMETER, H_SUCCESS } from "./spapr-hcall.js";
 
 // hw/ppc/spapr_hcall.c h_rtas + hw/ppc/spapr_rtas.c spapr_rtas_call (big-endian rtas_args)
 export function hRtas(q: Qemu, v: Vcpu, rtasR3: number): number {

@@ -26,9 +26,27 @@ import {
   KVM_XIVE_TIMA_PAGE_OFFSET,
 } from "@stopsim/host";
 import { type Memory, SPAPR_XIVE_TM_BASE, SPAPR_XIVE_VC_BASE, TM_SHIFT, XiveError } from "@stopsim/isa";
+import {
+  H_FUNCTION,
+  H_HARDWARE,
+  H_INT_ESB,
+  H_INT_GET_QUEUE_CONFIG,
+  H_INT_GET_QUEUE_INFO,
+  H_INT_GET_SOURCE_CONFIG,
+  H_INT_GET_SOURCE_INFO,
+  H_INT_RESET,
+  H_INT_SET_QUEUE_CONFIG,
+  H_INT_SET_SOURCE_CONFIG,
+  H_INT_SYNC,
+  H_P2,
+  H_P3,
+  H_P4,
+  H_P5,
+  H_PARAMETER,
+  H_SUCCESS,
+} from "@stopsim/linux";
 import { QemuError } from "./errors.js";
 import type { KvmDeviceFd, KvmPpcXiveEq, KvmVcpuFd, KvmVmFd } from "./kvm.js";
-import { H_FUNCTION, H_HARDWARE, H_P2, H_P3, H_P4, H_P5, H_PARAMETER, H_SUCCESS } from "./spapr-hcall.js";
 
 /** Interrupt numbers (qemu: include/hw/ppc/spapr_irq.h). */
 export const SPAPR_IRQ_IPI = 0x0;
@@ -179,7 +197,7 @@ export class SpaprXive {
     const dev = this.device;
     const a = (i: number) => args[i] ?? 0n;
     switch (nr) {
-      case 0x3a8: {
+      case H_INT_GET_SOURCE_INFO: {
         // H_INT_GET_SOURCE_INFO(flags, lisn)
         if (a(0) !== 0n) return H_PARAMETER;
         const lisn = this.checkLisn(a(1));
@@ -191,7 +209,7 @@ export class SpaprXive {
         args[3] = BigInt(SPAPR_XIVE_ESB_SHIFT - 1);
         return H_SUCCESS;
       }
-      case 0x3ac: {
+      case H_INT_SET_SOURCE_CONFIG: {
         // H_INT_SET_SOURCE_CONFIG(flags, lisn, target, priority, eisn)
         if ((a(0) & ~(SPAPR_XIVE_SRC_SET_EISN | SPAPR_XIVE_SRC_MASK)) !== 0n) return H_PARAMETER;
         const lisn = this.checkLisn(a(1));
@@ -219,7 +237,7 @@ export class SpaprXive {
         this.eas.set(lisn, st);
         return H_SUCCESS;
       }
-      case 0x3b0: {
+      case H_INT_GET_SOURCE_CONFIG: {
         // H_INT_GET_SOURCE_CONFIG(flags, lisn)
         if (a(0) !== 0n) return H_PARAMETER;
         const lisn = this.checkLisn(a(1));
@@ -230,7 +248,7 @@ export class SpaprXive {
         args[2] = BigInt(st?.eisn ?? 0);
         return H_SUCCESS;
       }
-      case 0x3b4: {
+      case H_INT_GET_QUEUE_INFO: {
         // H_INT_GET_QUEUE_INFO(flags, target, priority): the END's ESB page, the queue size
         if (a(0) !== 0n) return H_PARAMETER;
         if (!this.serverOk(a(1))) return H_P2;
@@ -248,7 +266,7 @@ export class SpaprXive {
         args[1] = typeof eq === "object" ? BigInt(eq.qshift) : 0n;
         return H_SUCCESS;
       }
-      case 0x3b8: {
+      case H_INT_SET_QUEUE_CONFIG: {
         // H_INT_SET_QUEUE_CONFIG(flags, target, priority, qpage, qsize)
         if ((a(0) & ~SPAPR_XIVE_END_ALWAYS_NOTIFY) !== 0n) return H_PARAMETER;
         if (!this.serverOk(a(1))) return H_P2;
@@ -275,7 +293,7 @@ export class SpaprXive {
         );
         return r < 0 ? H_PARAMETER : H_SUCCESS;
       }
-      case 0x3bc: {
+      case H_INT_GET_QUEUE_CONFIG: {
         // H_INT_GET_QUEUE_CONFIG(flags, target, priority)
         if (a(0) !== 0n) return H_PARAMETER;
         if (!this.serverOk(a(1))) return H_P2;
@@ -289,7 +307,7 @@ export class SpaprXive {
         args[3] = BigInt(eq.qindex);
         return H_SUCCESS;
       }
-      case 0x3c8: {
+      case H_INT_ESB: {
         // H_INT_ESB(flags, lisn, offset, data): ESB access through the hypervisor
         if ((a(0) & ~SPAPR_XIVE_ESB_STORE) !== 0n) return H_PARAMETER;
         const lisn = this.checkLisn(a(1));
@@ -307,7 +325,7 @@ export class SpaprXive {
         }
         return H_SUCCESS;
       }
-      case 0x3cc: {
+      case H_INT_SYNC: {
         // H_INT_SYNC(flags, lisn)
         if (a(0) !== 0n) return H_PARAMETER;
         const lisn = this.checkLisn(a(1));
@@ -315,7 +333,7 @@ export class SpaprXive {
         dev.setAttr(KVM_DEV_XIVE_GRP_SOURCE_SYNC, BigInt(lisn));
         return H_SUCCESS;
       }
-      case 0x3d0: {
+      case H_INT_RESET: {
         // H_INT_RESET(flags)
         if (a(0) !== 0n) return H_PARAMETER;
         dev.setAttr(KVM_DEV_XIVE_GRP_CTRL, BigInt(KVM_DEV_XIVE_RESET));

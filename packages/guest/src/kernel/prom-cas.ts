@@ -7,7 +7,7 @@
 // h_client_architecture_support (the buffer gets a 4-byte update header, then the tree).
 import { decodeDtb } from "@stopsim/devicetree";
 import type { Memory } from "@stopsim/isa";
-import { KVMPPC_H_CAS } from "../linux/papr.js";
+import { KVMPPC_H_CAS, PVR_ARCH_300 } from "@stopsim/linux";
 import type { KernelConsole } from "./console.js";
 import type { GuestCpu, KOp } from "./cpu.js";
 
@@ -80,7 +80,7 @@ export function* promCas(h: CasHost, dtbAddr: number): Generator<KOp, number, vo
   w32(0xffff0000); // POWER9 (raw)
   w32(0x004e0000);
   w32(0xffffffff); // architecture 3.00 (logical PVR)
-  w32(0x0f000005);
+  w32(PVR_ARCH_300);
   w32(0x00000000); // terminator: ~mask & value != 0
   w32(0xffffffff);
   const vectors: Uint8Array[] = [

@@ -47,5 +47,3 @@ export const HYPERTAS_FW_FEATURES: Readonly<Record<string, string>> = {
 export const XIVE_SRC_SET_EISN = 1n << 1n; // PPC_BIT(62)
 export const XIVE_SRC_MASK = 1n << 0n; // PPC_BIT(63)
 export const XIVE_EQ_ALWAYS_NOTIFY = 1n << 0n; // PPC_BIT(63)
-/** Client architecture support through the firmware (qemu: include/hw/ppc/spapr.h KVMPPC_H_CAS). */
-export const KVMPPC_H_CAS = 0xf002;

@@ -23,12 +23,7 @@ export const DEFAULT_HCALLS = [
   U.H_PROD,
   U.H_CONFER,
   U.H_REGISTER_VPA,
-  U.H_EOI,
-  U.H_CPPR,
-  U.H_IPI,
-  U.H_IPOLL,
-  U.H_XIRR,
-  U.H_XIRR_X,
+  ...U.XICS_HCALLS,
 ];
 /** Hcalls this KVM implements in the kernel (kvmppc_hcall_impl_hv). */
 export const IMPLEMENTED_HCALLS = new Set<number>([

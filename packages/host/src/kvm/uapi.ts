@@ -229,6 +229,3 @@ export const KVM_XIVE_TIMA_PAGE_OFFSET = 0;
 export const KVM_XIVE_ESB_PAGE_OFFSET = 4;
 /** ONE_REG: a vCPU's XIVE context (the OS ring's words 0-1 as saved at the last pull, then 0). */
 export const KVM_REG_PPC_VP_STATE = KVM_REG_PPC | KVM_REG_SIZE_U128 | 0x8dn;
-
-/** Client architecture support through SLOF (qemu: include/hw/ppc/spapr.h KVMPPC_H_CAS). */
-export const KVMPPC_H_CAS = 0xf002;

@@ -8,14 +8,7 @@ import type { KvmVcpu } from "./vcpu.js";
 
 /** Highest-priority (numerically lowest) pending interrupt more favoured than CPPR. */
 /** XICS hcalls of hcall_real_table (book3s_hv_rmhandlers.S of 2020). */
-export const REAL_MODE_XICS_HCALLS: ReadonlySet<number> = new Set([
-  U.H_EOI,
-  U.H_CPPR,
-  U.H_IPI,
-  U.H_IPOLL,
-  U.H_XIRR,
-  U.H_XIRR_X,
-]);
+export const REAL_MODE_XICS_HCALLS: ReadonlySet<number> = new Set(U.XICS_HCALLS);
 
 /** The XICS presentation controller state of one vCPU (ICP), emulated on XIVE. */
 export interface Icp {
