@@ -5,10 +5,26 @@
 // softmmu/runstate.c and migration/migration.c.
 import { DeviceTree } from "@stopsim/devicetree";
 import { Simulation } from "@stopsim/engine";
+import {
+  KVM_EXIT_INTERNAL_ERROR,
+  KVM_EXIT_INTR,
+  KVM_EXIT_MMIO,
+  KVM_EXIT_PAPR_HCALL,
+  KVM_EXIT_SHUTDOWN,
+  KVM_EXIT_SYSTEM_EVENT,
+  KVM_EXIT_UNKNOWN,
+} from "@stopsim/host";
 import { describe, expect, it } from "vitest";
 import { MigrationError, QmpError } from "./errors.js";
-import type { KvmSystemFd, KvmVmFd } from "./kvm.js";
-import { Qemu, type QemuCreateOptions, readHostCpuProperties } from "./spapr.js";
+import type { KvmRun, KvmSystemFd, KvmVcpuFd, KvmVmFd } from "./kvm.js";
+import {
+  MigrationNetwork,
+  QEMU_USERSPACE_EXIT_NS,
+  Qemu,
+  type QemuCreateOptions,
+  readHostCpuProperties,
+} from "./spapr.js";
+import { H_FUNCTION, H_PUT_TERM_CHAR, H_SUCCESS } from "./spapr-hcall.js";
 import { qemuErrorOf } from "./test-helpers/errors.js";
 import { bootTestHost, type TestHost } from "./test-helpers/hosts.js";
 import { startMachine } from "./test-helpers/machines.js";
@@ -228,5 +244,239 @@ describe("run states", () => {
     expect(q.stderr).toBe(
       "qemu-system-ppc64: Not a migration stream\nqemu-system-ppc64: load of migration failed: Invalid argument",
     );
+  });
+});
+
+/** Exits of a scripted KVM_RUN: vCPU `index`'s fd hands its exits to the test instead of running. */
+function scriptedRun(q: Qemu, index = 0) {
+  const v = q.vcpus[index];
+  const pending: ((run: KvmRun) => void)[] = [];
+  const s = { runs: 0, exitRequests: 0, ret: 0 };
+  const fd = Object.assign(Object.create(v.fd) as KvmVcpuFd, {
+    run: (onExit: (run: KvmRun) => void) => {
+      s.runs++;
+      if (s.ret < 0) return s.ret;
+      pending.push(onExit);
+      return 0;
+    },
+    requestExit: () => {
+      s.exitRequests++;
+    },
+  });
+  Object.assign(v, { fd });
+  const exit = (exit_reason: number, over: Partial<KvmRun> = {}): KvmRun => {
+    const run: KvmRun = {
+      exit_reason,
+      papr_hcall: { nr: 0n, ret: 0n, args: [] },
+      hw: { hardware_exit_reason: 0 },
+      mmio: { phys_addr: 0n, len: 0, is_write: false },
+      internal: { suberror: 0, data: [] },
+      vcpu_id: v.id,
+      ...over,
+    };
+    const cb = pending.shift();
+    if (cb === undefined) throw new Error(`vCPU ${v.id} is not in KVM_RUN`);
+    cb(run);
+    return run;
+  };
+  return { v, s, exit };
+}
+
+describe("exits to userspace (kvm_cpu_exec, kvm_arch_handle_exit)", () => {
+  it("answers a hypercall and enters KVM_RUN again after QEMU's userspace round trip", () => {
+    const { sim, q } = machine();
+    const { v, s, exit } = scriptedRun(q);
+    q.cont();
+    expect([s.runs, v.inKvm]).toEqual([1, true]);
+    const run = exit(KVM_EXIT_PAPR_HCALL, {
+      papr_hcall: { nr: BigInt(H_PUT_TERM_CHAR), ret: 0n, args: [0n, 2n, 0x4849n << 48n, 0n] },
+    });
+    expect(q.console).toBe("HI");
+    expect(run.papr_hcall.ret).toBe(BigInt(H_SUCCESS));
+    expect(v.inKvm).toBe(false);
+    sim.runFor(QEMU_USERSPACE_EXIT_NS - 1);
+    expect(s.runs).toBe(1);
+    sim.runFor(1);
+    expect([s.runs, v.inKvm]).toEqual([2, true]);
+    // a number beyond 16 bits (or negative) is no hcall QEMU knows
+    for (const nr of [0x10000n + BigInt(H_PUT_TERM_CHAR), -1n]) {
+      const r = exit(KVM_EXIT_PAPR_HCALL, { papr_hcall: { nr, ret: 0n, args: [0n, 1n, 0x41n << 56n, 0n] } });
+      expect(r.papr_hcall.ret).toBe(BigInt(H_FUNCTION));
+      sim.runFor(QEMU_USERSPACE_EXIT_NS);
+    }
+    expect(q.console).toBe("HI");
+    // a requested exit (KVM_EXIT_INTR) or an MMIO exit: straight back in
+    exit(KVM_EXIT_INTR);
+    sim.runFor(QEMU_USERSPACE_EXIT_NS);
+    exit(KVM_EXIT_MMIO);
+    sim.runFor(QEMU_USERSPACE_EXIT_NS);
+    expect([s.runs, q.status]).toEqual([6, "running"]);
+  });
+
+  it("a shutdown or system event exit shuts the guest down: SHUTDOWN, every vCPU halted, no re-entry", () => {
+    for (const reason of [KVM_EXIT_SHUTDOWN, KVM_EXIT_SYSTEM_EVENT]) {
+      const { sim, q } = machine();
+      const { s, exit } = scriptedRun(q);
+      q.cont();
+      sim.runFor(500);
+      exit(reason);
+      expect(q.status).toBe("shutdown");
+      expect(q.vcpus.every((v) => v.halted)).toBe(true);
+      expect(q.events.at(-1)).toEqual({
+        timestampNs: 500,
+        event: "SHUTDOWN",
+        data: { guest: true, reason: "guest-shutdown" },
+      });
+      sim.runFor(10 * QEMU_USERSPACE_EXIT_NS);
+      expect(s.runs).toBe(1);
+    }
+  });
+
+  it("an internal error or unknown exit stops the VM in internal-error with QEMU's message; cont is refused", () => {
+    const cases: [number, Partial<KvmRun>, string][] = [
+      [KVM_EXIT_INTERNAL_ERROR, { internal: { suberror: 3, data: [] } }, "KVM internal error. Suberror: 3"],
+      [KVM_EXIT_UNKNOWN, { hw: { hardware_exit_reason: 0x1f } }, "KVM: unknown exit, hardware reason 1f"],
+    ];
+    for (const [reason, over, message] of cases) {
+      const { sim, q } = machine();
+      const { s, exit } = scriptedRun(q);
+      q.cont();
+      exit(reason, over);
+      expect(q.warnings.at(-1)).toBe(message);
+      expect(q.status).toBe("internal-error");
+      expect(q.events.map((e) => e.event)).toEqual(["RESUME", "STOP"]);
+      sim.runFor(10 * QEMU_USERSPACE_EXIT_NS);
+      expect(s.runs).toBe(1);
+      expect(() => q.cont()).toThrow("cannot continue a guest in state internal-error");
+    }
+  });
+
+  it("a failing KVM_RUN is an internal error naming the vCPU and the errno", () => {
+    const { q } = machine();
+    const { v, s } = scriptedRun(q);
+    s.ret = -4;
+    q.cont();
+    expect(q.warnings.at(-1)).toBe("KVM_RUN failed on vCPU 0: errno 4");
+    expect([q.status, v.inKvm]).toEqual(["internal-error", false]);
+  });
+
+  it("stop kicks the vCPUs out of KVM_RUN and calls back once the last one left; no re-entry while stopped", () => {
+    const { sim, q } = machine();
+    const { v, s, exit } = scriptedRun(q);
+    q.cont();
+    let done = 0;
+    q.stop("paused", () => done++);
+    expect([q.status, s.exitRequests, done]).toEqual(["paused", 1, 0]);
+    exit(KVM_EXIT_INTR);
+    expect([done, v.inKvm]).toEqual([1, false]);
+    sim.runFor(10 * QEMU_USERSPACE_EXIT_NS);
+    expect(s.runs).toBe(1);
+    // a vCPU started while stopped waits for cont; a halted one never runs
+    q.runVcpu(v);
+    expect(s.runs).toBe(1);
+    q.cont();
+    expect(s.runs).toBe(2);
+    q.runVcpu(v); // already in KVM_RUN
+    q.runVcpu(q.vcpus[1]); // halted (never started)
+    expect([s.runs, q.vcpus[1].inKvm]).toEqual([2, false]);
+    // exit() kicks a vCPU still inside
+    q.exit(0);
+    expect(s.exitRequests).toBe(2);
+  });
+});
+
+describe("the incoming side (process_incoming_migration_co, spapr_post_load)", () => {
+  function pairOnOneHost(srcCmd: string, dstCmd: string) {
+    const sim = new Simulation({ seed: 4 });
+    const h = host(sim);
+    const src = create({ sim, host: h.qemuHost, commandLine: srcCmd, name: "src" });
+    const dst = create({ sim, host: h.qemuHost, commandLine: dstCmd, name: "dst" });
+    if (src.kind !== "running" || dst.kind !== "running") throw new Error("no machines");
+    return { sim, src: src.qemu, dst: dst.qemu };
+  }
+  const settle = (sim: Simulation, m: { status: string }) => {
+    while (m.status === "active" || m.status === "device") sim.runFor(1_000_000);
+  };
+
+  it("clears the destination's own writes where the source's page is zero, and writes nothing else", () => {
+    const { sim, src, dst } = pairOnOneHost(
+      "-M pseries -smp 2 -m 256M -S",
+      "-M pseries -smp 2 -m 256M -S -incoming tcp:[::]:1",
+    );
+    dst.ram.write64(0x400000, 0x55n);
+    const m = src.migrate(dst);
+    settle(sim, m);
+    expect(m.status).toBe("completed");
+    expect(dst.ram.read64(0x400000)).toBe(0n);
+    expect(dst.ram.isWritten(0x500000 / 4096)).toBe(false);
+    // -S on the destination: it waits for cont after the load
+    expect(dst.status).toBe("paused");
+  });
+
+  it("starts the guest after the load unless -S; keeps warnings of lower cap levels", () => {
+    const { sim, src, dst } = pairOnOneHost(
+      "-M pseries,cap-ccf-assist=off -smp 2 -m 256M -S",
+      "-M pseries -smp 2 -m 256M -incoming tcp:[::]:1",
+    );
+    const m = src.migrate(dst);
+    settle(sim, m);
+    expect(dst.status).toBe("running");
+    expect(dst.events.map((e) => e.event)).toEqual(["MIGRATION", "RESUME"]);
+    expect(dst.events[0].data).toEqual({ status: "completed" });
+    expect(dst.incomingWarnings).toEqual([
+      "cap-ccf-assist lower level (0) in incoming stream than on destination (1)",
+    ]);
+  });
+
+  it("refuses the source's interrupt controller when its own ic-mode cannot provide it", () => {
+    const { sim, src, dst } = pairOnOneHost(
+      "-M pseries,ic-mode=xics -smp 2 -m 256M -S",
+      "-M pseries,ic-mode=xive -smp 2 -m 256M -S -incoming tcp:[::]:1",
+    );
+    const m = src.migrate(dst);
+    settle(sim, m);
+    expect(dst.exitStatus).toBe(1);
+    expect(dst.incomingError?.preceding).toEqual([
+      "Unknown savevm section or instance 'icp' 0. Make sure that your current VM setup matches your saved VM setup, including any hotplugged devices",
+    ]);
+    expect(dst.incomingError?.reason).toBe("load of migration failed: Invalid argument");
+  });
+});
+
+describe("the migration network", () => {
+  it("finds a listener by host and port while its QEMU runs", () => {
+    const net = new MigrationNetwork();
+    const { q } = machine("-M pseries -m 256M -S -incoming defer");
+    net.listen("h2", "tcp:[::]:49152", q);
+    expect(net.connect("tcp:h2:49152")).toBe(q);
+    expect(net.connect("tcp:h2:49153")).toBeUndefined();
+    expect(net.connect("tcp:h3:49152")).toBeUndefined();
+    expect(net.connect("unix:/tmp/sock")).toBeUndefined();
+    q.exit(0);
+    expect(net.connect("tcp:h2:49152")).toBeUndefined();
+  });
+
+  it("a machine listens under its host's name, or its own name on a host without one", () => {
+    const sim = new Simulation({ seed: 4 });
+    const h = host(sim);
+    const network = new MigrationNetwork();
+    const named = create({
+      sim,
+      host: { ...h.qemuHost, hostname: "hostA" },
+      network,
+      name: "a",
+      commandLine: "-M pseries -m 256M -S -incoming tcp:0:7",
+    });
+    const anon = create({
+      sim,
+      host: h.qemuHost,
+      network,
+      name: "b",
+      commandLine: "-M pseries -m 256M -S -incoming tcp:0:8",
+    });
+    if (named.kind !== "running" || anon.kind !== "running") throw new Error("no machines");
+    expect(network.connect("tcp:hostA:7")).toBe(named.qemu);
+    expect(network.connect("tcp:b:8")).toBe(anon.qemu);
+    expect(named.qemu.incomingUri).toBe("tcp:0:7");
   });
 });

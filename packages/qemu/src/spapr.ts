@@ -679,10 +679,17 @@ export class Qemu {
     this._status = "postmigrate";
   }
 
-  /** migration_iteration_finish on failure: restart the guest if it was running. */
+  /**
+   * migration_iteration_finish on failure: vm_start() if the guest was running; a guest that was
+   * not stays stopped, finish-migrate becoming postmigrate (qemu 7.2: `s->vm_was_running`).
+   */
   resumeAfterFailedMigration(wasRunning: boolean): void {
+    if (!wasRunning) {
+      this._status = "postmigrate";
+      return;
+    }
     this._status = "paused";
-    if (wasRunning) this.cont();
+    this.cont();
   }
 
   /**
