@@ -3,9 +3,17 @@
 // how it fails when KVM refuses a step (accel/kvm/kvm-all.c kvm_init, kvm_init_vcpu,
 // kvm_set_user_memory_region), -M help / dumpdtb, and the run-state transitions of
 // softmmu/runstate.c and migration/migration.c.
-import { DeviceTree } from "@stopsim/devicetree";
+import { DeviceTree, decodeDtb } from "@stopsim/devicetree";
 import { Simulation } from "@stopsim/engine";
 import {
+  KVM_CAP_PPC_FIXUP_HCALL,
+  KVM_CAP_PPC_FWNMI,
+  KVM_CAP_PPC_GET_CPU_CHAR,
+  KVM_CAP_PPC_GUEST_STOP,
+  KVM_CAP_PPC_HTM,
+  KVM_CAP_PPC_MMU_RADIX,
+  KVM_CAP_PPC_NESTED_HV,
+  KVM_CAP_STOP,
   KVM_EXIT_INTERNAL_ERROR,
   KVM_EXIT_INTR,
   KVM_EXIT_MMIO,
@@ -13,10 +21,17 @@ import {
   KVM_EXIT_SHUTDOWN,
   KVM_EXIT_SYSTEM_EVENT,
   KVM_EXIT_UNKNOWN,
+  KVM_REG_PPC_LPCR_64,
 } from "@stopsim/host";
 import { describe, expect, it } from "vitest";
 import { MigrationError, QmpError } from "./errors.js";
-import type { KvmRun, KvmSystemFd, KvmVcpuFd, KvmVmFd } from "./kvm.js";
+import {
+  KVM_CAP_PPC_RPT_INVALIDATE,
+  type KvmRun,
+  type KvmSystemFd,
+  type KvmVcpuFd,
+  type KvmVmFd,
+} from "./kvm.js";
 import {
   MigrationNetwork,
   QEMU_USERSPACE_EXIT_NS,
@@ -478,5 +493,209 @@ describe("the migration network", () => {
     expect(network.connect("tcp:hostA:7")).toBe(named.qemu);
     expect(network.connect("tcp:b:8")).toBe(anon.qemu);
     expect(named.qemu.incomingUri).toBe("tcp:0:7");
+  });
+});
+
+describe("what QEMU asks KVM while creating the machine (kvmppc_has_cap_*, kvmppc_enable_cap_large_decr)", () => {
+  /** The host's KVM with some KVM_CHECK_EXTENSION answers replaced, and the VM's ENABLE_CAPs recorded. */
+  function kvmWith(sim: Simulation, answers: Record<number, number>, vmOver: Partial<KvmVmFd> = {}) {
+    const h = host(sim);
+    const kvm = h.qemuHost.kvm;
+    const enabled: [number, readonly (number | bigint)[] | undefined][] = [];
+    const answer = (real: (c: number) => number) => (c: number) => (c in answers ? answers[c] : real(c));
+    const sys: KvmSystemFd = {
+      checkExtension: answer((c) => kvm.checkExtension(c)),
+      createVm: () => {
+        const vm = kvm.createVm();
+        if (typeof vm === "number") return vm;
+        return Object.assign(Object.create(vm) as KvmVmFd, {
+          checkExtension: answer((c) => vm.checkExtension(c)),
+          enableCap: (cap: number, args?: readonly (number | bigint)[]) => {
+            enabled.push([cap, args]);
+            return vm.enableCap(cap, args);
+          },
+          ...vmOver,
+        });
+      },
+    };
+    return { h, host: { ...h.qemuHost, kvm: sys }, enabled };
+  }
+  const start = (answers: Record<number, number>, commandLine: string, vmOver: Partial<KvmVmFd> = {}) => {
+    const sim = new Simulation({ seed: 4 });
+    const k = kvmWith(sim, answers, vmOver);
+    return { ...k, run: () => create({ sim, host: k.host, commandLine }) };
+  };
+  const refusal = (answers: Record<number, number>, commandLine: string, vmOver: Partial<KvmVmFd> = {}) =>
+    errorOf(() => start(answers, commandLine, vmOver).run());
+
+  it("refuses each capability KVM does not offer, and starts when it does", () => {
+    const cases: [number, string, string][] = [
+      [KVM_CAP_PPC_HTM, "cap-htm=on", "KVM implementation does not support Transactional Memory"],
+      [KVM_CAP_PPC_NESTED_HV, "cap-nested-hv=on", "KVM implementation does not support Nested-HV"],
+      [
+        KVM_CAP_PPC_FWNMI,
+        "cap-fwnmi=on",
+        "Firmware Assisted Non-Maskable Interrupts(FWNMI) not supported by KVM.",
+      ],
+      [KVM_CAP_PPC_MMU_RADIX, "cap-rpt-invalidate=on", "H_RPT_INVALIDATE only supported on Radix"],
+      [
+        KVM_CAP_PPC_RPT_INVALIDATE,
+        "cap-rpt-invalidate=on",
+        "KVM implementation does not support H_RPT_INVALIDATE",
+      ],
+      [KVM_CAP_PPC_GUEST_STOP, "cap-stop-lite=on", "Guest use of the lite stop instruction not available"],
+    ];
+    for (const [cap, option, reason] of cases) {
+      const cmd = `-M pseries,${option} -smp 2 -m 256M -S`;
+      expect(refusal({ [cap]: 0 }, cmd).reason, option).toMatch(reason);
+      const offered = {
+        [KVM_CAP_PPC_HTM]: 1,
+        [KVM_CAP_PPC_NESTED_HV]: 1,
+        [KVM_CAP_PPC_RPT_INVALIDATE]: 1,
+        [KVM_CAP_PPC_MMU_RADIX]: 1,
+        [KVM_CAP_PPC_FWNMI]: 1,
+        [KVM_CAP_PPC_GUEST_STOP]: 1,
+      };
+      expect(start(offered, cmd).run().kind, option).toBe("running");
+    }
+  });
+
+  it("enables nested HV on the VM, and fails when KVM refuses it", () => {
+    const s = start({ [KVM_CAP_PPC_NESTED_HV]: 1 }, "-M pseries,cap-nested-hv=on -smp 2 -m 256M -S");
+    expect(s.run().kind).toBe("running");
+    expect(s.enabled).toContainEqual([KVM_CAP_PPC_NESTED_HV, [1]]);
+    expect(
+      refusal({ [KVM_CAP_PPC_NESTED_HV]: 1 }, "-M pseries,cap-nested-hv=on -smp 2 -m 256M -S", {
+        enableCap: () => -22,
+      }).reason,
+    ).toBe("Error enabling cap-nested-hv with KVM");
+  });
+
+  it("without KVM_PPC_GET_CPU_CHAR assumes 2020 firmware's levels: workarounds, the count cache disabled", () => {
+    const noChar = { [KVM_CAP_PPC_GET_CPU_CHAR]: 0 };
+    const cfpc = refusal(noChar, "-M pseries,cap-cfpc=fixed -smp 2 -m 256M -S");
+    expect([cfpc.reason, cfpc.hint]).toEqual([
+      "Requested safe cache capability level not supported by KVM",
+      "Try appending -machine cap-cfpc=workaround",
+    ]);
+    expect(refusal(noChar, "-M pseries,cap-sbbc=fixed -smp 2 -m 256M -S").hint).toBe(
+      "Try appending -machine cap-sbbc=workaround",
+    );
+    // fixed-ccd is what it assumes: accepted, and with it ccf-assist without the assist
+    expect(start(noChar, "-M pseries,cap-ibs=fixed-ccd,cap-ccf-assist=on -smp 2 -m 256M -S").run().kind).toBe(
+      "running",
+    );
+    // a getCpuChar that fails is the same as none
+    expect(
+      refusal({ [KVM_CAP_PPC_GET_CPU_CHAR]: 1 }, "-M pseries,cap-cfpc=fixed -smp 2 -m 256M -S", {
+        getCpuChar: () => -5,
+      }).reason,
+    ).toBe("Requested safe cache capability level not supported by KVM");
+  });
+
+  it("takes the large decrementer's width from the host tree, and sets LPCR[LD] on each vCPU only when it must", () => {
+    // a host tree without CPU nodes: no ibm,dec-bits, so no large decrementer
+    const sim = new Simulation({ seed: 4 });
+    const h = host(sim);
+    const bare = { ...h.qemuHost, procDeviceTree: new DeviceTree() };
+    const e = errorOf(() => create({ sim, host: bare }));
+    expect([e.reason, e.hint]).toEqual([
+      "No large decrementer support",
+      "Try appending -machine cap-large-decr=off",
+    ]);
+    // with cap-large-decr=off it starts on the defaults QEMU assumes without the host's values
+    const r = create({
+      sim,
+      host: bare,
+      commandLine: "-M pseries,cap-large-decr=off -cpu POWER9 -smp 2 -m 256M -S",
+    });
+    if (r.kind !== "running") throw new Error("no machine");
+    expect(r.qemu.cpu.pvr).toBe(0x004e1202);
+    const cpu = decodeDtb(r.qemu.dtb)
+      .getNode("/cpus")
+      ?.children.find((n) => n.name.startsWith("PowerPC,"));
+    expect(cpu?.getProp("timebase-frequency")?.asU32()).toBe(512_000_000);
+    expect(cpu?.getProp("clock-frequency")?.asU32()).toBe(1_000_000_000);
+  });
+
+  it("writes LPCR[LD] through ONE_REG, reads it back, and fails when it does not stick", () => {
+    const LPCR_LD_BIT = 1n << 17n;
+    const sim = new Simulation({ seed: 4 });
+    const h = host(sim);
+    const kvm = h.qemuHost.kvm;
+    const sets: bigint[] = [];
+    const withVcpus = (patch: (fd: KvmVcpuFd) => Partial<KvmVcpuFd>): KvmSystemFd => ({
+      checkExtension: (c) => kvm.checkExtension(c),
+      createVm: () => {
+        const vm = kvm.createVm();
+        if (typeof vm === "number") return vm;
+        return Object.assign(Object.create(vm) as KvmVmFd, {
+          createVcpu: (id: number) => {
+            const fd = vm.createVcpu(id);
+            if (typeof fd === "number") return fd;
+            return Object.assign(Object.create(fd) as KvmVcpuFd, patch(fd));
+          },
+        });
+      },
+    });
+    const run = (
+      patch: (fd: KvmVcpuFd) => Partial<KvmVcpuFd>,
+      commandLine = "-M pseries -smp 2 -m 256M -S",
+    ) => create({ sim, host: { ...h.qemuHost, kvm: withVcpus(patch) }, commandLine });
+    const recording = (fd: KvmVcpuFd) => ({
+      setOneReg: (id: bigint, v: bigint) => {
+        if (id === KVM_REG_PPC_LPCR_64) sets.push(v);
+        return fd.setOneReg(id, v);
+      },
+    });
+    const on = run(recording);
+    if (on.kind !== "running") throw new Error("no machine");
+    // vCPUs 0 and 1 share one virtual core, whose LPCR KVM keeps: the second finds LD set already
+    expect(on.qemu.vcpus.map((v) => v.id)).toEqual([0, 1]);
+    expect(sets).toHaveLength(1);
+    expect(sets[0] & LPCR_LD_BIT).toBe(LPCR_LD_BIT);
+    for (const v of on.qemu.vcpus) {
+      expect(v.fd.getOneReg(KVM_REG_PPC_LPCR_64).value & LPCR_LD_BIT).toBe(LPCR_LD_BIT);
+    }
+    // off: LD is clear on a new vCPU already, nothing to write
+    sets.length = 0;
+    const off = run(recording, "-M pseries,cap-large-decr=off -smp 2 -m 256M -S");
+    if (off.kind !== "running") throw new Error("no machine");
+    expect(sets).toEqual([]);
+    expect(off.qemu.vcpus[0].fd.getOneReg(KVM_REG_PPC_LPCR_64).value & LPCR_LD_BIT).toBe(0n);
+    // an LPCR KVM cannot read: left alone
+    expect(run((fd) => ({ ...recording(fd), getOneReg: () => ({ ret: -22, value: 0n }) })).kind).toBe(
+      "running",
+    );
+    expect(sets).toEqual([]);
+    // a write that does not stick
+    const e = errorOf(() => run(() => ({ setOneReg: () => 0 })));
+    expect([e.reason, e.hint]).toEqual([
+      "No large decrementer support",
+      "Try appending -machine cap-large-decr=off",
+    ]);
+  });
+
+  it("tells the guest of KVM's hcall fixup and, in the host-probed design, of KVM_CAP_STOP", () => {
+    const hasProp = (q: Qemu, path: string, prop: string) =>
+      decodeDtb(q.dtb).getNode(path)?.getProp(prop) !== undefined;
+    const run = (answers: Record<number, number>, build = BUILD) => {
+      const sim = new Simulation({ seed: 4 });
+      const k = kvmWith(sim, answers);
+      const r = create({ sim, host: k.host, build });
+      if (r.kind !== "running") throw new Error("no machine");
+      return r.qemu;
+    };
+    expect(hasProp(run({ [KVM_CAP_PPC_FIXUP_HCALL]: 1 }), "/hypervisor", "hcall-instructions")).toBe(true);
+    expect(hasProp(run({ [KVM_CAP_PPC_FIXUP_HCALL]: 0 }), "/hypervisor", "hcall-instructions")).toBe(false);
+    const probe = { stopLiteCap: false, probeKvmCapStop: true };
+    const withStop = run({ [KVM_CAP_STOP]: 1 }, probe);
+    const withoutStop = run({ [KVM_CAP_STOP]: 0 }, probe);
+    expect(withStop.stopLitePermittedInDt()).toBe(true);
+    expect(withoutStop.stopLitePermittedInDt()).toBe(false);
+    // the cap build never probes KVM_CAP_STOP
+    expect(
+      run({ [KVM_CAP_STOP]: 1 }, { stopLiteCap: true, probeKvmCapStop: false }).capLevel("stop-lite"),
+    ).toBe(run({ [KVM_CAP_STOP]: 0 }, { stopLiteCap: true, probeKvmCapStop: false }).capLevel("stop-lite"));
   });
 });
