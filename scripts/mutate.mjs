@@ -188,10 +188,10 @@ export const TARGETS = {
   "qemu-spapr": {
     dir: "packages/qemu",
     mutate: ["src/spapr.ts"],
-    note: "the machine (spapr.ts: creation on KVM, run states, exits to userspace, incoming streams, the migration network), measured with src/spapr-machine.test.ts (scripted KVM_RUN exits), src/migration/migration.test.ts, src/qmp.test.ts and src/spapr-hcall.test.ts",
+    note: "the machine (spapr.ts: creation on KVM, run states, exits to userspace, incoming streams, the migration network), measured with src/spapr-machine.test.ts (scripted KVM_RUN exits, KVM refusals), src/migration/migration.test.ts, src/qmp.test.ts, src/spapr-hcall.test.ts and src/spapr-irq.test.ts (CAS rebuilds the tree through the machine)",
     env: {
       STOPSIM_MUTATE_TESTS:
-        "src/spapr-machine.test.ts,src/migration/migration.test.ts,src/qmp.test.ts,src/spapr-hcall.test.ts",
+        "src/spapr-machine.test.ts,src/migration/migration.test.ts,src/qmp.test.ts,src/spapr-hcall.test.ts,src/spapr-irq.test.ts",
     },
   },
   "qemu-migration": {

@@ -203,6 +203,60 @@ describe("creating the machine", () => {
   });
 });
 
+describe("the entry state (spapr_cpu_set_entry_state)", () => {
+  it("enters the kernel 64-bit with machine checks on, r4 and r5 zero", () => {
+    const regs = machine().q.vcpus[0].fd.getRegs();
+    expect(regs.msr).toBe((1n << 63n) | (1n << 12n));
+    expect([regs.gpr[4], regs.gpr[5]]).toEqual([0n, 0n]);
+  });
+
+  it("fails when KVM refuses vCPU 0's registers", () => {
+    const sim = new Simulation({ seed: 4 });
+    const h = host(sim);
+    const kvm = h.qemuHost.kvm;
+    const k: KvmSystemFd = {
+      checkExtension: (c) => kvm.checkExtension(c),
+      createVm: () => {
+        const vm = kvm.createVm();
+        if (typeof vm === "number") return vm;
+        return Object.assign(Object.create(vm) as KvmVmFd, {
+          createVcpu: (id: number) => {
+            const fd = vm.createVcpu(id);
+            return typeof fd === "number"
+              ? fd
+              : Object.assign(Object.create(fd) as KvmVcpuFd, { setRegs: () => -14 });
+          },
+        });
+      },
+    };
+    expect(errorOf(() => create({ sim, host: { ...h.qemuHost, kvm: k } })).reason).toBe(
+      "KVM_SET_REGS failed: errno 14",
+    );
+  });
+
+  it("migrate takes QEMU's defaults for the parameters not given", () => {
+    const src = machine().q;
+    const dst = machine("-M pseries -smp 2 -m 256M -incoming defer").q;
+    // (different simulations: refused before anything starts)
+    expect(() => src.migrate(dst)).toThrow(/run on different Simulations/);
+    const sim = new Simulation({ seed: 4 });
+    const h = host(sim);
+    const a = create({ sim, host: h.qemuHost, name: "a" });
+    const b = create({
+      sim,
+      host: h.qemuHost,
+      name: "b",
+      commandLine: "-M pseries -smp 2 -m 256M -S -incoming defer",
+    });
+    if (a.kind !== "running" || b.kind !== "running") throw new Error("no machines");
+    expect(a.qemu.migrate(b.qemu, { maxBandwidth: 1000 }).params).toEqual({
+      maxBandwidth: 1000,
+      downtimeLimitNs: 300_000_000,
+      maxIterations: 30,
+    });
+  });
+});
+
 describe("run states", () => {
   it("stop and cont: paused, then running again; a stop request while paused only changes the state", () => {
     const { sim, q } = machine();
@@ -441,6 +495,27 @@ describe("the incoming side (process_incoming_migration_co, spapr_post_load)", (
     expect(dst.incomingWarnings).toEqual([
       "cap-ccf-assist lower level (0) in incoming stream than on destination (1)",
     ]);
+  });
+
+  it("loads into its own machine type, RAM size and vCPUs only, naming what differs", () => {
+    const refusal = (srcCmd: string, dstCmd: string) => {
+      const { sim, src, dst } = pairOnOneHost(srcCmd, `${dstCmd} -S -incoming tcp:[::]:1`);
+      settle(sim, src.migrate(dst));
+      expect(dst.exitStatus).toBe(1);
+      return dst.incomingError?.preceding[0];
+    };
+    expect(refusal("-M pseries-5.0 -smp 2 -m 256M -S", "-M pseries-5.1 -smp 2 -m 256M")).toBe(
+      "Machine type received is 'pseries-5.0' and local is 'pseries-5.1'",
+    );
+    expect(refusal("-M pseries -smp 2 -m 256M -S", "-M pseries -smp 2 -m 512M")).toMatch(
+      /^Length mismatch: ppc_spapr.ram: 0x10000000 in != 0x20000000/,
+    );
+    expect(refusal("-M pseries -smp 2 -m 256M -S", "-M pseries -smp 1 -m 256M")).toMatch(
+      /^Unknown savevm section or instance 'cpu_common' 1/,
+    );
+    expect(
+      refusal("-M pseries,ic-mode=xive -smp 2 -m 256M -S", "-M pseries,ic-mode=xics -smp 2 -m 256M"),
+    ).toMatch(/^Unknown savevm section or instance 'spapr-xive' 0/);
   });
 
   it("refuses the source's interrupt controller when its own ic-mode cannot provide it", () => {

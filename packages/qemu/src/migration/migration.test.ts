@@ -114,15 +114,15 @@ describe("the phases of an outgoing migration", () => {
     const { l1, l } = milestones({ maxBandwidth: bw });
     // every page of RAM goes in the bulk round: 32768 pages of at least 9 bytes each
     expect(l1).toBeGreaterThan((RAM / TARGET_PAGE_SIZE) * 9);
+    const { sim, src, dst } = pair();
     // the stream header and the RAM setup section are written when the migration starts; the
     // pacing starts with the first round
     const w = new QemuFileWriter();
-    saveHeader(w, "pseries-7.2");
+    saveHeader(w, src.config.machineType.name);
     saveRamSetup(w, RAM, 2);
     const t1 = Math.ceil(((l1 - w.length) / bw) * 1e9);
     const t2 = Math.ceil(((l - l1) / bw) * 1e9);
 
-    const { sim, src, dst } = pair();
     const m = src.migrate(dst, { maxBandwidth: bw });
     expect(m.info()).toEqual({
       status: "active",
