@@ -7,7 +7,39 @@
 // the registers of target/ppc/kvm.c kvm_arch_get/put_registers and hw/ppc/spapr_caps.c
 // spapr_caps_post_migration.
 import { Simulation } from "@stopsim/engine";
-import { KVM_REG_PPC_DSCR, KVM_REG_PPC_PSSCR, KVM_REG_PPC_TAR } from "@stopsim/host";
+import {
+  KVM_REG_PPC_AMR,
+  KVM_REG_PPC_BESCR,
+  KVM_REG_PPC_CIABR,
+  KVM_REG_PPC_DAR,
+  KVM_REG_PPC_DAWR,
+  KVM_REG_PPC_DAWRX,
+  KVM_REG_PPC_DSCR,
+  KVM_REG_PPC_DSISR,
+  KVM_REG_PPC_EBBHR,
+  KVM_REG_PPC_EBBRR,
+  KVM_REG_PPC_FSCR,
+  KVM_REG_PPC_IAMR,
+  KVM_REG_PPC_LPCR_64,
+  KVM_REG_PPC_MMCR0,
+  KVM_REG_PPC_MMCR1,
+  KVM_REG_PPC_MMCR2,
+  KVM_REG_PPC_MMCRA,
+  KVM_REG_PPC_PID,
+  KVM_REG_PPC_PPR,
+  KVM_REG_PPC_PSPB,
+  KVM_REG_PPC_PSSCR,
+  KVM_REG_PPC_PURR,
+  KVM_REG_PPC_SDAR,
+  KVM_REG_PPC_SIAR,
+  KVM_REG_PPC_SIER,
+  KVM_REG_PPC_SPURR,
+  KVM_REG_PPC_TAR,
+  KVM_REG_PPC_TIDR,
+  KVM_REG_PPC_UAMOR,
+  KVM_REG_PPC_VRSAVE,
+  KVM_REG_PPC_WORT,
+} from "@stopsim/host";
 import { describe, expect, it } from "vitest";
 import { MigrationError, QmpError } from "../errors.js";
 import { capsOfBuild, type QemuBuild } from "../machine.js";
@@ -437,6 +469,64 @@ describe("the registers (kvm_arch_get_registers, kvm_arch_put_registers)", () =>
     for (const x of s.spr.values()) expect(x).not.toBe(0n);
     // LPCR comes from KVM's ONE_REG: the vCPU's real value
     expect(s.spr.get(318)).toBe(v.fd.getOneReg(ONE_REG_SPRS.find(([n]) => n === 318)?.[1] ?? 0n).value);
+  });
+
+  // the SPRs QEMU registers with a ONE_REG id (target/ppc/cpu_init.c spr_register_kvm), by their
+  // numbers in target/ppc/cpu.h (SPR_DSCR 0x011 ... SPR_PPR 0x380)
+  const QEMU_KVM_SPRS: [number, bigint][] = [
+    [0x011, KVM_REG_PPC_DSCR],
+    [0x012, KVM_REG_PPC_DSISR],
+    [0x013, KVM_REG_PPC_DAR],
+    [0x01d, KVM_REG_PPC_AMR],
+    [0x030, KVM_REG_PPC_PID],
+    [0x090, KVM_REG_PPC_TIDR],
+    [0x099, KVM_REG_PPC_FSCR],
+    [0x09d, KVM_REG_PPC_UAMOR],
+    [0x09f, KVM_REG_PPC_PSPB],
+    [0x0b4, KVM_REG_PPC_DAWR],
+    [0x0bb, KVM_REG_PPC_CIABR],
+    [0x0bc, KVM_REG_PPC_DAWRX],
+    [0x100, KVM_REG_PPC_VRSAVE],
+    [0x134, KVM_REG_PPC_SPURR],
+    [0x135, KVM_REG_PPC_PURR],
+    [0x13e, KVM_REG_PPC_LPCR_64],
+    [0x310, KVM_REG_PPC_SIER],
+    [0x311, KVM_REG_PPC_MMCR2],
+    [0x312, KVM_REG_PPC_MMCRA],
+    [0x31b, KVM_REG_PPC_MMCR0],
+    [0x31c, KVM_REG_PPC_SIAR],
+    [0x31d, KVM_REG_PPC_SDAR],
+    [0x31e, KVM_REG_PPC_MMCR1],
+    [0x324, KVM_REG_PPC_EBBHR],
+    [0x325, KVM_REG_PPC_EBBRR],
+    [0x326, KVM_REG_PPC_BESCR],
+    [0x32f, KVM_REG_PPC_TAR],
+    [0x33d, KVM_REG_PPC_IAMR],
+    [0x357, KVM_REG_PPC_PSSCR],
+    [0x37f, KVM_REG_PPC_WORT],
+    [0x380, KVM_REG_PPC_PPR],
+  ];
+
+  it("syncs exactly the SPRs QEMU registers with ONE_REG ids, each under its env.spr number", () => {
+    const byNumber = (t: readonly (readonly [number, bigint])[]) => [...t].sort((a, b) => a[0] - b[0]);
+    expect(byNumber(ONE_REG_SPRS)).toEqual(QEMU_KVM_SPRS);
+  });
+
+  it("carries every ONE_REG SPR KVM offers from the source's vCPU into the destination's", () => {
+    const { src, dst } = pair();
+    const v = src.vcpus[0];
+    const offered: [number, bigint, bigint][] = [];
+    for (const [i, [n, id]] of QEMU_KVM_SPRS.entries()) {
+      if (n === 0x13e) continue; // LPCR: KVM keeps its own bits
+      const value = BigInt(0x100 + i);
+      if (v.fd.setOneReg(id, value) === 0 && v.fd.getOneReg(id).value === value) offered.push([n, id, value]);
+    }
+    expect(offered.length).toBeGreaterThan(20);
+    const s = kvmGetCpuState(src, 0);
+    for (const [n, , value] of offered) expect([n, s.spr.get(n)]).toEqual([n, value]);
+    kvmPutCpuState(dst, s);
+    for (const [n, id, value] of offered)
+      expect([n, dst.vcpus[0].fd.getOneReg(id).value]).toEqual([n, value]);
   });
 
   it("skips a register KVM refuses to read, as kvm_get_one_spr does", () => {
