@@ -440,14 +440,23 @@ describe("exits to userspace (kvm_cpu_exec, kvm_arch_handle_exit)", () => {
     expect([done, v.inKvm]).toEqual([1, false]);
     sim.runFor(10 * QEMU_USERSPACE_EXIT_NS);
     expect(s.runs).toBe(1);
-    // a vCPU started while stopped waits for cont; a halted one never runs
-    q.runVcpu(v);
-    expect(s.runs).toBe(1);
+    // a vCPU that halted (stop-self) while out of KVM_RUN stays out
     q.cont();
     expect(s.runs).toBe(2);
+    v.halted = true;
+    exit(KVM_EXIT_INTR);
+    sim.runFor(10 * QEMU_USERSPACE_EXIT_NS);
+    expect(s.runs).toBe(2);
+    v.halted = false;
+    q.stop("paused");
+    // a vCPU started while stopped waits for cont; a halted one never runs
+    q.runVcpu(v);
+    expect(s.runs).toBe(2);
+    q.cont();
+    expect(s.runs).toBe(3);
     q.runVcpu(v); // already in KVM_RUN
     q.runVcpu(q.vcpus[1]); // halted (never started)
-    expect([s.runs, q.vcpus[1].inKvm]).toEqual([2, false]);
+    expect([s.runs, q.vcpus[1].inKvm]).toEqual([3, false]);
     // exit() kicks a vCPU still inside
     q.exit(0);
     expect(s.exitRequests).toBe(2);
@@ -542,6 +551,8 @@ describe("the migration network", () => {
     expect(net.connect("tcp:h2:49153")).toBeUndefined();
     expect(net.connect("tcp:h3:49152")).toBeUndefined();
     expect(net.connect("unix:/tmp/sock")).toBeUndefined();
+    expect(net.connect("xtcp:h2:49152")).toBeUndefined();
+    expect(net.connect("tcp:h2:49152x")).toBeUndefined();
     q.exit(0);
     expect(net.connect("tcp:h2:49152")).toBeUndefined();
   });
@@ -691,6 +702,19 @@ describe("what QEMU asks KVM while creating the machine (kvmppc_has_cap_*, kvmpp
       ?.children.find((n) => n.name.startsWith("PowerPC,"));
     expect(cpu?.getProp("timebase-frequency")?.asU32()).toBe(512_000_000);
     expect(cpu?.getProp("clock-frequency")?.asU32()).toBe(1_000_000_000);
+    // POWER9's L1 caches (qemu: target/ppc/cpu_init.c POWER9 l1_dcache_size, l1_icache_size 0x8000)
+    expect([cpu?.getProp("d-cache-size")?.asU32(), cpu?.getProp("i-cache-size")?.asU32()]).toEqual([
+      0x8000, 0x8000,
+    ]);
+    // a machine given no name is "qemu"
+    const unnamed = Qemu.create({
+      sim,
+      host: bare,
+      build: BUILD,
+      commandLine: "-M pseries,cap-large-decr=off -m 256M -S",
+      image: new TinyGuestImage({ sim, stop0lite: "platform" }),
+    });
+    expect(unnamed.kind === "running" && unnamed.qemu.name).toBe("qemu");
   });
 
   it("writes LPCR[LD] through ONE_REG, reads it back, and fails when it does not stick", () => {
