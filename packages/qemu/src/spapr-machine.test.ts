@@ -23,6 +23,7 @@ import {
   KVM_EXIT_UNKNOWN,
   KVM_REG_PPC_LPCR_64,
 } from "@stopsim/host";
+import { H_FUNCTION, H_PUT_TERM_CHAR, H_SUCCESS } from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
 import { MigrationError, QmpError } from "./errors.js";
 import {
@@ -39,7 +40,6 @@ import {
   type QemuCreateOptions,
   readHostCpuProperties,
 } from "./spapr.js";
-import { H_FUNCTION, H_PUT_TERM_CHAR, H_SUCCESS } from "./spapr-hcall.js";
 import { qemuErrorOf } from "./test-helpers/errors.js";
 import { bootTestHost, type TestHost } from "./test-helpers/hosts.js";
 import { startMachine } from "./test-helpers/machines.js";

@@ -16,10 +16,6 @@ import {
   KVM_XIVE_TIMA_PAGE_OFFSET,
 } from "@stopsim/host";
 import { SPAPR_XIVE_TM_BASE } from "@stopsim/isa";
-import { describe, expect, it } from "vitest";
-import { QemuError } from "./errors.js";
-import type { KvmDeviceFd, KvmPpcXiveEq, KvmVcpuFd, KvmVmFd } from "./kvm.js";
-import type { Qemu } from "./spapr.js";
 import {
   H_FUNCTION,
   H_INT_ESB,
@@ -31,7 +27,11 @@ import {
   H_P2,
   H_PARAMETER,
   H_SUCCESS,
-} from "./spapr-hcall.js";
+} from "@stopsim/linux";
+import { describe, expect, it } from "vitest";
+import { QemuError } from "./errors.js";
+import type { KvmDeviceFd, KvmPpcXiveEq, KvmVcpuFd, KvmVmFd } from "./kvm.js";
+import type { Qemu } from "./spapr.js";
 import {
   SPAPR_IRQ_EPOW,
   SPAPR_IRQ_HOTPLUG,
