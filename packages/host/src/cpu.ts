@@ -458,7 +458,8 @@ export class HostCpu implements ThreadSoftware {
 
   private armSnoozeTimer(): void {
     // linux: cpuidle-powernv.c get_snooze_timeout: the target residency of the next enabled
-    // state, or default_snooze_timeout (TICK_USEC) when snooze is the only state
+    // state, or default_snooze_timeout (TICK_USEC) when every later state is disabled; with
+    // snooze the driver's only state (snooze_timeout_en false) the loop has no timeout at all
     const timeout = this.snoozeTimeoutNs();
     const until = Math.min(this.nextTimerAt, this.idleStart + timeout);
     if (this.runQueue.length > 0) this.snoozeTimer.arm(this.sim.now + this.cost(this.costs.snoozeExitNs));
@@ -467,12 +468,11 @@ export class HostCpu implements ThreadSoftware {
 
   private snoozeTimeoutNs(): number {
     const drv = this.cpuidle.drv;
+    if (!drv.snoozeTimeoutEnabled) return Number.POSITIVE_INFINITY;
     const index = this.idleState?.index ?? 0;
-    if (drv.snoozeTimeoutEnabled) {
-      for (let i = index + 1; i < drv.states.length; i++) {
-        if (this.cpuidle.statesUsage[i].disable) continue;
-        return drv.states[i].targetResidencyNs;
-      }
+    for (let i = index + 1; i < drv.states.length; i++) {
+      if (this.cpuidle.statesUsage[i].disable) continue;
+      return drv.states[i].targetResidencyNs;
     }
     return this.idleConfig.tickNs;
   }

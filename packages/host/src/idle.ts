@@ -70,8 +70,9 @@ export interface HostIdleState extends CpuidleState {
 export interface PowernvIdleDriver extends CpuidleDriver<HostIdleState> {
   readonly name: "powernv_idle";
   /**
-   * snooze_timeout_en: more than snooze registered (powernv_idle_probe); without it snooze polls
-   * for default_snooze_timeout = TICK_USEC.
+   * snooze_timeout_en: more than snooze registered (powernv_idle_probe); without it snooze_loop
+   * has no timeout and polls until need_resched (get_snooze_timeout's default_snooze_timeout =
+   * TICK_USEC is for a driver whose later states are all disabled).
    */
   readonly snoozeTimeoutEnabled: boolean;
 }
