@@ -123,10 +123,11 @@ export class HostCpu implements ThreadSoftware {
   private idleStart = 0;
   /** tick_nohz_tick_stopped(): the idle loop stopped the tick; a task running restarts it. */
   private tickStopped = false;
-  /** The scheduler tick while the idle loop keeps it (tick_nohz_idle_retain_tick). */
+  /**
+   * The scheduler tick while the idle loop keeps it (tick_nohz_idle_retain_tick). Its callback
+   * (tick_sched_timer) only wakes the CPU: that it came is read at the wake-up (finishIdle).
+   */
   private readonly idleTick: HostTimer;
-  /** tick_nohz_idle_got_tick(): the tick ran since the idle state was entered. */
-  private gotTick = false;
   private readonly snoozeTimer: Timer;
   /** The idle entry path runs (its time is the runtime's wait): a reschedule may still cut it. */
   private idleEntryPending = false;
@@ -166,7 +167,7 @@ export class HostCpu implements ThreadSoftware {
       run: (op) => this.run(op),
       pollDone: () => this.runQueue.length > 0,
     });
-    this.idleTick = new HostTimer(this, () => this.tickInIdle(), "tick");
+    this.idleTick = new HostTimer(this, () => {}, "tick");
     thread.setSoftware("hv", this);
   }
 
@@ -430,7 +431,6 @@ export class HostCpu implements ThreadSoftware {
   private selectIdleState(): number {
     const now = this.sim.now;
     this.idleTick.cancel();
-    this.gotTick = false;
     const tickNs = this.idleConfig.tickNs;
     // the next timer event if the tick were stopped, within the decrementer's reach
     const sleepLengthNs = Math.min(this.nextTimerAt - now, DEC_MAX_NS);
@@ -446,14 +446,10 @@ export class HostCpu implements ThreadSoftware {
       now,
       tickNs,
     });
+    // the kept tick fires at the next jiffy even when another timer expires with it
     if (sel.stopTick || this.tickStopped) this.tickStopped = true;
-    else if (nextTickAt < this.nextTimerAt) this.idleTick.start(nextTickAt);
+    else if (nextTickAt <= this.nextTimerAt) this.idleTick.start(nextTickAt);
     return sel.index;
-  }
-
-  /** tick_sched_timer while the idle loop kept the tick: it only wakes the CPU. */
-  private tickInIdle(): void {
-    this.gotTick = true;
   }
 
   private armSnoozeTimer(): void {
@@ -462,8 +458,11 @@ export class HostCpu implements ThreadSoftware {
     // snooze the driver's only state (snooze_timeout_en false) the loop has no timeout at all
     const timeout = this.snoozeTimeoutNs();
     const until = Math.min(this.nextTimerAt, this.idleStart + timeout);
-    if (this.runQueue.length > 0) this.snoozeTimer.arm(this.sim.now + this.cost(this.costs.snoozeExitNs));
-    else if (Number.isFinite(until)) this.snoozeTimer.arm(Math.max(this.sim.now, until));
+    // need_resched already set (a task was woken): the loop leaves at its next iteration, which
+    // a timer armed meanwhile does not move
+    if (this.runQueue.length > 0) {
+      if (!this.snoozeTimer.armed) this.snoozeTimer.arm(this.sim.now + this.cost(this.costs.snoozeExitNs));
+    } else if (Number.isFinite(until)) this.snoozeTimer.arm(Math.max(this.sim.now, until));
   }
 
   private snoozeTimeoutNs(): number {
@@ -493,10 +492,11 @@ export class HostCpu implements ThreadSoftware {
     const dur = this.sim.now - this.idleStart;
     if (st !== null) {
       this.cpuidle.account(st.index, this.idleStart, this.sim.now + exitLatencyNs);
-      // the tick's interrupt is taken before cpuidle_reflect (after local_irq_enable)
+      // tick_nohz_idle_got_tick: the tick's interrupt is taken before cpuidle_reflect (after
+      // local_irq_enable), so a tick due by the wake-up counts
       const tickDue = this.idleTick.armed && this.idleTick.at <= this.sim.now;
       this.governor.reflect(this.cpuidle, st.index, {
-        gotTick: this.gotTick || tickDue,
+        gotTick: tickDue,
         now: this.sim.now + exitLatencyNs,
         tickNs: this.idleConfig.tickNs,
       });
