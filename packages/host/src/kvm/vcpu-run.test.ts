@@ -1,0 +1,352 @@
+// The vCPU's run loop decision by decision, through KVM's API and what the guest sees:
+// linux: arch/powerpc/kvm/book3s_hv.c kvmhv_run_single_vcpu (the loop: prepare, enter, handle
+// the exit, go round or return to userspace), kvmppc_vcore_blocked (H_CEDE: poll for
+// halt_poll_ns, then schedule() away), kvmppc_fast_vcpu_kick_hv (wake a blocked vCPU, IPI a
+// running one), kvmppc_decrementer_func (a ceded vCPU's decrementer), and virt/kvm/kvm_main.c
+// kvm_vcpu_ioctl KVM_RUN with kvm_arch_vcpu_ioctl_run completing a userspace hcall (r3 = ret,
+// r4.. = args) and the signal / immediate_exit path (KVM_EXIT_INTR).
+// Costs are exact (jitter 0) and the vCPU's host CPU has its siblings stopped once menu has
+// left its first snoozes, so each step costs the cost table's figure.
+import { Simulation } from "@stopsim/engine";
+import {
+  BOOK3S_INTERRUPT_DECREMENTER,
+  BOOK3S_INTERRUPT_EXTERNAL,
+  chipById,
+  NOP,
+  PnvMachine,
+  XIVE_ESB_SET_PQ_00,
+} from "@stopsim/isa";
+import { buildHostDtb, parseFirmwareVersion } from "@stopsim/opal";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_HOST_COSTS } from "../costs.js";
+import { bootHost } from "../host.js";
+import { GUEST_BASE, hcall, setDec, TestGuest } from "../test-helpers/guest.js";
+import { type TestMachine, vcpu } from "../test-helpers/setup.js";
+import { H_CEDE, H_CPPR, H_SUCCESS, KVM_EXIT_INTR, KVM_EXIT_PAPR_HCALL, KVM_INTERRUPT_SET } from "./abi.js";
+import type { KvmRun } from "./kvm.js";
+import type { KvmVcpu } from "./vcpu.js";
+
+const C = DEFAULT_HOST_COSTS;
+/** H_GET_TERM_CHAR (linux: arch/powerpc/include/asm/hvcall.h 0x54): QEMU's, not KVM's. */
+const H_GET_TERM_CHAR = 0x54;
+const halt = (g: TestGuest): void => {
+  g.halted = true;
+};
+
+function exactMachine(): TestMachine {
+  const sim = new Simulation({ seed: 4 });
+  const hw = new PnvMachine(sim, { chip: chipById("dd2.3") });
+  const dtb = buildHostDtb({ machine: hw, firmware: parseFirmwareVersion("new") });
+  const host = bootHost({ machine: hw, dtb, kernel: "fallback", costs: { jitterSigma: 0 } });
+  // menu's first snoozes are over: every host CPU sleeps in a stop state, no sibling competes
+  sim.runFor(2_000_000);
+  const vm = host.kvm.createVm();
+  if (typeof vm === "number") throw new Error(`createVm failed: ${vm}`);
+  return { sim, host, vm, exits: [] };
+}
+
+/** KVM_RUN with a VMM that records each exit and calls KVM_RUN again after `vmmNs` (0: at once). */
+function runVmm(m: TestMachine, v: KvmVcpu, vmmNs = 0, onExit?: (run: KvmRun) => void) {
+  const exitTimes: number[] = [];
+  const handler = (run: KvmRun, vc: KvmVcpu): void => {
+    exitTimes.push(m.sim.now);
+    m.exits.push({ ...run, papr_hcall: { ...run.papr_hcall, args: [...run.papr_hcall.args] } });
+    onExit?.(run);
+    if (vmmNs === 0) expect(vc.run(handler)).toBe(0);
+    else m.sim.schedule(vmmNs, () => expect(vc.run(handler)).toBe(0), "vmm");
+  };
+  expect(v.run(handler)).toBe(0);
+  return { exitTimes, handler };
+}
+
+describe("KVM_RUN", () => {
+  it("refuses a vCPU without guest code (-ENOEXEC) and a second KVM_RUN while it runs (-EBUSY)", () => {
+    const m = exactMachine();
+    const v = m.vm.createVcpu(0);
+    if (typeof v === "number") throw new Error("createVcpu");
+    expect(v.run(() => {})).toBe(-8);
+    const g = new TestGuest(m.sim, [NOP, NOP], 10, halt);
+    expect(v.setGuestSoftware(g)).toBe(0);
+    expect(v.run(() => {})).toBe(0);
+    expect(v.runState).toBe("runnable");
+    expect(v.run(() => {})).toBe(-16);
+    m.sim.runFor(50_000);
+    expect(v.runState).toBe("guest");
+    expect(v.run(() => {})).toBe(-16);
+    expect(v.setGuestSoftware(g)).toBe(-16);
+  });
+
+  it("on a sleeping host CPU: the reschedule IPI and wake-up, the task switch, then the entry", () => {
+    const m = exactMachine();
+    const cpu = m.host.cpus[0];
+    const st = cpu.currentIdleState;
+    expect(st?.kind).toBe("stop");
+    const g = new TestGuest(m.sim, [NOP], 10, halt);
+    const v = vcpu(m, 0, g);
+    const t0 = m.sim.now;
+    runVmm(m, v);
+    m.sim.runFor(100_000);
+    const lat = st?.firmwareLatencyNs ?? Number.NaN;
+    expect(g.resumes[0]).toEqual({
+      pc: GUEST_BASE,
+      time: t0 + C.ipiDeliveryNs + lat + C.hostIpiIrqNs + C.wakeTaskNs + C.guestEntryNs,
+    });
+  });
+
+  it("a userspace hcall: the exit carries nr and args, the next KVM_RUN gives the guest ret and args", () => {
+    const m = exactMachine();
+    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR, 7, 9), NOP, NOP], 10, halt);
+    const v = vcpu(m, 0, g);
+    const { exitTimes } = runVmm(m, v, 0, (run) => {
+      expect(run.exit_reason).toBe(KVM_EXIT_PAPR_HCALL);
+      expect(run.papr_hcall.nr).toBe(BigInt(H_GET_TERM_CHAR));
+      expect(run.papr_hcall.args.slice(0, 2)).toEqual([7n, 9n]);
+      run.papr_hcall.ret = BigInt(H_SUCCESS);
+      run.papr_hcall.args[0] = 1n;
+      run.papr_hcall.args[1] = 0x4100000000000000n;
+    });
+    m.sim.runFor(100_000);
+    expect(exitTimes).toHaveLength(1);
+    // kvm_arch_vcpu_ioctl_run: r3 = ret, r4 .. r12 = args
+    const regs = v.getRegs();
+    expect(regs.gpr.slice(3, 6)).toEqual([BigInt(H_SUCCESS), 1n, 0x4100000000000000n]);
+    // the thread stayed on its CPU: back in after the userspace round trip and the entry
+    expect(g.resumes.map((r) => r.time)).toEqual([
+      g.resumes[0].time,
+      exitTimes[0] + C.userspaceRoundTripNs + C.guestEntryNs,
+    ]);
+    expect(g.resumes[1].pc).toBe(GUEST_BASE + BigInt(4 * 4));
+  });
+
+  it("a VMM slower than the round trip: its thread sleeps, the host CPU idles, KVM_RUN wakes it", () => {
+    const m = exactMachine();
+    const cpu = m.host.cpus[0];
+    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP], 10, halt);
+    const v = vcpu(m, 0, g);
+    let exitAt = -1;
+    let wakeNs = -1;
+    const handler = (): void => {
+      exitAt = m.sim.now;
+      m.sim.schedule(
+        500_000,
+        () => {
+          // how long the CPU takes to notice: a doorbell to a stopped thread, or a snooze's poll
+          const st = cpu.currentIdleState;
+          wakeNs =
+            st === null || st.kind === "snooze"
+              ? C.snoozeExitNs
+              : C.ipiDeliveryNs + st.firmwareLatencyNs + C.hostIpiIrqNs;
+          expect(v.run(handler)).toBe(0);
+        },
+        "vmm",
+      );
+    };
+    expect(v.run(handler)).toBe(0);
+    for (let i = 0; i < 10_000 && exitAt < 0; i++) m.sim.runFor(10);
+    expect(v.runState).toBe("userspace");
+    // still on its CPU for the round trip, then the thread sleeps in the VMM
+    m.sim.runFor(exitAt + C.userspaceRoundTripNs - 1 - m.sim.now);
+    expect(cpu.current).toBe(v);
+    m.sim.runFor(1);
+    expect(cpu.current).toBeNull();
+    m.sim.runFor(100_000);
+    expect(cpu.idle).toBe(true);
+    m.sim.runFor(500_000);
+    expect(g.resumes).toHaveLength(2);
+    expect(v.runState).toBe("guest");
+    // woken from idle: the task switch is paid besides the round trip and the entry
+    expect(g.resumes[1].time).toBe(
+      exitAt + 500_000 + wakeNs + C.userspaceRoundTripNs + C.wakeTaskNs + C.guestEntryNs,
+    );
+  });
+});
+
+describe("the host tick while a vCPU thread runs", () => {
+  it("is a host timer: each tick is an HDEC exit handled in the kernel, no tick once it sleeps", () => {
+    const m = exactMachine();
+    const g = new TestGuest(m.sim, Array(30_000).fill(NOP), 1_000, halt);
+    const v = vcpu(m, 0, g);
+    runVmm(m, v);
+    m.sim.runFor(25_000_000);
+    expect(v.exitCountsRecord()).toEqual({ HV_DECREMENTER: 2 });
+    expect(m.sim.stats.counterValues()["kvm.exit.HV_DECREMENTER"]).toBe(2);
+    expect(m.exits).toEqual([]);
+  });
+});
+
+describe("a host interrupt while a guest runs", () => {
+  it("exits the guest (H_VIRT) and is handled after the exit path, then the guest is entered again", () => {
+    const m = exactMachine();
+    const xive = m.host.xive;
+    if (xive === undefined) throw new Error("no host XIVE");
+    const handled: number[] = [];
+    const irq = xive.requestIrq(0, () => handled.push(m.sim.now));
+    xive.hw.esbLoad(irq, XIVE_ESB_SET_PQ_00);
+    const g = new TestGuest(m.sim, Array(2000).fill(NOP), 100, halt);
+    const v = vcpu(m, 0, g);
+    runVmm(m, v);
+    m.sim.runFor(50_000);
+    expect(v.runState).toBe("guest");
+    const t = m.sim.now;
+    xive.hw.trigger(irq);
+    m.sim.runFor(20_000);
+    expect(v.exitCountsRecord()).toEqual({ H_VIRT: 1 });
+    expect(handled).toEqual([t + C.guestExitNs + C.exitHandlingNs.H_VIRT]);
+    expect(g.resumes.map((r) => r.time)).toEqual([
+      g.resumes[0].time,
+      t + C.guestExitNs + C.exitHandlingNs.H_VIRT + C.guestEntryNs,
+    ]);
+  });
+});
+
+describe("kicks (kvmppc_fast_vcpu_kick_hv) and exit requests", () => {
+  it("a kick of a running vCPU: the IPI, a doorbell exit re-entered from real mode", () => {
+    const m = exactMachine();
+    const g = new TestGuest(m.sim, Array(2000).fill(NOP), 100, halt);
+    const v = vcpu(m, 0, g);
+    runVmm(m, v);
+    m.sim.runFor(50_000);
+    expect(v.runState).toBe("guest");
+    const t = m.sim.now;
+    v.kickVcpu();
+    m.sim.runFor(20_000);
+    expect(v.kicks).toBe(1);
+    expect(v.exitCountsRecord()).toEqual({ H_DOORBELL: 1 });
+    expect(v.reenteredDoorbells).toBe(1);
+    expect(g.resumes.map((r) => r.time)).toEqual([
+      g.resumes[0].time,
+      t + C.ipiDeliveryNs + C.realModeSwitchNs + C.realModeSwitchNs,
+    ]);
+    expect(m.exits).toEqual([]);
+  });
+
+  it("an exit request while the guest runs: the IPI, a full exit, KVM_EXIT_INTR", () => {
+    const m = exactMachine();
+    const g = new TestGuest(m.sim, Array(2000).fill(NOP), 100, halt);
+    const v = vcpu(m, 0, g);
+    const { exitTimes } = runVmm(m, v, 1_000_000);
+    m.sim.runFor(50_000);
+    const t = m.sim.now;
+    v.requestExit();
+    m.sim.runFor(20_000);
+    expect(m.exits.map((e) => e.exit_reason)).toEqual([KVM_EXIT_INTR]);
+    expect(exitTimes).toEqual([t + C.ipiDeliveryNs + C.guestExitNs + C.exitHandlingNs.H_DOORBELL]);
+    expect(v.reenteredDoorbells).toBe(0);
+    expect(v.runState).toBe("userspace");
+  });
+
+  it("an exit requested in userspace: the next KVM_RUN returns KVM_EXIT_INTR without entering", () => {
+    const m = exactMachine();
+    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP], 10, halt);
+    const v = vcpu(m, 0, g);
+    let first = true;
+    const { exitTimes } = runVmm(m, v, 0, () => {
+      if (first) v.requestExit();
+      first = false;
+    });
+    m.sim.runFor(100_000);
+    expect(m.exits.map((e) => e.exit_reason)).toEqual([KVM_EXIT_PAPR_HCALL, KVM_EXIT_INTR]);
+    expect(exitTimes[1] - exitTimes[0]).toBe(C.userspaceRoundTripNs);
+    expect(g.resumes).toHaveLength(2); // the first entry, then the one after the second KVM_RUN
+  });
+});
+
+describe("H_CEDE: kvmppc_vcore_blocked", () => {
+  /** A guest that opens its CPPR, sets its DEC to `decNs` and cedes. */
+  function ceding(decNs: number, pollNs: number) {
+    const m = exactMachine();
+    const prog = [...hcall(H_CPPR, 0xff), ...setDec((512 * decNs) / 1000), ...hcall(H_CEDE), NOP];
+    const g = new TestGuest(m.sim, prog, 10, halt);
+    const v = vcpu(m, 0, g);
+    v.haltPoll.pollNs = pollNs;
+    m.sim.trace.enable();
+    runVmm(m, v);
+    const blockedAt = (): number => {
+      const e = m.sim.trace.events().find((x) => x.name === "kvm_vcpu_block");
+      if (e === undefined) throw new Error("no kvm_vcpu_block");
+      return e.time;
+    };
+    return { m, g, v, cpu: m.host.cpus[0], blockedAt };
+  }
+
+  it("an external interrupt while the block path runs: the vCPU never leaves its CPU", () => {
+    const { m, g, v, cpu, blockedAt } = ceding(1_000_000, 0);
+    for (let i = 0; i < 10_000 && v.runState !== "blocked"; i++) m.sim.runFor(10);
+    expect(v.runState).toBe("blocked");
+    expect(m.sim.now - blockedAt()).toBeLessThan(C.blockNs);
+    const t = m.sim.now;
+    expect(v.interrupt(KVM_INTERRUPT_SET)).toBe(0);
+    expect(v.runState).toBe("kernel");
+    expect(v.isCeded).toBe(false);
+    m.sim.runFor(50_000);
+    expect(cpu.current).toBe(v);
+    // back into the run loop, then the entry: the external interrupt is taken there
+    expect(g.interrupts.map((i) => [i.vector, i.time])).toEqual([
+      [BOOK3S_INTERRUPT_EXTERNAL, t + C.runLoopNs + C.guestEntryNs],
+    ]);
+    expect(v.kicks).toBe(1);
+    // a wake-up inside kvmppc_vcore_blocked before schedule() is neither a wait nor a poll
+    expect(v.haltPoll.successfulWaits).toBe(0);
+    expect(v.haltPoll.successfulPolls).toBe(0);
+    expect(v.haltPoll.attemptedPolls).toBe(0);
+  });
+
+  it("a wake-up while it polls: a successful poll of the block's length, the CPU never idles", () => {
+    const { m, g, v, cpu, blockedAt } = ceding(1_000_000, 50_000);
+    for (let i = 0; i < 10_000 && !v.isHaltPolling; i++) m.sim.runFor(10);
+    expect(v.isHaltPolling).toBe(true);
+    const b = blockedAt();
+    expect(m.sim.now - b).toBeGreaterThanOrEqual(C.blockNs);
+    const usage = [...cpu.usage.values()].reduce((x, y) => x + y, 0);
+    m.sim.runFor(10_000);
+    const woke = m.sim.now;
+    v.interrupt(KVM_INTERRUPT_SET);
+    expect(v.isHaltPolling).toBe(false);
+    m.sim.runFor(50_000);
+    expect(v.haltPoll.attemptedPolls).toBe(1);
+    expect(v.haltPoll.successfulPolls).toBe(1);
+    expect(v.haltPoll.pollSuccessNs).toBe(woke - b);
+    expect(v.haltPoll.successfulWaits).toBe(0);
+    expect([...cpu.usage.values()].reduce((x, y) => x + y, 0)).toBe(usage);
+    expect(g.interrupts.map((i) => [i.vector, i.time])).toEqual([
+      [BOOK3S_INTERRUPT_EXTERNAL, woke + C.runLoopNs + C.guestEntryNs],
+    ]);
+  });
+
+  it("a poll window that runs out: the thread sleeps, the failed poll is counted, the DEC wakes it", () => {
+    const { m, g, v, cpu, blockedAt } = ceding(300_000, 20_000);
+    for (let i = 0; i < 10_000 && !v.isHaltPolling; i++) m.sim.runFor(10);
+    const pollStart = m.sim.now;
+    const b = blockedAt();
+    m.sim.runFor(19_000);
+    expect(v.isHaltPolling).toBe(true);
+    m.sim.runFor(1_100);
+    expect(v.isHaltPolling).toBe(false);
+    expect(v.haltPoll.pollFailNs).toBe(pollStart + 20_000 - b);
+    m.sim.runFor(10_000);
+    expect(cpu.current).toBeNull();
+    expect(cpu.idle).toBe(true);
+    m.sim.runFor(600_000);
+    expect(g.interrupts.map((i) => i.vector)).toEqual([BOOK3S_INTERRUPT_DECREMENTER]);
+    expect(v.haltPoll.successfulWaits).toBe(1);
+    expect(v.haltPoll.successfulPolls).toBe(0);
+    // the wait counts from the block's start to the vCPU thread getting its CPU back, from
+    // where the wake of the task, the run loop and the entry lead to the guest's 0x900
+    const schedIn = g.interrupts[0].time - C.wakeTaskNs - C.runLoopNs - C.guestEntryNs;
+    expect(v.haltPoll.waitNs).toBe(schedIn - b);
+    expect(v.isCeded).toBe(false);
+  });
+
+  it("a cede whose decrementer has already expired does not block", () => {
+    const m = exactMachine();
+    const prog = [...setDec(1), NOP, NOP, NOP, ...hcall(H_CEDE), NOP];
+    const g = new TestGuest(m.sim, prog, 10, halt);
+    const v = vcpu(m, 0, g);
+    m.sim.trace.enable();
+    runVmm(m, v);
+    m.sim.runFor(100_000);
+    expect(m.sim.trace.events().filter((e) => e.name === "kvm_vcpu_block")).toEqual([]);
+    expect(v.kicks).toBe(0);
+    expect(v.haltPoll.successfulWaits + v.haltPoll.successfulPolls).toBe(0);
+  });
+});
