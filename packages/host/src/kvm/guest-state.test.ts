@@ -7,9 +7,8 @@
 // hypervisor interrupts, from SRR0/1 for `sc 1`), and the model's cost table (costs.ts) for the
 // exit path, the real-mode hcalls and the entry.
 // Costs are exact (jitter 0) and the vCPU's host CPU has its siblings stopped.
-import { nsToTb, Simulation } from "@stopsim/engine";
+import { nsToTb } from "@stopsim/engine";
 import {
-  chipById,
   LPCR_LD,
   li,
   MSR_EE,
@@ -20,19 +19,22 @@ import {
   NOP,
   ori,
   oris,
-  PnvMachine,
   SPRN_DEC,
   SRR1_PROGILL,
   STOP,
   sldi,
 } from "@stopsim/isa";
-import { buildHostDtb, parseFirmwareVersion } from "@stopsim/opal";
 import { describe, expect, it } from "vitest";
-import type { KvmBuildName } from "../build.js";
 import { DEFAULT_HOST_COSTS } from "../costs.js";
-import { bootHost } from "../host.js";
-import { GUEST_BASE, hcall, setDec, TestGuest } from "../test-helpers/guest.js";
-import { type TestMachine, vcpu } from "../test-helpers/setup.js";
+import {
+  GUEST_BASE,
+  H_GET_TERM_CHAR,
+  haltOnInterrupt,
+  hcall,
+  setDec,
+  TestGuest,
+} from "../test-helpers/guest.js";
+import { exactMachine, runVmm, type TestMachine, vcpu } from "../test-helpers/setup.js";
 import {
   H_CPPR,
   H_SUCCESS,
@@ -40,40 +42,8 @@ import {
   KVM_REG_PPC_DEC_EXPIRY,
   KVM_REG_PPC_LPCR_64,
 } from "./abi.js";
-import type { KvmRun } from "./kvm.js";
-import type { KvmVcpu } from "./vcpu.js";
 
 const C = DEFAULT_HOST_COSTS;
-/** H_GET_TERM_CHAR (linux: arch/powerpc/include/asm/hvcall.h 0x54): an hcall QEMU handles. */
-const H_GET_TERM_CHAR = 0x54;
-const halt = (g: TestGuest): void => {
-  g.halted = true;
-};
-
-function exactMachine(kernel: KvmBuildName = "fallback", dd = "dd2.3"): TestMachine {
-  const sim = new Simulation({ seed: 8 });
-  const hw = new PnvMachine(sim, { chip: chipById(dd) });
-  const dtb = buildHostDtb({ machine: hw, firmware: parseFirmwareVersion("new") });
-  const host = bootHost({ machine: hw, dtb, kernel, costs: { jitterSigma: 0 } });
-  sim.runFor(2_000_000); // every host CPU sleeps in a stop state by now
-  const vm = host.kvm.createVm();
-  if (typeof vm === "number") throw new Error(`createVm failed: ${vm}`);
-  return { sim, host, vm, exits: [] };
-}
-
-/** KVM_RUN with a VMM that answers each exit after `vmmNs` (0: at once) and records it. */
-function runVmm(m: TestMachine, v: KvmVcpu, vmmNs = 0, onExit?: (run: KvmRun) => void): number[] {
-  const times: number[] = [];
-  const handler = (run: KvmRun, vc: KvmVcpu): void => {
-    times.push(m.sim.now);
-    m.exits.push({ ...run, papr_hcall: { ...run.papr_hcall, args: [...run.papr_hcall.args] } });
-    onExit?.(run);
-    if (vmmNs === 0) expect(vc.run(handler)).toBe(0);
-    else m.sim.schedule(vmmNs, () => expect(vc.run(handler)).toBe(0), "vmm");
-  };
-  expect(v.run(handler)).toBe(0);
-  return times;
-}
 
 const tbNow = (m: TestMachine): bigint => BigInt(nsToTb(m.sim.now));
 
@@ -88,7 +58,7 @@ function kvmEvents(m: TestMachine) {
 describe("the guest decrementer across an exit (dec_expires)", () => {
   it("without LPCR[LD] the saved DEC is sign-extended from 32 bits: an expiry 2^32 ticks off comes back 2^32 nearer", () => {
     const m = exactMachine();
-    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP], 10, halt);
+    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP], 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     const expiry = tbNow(m) + (1n << 32n) + 5_000_000n;
     expect(v.setOneReg(KVM_REG_PPC_DEC_EXPIRY, expiry)).toBe(0);
@@ -112,7 +82,7 @@ describe("the guest decrementer across an exit (dec_expires)", () => {
       ...hcall(H_GET_TERM_CHAR),
       NOP,
     ];
-    const g = new TestGuest(m.sim, prog, 10, halt);
+    const g = new TestGuest(m.sim, prog, 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     const lpcr = v.getOneReg(KVM_REG_PPC_LPCR_64).value;
     expect(v.setOneReg(KVM_REG_PPC_LPCR_64, lpcr | LPCR_LD)).toBe(0);
@@ -127,7 +97,7 @@ describe("the guest decrementer across an exit (dec_expires)", () => {
 
   it("an expired DEC (negative) stays in the past: its expiry is kept, not moved 2^32 ticks on", () => {
     const m = exactMachine();
-    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP], 10, halt);
+    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP], 10, haltOnInterrupt);
     const v = vcpu(m, 0, g); // MSR[EE] off: the guest does not take the decrementer
     const expiry = tbNow(m) - 1000n;
     expect(v.setOneReg(KVM_REG_PPC_DEC_EXPIRY, expiry)).toBe(0);
@@ -141,7 +111,7 @@ describe("the guest decrementer across an exit (dec_expires)", () => {
     const m = exactMachine();
     // DEC = 100 us, two words, an hcall to userspace (30 us there), then NOPs until the interrupt
     const prog = [...setDec(512 * 100), NOP, NOP, ...hcall(H_GET_TERM_CHAR), ...Array(100).fill(NOP)];
-    const g = new TestGuest(m.sim, prog, 100, halt);
+    const g = new TestGuest(m.sim, prog, 100, haltOnInterrupt);
     const v = vcpu(m, 0, g, true);
     expect(v.setOneReg(KVM_REG_PPC_DEC_EXPIRY, tbNow(m) + 0x7fffffffn)).toBe(0);
     runVmm(m, v, 30_000);
@@ -161,7 +131,7 @@ describe("where the guest PC and MSR come from on exit", () => {
   it("`sc 1` is SRR-based: the PC after the sc, the guest MSR, SRR0/1 as the sc left them", () => {
     const m = exactMachine();
     const prog = [NOP, ...hcall(H_GET_TERM_CHAR, 1), NOP];
-    const g = new TestGuest(m.sim, prog, 10, halt);
+    const g = new TestGuest(m.sim, prog, 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     const msr = MSR_SF | MSR_ME | MSR_LE;
     runVmm(m, v, 1_000_000);
@@ -173,7 +143,7 @@ describe("where the guest PC and MSR come from on exit", () => {
 
   it("the hypervisor decrementer is HSRR-based: the guest resumes where it was, its SRR0/1 untouched", () => {
     const m = exactMachine();
-    const g = new TestGuest(m.sim, Array(20_000).fill(NOP), 1_000, halt);
+    const g = new TestGuest(m.sim, Array(20_000).fill(NOP), 1_000, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     expect(v.setRegs({ ...v.getRegs(), srr0: 0x4440n, srr1: 0x5550n })).toBe(0);
     m.sim.trace.enable();
@@ -196,7 +166,7 @@ describe("where the guest PC and MSR come from on exit", () => {
 describe("the cost of each path (exit, handling, entry)", () => {
   it("a real-mode XICS hcall: the short switch both ways and the handler, no full exit", () => {
     const m = exactMachine();
-    const g = new TestGuest(m.sim, [...hcall(H_CPPR, 0xff), NOP, NOP], 10, halt);
+    const g = new TestGuest(m.sim, [...hcall(H_CPPR, 0xff), NOP, NOP], 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     m.sim.trace.enable();
     runVmm(m, v);
@@ -209,7 +179,7 @@ describe("the cost of each path (exit, handling, entry)", () => {
 
   it("an hcall for userspace: the full exit and the SYSCALL handling before KVM_RUN returns", () => {
     const m = exactMachine();
-    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP], 10, halt);
+    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP], 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     m.sim.trace.enable();
     const times = runVmm(m, v);
@@ -232,7 +202,7 @@ describe("the cost of each path (exit, handling, entry)", () => {
 
   it("a trapped stop emulated (RFC patch 1): the full exit, its handling, the full entry", () => {
     const m = exactMachine("patch1", "dd2.2");
-    const g = new TestGuest(m.sim, [NOP, STOP, NOP, NOP], 10, halt);
+    const g = new TestGuest(m.sim, [NOP, STOP, NOP, NOP], 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     m.sim.trace.enable();
     runVmm(m, v);
@@ -250,7 +220,7 @@ describe("the cost of each path (exit, handling, entry)", () => {
 
   it("a trapped stop without emulation: the program interrupt is injected on the way in, at its cost", () => {
     const m = exactMachine("upstream-2020", "dd2.2");
-    const g = new TestGuest(m.sim, [NOP, STOP, NOP, NOP], 10, halt);
+    const g = new TestGuest(m.sim, [NOP, STOP, NOP, NOP], 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     m.sim.trace.enable();
     runVmm(m, v);

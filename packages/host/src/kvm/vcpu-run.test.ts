@@ -7,57 +7,26 @@
 // r4.. = args) and the signal / immediate_exit path (KVM_EXIT_INTR).
 // Costs are exact (jitter 0) and the vCPU's host CPU has its siblings stopped once menu has
 // left its first snoozes, so each step costs the cost table's figure.
-import { Simulation } from "@stopsim/engine";
 import {
   BOOK3S_INTERRUPT_DECREMENTER,
   BOOK3S_INTERRUPT_EXTERNAL,
-  chipById,
   NOP,
-  PnvMachine,
   XIVE_ESB_SET_PQ_00,
 } from "@stopsim/isa";
-import { buildHostDtb, parseFirmwareVersion } from "@stopsim/opal";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_HOST_COSTS } from "../costs.js";
-import { bootHost } from "../host.js";
-import { GUEST_BASE, hcall, setDec, TestGuest } from "../test-helpers/guest.js";
-import { type TestMachine, vcpu } from "../test-helpers/setup.js";
+import {
+  GUEST_BASE,
+  H_GET_TERM_CHAR,
+  haltOnInterrupt,
+  hcall,
+  setDec,
+  TestGuest,
+} from "../test-helpers/guest.js";
+import { exactMachine, runVmm, vcpu } from "../test-helpers/setup.js";
 import { H_CEDE, H_CPPR, H_SUCCESS, KVM_EXIT_INTR, KVM_EXIT_PAPR_HCALL, KVM_INTERRUPT_SET } from "./abi.js";
-import type { KvmRun } from "./kvm.js";
-import type { KvmVcpu } from "./vcpu.js";
 
 const C = DEFAULT_HOST_COSTS;
-/** H_GET_TERM_CHAR (linux: arch/powerpc/include/asm/hvcall.h 0x54): QEMU's, not KVM's. */
-const H_GET_TERM_CHAR = 0x54;
-const halt = (g: TestGuest): void => {
-  g.halted = true;
-};
-
-function exactMachine(): TestMachine {
-  const sim = new Simulation({ seed: 4 });
-  const hw = new PnvMachine(sim, { chip: chipById("dd2.3") });
-  const dtb = buildHostDtb({ machine: hw, firmware: parseFirmwareVersion("new") });
-  const host = bootHost({ machine: hw, dtb, kernel: "fallback", costs: { jitterSigma: 0 } });
-  // menu's first snoozes are over: every host CPU sleeps in a stop state, no sibling competes
-  sim.runFor(2_000_000);
-  const vm = host.kvm.createVm();
-  if (typeof vm === "number") throw new Error(`createVm failed: ${vm}`);
-  return { sim, host, vm, exits: [] };
-}
-
-/** KVM_RUN with a VMM that records each exit and calls KVM_RUN again after `vmmNs` (0: at once). */
-function runVmm(m: TestMachine, v: KvmVcpu, vmmNs = 0, onExit?: (run: KvmRun) => void) {
-  const exitTimes: number[] = [];
-  const handler = (run: KvmRun, vc: KvmVcpu): void => {
-    exitTimes.push(m.sim.now);
-    m.exits.push({ ...run, papr_hcall: { ...run.papr_hcall, args: [...run.papr_hcall.args] } });
-    onExit?.(run);
-    if (vmmNs === 0) expect(vc.run(handler)).toBe(0);
-    else m.sim.schedule(vmmNs, () => expect(vc.run(handler)).toBe(0), "vmm");
-  };
-  expect(v.run(handler)).toBe(0);
-  return { exitTimes, handler };
-}
 
 describe("KVM_RUN", () => {
   it("refuses a vCPU without guest code (-ENOEXEC) and a second KVM_RUN while it runs (-EBUSY)", () => {
@@ -65,7 +34,7 @@ describe("KVM_RUN", () => {
     const v = m.vm.createVcpu(0);
     if (typeof v === "number") throw new Error("createVcpu");
     expect(v.run(() => {})).toBe(-8);
-    const g = new TestGuest(m.sim, [NOP, NOP], 10, halt);
+    const g = new TestGuest(m.sim, [NOP, NOP], 10, haltOnInterrupt);
     expect(v.setGuestSoftware(g)).toBe(0);
     expect(v.run(() => {})).toBe(0);
     expect(v.runState).toBe("runnable");
@@ -81,7 +50,7 @@ describe("KVM_RUN", () => {
     const cpu = m.host.cpus[0];
     const st = cpu.currentIdleState;
     expect(st?.kind).toBe("stop");
-    const g = new TestGuest(m.sim, [NOP], 10, halt);
+    const g = new TestGuest(m.sim, [NOP], 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     const t0 = m.sim.now;
     runVmm(m, v);
@@ -95,9 +64,9 @@ describe("KVM_RUN", () => {
 
   it("a userspace hcall: the exit carries nr and args, the next KVM_RUN gives the guest ret and args", () => {
     const m = exactMachine();
-    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR, 7, 9), NOP, NOP], 10, halt);
+    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR, 7, 9), NOP, NOP], 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
-    const { exitTimes } = runVmm(m, v, 0, (run) => {
+    const exitTimes = runVmm(m, v, 0, (run) => {
       expect(run.exit_reason).toBe(KVM_EXIT_PAPR_HCALL);
       expect(run.papr_hcall.nr).toBe(BigInt(H_GET_TERM_CHAR));
       expect(run.papr_hcall.args.slice(0, 2)).toEqual([7n, 9n]);
@@ -121,7 +90,7 @@ describe("KVM_RUN", () => {
   it("a VMM slower than the round trip: its thread sleeps, the host CPU idles, KVM_RUN wakes it", () => {
     const m = exactMachine();
     const cpu = m.host.cpus[0];
-    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP], 10, halt);
+    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP], 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     let exitAt = -1;
     let wakeNs = -1;
@@ -164,7 +133,7 @@ describe("KVM_RUN", () => {
 describe("the host tick while a vCPU thread runs", () => {
   it("is a host timer: each tick is an HDEC exit handled in the kernel, no tick once it sleeps", () => {
     const m = exactMachine();
-    const g = new TestGuest(m.sim, Array(30_000).fill(NOP), 1_000, halt);
+    const g = new TestGuest(m.sim, Array(30_000).fill(NOP), 1_000, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     runVmm(m, v);
     m.sim.runFor(25_000_000);
@@ -182,7 +151,7 @@ describe("a host interrupt while a guest runs", () => {
     const handled: number[] = [];
     const irq = xive.requestIrq(0, () => handled.push(m.sim.now));
     xive.hw.esbLoad(irq, XIVE_ESB_SET_PQ_00);
-    const g = new TestGuest(m.sim, Array(2000).fill(NOP), 100, halt);
+    const g = new TestGuest(m.sim, Array(2000).fill(NOP), 100, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     runVmm(m, v);
     m.sim.runFor(50_000);
@@ -199,10 +168,26 @@ describe("a host interrupt while a guest runs", () => {
   });
 });
 
+describe("exit counts", () => {
+  it("per kvm_exit name, listed in name order whatever the order of the exits", () => {
+    const m = exactMachine();
+    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), ...Array(50).fill(NOP)], 100, haltOnInterrupt);
+    const v = vcpu(m, 0, g);
+    runVmm(m, v);
+    m.sim.runFor(50_000);
+    v.kickVcpu();
+    m.sim.runFor(20_000);
+    const rec = v.exitCountsRecord();
+    expect(rec).toEqual({ H_DOORBELL: 1, SYSCALL: 1 });
+    expect(Object.keys(rec)).toEqual(["H_DOORBELL", "SYSCALL"]);
+    expect(m.vm.exitCountsRecord()).toEqual(rec);
+  });
+});
+
 describe("kicks (kvmppc_fast_vcpu_kick_hv) and exit requests", () => {
   it("a kick of a running vCPU: the IPI, a doorbell exit re-entered from real mode", () => {
     const m = exactMachine();
-    const g = new TestGuest(m.sim, Array(2000).fill(NOP), 100, halt);
+    const g = new TestGuest(m.sim, Array(2000).fill(NOP), 100, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     runVmm(m, v);
     m.sim.runFor(50_000);
@@ -222,9 +207,9 @@ describe("kicks (kvmppc_fast_vcpu_kick_hv) and exit requests", () => {
 
   it("an exit request while the guest runs: the IPI, a full exit, KVM_EXIT_INTR", () => {
     const m = exactMachine();
-    const g = new TestGuest(m.sim, Array(2000).fill(NOP), 100, halt);
+    const g = new TestGuest(m.sim, Array(2000).fill(NOP), 100, haltOnInterrupt);
     const v = vcpu(m, 0, g);
-    const { exitTimes } = runVmm(m, v, 1_000_000);
+    const exitTimes = runVmm(m, v, 1_000_000);
     m.sim.runFor(50_000);
     const t = m.sim.now;
     v.requestExit();
@@ -237,10 +222,10 @@ describe("kicks (kvmppc_fast_vcpu_kick_hv) and exit requests", () => {
 
   it("an exit requested in userspace: the next KVM_RUN returns KVM_EXIT_INTR without entering", () => {
     const m = exactMachine();
-    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP], 10, halt);
+    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP], 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     let first = true;
-    const { exitTimes } = runVmm(m, v, 0, () => {
+    const exitTimes = runVmm(m, v, 0, () => {
       if (first) v.requestExit();
       first = false;
     });
@@ -256,7 +241,7 @@ describe("H_CEDE: kvmppc_vcore_blocked", () => {
   function ceding(decNs: number, pollNs: number) {
     const m = exactMachine();
     const prog = [...hcall(H_CPPR, 0xff), ...setDec((512 * decNs) / 1000), ...hcall(H_CEDE), NOP];
-    const g = new TestGuest(m.sim, prog, 10, halt);
+    const g = new TestGuest(m.sim, prog, 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     v.haltPoll.pollNs = pollNs;
     m.sim.trace.enable();
@@ -337,10 +322,48 @@ describe("H_CEDE: kvmppc_vcore_blocked", () => {
     expect(v.isCeded).toBe(false);
   });
 
+  it("the decrementer expiring inside the poll window: the poll loop takes it, a successful poll", () => {
+    const { m, g, v, cpu, blockedAt } = ceding(20_000, 50_000);
+    for (let i = 0; i < 10_000 && !v.isHaltPolling; i++) m.sim.runFor(10);
+    expect(v.isHaltPolling).toBe(true);
+    const b = blockedAt();
+    const usage = [...cpu.usage.values()].reduce((x, y) => x + y, 0);
+    m.sim.runFor(60_000);
+    expect(v.isHaltPolling).toBe(false);
+    expect(g.interrupts.map((i) => i.vector)).toEqual([BOOK3S_INTERRUPT_DECREMENTER]);
+    expect(v.haltPoll.successfulPolls).toBe(1);
+    expect(v.haltPoll.successfulWaits).toBe(0);
+    // the kick from the decrementer's host timer, then the run loop and the entry
+    const kickedAt = g.interrupts[0].time - C.runLoopNs - C.guestEntryNs;
+    expect(v.haltPoll.pollSuccessNs).toBe(kickedAt - b);
+    expect(kickedAt - b).toBeLessThan(20_000);
+    expect([...cpu.usage.values()].reduce((x, y) => x + y, 0)).toBe(usage);
+    expect(v.kicks).toBe(1);
+  });
+
+  it("an interrupt already pending at H_CEDE: no block, the guest goes on and takes it", () => {
+    const m = exactMachine();
+    const prog = [...hcall(H_CPPR, 0xff), ...Array(20).fill(NOP), ...hcall(H_CEDE), NOP, NOP];
+    const g = new TestGuest(m.sim, prog, 100, haltOnInterrupt);
+    const v = vcpu(m, 0, g); // MSR[EE] off: the interrupt waits
+    m.sim.trace.enable();
+    runVmm(m, v);
+    for (let i = 0; i < 10_000 && v.runState !== "guest"; i++) m.sim.runFor(10);
+    m.sim.runFor(1_000);
+    expect(v.interrupt(KVM_INTERRUPT_SET)).toBe(0);
+    m.sim.runFor(50_000);
+    expect(m.sim.trace.events().filter((e) => e.name === "kvm_vcpu_block")).toEqual([]);
+    // H_CEDE sets MSR[EE] (kvmppc_nested_cede): taken right after the sc
+    expect(g.interrupts.map((i) => [i.vector, i.srr0])).toEqual([
+      [BOOK3S_INTERRUPT_EXTERNAL, GUEST_BASE + BigInt(4 * (prog.length - 2))],
+    ]);
+    expect(v.isCeded).toBe(false);
+  });
+
   it("a cede whose decrementer has already expired does not block", () => {
     const m = exactMachine();
     const prog = [...setDec(1), NOP, NOP, NOP, ...hcall(H_CEDE), NOP];
-    const g = new TestGuest(m.sim, prog, 10, halt);
+    const g = new TestGuest(m.sim, prog, 10, haltOnInterrupt);
     const v = vcpu(m, 0, g);
     m.sim.trace.enable();
     runVmm(m, v);

@@ -18,6 +18,14 @@ import {
 
 export const GUEST_BASE = 0x10000n;
 
+/** H_GET_TERM_CHAR (linux: arch/powerpc/include/asm/hvcall.h 0x54): an hcall QEMU handles, not KVM. */
+export const H_GET_TERM_CHAR = 0x54;
+
+/** An onInterrupt that stops the guest at its first interrupt. */
+export const haltOnInterrupt = (g: TestGuest): void => {
+  g.halted = true;
+};
+
 export interface TakenInterrupt {
   readonly vector: number;
   readonly time: number;

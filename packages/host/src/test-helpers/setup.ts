@@ -51,3 +51,40 @@ export function start(m: TestMachine, v: KvmVcpu, onHcall?: (run: KvmRun) => voi
 function expect0(r: number): void {
   if (r !== 0) throw new Error(`ioctl failed: ${r}`);
 }
+
+/**
+ * A DD2.3 host (or `dd`) with exact costs (jitter 0) whose CPUs all sleep in a stop state by the
+ * time the VM is created (menu's first snoozes over): a vCPU's host thread then has its SMT
+ * siblings stopped and every step costs the cost table's figure.
+ */
+export function exactMachine(
+  kernel: KvmBuild | KvmBuildName = "fallback",
+  dd = "dd2.3",
+  seed = 8,
+): TestMachine {
+  const sim = new Simulation({ seed });
+  const hw = new PnvMachine(sim, { chip: chipById(dd) });
+  const dtb = buildHostDtb({ machine: hw, firmware: parseFirmwareVersion("new") });
+  const host = bootHost({ machine: hw, dtb, kernel, costs: { jitterSigma: 0 } });
+  sim.runFor(2_000_000);
+  const vm = host.kvm.createVm();
+  if (typeof vm === "number") throw new Error(`createVm failed: ${vm}`);
+  return { sim, host, vm, exits: [] };
+}
+
+/**
+ * KVM_RUN with a VMM that records each exit in m.exits and calls KVM_RUN again after `vmmNs`
+ * (0: at once, inside the exit). Returns the times of the exits, filled as they come.
+ */
+export function runVmm(m: TestMachine, v: KvmVcpu, vmmNs = 0, onExit?: (run: KvmRun) => void): number[] {
+  const times: number[] = [];
+  const handler = (run: KvmRun, vc: KvmVcpu): void => {
+    times.push(m.sim.now);
+    m.exits.push({ ...run, papr_hcall: { ...run.papr_hcall, args: [...run.papr_hcall.args] } });
+    onExit?.(run);
+    if (vmmNs === 0) expect0(vc.run(handler));
+    else m.sim.schedule(vmmNs, () => expect0(vc.run(handler)), "vmm");
+  };
+  expect0(v.run(handler));
+  return times;
+}
