@@ -212,6 +212,40 @@ describe("do_idle after a task blocks", () => {
     expect(a.ins).toEqual([{ at: C.idleEntryNs, fromIdle: false, priority: 4 }]);
   });
 
+  it("a timer due at the end of the entry path that wakes nothing: the governor is asked then", () => {
+    const { sim, cpu, selects } = idleCpu([{ index: 1 }]);
+    const fired: number[] = [];
+    cpu.createTimer(() => fired.push(sim.now), "t").start(C.idleEntryNs);
+    cpu.schedule(false);
+    sim.runFor(10_000);
+    expect(fired).toEqual([C.idleEntryNs]);
+    expect(selects.map((x) => x.ctx.now)).toEqual([C.idleEntryNs]);
+  });
+
+  it("a task that gives the CPU back as soon as it gets it: the CPU idles, a later wake-up reaches it", () => {
+    const { sim, cpu, selects } = idleCpu([{ index: 1 }]);
+    const ins: number[] = [];
+    const t: HostTask = {
+      name: "short",
+      schedIn: (c) => {
+        ins.push(sim.now);
+        c.taskBlocked(t);
+      },
+      guestInterrupt: () => {},
+      runStep: () => {},
+    };
+    cpu.schedule(false);
+    cpu.wakeTask(t);
+    sim.runFor(10_000);
+    expect(ins).toEqual([0]);
+    expect(cpu.current).toBeNull();
+    expect(selects.map((x) => x.ctx.now)).toEqual([C.idleEntryNs]);
+    expect(cpu.idle).toBe(true);
+    cpu.wakeTask(t);
+    sim.runFor(100_000);
+    expect(ins).toHaveLength(2);
+  });
+
   it("schedule() while a task has the CPU runs the timers but does not preempt it", () => {
     const { sim, cpu } = idleCpu([{ index: 1 }]);
     const a = task("a");
@@ -226,14 +260,17 @@ describe("do_idle after a task blocks", () => {
     expect(fired).toEqual([sim.now]);
     expect(cpu.current).toBe(a.t);
     expect(b.ins).toEqual([]);
-    // a task woken twice is queued once: after a blocks, b runs, then the CPU idles
+    // a task woken twice is queued once, the running one not at all: after a blocks, b runs,
+    // then the CPU idles
     cpu.wakeTask(b.t);
+    cpu.wakeTask(a.t);
     cpu.taskBlocked(a.t);
     expect(cpu.current).toBe(b.t);
     cpu.taskBlocked(b.t);
     expect(cpu.current).toBeNull();
     sim.runFor(10_000);
     expect(b.ins).toHaveLength(1);
+    expect(a.ins).toHaveLength(1);
     expect(cpu.idle).toBe(true);
   });
 });
@@ -383,6 +420,21 @@ describe("stop_loop: arch300_idle_type", () => {
     expect(thread.getSpr(SPRN_PSSCR) & (PSSCR_ESL | PSSCR_EC)).toBe(0n);
     expect(Number(thread.getSpr(SPRN_DEC))).toBeLessThanOrEqual(nsToTb(at) - nsToTb(t0));
     expect(Number(thread.getSpr(SPRN_DEC))).toBeGreaterThan(nsToTb(at) - nsToTb(t0) - 2);
+  });
+
+  it("a wake event already pending: an EC=0 stop does not stop, an EC=1 one takes its 0x100 at once", () => {
+    for (const index of [1, 4]) {
+      const { sim, cpu, thread, reflects, host } = idleCpu([{ index, stopTick: true }]);
+      const lat = host.idleStates[index].firmwareLatencyNs;
+      // a host interrupt no handler takes: the HVI line stays up (LPCR[HVEE] makes it a wake event)
+      thread.setHvVirtInterrupt(true);
+      cpu.schedule(false);
+      sim.runFor(C.idleEntryNs);
+      expect(reflects.map((r) => [r.index, r.ctx.now])).toEqual([[index, C.idleEntryNs + lat]]);
+      expect(thread.stopped).toBe(false);
+      expect(cpu.idle).toBe(false);
+      expect(thread.lastInterrupt?.vector === 0x100).toBe(index === 4);
+    }
   });
 
   it("with the tick stopped and no timer the decrementer gets its largest value", () => {

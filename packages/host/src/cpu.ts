@@ -12,7 +12,6 @@
 import { nsToTb, type Rng, type Simulation, type Timer } from "@stopsim/engine";
 import {
   EXEC_INTERRUPT,
-  EXEC_OK,
   EXEC_STOPPED,
   HMT_MEDIUM,
   HMT_VERY_LOW,
@@ -133,8 +132,6 @@ export class HostCpu implements ThreadSoftware {
   private idleEntryPending = false;
   /** The runtime this CPU's code runs on (hypervisor-level software of the thread). */
   readonly rt: KThread<HostOp>;
-  private wakeCause: "timer" | "ipi" = "ipi";
-  private rescheduling = false;
   readonly track: number;
   /** Residency per idle state name, ns. */
   readonly residencyNs = new Map<string, number>();
@@ -292,11 +289,8 @@ export class HostCpu implements ThreadSoftware {
 
   /** Host DEC = time to the next timer (clamped to the 32-bit decrementer). */
   programDec(): void {
-    const next = this.nextTimerAt;
-    let ticks = DEC_MAX;
-    if (Number.isFinite(next)) {
-      ticks = Math.min(DEC_MAX, Math.max(0, nsToTb(next) - nsToTb(this.sim.now)));
-    }
+    // no timer (Infinity) gives the largest value too
+    const ticks = Math.min(DEC_MAX, Math.max(0, nsToTb(this.nextTimerAt) - nsToTb(this.sim.now)));
     this.thread.setSpr(SPRN_DEC, BigInt(ticks));
   }
 
@@ -321,7 +315,7 @@ export class HostCpu implements ThreadSoftware {
    */
   hostIrqRaised(): void {
     if (this.state === "idle-snooze") this.snoozeTimer.arm(this.sim.now + this.cost(this.costs.snoozeExitNs));
-    else if (this.state === "busy" && this.current === null && this.idleEntryPending) {
+    else if (this.idleEntryPending) {
       this.cancelIdleEntry();
       this.rt.continueSoon(SCHEDULE);
     }
@@ -338,8 +332,8 @@ export class HostCpu implements ThreadSoftware {
       this.rt.later(this.latency(this.costs.ipiDeliveryNs), DOORBELL);
     } else if (this.state === "idle-snooze") {
       this.snoozeTimer.arm(this.sim.now + this.cost(this.costs.snoozeExitNs));
-    } else if (this.state === "busy" && this.current === null && this.idleEntryPending) {
-      // about to enter idle: the idle loop checks need_resched first
+    } else if (this.idleEntryPending) {
+      // about to enter idle (no task: schedule() found none): the idle loop checks need_resched first
       this.cancelIdleEntry();
       this.rt.continueSoon(SCHEDULE);
     }
@@ -353,38 +347,31 @@ export class HostCpu implements ThreadSoftware {
     this.schedule(false);
   }
 
-  /** __schedule(): run timers, then the next runnable task, else the idle loop. */
+  /**
+   * __schedule(): run timers, then the next runnable task, else the idle loop. A task may give
+   * the CPU back from its schedIn (taskBlocked): that schedule() runs the idle loop itself.
+   */
   schedule(fromIdle: boolean): void {
-    if (this.rescheduling) return;
-    this.rescheduling = true;
-    let idle = false;
-    try {
-      this.thread.hDoorbell = false; // IPIs are processed with interrupts enabled
-      this.handleHostIrqs();
-      this.runExpiredTimers();
-      if (this.current !== null) return;
-      const next = this.runQueue.shift();
-      if (next !== undefined) {
-        this.current = next;
-        this.state = "busy";
-        // tick_nohz_idle_exit: leaving the idle loop restarts the tick (the running task's tick
-        // is the vCPU thread's own, kvm.ts)
-        this.idleTick.cancel();
-        this.tickStopped = false;
-        next.schedIn(this, fromIdle);
-        return;
-      }
+    this.thread.hDoorbell = false; // IPIs are processed with interrupts enabled
+    this.handleHostIrqs();
+    this.runExpiredTimers();
+    if (this.current !== null) return;
+    const next = this.runQueue.shift();
+    if (next !== undefined) {
+      this.current = next;
       this.state = "busy";
-      idle = true;
-    } finally {
-      this.rescheduling = false;
+      // tick_nohz_idle_exit: leaving the idle loop restarts the tick (the running task's tick
+      // is the vCPU thread's own, kvm.ts)
+      this.idleTick.cancel();
+      this.tickStopped = false;
+      next.schedIn(this, fromIdle);
+      return;
     }
+    this.state = "busy";
     // do_idle: the idle entry path, one timed step; cpuidle_idle_call follows at its end (inline
     // when nothing else is due before then)
-    if (idle) {
-      this.idleEntryPending = true;
-      if (this.rt.runCode(this.costs.idleEntryNs, IDLE_ENTRY)) this.run(IDLE_ENTRY);
-    }
+    this.idleEntryPending = true;
+    if (this.rt.runCode(this.costs.idleEntryNs, IDLE_ENTRY)) this.run(IDLE_ENTRY);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -418,10 +405,9 @@ export class HostCpu implements ThreadSoftware {
     this.thread.setSpr(SPRN_PSSCR, (cur & ~st.psscrMask) | st.psscrVal);
     this.state = "idle-stop";
     const r = this.thread.execute(STOP);
-    if (r === EXEC_OK)
-      this.idleWake(); // a wake event was already pending (EC=0)
-    // EXEC_STOPPED: wait for the wake-up; EXEC_INTERRUPT: the 0x100 was delivered to interrupt()
-    else if (r !== EXEC_STOPPED && r !== EXEC_INTERRUPT) this.idleWake();
+    // EXEC_STOPPED: the wake-up comes later; EXEC_INTERRUPT: a wake event was pending with EC=1,
+    // the 0x100 went to interrupt() already; EXEC_OK: one was pending with EC=0, no stop at all
+    if (r !== EXEC_STOPPED && r !== EXEC_INTERRUPT) this.idleWake();
   }
 
   /**
@@ -458,11 +444,10 @@ export class HostCpu implements ThreadSoftware {
     // snooze the driver's only state (snooze_timeout_en false) the loop has no timeout at all
     const timeout = this.snoozeTimeoutNs();
     const until = Math.min(this.nextTimerAt, this.idleStart + timeout);
-    // need_resched already set (a task was woken): the loop leaves at its next iteration, which
-    // a timer armed meanwhile does not move
-    if (this.runQueue.length > 0) {
-      if (!this.snoozeTimer.armed) this.snoozeTimer.arm(this.sim.now + this.cost(this.costs.snoozeExitNs));
-    } else if (Number.isFinite(until)) this.snoozeTimer.arm(Math.max(this.sim.now, until));
+    // need_resched already set (a task was woken): the kick set the exit at the loop's next
+    // iteration, which a timer armed meanwhile does not move
+    if (this.runQueue.length === 0 && Number.isFinite(until))
+      this.snoozeTimer.arm(Math.max(this.sim.now, until));
   }
 
   private snoozeTimeoutNs(): number {
@@ -517,10 +502,10 @@ export class HostCpu implements ThreadSoftware {
     if (this.state !== "idle-stop") return;
     const st = this.idleState;
     const exitNs = st?.firmwareLatencyNs ?? 0;
-    this.wakeCause = this.nextTimerAt <= this.sim.now ? "timer" : "ipi";
+    const byTimer = this.nextTimerAt <= this.sim.now;
     this.finishIdle(exitNs);
     this.thread.hDoorbell = false;
-    const irq = this.wakeCause === "timer" ? this.costs.hrtimerIrqNs : this.costs.hostIpiIrqNs;
+    const irq = byTimer ? this.costs.hrtimerIrqNs : this.costs.hostIpiIrqNs;
     // the hardware wake-up (firmware exit latency) then the interrupt that woke the CPU
     this.rt.later(exitNs + this.cost(irq), SCHEDULE_FROM_IDLE);
   }
