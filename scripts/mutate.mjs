@@ -140,19 +140,19 @@ export const TARGETS = {
   "host-kvm-entry-exit": {
     dir: "packages/host",
     mutate: ["src/kvm/entry-exit.ts"],
-    note: "KVM's guest entry and exit (kvmppc_handle_exit_hv, interrupt injection, the entry PSSCR, real-mode hcalls, doorbell emulation), measured with src/kvm/exit-handling.test.ts and the entry/exit suites (entry-exit, stop, cede, realmode, timed-steps)",
+    note: "KVM's guest entry and exit (kvmppc_handle_exit_hv, interrupt injection, the entry PSSCR, real-mode hcalls, doorbell emulation), measured with src/kvm/exit-handling.test.ts, src/kvm/guest-state.test.ts (the guest state kept across an exit: DEC by LPCR[LD], SRR/HSRR, the cost of each path), src/kvm/vcpu-run.test.ts and the entry/exit suites (entry-exit, stop, cede, realmode, timed-steps)",
     env: {
       STOPSIM_MUTATE_TESTS:
-        "src/kvm/exit-handling.test.ts,src/kvm/entry-exit.test.ts,src/kvm/stop.test.ts,src/kvm/cede.test.ts,src/kvm/realmode.test.ts,src/kvm/timed-steps.test.ts",
+        "src/kvm/exit-handling.test.ts,src/kvm/guest-state.test.ts,src/kvm/vcpu-run.test.ts,src/kvm/entry-exit.test.ts,src/kvm/stop.test.ts,src/kvm/cede.test.ts,src/kvm/realmode.test.ts,src/kvm/timed-steps.test.ts",
     },
   },
   "host-kvm-vcpu": {
     dir: "packages/host",
     mutate: ["src/kvm/vcpu.ts", "src/kvm/halt-poll.ts", "src/kvm/regfile.ts"],
-    note: "the vCPU (its ioctls, run loop, cede, block and halt polling) and its register files, measured with src/kvm/vcpu-ioctl.test.ts and the vCPU suites (halt-poll, halt-poll-cede, regfile, vcpu-state, cede)",
+    note: "the vCPU (its ioctls, run loop, cede, block and halt polling) and its register files, measured with src/kvm/vcpu-ioctl.test.ts, src/kvm/vcpu-run.test.ts (the run loop, kicks, blocks and userspace exits step by step with exact costs) and the vCPU suites (halt-poll, halt-poll-cede, regfile, vcpu-state, cede)",
     env: {
       STOPSIM_MUTATE_TESTS:
-        "src/kvm/vcpu-ioctl.test.ts,src/kvm/halt-poll.test.ts,src/kvm/halt-poll-cede.test.ts,src/kvm/regfile.test.ts,src/kvm/vcpu-state.test.ts,src/kvm/cede.test.ts",
+        "src/kvm/vcpu-ioctl.test.ts,src/kvm/vcpu-run.test.ts,src/kvm/halt-poll.test.ts,src/kvm/halt-poll-cede.test.ts,src/kvm/regfile.test.ts,src/kvm/vcpu-state.test.ts,src/kvm/cede.test.ts",
     },
   },
   "host-kernel": {
@@ -164,11 +164,17 @@ export const TARGETS = {
   "host-cpu": {
     dir: "packages/host",
     mutate: ["src/cpu.ts"],
-    note: "one host CPU: hrtimers, the decrementer, task scheduling, the idle loop (menu, snooze, stop) and the interrupt entry, measured with src/cpu.test.ts, src/idle-menu.test.ts and the KVM suites that run tasks on it (timed-steps, halt-poll-cede)",
+    note: "one host CPU: hrtimers, the decrementer, task scheduling, the idle loop (menu, snooze, stop) and the interrupt entry, measured with src/cpu.test.ts, src/cpu-idle.test.ts (the idle loop decision by decision under a scripted governor), src/idle-menu.test.ts and the KVM suites that run tasks on it (vcpu-run, timed-steps, halt-poll-cede)",
     env: {
       STOPSIM_MUTATE_TESTS:
-        "src/cpu.test.ts,src/idle-menu.test.ts,src/kvm/timed-steps.test.ts,src/kvm/halt-poll-cede.test.ts",
+        "src/cpu.test.ts,src/cpu-idle.test.ts,src/idle-menu.test.ts,src/kvm/vcpu-run.test.ts,src/kvm/timed-steps.test.ts,src/kvm/halt-poll-cede.test.ts",
     },
+  },
+  "host-kvm-uapi": {
+    dir: "packages/host",
+    mutate: ["src/kvm/uapi.ts", "src/kvm/abi.ts"],
+    note: "the KVM uapi numbers (ONE_REG ids and one_reg_size; abi.ts only re-exports, no mutant), measured with src/kvm/uapi.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/kvm/uapi.test.ts" },
   },
   "qemu-irq": {
     dir: "packages/qemu",
