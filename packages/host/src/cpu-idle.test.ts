@@ -17,6 +17,7 @@
 import { nsToTb, Simulation } from "@stopsim/engine";
 import {
   chipById,
+  type HwThread,
   PnvMachine,
   PSSCR_EC,
   PSSCR_ESL,
@@ -132,6 +133,20 @@ function task(name = "vcpu") {
     runStep: () => {},
   };
   return { t, ins, vectors };
+}
+
+/**
+ * The host XIVE on the CPU's thread (xive_native_init, xive_setup_cpu) and one interrupt routed to
+ * it (request_irq), armed: the times its handler runs are recorded.
+ */
+function hostIrq(sim: Simulation, cpu: HostCpu, thread: HwThread) {
+  const xive = new HostXive([thread]);
+  xive.onRaise = () => cpu.hostIrqRaised();
+  cpu.hostIrqs = xive;
+  const handled: number[] = [];
+  const irq = xive.requestIrq(0, () => handled.push(sim.now));
+  xive.hw.esbLoad(irq, XIVE_ESB_SET_PQ_00);
+  return { xive, irq, handled };
 }
 
 /** Runs until the CPU is in an idle state; returns the time it entered it. */
@@ -387,12 +402,7 @@ describe("snooze_loop", () => {
 
   it("a host interrupt on the hypervisor ring ends the poll one iteration later and is handled", () => {
     const { sim, cpu, thread } = idleCpu([{ index: 0 }]);
-    const xive = new HostXive([thread]);
-    xive.onRaise = () => cpu.hostIrqRaised();
-    cpu.hostIrqs = xive;
-    const handled: number[] = [];
-    const irq = xive.requestIrq(0, () => handled.push(sim.now));
-    xive.hw.esbLoad(irq, XIVE_ESB_SET_PQ_00);
+    const { xive, irq, handled } = hostIrq(sim, cpu, thread);
     cpu.schedule(false);
     const t0 = untilIdle(sim, cpu);
     sim.runFor(2_000);
@@ -533,12 +543,7 @@ describe("stop_loop: arch300_idle_type", () => {
   it("a host interrupt wakes the stopped thread by itself (LPCR[HVEE]) and is handled after the wake-up", () => {
     const { sim, cpu, thread, host } = idleCpu([{ index: 1 }]);
     const lat = host.idleStates[1].firmwareLatencyNs;
-    const xive = new HostXive([thread]);
-    xive.onRaise = () => cpu.hostIrqRaised();
-    cpu.hostIrqs = xive;
-    const handled: number[] = [];
-    const irq = xive.requestIrq(0, () => handled.push(sim.now));
-    xive.hw.esbLoad(irq, XIVE_ESB_SET_PQ_00);
+    const { xive, irq, handled } = hostIrq(sim, cpu, thread);
     cpu.schedule(false);
     untilIdle(sim, cpu);
     sim.runFor(30_000);
@@ -550,12 +555,7 @@ describe("stop_loop: arch300_idle_type", () => {
 
   it("a host interrupt raised during the idle entry path cuts it and is handled at once", () => {
     const { sim, cpu, thread, selects } = idleCpu([{ index: 1 }]);
-    const xive = new HostXive([thread]);
-    xive.onRaise = () => cpu.hostIrqRaised();
-    cpu.hostIrqs = xive;
-    const handled: number[] = [];
-    const irq = xive.requestIrq(0, () => handled.push(sim.now));
-    xive.hw.esbLoad(irq, XIVE_ESB_SET_PQ_00);
+    const { xive, irq, handled } = hostIrq(sim, cpu, thread);
     cpu.schedule(false);
     sim.runFor(200);
     xive.hw.trigger(irq);

@@ -163,6 +163,17 @@ describe("where the guest PC and MSR come from on exit", () => {
   });
 });
 
+/** A guest executing `stop` (which traps: PSSCR[EC] forced) on a DD2.2 host built as `kernel`. */
+function trappedStop(kernel: "patch1" | "upstream-2020") {
+  const m = exactMachine(kernel, "dd2.2");
+  const g = new TestGuest(m.sim, [NOP, STOP, NOP, NOP], 10, haltOnInterrupt);
+  const v = vcpu(m, 0, g);
+  m.sim.trace.enable();
+  runVmm(m, v);
+  m.sim.runFor(100_000);
+  return { g, v, ev: kvmEvents(m) };
+}
+
 describe("the cost of each path (exit, handling, entry)", () => {
   it("a real-mode XICS hcall: the short switch both ways and the handler, no full exit", () => {
     const m = exactMachine();
@@ -201,13 +212,7 @@ describe("the cost of each path (exit, handling, entry)", () => {
   });
 
   it("a trapped stop emulated (RFC patch 1): the full exit, its handling, the full entry", () => {
-    const m = exactMachine("patch1", "dd2.2");
-    const g = new TestGuest(m.sim, [NOP, STOP, NOP, NOP], 10, haltOnInterrupt);
-    const v = vcpu(m, 0, g);
-    m.sim.trace.enable();
-    runVmm(m, v);
-    m.sim.runFor(100_000);
-    const ev = kvmEvents(m);
+    const { ev } = trappedStop("patch1");
     expect(ev.map((e) => [e.name, e.args?.pc])).toEqual([
       ["kvm_guest_enter", `0x${GUEST_BASE.toString(16)}`],
       ["kvm_exit", `0x${(GUEST_BASE + 4n).toString(16)}`],
@@ -219,13 +224,7 @@ describe("the cost of each path (exit, handling, entry)", () => {
   });
 
   it("a trapped stop without emulation: the program interrupt is injected on the way in, at its cost", () => {
-    const m = exactMachine("upstream-2020", "dd2.2");
-    const g = new TestGuest(m.sim, [NOP, STOP, NOP, NOP], 10, haltOnInterrupt);
-    const v = vcpu(m, 0, g);
-    m.sim.trace.enable();
-    runVmm(m, v);
-    m.sim.runFor(100_000);
-    const ev = kvmEvents(m);
+    const { g, v, ev } = trappedStop("upstream-2020");
     expect(ev.map((e) => e.name)).toEqual(["kvm_guest_enter", "kvm_exit", "kvm_guest_enter"]);
     // kvmppc_inject_interrupt_hv: the guest enters at the vector, SRR0 the stop, SRR1 PROGILL
     expect(ev[2].args?.pc).toBe("0x700");
