@@ -64,6 +64,11 @@ export class Memory {
 
   write8(addr: number, value: number): void {
     this.check(addr, 1);
+    this.put8(addr, value);
+  }
+
+  /** A byte store of an address already checked (not overridable: the multi-byte stores use it). */
+  private put8(addr: number, value: number): void {
     (this.page(addr, true) as Uint8Array)[addr & PAGE_MASK] = value & 0xff;
   }
 
@@ -96,16 +101,33 @@ export class Memory {
   write32(addr: number, value: number, littleEndian = true): void {
     this.check(addr, 4);
     const v = value >>> 0;
+    const off = addr & PAGE_MASK;
+    if (off <= PAGE_SIZE - 4) {
+      // within one page: straight into it (a subclass's write8 is not called for each byte)
+      const p = this.page(addr, true) as Uint8Array;
+      if (littleEndian) {
+        p[off] = v;
+        p[off + 1] = v >>> 8;
+        p[off + 2] = v >>> 16;
+        p[off + 3] = v >>> 24;
+      } else {
+        p[off] = v >>> 24;
+        p[off + 1] = v >>> 16;
+        p[off + 2] = v >>> 8;
+        p[off + 3] = v;
+      }
+      return;
+    }
     if (littleEndian) {
-      this.write8(addr, v);
-      this.write8(addr + 1, v >>> 8);
-      this.write8(addr + 2, v >>> 16);
-      this.write8(addr + 3, v >>> 24);
+      this.put8(addr, v);
+      this.put8(addr + 1, v >>> 8);
+      this.put8(addr + 2, v >>> 16);
+      this.put8(addr + 3, v >>> 24);
     } else {
-      this.write8(addr, v >>> 24);
-      this.write8(addr + 1, v >>> 16);
-      this.write8(addr + 2, v >>> 8);
-      this.write8(addr + 3, v);
+      this.put8(addr, v >>> 24);
+      this.put8(addr + 1, v >>> 16);
+      this.put8(addr + 2, v >>> 8);
+      this.put8(addr + 3, v);
     }
   }
 
@@ -178,7 +200,29 @@ export class Memory {
   /** Copies `bytes` into memory at `addr`. */
   load(addr: number, bytes: Uint8Array): void {
     this.check(addr, bytes.length);
-    for (let i = 0; i < bytes.length; i++) this.write8(addr + i, bytes[i]);
+    for (let i = 0; i < bytes.length; ) {
+      const off = (addr + i) & PAGE_MASK;
+      const n = Math.min(bytes.length - i, PAGE_SIZE - off);
+      (this.page(addr + i, true) as Uint8Array).set(bytes.subarray(i, i + n), off);
+      i += n;
+    }
+  }
+
+  /**
+   * Sets the `len` bytes at `addr` to `value` (memset), a page at a time; the pages are allocated
+   * (written) even when `value` is 0, as when the guest clears memory with stores.
+   */
+  fill(addr: number, len: number, value: number): void {
+    if (!Number.isSafeInteger(len) || len < 0) {
+      throw new MemoryError(`fill length must be a non-negative whole number of bytes, got ${String(len)}`);
+    }
+    this.check(addr, len);
+    for (let i = 0; i < len; ) {
+      const off = (addr + i) & PAGE_MASK;
+      const n = Math.min(len - i, PAGE_SIZE - off);
+      (this.page(addr + i, true) as Uint8Array).fill(value & 0xff, off, off + n);
+      i += n;
+    }
   }
 
   /** Stores instruction words at `addr` (4 bytes each). */

@@ -45,6 +45,23 @@ describe("GuestRam", () => {
     expect(ram.writtenPages()).toEqual([1, 2, 4, 5, 6, 9]);
   });
 
+  it("marks every page a fill (memset) covers, and dirty-logs a later store to a page it marked", () => {
+    const ram = new GuestRam(16 * PAGE);
+    ram.fill(2 * PAGE + 100, 3 * PAGE, 0);
+    ram.fill(9 * PAGE, 0, 0xff);
+    expect(ram.writtenPages()).toEqual([2, 3, 4, 5]);
+    ram.startDirtyLog();
+    ram.write32(5 * PAGE + 8, 1);
+    ram.write32(5 * PAGE + 12, 1);
+    expect(ram.syncDirtyLog()).toEqual([5]);
+    ram.write8(5 * PAGE, 1);
+    expect(ram.syncDirtyLog()).toEqual([5]);
+    ram.stopDirtyLog();
+    ram.fill(7 * PAGE, 4, 0x5a);
+    expect(ram.read32(7 * PAGE, false)).toBe(0x5a5a5a5a);
+    expect(ram.writtenPages()).toEqual([2, 3, 4, 5, 7]);
+  });
+
   it("reads a page back byte for byte as the guest stored it", () => {
     const ram = new GuestRam(4 * PAGE);
     ram.write32(2 * PAGE, 0x11223344, false);

@@ -9,10 +9,14 @@ export class GuestRam extends Memory {
   private dirty = new Set<number>();
   private written = new Set<number>();
   private logging = false;
+  /** The page the last store marked written (a run of stores to one page marks it once). */
+  private lastMarked = -1;
 
   private mark(addr: number, len: number): void {
     const first = Math.floor(addr / TARGET_PAGE_SIZE);
     const last = Math.floor((addr + len - 1) / TARGET_PAGE_SIZE);
+    if (first === last && first === this.lastMarked && !this.logging) return;
+    this.lastMarked = first;
     for (let p = first; p <= last; p++) {
       this.written.add(p);
       if (this.logging) this.dirty.add(p);
@@ -37,6 +41,11 @@ export class GuestRam extends Memory {
   override load(addr: number, bytes: Uint8Array): void {
     super.load(addr, bytes);
     if (bytes.length > 0) this.mark(addr, bytes.length);
+  }
+
+  override fill(addr: number, len: number, value: number): void {
+    super.fill(addr, len, value);
+    if (len > 0) this.mark(addr, len);
   }
 
   /** Starts dirty logging (KVM_MEM_LOG_DIRTY_PAGES). */

@@ -149,8 +149,8 @@ export class XiveSpapr {
     const con = this.k.console;
     if (xc.queue === null) {
       const qaddr = XIVE_QUEUE_BASE + logical * (1 << this.queueShift);
-      const ram = this.k.ram();
-      for (let i = 0; i < 1 << this.queueShift; i += 4) ram.write32(qaddr + i, 0, false);
+      // linux: arch/powerpc/sysdev/xive/common.c xive_queue_page_alloc: memset(qpage, 0, 1 << queue_shift)
+      this.k.ram().fill(qaddr, 1 << this.queueShift, 0);
       const [rcInfo] = yield* boot.hcall(H_INT_GET_QUEUE_INFO, 0n, BigInt(hwId), BigInt(this.priority));
       if (rcInfo !== 0n) {
         con.printk("err", `xive: Error ${rcInfo} getting queue info CPU ${logical} prio ${this.priority}`);
