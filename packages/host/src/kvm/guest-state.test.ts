@@ -42,6 +42,8 @@ import {
   KVM_REG_PPC_DEC_EXPIRY,
   KVM_REG_PPC_LPCR_64,
 } from "./abi.js";
+import type { KvmRun } from "./kvm.js";
+import type { KvmVcpu } from "./vcpu.js";
 
 const C = DEFAULT_HOST_COSTS;
 
@@ -160,6 +162,67 @@ describe("where the guest PC and MSR come from on exit", () => {
     expect(g.resumes[0].pc).toBe(GUEST_BASE);
     const r = v.getRegs();
     expect([r.srr0, r.srr1]).toEqual([0x4440n, 0x5550n]);
+  });
+});
+
+describe("the entry path's own decisions", () => {
+  it("a host timer due by the hrfid: no entry, the hypervisor decrementer is handled, then the entry again", () => {
+    const m = exactMachine();
+    const cpu = m.host.cpus[0];
+    const g = new TestGuest(m.sim, [...hcall(H_GET_TERM_CHAR), NOP, NOP], 10, haltOnInterrupt);
+    const v = vcpu(m, 0, g);
+    m.sim.trace.enable();
+    let hrfidAt = -1;
+    const fired: number[] = [];
+    const handler = (_run: KvmRun, vc: KvmVcpu): void => {
+      // the VMM answers at once: the round trip, then the entry path, then the hrfid at H; a
+      // host timer 1 ns later falls in H's timebase tick (HDEC would be 0) when H starts a tick
+      const e = m.sim.now;
+      let delay = 0;
+      while (
+        nsToTb(e + delay + C.userspaceRoundTripNs + C.guestEntryNs + 1) !==
+        nsToTb(e + delay + C.userspaceRoundTripNs + C.guestEntryNs)
+      )
+        delay++;
+      hrfidAt = e + delay + C.userspaceRoundTripNs + C.guestEntryNs;
+      cpu.createTimer(() => fired.push(m.sim.now), "due at the hrfid").start(hrfidAt + 1);
+      m.sim.schedule(delay, () => expect(vc.run(handler)).toBe(0), "vmm");
+    };
+    expect(v.run(handler)).toBe(0);
+    m.sim.runFor(100_000);
+    expect(hrfidAt).toBeGreaterThan(0);
+    // kvmhv_load_hv_regs_and_go: "if (hdec < 0) return BOOK3S_INTERRUPT_HV_DECREMENTER" (no
+    // guest ran: no kvm_exit)
+    expect(v.exitCountsRecord()).toEqual({ SYSCALL: 1 });
+    // the run loop goes round: its next hrfid runs the timer that is due by then, and enters
+    const enters = kvmEvents(m)
+      .filter((e) => e.name === "kvm_guest_enter")
+      .map((e) => e.time);
+    expect(enters).toEqual([enters[0], hrfidAt + C.guestEntryNs]);
+    expect(fired).toEqual([hrfidAt + C.guestEntryNs]);
+    expect(g.resumes.map((r) => r.time)).toEqual([enters[0], hrfidAt + C.guestEntryNs]);
+  });
+
+  it("a queued instruction storage interrupt is injected at the next entry, at its cost", () => {
+    const m = exactMachine();
+    const g = new TestGuest(m.sim, [NOP, NOP], 10, haltOnInterrupt);
+    const v = vcpu(m, 0, g);
+    // an HISI outside the memory slots (kvmppc_handle_exit_hv): an ISI for the guest
+    v.handleExitHv(0xe20, 0n, 0n);
+    m.sim.trace.enable();
+    const t0 = m.sim.now;
+    runVmm(m, v);
+    m.sim.runFor(100_000);
+    expect(g.interrupts.map((i) => [i.vector, i.srr0, i.srr1 & 0x40000000n])).toEqual([
+      [0x400, GUEST_BASE, 0x40000000n],
+    ]);
+    const enter = kvmEvents(m).find((e) => e.name === "kvm_guest_enter");
+    expect(enter?.args?.pc).toBe("0x400");
+    expect(g.interrupts[0].time).toBe(enter?.time);
+    // the first entry after the CPU woke: the task switch, the entry and the injection
+    expect((enter?.time ?? 0) - t0).toBeGreaterThanOrEqual(
+      C.wakeTaskNs + C.guestEntryNs + C.injectInterruptNs,
+    );
   });
 });
 
