@@ -362,6 +362,33 @@ describe("H_CEDE: kvmppc_vcore_blocked", () => {
     expect(v.isCeded).toBe(false);
   });
 
+  it("an exit requested while the cede's exit path runs: no block, KVM_EXIT_INTR", () => {
+    // the same guest twice: the first run finds when its sc executes, the second asks for an
+    // exit 100 ns before, so that the kick's IPI lands while the exit path runs
+    const prog = [...setDec(0x7fffffff), ...Array(10).fill(NOP), ...hcall(H_CEDE), NOP];
+    const once = (exitAt: number | null) => {
+      const m = exactMachine();
+      const g = new TestGuest(m.sim, prog, 100, haltOnInterrupt);
+      const v = vcpu(m, 0, g);
+      m.sim.trace.enable();
+      const exitTimes = runVmm(m, v, 1_000_000);
+      if (exitAt !== null) m.sim.schedule(exitAt - 100 - m.sim.now, () => v.requestExit(), "signal");
+      m.sim.runFor(100_000);
+      const kvmExit = m.sim.trace.events().find((e) => e.name === "kvm_exit");
+      const blocked = m.sim.trace.events().filter((e) => e.name === "kvm_vcpu_block");
+      return { m, v, exitTimes, kvmExit: kvmExit?.time ?? -1, blocked };
+    };
+    const first = once(null);
+    expect(first.blocked).toHaveLength(1);
+    const scAt = first.kvmExit;
+    const second = once(scAt);
+    expect(second.kvmExit).toBe(scAt);
+    expect(second.blocked).toEqual([]);
+    expect(second.m.exits.map((e) => e.exit_reason)).toEqual([KVM_EXIT_INTR]);
+    expect(second.exitTimes).toEqual([scAt + C.guestExitNs + C.exitHandlingNs.SYSCALL]);
+    expect(second.v.isCeded).toBe(false);
+  });
+
   it("a cede whose decrementer has already expired does not block", () => {
     const m = exactMachine();
     const prog = [...setDec(1), NOP, NOP, NOP, ...hcall(H_CEDE), NOP];
