@@ -1,10 +1,11 @@
 import { Simulation } from "@stopsim/engine";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as A from "./asm.js";
 import { POWER9_DD20, POWER9_DD23 } from "./chips.js";
 import { CoreConfigError, DoorbellFabric, SmtCore } from "./core.js";
-import { LPCR_PECE1, makePsscr, SPRN_DEC, SPRN_LPCR, SPRN_PSSCR } from "./registers.js";
-import { EBIZZY_SNOOZE_OVER_STOP, POWER9_SMT4_SHARING } from "./smt.js";
+import { LPCR_PECE1, makePsscr, SPRN_DEC, SPRN_LPCR, SPRN_PPR, SPRN_PSSCR } from "./registers.js";
+import { EBIZZY_SNOOZE_OVER_STOP, POWER9_SMT4_SHARING, type SmtSharingModel, sharedSpeed } from "./smt.js";
 import { MSR_GUEST } from "./test-helpers/setup.js";
 
 const LITE = makePsscr({ rl: 0, mtl: 0, psll: 15, esl: false, ec: false });
@@ -86,5 +87,46 @@ describe("SmtCore", () => {
     off();
     stopThread(c, 0);
     expect(seen).toHaveLength(2);
+  });
+
+  it("gives every state the speeds of the sharing model, also where another core met the state first", () => {
+    // cores of one sharing model share their table of speeds per state; a second model has its own
+    const other: SmtSharingModel = {
+      coreThroughput: [0, 1, 1.5, 1.9, 2.2],
+      priorityWeight: [0, 1, 2, 3, 5, 8, 13, 21],
+    };
+    const step = fc.record({
+      core: fc.integer({ min: 0, max: 2 }),
+      thread: fc.integer({ min: 0, max: 3 }),
+      op: fc.oneof(fc.integer({ min: 1, max: 7 }), fc.constant("stop" as const)),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+        const sim = new Simulation();
+        const fabric = new DoorbellFabric();
+        const cores = [
+          new SmtCore(sim, { coreId: 0, fabric }),
+          new SmtCore(sim, { coreId: 1, fabric }),
+          new SmtCore(sim, { coreId: 2, fabric, sharing: other }),
+        ];
+        for (const c of cores)
+          for (const t of c.threads) t.setSoftware("hv", { interrupt: () => {}, resume: () => {} });
+        for (const s of steps) {
+          const c = cores[s.core];
+          const t = c.threads[s.thread];
+          if (t.stopped) continue;
+          if (s.op === "stop") stopThread(c, s.thread);
+          else t.setSpr(SPRN_PPR, BigInt(s.op) << 50n);
+          for (const core of cores) {
+            const running = core.threads.map((x) => !x.stopped);
+            const prio = core.threads.map((x) => x.priority);
+            for (let i = 0; i < 4; i++) {
+              expect(core.effectiveSpeed(i)).toBe(sharedSpeed(core.sharing, running, prio, i));
+            }
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });

@@ -44,6 +44,33 @@ export interface SmtCoreOptions {
 
 export type CoreChangeListener = (core: SmtCore) => void;
 
+/** Cores of up to this many threads share a table of speeds per input signature (4 bits a thread). */
+const SPEED_TABLE_THREADS = 4;
+
+/**
+ * Each thread's speed for every input signature of a core of up to 4 threads (SmtCore's
+ * inputSignature), filled in as signatures are met; shared by the cores of one sharing model (a
+ * thread's speed depends on the sharing model and the threads' states only).
+ */
+interface SpeedTable {
+  /** 1 where the signature's speeds are filled in. */
+  readonly known: Uint8Array;
+  /** SPEED_TABLE_THREADS speeds per signature. */
+  readonly speeds: Float64Array;
+}
+
+const speedTables = new WeakMap<SmtSharingModel, SpeedTable>();
+
+function speedTable(sharing: SmtSharingModel): SpeedTable {
+  let t = speedTables.get(sharing);
+  if (t === undefined) {
+    const signatures = 1 << (4 * SPEED_TABLE_THREADS);
+    t = { known: new Uint8Array(signatures), speeds: new Float64Array(signatures * SPEED_TABLE_THREADS) };
+    speedTables.set(sharing, t);
+  }
+  return t;
+}
+
 export class SmtCore {
   readonly sim: Simulation;
   readonly chip: ChipModel;
@@ -54,8 +81,6 @@ export class SmtCore {
   readonly sharing: SmtSharingModel;
   /** Replaced, never mutated, on (un)subscribe: notifying iterates the array it started with. */
   private listeners: readonly CoreChangeListener[] = [];
-  private readonly running: boolean[];
-  private readonly priorities: number[];
   private readonly speeds: number[];
   private notifying = false;
   private dirty = true;
@@ -83,9 +108,8 @@ export class SmtCore {
       threads.push(t);
     }
     this.threads = threads;
-    this.running = threads.map(() => true);
-    this.priorities = threads.map((t) => t.priority);
     this.speeds = threads.map(() => -1);
+    this.table = threads.length <= SPEED_TABLE_THREADS ? speedTable(this.sharing) : null;
     this.recompute();
   }
 
@@ -126,9 +150,9 @@ export class SmtCore {
     const s = this.speeds[threadIndex];
     if (s > 0) return s;
     // cold path: the same sharing with this thread counted as running
-    const running = this.running.slice();
-    running[threadIndex] = true;
-    const r = sharedSpeed(this.sharing, running, this.priorities, threadIndex);
+    const running = this.threads.map((t, i) => i === threadIndex || !t.stopped);
+    const priorities = this.threads.map((t) => t.priority);
+    const r = sharedSpeed(this.sharing, running, priorities, threadIndex);
     return r > 0 ? r : 1;
   }
 
@@ -149,7 +173,7 @@ export class SmtCore {
     if (sig === this.computedFor && sig !== -1) return;
     this.dirty = true;
     if (this.listeners.length === 0) return;
-    if (!this.recompute()) return;
+    if (!this.recomputeFor(sig)) return;
     if (this.notifying) return;
     this.notifying = true;
     try {
@@ -180,17 +204,54 @@ export class SmtCore {
 
   /** Recomputes the speeds; true when any changed. */
   private recompute(): boolean {
+    return this.recomputeFor(this.inputSignature());
+  }
+
+  /** The speeds of every input signature, for cores of up to 4 threads (null: larger cores). */
+  private readonly table: SpeedTable | null;
+
+  /** Sets the speeds for input signature `sig` (-1: none, compute afresh); true when any changed. */
+  private recomputeFor(sig: number): boolean {
     this.dirty = false;
-    this.computedFor = this.inputSignature();
+    this.computedFor = sig;
+    const table = this.table;
+    const n = this.threads.length;
+    let speeds: Float64Array;
+    let base = 0;
+    if (table === null || sig < 0) speeds = this.sharedSpeeds();
+    else {
+      // a core goes back and forth between few states: each one's speeds are computed once
+      if (table.known[sig] === 0) {
+        table.speeds.set(this.sharedSpeeds(), sig * SPEED_TABLE_THREADS);
+        table.known[sig] = 1;
+      }
+      speeds = table.speeds;
+      base = sig * SPEED_TABLE_THREADS;
+    }
+    let changed = false;
+    for (let i = 0; i < n; i++) {
+      const v = speeds[base + i];
+      if (v !== this.speeds[i]) {
+        changed = true;
+        this.speeds[i] = v;
+      }
+    }
+    return changed;
+  }
+
+  /** Each thread's share of the core for the threads' current states (smt.ts). */
+  private sharedSpeeds(): Float64Array {
     const ts = this.threads;
     const weights = this.sharing.priorityWeight;
+    const running: boolean[] = [];
+    const priorities: number[] = [];
     let n = 0;
     let sum = 0;
     for (let i = 0; i < ts.length; i++) {
       const r = !ts[i].stopped;
       const p = ts[i].priority;
-      this.running[i] = r;
-      this.priorities[i] = p;
+      running.push(r);
+      priorities.push(p);
       if (r) {
         n++;
         sum += weights[p] ?? 0;
@@ -198,15 +259,11 @@ export class SmtCore {
     }
     const tp = this.sharing.coreThroughput;
     const t = tp[n < tp.length ? n : tp.length - 1];
-    let changed = false;
+    const speeds = new Float64Array(ts.length);
     for (let i = 0; i < ts.length; i++) {
-      const w = this.running[i] ? (weights[this.priorities[i]] ?? 0) : 0;
-      const s = w === 0 || sum === 0 ? 0 : Math.min(1, (t * w) / sum);
-      if (s !== this.speeds[i]) {
-        changed = true;
-        this.speeds[i] = s;
-      }
+      const w = running[i] ? (weights[priorities[i]] ?? 0) : 0;
+      speeds[i] = w === 0 || sum === 0 ? 0 : Math.min(1, (t * w) / sum);
     }
-    return changed;
+    return speeds;
   }
 }

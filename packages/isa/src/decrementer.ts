@@ -7,6 +7,9 @@ import { LPCRL_LD, MAX_EXACT, TWO32 } from "./halves.js";
 import { S_LPCR } from "./spr-store.js";
 import type { HwThread } from "./thread.js";
 
+/** 2^56, the modulus of the large decrementer. */
+const TWO56 = 2 ** 56;
+
 export function rawTb(t: HwThread): number {
   return nsToTb(t.sim.now);
 }
@@ -47,7 +50,8 @@ export function writeDec(t: HwThread, hdec: boolean, hi: number, lo: number): vo
 /** Arms the timer for the next time the decrementer turns negative (0 -> -1). */
 export function armDecrementer(t: HwThread, hdec: boolean): void {
   const timer = hdec ? t.hdecTimer : t.decTimer;
-  const m = 2 ** decWidth(t);
+  // the decrementer's modulus (2 ** decWidth(t), without Math.pow on this hot path)
+  const m = t.sprLo[S_LPCR] & LPCRL_LD ? TWO56 : TWO32;
   const now = rawTb(t);
   let edge = (hdec ? t.hdecZeroTb : t.decZeroTb) + 1;
   if (edge <= now) edge += Math.ceil((now + 1 - edge) / m) * m;

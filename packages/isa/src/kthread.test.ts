@@ -347,3 +347,27 @@ describe("KThread and the hypervisor", () => {
     expect((core as SmtCore).threads[0]).not.toBe(rt.thread);
   });
 });
+
+describe("KThread.later", () => {
+  it("runs continuations in time order, equal times in the order they were asked for, whichever timer carries them", () => {
+    const { sim, rt, runs } = rig();
+    const mark = (name: string): Op => ({ k: "mark", name });
+    rt.later(100, mark("a"));
+    sim.schedule(100, () => runs.push([sim.now, mark("event")]));
+    rt.later(50, mark("b"));
+    rt.later(100, mark("c"));
+    sim.runFor(60);
+    // "b" has fired: its timer carries the next continuation, asked for after "a", the event and "c"
+    rt.later(40, mark("d"));
+    rt.later(0, mark("e"));
+    sim.runFor(1000);
+    expect(runs.map(([at, op]) => `${op?.k === "mark" ? op.name : "?"}@${at}`)).toEqual([
+      "b@50",
+      "e@60",
+      "a@100",
+      "event@100",
+      "c@100",
+      "d@100",
+    ]);
+  });
+});

@@ -85,10 +85,22 @@ export type KWait<Op> =
   | { k: "dead" };
 
 /**
- * Ready to continue where the code left off: one shared value (a wait is replaced, never changed
- * in place, except a timed wait's end), so the hot continuations allocate nothing.
+ * Ready to continue where the code left off: one shared value, so the hot continuations allocate
+ * nothing.
  */
 const FROZEN: KWait<never> = Object.freeze({ k: "frozen", op: null });
+/** Nothing to run until an interrupt arrives: one shared value. */
+const PARK: KWait<never> = Object.freeze({ k: "park" });
+
+type KTimerWait = KWait<never> & { k: "timer" };
+type KWorkWait = KWait<never> & { k: "work" };
+type KPollWait = KWait<never> & { k: "poll" };
+
+/** A continuation of `KThread.later`: its timer, reused once it has fired. */
+interface LaterContinuation<Op> {
+  op: Op | null;
+  readonly timer: Timer;
+}
 
 /** A timed wait (the ones that hold an engine timer). */
 export type KTimedWait<Op> = KWait<Op> & { k: "timer" | "work" | "poll" };
@@ -114,11 +126,30 @@ export class KThread<Op> {
   private readonly kickTimer: Timer;
   private kickOp: Op | null = null;
   private unsubscribeSpeed: () => void;
+  /** The jitter's stream and sigma (KThreadOptions), read on every cost. */
+  private readonly rng: Rng | null;
+  private readonly jitterSigma: number;
+  /**
+   * The objects of the timed waits, one per kind, filled in when such a wait begins: a wait is
+   * replaced by the next one and no code keeps an ended wait, so the waits of the hot paths (one
+   * per event) allocate nothing.
+   */
+  private readonly timerWait: KTimerWait;
+  private readonly workWait: KWorkWait;
+  private readonly pollWait: KPollWait;
+  /** Timers of `later` continuations that have fired, for the next ones (see `later`). */
+  private readonly laterFree: LaterContinuation<Op>[] = [];
 
   constructor(private readonly o: KThreadOptions<Op>) {
     this.hw = o.thread;
+    this.rng = o.jitterSigma > 0 ? o.rng : null;
+    this.jitterSigma = o.jitterSigma;
     this.waitTimer = o.thread.sim.createTimer(() => this.onWaitTimer(), o.label);
     this.kickTimer = o.thread.sim.createTimer(() => this.onKick(), o.label);
+    const timer = this.waitTimer;
+    this.timerWait = { k: "timer", timer, startedAt: 0, endAt: 0, speed: 1 };
+    this.workWait = { k: "work", timer, remaining: 0, lastUpdate: 0, speed: 1, startedAt: 0 };
+    this.pollWait = { k: "poll", timer, deadline: 0, startedAt: 0, loopStart: 0 };
     this.unsubscribeSpeed = this.watchSpeed(o.thread);
   }
 
@@ -151,8 +182,8 @@ export class KThread<Op> {
 
   /** `ns` times the seeded log-normal jitter factor. */
   jittered(ns: number): number {
-    const sigma = this.o.jitterSigma;
-    return sigma > 0 && this.o.rng !== null ? this.o.rng.logNormal(ns, sigma) : ns;
+    const rng = this.rng;
+    return rng !== null ? rng.logNormal(ns, this.jitterSigma) : ns;
   }
 
   /** Virtual time a code path of single-thread cost `ns` takes on this thread now (jitter, SMT speed). */
@@ -220,7 +251,26 @@ export class KThread<Op> {
    * or a latency that is not this thread's code. Does not change the wait.
    */
   later(ns: number, op: Op): void {
-    this.sim.schedule(ns, () => this.o.run(op), this.o.label);
+    const sim = this.sim;
+    // a timer of a continuation that has fired, else a new one: the event is ordered the same
+    // either way (by time, then by when it was armed)
+    let c = this.laterFree.pop();
+    if (c === undefined || c.timer.sim !== sim) c = this.newLaterContinuation(sim);
+    c.op = op;
+    c.timer.armIn(ns);
+  }
+
+  private newLaterContinuation(sim: Simulation): LaterContinuation<Op> {
+    const c: LaterContinuation<Op> = {
+      op: null,
+      timer: sim.createTimer(() => {
+        const op = c.op as Op;
+        c.op = null;
+        this.laterFree.push(c);
+        this.o.run(op);
+      }, this.o.label),
+    };
+    return c;
   }
 
   private onKick(): void {
@@ -247,7 +297,11 @@ export class KThread<Op> {
     const now = this.sim.now;
     const endAt = now + d;
     this.thenOp = then;
-    this.wait = { k: "timer", timer: this.waitTimer, startedAt: now, endAt, speed };
+    const w = this.timerWait;
+    w.startedAt = now;
+    w.endAt = endAt;
+    w.speed = speed;
+    this.wait = w;
     this.waitTimer.arm(endAt);
     return false;
   }
@@ -263,7 +317,12 @@ export class KThread<Op> {
     const speed = this.workSpeed();
     if (this.sim.tryAdvance(Math.max(1, Math.ceil(ns / speed)))) return true;
     const now = this.sim.now;
-    this.wait = { k: "work", timer: this.waitTimer, remaining: ns, lastUpdate: now, speed, startedAt: now };
+    const w = this.workWait;
+    w.remaining = ns;
+    w.lastUpdate = now;
+    w.speed = speed;
+    w.startedAt = now;
+    this.wait = w;
     this.waitTimer.arm(now + Math.max(1, Math.ceil(ns / speed)));
     return false;
   }
@@ -271,7 +330,11 @@ export class KThread<Op> {
   /** A polling loop until `deadline` (virtual ns), pollDone() or an interrupt. */
   poll(deadline: number): void {
     const now = this.sim.now;
-    this.wait = { k: "poll", timer: this.waitTimer, deadline, startedAt: now, loopStart: now };
+    const w = this.pollWait;
+    w.deadline = deadline;
+    w.startedAt = now;
+    w.loopStart = now;
+    this.wait = w;
     this.armPoll();
   }
 
@@ -296,7 +359,7 @@ export class KThread<Op> {
 
   /** Nothing to run until an interrupt arrives. */
   park(): void {
-    this.wait = { k: "park" };
+    this.wait = PARK;
   }
 
   private onWaitTimer(): void {

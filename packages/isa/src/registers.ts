@@ -393,12 +393,17 @@ const U64 = (1n << 64n) - 1n;
 
 /** Checks that `value` fits an unsigned 64-bit register; throws RegisterValueError otherwise. */
 export function checkU64(value: bigint, what: string): bigint {
-  if (typeof value !== "bigint" || value < 0n || value > U64) {
+  if (!isU64(value)) {
     throw new RegisterValueError(
       `${what}: ${String(value)} is not an unsigned 64-bit value; pass a bigint in 0..0xffffffffffffffffn (use BigInt.asUintN(64, v) for negative values)`,
     );
   }
   return value;
+}
+
+/** Whether `value` is a bigint in 0..2^64-1 (checkU64 without building its message). */
+export function isU64(value: bigint): boolean {
+  return typeof value === "bigint" && value >= 0n && value <= U64;
 }
 
 function checkField(value: number, max: number, what: string): bigint {

@@ -24,6 +24,7 @@ import {
   BOOK3S_INTERRUPT_H_INST_STORAGE,
   BOOK3S_INTERRUPT_MACHINE_CHECK,
   checkU64,
+  isU64,
   RegisterValueError,
 } from "./registers.js";
 import { MODE_HV, readableSpr, readSprHalves, writableSpr, writeSprHalves } from "./spr.js";
@@ -341,7 +342,7 @@ export class HwThread {
       this.gprLo[n] = this.gprCacheLo[n];
       return;
     }
-    splitBig(checkU64(value, `r${n}`));
+    splitBig(isU64(value) ? value : checkU64(value, `r${n}`));
     const hi = SPLIT[0];
     const lo = SPLIT[1];
     this.gprHi[n] = hi;
@@ -388,7 +389,7 @@ export class HwThread {
       hi = this.sprCacheHi[slot];
       lo = this.sprCacheLo[slot];
     } else {
-      splitBig(checkU64(value, `SPR ${spr} (${info.name})`));
+      splitBig(isU64(value) ? value : checkU64(value, `SPR ${spr} (${info.name})`));
       hi = SPLIT[0];
       lo = SPLIT[1];
       this.sprCache[slot] = value;

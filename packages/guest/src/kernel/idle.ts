@@ -1,5 +1,5 @@
 import { MSR_EE, MSR_RI } from "@stopsim/isa";
-import { CpuidleDevice, H_CEDE } from "@stopsim/linux";
+import { CpuidleDevice, type GovernorContext, H_CEDE, type ReflectContext } from "@stopsim/linux";
 import { pseriesIdleProbe } from "../cpuidle/driver.js";
 import { type ExecOp, type GuestCpu, type KCode, type KOp, PACA_IRQ_HARD_DIS, SYNC } from "./cpu.js";
 import { R_MSR, TEXT } from "./image.js";
@@ -65,6 +65,17 @@ export function attachCpuidle(kernel: GuestKernel, c: GuestCpu): void {
 export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
   const c = kernel.costs;
   let w: KOp | null;
+  // the governor's inputs, filled in at each selection (governors read them during the call only)
+  const selectCtx: Writable<GovernorContext> = {
+    sleepLengthNs: 0,
+    deltaNextNs: 0,
+    latencyReqNs: 0,
+    tickStopped: false,
+    nrIowaiters: 0,
+    now: 0,
+    tickNs: 0,
+  };
+  const reflectCtx: Writable<ReflectContext> = { gotTick: false, now: 0, tickNs: 0 };
   for (;;) {
     cpu.inIdle = true;
     while (!cpu.needResched) {
@@ -93,15 +104,14 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
         cpu.tickRunning && cpu.tickTimer !== null ? Math.max(0, cpu.tickTimer.expires - now) : sleepLength;
       w = stepCharge(cpu, c.governorSelectNs);
       if (w !== null) yield w;
-      const sel = kernel.governor.select(dev, {
-        sleepLengthNs: sleepLength,
-        deltaNextNs: Math.min(sleepLength, tick),
-        latencyReqNs: kernel.config.latencyReqNs,
-        tickStopped: !cpu.tickRunning,
-        nrIowaiters: 0,
-        now: cpu.ktime(),
-        tickNs: kernel.tickNs,
-      });
+      selectCtx.sleepLengthNs = sleepLength;
+      selectCtx.deltaNextNs = Math.min(sleepLength, tick);
+      selectCtx.latencyReqNs = kernel.config.latencyReqNs;
+      selectCtx.tickStopped = !cpu.tickRunning;
+      selectCtx.nrIowaiters = 0;
+      selectCtx.now = cpu.ktime();
+      selectCtx.tickNs = kernel.tickNs;
+      const sel = kernel.governor.select(dev, selectCtx);
       if (sel.stopTick) {
         stopTick(kernel, cpu);
         if (cpu.tickTimer !== null) {
@@ -199,11 +209,10 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
         w = localIrqEnableNoReplay(cpu);
         if (w !== null) yield w;
       }
-      kernel.governor.reflect(dev, sel.index, {
-        gotTick: cpu.gotTick,
-        now: cpu.ktime(),
-        tickNs: kernel.tickNs,
-      });
+      reflectCtx.gotTick = cpu.gotTick;
+      reflectCtx.now = cpu.ktime();
+      reflectCtx.tickNs = kernel.tickNs;
+      kernel.governor.reflect(dev, sel.index, reflectCtx);
       w = stepCharge(cpu, c.idleExitNs);
       if (w !== null) yield w;
     }
@@ -218,6 +227,8 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
     yield pickNextTask(cpu);
   }
 }
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 const SNOOZE_HMT_LOW: ExecOp = { k: "exec", sym: TEXT.snooze, i: 0 };
 const SNOOZE_HMT_VERY_LOW: ExecOp = { k: "exec", sym: TEXT.snooze, i: 1 };
