@@ -76,6 +76,32 @@ export const TARGETS = {
     env: { STOPSIM_MUTATE_TESTS: "src/boot/devtree.test.ts" },
     inPlace: true,
   },
+  // the guest kernel (src/kernel, src/workloads) in file groups, each with the suites that drive
+  // it through the test platform (src/test-helpers/platform.ts: a fake QEMU/KVM, seconds a run)
+  "guest-kernel-boot": {
+    dir: "packages/guest",
+    mutate: [
+      "src/kernel/setup.ts",
+      "src/kernel/lpar.ts",
+      "src/kernel/prom-cas.ts",
+      "src/kernel/smp.ts",
+      "src/kernel/image.ts",
+      "src/kernel/console.ts",
+    ],
+    note: "the guest kernel's boot (setup.ts: early setup, LE exceptions, XICS/XIVE setup, SMP bring-up; lpar.ts: VPA and RTAS tokens; prom-cas.ts: CAS; smp.ts: start-cpu and the secondaries; image.ts, console.ts), measured with the kernel suites (src/kernel/*.test.ts, boot-paths.test.ts: the boot against a failing platform)",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/kernel/boot-paths.test.ts,src/kernel/kernel.test.ts,src/kernel/boot.test.ts,src/kernel/steps.test.ts,src/kernel/xive.test.ts",
+    },
+    inPlace: true,
+  },
+  "guest-workloads": {
+    dir: "packages/guest",
+    mutate: ["src/workloads/**/*.ts"],
+    note: "the guest workloads (periodic timer, ebizzy, context_switch2, random mix) and the wakeup-latency measurement, measured with src/workloads/workloads.test.ts and src/kernel/kernel.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/workloads/workloads.test.ts,src/kernel/kernel.test.ts" },
+    inPlace: true,
+  },
   "qemu-options": {
     dir: "packages/qemu",
     mutate: ["src/options.ts", "src/size.ts"],

