@@ -1,4 +1,3 @@
-// @ts-nocheck
 // The guest kernel's boot, path by path, on the test platform: what Linux prints and does when the
 // hypervisor or the firmware answers otherwise than a healthy QEMU/KVM does.
 // linux: arch/powerpc/platforms/pseries/setup.c (pseries_little_endian_exceptions),
@@ -15,6 +14,7 @@ import {
   H_REGISTER_VPA,
   H_SET_MODE,
   KVMPPC_H_CAS,
+  LPPACA_OLD_STATUS_OFFSET,
   LPPACA_SIZE,
 } from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
@@ -23,6 +23,7 @@ import { TestPlatform } from "../test-helpers/platform.js";
 import { LPPACA_BASE, lppacaAddr } from "./image.js";
 import { createGuestKernel, type GuestKernelConfig } from "./kernel.js";
 import { PROM_CAS_BUF, PROM_CAS_VEC } from "./prom-cas.js";
+import type { TaskProgram } from "./task.js";
 
 function platformFor(
   dtb: Uint8Array,
@@ -338,5 +339,116 @@ describe("CAS (prom_init prom_send_capabilities)", () => {
   it("without cas the kernel makes no CAS call", () => {
     const { platform } = boot(guestDtb(), { cas: false });
     expect(platform.hcallCounts.get(KVMPPC_H_CAS) ?? 0).toBe(0);
+  });
+});
+
+describe("what the boot leaves behind", () => {
+  it("the banner lines at their printk levels: the version at KERN_NOTICE, the rest at KERN_INFO", () => {
+    const { kernel } = boot(guestDtb({ cores: 1, threads: 4, stopLitePermitted: true }));
+    const level = (prefix: string) => kernel.console.lines.find((l) => l.text.startsWith(prefix))?.level;
+    expect(level("Linux version ")).toBe("notice");
+    for (const p of [
+      "Using pSeries machine description",
+      "cpu-version: ",
+      "CPU features: ",
+      "time_init: decrementer frequency",
+      "cpuidle: platform permits stop0lite",
+      "smp: Brought up",
+    ])
+      expect([p, level(p)]).toEqual([p, "info"]);
+    expect(texts(kernel, "info")).toContain("time_init: processor frequency   = 1000.000000 MHz");
+    expect(texts(kernel, "info").filter((l) => l.startsWith("smp: "))).toEqual([
+      "smp: Brought up 1 node, 4 CPUs",
+    ]);
+  });
+
+  it("one CPU up: 'CPU', not 'CPUs'", () => {
+    const { kernel } = boot(guestDtb({ cores: 1, threads: 2 }), {}, (p) =>
+      p.rtasFailures.set("start-cpu", [-3]),
+    );
+    expect(texts(kernel, "info").filter((l) => l.startsWith("smp: "))).toEqual([
+      "smp: Brought up 1 node, 1 CPU",
+    ]);
+  });
+
+  it("init is PID 1, and the tasks started later get the next PIDs", () => {
+    const { kernel } = boot(guestDtb());
+    const init = kernel.tasks.find((t) => t.name === "init");
+    expect(init?.pid).toBe(1);
+    function* idle(): TaskProgram {}
+    const a = kernel.spawn("a", 1, idle());
+    const b = kernel.spawn("b", 2, idle());
+    expect([a.pid, b.pid]).toEqual([2, 3]);
+  });
+
+  it("vpa_init clears the whole lppaca before it fills in the size", () => {
+    // garbage where the lppacas go, written once the image is loaded
+    const { kernel, platform } = boot(guestDtb({ cores: 1, threads: 2 }), {}, undefined, 1e9, (p) => {
+      for (let i = 0; i < 2 * 0x400; i++) p.ram.write8(LPPACA_BASE + i, 0xa5);
+    });
+    expect(kernel.state).toBe("running");
+    for (let cpu = 0; cpu < 2; cpu++) {
+      const a = lppacaAddr(cpu);
+      const bytes = Array.from({ length: LPPACA_SIZE }, (_, i) => platform.ram.read8(a + i));
+      // size (big-endian u16 at offset 4) and the shared-processor bit the hypervisor sets
+      const others = bytes.filter((b, i) => b !== 0 && i !== 4 && i !== 5 && i !== LPPACA_OLD_STATUS_OFFSET);
+      expect([cpu, others]).toEqual([cpu, []]);
+      expect([bytes[4], bytes[5]]).toEqual([LPPACA_SIZE >> 8, LPPACA_SIZE & 0xff]);
+    }
+  });
+
+  it("a tree with no interrupt controller it knows: the oops, PID 1 killed, as xics_request_ipi's BUG_ON gives", () => {
+    const tree = guestTree({ cores: 1, threads: 2 });
+    const intc = tree.root.children.find((c) => c.name.startsWith("interrupt-controller"));
+    if (intc === undefined) throw new Error("fixture without an interrupt controller");
+    tree.root.removeChild(intc);
+    for (const [panicOnOops, reason] of [
+      [false, "Attempted to kill init! exitcode=0x00000005"],
+      [true, "Fatal exception"],
+    ] as const) {
+      const { kernel } = boot(encodeDtb(tree), { cas: false, xive: false, panicOnOops });
+      const lines = kernel.console.lines
+        .filter((l) => l.level === "emerg" || l.text.startsWith("WARNING: irq_create_mapping"))
+        .map((l) => `${l.level}: ${l.text}`);
+      expect(lines.slice(0, 7)).toEqual([
+        "warning: WARNING: irq_create_mapping(, 2) called with NULL domain",
+        "emerg: kernel BUG in xics_request_ipi (arch/powerpc/sysdev/xics/xics-common.c): BUG_ON(!ipi)",
+        "emerg: Oops: Exception in kernel mode, sig: 5 [#1]",
+        `emerg: CPU: 0 PID: 1 Comm: swapper/0 Not tainted ${kernel.release}`,
+        "emerg: NIP [xics_request_ipi] LR [xics_smp_probe] Call Trace: pseries_smp_probe, smp_prepare_cpus, kernel_init_freeable",
+        "emerg: ---[ end trace 0000000000000000 ]---",
+        `emerg: Kernel panic - not syncing: ${reason}`,
+      ]);
+      expect(kernel.oopsCount).toBe(1);
+      expect(kernel.state).toBe("panicked");
+    }
+  });
+
+  it("dmesg counts from the boot, not from the start of the simulation", () => {
+    const sim = new Simulation({ seed: 3 });
+    const kernel = createGuestKernel({ sim, config: { watchdogThreshS: 0 } });
+    const platform = new TestPlatform({ sim, image: kernel, dtb: guestDtb(), threadsPerCore: 4 });
+    sim.schedule(2_500_000_000, () => platform.start());
+    while (kernel.state !== "running" && sim.step()) {}
+    expect(kernel.bootTime).toBeGreaterThanOrEqual(2_500_000_000);
+    expect(kernel.console.dmesg()[0]).toMatch(/^\[ {4}0\.0\d{5}\] /);
+  });
+});
+
+describe("IPIs (smp_muxed_ipi_message_pass, smp_ipi_demux_relaxed)", () => {
+  it("smp_call_function_single: another CPU by IPI, counted at both ends; the own CPU directly", () => {
+    const { sim, kernel } = boot(guestDtb({ cores: 1, threads: 4 }), { xive: false });
+    const ran: number[] = [];
+    const sent0 = kernel.cpus[1].stats.ipisSent;
+    const recv0 = kernel.cpus[3].stats.ipisReceived;
+    function* caller(): TaskProgram {
+      yield { k: "callFunction", cpu: 3, fn: (c: number) => ran.push(c) };
+      yield { k: "callFunction", cpu: 1, fn: (c: number) => ran.push(10 + c) };
+    }
+    kernel.spawn("caller", 1, caller());
+    sim.runFor(20_000_000);
+    expect(ran.sort((x, y) => x - y)).toEqual([3, 11]);
+    expect(kernel.cpus[1].stats.ipisSent - sent0).toBe(1);
+    expect(kernel.cpus[3].stats.ipisReceived - recv0).toBeGreaterThanOrEqual(1);
   });
 });

@@ -1,4 +1,3 @@
-// @ts-nocheck
 // A small test platform that plays the hypervisor for the guest kernel: "hv" software on ISA
 // hardware threads that handles `sc 1` hypercalls (H_CEDE, H_PROD, H_IPI/H_XIRR/H_EOI/H_CPPR of a
 // hypervisor XICS presentation controller, H_REGISTER_VPA, H_RTAS with start-cpu,

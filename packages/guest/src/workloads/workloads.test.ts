@@ -1,4 +1,3 @@
-// @ts-nocheck
 // The workloads and the wakeup-latency measurement on the test platform: what each one counts,
 // how it rejects bad input, and that the measurement leaves the idle states as it found them.
 import { Simulation } from "@stopsim/engine";
