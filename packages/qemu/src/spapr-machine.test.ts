@@ -198,6 +198,10 @@ describe("creating the machine", () => {
     expect(regs.pc).toBe(q.image?.entryPoint);
     expect(q.vcpus.map((v) => v.halted)).toEqual([false, true]);
     expect(q.ram.read32(q.fdtAddr, false)).toBe(0xd00dfeed);
+    // the kernel's text is in RAM at its entry point (the tiny guest's first word is an instruction)
+    const entry = Number(q.image?.entryPoint);
+    expect(q.ram.isWritten(entry / 4096)).toBe(true);
+    expect(q.ram.read32(entry, true)).not.toBe(0);
     const big = machine("-M pseries -smp 1 -m 4G -S").q;
     expect(big.fdtAddr).toBe(0x80000000 - 0x100000);
   });
