@@ -190,6 +190,21 @@ describe("creating the machine", () => {
     expect(off.stopLitePermittedInDt()).toBe(false);
   });
 
+  it("puts 32 bytes of rng-seed and the kernel QEMU loaded in /chosen", () => {
+    const { q } = machine();
+    const chosen = decodeDtb(q.dtb).getNode("/chosen");
+    expect(chosen?.getProp("rng-seed")?.length).toBe(32);
+    // <addr size> as two 64-bit values: the entry point, and no size
+    expect(chosen?.getProp("qemu,boot-kernel")?.asU64Array()).toEqual([q.image?.entryPoint, 0n]);
+    expect(chosen?.getProp("qemu,boot-kernel-le")).toBeDefined();
+    // another machine of the same simulation draws other random bytes
+    const a = create({ sim: q.sim, host: q.host, name: "other" });
+    if (a.kind !== "running") throw new Error("no machine");
+    expect(decodeDtb(a.qemu.dtb).getNode("/chosen")?.getProp("rng-seed")?.asBytes()).not.toEqual(
+      chosen?.getProp("rng-seed")?.asBytes(),
+    );
+  });
+
   it("places the tree below the RMA top and starts vCPU 0 at the kernel with r3 pointing at it", () => {
     const { q } = machine();
     expect(q.fdtAddr).toBe((256 << 20) - 0x100000);
@@ -281,6 +296,16 @@ describe("run states", () => {
     expect(q.status).toBe("finish-migrate");
     q._status = "shutdown";
     expect(() => q.cont()).toThrow("cannot continue a guest in state shutdown");
+    q._status = "guest-panicked";
+    expect(() => q.cont()).toThrow("cannot continue a guest in state guest-panicked");
+    // vm_stop on a guest that never ran (prelaunch, -S) changes nothing (softmmu/cpus.c do_vm_stop)
+    const fresh = machine().q;
+    fresh.stop("paused");
+    expect([fresh.status, fresh.events]).toEqual(["prelaunch", []]);
+    expect(fresh.incomingWarnings).toEqual([]);
+    expect(fresh.qmp("query-migrate-capabilities")).toStrictEqual([
+      { capability: "return-path", state: false },
+    ]);
   });
 
   it("exit halts every vCPU and closes the machine; stderr lists warnings and errors", () => {
@@ -461,9 +486,10 @@ describe("exits to userspace (kvm_cpu_exec, kvm_arch_handle_exit)", () => {
     q.runVcpu(v); // already in KVM_RUN
     q.runVcpu(q.vcpus[1]); // halted (never started)
     expect([s.runs, q.vcpus[1].inKvm]).toEqual([3, false]);
-    // exit() kicks a vCPU still inside
+    // exit() kicks a vCPU still inside, not one outside KVM_RUN
+    const other = scriptedRun(q, 1);
     q.exit(0);
-    expect(s.exitRequests).toBe(2);
+    expect([s.exitRequests, other.s.exitRequests]).toEqual([2, 0]);
   });
 });
 

@@ -165,6 +165,9 @@ describe("the phases of an outgoing migration", () => {
       ram: { transferred: 0, total: RAM, "dirty-sync-count": 0, "dirty-pages-rate": 0 },
     });
     expect(m.rounds).toBe(1);
+    expect(() => src.migrate(dst)).toThrow(
+      new QmpError("GenericError", "There's a migration process in progress"),
+    );
     sim.runFor(t1 - 1);
     expect([m.status, m.transferred]).toEqual(["active", 0]);
     sim.runFor(1);
