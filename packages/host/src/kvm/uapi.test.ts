@@ -7,6 +7,9 @@
 // macros evaluated: what QEMU's linux-headers copy passes to KVM_{GET,SET}_ONE_REG.
 import { describe, expect, it } from "vitest";
 import {
+  KVM_INTERRUPT_SET,
+  KVM_INTERRUPT_SET_LEVEL,
+  KVM_INTERRUPT_UNSET,
   KVM_REG_PPC_ARCH_COMPAT,
   KVM_REG_PPC_DEC_EXPIRY,
   KVM_REG_PPC_DSISR,
@@ -43,5 +46,12 @@ describe("ONE_REG ids (KVM_REG_PPC | size | index)", () => {
     expect(oneRegSize(0x1080000000000001n)).toBe(256);
     // an id given as a negative number is its 64-bit pattern (the ioctl's __u64 id)
     expect(oneRegSize(KVM_REG_PPC_PSSCR - (1n << 64n))).toBe(8);
+  });
+
+  it("KVM_INTERRUPT's irq values are the header's -1U, -2U, -3U (the __u32 irq of struct kvm_interrupt)", () => {
+    // arch/powerpc/include/uapi/asm/kvm.h: KVM_INTERRUPT_SET -1U, _UNSET -2U, _SET_LEVEL -3U
+    expect([KVM_INTERRUPT_SET, KVM_INTERRUPT_UNSET, KVM_INTERRUPT_SET_LEVEL].map((v) => v >>> 0)).toEqual([
+      0xffffffff, 0xfffffffe, 0xfffffffd,
+    ]);
   });
 });
