@@ -4,9 +4,9 @@
 import { parentPort } from "node:worker_threads";
 import { type Job, runJob } from "./jobs.js";
 
-parentPort?.on("message", (m: { id: number; job: Job }) => {
+parentPort?.on("message", async (m: { id: number; job: Job }) => {
   try {
-    parentPort?.postMessage({ id: m.id, ok: true, result: runJob(m.job) });
+    parentPort?.postMessage({ id: m.id, ok: true, result: await runJob(m.job) });
   } catch (e) {
     parentPort?.postMessage({
       id: m.id,

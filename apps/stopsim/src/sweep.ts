@@ -6,7 +6,9 @@ import { UsageError } from "./errors.js";
 import { RUN_OUTCOMES, type RunOutcome } from "./fleet.js";
 import { runJobs } from "./pool.js";
 import { DEFAULT_GUEST, type WorkloadName } from "./run.js";
-import { runBoot } from "./scenarios.js";
+import { runSweepTask, type SweepSample, type SweepTask } from "./sweep-task.js";
+
+export { runSweepTask, type SweepSample, type SweepTask, sweepSample } from "./sweep-task.js";
 
 export interface SweepOptions {
   /** Host preset name (e.g. "dd2.3"). */
@@ -19,17 +21,6 @@ export interface SweepOptions {
   /** Simulated idle time after QEMU starts, per seed. */
   durationNs: number;
   workload?: WorkloadName;
-}
-
-/** What one seed's run reported. */
-export interface SweepSample {
-  seed: number;
-  outcome: RunOutcome;
-  /** Guest cpuidle entries over every state and CPU. */
-  idleEntries: number;
-  stop0liteUsage: number;
-  emulatedStops: number;
-  kvmExits: number;
 }
 
 export interface Distribution {
@@ -49,40 +40,6 @@ export interface SweepResult {
   kvmExits: Distribution;
   /** Every seed's sample, in seed order. */
   samples: SweepSample[];
-}
-
-/** A worker's share of a sweep: a run of consecutive seeds. */
-export interface SweepTask {
-  host: string;
-  design: string;
-  durationNs: number;
-  workload: WorkloadName;
-  seeds: number[];
-}
-
-/** Runs one seed through every layer. */
-export function sweepSample(task: Omit<SweepTask, "seeds">, seed: number): SweepSample {
-  const r = runBoot(task.host, task.design, {
-    seed,
-    durationNs: task.durationNs,
-    guest: { workload: task.workload },
-  });
-  let idleEntries = 0;
-  for (const s of Object.values(r.guest.idleStates)) idleEntries += s.usage;
-  let kvmExits = 0;
-  for (const n of Object.values(r.exits)) kvmExits += n;
-  return {
-    seed,
-    outcome: r.outcome,
-    idleEntries,
-    stop0liteUsage: r.guest.idleStates.stop0lite?.usage ?? 0,
-    emulatedStops: r.emulatedStops,
-    kvmExits,
-  };
-}
-
-export function runSweepTask(task: SweepTask): SweepSample[] {
-  return task.seeds.map((seed) => sweepSample(task, seed));
 }
 
 function checkOptions(o: SweepOptions): void {

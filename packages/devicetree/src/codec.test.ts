@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { latin1 } from "./bytes.js";
 import {
   DeviceTree,
   decodeDtb,
@@ -90,6 +91,28 @@ describe("encodeDtb (dtc layout)", () => {
 });
 
 describe("encodeDtb (libfdt sequential-write layout, as skiboot's create_dtb)", () => {
+  it("names a property by the first match in the strings block, a suffix of a later string too", () => {
+    // dtc: libfdt/fdt_sw.c fdt_find_add_string_ prepends new strings and looks a name up with
+    // libfdt/fdt.c fdt_find_string_, which scans from the lowest address: once "dma-ranges" is in
+    // front, "ranges" is found inside it
+    const t = new DeviceTree();
+    t.root.setPropU32("ranges", 1);
+    const child = t.root.addChild("bus@0");
+    child.setPropU32("dma-ranges", 2);
+    child.setPropU32("ranges", 3);
+    child.addChild("dev@1").setPropU32("dma-ranges", 4);
+    const blob = encodeDtb(t, { layout: "libfdt-sw" });
+    const d = decodeDtb(blob);
+    expect(latin1(d.layout?.strings ?? new Uint8Array())).toBe("dma-ranges\0ranges\0");
+    const off = (n: import("./index.js").DtNode, name: string) => n.getProp(name)?.sourceNameOffset;
+    const bus = d.root.getChild("bus@0");
+    expect(off(d.root, "ranges")).toBe(11);
+    expect(bus && off(bus, "dma-ranges")).toBe(0);
+    expect(bus && off(bus, "ranges")).toBe(4);
+    const dev = bus?.getChild("dev@1");
+    expect(dev && off(dev, "dma-ranges")).toBe(0);
+  });
+
   it("matches a blob written by the real libfdt", () => {
     type PropSpec = { name: string; type: string; value: (number | string)[] };
     type NodeSpec = { name: string; props?: PropSpec[]; children?: NodeSpec[] };

@@ -199,7 +199,7 @@ function decode(b: Uint8Array): DeviceTree {
         throw new FdtError("FDT_ERR_BADSTRUCTURE", pos, "FDT_BEGIN_NODE after the root node was closed");
       }
       const nameStart = pos + 4;
-      const nul = b.subarray(nameStart, structEnd).indexOf(0);
+      const nul = nulAfter(b, nameStart, structEnd);
       if (nul < 0) {
         throw new FdtError(
           "FDT_ERR_TRUNCATED",
@@ -256,7 +256,7 @@ function decode(b: Uint8Array): DeviceTree {
       let name = names.get(nameoff);
       if (name === undefined) {
         const nameStart = offStrings + nameoff;
-        const nul = b.subarray(nameStart, stringsEnd).indexOf(0);
+        const nul = nulAfter(b, nameStart, stringsEnd);
         if (nul < 0) {
           throw new FdtError(
             "FDT_ERR_TRUNCATED",
@@ -309,6 +309,12 @@ function decode(b: Uint8Array): DeviceTree {
   return tree;
 }
 
+/** The distance from `start` to the first NUL before `end`, or -1 (no subarray per lookup). */
+function nulAfter(b: Uint8Array, start: number, end: number): number {
+  for (let i = start; i < end; i++) if (b[i] === 0) return i - start;
+  return -1;
+}
+
 /** The alignment padding at `end` (up to the next 4-byte boundary) if any byte of it is non-zero. */
 function nonZeroPadding(b: Uint8Array, end: number, limit: number): Uint8Array | undefined {
   const stop = Math.min(align(end, 4), limit);
@@ -339,6 +345,12 @@ class StringTable {
   private readonly first = new Map<string, number>();
   /** For "libfdt-sw": offsets are taken from the end while strings are prepended. */
   private readonly prepend: boolean;
+  /**
+   * For "libfdt-sw": each name looked up so far -> the offset from the end of its first match.
+   * Prepending string S moves the first match of exactly the names that are suffixes of S (a match
+   * holds one NUL, at its end, so it cannot straddle S's terminator and the older strings).
+   */
+  private readonly firstFromEnd = new Map<string, number>();
 
   constructor(initial: string, prepend: boolean) {
     this.table = initial;
@@ -357,15 +369,25 @@ class StringTable {
     ) {
       return hint;
     }
-    const key = `${name}\0`;
     if (this.prepend) {
-      // libfdt-sw: offsets count from the end; a prepended string may hold an earlier match, so
-      // nothing is cached
+      // libfdt-sw: offsets count from the end; a prepended string may hold an earlier match
+      const cached = this.firstFromEnd.get(name);
+      if (cached !== undefined) return { fromEnd: cached };
+      const key = `${name}\0`;
       const found = this.table.indexOf(key);
-      if (found >= 0) return { fromEnd: this.table.length - found };
+      if (found >= 0) {
+        this.firstFromEnd.set(name, this.table.length - found);
+        return { fromEnd: this.table.length - found };
+      }
       this.table = key + this.table;
-      return { fromEnd: this.table.length };
+      const len = this.table.length;
+      for (const known of this.firstFromEnd.keys()) {
+        if (name.endsWith(known)) this.firstFromEnd.set(known, len - (name.length - known.length));
+      }
+      this.firstFromEnd.set(name, len);
+      return { fromEnd: len };
     }
+    const key = `${name}\0`;
     // a name without NUL matches only inside one NUL-terminated string, so appending strings never
     // creates an earlier match: the first match, once known, stays the first
     const known = this.first.get(name);
@@ -417,6 +439,15 @@ class ByteWriter {
     this.length += 4;
   }
 
+  /** The bytes of a string of chars <= 0xff, then a NUL (a node name). */
+  latin1z(s: string): void {
+    this.grow(s.length + 1);
+    const at = this.length;
+    for (let i = 0; i < s.length; i++) this.buf[at + i] = s.charCodeAt(i);
+    this.buf[at + s.length] = 0;
+    this.length += s.length + 1;
+  }
+
   bytes(b: Uint8Array): void {
     this.grow(b.length);
     this.buf.set(b, this.length);
@@ -460,8 +491,7 @@ export function encodeDtb(tree: DeviceTree, options: EncodeOptions = {}): Uint8A
   type Frame = { node: DtNode; next: number };
   const begin = (node: DtNode): void => {
     token(FDT_BEGIN_NODE);
-    w.bytes(latin1Bytes(checkEncodable(node.name, "node")));
-    w.bytes(new Uint8Array(1));
+    w.latin1z(checkEncodable(node.name, "node"));
     w.padTo4(layout ? node.sourcePadding : undefined);
     for (const p of node.properties) {
       token(FDT_PROP);

@@ -1,5 +1,16 @@
-import * as hdr from "hdr-histogram-js";
+import { createRequire } from "node:module";
+import type * as hdr from "hdr-histogram-js";
 import { SimError } from "./errors.js";
+
+let hdrLib: typeof hdr | undefined;
+/**
+ * hdr-histogram-js, loaded by the first histogram: its module (with pako and a WebAssembly build)
+ * is ~45 files that a process without latency histograms (a boot sweep's worker) need not load.
+ */
+function hdrHistogram(): typeof hdr {
+  hdrLib ??= createRequire(import.meta.url)("hdr-histogram-js") as typeof hdr;
+  return hdrLib;
+}
 
 /** A monotonically increasing count (exits, idle entries, context switches ...). */
 export class Counter {
@@ -39,7 +50,7 @@ export class LatencyHistogram {
   private m2 = 0;
 
   constructor(readonly name: string) {
-    this.h = hdr.build({
+    this.h = hdrHistogram().build({
       lowestDiscernibleValue: 1,
       highestTrackableValue: 3_600_000_000_000,
       numberOfSignificantValueDigits: 3,
