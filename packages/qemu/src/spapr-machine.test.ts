@@ -67,6 +67,23 @@ function machine(cmd = "-M pseries -smp 2 -m 256M -S"): { sim: Simulation; h: Te
 
 const errorOf = qemuErrorOf;
 
+/** `kvm` with each vCPU fd its VMs create patched. */
+function withVcpuFds(kvm: KvmSystemFd, patch: (fd: KvmVcpuFd) => Partial<KvmVcpuFd>): KvmSystemFd {
+  return {
+    checkExtension: (c) => kvm.checkExtension(c),
+    createVm: () => {
+      const vm = kvm.createVm();
+      if (typeof vm === "number") return vm;
+      return Object.assign(Object.create(vm) as KvmVmFd, {
+        createVcpu: (id: number) => {
+          const fd = vm.createVcpu(id);
+          return typeof fd === "number" ? fd : Object.assign(Object.create(fd) as KvmVcpuFd, patch(fd));
+        },
+      });
+    },
+  };
+}
+
 describe("the host CPU as QEMU reads it from /proc/device-tree", () => {
   it("takes the first PowerPC CPU node with a clock-frequency, one or two cells per property", () => {
     const t = new DeviceTree();
@@ -232,22 +249,7 @@ describe("the entry state (spapr_cpu_set_entry_state)", () => {
   it("fails when KVM refuses vCPU 0's registers", () => {
     const sim = new Simulation({ seed: 4 });
     const h = host(sim);
-    const kvm = h.qemuHost.kvm;
-    const k: KvmSystemFd = {
-      checkExtension: (c) => kvm.checkExtension(c),
-      createVm: () => {
-        const vm = kvm.createVm();
-        if (typeof vm === "number") return vm;
-        return Object.assign(Object.create(vm) as KvmVmFd, {
-          createVcpu: (id: number) => {
-            const fd = vm.createVcpu(id);
-            return typeof fd === "number"
-              ? fd
-              : Object.assign(Object.create(fd) as KvmVcpuFd, { setRegs: () => -14 });
-          },
-        });
-      },
-    };
+    const k = withVcpuFds(h.qemuHost.kvm, () => ({ setRegs: () => -14 }));
     expect(errorOf(() => create({ sim, host: { ...h.qemuHost, kvm: k } })).reason).toBe(
       "KVM_SET_REGS failed: errno 14",
     );
@@ -753,20 +755,7 @@ describe("what QEMU asks KVM while creating the machine (kvmppc_has_cap_*, kvmpp
     const h = host(sim);
     const kvm = h.qemuHost.kvm;
     const sets: bigint[] = [];
-    const withVcpus = (patch: (fd: KvmVcpuFd) => Partial<KvmVcpuFd>): KvmSystemFd => ({
-      checkExtension: (c) => kvm.checkExtension(c),
-      createVm: () => {
-        const vm = kvm.createVm();
-        if (typeof vm === "number") return vm;
-        return Object.assign(Object.create(vm) as KvmVmFd, {
-          createVcpu: (id: number) => {
-            const fd = vm.createVcpu(id);
-            if (typeof fd === "number") return fd;
-            return Object.assign(Object.create(fd) as KvmVcpuFd, patch(fd));
-          },
-        });
-      },
-    });
+    const withVcpus = (patch: (fd: KvmVcpuFd) => Partial<KvmVcpuFd>) => withVcpuFds(kvm, patch);
     const run = (
       patch: (fd: KvmVcpuFd) => Partial<KvmVcpuFd>,
       commandLine = "-M pseries -smp 2 -m 256M -S",
