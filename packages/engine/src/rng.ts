@@ -92,7 +92,11 @@ export class Rng {
 
   /** Log-normal value whose median is `median` and whose log has standard deviation `sigma`. */
   logNormal(median: number, sigma: number): number {
-    return median * Math.exp(this.normal(0, sigma));
+    // median * exp(normal(0, sigma)), written out: the cost jitter of every modelled code path
+    // draws here, and the same draws give the same value to the last bit
+    const u = 1 - this.next();
+    const v = this.next();
+    return median * Math.exp(0 + sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
   }
 
   /** A uniformly chosen element. */

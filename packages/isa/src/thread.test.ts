@@ -88,6 +88,37 @@ describe("registers", () => {
     expect(t.msr).toBe(MSR_SF | MSR_HV | MSR_ME | MSR_LE);
   });
 
+  it("setSprHalves, getSprHi and getSprLo agree with setSpr and getSpr, write rules and errors included", () => {
+    const u64 = fc.bigInt({ min: 0n, max: 0xffffffffffffffffn });
+    const spr = fc.constantFrom(SPRN_LR, SPRN_SPRG0, SPRN_DEC, SPRN_LPCR, SPRN_PVR);
+    fc.assert(
+      fc.property(spr, u64, (n, v) => {
+        const a = setup().t;
+        const b = setup().t;
+        const hi = Number(v >> 32n);
+        const lo = Number(v & 0xffffffffn);
+        let errA = "";
+        let errB = "";
+        try {
+          a.setSpr(n, v);
+        } catch (e) {
+          errA = String(e);
+        }
+        try {
+          b.setSprHalves(n, hi, lo);
+        } catch (e) {
+          errB = String(e);
+        }
+        expect(errB).toBe(errA);
+        const got = a.getSpr(n);
+        expect(b.getSpr(n)).toBe(got);
+        expect(b.getSprHi(n)).toBe(Number(got >> 32n));
+        expect(b.getSprLo(n)).toBe(Number(got & 0xffffffffn));
+      }),
+    );
+    expect(() => setup().t.getSprLo(12345)).toThrow(UnknownSprError);
+  });
+
   it("bulk SPR save/restore in halves agrees with getSpr/setSpr, write rules included", () => {
     const list = [SPRN_LR, SPRN_CTR, SPRN_SPRG0, SPRN_PVR];
     const u64 = fc.bigInt({ min: 0n, max: 0xffffffffffffffffn });

@@ -400,6 +400,29 @@ export class HwThread {
   }
 
   /**
+   * Writes an SPR from its two 32-bit halves, as setSpr does (same rules), without a BigInt: for
+   * hypervisor paths that compute a register's value as numbers (a decrementer from the timebase).
+   */
+  setSprHalves(spr: number, hi: number, lo: number): void {
+    writableSpr(this, spr);
+    writeSprHalves(this, spr, hi >>> 0, lo >>> 0, MODE_HV);
+  }
+
+  /** The high 32 bits of getSpr(spr), as an unsigned number (same rules, no BigInt). */
+  getSprHi(spr: number): number {
+    readableSpr(this, spr);
+    readSprHalves(this, spr);
+    return this.rdHi >>> 0;
+  }
+
+  /** The low 32 bits of getSpr(spr), as an unsigned number (same rules, no BigInt). */
+  getSprLo(spr: number): number {
+    readableSpr(this, spr);
+    readSprHalves(this, spr);
+    return this.rdLo >>> 0;
+  }
+
+  /**
    * A hypervisor's exit path saving SPRs (mfspr each): the value of `list[i]` into
    * `hi[i]`/`lo[i]`, without making BigInts. Same rules as getSpr.
    */

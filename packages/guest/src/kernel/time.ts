@@ -102,8 +102,13 @@ export function* hrtimerStart(cpu: GuestCpu, t: HrTimer): KCode {
 
 export function hrtimerCancel(cpu: GuestCpu, t: HrTimer): void {
   if (!t.queued) return;
-  const i = cpu.hrtimers.indexOf(t);
-  if (i >= 0) cpu.hrtimers.splice(i, 1);
+  const q = cpu.hrtimers;
+  const i = q.indexOf(t);
+  if (i >= 0) {
+    // removed in place, the others keeping their order (no array of removed items)
+    for (let j = i + 1; j < q.length; j++) q[j - 1] = q[j];
+    q.pop();
+  }
   t.queued = false;
 }
 
@@ -136,7 +141,8 @@ export function* timerInterrupt(cpu: GuestCpu): KCode {
   w = stepCharge(cpu, c.timerInterruptNs);
   if (w !== null) yield w;
   const now = cpu.ktime();
-  const expired = cpu.hrtimers.filter((t) => t.expires <= now).sort((a, b) => a.expires - b.expires);
+  const expired = cpu.hrtimers.filter((t) => t.expires <= now);
+  if (expired.length > 1) expired.sort((a, b) => a.expires - b.expires);
   for (const t of expired) {
     hrtimerCancel(cpu, t);
     if (t === cpu.tickTimer && cpu.inIdle) cpu.gotTick = true;

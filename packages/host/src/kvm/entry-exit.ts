@@ -28,6 +28,7 @@ import {
   FSCR_MSGP_LG,
   FSCR_STOP_LG,
   HRFID,
+  type HwThread,
   LPCR_ILE,
   LPCR_LD,
   MSR_LE,
@@ -177,11 +178,12 @@ export function hrfidToGuest(vcpu: KvmVcpu, inject: number | null): void {
   if (sw === null) return;
   cpu.runExpiredTimers();
   const now = cpu.sim.now;
-  const tb = BigInt(nsToTb(now));
+  // timebase values are below 2^53: the decrementers are computed as numbers
+  const tb = nsToTb(now);
   // time_limit: the host's next timer event (kvmhv_p9_guest_entry / load_hv_regs_and_go)
   const next = cpu.nextTimerAt;
-  const hdec = Number.isFinite(next) ? BigInt(nsToTb(next)) - tb : 0x7fffffffn;
-  if (hdec <= 0n) {
+  const hdec = Number.isFinite(next) ? nsToTb(next) - tb : 0x7fffffff;
+  if (hdec <= 0) {
     // "if (hdec < 0) return BOOK3S_INTERRUPT_HV_DECREMENTER": handled without entering
     afterExit(vcpu, BOOK3S_INTERRUPT_HV_DECREMENTER, 0);
     return;
@@ -190,8 +192,8 @@ export function hrfidToGuest(vcpu: KvmVcpu, inject: number | null): void {
   vcpu.gpr.loadInto(t);
   t.cr = vcpu.cr;
   vcpu.spr.loadInto(t);
-  t.setSpr(SPRN_DEC, BigInt.asUintN(64, vcpu.decExpires - tb));
-  t.setSpr(SPRN_HDEC, hdec > 0x7fffffffn ? 0x7fffffffn : hdec);
+  setDecExpiry(t, vcpu.decExpires, tb);
+  t.setSprHalves(SPRN_HDEC, 0, Math.min(hdec, 0x7fffffff));
   t.setSpr(SPRN_PSSCR, entryPsscr(vcpu));
   t.setSpr(SPRN_HFSCR, vcpu.hfscr);
   t.setSpr(SPRN_LPCR, vcpu.vcore.lpcr);
@@ -224,6 +226,33 @@ export function hrfidToGuest(vcpu: KvmVcpu, inject: number | null): void {
   else t.dispatch();
 }
 
+/** The largest value a double holds exactly, as a bigint. */
+const MAX_EXACT_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * mtspr DEC with `decExpires - tb`, the guest's decrementer expiry in timebase ticks as a 64-bit
+ * value (linux: book3s_hv.c kvmhv_p9_guest_entry `mtspr(SPRN_DEC, vcpu->arch.dec_expires - mftb())`).
+ */
+function setDecExpiry(t: HwThread, decExpires: bigint, tb: number): void {
+  if (decExpires > MAX_EXACT_BIG) {
+    t.setSpr(SPRN_DEC, BigInt.asUintN(64, decExpires - BigInt(tb)));
+    return;
+  }
+  const d = Number(decExpires) - tb;
+  // two's complement halves of d (|d| < 2^53)
+  t.setSprHalves(SPRN_DEC, Math.floor(d / 2 ** 32), d >>> 0);
+}
+
+/**
+ * mfspr DEC as a signed number: 56 bits wide with LPCR[LD] (large decrementer), else 32 (the
+ * ISA model keeps the large decrementer within what a double holds exactly).
+ */
+function signedDec(t: HwThread, large: boolean): number {
+  const lo = t.getSprLo(SPRN_DEC);
+  if (!large) return lo | 0;
+  return ((t.getSprHi(SPRN_DEC) << 8) >> 8) * 2 ** 32 + lo;
+}
+
 /** HostTask: an interrupt routed to the hypervisor while vcpu vCPU's guest ran: a guest exit. */
 export function guestInterrupt(vcpu: KvmVcpu, cpu: HostCpu, vector: number): void {
   if (vcpu.state !== "guest") return;
@@ -240,9 +269,7 @@ export function guestInterrupt(vcpu: KvmVcpu, cpu: HostCpu, vector: number): voi
   vcpu.spr.set(SPRN_PPR, cpu.exceptionPpr);
   vcpu.psscr = t.getSpr(SPRN_PSSCR) & PSSCR_GUEST_VIS;
   vcpu.hfscr = t.getSpr(SPRN_HFSCR);
-  const rawDec = t.getSpr(SPRN_DEC);
-  const dec = (vcpu.vcore.lpcr & LPCR_LD) !== 0n ? BigInt.asIntN(56, rawDec) : BigInt.asIntN(32, rawDec);
-  vcpu.decExpires = BigInt(nsToTb(cpu.sim.now)) + dec;
+  vcpu.decExpires = BigInt(nsToTb(cpu.sim.now) + signedDec(t, (vcpu.vcore.lpcr & LPCR_LD) !== 0n));
   if (t.pDoorbell) {
     vcpu.doorbellRequest = true;
     t.pDoorbell = false;

@@ -453,7 +453,7 @@ export class KvmVcpu implements HostTask {
 
   /** @internal */
   decPending(): boolean {
-    return BigInt(nsToTb(this.cpu.sim.now)) >= this.decExpires;
+    return nsToTb(this.cpu.sim.now) >= this.decExpires;
   }
 
   /**
@@ -513,8 +513,7 @@ export class KvmVcpu implements HostTask {
   /** @internal */
   block(): void {
     const now = this.cpu.sim.now;
-    const tb = BigInt(nsToTb(now));
-    if (tb >= this.decExpires) {
+    if (nsToTb(now) >= this.decExpires) {
       // the decrementer already expired: no sleep
       this.ceded = false;
       this.scheduleEnter(0);
