@@ -243,25 +243,19 @@ export class SmtCore {
   private sharedSpeeds(): Float64Array {
     const ts = this.threads;
     const weights = this.sharing.priorityWeight;
-    const running: boolean[] = [];
-    const priorities: number[] = [];
     let n = 0;
     let sum = 0;
     for (let i = 0; i < ts.length; i++) {
-      const r = !ts[i].stopped;
-      const p = ts[i].priority;
-      running.push(r);
-      priorities.push(p);
-      if (r) {
+      if (!ts[i].stopped) {
         n++;
-        sum += weights[p] ?? 0;
+        sum += weights[ts[i].priority] ?? 0;
       }
     }
     const tp = this.sharing.coreThroughput;
     const t = tp[n < tp.length ? n : tp.length - 1];
     const speeds = new Float64Array(ts.length);
     for (let i = 0; i < ts.length; i++) {
-      const w = running[i] ? (weights[priorities[i]] ?? 0) : 0;
+      const w = ts[i].stopped ? 0 : (weights[ts[i].priority] ?? 0);
       speeds[i] = w === 0 || sum === 0 ? 0 : Math.min(1, (t * w) / sum);
     }
     return speeds;
