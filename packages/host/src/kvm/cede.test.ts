@@ -1,8 +1,22 @@
-import { BOOK3S_INTERRUPT_DECREMENTER, BOOK3S_INTERRUPT_EXTERNAL, type HwThread, NOP } from "@stopsim/isa";
+import { nsToTb } from "@stopsim/engine";
+import {
+  BOOK3S_INTERRUPT_DECREMENTER,
+  BOOK3S_INTERRUPT_EXTERNAL,
+  BOOK3S_INTERRUPT_SYSCALL,
+  type HwThread,
+  MSR_DR,
+  MSR_EE,
+  MSR_IR,
+  MSR_LE,
+  MSR_ME,
+  MSR_PR,
+  MSR_SF,
+  NOP,
+} from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import { GUEST_BASE, hcall, setDec, TestGuest } from "../test-helpers/guest.js";
-import { machine, start, vcpu } from "../test-helpers/setup.js";
-import { H_CEDE, H_CPPR, H_IPI, H_PROD, H_RTAS, KVM_EXIT_PAPR_HCALL } from "./abi.js";
+import { exactMachine, machine, start, vcpu } from "../test-helpers/setup.js";
+import { H_CEDE, H_CPPR, H_IPI, H_PROD, H_RTAS, KVM_EXIT_PAPR_HCALL, KVM_REG_PPC_DEC_EXPIRY } from "./abi.js";
 
 const halt = (g: TestGuest): void => {
   g.halted = true;
@@ -88,6 +102,54 @@ describe("H_CEDE", () => {
     expect(m.exits[0].papr_hcall.args[0]).toBe(64n);
     expect(g.resumes.map((r) => r.pc)).toEqual([GUEST_BASE, GUEST_BASE + 16n]);
     expect(v.getRegs().gpr[3]).toBe(0n);
+  });
+});
+
+describe("sc 1 from guest userspace", () => {
+  it("is reflected to the guest's own 0xc00 with SRR0/1 as the sc left them: no hcall, no userspace exit", () => {
+    // book3s_hv_rmhandlers.S hcall_try_real_mode: "sc 1 from userspace - reflect to guest syscall"
+    const m = machine("dd2.3", "new", "fallback");
+    const g = new TestGuest(m.sim, [0x3c600000, 0x6063f000, 0x38800040, 0x44000022, NOP], 10, halt);
+    const v = vcpu(m, 0, g);
+    // user mode runs with MSR[EE] set (rfid sets EE, IR, DR with PR): a far DEC keeps it quiet
+    const userMsr = MSR_SF | MSR_ME | MSR_LE | MSR_PR | MSR_EE;
+    expect(v.setRegs({ ...v.getRegs(), msr: userMsr })).toBe(0);
+    expect(v.setOneReg(KVM_REG_PPC_DEC_EXPIRY, BigInt(nsToTb(m.sim.now)) + 0x7fffffffn)).toBe(0);
+    start(m, v);
+    m.sim.runFor(100_000);
+    expect(m.exits).toEqual([]);
+    expect(v.hcallNeeded).toBe(false);
+    expect(v.reflectedSyscalls).toBe(1);
+    expect(v.exitCountsRecord()).toEqual({ SYSCALL: 1 });
+    // the guest resumes at its system call vector, in its interrupt MSR (LPCR[ILE]: little-endian)
+    expect(g.resumes.map((r) => r.pc)).toEqual([GUEST_BASE, BigInt(BOOK3S_INTERRUPT_SYSCALL)]);
+    const regs = v.getRegs();
+    expect(regs.pc).toBe(BigInt(BOOK3S_INTERRUPT_SYSCALL));
+    expect(regs.msr & (MSR_PR | MSR_EE)).toBe(0n);
+    expect(regs.srr0).toBe(GUEST_BASE + 16n);
+    // the MSR the user code ran with: rfid into problem state also set IR and DR
+    expect(regs.srr1).toBe(userMsr | MSR_IR | MSR_DR);
+    // r3 still holds the number the user code loaded: nothing ran it as an hcall
+    expect(regs.gpr[3]).toBe(BigInt(H_RTAS));
+  });
+
+  it("costs a real-mode round trip, not a switch to the host's virtual mode", () => {
+    const run = (msr: bigint) => {
+      const m = exactMachine();
+      const g = new TestGuest(m.sim, [0x3c600000, 0x6063f000, 0x38800040, 0x44000022, NOP], 10, halt);
+      const v = vcpu(m, 0, g);
+      expect(v.setRegs({ ...v.getRegs(), msr })).toBe(0);
+      expect(v.setOneReg(KVM_REG_PPC_DEC_EXPIRY, BigInt(nsToTb(m.sim.now)) + 0x7fffffffn)).toBe(0);
+      start(m, v, (r) => {
+        r.papr_hcall.ret = 0n;
+      });
+      m.sim.runFor(200_000);
+      expect(g.resumes).toHaveLength(2);
+      return g.resumes[1].time - g.resumes[0].time;
+    };
+    const user = run(MSR_SF | MSR_ME | MSR_LE | MSR_PR | MSR_EE);
+    const kernel = run(MSR_SF | MSR_ME | MSR_LE);
+    expect(user).toBeLessThan(kernel);
   });
 });
 

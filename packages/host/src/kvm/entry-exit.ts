@@ -303,6 +303,11 @@ export function guestInterrupt(vcpu: KvmVcpu, cpu: HostCpu, vector: number): voi
     // the guest (fast_guest_return), without the switch to the host's virtual mode
     vcpu.realModeReturn = true;
     delay = cpu.cost(costs.realModeSwitchNs) + cpu.cost(costs.xicsHcallNs);
+  } else if (vector === BOOK3S_INTERRUPT_SYSCALL && (vcpu.msr & MSR_PR) !== 0n) {
+    // hcall_try_real_mode: "sc 1 from userspace - reflect to guest syscall" (sc_1_fast_return):
+    // reflected to the guest's 0xc00 in the real-mode exit path, then fast_guest_return
+    vcpu.realModeReturn = true;
+    delay = cpu.cost(costs.realModeSwitchNs);
   } else if (vector === BOOK3S_INTERRUPT_H_DOORBELL && !vcpu.exitRequested) {
     // book3s_hv_rmhandlers.S: "Hypervisor doorbell - exit only if host IPI flag set": with
     // HSTATE_HOST_IPI clear (a KVM kick, not a host IPI: signals and host reschedules set it)
@@ -336,11 +341,7 @@ export function realModeHcall(vcpu: KvmVcpu, vector: number): boolean {
 export function afterExit(vcpu: KvmVcpu, vector: number, _unused: number, hdar = 0n, hdsisr = 0n): void {
   if (vcpu.state !== "kernel") return;
   let action = handleExitHv(vcpu, vector, hdar, hdsisr);
-  if (
-    action.kind === "host" &&
-    vcpu.run_.exit_reason === U.KVM_EXIT_PAPR_HCALL &&
-    (vcpu.msr & MSR_PR) === 0n
-  ) {
+  if (action.kind === "host" && vcpu.run_.exit_reason === U.KVM_EXIT_PAPR_HCALL) {
     action = doHcall(vcpu);
   }
   if (action.kind === "resume") {
@@ -372,6 +373,14 @@ export function handleExitHv(vcpu: KvmVcpu, vector: number, hdar: bigint, hdsisr
       vcpu.cpu.handleHostIrqs();
       return RESUME;
     case BOOK3S_INTERRUPT_SYSCALL: {
+      if ((vcpu.msr & MSR_PR) !== 0n) {
+        // `sc 1` from guest userspace is no hcall: the guest's own system call interrupt
+        // (book3s_hv_rmhandlers.S sc_1_fast_return; book3s_hv.c from 5.13:
+        // kvmppc_core_queue_syscall), SRR0/1 as the sc left them
+        injectInterrupt(vcpu, BOOK3S_INTERRUPT_SYSCALL, 0n);
+        vcpu.reflectedSyscalls++;
+        return RESUME;
+      }
       run.papr_hcall.nr = vcpu.gpr.get(3);
       for (let i = 0; i < 9; i++) run.papr_hcall.args[i] = vcpu.gpr.get(4 + i);
       run.papr_hcall.ret = 0n;

@@ -98,6 +98,8 @@ export class KvmVcpu implements HostTask {
   emulatedStops = 0;
   /** Program interrupts KVM queued to the guest. */
   programInterrupts = 0;
+  /** `sc 1` from guest userspace reflected to the guest as a system call (sc_1_fast_return). */
+  reflectedSyscalls = 0;
   /** Hypervisor doorbell exits re-entered from real mode (maybe_reenter_guest). */
   reenteredDoorbells = 0;
   /** kvmppc_fast_vcpu_kick_hv calls on this vCPU. */
