@@ -47,6 +47,23 @@ describe("SmtCore", () => {
     expect(c.runningThreads).toBe(1);
   });
 
+  it("a core built with fewer threads has only those: one thread alone gets the whole core", () => {
+    const sim = new Simulation();
+    const fabric = new DoorbellFabric();
+    const st = new SmtCore(sim, { coreId: 2, fabric, threads: 1 });
+    expect(st.threads.map((t) => t.pir)).toEqual([8]);
+    expect(fabric.lookup(9)).toBeNull();
+    expect(st.runningThreads).toBe(1);
+    expect(st.effectiveSpeed(0)).toBe(1);
+    const smt2 = new SmtCore(sim, { coreId: 3, fabric, threads: 2 });
+    expect(smt2.effectiveSpeed(1)).toBeCloseTo(0.8, 10);
+    for (const bad of [0, 5, 1.5]) {
+      expect(() => new SmtCore(sim, { coreId: 9, threads: bad })).toThrow(
+        `threads must be an integer in 1..4 (the chip's threads per core), got ${bad}`,
+      );
+    }
+  });
+
   it("runningSpeed: a running thread's speed; a stopped one's once it runs again", () => {
     const sim = new Simulation();
     const c = new SmtCore(sim, { chip: POWER9_DD23 });

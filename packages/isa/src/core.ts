@@ -40,6 +40,11 @@ export interface SmtCoreOptions {
   hile?: boolean;
   /** Issue-resource sharing model (default POWER9_SMT4_SHARING, see smt.ts). */
   sharing?: SmtSharingModel;
+  /**
+   * Threads present, 1 .. chip.threadsPerCore (default all): a core built with fewer has only
+   * those (qemu: hw/ppc/pnv_core.c creates `nr_threads` per core), so the sharing counts them alone.
+   */
+  threads?: number;
 }
 
 export type CoreChangeListener = (core: SmtCore) => void;
@@ -96,7 +101,13 @@ export class SmtCore {
     this.errata = new GuestStopErratum(sim, this.coreId, this.chip, options.guestStopErratum);
     this.sharing = options.sharing ?? POWER9_SMT4_SHARING;
     const threads: HwThread[] = [];
-    for (let i = 0; i < this.chip.threadsPerCore; i++) {
+    const present = options.threads ?? this.chip.threadsPerCore;
+    if (!Number.isInteger(present) || present < 1 || present > this.chip.threadsPerCore) {
+      throw new CoreConfigError(
+        `threads must be an integer in 1..${this.chip.threadsPerCore} (the chip's threads per core), got ${String(options.threads)}`,
+      );
+    }
+    for (let i = 0; i < present; i++) {
       const t = new HwThread(sim, {
         pir: (this.coreId << 2) | i,
         index: i,

@@ -96,6 +96,16 @@ describe("PnvMachine (qemu hw/ppc/pnv.c, pnv_core.c)", () => {
     expect(m.clockMhz).toBe(10000);
   });
 
+  it("a machine of one thread per core: the thread has its core to itself (speed 1, not SMT4's share)", () => {
+    const m = new PnvMachine(new Simulation(), { threadsPerCore: 1 });
+    for (const c of m.cores) {
+      expect(c.core.threads).toEqual(c.threads);
+      expect(c.threads).toHaveLength(1);
+      c.threads[0].setSoftware("hv", { interrupt: () => {}, resume: () => {} });
+      expect(c.core.effectiveSpeed(0)).toBe(1);
+    }
+  });
+
   it("defaults: one POWER9 DD2.3 chip of two SMT4 cores, 4 GiB, 3800 MHz", () => {
     const m = new PnvMachine(new Simulation());
     expect(m.chips).toHaveLength(1);

@@ -51,9 +51,9 @@ export interface PnvCore {
   readonly coreId: number;
   /** PIR of thread 0. */
   readonly pir: number;
-  /** The hardware: four threads sharing issue resources. */
+  /** The hardware: its `threadsPerCore` threads sharing issue resources. */
   readonly core: SmtCore;
-  /** The threads present, in thread order (the first `threadsPerCore` of the core). */
+  /** The core's threads, in thread order (`threadsPerCore` of them). */
   readonly threads: readonly HwThread[];
 }
 
@@ -131,8 +131,9 @@ export class PnvMachine {
           coreId: pir >>> 2,
           fabric: this.fabric,
           guestStopErratum: options.guestStopErratum,
+          threads: this.threadsPerCore,
         });
-        const threads = core.threads.slice(0, this.threadsPerCore);
+        const threads = core.threads;
         for (const t of threads) this.byPir.set(t.pir, t);
         cores.push({ chipId, coreId, pir, core, threads });
       }

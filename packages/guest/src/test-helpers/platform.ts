@@ -184,6 +184,7 @@ export class TestPlatform {
         coreId: i,
         chip: opts.chip ?? POWER9_DD23,
         guestStopErratum: opts.guestStopErratum,
+        threads: tpc,
       });
       this.cores.push(core);
     }
