@@ -1,6 +1,6 @@
 import { encodeDtb } from "@stopsim/devicetree";
 import { Simulation } from "@stopsim/engine";
-import { chipById, PnvMachine, POWER9_DD23, PSSCR_EC } from "@stopsim/isa";
+import { chipById, LPCR_LD, PnvMachine, POWER9_DD23, PSSCR_EC, SPRN_LPCR } from "@stopsim/isa";
 import {
   COMMON_USER_BASE,
   COMMON_USER2_BASE,
@@ -110,6 +110,38 @@ describe("bootHost from DTB bytes", () => {
       // under `pnpm mutate` (STOPSIM_MUTATE) 40 corruptions: 400 boots per mutant take seconds each
       { numRuns: process.env.STOPSIM_MUTATE ? 40 : 400 },
     );
+  });
+
+  it("time_init: skiboot's ibm,dec-bits 56 gives a large decrementer, enabled in the host's LPCR", () => {
+    const host = boot(opts("dd2.3", "new"), "fallback");
+    expect(host.log.at("info")).toContain("time_init: 56 bit decrementer (max: 7fffffffffffff)");
+    expect(host.cpuSpec.lpcr & LPCR_LD).toBe(LPCR_LD);
+    for (const c of host.cpus) {
+      expect(c.thread.getSpr(SPRN_LPCR) & LPCR_LD).toBe(LPCR_LD);
+      expect(c.decMax).toBe(2 ** 52 - 1);
+    }
+  });
+
+  it("time_init: without ibm,dec-bits, or with a width outside 32..64, the 32-bit decrementer", () => {
+    for (const [bits, warned] of [
+      [undefined, false],
+      [31, true],
+      [65, true],
+      [32, false],
+    ] as const) {
+      const o = opts("dd2.3", "new");
+      const tree = buildHostTree(o);
+      for (const cpu of tree.requireNode("/cpus").children) {
+        if (!cpu.hasProp("ibm,dec-bits")) continue;
+        if (bits === undefined) cpu.removeProp("ibm,dec-bits");
+        else cpu.setPropU32("ibm,dec-bits", bits);
+      }
+      const host = boot(o, "fallback", encodeDtb(tree));
+      expect(host.log.at("info")).toContain("time_init: 32 bit decrementer (max: 7fffffff)");
+      expect(host.log.at("warn").includes("time_init: firmware supplied invalid ibm,dec-bits")).toBe(warned);
+      expect(host.cpuSpec.lpcr & LPCR_LD).toBe(0n);
+      expect(host.cpus[0].decMax).toBe(0x7fffffff);
+    }
   });
 
   it("a feature property with trailing bytes is read by its first cell, as be32_to_cpup does", () => {

@@ -1,11 +1,12 @@
 // One host CPU's own decisions: its hrtimers (linux: kernel/time/hrtimer.c, a timerqueue ordered
 // by expiry, equal expiries in arming order), the decrementer it programs for the next one
-// (arch/powerpc/kernel/time.c decrementer_set_next_event, 32-bit DEC), the wake-up of a task on
+// (arch/powerpc/kernel/time.c decrementer_set_next_event, up to decrementer_max), the wake-up of a task on
 // an idle CPU (try_to_wake_up + the reschedule IPI) and the interrupt entry's PPR handling
 // (exceptions-64s.S: the interrupted PPR saved, then HMT_MEDIUM).
+import { encodeDtb } from "@stopsim/devicetree";
 import { nsToTb, Simulation } from "@stopsim/engine";
 import { chipById, PnvMachine, SPRN_DEC, SPRN_PPR } from "@stopsim/isa";
-import { buildHostDtb, parseFirmwareVersion } from "@stopsim/opal";
+import { buildHostDtb, buildHostTree, parseFirmwareVersion } from "@stopsim/opal";
 import { describe, expect, it } from "vitest";
 import type { HostCpu, HostTask } from "./cpu.js";
 import { bootHost } from "./host.js";
@@ -79,7 +80,7 @@ describe("host timers (hrtimer)", () => {
     expect(cpu.runExpiredTimers()).toBe(false);
   });
 
-  it("the decrementer of a sleeping CPU is reprogrammed for a new earlier timer, clamped to 32 bits", () => {
+  it("the decrementer of a sleeping CPU is reprogrammed for a new earlier timer, clamped to decrementer_max", () => {
     const h = host();
     // long enough for menu to stop the tick (idle-menu.test.ts): no host timer left on the CPU
     h.sim.runFor(300_000_000);
@@ -89,8 +90,26 @@ describe("host timers (hrtimer)", () => {
     t.start(h.sim.now + 2_000);
     expect(cpu.thread.getSpr(SPRN_DEC)).toBe(BigInt(nsToTb(h.sim.now + 2_000) - nsToTb(h.sim.now)));
     t.cancel();
-    // a timer beyond the decrementer's reach (2^31 ticks, ~4.2 s): the largest positive value
     expect(cpu.nextTimerAt).toBe(Number.POSITIVE_INFINITY);
+    // a timer 10 s away is within skiboot's 56-bit large decrementer's reach
+    const far = cpu.createTimer(() => {}, "far");
+    far.start(h.sim.now + 10_000_000_000);
+    expect(cpu.thread.getSpr(SPRN_DEC)).toBe(BigInt(nsToTb(h.sim.now + 10_000_000_000) - nsToTb(h.sim.now)));
+    // a timer beyond 2^52 ticks: the largest value the model programs (2^52 - 1; Linux's is 2^55 - 1)
+    const farther = cpu.createTimer(() => {}, "farther");
+    far.cancel();
+    farther.start(h.sim.now + 2 ** 54);
+    expect(cpu.thread.getSpr(SPRN_DEC)).toBe(BigInt(2 ** 52 - 1));
+  });
+
+  it("with the 32-bit decrementer (no ibm,dec-bits) a timer beyond 2^31 ticks (~4.2 s) gets the largest positive value", () => {
+    const machine = new PnvMachine(new Simulation({ seed: 3 }), { chip: chipById("dd2.3") });
+    const tree = buildHostTree({ machine, firmware: parseFirmwareVersion("new") });
+    for (const c of tree.requireNode("/cpus").children) c.removeProp("ibm,dec-bits");
+    const h = bootHost({ machine, dtb: encodeDtb(tree), kernel: "fallback" });
+    h.sim.runFor(300_000_000);
+    const cpu = h.cpus[3];
+    expect(cpu.state).toBe("idle-stop");
     const far = cpu.createTimer(() => {}, "far");
     far.start(h.sim.now + 10_000_000_000);
     expect(cpu.thread.getSpr(SPRN_DEC)).toBe(0x7fffffffn);

@@ -9,7 +9,7 @@
 // The CPU's code runs on the one runtime of software on a hardware thread (@stopsim/isa KThread,
 // "hv" level): its costs are SMT-scaled and jittered there, and its continuations are the
 // runtime's operations (HostOp), not closures.
-import { nsToTb, type Rng, type Simulation, type Timer } from "@stopsim/engine";
+import { nsToTb, type Rng, type Simulation, TB_FREQ_HZ, type Timer } from "@stopsim/engine";
 import {
   EXEC_INTERRUPT,
   EXEC_STOPPED,
@@ -97,9 +97,14 @@ const DOORBELL: HostOp = { k: "doorbell" };
 
 export type CpuState = "busy" | "idle-snooze" | "idle-stop" | "guest";
 
-const DEC_MAX = 0x7fffffff;
-/** The decrementer's reach in ns: the farthest a sleep length can be (the clockevent's max delta). */
-const DEC_MAX_NS = Math.floor((DEC_MAX * 1e9) / 512_000_000);
+/** linux: arch/powerpc/include/asm/time.h DECREMENTER_DEFAULT_MAX: the 32-bit decrementer's reach. */
+export const DECREMENTER_DEFAULT_MAX = 0x7fffffff;
+/**
+ * The largest DEC the model programs: 2^52 - 1 ticks (102 days at 512 MHz), so that the timebase
+ * plus the DEC stays exact in a double (the ISA model's limit); Linux's large decrementer_max is
+ * 2^55 - 1. No simulation runs long enough to tell them apart.
+ */
+const MODEL_DEC_MAX = 2 ** 52 - 1;
 
 /** What the idle loop needs besides the driver and the governor. */
 export interface HostIdleConfig {
@@ -107,6 +112,11 @@ export interface HostIdleConfig {
   readonly latencyReqNs: number;
   /** TICK_NSEC (1e9 / CONFIG_HZ). */
   readonly tickNs: number;
+  /**
+   * decrementer_max in timebase ticks (linux: arch/powerpc/kernel/time.c set_decrementer_max;
+   * default DECREMENTER_DEFAULT_MAX); a large decrementer's is held at MODEL_DEC_MAX.
+   */
+  readonly decrementerMax?: number;
 }
 /** PPR[PRI] = 4 (medium), the value `or 2,2,2` (HMT_MEDIUM) writes. */
 const PPR_PRI_MEDIUM = 4;
@@ -138,6 +148,10 @@ export class HostCpu implements ThreadSoftware {
   readonly usage = new Map<string, number>();
   /** PPR of the code the last interrupt interrupted (the paca's EX_PPR / HSTATE_PPR). */
   exceptionPpr = PPR_MEDIUM;
+  /** decrementer_max: the largest value the host programs in its DEC (timebase ticks). */
+  readonly decMax: number;
+  /** The decrementer's reach in ns: the farthest a sleep length can be (the clockevent's max delta). */
+  private readonly decMaxNs: number;
 
   constructor(
     readonly sim: Simulation,
@@ -151,6 +165,8 @@ export class HostCpu implements ThreadSoftware {
     private readonly log: KernelLog,
     private readonly idleConfig: HostIdleConfig,
   ) {
+    this.decMax = Math.min(idleConfig.decrementerMax ?? DECREMENTER_DEFAULT_MAX, MODEL_DEC_MAX);
+    this.decMaxNs = Math.floor((this.decMax * 1e9) / TB_FREQ_HZ);
     this.track = sim.trace.track("host", `cpu${cpuId}`);
     this.snoozeTimer = sim.createTimer(() => this.snoozeExit(), `host/cpu${cpuId}/snooze`);
     this.rt = new KThread<HostOp>({
@@ -287,10 +303,10 @@ export class HostCpu implements ThreadSoftware {
     }
   }
 
-  /** Host DEC = time to the next timer (clamped to the 32-bit decrementer). */
+  /** Host DEC = time to the next timer (clamped to decrementer_max). */
   programDec(): void {
     // no timer (Infinity) gives the largest value too
-    const ticks = Math.min(DEC_MAX, Math.max(0, nsToTb(this.nextTimerAt) - nsToTb(this.sim.now)));
+    const ticks = Math.min(this.decMax, Math.max(0, nsToTb(this.nextTimerAt) - nsToTb(this.sim.now)));
     this.thread.setSpr(SPRN_DEC, BigInt(ticks));
   }
 
@@ -419,7 +435,7 @@ export class HostCpu implements ThreadSoftware {
     this.idleTick.cancel();
     const tickNs = this.idleConfig.tickNs;
     // the next timer event if the tick were stopped, within the decrementer's reach
-    const sleepLengthNs = Math.min(this.nextTimerAt - now, DEC_MAX_NS);
+    const sleepLengthNs = Math.min(this.nextTimerAt - now, this.decMaxNs);
     // the next jiffy: the tick's next expiry while it runs
     const nextTickAt = (Math.floor(now / tickNs) + 1) * tickNs;
     const deltaNextNs = this.tickStopped ? sleepLengthNs : Math.min(sleepLengthNs, nextTickAt - now);

@@ -8,6 +8,7 @@ import { type DeviceTree, decodeDtb, FdtError } from "@stopsim/devicetree";
 import type { Simulation } from "@stopsim/engine";
 import {
   type HwThread,
+  LPCR_LD,
   type PnvMachine,
   type SmtCore,
   SPRN_FSCR,
@@ -18,7 +19,7 @@ import {
 import { CpuidleDevice, cpuFeatureNames, identifyCpu, MenuGovernor } from "@stopsim/linux";
 import { buildKnowsIdleStopGuest, type KvmBuild, type KvmBuildName, resolveKvmBuild } from "./build.js";
 import { type HostCostTable, resolveCosts } from "./costs.js";
-import { HostCpu } from "./cpu.js";
+import { DECREMENTER_DEFAULT_MAX, HostCpu } from "./cpu.js";
 import { type CpuSpec, hasArch300, scanDtCpuFeatures } from "./dt-cpu-ftrs.js";
 import { HostBootError, HostConfigError } from "./errors.js";
 import { type HostIdleState, initIdleStates, type PowerMgtResult, powernvIdleDriver } from "./idle.js";
@@ -150,11 +151,37 @@ export class Host {
   }
 }
 
+/**
+ * linux: arch/powerpc/kernel/time.c set_decrementer_max: on ISA 3.0 the boot CPU node's
+ * ibm,dec-bits (32..64, else a warning and 32) gives the signed maximum 2^(bits-1) - 1; before
+ * it, and without the property, DECREMENTER_DEFAULT_MAX.
+ */
+export function setDecrementerMax(
+  node: { readonly decBits: number | undefined },
+  arch300: boolean,
+  log: KernelLog,
+): number {
+  let bits = 32;
+  if (arch300) {
+    bits = node.decBits ?? 32;
+    if (bits > 64 || bits < 32) {
+      log.warn("time_init: firmware supplied invalid ibm,dec-bits");
+      bits = 32;
+    }
+  }
+  const max = 2 ** (bits - 1) - 1;
+  // pr_info("time_init: %u bit decrementer (max: %llx)\n", bits, decrementer_max)
+  log.info(`time_init: ${bits} bit decrementer (max: ${(2n ** BigInt(bits - 1) - 1n).toString(16)})`);
+  return max;
+}
+
 interface CpuNodeInfo {
   readonly path: string;
   readonly pvr: number;
   readonly chipId: number;
   readonly servers: number[];
+  /** ibm,dec-bits (undefined: absent or not one cell). */
+  readonly decBits: number | undefined;
 }
 
 function readCpuNodes(tree: DeviceTree, log: KernelLog): CpuNodeInfo[] {
@@ -201,7 +228,9 @@ function readCpuNodes(tree: DeviceTree, log: KernelLog): CpuNodeInfo[] {
     }
     const chipProp = n.getProp("ibm,chip-id");
     const chipId = chipProp !== undefined && chipProp.length >= 4 ? chipProp.asU32Array()[0] : -1;
-    out.push({ path: n.path, pvr, chipId, servers });
+    const decProp = n.getProp("ibm,dec-bits");
+    const decBits = decProp !== undefined && decProp.length === 4 ? decProp.asU32Array()[0] : undefined;
+    out.push({ path: n.path, pvr, chipId, servers, decBits });
   }
   return out;
 }
@@ -333,6 +362,12 @@ export function bootHost(options: BootHostOptions): Host {
   );
   log.info(`cpu features: ${cpuFeatureNames(spec.cpuFeatures).join(" ")}`);
   const idle = initIdleStates(tree, hasArch300(spec), log);
+  const decrementerMax = setDecrementerMax(cpuNodes[0], hasArch300(spec), log);
+  // linux: arch/powerpc/kernel/time.c enable_large_decrementer: "If we're running as the
+  // hypervisor we need to enable the LD manually" (a guest's firmware does it for it)
+  if (hasArch300(spec) && decrementerMax > DECREMENTER_DEFAULT_MAX && boot.hypervisorState) {
+    spec.lpcr |= LPCR_LD;
+  }
 
   const driver = powernvIdleDriver(idle.cpuidle);
   const disabled = new Set<number>();
@@ -351,6 +386,7 @@ export function bootHost(options: BootHostOptions): Host {
   const idleConfig = {
     latencyReqNs: options.latencyLimitNs ?? Number.POSITIVE_INFINITY,
     tickNs: 1e9 / hz,
+    decrementerMax,
   };
   const cpus: HostCpu[] = [];
   threads.forEach((t, i) => {

@@ -11,6 +11,7 @@ export {
 export { CostTableError, DEFAULT_HOST_COSTS, type HostCostTable, resolveCosts } from "./costs.js";
 export {
   type CpuState,
+  DECREMENTER_DEFAULT_MAX,
   HostCpu,
   type HostIdleConfig,
   type HostOp,
@@ -37,7 +38,14 @@ export {
   USABLE_PR,
 } from "./dt-cpu-ftrs.js";
 export { HostBootError, HostConfigError } from "./errors.js";
-export { type BootHostOptions, bootHost, Host, type HostCoreView, type HostCpuView } from "./host.js";
+export {
+  type BootHostOptions,
+  bootHost,
+  Host,
+  type HostCoreView,
+  type HostCpuView,
+  setDecrementerMax,
+} from "./host.js";
 export * from "./idle.js";
 export {
   type FwFeatures,
