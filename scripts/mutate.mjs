@@ -95,6 +95,26 @@ export const TARGETS = {
     },
     inPlace: true,
   },
+  "guest-kernel-cpu": {
+    dir: "packages/guest",
+    mutate: ["src/kernel/cpu.ts"],
+    note: "one vCPU of the guest kernel (cpu.ts: its entry and resume, interrupts from the thread, hcalls, the endian fix-up, work injected from outside, the move to another thread, halt), measured with src/kernel/cpu.test.ts and the kernel suites",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/kernel/cpu.test.ts,src/kernel/boot-paths.test.ts,src/kernel/kernel.test.ts,src/kernel/boot.test.ts,src/kernel/steps.test.ts,src/kernel/xive.test.ts",
+    },
+    inPlace: true,
+  },
+  "guest-kernel-main": {
+    dir: "packages/guest",
+    mutate: ["src/kernel/kernel.ts"],
+    note: "the guest kernel as a whole (kernel.ts: its configuration, the image QEMU loads, the vCPUs it attaches and moves, RTAS calls, tasks, panic and ibm,os-term), measured with src/kernel/guest-kernel.test.ts and the kernel suites",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/kernel/guest-kernel.test.ts,src/kernel/boot-paths.test.ts,src/kernel/kernel.test.ts,src/kernel/boot.test.ts,src/kernel/steps.test.ts,src/kernel/xive.test.ts",
+    },
+    inPlace: true,
+  },
   "guest-workloads": {
     dir: "packages/guest",
     mutate: ["src/workloads/**/*.ts"],

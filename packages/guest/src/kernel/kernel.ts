@@ -27,6 +27,7 @@ import { GuestCpu, type KCode, type KernelServices } from "./cpu.js";
 import { idleLoop } from "./idle.js";
 import { KERNEL_ENTRY, KERNEL_TEXT_SIZE, RTAS_OS_TERM_BUF, rtasArgsAddr, TEXT } from "./image.js";
 import { rtasToken } from "./lpar.js";
+import { WAITING } from "./runner.js";
 import { drainSpawns, taskMain } from "./sched.js";
 import { bootEntry, readRam } from "./setup.js";
 import { secondaryEntry } from "./smp.js";
@@ -62,7 +63,8 @@ export interface GuestKernelConfig {
   /**
    * prom_init's ibm,client-architecture-support call (KVMPPC_H_CAS through the firmware) before
    * the kernel reads its tree: the guest says which interrupt mode it wants and boots from the
-   * tree the platform hands back. Default false: the kernel boots from the tree it was given.
+   * tree the platform hands back. Default true (as every prom_init does); false: the kernel boots
+   * from the tree it was given.
    */
   cas?: boolean;
   /** CONFIG_HZ (default 100, the pseries distribution value). */
@@ -506,8 +508,10 @@ export class GuestKernel implements GuestKernelImage {
       if (status !== 0) con.printk("emerg", `ibm,os-term call failed ${status}`);
     }
     con.printk("emerg", `---[ end Kernel panic - not syncing: ${reason} ]---`);
+    // panic() ends spinning with interrupts off: the CPU runs no more kernel code (halt), and the
+    // runner stops here without a new wait (a "park" would undo the halt and let an interrupt in)
     cpu.halt();
-    yield { k: "park" };
+    yield WAITING;
   }
 
   // ===========================================================================================

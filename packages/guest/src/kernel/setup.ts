@@ -11,6 +11,7 @@ import { TEXT } from "./image.js";
 import { type GuestKernel, GuestKernelError } from "./kernel.js";
 import { vpaInit } from "./lpar.js";
 import { promCas } from "./prom-cas.js";
+import { WAITING } from "./runner.js";
 import { drainSpawns, initProgram } from "./sched.js";
 import { cpuUp } from "./smp.js";
 import { Task } from "./task.js";
@@ -189,8 +190,9 @@ export function* earlyPanic(kernel: GuestKernel, cpu: GuestCpu, lines: string[],
   kernel.console.printk("emerg", `Kernel panic - not syncing: ${reason}`);
   kernel.state = "panicked";
   kernel.halting = true;
+  // the CPU runs no more kernel code (see panic: a "park" would undo the halt)
   cpu.halt();
-  yield { k: "park" };
+  yield WAITING;
 }
 
 // linux: arch/powerpc/sysdev/xics/xics-common.c xics_setup_cpu -> icp_hv_set_cpu_priority:

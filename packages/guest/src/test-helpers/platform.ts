@@ -355,15 +355,14 @@ export class HvCpu implements ThreadSoftware {
     if (t.execute(RFID) === EXEC_OK) t.dispatch();
   }
 
+  // linux: arch/powerpc/kvm/book3s_hv_builtin.c kvmppc_inject_interrupt_hv: SRR0/SRR1 say where
+  // the guest was, then the guest is entered at the vector with the interrupt MSR
   private injectProgram(): void {
     const t = this.thread;
     t.setSpr(SPRN_SRR0, t.getSpr(SPRN_HSRR0));
     t.setSpr(SPRN_SRR1, (t.getSpr(SPRN_HSRR1) & ~0x783f0000n) | SRR1_PROGILL);
-    t.setSpr(SPRN_HSRR0, 0x700n);
     t.setSpr(SPRN_HSRR1, MSR_SF | MSR_ME | MSR_LE);
-    t.execute(HRFID);
-    const os = t.software("os");
-    if (os !== null) os.interrupt(t, 0x700);
+    this.hrfidTo(0x700n);
   }
 
   private emulateMsgsndp(): void {
