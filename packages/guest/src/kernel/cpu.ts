@@ -20,24 +20,12 @@ import {
 import { type CpuidleDevice, H_CEDE } from "@stopsim/linux";
 import type { GuestCosts } from "./costs.js";
 import { R_DBELL, R_MSR, R_SPR, TEXT, type TextSymbol } from "./image.js";
-import {
-  doIrq,
-  doorbellException,
-  hardIrqDisable,
-  hardIrqEnable,
-  lazyIrqPending,
-  localIrqDisable,
-  localIrqEnable,
-  prepIrqForIdle,
-  prepIrqForIdleIrqsoff,
-  saveGprs,
-  takeInterrupt,
-} from "./irq.js";
+import { hardIrqEnable, localIrqDisable, localIrqEnable, saveGprs, takeInterrupt } from "./irq.js";
 import { advance, captureWait, continueSoon, pollKick, releaseTask, startCtx } from "./runner.js";
-import { enqueue, schedule, schedulerIpi, setNeedResched, ttwu } from "./sched.js";
-import { callFunctionSingle, ipiDemux, sendIpi } from "./smp.js";
+import { schedule, schedulerIpi, setNeedResched, ttwu } from "./sched.js";
+import { callFunctionSingle, sendIpi } from "./smp.js";
 import type { Task } from "./task.js";
-import { hrtimerCancel, hrtimerStart, nextTimer, programDec, setDecTicks, timerInterrupt } from "./time.js";
+import { hrtimerCancel, hrtimerStart, nextTimer } from "./time.js";
 import type { XiveSpapr } from "./xive.js";
 
 /** An operation of kernel code. */
@@ -354,11 +342,6 @@ export class GuestCpu implements ThreadSoftware {
   // Time
   // ===========================================================================================
 
-  /** get_tb(): the timebase (mftb). */
-  getTb(): number {
-    return this.thread.timebaseValue;
-  }
-
   /** ktime_get(): guest CLOCK_MONOTONIC in ns, derived from the timebase and ppc_tb_freq. */
   ktime(): number {
     return (this.thread.timebaseValue * 1e9) / this.k.tbFreq();
@@ -424,11 +407,6 @@ export class GuestCpu implements ThreadSoftware {
     localIrqDisable(this);
   }
 
-  /** __hard_irq_disable(): mtmsrd with EE=0. */
-  hardIrqDisable(): KCode {
-    return hardIrqDisable(this);
-  }
-
   /** __hard_irq_enable(): mtmsrd with EE=1; a pending interrupt is taken right after it. */
   hardIrqEnable(): KCode {
     return hardIrqEnable(this);
@@ -437,21 +415,6 @@ export class GuestCpu implements ThreadSoftware {
   /** local_irq_enable() = arch_local_irq_restore(IRQS_ENABLED): replays what happened while masked. */
   localIrqEnable(): KCode {
     return localIrqEnable(this);
-  }
-
-  /** lazy_irq_pending(): something happened while soft-masked. */
-  lazyIrqPending(): boolean {
-    return lazyIrqPending(this);
-  }
-
-  // linux: arch/powerpc/kernel/irq.c prep_irq_for_idle (CEDE)
-  prepIrqForIdle(): Generator<KOp, boolean, void> {
-    return prepIrqForIdle(this);
-  }
-
-  // linux: arch/powerpc/kernel/irq.c prep_irq_for_idle_irqsoff (stop0lite)
-  prepIrqForIdleIrqsoff(): Generator<KOp, boolean, void> {
-    return prepIrqForIdleIrqsoff(this);
   }
 
   // ===========================================================================================
@@ -491,11 +454,6 @@ export class GuestCpu implements ThreadSoftware {
     yield { k: "exec", sym: TEXT.fixupEndian, i: 2 };
   }
 
-  /** set_dec(ticks): mtspr DEC. */
-  setDecTicks(ticks: number): KCode {
-    return setDecTicks(this, ticks);
-  }
-
   // ===========================================================================================
   // Timers (linux: kernel/time/hrtimer.c, arch/powerpc/kernel/time.c)
   // ===========================================================================================
@@ -514,16 +472,6 @@ export class GuestCpu implements ThreadSoftware {
     hrtimerCancel(this, t);
   }
 
-  /** Programs DEC for the earliest timer (clockevents set_next_event). */
-  programDec(): KCode {
-    return programDec(this);
-  }
-
-  // linux: arch/powerpc/kernel/time.c timer_interrupt -> hrtimer_interrupt
-  timerInterrupt(): KCode {
-    return timerInterrupt(this);
-  }
-
   // ===========================================================================================
   // IPIs (linux: arch/powerpc/kernel/smp.c, sysdev/xics/icp-hv.c, kernel/dbell.c)
   // ===========================================================================================
@@ -531,22 +479,6 @@ export class GuestCpu implements ThreadSoftware {
   /** smp_muxed_ipi_message_pass + cause_ipi. */
   sendIpi(target: GuestCpu, msg: number): KCode {
     return sendIpi(this, target, msg);
-  }
-
-  // linux: arch/powerpc/kernel/smp.c smp_ipi_demux_relaxed
-  ipiDemux(): KCode {
-    return ipiDemux(this);
-  }
-
-  // linux: arch/powerpc/sysdev/xics/xics-common.c + icp-hv.c (the hypervisor ICP); with XIVE,
-  // sysdev/xive/common.c xive_get_irq, the IPI's handler, xive_ipi_eoi
-  doIrq(): KCode {
-    return doIrq(this);
-  }
-
-  // linux: arch/powerpc/kernel/dbell.c doorbell_exception
-  doorbellException(): KCode {
-    return doorbellException(this);
   }
 
   // ===========================================================================================
@@ -561,10 +493,6 @@ export class GuestCpu implements ThreadSoftware {
   // linux: kernel/sched/core.c scheduler_ipi -> sched_ttwu_pending
   schedulerIpi(): void {
     schedulerIpi(this);
-  }
-
-  enqueue(t: Task): void {
-    enqueue(this, t);
   }
 
   /** try_to_wake_up(p) from this CPU. */

@@ -307,8 +307,14 @@ describe("the CPUs and their topology", () => {
   });
 
   it("records nothing when tracing is off", () => {
-    const { sim, kernel } = boot({}, { cores: 1, threads: 2 });
+    const { sim, kernel } = boot({ xive: false }, { cores: 1, threads: 2 });
+    // an IPI (its send is traced) and the ticks
+    function* caller(): TaskProgram {
+      yield { k: "callFunction", cpu: 0, fn: () => {} };
+    }
+    kernel.spawn("caller", 1, caller());
     sim.runFor(10_000_000);
+    expect(kernel.cpus[1].stats.ipisSent).toBeGreaterThan(0);
     expect(sim.trace.size).toBe(0);
     expect(kernel.tracks.size).toBe(0);
   });
@@ -455,6 +461,44 @@ describe("tasks started from outside the guest (spawn)", () => {
     expect(kernel.pendingSpawns).toEqual([]);
   });
 
+  it("a guest the watchdog found hung still starts a task at once on a CPU that runs", () => {
+    const { sim, kernel } = boot({ initPollNs: 1e9 }, { cores: 1, threads: 2 });
+    kernel.state = "hung";
+    let ranAt = -1;
+    function* prog(): TaskProgram {
+      ranAt = yield { k: "syscall", ns: 100 };
+    }
+    const t0 = sim.now;
+    kernel.spawn("rescue", 0, prog());
+    sim.runFor(2_000_000);
+    expect(ranAt).toBeGreaterThan(t0);
+  });
+
+  it("a task spawned while the kernel boots starts once it is running, not on a CPU that is still booting", () => {
+    const sim = new Simulation({ seed: 5 });
+    const kernel = createGuestKernel({ sim, config: { watchdogThreshS: 0, initPollNs: 1e9 } });
+    const platform = new TestPlatform({
+      sim,
+      image: kernel,
+      dtb: guestDtb({ cores: 1, threads: 2 }),
+      threadsPerCore: 2,
+    });
+    let readyAt = -1;
+    kernel.whenReady(() => {
+      readyAt = sim.now;
+    });
+    platform.start();
+    while (!(kernel.state === "booting" && kernel.cpus[0]?.online) && sim.step()) {}
+    let ranAt = -1;
+    function* prog(): TaskProgram {
+      ranAt = yield { k: "syscall", ns: 100 };
+    }
+    kernel.spawn("during-boot", 0, prog());
+    sim.runFor(300_000_000);
+    expect(readyAt).toBeGreaterThan(0);
+    expect(ranAt).toBeGreaterThan(readyAt);
+  });
+
   it("a task spawned before the boot waits for it; the boot's end starts it", () => {
     const sim = new Simulation({ seed: 5 });
     const kernel = createGuestKernel({ sim, config: { watchdogThreshS: 0, initPollNs: 1e9 } });
@@ -572,6 +616,15 @@ describe("panic (kernel/panic.c) and rtas_os_term", () => {
     ]);
   });
 
+  it("an ibm,os-term that returns success: no failure line, then the end marker", () => {
+    const { kernel } = panicking({ started: (p) => p.rtasFailures.set("ibm,os-term", [0]) });
+    const emerg = kernel.console.lines.filter((l) => l.level === "emerg").map((l) => l.text);
+    expect(emerg.slice(-2)).toEqual([
+      "Kernel panic - not syncing: Fatal exception",
+      "---[ end Kernel panic - not syncing: Fatal exception ]---",
+    ]);
+  });
+
   it("without ibm,extended-os-term (firmware that may not return) or without ibm,os-term, no call is made", () => {
     for (const drop of ["ibm,extended-os-term", "ibm,os-term"]) {
       const tree = guestTree({ cores: 1, threads: 4 });
@@ -604,6 +657,10 @@ describe("reports", () => {
       threadsPerCore: 2,
     });
     platform.start();
+    // CPUs up, the driver not yet registered (pseries_processor_idle_init comes last)
+    while (!(kernel.cpus.length === 2 && kernel.cpus[1]?.online) && sim.step()) {}
+    expect(kernel.state).toBe("booting");
+    expect(kernel.cpuidleSysfs()).toEqual([]);
     sim.runFor(200_000_000);
     const s = kernel.cpuidleSysfs();
     expect(s.map((c) => [c.cpu, c.states.map((x) => x.name)])).toEqual([

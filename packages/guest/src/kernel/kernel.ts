@@ -348,7 +348,8 @@ export class GuestKernel implements GuestKernelImage {
 
   /** The GuestCpu for a vCPU; created when the vCPU first runs. */
   attach(vcpuId: number, thread: HwThread): GuestCpu {
-    const existing = this.cpus.find((c) => c.thread === thread);
+    // the list may have holes: a vCPU can run before vCPU 0 has read the tree
+    const existing = this.cpus.find((c) => c?.thread === thread);
     if (existing !== undefined) return existing;
     // the kernel boots in the RAM its first vCPU sees, when the image was loaded into it
     const mem = thread.memory;

@@ -232,8 +232,8 @@ export class TestPlatform {
     return MSR_SF | MSR_ME | MSR_RI | MSR_LE;
   }
 
-  /** Guest entry: LPCR, PSSCR and HFSCR per policy, then hrfid to `pc` and dispatch. */
-  enterGuest(vcpu: number, pc: bigint, gprs: Array<[number, bigint]>): void {
+  /** Guest entry: LPCR, PSSCR and HFSCR per policy, then hrfid to `pc` with `msr` and dispatch. */
+  enterGuest(vcpu: number, pc: bigint, gprs: Array<[number, bigint]>, msr: bigint = this.guestMsr): void {
     const t = this.threads[vcpu];
     t.setSoftware("hv", this.hv[vcpu]);
     t.setSoftware("os", this.opts.image.cpu(vcpu));
@@ -246,9 +246,35 @@ export class TestPlatform {
     t.setSpr(SPRN_HFSCR, 0xffn & ~HFSCR_MSGP);
     for (const [r, v] of gprs) t.setGpr(r, v);
     t.setSpr(SPRN_HSRR0, pc);
-    t.setSpr(SPRN_HSRR1, this.guestMsr);
+    t.setSpr(SPRN_HSRR1, msr);
     // an interrupt taken at once by the return was delivered to its software: no dispatch then
     if (t.execute(HRFID) === EXEC_OK) t.dispatch();
+  }
+
+  /**
+   * The hypervisor runs vCPU `vcpu` on `to` from now on, as a live migration's destination does:
+   * the vCPU must be waiting in H_CEDE (out of the guest); its registers go to `to` (the GPRs and
+   * SRR0/SRR1, what the migration stream carries of them here; not the DEC: the new thread's
+   * decrementer is whatever it holds, and the kernel reprograms it), and the destination returns
+   * from the cede at once (a migrated vCPU is no longer ceded, as KVM's vCPU after KVM_RUN returned).
+   * The old thread stays in its host idle stop with nothing of the vCPU left on it.
+   */
+  moveVcpu(vcpu: number, to: HwThread): void {
+    const old = this.hv[vcpu];
+    if (!old.ceded) throw new Error(`vCPU ${vcpu} is not ceded: move it while it waits in H_CEDE`);
+    const from = this.threads[vcpu];
+    old.ceded = false;
+    from.setSoftware("hv", { interrupt: () => undefined, resume: () => undefined });
+    this.threads[vcpu] = to;
+    const hv = new HvCpu(this, vcpu, to);
+    hv.started = true;
+    this.hv[vcpu] = hv;
+    const gprs: Array<[number, bigint]> = [];
+    for (let r = 0; r < 32; r++) gprs.push([r, from.gpr(r)]);
+    gprs[3] = [3, BigInt(H_SUCCESS)];
+    to.setSpr(SPRN_SRR0, from.getSpr(SPRN_SRR0));
+    to.setSpr(SPRN_SRR1, from.getSpr(SPRN_SRR1));
+    this.enterGuest(vcpu, from.getSpr(SPRN_SRR0), gprs, from.getSpr(SPRN_SRR1) | MSR_EE);
   }
 
   hvCpu(vcpu: number): HvCpu {
