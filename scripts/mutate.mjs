@@ -122,6 +122,35 @@ export const TARGETS = {
     env: { STOPSIM_MUTATE_TESTS: "src/workloads/workloads.test.ts,src/kernel/kernel.test.ts" },
     inPlace: true,
   },
+  // the guest kernel's interrupt paths and its timers, each with the kernel suites that drive them
+  // through the test platform and the suites written for them decision by decision
+  "guest-kernel-irq": {
+    dir: "packages/guest",
+    mutate: ["src/kernel/irq.ts", "src/kernel/traps.ts"],
+    note: "the guest kernel's interrupts (irq.ts: entry, masked_interrupt, the replay, the return, the XICS acknowledge; traps.ts: die and the oops), measured with src/kernel/irq.test.ts, src/kernel/traps.test.ts (soft-masked interrupts, replay order, exceptions in kernel mode, decision by decision) and the kernel suites",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/kernel/irq.test.ts,src/kernel/traps.test.ts,src/kernel/kernel.test.ts,src/kernel/steps.test.ts,src/kernel/xive.test.ts",
+    },
+    inPlace: true,
+  },
+  "guest-kernel-xive": {
+    dir: "packages/guest",
+    mutate: ["src/kernel/xive.ts"],
+    note: "the guest kernel's sPAPR XIVE backend (xive.ts: priorities, queues, IPIs, the acknowledge, the queue scan and the EOI), measured with src/kernel/xive.test.ts (real post-CAS QEMU trees) and src/kernel/xive-spapr.test.ts (trees and hypervisors that differ decision by decision)",
+    env: { STOPSIM_MUTATE_TESTS: "src/kernel/xive.test.ts,src/kernel/xive-spapr.test.ts" },
+    inPlace: true,
+  },
+  "guest-kernel-time": {
+    dir: "packages/guest",
+    mutate: ["src/kernel/time.ts", "src/kernel/watchdog.ts"],
+    note: "the guest kernel's tick, hrtimers and decrementer (time.ts) and the lockup watchdog with the wake-up hazard counters (watchdog.ts), measured with src/kernel/time.test.ts, watchdog.test.ts and the kernel suites",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/kernel/time.test.ts,src/kernel/watchdog.test.ts,src/kernel/kernel.test.ts,src/kernel/steps.test.ts",
+    },
+    inPlace: true,
+  },
   "qemu-options": {
     dir: "packages/qemu",
     mutate: ["src/options.ts", "src/size.ts"],

@@ -15,8 +15,9 @@ export function* die(kernel: GuestKernel, cpu: GuestCpu, vector: number, srr0: b
     if (srr1 & SRR1_PROGTRAP) sig = 5;
     else if (srr1 & SRR1_PROGILL || srr1 & SRR1_PROGPRIV) sig = 4;
   } else {
-    sig = 7;
-    what = `Unrecoverable exception ${vector.toString(16)}`;
+    // linux: arch/powerpc/kernel/traps.c unrecoverable_exception: die(..., SIGABRT)
+    sig = 6;
+    what = "Unrecoverable exception";
   }
   yield { k: "delay", ns: kernel.costs.interruptEntryNs };
   // oops_begin: the die lock; a CPU that finds it taken spins until the panic stops it
@@ -26,6 +27,11 @@ export function* die(kernel: GuestKernel, cpu: GuestCpu, vector: number, srr0: b
   }
   kernel.dieOwner = cpu;
   kernel.oopsCount++;
+  if (vector !== BOOK3S_INTERRUPT_PROGRAM)
+    con.printk(
+      "emerg",
+      `Unrecoverable exception ${vector.toString(16)} at ${nip} (msr=${srr1.toString(16)})`,
+    );
   const sym = Object.values(TEXT).find(
     (s) => Number(srr0) >= s.addr && Number(srr0) < s.addr + 4 * s.words.length,
   );

@@ -75,6 +75,22 @@ export function stalledCpus(kernel: GuestKernel, minNs: number = STALL_NS): numb
   return out;
 }
 
+/**
+ * A cpumask as printk's `%*pbl` prints it (linux: lib/vsprintf.c bitmap_list_string): ascending
+ * ranges, "first-last" for two or more adjacent CPUs, separated by commas ("1-3,5").
+ */
+export function cpulist(cpus: readonly number[]): string {
+  const sorted = [...new Set(cpus)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j > i ? `${sorted[i]}-${sorted[j]}` : `${sorted[i]}`);
+    i = j + 1;
+  }
+  return parts.join(",");
+}
+
 export function watchdogCheck(kernel: GuestKernel, reporter: GuestCpu): void {
   const timeout = kernel.config.watchdogThreshS * 1e9;
   // a heartbeat gap past half the threshold that has not (yet) become a lockup: a near miss,
@@ -94,7 +110,7 @@ export function watchdogCheck(kernel: GuestKernel, reporter: GuestCpu): void {
   const fresh = stuck.filter((c) => !kernel.lockups.some((l) => l.cpus.includes(c.logical)));
   if (fresh.length === 0) return;
   const list = fresh.map((c) => c.logical);
-  const msg = `Watchdog CPU:${reporter.logical} detected Hard LOCKUP other CPUS:${list.join(",")}`;
+  const msg = `Watchdog CPU:${reporter.logical} detected Hard LOCKUP other CPUS:${cpulist(list)}`;
   kernel.console.printk("emerg", msg);
   for (const c of fresh) {
     kernel.console.printk("emerg", `CPU ${c.logical} didn't respond to backtrace IPI, inspecting paca.`);

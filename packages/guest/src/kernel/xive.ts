@@ -99,7 +99,7 @@ export class XiveSpapr {
     const reserved = (p: number) => info.reservedPrios.some(([s, n]) => p >= s && p < s + n);
     while (max >= 0 && reserved(max)) max--;
     if (max < 0) {
-      con.printk("err", "xive: Failed to find a valid priority");
+      con.printk("err", "xive: no valid priority found in 'ibm,plat-res-int-priorities'");
       return null;
     }
     if (info.eqShifts.length === 0) {
@@ -153,7 +153,7 @@ export class XiveSpapr {
       this.k.ram().fill(qaddr, 1 << this.queueShift, 0);
       const [rcInfo] = yield* boot.hcall(H_INT_GET_QUEUE_INFO, 0n, BigInt(hwId), BigInt(this.priority));
       if (rcInfo !== 0n) {
-        con.printk("err", `xive: Error ${rcInfo} getting queue info CPU ${logical} prio ${this.priority}`);
+        con.printk("err", `xive: Error ${rcInfo} getting queue info CPU ${hwId} prio ${this.priority}`);
         return false;
       }
       const [rc] = yield* boot.hcall(
@@ -165,7 +165,7 @@ export class XiveSpapr {
         BigInt(this.queueShift),
       );
       if (rc !== 0n) {
-        con.printk("err", `xive: Error ${rc} setting queue for CPU ${logical} prio ${this.priority}`);
+        con.printk("err", `xive: Error ${rc} setting queue for CPU ${hwId} prio ${this.priority}`);
         return false;
       }
       xc.queue = { addr: qaddr, msk: (1 << (this.queueShift - 2)) - 1, idx: 0, toggle: 0 };
@@ -173,12 +173,14 @@ export class XiveSpapr {
     if (xc.ipi === null) {
       const lisn = this.freeLisns.shift();
       if (lisn === undefined) {
-        con.printk("err", `xive: Failed to allocate IPI for CPU ${logical}`);
+        con.printk("err", `xive: Failed to allocate IPI on CPU ${logical}`);
         return false;
       }
       const [rc] = yield* boot.hcall(H_INT_GET_SOURCE_INFO, 0n, BigInt(lisn));
       if (rc !== 0n) {
-        con.printk("err", `xive: Error ${rc} getting info of IPI ${lisn}`);
+        // plpar_int_get_source_info, then xive_setup_cpu_ipi
+        con.printk("err", `xive: H_INT_GET_SOURCE_INFO lisn=${lisn} failed ${rc}`);
+        con.printk("err", `xive: Failed to populate IPI data on CPU ${logical}`);
         return false;
       }
       const t = boot.thread;
@@ -192,7 +194,12 @@ export class XiveSpapr {
         BigInt(XIVE_IPI_VIRQ),
       );
       if (rc2 !== 0n) {
-        con.printk("err", `xive: Error ${rc2} configuring IPI ${lisn} for CPU ${logical}`);
+        // plpar_int_set_source_config, then xive_setup_cpu_ipi
+        con.printk(
+          "err",
+          `xive: H_INT_SET_SOURCE_CONFIG lisn=${lisn} target=${hwId.toString(16)} prio=${this.priority.toString(16)} failed ${rc2}`,
+        );
+        con.printk("err", `xive: Failed to map IPI CPU ${logical}`);
         return false;
       }
       // xive_do_source_set_mask(false): PQ 00

@@ -1,0 +1,291 @@
+// A CPU's interrupts (linux: arch/powerpc/kernel/irq.c, include/asm/hw_irq.h,
+// exceptions-64s.S masked_interrupt, sysdev/xics/icp-hv.c), decision by decision on the test
+// platform: what masked_interrupt does for each vector while the CPU is soft-masked, the replay at
+// local_irq_enable and its order, the registers an interrupt preserves, the XICS acknowledge
+// cycle, and the idle preparations.
+import { MSR_EE, SPRN_DEC } from "@stopsim/isa";
+import { H_EOI, H_IPI, H_XIRR } from "@stopsim/linux";
+import { describe, expect, it } from "vitest";
+import { type BootedGuest, bootGuest } from "../test-helpers/booted.js";
+import {
+  type GuestCpu,
+  type HrTimer,
+  type KCode,
+  PACA_IRQ_DBELL,
+  PACA_IRQ_DEC,
+  PACA_IRQ_EE,
+  PACA_IRQ_HARD_DIS,
+  SYNC,
+} from "./cpu.js";
+import { hardIrqDisable, lazyIrqPending, prepIrqForIdle, prepIrqForIdleIrqsoff } from "./irq.js";
+
+/**
+ * Two cores of two threads, every CPU polling in snooze (a polling CPU takes injected work): cpu 0
+ * and cpu 1 are siblings (doorbells between them), cpu 2 is on the other core (XICS H_IPI).
+ */
+function guest(): BootedGuest {
+  const g = bootGuest({ disableStates: ["stop0lite", "Shared Cede"] }, { cores: 2, threads: 2 });
+  g.sim.runFor(3_000_000);
+  return g;
+}
+
+/** Runs `code` on `cpu` now, as work injected on the polling CPU. */
+function run(cpu: GuestCpu, code: KCode): void {
+  if (!cpu.injectWork(code)) throw new Error(`cpu${cpu.logical} cannot take work now (${cpu.activity})`);
+}
+
+/** `ns` of kernel code, passed before what follows (the end of a timed step). */
+function* kernelCode(ns: number): KCode {
+  yield { k: "delay", ns };
+  yield SYNC;
+}
+
+/** cpu `from` calls `fn` on `target` (smp_call_function_single) after `afterNs`. */
+function callAfter(from: GuestCpu, target: GuestCpu, afterNs: number, fn: () => void): void {
+  run(
+    from,
+    (function* () {
+      yield* kernelCode(afterNs);
+      yield* from.callFunctionSingle(target, fn);
+    })(),
+  );
+}
+
+const msrEe = (c: GuestCpu) => (c.thread.msr & MSR_EE) !== 0n;
+const dec = (c: GuestCpu) => Number(BigInt.asIntN(64, c.thread.getSpr(SPRN_DEC)));
+const hcalls = (g: BootedGuest) => [H_XIRR, H_IPI, H_EOI].map((n) => g.platform.hcallCounts.get(n) ?? 0);
+
+describe("soft-masked interrupts (masked_interrupt) and their replay (local_irq_enable)", () => {
+  it("an external interrupt returns hard-disabled (PACA_IRQ_EE|HARD_DIS) and is acknowledged only at the replay", () => {
+    const g = guest();
+    const [, cpu1, cpu2] = g.kernel.cpus;
+    const log: string[] = [];
+    let atEnable: number[] = [];
+    run(
+      cpu1,
+      (function* () {
+        cpu1.localIrqDisable();
+        yield* kernelCode(200_000);
+        log.push("enable");
+        atEnable = hcalls(g);
+        yield* cpu1.localIrqEnable();
+        log.push("enabled");
+      })(),
+    );
+    const before = hcalls(g);
+    const masked = cpu1.stats.maskedInterrupts;
+    callAfter(cpu2, cpu1, 50_000, () => log.push("fn"));
+    g.sim.runFor(100_000);
+    // the IPI came (H_IPI from cpu 2) and found cpu 1 soft-masked
+    expect(cpu1.stats.maskedInterrupts).toBe(masked + 1);
+    expect(cpu1.stats.interrupts.get(0x500)).toBe(1);
+    expect(cpu1.irqHappened).toBe(PACA_IRQ_EE | PACA_IRQ_HARD_DIS);
+    expect(msrEe(cpu1)).toBe(false);
+    expect(cpu1.softEnabled).toBe(false);
+    expect(log).toEqual([]);
+    expect(hcalls(g)).toEqual([before[0], before[1] + 1, before[2]]);
+    g.sim.runFor(200_000);
+    // replayed at local_irq_enable: H_XIRR, H_IPI(self, 0xff) to clear the MFRR, demux, H_EOI
+    expect(log).toEqual(["enable", "fn", "enabled"]);
+    expect(atEnable).toEqual([before[0], before[1] + 1, before[2]]);
+    expect(hcalls(g)).toEqual([before[0] + 1, before[1] + 2, before[2] + 1]);
+    expect(cpu1.irqHappened).toBe(0);
+    expect(msrEe(cpu1)).toBe(true);
+    expect(cpu1.softEnabled).toBe(true);
+    expect(g.platform.icps[1].mfrr).toBe(0xff);
+    // the replay ran in the interrupted context: no second external interrupt
+    expect(cpu1.stats.interrupts.get(0x500)).toBe(1);
+  });
+
+  it("a doorbell leaves MSR[EE] on (PACA_IRQ_DBELL) and is replayed by doorbell_exception, with no hcall", () => {
+    const g = guest();
+    const [cpu0, cpu1] = g.kernel.cpus;
+    const log: string[] = [];
+    run(
+      cpu1,
+      (function* () {
+        cpu1.localIrqDisable();
+        yield* kernelCode(200_000);
+        log.push("enable");
+        yield* cpu1.localIrqEnable();
+      })(),
+    );
+    const before = hcalls(g);
+    callAfter(cpu0, cpu1, 50_000, () => log.push("fn"));
+    g.sim.runFor(100_000);
+    expect(cpu1.stats.interrupts.get(0xa00)).toBe(1);
+    expect(cpu1.irqHappened).toBe(PACA_IRQ_DBELL);
+    expect(msrEe(cpu1)).toBe(true);
+    g.sim.runFor(200_000);
+    expect(log).toEqual(["enable", "fn"]);
+    expect(cpu1.irqHappened).toBe(0);
+    expect(hcalls(g)).toEqual(before);
+  });
+
+  it("a decrementer sets PACA_IRQ_DEC and DEC to its maximum so that it stops firing; the timer runs at the replay", () => {
+    const g = guest();
+    const [, cpu1] = g.kernel.cpus;
+    const log: string[] = [];
+    let due = 0;
+    run(
+      cpu1,
+      (function* () {
+        due = cpu1.ktime() + 50_000;
+        const t: HrTimer = {
+          name: "test",
+          expires: due,
+          period: 0,
+          queued: false,
+          fn: (c) => {
+            log.push(`timer ${Math.round(c.ktime() - due)}`);
+            return null;
+          },
+        };
+        yield* cpu1.hrtimerStart(t);
+        cpu1.localIrqDisable();
+        yield* kernelCode(200_000);
+        log.push("enable");
+        yield* cpu1.localIrqEnable();
+      })(),
+    );
+    g.sim.runFor(100_000);
+    expect(cpu1.irqHappened).toBe(PACA_IRQ_DEC);
+    expect(cpu1.stats.maskedInterrupts).toBe(1);
+    expect(msrEe(cpu1)).toBe(true);
+    // set to decrementer_max when masked, ~50 us ago
+    expect(dec(cpu1)).toBeLessThan(0x7fffffff);
+    expect(dec(cpu1)).toBeGreaterThan(0x7fffffff - 512 * 60);
+    expect(log).toEqual([]);
+    g.sim.runFor(200_000);
+    expect(log).toHaveLength(2);
+    expect(log[0]).toBe("enable");
+    // run at the replay, 150 us after it was due
+    expect(Number(log[1].split(" ")[1])).toBeGreaterThan(140_000);
+    expect(cpu1.irqHappened).toBe(0);
+    // DEC back on the next timer
+    const next = cpu1.nextTimer(false) as HrTimer;
+    expect(Math.abs(dec(cpu1) - ((next.expires - cpu1.ktime()) * 512) / 1000)).toBeLessThan(1);
+  });
+
+  it("the replay takes the decrementer first, then the external interrupt (__check_irq_replay)", () => {
+    const g = guest();
+    const [, cpu1, cpu2] = g.kernel.cpus;
+    const log: string[] = [];
+    run(
+      cpu1,
+      (function* () {
+        // the timer expires first (DEC masked, MSR[EE] stays on), then the IPI comes
+        const t: HrTimer = {
+          name: "test",
+          expires: cpu1.ktime() + 30_000,
+          period: 0,
+          queued: false,
+          fn: () => {
+            log.push("timer");
+            return null;
+          },
+        };
+        yield* cpu1.hrtimerStart(t);
+        cpu1.localIrqDisable();
+        yield* kernelCode(300_000);
+        yield* cpu1.localIrqEnable();
+      })(),
+    );
+    callAfter(cpu2, cpu1, 100_000, () => log.push("ipi"));
+    g.sim.runFor(200_000);
+    expect(cpu1.irqHappened).toBe(PACA_IRQ_DEC | PACA_IRQ_EE | PACA_IRQ_HARD_DIS);
+    expect(cpu1.stats.maskedInterrupts).toBe(2);
+    g.sim.runFor(200_000);
+    expect(log).toEqual(["timer", "ipi"]);
+    expect(cpu1.irqHappened).toBe(0);
+  });
+
+  it("local_irq_enable with nothing to replay hard-enables only when MSR[EE] is off", () => {
+    const g = guest();
+    const [, cpu1] = g.kernel.cpus;
+    const seen: Array<[boolean, number]> = [];
+    run(
+      cpu1,
+      (function* () {
+        cpu1.localIrqDisable();
+        yield* hardIrqDisable(cpu1);
+        seen.push([msrEe(cpu1), cpu1.irqHappened]);
+        yield* cpu1.localIrqEnable();
+        seen.push([msrEe(cpu1), cpu1.irqHappened]);
+      })(),
+    );
+    g.sim.runFor(50_000);
+    expect(seen).toEqual([
+      [false, PACA_IRQ_HARD_DIS],
+      [true, 0],
+    ]);
+    expect(cpu1.softEnabled).toBe(true);
+  });
+});
+
+describe("an interrupt preserves what it interrupted", () => {
+  it("the volatile GPRs of the interrupted kernel code are back after the handler's hcalls", () => {
+    const g = guest();
+    const [, cpu1, cpu2] = g.kernel.cpus;
+    const regs = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    let after: bigint[] = [];
+    let ran = false;
+    run(
+      cpu1,
+      (function* () {
+        const t = cpu1.thread;
+        for (const r of regs) t.setGpr(r, 0x1111_0000_0000_0000n + BigInt(r));
+        yield* kernelCode(200_000);
+        after = regs.map((r) => t.gpr(r));
+      })(),
+    );
+    callAfter(cpu2, cpu1, 50_000, () => {
+      ran = true;
+    });
+    g.sim.runFor(300_000);
+    expect(ran).toBe(true);
+    expect(cpu1.stats.maskedInterrupts).toBe(0);
+    expect(after).toEqual(regs.map((r) => 0x1111_0000_0000_0000n + BigInt(r)));
+  });
+});
+
+describe("the idle preparations (irq.c prep_irq_for_idle, prep_irq_for_idle_irqsoff)", () => {
+  it("prep_irq_for_idle hard-disables, then soft-enables unless something is pending", () => {
+    const g = guest();
+    const [, cpu1] = g.kernel.cpus;
+    const out: unknown[] = [];
+    run(
+      cpu1,
+      (function* () {
+        cpu1.localIrqDisable();
+        const ok = yield* prepIrqForIdle(cpu1);
+        out.push(ok, msrEe(cpu1), cpu1.softEnabled, cpu1.irqHappened);
+        cpu1.localIrqDisable();
+        cpu1.irqHappened |= PACA_IRQ_DBELL;
+        const again = yield* prepIrqForIdle(cpu1);
+        out.push(again, msrEe(cpu1), cpu1.softEnabled, cpu1.irqHappened);
+        yield* cpu1.localIrqEnable();
+      })(),
+    );
+    g.sim.runFor(50_000);
+    expect(out).toEqual([true, false, true, 0, false, false, false, PACA_IRQ_DBELL | PACA_IRQ_HARD_DIS]);
+  });
+
+  it("prep_irq_for_idle_irqsoff hard-disables and stays soft-disabled, false when something is pending", () => {
+    const g = guest();
+    const [, cpu1] = g.kernel.cpus;
+    const out: unknown[] = [];
+    run(
+      cpu1,
+      (function* () {
+        cpu1.localIrqDisable();
+        out.push(yield* prepIrqForIdleIrqsoff(cpu1), msrEe(cpu1), cpu1.softEnabled, cpu1.irqHappened);
+        cpu1.irqHappened |= PACA_IRQ_DEC;
+        out.push(yield* prepIrqForIdleIrqsoff(cpu1), lazyIrqPending(cpu1));
+        yield* cpu1.localIrqEnable();
+      })(),
+    );
+    g.sim.runFor(50_000);
+    expect(out).toEqual([true, false, false, PACA_IRQ_HARD_DIS, false, true]);
+  });
+});
