@@ -120,6 +120,11 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
         }
       }
       const state = dev.drv.states[sel.index];
+      // cpuidle_enter_state reads time_start once the idle entry path and the governor have run:
+      // the timed step so far passes first, so that their cost is not counted as residency (and
+      // snooze's TIF_POLLING_NRFLAG, read by other CPUs, is set after it)
+      w = stepSync(cpu);
+      if (w !== null) yield w;
       cpu.gotTick = false;
       cpu.idleStateName = state.name;
       cpu.idleStateSince = kernel.sim.now;
@@ -135,10 +140,8 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
             (drv?.snoozeTimeoutEnabled
               ? (drv.snoozeTimeoutTb * 1e9) / kernel.tbFreqValue
               : Number.POSITIVE_INFINITY);
-          // TIF_POLLING_NRFLAG is read by other CPUs (a wake-up without an IPI): set once the
-          // path's time has passed
-          w = stepSync(cpu);
-          if (w !== null) yield w;
+          // TIF_POLLING_NRFLAG is read by other CPUs (a wake-up without an IPI): the path's time
+          // has passed (above)
           cpu.polling = true;
           if (lazyIrqPending(cpu)) yield* localIrqEnable(cpu);
           else {

@@ -1,13 +1,28 @@
 // Test inputs: the real QEMU pseries guest device tree committed by @stopsim/devicetree
 // (packages/devicetree/fixtures/qemu-pseries-power9-smp2.dtb, dumped with
 // `qemu-system-ppc64 -M pseries,dumpdtb=FILE -cpu POWER9 -smp 2`), and variants built from it.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type DeviceTree, decodeDtb, encodeDtb } from "@stopsim/devicetree";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const QEMU_DTB_PATH = join(here, "../../../devicetree/fixtures/qemu-pseries-power9-smp2.dtb");
+const QEMU_DTB = "packages/devicetree/fixtures/qemu-pseries-power9-smp2.dtb";
+
+/**
+ * The repository's copy of the fixture, found from this file upwards: from the package's own
+ * tree, or from a copy of the package inside it (a mutation-testing sandbox under
+ * packages/guest/.stryker-tmp).
+ */
+function findQemuDtb(): string {
+  for (let dir = here; ; dir = dirname(dir)) {
+    const p = join(dir, QEMU_DTB);
+    if (existsSync(p)) return p;
+    if (dirname(dir) === dir) throw new Error(`${QEMU_DTB} not found above ${here}`);
+  }
+}
+
+export const QEMU_DTB_PATH = findQemuDtb();
 
 export function qemuDtbBytes(): Uint8Array {
   return new Uint8Array(readFileSync(QEMU_DTB_PATH));

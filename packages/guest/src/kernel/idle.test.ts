@@ -1,0 +1,323 @@
+// The guest idle loop (idle.ts) against linux: kernel/sched/idle.c do_idle / cpuidle_idle_call,
+// drivers/cpuidle/cpuidle.c cpuidle_enter_state, drivers/cpuidle/cpuidle-pseries.c
+// (pseries_idle_probe, snooze_loop, shared_cede_loop) and the stop0lite RFC's stop_loop, decision
+// by decision on a small guest of the test platform with exact costs.
+import { encodeDtb } from "@stopsim/devicetree";
+import { describe, expect, it } from "vitest";
+import { guestTree } from "../test-helpers/fixtures.js";
+import { bootSmallGuest } from "../test-helpers/small-guest.js";
+import { DEFAULT_GUEST_COSTS, type GuestCosts } from "./costs.js";
+import type { GuestKernelConfig } from "./kernel.js";
+import { Pipe, type TaskOp, type TaskProgram } from "./task.js";
+
+function program(ops: readonly TaskOp[]): TaskProgram {
+  return (function* (): TaskProgram {
+    for (const op of ops) yield op;
+  })();
+}
+
+const STOP0LITE_ONLY = ["snooze", "Shared Cede"];
+const SNOOZE_ONLY = ["stop0lite", "Shared Cede"];
+
+/**
+ * A task on cpu 1, started at the end of boot, sleeping until whole milliseconds `n` times: how
+ * late it runs after each.
+ */
+function timerWakes(config: GuestKernelConfig, costs: Partial<GuestCosts> = {}, n = 3, platform = {}) {
+  const late: number[] = [];
+  /** The residency of the idle period each wake-up ended (dev->last_residency_ns). */
+  const residency: number[] = [];
+  const g = bootSmallGuest({
+    config,
+    costs,
+    platform,
+    beforeStart: ({ kernel }) => {
+      kernel.spawn(
+        "sleeper",
+        1,
+        (function* (): TaskProgram {
+          const cpu = kernel.cpus[1];
+          for (let i = 0; i < n; i++) {
+            const due = Math.ceil(cpu.ktime() / 1e6) * 1e6 + 1e6;
+            yield { k: "sleepUntil", guestNs: due };
+            late.push(cpu.ktime() - due);
+            residency.push(cpu.cpuidle?.lastResidencyNs ?? -1);
+          }
+        })(),
+      );
+    },
+  });
+  g.sim.runFor((2 * n + 2) * 1_000_000);
+  expect(late).toHaveLength(n);
+  return { ...g, late, residency, cpu: g.kernel.cpus[1] };
+}
+
+describe("the pseries cpuidle driver's registration (pseries_processor_idle_init)", () => {
+  it("without FW_FEATURE_SPLPAR there is no driver: the CPUs idle in arch_cpu_idle, polling at very low priority", () => {
+    const tree = guestTree({ cores: 1, threads: 2 });
+    tree.requireNode("/rtas").setPropStrings("ibm,hypertas-functions", ["hcall-pft"]);
+    const { sim, kernel } = bootSmallGuest({ dtb: encodeDtb(tree) });
+    expect(
+      kernel.console.contains("cpuidle: pseries_idle_probe: no FW_FEATURE_SPLPAR, no cpuidle driver"),
+    ).toBe(true);
+    expect(kernel.console.contains("pseries_idle_driver registered")).toBe(false);
+    sim.runFor(2_000_000);
+    expect(kernel.driver).toBeNull();
+    for (const c of kernel.cpus) {
+      expect(c.cpuidle).toBeNull();
+      expect(c.activity).toBe("polling (snooze)");
+      expect(c.thread.priority).toBe(1); // HMT_very_low
+      expect(c.softEnabled).toBe(true);
+      expect(c.stats.idleEntries).toBe(0);
+    }
+    // a timer still wakes a task: arch_cpu_idle returns after the interrupt
+    const t = kernel.spawn(
+      "s",
+      1,
+      (function* (): TaskProgram {
+        yield { k: "sleep", ns: 500_000 };
+      })(),
+    );
+    sim.runFor(2_000_000);
+    expect(t.state).toBe("dead");
+  });
+
+  it("says which table the VPA chose and which governor runs it", () => {
+    const { kernel } = bootSmallGuest({ config: { governor: "teo" } });
+    expect(
+      kernel.console.contains(
+        "cpuidle: pseries_idle_probe: lppaca_shared_proc() = 1 (VPA __old_status 0x02, LPPACA_OLD_SHARED_PROC set by the hypervisor): shared_states",
+      ),
+    ).toBe(true);
+    expect(
+      kernel.console.contains(
+        "cpuidle: using governor teo; pseries_idle_driver registered (shared): snooze, stop0lite, Shared Cede",
+      ),
+    ).toBe(true);
+    const ded = bootSmallGuest({
+      config: { stop0lite: "never" },
+      beforeStart: ({ platform }) => {
+        platform.markVpaShared = false;
+      },
+    });
+    expect(
+      ded.kernel.console.contains(
+        "cpuidle: using governor menu; pseries_idle_driver registered (dedicated): snooze, CEDE",
+      ),
+    ).toBe(true);
+  });
+
+  it("wakes the idle CPUs so that they take up the new driver at once (wake_up_all_idle_cpus)", () => {
+    let readyAt = -1;
+    const { sim, kernel } = bootSmallGuest({
+      threads: 4,
+      beforeStart: ({ kernel, sim }) => kernel.whenReady(() => (readyAt = sim.now)),
+    });
+    expect(readyAt).toBeGreaterThan(0);
+    // at registration the secondaries still poll in arch_cpu_idle; within 100 us (far less than
+    // a tick) each has gone round do_idle and entered a state of the driver
+    sim.runFor(100_000 - (sim.now - readyAt));
+    for (const c of kernel.cpus.slice(1)) expect(c.stats.idleEntries).toBeGreaterThan(0);
+  });
+
+  it("disables the configured states by name on every CPU; an unknown name changes nothing", () => {
+    const { kernel } = bootSmallGuest({ config: { disableStates: ["stop0lite", "no-such-state"] } });
+    for (const c of kernel.cpus)
+      expect(c.cpuidle?.sysfs().map((s) => [s.name, s.disable])).toEqual([
+        ["snooze", 0],
+        ["stop0lite", 1],
+        ["Shared Cede", 0],
+      ]);
+  });
+});
+
+describe("do_idle and cpuidle_idle_call", () => {
+  it("a timer wake-up pays the idle exit; the idle entry and the governor are paid before the state", () => {
+    const base = timerWakes({ disableStates: STOP0LITE_ONLY });
+    expect(new Set(base.late).size).toBe(1);
+    const exit = timerWakes(
+      { disableStates: STOP0LITE_ONLY },
+      { idleExitNs: DEFAULT_GUEST_COSTS.idleExitNs + 1000 },
+    );
+    expect(exit.late.map((l, i) => l - base.late[i])).toEqual([1000, 1000, 1000]);
+    for (const costs of [
+      { idleEntryNs: DEFAULT_GUEST_COSTS.idleEntryNs + 1000 },
+      { governorSelectNs: DEFAULT_GUEST_COSTS.governorSelectNs + 1000 },
+    ]) {
+      const r = timerWakes({ disableStates: STOP0LITE_ONLY }, costs);
+      expect(r.late).toEqual(base.late);
+      // ... and shorten each period's residency by as much (cpuidle_enter_state's time_start is
+      // read after them), to the timebase's 1.95 ns; the first period began at the end of boot
+      for (const i of [1, 2]) expect(Math.abs(base.residency[i] - r.residency[i] - 1000)).toBeLessThan(2);
+    }
+  });
+
+  it("counts each pass through cpuidle_idle_call and accounts the state's usage and residency", () => {
+    const { cpu, kernel } = timerWakes({ disableStates: STOP0LITE_ONLY });
+    const s = cpu.cpuidle?.sysfs()[1];
+    expect(s?.name).toBe("stop0lite");
+    // three sleeps of (nearly) a millisecond each, and the idle time before and after them
+    expect(s?.usage).toBeGreaterThanOrEqual(3);
+    // every entry is accounted once the state returns; cpu 1 is in stop0lite now
+    expect(cpu.thread.stopped).toBe(true);
+    expect(cpu.stats.idleEntries).toBe((cpu.cpuidle?.sysfs().reduce((n, x) => n + x.usage, 0) ?? 0) + 1);
+    expect(s?.time).toBeGreaterThan(2_900);
+    expect(cpu.stats.timerWakeups).toBeGreaterThanOrEqual(3);
+    expect(kernel.cpus[1].inIdle).toBe(true);
+  });
+
+  it("an IPI wake-up before the timer is not a timer wake-up", () => {
+    const pipe = new Pipe("p");
+    const { sim, kernel } = bootSmallGuest({
+      config: { disableStates: STOP0LITE_ONLY },
+      beforeStart: ({ kernel }) => {
+        // cpu 1 idles with a timer 50 ms away (a long sleeper) and is woken three times early by
+        // a writer on cpu 0
+        kernel.spawn("long", 1, program([{ k: "sleep", ns: 50_000_000 }]));
+        kernel.spawn("reader", 1, program([0, 1, 2].map(() => ({ k: "read", pipe }) as const)));
+        kernel.spawn(
+          "writer",
+          0,
+          program(
+            [0, 1, 2].flatMap(
+              () =>
+                [
+                  { k: "sleep", ns: 1_000_000 },
+                  { k: "write", pipe },
+                ] as const,
+            ),
+          ),
+        );
+      },
+    });
+    const cpu = kernel.cpus[1];
+    sim.runFor(5_000_000);
+    expect(pipe.waiters).toEqual([]);
+    expect(cpu.stats.ipisReceived).toBeGreaterThanOrEqual(3);
+    expect(cpu.stats.timerWakeups).toBe(0);
+  });
+
+  it("a PM QoS latency limit keeps the governor off states that exit slower (latency_req)", () => {
+    const used = (latencyReqNs: number | undefined) => {
+      // a task on cpu 1 sleeping 5 ms at a time: menu picks Shared Cede for such periods
+      const { sim, kernel } = bootSmallGuest({
+        config: { latencyReqNs },
+        beforeStart: ({ kernel }) => {
+          kernel.spawn(
+            "p",
+            1,
+            program(Array.from({ length: 10 }, () => ({ k: "sleep", ns: 5_000_000 }) as const)),
+          );
+        },
+      });
+      sim.runFor(50_000_000);
+      return Object.fromEntries((kernel.cpus[1].cpuidle?.sysfs() ?? []).map((s) => [s.name, s.usage]));
+    };
+    const free = used(undefined);
+    expect(free["Shared Cede"]).toBeGreaterThan(0);
+    // Shared Cede exits in 10 us, stop0lite in 2 us
+    const limited = used(5_000);
+    expect(limited["Shared Cede"]).toBe(0);
+    expect(limited.stop0lite).toBeGreaterThan(0);
+  });
+
+  it("a long idle period stops the tick and programs the decrementer for the next timer only", () => {
+    const { sim, kernel } = bootSmallGuest({
+      config: { disableStates: STOP0LITE_ONLY },
+      beforeStart: ({ kernel }) => {
+        kernel.spawn("long", 1, program([{ k: "sleep", ns: 300_000_000 }]));
+      },
+    });
+    const cpu = kernel.cpus[1];
+    const decs = () => cpu.stats.interrupts.get(0x900) ?? 0;
+    // menu starts from an empty history (it predicts short idle periods: the tick is kept), and
+    // learns from the tick's wake-ups
+    sim.runFor(100_000_000);
+    expect(cpu.tickRunning).toBe(false);
+    const d0 = decs();
+    sim.runFor(150_000_000);
+    // no tick for 150 ms (HZ=100: it would have fired 15 times)
+    expect(decs() - d0).toBe(0);
+    sim.runFor(60_000_000);
+    // the sleeper's timer, once
+    expect(decs() - d0).toBe(1);
+    expect(cpu.stats.timerWakeups).toBeGreaterThanOrEqual(1);
+  });
+
+  it("records cpu_idle and cpu_idle_exit with the state's name in the trace", () => {
+    const { sim, kernel } = bootSmallGuest({
+      trace: true,
+      config: { disableStates: STOP0LITE_ONLY },
+      beforeStart: ({ kernel }) => {
+        kernel.spawn("p", 1, program([{ k: "sleep", ns: 500_000 }]));
+      },
+    });
+    sim.runFor(1_000_000);
+    const ev = sim.trace.events().filter((e) => e.cat === "guest" && e.name.startsWith("cpu_idle"));
+    expect(ev.length).toBeGreaterThan(0);
+    for (const e of ev) expect(e.args).toEqual({ state: "stop0lite" });
+    expect(ev.some((e) => e.name === "cpu_idle_exit")).toBe(true);
+    expect(kernel.cpus[1].idleStateName).toBe("stop0lite");
+  });
+});
+
+describe("the pseries idle states' loops", () => {
+  /** cpu 1 idle for 1 ms in snooze only: how often it re-entered and the snooze's residency. */
+  const snoozeFor1ms = (config: GuestKernelConfig) => {
+    const { sim, kernel } = bootSmallGuest({ config: { ...config, disableStates: SNOOZE_ONLY } });
+    const c = kernel.cpus[1];
+    const before = c.cpuidle?.sysfs()[0];
+    sim.runFor(1_000_000);
+    const after = c.cpuidle?.sysfs()[0];
+    return { n: (after?.usage ?? 0) - (before?.usage ?? 0), us: (after?.time ?? 0) - (before?.time ?? 0), c };
+  };
+
+  it("snooze times out after the next state's target residency (snooze_timeout) and goes round again", () => {
+    // with stop0lite: states[1] = stop0lite, 20 us; without: Shared Cede, 100 us (even disabled)
+    const stop = snoozeFor1ms({ stop0lite: "always" });
+    expect(stop.n).toBeGreaterThanOrEqual(48);
+    expect(stop.n).toBeLessThanOrEqual(50);
+    expect(stop.us / stop.n).toBeGreaterThanOrEqual(19.5);
+    expect(stop.us / stop.n).toBeLessThanOrEqual(20.5);
+    const cede = snoozeFor1ms({ stop0lite: "never" });
+    expect(cede.n).toBeGreaterThanOrEqual(9);
+    expect(cede.n).toBeLessThanOrEqual(10);
+    expect(cede.us / cede.n).toBeGreaterThanOrEqual(99);
+    expect(cede.us / cede.n).toBeLessThanOrEqual(101);
+  });
+
+  it("snooze polls with interrupts enabled at very low SMT priority and the polling flag set", () => {
+    const { c } = snoozeFor1ms({ stop0lite: "always" });
+    expect(c.activity).toBe("polling (snooze)");
+    expect(c.polling).toBe(true);
+    expect(c.softEnabled).toBe(true);
+    expect(c.thread.priority).toBe(1);
+  });
+
+  it("Shared Cede cedes with interrupts soft-enabled and comes back through the hypervisor", () => {
+    const { sim, kernel, platform } = bootSmallGuest({ config: { disableStates: ["snooze", "stop0lite"] } });
+    sim.runFor(1_000_000);
+    const c = kernel.cpus[1];
+    expect(platform.hvCpu(1).ceded).toBe(true);
+    expect(c.softEnabled).toBe(true);
+    const cedes = c.stats.hcalls.get(0xe0) ?? 0; // H_CEDE
+    expect(cedes).toBeGreaterThan(0);
+    expect(kernel.console.contains("H_CEDE returned with interrupts disabled")).toBe(false);
+    // a timer wake-up from Shared Cede pays the hypervisor's way back (cedeWakeNs)
+    const fast = timerWakes({ disableStates: ["snooze", "stop0lite"] });
+    const slow = timerWakes({ disableStates: ["snooze", "stop0lite"] }, {}, 3, {
+      costs: { cedeWakeNs: 30_000 },
+    });
+    expect(slow.late.map((l, i) => l - fast.late[i])).toEqual([10_000, 10_000, 10_000]);
+  });
+
+  it("stop0lite stops the thread with MSR[EE] clear and interrupts soft-disabled", () => {
+    const { sim, kernel } = bootSmallGuest({ config: { disableStates: STOP0LITE_ONLY } });
+    sim.runFor(1_000_000);
+    const c = kernel.cpus[1];
+    expect(c.thread.stopped).toBe(true);
+    expect(c.thread.msr & 0x8000n).toBe(0n);
+    expect(c.softEnabled).toBe(false);
+    expect(c.polling).toBe(false);
+  });
+});
