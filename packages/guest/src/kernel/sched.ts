@@ -39,7 +39,7 @@ export function* taskMain(kernel: GuestKernel, cpu: GuestCpu, task: Task): KCode
     const op = r.value;
     if (op.k === "compute") {
       // the common ops inline (no generator per op): user work, or a system call's kernel time,
-      // then the return-to-user reschedule check of taskOp
+      // then the return-to-user reschedule check
       yield { k: "work", ns: op.ns };
       if (cpu.needResched && task.state === "running") yield* schedule(cpu);
     } else if (op.k === "syscall") {
@@ -84,15 +84,12 @@ function taskIsRunning(task: Task): boolean {
   return task.state === "running";
 }
 
-export function* taskOp(kernel: GuestKernel, cpu: GuestCpu, task: Task, op: TaskOp): KCode {
+/** The task operations taskMain does not run inline: pipes, fork, cross-CPU calls. */
+type BlockingTaskOp = Exclude<TaskOp, { k: "compute" | "syscall" | "sleep" | "sleepUntil" }>;
+
+export function* taskOp(kernel: GuestKernel, cpu: GuestCpu, task: Task, op: BlockingTaskOp): KCode {
   const c = kernel.costs;
   switch (op.k) {
-    case "compute":
-      yield { k: "work", ns: op.ns };
-      break;
-    case "syscall":
-      yield { k: "delay", ns: op.ns };
-      break;
     case "read": {
       yield { k: "delay", ns: c.pipeSyscallNs };
       // the pipe is shared with tasks on other CPUs: read it once the path's time has passed

@@ -1,0 +1,214 @@
+// How the guest kernel's code runs (runner.ts): kernel paths as timed steps (their costs summed
+// and spent once, before the next thing another CPU or layer can see) must give the outcomes of
+// the same kernel spending each cost as its own wait (`timedSteps: false`), to the nanosecond
+// with exact costs; user work, polls, context switches and interrupts taken inside a path run the
+// same either way.
+import { describe, expect, it } from "vitest";
+import { bootSmallGuest } from "../test-helpers/small-guest.js";
+import type { GuestCosts } from "./costs.js";
+import type { GuestKernel, GuestKernelConfig } from "./kernel.js";
+import { Pipe, type TaskOp, type TaskProgram } from "./task.js";
+
+function program(ops: readonly TaskOp[]): TaskProgram {
+  return (function* (): TaskProgram {
+    for (const op of ops) yield op;
+  })();
+}
+
+/** Runs `scenario` on a small guest in both modes and returns what it observed in each. */
+function bothModes<T>(
+  config: GuestKernelConfig,
+  scenario: (kernel: GuestKernel) => () => T,
+  runNs: number,
+  costs: Partial<GuestCosts> = {},
+): { steps: T; ops: T; events: { steps: number; ops: number } } {
+  const run = (timedSteps: boolean) => {
+    let read: (() => T) | undefined;
+    const { sim } = bootSmallGuest({
+      config: { ...config, timedSteps },
+      costs,
+      beforeStart: ({ kernel }) => {
+        read = scenario(kernel);
+      },
+    });
+    const e0 = sim.dispatched;
+    sim.runFor(runNs);
+    if (read === undefined) throw new Error("no scenario");
+    return { value: read(), events: sim.dispatched - e0 };
+  };
+  const s = run(true);
+  const o = run(false);
+  return { steps: s.value, ops: o.value, events: { steps: s.events, ops: o.events } };
+}
+
+/** A task on cpu 1 sleeping until whole milliseconds: how late each wake-up is, on the guest clock. */
+const timerSleeper = (n: number) => (kernel: GuestKernel) => {
+  const late: number[] = [];
+  kernel.spawn(
+    "sleeper",
+    1,
+    (function* (): TaskProgram {
+      const cpu = kernel.cpus[1];
+      for (let i = 0; i < n; i++) {
+        const due = Math.ceil(cpu.ktime() / 1e6) * 1e6 + 1e6;
+        yield { k: "sleepUntil", guestNs: due };
+        late.push(cpu.ktime() - due);
+      }
+    })(),
+  );
+  return () => late;
+};
+
+describe("timed steps against one wait per cost (exact costs)", () => {
+  for (const state of ["snooze", "stop0lite", "Shared Cede"]) {
+    it(`timer wake-ups from ${state}: the same latency to the nanosecond, in fewer events`, () => {
+      const disableStates = ["snooze", "stop0lite", "Shared Cede"].filter((s) => s !== state);
+      const r = bothModes({ disableStates }, timerSleeper(4), 12_000_000);
+      expect(r.steps).toHaveLength(4);
+      expect(r.steps).toEqual(r.ops);
+      // (snooze's polls are events in both modes)
+      if (state !== "snooze") expect(r.events.steps).toBeLessThan(r.events.ops);
+    });
+  }
+
+  it("a remote wake-up through a pipe (IPI, interrupt entry, ttwu, switch): the same latency", () => {
+    const r = bothModes(
+      { disableStates: ["snooze", "Shared Cede"] },
+      (kernel) => {
+        const p = new Pipe("p");
+        const lat: number[] = [];
+        kernel.spawn(
+          "w",
+          0,
+          program(
+            [0, 1, 2].flatMap(
+              () =>
+                [
+                  { k: "sleep", ns: 300_000 },
+                  { k: "write", pipe: p },
+                ] as const,
+            ),
+          ),
+        );
+        const reader = kernel.spawn("r", 1, program([0, 1, 2].map(() => ({ k: "read", pipe: p }) as const)));
+        reader.onSwitchIn = (t, now) => lat.push(now - t.wokenAt);
+        return () => ({ lat, ipis: kernel.cpus[0].stats.ipisSent, state: reader.state });
+      },
+      3_000_000,
+    );
+    expect(r.steps.state).toBe("dead");
+    expect(r.steps.ipis).toBe(r.ops.ipis);
+    // the writer's and the reader's paths overlap on one core (SMT speeds change inside a step):
+    // the same to a few ns
+    for (const [i, l] of r.steps.lat.entries()) expect(Math.abs(l - r.ops.lat[i])).toBeLessThan(25);
+  });
+
+  it("tasks' CPU time (user work, system calls, sleeps) is the same", () => {
+    const r = bothModes(
+      { disableStates: ["snooze", "Shared Cede"] },
+      (kernel) => {
+        const a = kernel.spawn(
+          "a",
+          1,
+          program([
+            { k: "compute", ns: 20_000 },
+            { k: "syscall", ns: 3_000 },
+            { k: "sleep", ns: 100_000 },
+            { k: "compute", ns: 5_000 },
+          ]),
+        );
+        const b = kernel.spawn(
+          "b",
+          1,
+          program([
+            { k: "syscall", ns: 7_000 },
+            { k: "sleep", ns: 50_000 },
+          ]),
+        );
+        return () => [a.state, a.cpuTimeNs, a.switches, b.state, b.cpuTimeNs, b.switches];
+      },
+      2_000_000,
+    );
+    expect(r.steps[0]).toBe("dead");
+    expect(r.steps[3]).toBe("dead");
+    expect([r.steps[2], r.steps[5]]).toEqual([r.ops[2], r.ops[5]]);
+    // within 3% (a step's SMT speed is the one when it is paid)
+    for (const i of [1, 4]) expect(Math.abs(Number(r.steps[i]) / Number(r.ops[i]) - 1)).toBeLessThan(0.03);
+  });
+
+  it("snooze's polling and its timeout: the same entries and residency", () => {
+    const r = bothModes(
+      { disableStates: ["stop0lite", "Shared Cede"] },
+      (kernel) => () => {
+        const c = kernel.cpus[1];
+        return {
+          entries: c.stats.idleEntries,
+          usage: c.cpuidle?.statesUsage.map((u) => [u.usage, u.timeNs]),
+        };
+      },
+      1_000_000,
+    );
+    expect(r.steps.entries).toBeGreaterThan(40);
+    expect(r.steps).toEqual(r.ops);
+  });
+
+  it("two tasks sharing a CPU by the tick: the same turns", () => {
+    const r = bothModes(
+      { disableStates: ["snooze", "Shared Cede"] },
+      (kernel) => {
+        const loop = (op: TaskOp) =>
+          (function* (): TaskProgram {
+            for (;;) yield op;
+          })();
+        const a = kernel.spawn("a", 1, loop({ k: "compute", ns: 40_000 }));
+        const b = kernel.spawn("b", 1, loop({ k: "syscall", ns: 40_000 }));
+        return () => [a.switches, b.switches, Math.round(a.cpuTimeNs), Math.round(b.cpuTimeNs)];
+      },
+      130_000_000,
+    );
+    expect(r.steps[0]).toBeGreaterThanOrEqual(2);
+    expect(r.steps[1]).toBeGreaterThanOrEqual(2);
+    expect(r.steps.slice(0, 2)).toEqual(r.ops.slice(0, 2));
+    for (const i of [2, 3]) expect(Math.abs(r.steps[i] / r.ops[i] - 1)).toBeLessThan(0.01);
+  });
+});
+
+describe("kernel code on the hardware thread", () => {
+  it("user work runs slower beside a busy SMT sibling than beside a stopped one", () => {
+    const cpuTime = (siblingBusy: boolean) => {
+      let t: import("./task.js").Task | undefined;
+      const { sim } = bootSmallGuest({
+        config: { disableStates: ["snooze", "Shared Cede"] },
+        beforeStart: ({ kernel }) => {
+          t = kernel.spawn("w", 1, program([{ k: "compute", ns: 1_000_000 }]));
+          if (siblingBusy)
+            kernel.spawn(
+              "hog",
+              0,
+              (function* (): TaskProgram {
+                for (;;) yield { k: "compute", ns: 100_000 };
+              })(),
+            );
+        },
+      });
+      sim.runFor(10_000_000);
+      expect(t?.state).toBe("dead");
+      return t?.cpuTimeNs ?? 0;
+    };
+    const alone = cpuTime(false);
+    expect(alone).toBeGreaterThanOrEqual(1_000_000);
+    expect(cpuTime(true)).toBeGreaterThan(1.1 * alone);
+  });
+
+  it("a panic stops every CPU's kernel code: the others halt", () => {
+    const { sim, kernel } = bootSmallGuest({ threads: 4, platform: { stopPolicy: "program" } });
+    sim.runFor(50_000_000);
+    expect(kernel.state).toBe("panicked");
+    const t = sim.now;
+    sim.runFor(10_000_000);
+    expect(sim.now).toBeGreaterThan(t);
+    for (const c of kernel.cpus) {
+      expect(c.halted || c.thread.stopped || c.thread.hypervisorState).toBe(true);
+    }
+  });
+});
