@@ -314,6 +314,27 @@ export const TARGETS = {
       STOPSIM_MUTATE_TESTS: "src/migration/migration.test.ts,src/spapr-machine.test.ts,src/qmp.test.ts",
     },
   },
+  // the app (apps/stopsim/src) in file groups, each with the suites written for it: the whole app
+  // suite boots full stacks, runs the worker pool and a Redis server (minutes a run)
+  "app-pure": {
+    dir: "apps/stopsim",
+    mutate: [
+      "src/seeds.ts",
+      "src/interval.ts",
+      "src/limits.ts",
+      "src/errors.ts",
+      "src/queue-url.ts",
+      "src/output.ts",
+      "src/atomic.ts",
+      "src/presets.ts",
+      "src/hazards.ts",
+    ],
+    note: "the app's pure logic (seed lists, median intervals, limits, --queue URLs, output, atomic file writes, presets, hazards), measured with its unit suites",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/seeds.test.ts,src/interval.test.ts,src/queue-url.test.ts,src/output.test.ts,src/atomic.test.ts,src/presets.test.ts,src/scenario.test.ts,src/hazards.test.ts",
+    },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],

@@ -1,6 +1,14 @@
 import { NS_PER_MS } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
-import { guestPauses, HAZARD_KINDS, hazardKinds, hazardsSince, NO_HAZARDS, pausedWithin } from "./hazards.js";
+import {
+  guestPauses,
+  HAZARD_KINDS,
+  hazardKinds,
+  hazardsSince,
+  hazardText,
+  NO_HAZARDS,
+  pausedWithin,
+} from "./hazards.js";
 import { matrixRow, runMatrixCell } from "./matrix.js";
 import { runMigrate } from "./migrate.js";
 import type { HostPreset } from "./presets.js";
@@ -39,6 +47,73 @@ describe("guest pauses", () => {
     const d = hazardsSince(after, before);
     expect(d).toEqual({ ...NO_HAZARDS, lostWakeups: 3, stalledVcpus: 1, emulatedStopStorms: 2 });
     expect(hazardKinds(d)).toEqual(["lostWakeups", "stalledVcpus", "emulatedStopStorms"]);
+  });
+});
+
+describe("hazard records", () => {
+  it("a STOP and a RESUME at the same instant pause nothing after it; a second STOP keeps the first's start", () => {
+    // biome-ignore lint/suspicious/noExplicitAny: QMP event lists are all guestPauses reads
+    const p = (events: [string, number][], now = 1000) => guestPauses([qemu(events)] as any, now);
+    expect(
+      p([
+        ["RESUME", 200],
+        ["STOP", 200],
+      ]),
+    ).toEqual([{ fromNs: 200, toNs: 200 }]);
+    expect(
+      p([
+        ["STOP", 100],
+        ["STOP", 150],
+        ["RESUME", 400],
+        ["RESUME", 500],
+      ]),
+    ).toEqual([{ fromNs: 100, toNs: 400 }]);
+    expect(p([])).toEqual([]);
+    expect(p([["STOP", 30]], 80)).toEqual([{ fromNs: 30, toNs: 80 }]);
+  });
+
+  it("a reading before another never gives negative counts", () => {
+    const before = { ...NO_HAZARDS, stalls: 4, watchdogNearMisses: 2, maxWakeupLatenessNs: 900 };
+    const after = { ...NO_HAZARDS, stalls: 1, watchdogNearMisses: 3, maxWakeupLatenessNs: 700 };
+    expect(hazardsSince(after, before)).toEqual({
+      ...NO_HAZARDS,
+      watchdogNearMisses: 1,
+      maxWakeupLatenessNs: 700,
+    });
+  });
+
+  it("one line names each kind counted, singular or plural, and the latest lateness when wake-ups were late", () => {
+    expect(hazardText(NO_HAZARDS)).toBe("");
+    expect(hazardText({ ...NO_HAZARDS, lostWakeups: 1, emulatedStopStorms: 2 })).toBe(
+      "hazards: 1 lost wake-up, 2 vCPUs in an emulated-stop storm",
+    );
+    expect(hazardText({ ...NO_HAZARDS, lateWakeups: 3, maxWakeupLatenessNs: 2_345 })).toBe(
+      "hazards: 3 late wake-ups (latest wake-up 2.3 us late)",
+    );
+    expect(hazardText({ ...NO_HAZARDS, stalls: 1, stalledVcpus: 2, maxWakeupLatenessNs: 1_234_567 })).toBe(
+      "hazards: 1 stall, 2 vCPUs stalled at the end (latest wake-up 1235 us late)",
+    );
+    expect(hazardText({ ...NO_HAZARDS, stalls: 2, maxWakeupLatenessNs: 9_999 })).toBe(
+      "hazards: 2 stalls (latest wake-up 10.0 us late)",
+    );
+    expect(hazardText({ ...NO_HAZARDS, stalls: 2, maxWakeupLatenessNs: 10_000 })).toBe(
+      "hazards: 2 stalls (latest wake-up 10 us late)",
+    );
+    expect(
+      hazardText({
+        ...NO_HAZARDS,
+        lateWakeups: 1,
+        stalledVcpus: 1,
+        watchdogNearMisses: 2,
+        emulatedStopStorms: 1,
+        maxWakeupLatenessNs: 500,
+      }),
+    ).toBe(
+      "hazards: 1 late wake-up, 1 vCPU stalled at the end, 2 watchdog near misses, 1 vCPU in an emulated-stop storm (latest wake-up 0.5 us late)",
+    );
+    expect(
+      hazardText({ ...NO_HAZARDS, watchdogNearMisses: 1, lostWakeups: 3, maxWakeupLatenessNs: 4000 }),
+    ).toBe("hazards: 3 lost wake-ups, 1 watchdog near miss");
   });
 });
 
