@@ -327,13 +327,18 @@ export const TARGETS = {
       "src/output.ts",
       "src/atomic.ts",
       "src/presets.ts",
-      "src/hazards.ts",
     ],
-    note: "the app's pure logic (seed lists, median intervals, limits, --queue URLs, output, atomic file writes, presets, hazards), measured with its unit suites",
+    note: "the app's pure logic (seed lists, median intervals, limits, --queue URLs, output, atomic file writes, presets), measured with its unit suites",
     env: {
       STOPSIM_MUTATE_TESTS:
-        "src/seeds.test.ts,src/interval.test.ts,src/queue-url.test.ts,src/output.test.ts,src/atomic.test.ts,src/presets.test.ts,src/scenario.test.ts,src/hazards.test.ts",
+        "src/seeds.test.ts,src/interval.test.ts,src/queue-url.test.ts,src/output.test.ts,src/atomic.test.ts,src/presets.test.ts,src/scenario.test.ts",
     },
+  },
+  "app-fleet": {
+    dir: "apps/stopsim",
+    mutate: ["src/fleet.ts", "src/fleet-seeds.ts", "src/fleet-probe.ts"],
+    note: "the fleet simulation (placement, plans, machine-type policies, upgrades, restarts, downtime), its seeds and spreads, measured with probe doubles (src/fleet.test.ts, fleet-draws.test.ts, fleet-spread.test.ts); the full-stack probe runs of fleet-seeds.test.ts are left out",
+    env: { STOPSIM_MUTATE_TESTS: "src/fleet.test.ts,src/fleet-draws.test.ts,src/fleet-spread.test.ts" },
   },
   report: {
     dir: "packages/report",

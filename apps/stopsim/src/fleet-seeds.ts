@@ -40,7 +40,8 @@ export async function runFleetSeeds(
   let discoveryRuns = 0;
   probe.discovering = true;
   try {
-    while (done.size < seeds.length) {
+    // seeds may repeat (the library takes any list): done when every seed has its final run
+    while (seeds.some((s) => !done.has(s))) {
       for (const seed of seeds) {
         if (done.has(seed)) continue;
         probe.askedUnknown = false;
