@@ -334,6 +334,12 @@ export const TARGETS = {
         "src/seeds.test.ts,src/interval.test.ts,src/queue-url.test.ts,src/output.test.ts,src/atomic.test.ts,src/presets.test.ts,src/scenario.test.ts",
     },
   },
+  "app-schemas": {
+    dir: "apps/stopsim",
+    mutate: ["src/schemas.ts"],
+    note: "the --json schemas (zod), measured with src/schemas-shape.test.ts against one recorded output of each command (fixtures/json, made by fixtures/make-json.sh); schemas.test.ts runs the commands (full stacks) and is left out",
+    env: { STOPSIM_MUTATE_TESTS: "src/schemas-shape.test.ts" },
+  },
   "app-fleet": {
     dir: "apps/stopsim",
     mutate: ["src/fleet.ts", "src/fleet-seeds.ts", "src/fleet-probe.ts"],
