@@ -326,12 +326,11 @@ export const TARGETS = {
       "src/queue-url.ts",
       "src/output.ts",
       "src/atomic.ts",
-      "src/presets.ts",
     ],
-    note: "the app's pure logic (seed lists, median intervals, limits, --queue URLs, output, atomic file writes, presets), measured with its unit suites",
+    note: "the app's pure logic (seed lists, median intervals, limits, --queue URLs, output, atomic file writes), measured with its unit suites",
     env: {
       STOPSIM_MUTATE_TESTS:
-        "src/seeds.test.ts,src/interval.test.ts,src/queue-url.test.ts,src/output.test.ts,src/atomic.test.ts,src/presets.test.ts,src/scenario.test.ts",
+        "src/seeds.test.ts,src/interval.test.ts,src/queue-url.test.ts,src/output.test.ts,src/atomic.test.ts,src/limits.test.ts",
     },
   },
   "app-schemas": {

@@ -222,6 +222,49 @@ describe("atomic writes", () => {
   });
 });
 
+describe("the file-system seam", () => {
+  it("restoring the real calls after a fault injection writes again", () => {
+    const dir = tmp();
+    const out = join(dir, "r.json");
+    const back = setAtomicFsForTest({
+      writeSync: () => {
+        throw fault("ENOSPC");
+      },
+    });
+    expect(() => writeFileAtomic(out, "x")).toThrow(/ENOSPC/);
+    back();
+    writeFileAtomic(out, "x");
+    expect(readFileSync(out, "utf8")).toBe("x");
+  });
+
+  it("a thrown undefined is still one line naming the file", () => {
+    inject({
+      openSync: () => {
+        throw undefined;
+      },
+    });
+    const out = join(tmp(), "u.json");
+    expect(message(() => writeFileAtomic(out, "x"))).toMatch(
+      /^cannot write '.*u\.json' \(undefined while creating/,
+    );
+  });
+
+  it("leaves no file descriptor open, after a success or a failure", () => {
+    const open = () => readdirSync("/proc/self/fd").length;
+    const dir = tmp();
+    const before = open();
+    for (let i = 0; i < 20; i++) writeFileAtomic(join(dir, `f${i}`), "data");
+    for (let i = 0; i < 20; i++) checkWritable(join(dir, `g${i}`), "--out");
+    inject({
+      renameSync: () => {
+        throw fault("EXDEV");
+      },
+    });
+    for (let i = 0; i < 20; i++) expect(() => writeFileAtomic(join(dir, "h"), "data")).toThrow(/EXDEV/);
+    expect(open()).toBe(before);
+  });
+});
+
 describe("checking an output before the work", () => {
   it("accepts a new or existing file in a writable directory and leaves nothing behind", () => {
     const dir = tmp();

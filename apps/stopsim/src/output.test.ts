@@ -1,7 +1,7 @@
 // The two output forms of every command: --json is the value as pretty JSON on stdout, one
 // document ending in a newline; tables carry a header row and every cell as text.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { printJson, table } from "./output.js";
+import { heading, printJson, table } from "./output.js";
 
 describe("command output", () => {
   afterEach(() => {
@@ -42,5 +42,10 @@ describe("command output", () => {
       ["dd2.3", "4"],
       ["dd2.2-old", "16"],
     ]);
+  });
+
+  it("a heading keeps its text", () => {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: colour codes of a TTY
+    expect(heading("cases by seed").replace(/\u001b\[[0-9;]*m/g, "")).toBe("cases by seed");
   });
 });

@@ -104,4 +104,18 @@ describe("seed lists", () => {
     );
     expect(formatSeeds([10, 11, 12])).toBe("10..12");
   });
+
+  it("one seed is a count of one; exponent and hex forms are not seeds", () => {
+    expect(parseSeeds("1")).toEqual([1]);
+    expect(parseSeeds("1", "--seeds", 40)).toEqual([40]);
+    for (const bad of ["1e3", "0x10", "2..1e1", "3,0x4"])
+      expect(() => parseSeeds(bad), bad).toThrow(/is not a seed/);
+  });
+
+  it("a --seed the user did not type does not move the start of --seeds", () => {
+    expect(resolveSeeds({ seeds: "2" }, 4, false)).toEqual([1, 2]);
+    expect(resolveSeeds({ seeds: "2" }, 4, true)).toEqual([1, 2]);
+    expect(resolveSeeds({ seed: "5", seeds: "2" }, 4, false)).toEqual([1, 2]);
+    expect(() => resolveSeeds({ seeds: "two" }, 4, false)).toThrow(/^--seeds: 'two' is not a seed/);
+  });
 });
