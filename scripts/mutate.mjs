@@ -333,6 +333,12 @@ export const TARGETS = {
         "src/seeds.test.ts,src/interval.test.ts,src/queue-url.test.ts,src/output.test.ts,src/atomic.test.ts,src/limits.test.ts",
     },
   },
+  "app-scenario": {
+    dir: "apps/stopsim",
+    mutate: ["src/scenario.ts", "src/presets.ts"],
+    note: "scenario files (fields, defaults, limits, names, reading) and the host and design presets, measured with src/scenario.test.ts, scenario-files.test.ts and presets.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/scenario.test.ts,src/scenario-files.test.ts,src/presets.test.ts" },
+  },
   "app-schemas": {
     dir: "apps/stopsim",
     mutate: ["src/schemas.ts"],
