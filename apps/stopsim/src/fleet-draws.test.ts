@@ -68,4 +68,30 @@ describe("fleet probe draws", () => {
     expect(spreadText({ median: 3, min: 3, max: 3 })).toBe("3");
     expect(spreadText({ median: 1200, min: 1000, max: 1500 })).toBe("1,200 [1,000-1,500]");
   });
+
+  it("draws by murmur3's fmix32 (smhasher MurmurHash3.cpp), so recorded fleets replay draw for draw", () => {
+    // the reference finaliser in 64-bit BigInt arithmetic, masked to 32 bits after each step
+    const M = 0xffffffffn;
+    const fmix = (h: bigint) => {
+      let x = h & M;
+      x ^= x >> 16n;
+      x = (x * 0x85ebca6bn) & M;
+      x ^= x >> 13n;
+      x = (x * 0xc2b2ae35n) & M;
+      x ^= x >> 16n;
+      return x;
+    };
+    const reference = (seed: number, n: number, k: number) => {
+      const u = fmix(BigInt(seed >>> 0) ^ fmix((BigInt(n + 1) * 0x9e3779b9n) & M));
+      return Number((u * BigInt(k)) >> 32n);
+    };
+    for (const [seed, k] of [
+      [0, 2],
+      [1, 4],
+      [0xdeadbeef, 7],
+      [0xffffffff, 1000],
+      [123456789, 3],
+    ])
+      for (let n = 0; n < 40; n++) expect(vmDraw(seed, n, k), `${seed} ${n} ${k}`).toBe(reference(seed, n, k));
+  });
 });
