@@ -339,6 +339,12 @@ export const TARGETS = {
     note: "scenario files (fields, defaults, limits, names, reading) and the host and design presets, measured with src/scenario.test.ts, scenario-files.test.ts and presets.test.ts",
     env: { STOPSIM_MUTATE_TESTS: "src/scenario.test.ts,src/scenario-files.test.ts,src/presets.test.ts" },
   },
+  "app-jobs": {
+    dir: "apps/stopsim",
+    mutate: ["src/jobs.ts"],
+    note: "the pool's jobs (each kind's runner, loaded on first use), measured with src/jobs.test.ts (one small full-stack run of each kind)",
+    env: { STOPSIM_MUTATE_TESTS: "src/jobs.test.ts" },
+  },
   "app-schemas": {
     dir: "apps/stopsim",
     mutate: ["src/schemas.ts"],

@@ -3,8 +3,19 @@
 import { execFileSync } from "node:child_process";
 import { NS_PER_MS } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
-import { loadJobRunner, runJob, type SweepJob } from "./jobs.js";
+import { BENCH_CASES, benchRateCase, benchWakeupCase } from "./bench.js";
+import {
+  type CellJob,
+  loadJobRunner,
+  type ProbeJob,
+  type RateJob,
+  runJob,
+  type SweepJob,
+  type WakeupJob,
+} from "./jobs.js";
+import { runMatrixCell } from "./matrix.js";
 import { builtModule, workerExecArgv } from "./pool.js";
+import { runProbeCase } from "./probe.js";
 import { runSweepTask } from "./sweep.js";
 
 const JOB: SweepJob = {
@@ -57,5 +68,36 @@ describe("pool jobs", () => {
     expect(workerExecArgv(2, 2)).toEqual(["--single-threaded-gc"]);
     expect(workerExecArgv(4, 2)).toEqual(["--single-threaded-gc"]);
     expect(workerExecArgv(1, 2)).toEqual([]);
+  });
+
+  it("each kind of job gives what its function gives in this process, from plain data", async () => {
+    const ms = NS_PER_MS;
+    const cell: CellJob = {
+      kind: "cell",
+      cell: { design: "spapr-cap", from: "dd2.3", to: "dd2.2" },
+      seed: 2,
+      durationNs: ms,
+      guest: {},
+    };
+    expect(await runJob(cell)).toEqual(runMatrixCell(cell.cell, { seed: 2, durationNs: ms, guest: {} }));
+    const wakeup: WakeupJob = { kind: "wakeup", caseIndex: 1, seed: 3, samples: 2 };
+    expect(await runJob(wakeup)).toEqual(benchWakeupCase(BENCH_CASES[1], 3, 2));
+    const rate: RateJob = { kind: "rate", what: "ctxsw", caseIndex: 0, seed: 4, windowNs: ms };
+    expect(await runJob(rate)).toEqual(benchRateCase("ctxsw", BENCH_CASES[0], 4, ms));
+    const probe: ProbeJob = {
+      kind: "probe",
+      probe: { kind: "boot", design: "host-probed", hostKind: "dd2.2-old" },
+      options: { seed: 5, phaseNs: ms },
+    };
+    expect(await runJob(probe)).toEqual(runProbeCase(probe.probe, probe.options));
+  });
+
+  it("refuses a benchmark case that does not exist, saying how many there are", async () => {
+    await expect(
+      runJob({ kind: "wakeup", caseIndex: BENCH_CASES.length, seed: 1, samples: 2 }),
+    ).rejects.toThrow(`no benchmark case ${BENCH_CASES.length} (there are ${BENCH_CASES.length})`);
+    await expect(
+      runJob({ kind: "rate", what: "ebizzy", caseIndex: -1, seed: 1, windowNs: NS_PER_MS }),
+    ).rejects.toThrow(/no benchmark case -1/);
   });
 });
