@@ -92,6 +92,7 @@ describe("fleet probe draws", () => {
       [0xffffffff, 1000],
       [123456789, 3],
     ])
-      for (let n = 0; n < 40; n++) expect(vmDraw(seed, n, k), `${seed} ${n} ${k}`).toBe(reference(seed, n, k));
+      for (let n = 0; n < 40; n++)
+        expect(vmDraw(seed, n, k), `${seed} ${n} ${k}`).toBe(reference(seed, n, k));
   });
 });
