@@ -354,6 +354,12 @@ export const TARGETS = {
     note: "the pool's jobs (each kind's runner, loaded on first use), measured with src/jobs.test.ts (one small full-stack run of each kind)",
     env: { STOPSIM_MUTATE_TESTS: "src/jobs.test.ts" },
   },
+  "app-matrix": {
+    dir: "apps/stopsim",
+    mutate: ["src/matrix.ts"],
+    note: "the matrix's cells, jobs, rows and one cell through the layers, measured with src/matrix-cells.test.ts (a few 1 ms runs); matrix.test.ts (the whole matrix, the CLI) is left out",
+    env: { STOPSIM_MUTATE_TESTS: "src/matrix-cells.test.ts" },
+  },
   "app-schemas": {
     dir: "apps/stopsim",
     mutate: ["src/schemas.ts"],
