@@ -360,6 +360,12 @@ export const TARGETS = {
     note: "the matrix's cells, jobs, rows and one cell through the layers, measured with src/matrix-cells.test.ts (a few 1 ms runs); matrix.test.ts (the whole matrix, the CLI) is left out",
     env: { STOPSIM_MUTATE_TESTS: "src/matrix-cells.test.ts" },
   },
+  "app-probe": {
+    dir: "apps/stopsim",
+    mutate: ["src/probe.ts"],
+    note: "the fleet's full-stack probe (cases per probe seed, memo, refusals, discovery and fill, domain capabilities, summary), measured with src/probe-cases.test.ts (1 ms runs)",
+    env: { STOPSIM_MUTATE_TESTS: "src/probe-cases.test.ts" },
+  },
   "app-schemas": {
     dir: "apps/stopsim",
     mutate: ["src/schemas.ts"],

@@ -1,0 +1,138 @@
+// The fleet's full-stack probe (probe.ts) on a few 1 ms runs: each case is run once per probe seed
+// and remembered, a refused migration is counted by libvirt's phase and QEMU's own message, an
+// unknown case while discovering gives a placeholder and waits for `fill`, domain capabilities are
+// asked once per design and host kind, and the summary ranks each case's outcomes.
+import { NS_PER_MS } from "@stopsim/engine";
+import { describe, expect, it } from "vitest";
+import { FullStackProbe, PROBE_PHASE_NS, runProbeCase } from "./probe.js";
+
+const phaseNs = NS_PER_MS;
+
+describe("the full-stack probe", () => {
+  it("needs a probe seed", () => {
+    expect(() => new FullStackProbe({ seeds: [] })).toThrow(
+      "FullStackProbe: at least one probe seed is needed",
+    );
+  });
+
+  it("runs a case once per probe seed, remembers it, and summarises its outcomes", () => {
+    const probe = new FullStackProbe({ seeds: [1, 2], phaseNs });
+    expect(probe.seeds).toEqual([1, 2]);
+    const first = probe.boot("spapr-cap", "dd2.3");
+    expect(first).toEqual(
+      [1, 2].map((seed) =>
+        runProbeCase({ kind: "boot", design: "spapr-cap", hostKind: "dd2.3" }, { seed, phaseNs }),
+      ),
+    );
+    expect(first[0].detail).toBe("guest running");
+    expect(probe.runs).toBe(2);
+    expect(probe.boot("spapr-cap", "dd2.3")).toBe(first);
+    // another machine type is another case
+    probe.boot("spapr-cap", "dd2.3", "pseries-5.0");
+    expect(probe.runs).toBe(4);
+    expect(probe.summary()).toEqual([
+      {
+        case: { kind: "boot", design: "spapr-cap", hostKind: "dd2.3", machine: undefined },
+        outcomes: { [first[0].outcome]: 2 },
+        minority: [],
+      },
+      {
+        case: { kind: "boot", design: "spapr-cap", hostKind: "dd2.3", machine: "pseries-5.0" },
+        outcomes: { "not-used": 2 },
+        minority: [],
+      },
+    ]);
+  });
+
+  it("a refused migration carries libvirt's failed phase and QEMU's message without its wrapping", () => {
+    const r = runProbeCase(
+      { kind: "migrate", design: "spapr-cap", bootKind: "dd2.3", toKind: "dd2.2-old" },
+      { seed: 1, phaseNs },
+    );
+    expect(r).toMatchObject({
+      outcome: "refused",
+      downtimeNs: 0,
+      refusal: {
+        phase: "prepare",
+        error:
+          "QEMU exited: Guest use of the lite stop instruction not available with KVM on this host (the host kernel does not handle guest stop)",
+      },
+    });
+    const ok = runProbeCase(
+      { kind: "migrate", design: "spapr-cap", bootKind: "dd2.3", toKind: "dd2.2" },
+      { seed: 1, phaseNs },
+    );
+    expect(ok).not.toHaveProperty("refusal");
+    expect(ok).toMatchObject({ outcome: "emulated" });
+    expect((ok as { downtimeNs: number }).downtimeNs).toBeGreaterThan(0);
+    const probe = new FullStackProbe({ seeds: [1], phaseNs });
+    expect(probe.migrate("spapr-cap", "dd2.3", "dd2.3", "dd2.2-old")).toEqual([r]);
+  });
+
+  it("a boot QEMU refuses gives QEMU's first line", () => {
+    const r = runProbeCase(
+      { kind: "boot", design: "spapr-cap", hostKind: "dd2.2-old" },
+      { seed: 1, phaseNs },
+    );
+    expect(r.outcome).toBe("failed-start");
+    expect(r.detail).toMatch(/^qemu-system-ppc64: [^\n]+$/);
+  });
+
+  it("while discovering, an unknown case is a placeholder queued for fill, then real", async () => {
+    const probe = new FullStackProbe({ seeds: [3, 4], phaseNs });
+    probe.discovering = true;
+    expect(probe.boot("host-probed", "dd2.3")).toEqual([{ outcome: "not-used", detail: "(not probed yet)" }]);
+    expect(probe.migrate("host-probed", "dd2.3", "dd2.3", "dd2.2")).toEqual([
+      { outcome: "not-used", detail: "(not probed yet)", downtimeNs: 0, totalTimeNs: NS_PER_MS },
+    ]);
+    expect(probe.askedUnknown).toBe(true);
+    expect(probe.pendingCases).toBe(2);
+    expect(probe.runs).toBe(0);
+    expect(await probe.fill({ workers: 1 })).toBe(true);
+    expect(probe.pendingCases).toBe(0);
+    expect(probe.runs).toBe(4);
+    probe.askedUnknown = false;
+    const boot = probe.boot("host-probed", "dd2.3");
+    expect(boot).toEqual(
+      [3, 4].map((seed) =>
+        runProbeCase({ kind: "boot", design: "host-probed", hostKind: "dd2.3" }, { seed, phaseNs }),
+      ),
+    );
+    expect(probe.askedUnknown).toBe(false);
+    expect(probe.summary().map((s) => s.case.kind)).toEqual(["boot", "migrate"]);
+    // nothing pending: fill has nothing to run
+    expect(await probe.fill({ workers: 1 })).toBe(true);
+    expect(probe.runs).toBe(4);
+    // an interrupted pool keeps nothing
+    probe.boot("host-probed", "dd2.2");
+    const stop = new AbortController();
+    stop.abort();
+    expect(await probe.fill({ workers: 1, signal: stop.signal })).toBe(false);
+    expect(probe.pendingCases).toBe(1);
+  });
+
+  it("asks a host kind's domain capabilities once per design and names a machine type not offered", () => {
+    const probe = new FullStackProbe({ seeds: [1], phaseNs });
+    expect(probe.accepts("spapr-cap", "dd2.3", "pseries-5.1")).toEqual({ usable: true });
+    const old = probe.accepts("spapr-cap", "dd2.2-old", "pseries-5.1");
+    expect(old.usable).toBe(false);
+    expect(old.error).toMatch(/stop/);
+    expect(probe.accepts("spapr-cap", "dd2.2-old", "pseries-5.0")).toEqual({ usable: true });
+    expect(probe.accepts("spapr-cap", "dd2.3", "pseries-9.9")).toEqual({
+      usable: false,
+      error: "machine type pseries-9.9 is not offered",
+    });
+    expect(probe.runs).toBe(2);
+  });
+
+  it("runs each phase for 10 ms by default", () => {
+    expect(PROBE_PHASE_NS).toBe(10 * NS_PER_MS);
+    const probe = new FullStackProbe({ seeds: [2] });
+    expect(probe.boot("emulate-fallback", "dd2.2")).toEqual([
+      runProbeCase(
+        { kind: "boot", design: "emulate-fallback", hostKind: "dd2.2" },
+        { seed: 2, phaseNs: PROBE_PHASE_NS },
+      ),
+    ]);
+  });
+});
