@@ -97,8 +97,8 @@ describe("matrix cells and jobs", () => {
       durationNs: 7,
       guest: {},
     });
-    const scenario = matrixJobs({ ...opts, guest: { smp: 4 }, hosts: [lab], designs: [mine] }, [1])[0];
-    expect(scenario).toMatchObject({ guest: { smp: 4 }, hosts: [lab], designs: [mine] });
+    const scenario = matrixJobs({ ...opts, guest: { smp: "4" }, hosts: [lab], designs: [mine] }, [1])[0];
+    expect(scenario).toMatchObject({ guest: { smp: "4" }, hosts: [lab], designs: [mine] });
   });
 });
 
