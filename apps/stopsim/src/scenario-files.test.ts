@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { UsageError } from "./errors.js";
 import { loadScenario, parseScenario } from "./scenario.js";
 
@@ -23,6 +24,17 @@ const design = (fields: Record<string, unknown> = {}) => ({
   ...fields,
 });
 const json = (doc: unknown) => JSON.stringify(doc);
+
+/** The UsageError's message (vitest's toThrow(message) also passes on a thrown undefined). */
+function loadRefusal(file: string): string {
+  try {
+    loadScenario(file);
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return (e as Error).message;
+  }
+  throw new Error(`accepted: ${file}`);
+}
 
 function refusal(text: string, file = "s.json"): string {
   try {
@@ -159,7 +171,16 @@ describe("scenario fields", () => {
 
   it("says which syntax is broken by the file's extension, first line of the parser's message", () => {
     expect(refusal("{", "a.json")).toMatch(/^a\.json: not valid JSON: /);
-    expect(refusal("a: [", "a.yml")).toMatch(/^a\.yml: not valid YAML: [^\n]+$/);
+    let why = "";
+    try {
+      parseYaml("a: [");
+    } catch (e) {
+      why = (e as Error).message;
+    }
+    expect(why).toContain("\n");
+    expect(refusal("a: [", "a.yml")).toBe(`a.yml: not valid YAML: ${why.split("\n")[0]}`);
+    // a .json file is read as JSON only
+    expect(refusal("hosts: []", "a.json")).toMatch(/^a\.json: not valid JSON: /);
     expect(parseScenario("null", "n.json").hosts).toEqual([]);
   });
 
@@ -185,6 +206,12 @@ describe("scenario fields", () => {
       "s.json: nested deeper than 16 levels: a scenario needs 4 (hosts, a host, its fields)",
     );
     expect(refusal(`{"guest": {"smp": ${nest(200)}}}`)).toMatch(/nested deeper than 16 levels/);
+    // a value at the 16th level is not a 17th
+    expect(refusal(`{"guest": {"smp": ${"[".repeat(14)}1${"]".repeat(14)}}}`)).toMatch(/guest\.smp: /);
+    // nesting past what the YAML parser's stack takes is refused the same way
+    expect(refusal(`guest: ${"[".repeat(20_000)}${"]".repeat(20_000)}`, "deep.yaml")).toBe(
+      "deep.yaml: nested deeper than 16 levels: a scenario needs 4 (hosts, a host, its fields)",
+    );
   });
 });
 

@@ -111,7 +111,10 @@ export function parseScenario(text: string, file: string): Scenario {
   try {
     raw = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
   } catch (e) {
-    if (e instanceof RangeError) throw tooDeep(file); // the parser's own stack ran out
+    // the parser's own stack ran out: JSON.parse throws the RangeError, yaml (2.9) wraps it in a
+    // YAMLParseError of code RESOURCE_EXHAUSTION (yaml: src/compose/compose-node.ts composeNode)
+    if (e instanceof RangeError || (e as { code?: unknown }).code === "RESOURCE_EXHAUSTION")
+      throw tooDeep(file);
     const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
     throw new UsageError(`${file}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${why}`);
   }
