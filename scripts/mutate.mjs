@@ -375,10 +375,10 @@ export const TARGETS = {
   "app-fleet": {
     dir: "apps/stopsim",
     mutate: ["src/fleet.ts", "src/fleet-seeds.ts", "src/fleet-probe.ts"],
-    note: "the fleet simulation (placement, plans, machine-type policies, upgrades, restarts, downtime), its seeds and spreads, measured with probe doubles (src/fleet.test.ts, fleet-draws.test.ts, fleet-spread.test.ts, fleet-timeline.test.ts: back-off, watchdog, upgrade timing by hand); the full-stack probe runs of fleet-seeds.test.ts are left out",
+    note: "the fleet simulation (placement, plans, machine-type policies, upgrades, restarts, downtime), its seeds and spreads, measured with probe doubles (src/fleet.test.ts, fleet-draws.test.ts, fleet-spread.test.ts, fleet-timeline.test.ts: back-off, watchdog, upgrade timing by hand; fleet-limits.test.ts: sizes and mix); the full-stack probe runs of fleet-seeds.test.ts are left out",
     env: {
       STOPSIM_MUTATE_TESTS:
-        "src/fleet.test.ts,src/fleet-draws.test.ts,src/fleet-spread.test.ts,src/fleet-timeline.test.ts",
+        "src/fleet.test.ts,src/fleet-draws.test.ts,src/fleet-spread.test.ts,src/fleet-timeline.test.ts,src/fleet-limits.test.ts",
     },
   },
   report: {

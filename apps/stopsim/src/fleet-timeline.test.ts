@@ -158,6 +158,64 @@ describe("the rolling upgrade", () => {
   });
 });
 
+describe("machine types and evacuations", () => {
+  it("pin-old: a guest restarted once every host is upgraded gets the new machine type", () => {
+    const o: FleetOptions = {
+      ...alone,
+      durationNs: 240 * MIN,
+      mix: { old: 1 },
+      upgradeTo: { old: "new" },
+      policy: "pin-old",
+      machines: { old: "m-old", new: "m-new" },
+    };
+    // restarts at t0 + 2, 6, 14, 30, 62 (old: hosts still to upgrade until ~70), 122, 182 minutes
+    const r = runFleet(o, probe("crashed"));
+    expect(r.upgrade.finishedNs).toBeLessThan(122 * MIN);
+    expect(r.vmMachines).toEqual({ "m-new": 1 });
+    const early = runFleet({ ...o, durationNs: 100 * MIN }, probe("crashed"));
+    expect(early.vmMachines).toEqual({ "m-old": 1 });
+  });
+
+  it("the upgrade ends when the last busy host comes back, not when the queue empties", () => {
+    const three: FleetOptions = {
+      ...alone,
+      hosts: 3,
+      vms: 1,
+      durationNs: 240 * MIN,
+      mix: { old: 1 },
+      upgradeTo: { old: "new" },
+      upgradeBatch: 2,
+    };
+    const r = runFleet(three, probe("native", moved("native", NS_PER_S)));
+    expect(r.hostsUpgraded).toBe(3);
+    // two hosts side by side, then the third: two rounds of 30 minutes
+    expect(r.upgrade.durationNs).toBeGreaterThanOrEqual(60 * MIN);
+    expect(r.upgrade.durationNs).toBeLessThan(61 * MIN);
+  });
+
+  it("evacuation puts about a tenth of the hosts into maintenance per run, each VM on them migrated", () => {
+    const evacuation: FleetOptions = {
+      ...alone,
+      hosts: 1000,
+      vms: 1000,
+      durationNs: 24 * 60 * MIN,
+      plan: "evacuation",
+      mix: { a: 1 },
+    };
+    let total = 0;
+    for (const seed of [1, 2, 3, 4]) {
+      const r = runFleet({ ...evacuation, seed }, probe("native", moved("native")));
+      const moves = r.migrations.native;
+      total += moves;
+      expect(r.hostsUpgraded).toBe(0);
+      expect(r.vmFinal.running).toBe(1000);
+    }
+    // 100 evacuations a run (Poisson), about one VM each: 400 over four seeds, +-6 sigma
+    expect(total).toBeGreaterThan(400 - 6 * Math.sqrt(400));
+    expect(total).toBeLessThan(400 + 6 * Math.sqrt(400));
+  });
+});
+
 describe("a run in steps", () => {
   it("reports progress after each of 100 steps and samples the counts there", () => {
     const seen: number[] = [];
