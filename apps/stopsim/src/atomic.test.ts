@@ -23,7 +23,7 @@ import {
   setAtomicFsForTest,
   writeFileAtomic,
 } from "./atomic.js";
-import { UsageError } from "./errors.js";
+import { usageMessage } from "./test-helpers/usage.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "stopsim-atomic-"));
 const fault = (code: string) => Object.assign(new Error(`${code} (injected)`), { code });
@@ -38,15 +38,7 @@ afterEach(() => {
   restore = undefined;
 });
 
-function message(f: () => void): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return (e as Error).message;
-  }
-  throw new Error("no error");
-}
+const message = usageMessage;
 
 describe("atomic writes", () => {
   it("replaces the file with the whole data, text or bytes, readable by others, nothing else left", () => {

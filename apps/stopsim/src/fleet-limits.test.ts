@@ -3,20 +3,12 @@
 // refused in one line naming the option as the command calls it, and the fix.
 import { NS_PER_S } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
-import { UsageError } from "./errors.js";
 import { type FleetOptions, validateFleetOptions, validateFleetSize } from "./fleet.js";
+import { usageMessage } from "./test-helpers/usage.js";
 
 const DAY = 86_400 * NS_PER_S;
 
-function refusal(f: () => void): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return (e as Error).message;
-  }
-  throw new Error("accepted");
-}
+const refusal = usageMessage;
 const size =
   (hosts: number, vms: number, durationNs = DAY) =>
   () =>
@@ -87,7 +79,10 @@ describe("fleet host mix", () => {
   it("needs at least one kind, no negative share and a positive total", () => {
     validateFleetOptions({ ...base, mix: { a: 1 } });
     validateFleetOptions({ ...base, mix: { a: 0, b: 0.1 } });
-    for (const mix of [{}, { a: -1, b: 2 }, { a: 0 }, { a: 0, b: 0 }, { a: Number.NaN }])
+    for (const mix of [{}, { a: -1, b: 2 }, { a: 0 }, { a: 0, b: 0 }, { a: Number.NaN }] as Record<
+      string,
+      number
+    >[])
       expect(
         refusal(() => validateFleetOptions({ ...base, mix })),
         JSON.stringify(mix),

@@ -1,18 +1,10 @@
 // `--queue redis://HOST:PORT`: the address is checked when the command line is read, and anything
 // but a host and a port is refused in one line that shows the form to write.
 import { describe, expect, it } from "vitest";
-import { UsageError } from "./errors.js";
 import { parseQueueOption, parseQueueUrl } from "./queue-url.js";
+import { usageMessage } from "./test-helpers/usage.js";
 
-function refusal(text: string, option?: string): string {
-  try {
-    parseQueueUrl(text, option);
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return (e as Error).message;
-  }
-  throw new Error(`'${text}' was accepted`);
-}
+const refusal = (text: string, option?: string) => usageMessage(() => parseQueueUrl(text, option));
 
 describe("--queue URLs", () => {
   it("reads host and port, Redis's 6379 when no port is given, and IPv6 hosts without brackets", () => {

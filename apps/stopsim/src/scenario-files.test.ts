@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { UsageError } from "./errors.js";
 import { loadScenario, parseScenario } from "./scenario.js";
+import { usageMessage } from "./test-helpers/usage.js";
 
 const host = (fields: Record<string, unknown> = {}) => ({
   name: "lab",
@@ -25,26 +25,8 @@ const design = (fields: Record<string, unknown> = {}) => ({
 });
 const json = (doc: unknown) => JSON.stringify(doc);
 
-/** The UsageError's message (vitest's toThrow(message) also passes on a thrown undefined). */
-function loadRefusal(file: string): string {
-  try {
-    loadScenario(file);
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return (e as Error).message;
-  }
-  throw new Error(`accepted: ${file}`);
-}
-
-function refusal(text: string, file = "s.json"): string {
-  try {
-    parseScenario(text, file);
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return (e as Error).message;
-  }
-  throw new Error(`accepted: ${text}`);
-}
+const loadRefusal = (file: string) => usageMessage(() => loadScenario(file));
+const refusal = (text: string, file = "s.json") => usageMessage(() => parseScenario(text, file));
 
 describe("scenario fields", () => {
   it("fills each default and keeps what is given", () => {
