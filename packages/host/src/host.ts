@@ -403,7 +403,12 @@ export function bootHost(options: BootHostOptions): Host {
   log.info(`smp: Brought up 1 node, ${cpus.length} CPUs`);
   // linux: sysdev/xive/native.c xive_native_init + xive_setup_cpu: POWER9 interrupts go through XIVE
   const xive = new HostXive(threads);
-  xive.onRaise = (cpu) => cpus[cpu]?.hostIrqRaised();
+  // a named function, not a function literal assigned to the property: V8 allocates a function
+  // literal assigned straight to a property in the old generation (a heuristic for methods), and
+  // this one's closure holds the whole host, which every minor collection would then keep alive
+  // and promote until the next full one (one host per run of a sweep)
+  const onRaise = (cpu: number) => cpus[cpu]?.hostIrqRaised();
+  xive.onRaise = onRaise;
   for (const c of cpus) c.hostIrqs = xive;
   log.info(
     `XIVE: Interrupt handling initialized with native backend (${cpus.length} CPUs, priority ${HOST_XIVE_PRIORITY})`,

@@ -549,11 +549,7 @@ export class GuestCpu implements ThreadSoftware {
       pprHi: -1,
       pprLo: 0,
     });
-    function* body(): KCode {
-      yield* code;
-      yield { k: "iret" };
-    }
-    this.cur = new Ctx(body(), "irq", this.current);
+    this.cur = new Ctx(softFrameBody(code), "irq", this.current);
   }
 
   // ===========================================================================================
@@ -572,6 +568,17 @@ export class GuestCpu implements ThreadSoftware {
 
   /** The program check vector, for callers that inject it. */
   static readonly PROGRAM_VECTOR = BOOK3S_INTERRUPT_PROGRAM;
+}
+
+/**
+ * The code of a soft frame (injected work), then its return. Declared once, not inside
+ * `pushSoftFrame`: a nested `function*` is a new function per call with its own initial map in the
+ * old generation, which keeps the CPU (and the whole simulation) alive through every minor
+ * collection until the next full one (see workloads.ts).
+ */
+function* softFrameBody(code: KCode): KCode {
+  yield* code;
+  yield { k: "iret" };
 }
 
 export const SRR0_SPR = SPRN_SRR0;

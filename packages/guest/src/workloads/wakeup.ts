@@ -9,6 +9,7 @@
 // numbers include everything that platform does between those two points.
 
 import { LatencyHistogram, type LatencySummary } from "@stopsim/engine";
+import type { GuestCpu } from "../kernel/cpu.js";
 import type { GuestKernel } from "../kernel/kernel.js";
 import { Pipe, type TaskProgram } from "../kernel/task.js";
 import { WorkloadError } from "./workloads.js";
@@ -63,55 +64,29 @@ export function measureWakeupLatency(kernel: GuestKernel, opts: WakeupLatencyOpt
       for (const s of dev.drv.states) dev.setDisabled(s.name, s.name !== opts.onlyState);
     }
   }
-  const hist = new LatencyHistogram(`wakeup-${opts.method}`);
-  const values: number[] = [];
-  let done = false;
+  const m: WakeupMeasure = {
+    target,
+    samples,
+    idleNs,
+    hist: new LatencyHistogram(`wakeup-${opts.method}`),
+    values: [],
+    done: false,
+    t0: 0,
+  };
   if (opts.method === "timer") {
-    function* sleeper(): TaskProgram {
-      for (let i = 0; i < samples; i++) {
-        const t = target.ktime() + idleNs;
-        yield { k: "sleepUntil", guestNs: t };
-        const lat = target.ktime() - t;
-        values.push(lat);
-        hist.record(Math.max(0, lat));
-      }
-      done = true;
-    }
-    kernel.spawn("wakeup-timer", opts.target, sleeper());
+    kernel.spawn("wakeup-timer", opts.target, timerSleeper(m));
   } else {
     const pipe = new Pipe("wakeup");
-    let t0 = 0;
-    const src = kernel.cpus[sourceIdx];
-    function* wakee(): TaskProgram {
-      for (let i = 0; i < samples; i++) {
-        yield { k: "read", pipe };
-        const lat = target.ktime() - t0;
-        values.push(lat);
-        hist.record(Math.max(0, lat));
-      }
-      done = true;
-    }
-    function* waker(): TaskProgram {
-      for (let i = 0; i < samples; i++) {
-        yield { k: "sleep", ns: idleNs };
-        t0 = src.ktime();
-        yield {
-          k: "callFunction",
-          cpu: opts.target,
-          fn: () => {
-            pipe.tokens++;
-            const w = pipe.waiters.shift();
-            if (w !== undefined) kernel.wakeLocal(w);
-          },
-        };
-      }
-    }
-    kernel.spawn("wakeup-ipi-wakee", opts.target, wakee());
-    kernel.spawn("wakeup-ipi-waker", sourceIdx, waker());
+    kernel.spawn("wakeup-ipi-wakee", opts.target, ipiWakee(m, pipe));
+    kernel.spawn(
+      "wakeup-ipi-waker",
+      sourceIdx,
+      ipiWaker(m, kernel, pipe, kernel.cpus[sourceIdx], opts.target),
+    );
   }
   const sim = kernel.sim;
   const deadline = sim.now + (opts.timeoutNs ?? samples * idleNs * 20 + 1e9);
-  while (!done && sim.now < deadline && (kernel.state as string) !== "panicked") {
+  while (!m.done && sim.now < deadline && (kernel.state as string) !== "panicked") {
     if (!sim.step()) break;
   }
   if (opts.onlyState !== undefined) {
@@ -120,10 +95,75 @@ export function measureWakeupLatency(kernel: GuestKernel, opts: WakeupLatencyOpt
       if (dev !== null && dev !== undefined) for (const s of dev.drv.states) dev.setDisabled(s.name, false);
     }
   }
-  if (!done) {
+  if (!m.done) {
     throw new WorkloadError(
-      `wakeup measurement did not finish: ${values.length}/${samples} samples by ${sim.now} ns (guest ${kernel.state}; cpu${opts.target} ${target.activity})`,
+      `wakeup measurement did not finish: ${m.values.length}/${samples} samples by ${sim.now} ns (guest ${kernel.state}; cpu${opts.target} ${target.activity})`,
     );
   }
-  return { ...hist.summary(), method: opts.method, state: opts.onlyState ?? "(governor)", samplesNs: values };
+  return {
+    ...m.hist.summary(),
+    method: opts.method,
+    state: opts.onlyState ?? "(governor)",
+    samplesNs: m.values,
+  };
+}
+
+/**
+ * A measurement's state, shared by its tasks' programs. The programs are generator functions
+ * declared once, not inside measureWakeupLatency: a nested `function*` is a new function per call
+ * with its own initial map in V8's old generation, which keeps the kernel alive through every
+ * minor collection until the next full one (see workloads.ts).
+ */
+interface WakeupMeasure {
+  readonly target: GuestCpu;
+  readonly samples: number;
+  readonly idleNs: number;
+  readonly hist: LatencyHistogram;
+  readonly values: number[];
+  done: boolean;
+  /** When the waker read the clock before its IPI. */
+  t0: number;
+}
+
+function* timerSleeper(m: WakeupMeasure): TaskProgram {
+  for (let i = 0; i < m.samples; i++) {
+    const t = m.target.ktime() + m.idleNs;
+    yield { k: "sleepUntil", guestNs: t };
+    const lat = m.target.ktime() - t;
+    m.values.push(lat);
+    m.hist.record(Math.max(0, lat));
+  }
+  m.done = true;
+}
+
+function* ipiWakee(m: WakeupMeasure, pipe: Pipe): TaskProgram {
+  for (let i = 0; i < m.samples; i++) {
+    yield { k: "read", pipe };
+    const lat = m.target.ktime() - m.t0;
+    m.values.push(lat);
+    m.hist.record(Math.max(0, lat));
+  }
+  m.done = true;
+}
+
+function* ipiWaker(
+  m: WakeupMeasure,
+  kernel: GuestKernel,
+  pipe: Pipe,
+  src: GuestCpu,
+  target: number,
+): TaskProgram {
+  for (let i = 0; i < m.samples; i++) {
+    yield { k: "sleep", ns: m.idleNs };
+    m.t0 = src.ktime();
+    yield {
+      k: "callFunction",
+      cpu: target,
+      fn: () => {
+        pipe.tokens++;
+        const w = pipe.waiters.shift();
+        if (w !== undefined) kernel.wakeLocal(w);
+      },
+    };
+  }
 }
