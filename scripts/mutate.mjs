@@ -127,10 +127,12 @@ export const TARGETS = {
   "guest-kernel-irq": {
     dir: "packages/guest",
     mutate: ["src/kernel/irq.ts", "src/kernel/traps.ts"],
-    note: "the guest kernel's interrupts (irq.ts: entry, masked_interrupt, the replay, the return, the XICS acknowledge; traps.ts: die and the oops), measured with src/kernel/irq.test.ts, src/kernel/traps.test.ts (soft-masked interrupts, replay order, exceptions in kernel mode, decision by decision) and the kernel suites",
+    note: "the guest kernel's interrupts (irq.ts: entry, masked_interrupt, the replay, the return, the XICS and XIVE acknowledge; traps.ts: die and the oops), measured with src/kernel/irq.test.ts, src/kernel/traps.test.ts (soft-masked interrupts, replay order, the prolog's and the return's SMT priority, exceptions in kernel mode, decision by decision), src/kernel/xive-spapr.test.ts (IPIs through XIVE) and src/kernel/time.test.ts (the tick's preemption on the return to user mode)",
+    // the kernel suites cover every line of irq.ts: with them each mutant took ~15 s and each
+    // mutant that hangs the kernel ~50 s (a first run reached 135 of 351 mutants in 38 minutes)
     env: {
       STOPSIM_MUTATE_TESTS:
-        "src/kernel/irq.test.ts,src/kernel/traps.test.ts,src/kernel/kernel.test.ts,src/kernel/steps.test.ts,src/kernel/xive.test.ts",
+        "src/kernel/irq.test.ts,src/kernel/traps.test.ts,src/kernel/xive-spapr.test.ts,src/kernel/time.test.ts",
     },
     inPlace: true,
   },
@@ -144,11 +146,8 @@ export const TARGETS = {
   "guest-kernel-time": {
     dir: "packages/guest",
     mutate: ["src/kernel/time.ts", "src/kernel/watchdog.ts"],
-    note: "the guest kernel's tick, hrtimers and decrementer (time.ts) and the lockup watchdog with the wake-up hazard counters (watchdog.ts), measured with src/kernel/time.test.ts, watchdog.test.ts and the kernel suites",
-    env: {
-      STOPSIM_MUTATE_TESTS:
-        "src/kernel/time.test.ts,src/kernel/watchdog.test.ts,src/kernel/kernel.test.ts,src/kernel/steps.test.ts",
-    },
+    note: "the guest kernel's tick, hrtimers and decrementer (time.ts) and the lockup watchdog with the wake-up hazard counters (watchdog.ts), measured with src/kernel/time.test.ts and src/kernel/watchdog.test.ts (57.9% with the kernel suites alone: kernel.test.ts, steps.test.ts)",
+    env: { STOPSIM_MUTATE_TESTS: "src/kernel/time.test.ts,src/kernel/watchdog.test.ts" },
     inPlace: true,
   },
   // the guest kernel's idle loop, scheduler and runner (timed steps): every boot runs them, so each

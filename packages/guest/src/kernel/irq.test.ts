@@ -17,6 +17,7 @@ import {
   PACA_IRQ_HARD_DIS,
   SYNC,
 } from "./cpu.js";
+import { TEXT } from "./image.js";
 import { hardIrqDisable, lazyIrqPending, prepIrqForIdle, prepIrqForIdleIrqsoff } from "./irq.js";
 
 /**
@@ -249,6 +250,46 @@ describe("an interrupt preserves what it interrupted", () => {
     expect(ran).toBe(true);
     expect(cpu1.stats.maskedInterrupts).toBe(0);
     expect(after).toEqual(regs.map((r) => 0x1111_0000_0000_0000n + BigInt(r)));
+  });
+});
+
+describe("the exception prolog and the return (exceptions-64s.S: PPR save, HMT_MEDIUM, RESTORE_PPR)", () => {
+  it("the handler runs at medium SMT priority; the interrupted code gets its own priority back", () => {
+    const g = guest();
+    const [, cpu1, cpu2] = g.kernel.cpus;
+    const prio: Array<[string, number]> = [];
+    run(
+      cpu1,
+      (function* () {
+        // snooze_loop's HMT_very_low, then kernel code at that priority
+        yield { k: "exec", sym: TEXT.snooze, i: 1 };
+        prio.push(["before", cpu1.thread.priority]);
+        yield* kernelCode(200_000);
+        prio.push(["after", cpu1.thread.priority]);
+        yield { k: "exec", sym: TEXT.snooze, i: 2 };
+      })(),
+    );
+    callAfter(cpu2, cpu1, 50_000, () => prio.push(["handler", cpu1.thread.priority]));
+    // (200 us of kernel code at very low SMT priority take several times longer beside busy siblings)
+    g.sim.runFor(2_000_000);
+    expect(prio).toEqual([
+      ["before", 1],
+      ["handler", 4],
+      ["after", 1],
+    ]);
+  });
+
+  it("each interrupt is counted and traced with its vector", () => {
+    const g = guest();
+    const [, cpu1, cpu2] = g.kernel.cpus;
+    g.sim.trace.enable();
+    const n = cpu1.stats.interrupts.get(0x500) ?? 0;
+    callAfter(cpu2, cpu1, 1_000, () => {});
+    g.sim.runFor(100_000);
+    expect(cpu1.stats.interrupts.get(0x500)).toBe(n + 1);
+    const track = g.kernel.traceTrack(cpu1);
+    const ev = g.sim.trace.events().filter((e) => e.track === track && e.name === "interrupt");
+    expect(ev.map((e) => [e.cat, e.args])).toEqual([["guest", { vector: "0x500" }]]);
   });
 });
 
