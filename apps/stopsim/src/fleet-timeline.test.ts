@@ -216,6 +216,30 @@ describe("machine types and evacuations", () => {
   });
 });
 
+describe("the migrations' downtime", () => {
+  it("is summed, and its median and maximum taken in numeric order", () => {
+    // each migration draws one of three downtimes whose decimal texts sort in another order
+    const downtimes = [900_000, 1_000_000, 20_000_000];
+    const p: FleetProbe = {
+      boot: () => [{ outcome: "native", detail: "" }],
+      migrate: () => downtimes.map((d) => moved("native", NS_PER_S, d)),
+    };
+    const r = runFleet(
+      { ...alone, hosts: 200, vms: 400, durationNs: 24 * 60 * MIN, plan: "evacuation", mix: { a: 1 } },
+      p,
+    );
+    const m = r.migrationDowntime;
+    expect(m.count).toBe(r.migrations.native);
+    expect(m.count).toBeGreaterThan(10);
+    expect(m.maxNs).toBe(20_000_000);
+    expect(downtimes).toContain(m.medianNs);
+    expect(m.medianNs).toBeLessThan(20_000_000);
+    expect(m.totalNs).toBeGreaterThan(m.count * 900_000);
+    expect(m.totalNs).toBeLessThan(m.count * 20_000_000);
+    expect(r.downtime.totalNs).toBe(m.totalNs);
+  });
+});
+
 describe("a run in steps", () => {
   it("reports progress after each of 100 steps and samples the counts there", () => {
     const seen: number[] = [];
