@@ -352,6 +352,8 @@ export const TARGETS = {
     mutate: ["src/jobs.ts"],
     note: "the pool's jobs (each kind's runner, loaded on first use), measured with src/jobs.test.ts (one small full-stack run of each kind)",
     env: { STOPSIM_MUTATE_TESTS: "src/jobs.test.ts" },
+    // its suite loads the built dist/jobs.js in a child process, which the sandbox leaves out
+    inPlace: true,
   },
   "app-matrix": {
     dir: "apps/stopsim",
