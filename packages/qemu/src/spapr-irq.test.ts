@@ -221,11 +221,19 @@ describe("KVMPPC_H_CAS (h_client_architecture_support)", () => {
     expect(cas(q, 0, VEC, 3)).toBe(hv.H_PARAMETER);
     expect(q.exitStatus).toBe(1);
     expect(q.stderr).toBe("qemu-system-ppc64: SLOF provided insufficient CAS buffer 3 (min: 4)");
+    // exactly the header passes that check (fdt_bufsize < sizeof(hdr)); no tree fits in the 0 bytes left
+    const bare = machine();
+    writeVector(bare, ov5Of({ 23: 0x40 }));
+    expect(cas(bare, 0, VEC, 4)).toBe(hv.H_PARAMETER);
+    expect(bare.exitStatus).toBeUndefined();
+    expect(bare.ram.read32(BUF, false)).toBe(0);
 
     const busy = machine();
     writeVector(busy, ov5Of({ 23: 0x40 }));
     // vCPU 0 runs (the boot CPU): a CAS from vCPU 1 finds another active vCPU
     expect(cas(busy, 1)).toBe(H_MULTI_THREADS_ACTIVE);
+    // qemu: include/hw/ppc/spapr.h
+    expect(H_MULTI_THREADS_ACTIVE).toBe(-9005);
     expect(busy.warnings).toContain("guest has multiple active vCPUs at CAS, which is not allowed");
     expect(busy.irq.cas).toBeNull();
     // the vector address is a real address: ppc64_phys_to_real drops the top 4 bits
@@ -267,6 +275,11 @@ describe("KVMPPC_H_CAS (h_client_architecture_support)", () => {
     expect(cas(again)).toBe(hv.H_SUCCESS);
     const exact = machine();
     writeVector(exact, ov5Of({ 23: 0x40, 24: 0x40, 26: 0x40 }));
+    // one byte less does not: the header's 4 bytes come off the buffer first
+    const short = machine();
+    writeVector(short, ov5Of({ 23: 0x40, 24: 0x40, 26: 0x40 }));
+    expect(cas(short, 0, VEC, again.dtb.length + 3)).toBe(hv.H_PARAMETER);
+    expect(short.ram.read32(BUF, false)).toBe(0);
     expect(cas(exact, 0, VEC, again.dtb.length + 4)).toBe(hv.H_SUCCESS);
   });
 
