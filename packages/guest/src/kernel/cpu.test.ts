@@ -8,6 +8,7 @@
 // soft-disabled region).
 import { Simulation } from "@stopsim/engine";
 import { MSR_LE, MSR_ME, MSR_RI, MSR_SF, POWER9_DD23, SmtCore } from "@stopsim/isa";
+import { H_CEDE } from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
 import { guestDtb } from "../test-helpers/fixtures.js";
 import { type StopPolicy, TestPlatform } from "../test-helpers/platform.js";
@@ -361,6 +362,78 @@ describe("work injected from outside the guest (injectWork)", () => {
     refused("hypervisor", () => cpu.thread.hypervisorState);
     sim.runFor(5_000_000);
     expect(ran).toEqual([]);
+  });
+});
+
+describe("injected work and kernel code in progress", () => {
+  /** A task on CPU 1 whose system call runs `ns` of kernel code; returns the call's span once done. */
+  function longSyscall(kernel: ReturnType<typeof boot>["kernel"], ns: number): () => number {
+    let span = -1;
+    function* prog(): TaskProgram {
+      // user work first (a "work" wait): the only timed wait in the task's context is the call's
+      const t0 = yield { k: "compute", ns: 1_000 };
+      const t1 = yield { k: "syscall", ns };
+      span = t1 - t0;
+    }
+    kernel.spawn("sys", 1, prog());
+    return () => span;
+  }
+  const inSyscall = (cpu: GuestCpu) => () =>
+    cpu.current?.name === "sys" && cpu.cur?.kind === "task" && cpu.wait.k === "timer";
+
+  it("cuts into a system call's kernel code (soft-enabled, waiting out its cost), which then takes longer by it", () => {
+    const { sim, kernel } = boot({ stop0lite: "never", disableStates: ["snooze"] });
+    const cpu = kernel.cpus[1];
+    const span = longSyscall(kernel, 3_000_000);
+    stepUntil(sim, inSyscall(cpu));
+    expect(cpu.softEnabled).toBe(true);
+    expect(cpu.injectWork(marker([], cpu, 1_000_000))).toBe(true);
+    sim.runFor(20_000_000);
+    expect(span()).toBeGreaterThan(3_800_000);
+    expect(span()).toBeLessThan(4_500_000);
+  });
+
+  it("is refused while injected work itself runs (it is interrupt-like), even with interrupts soft-enabled", () => {
+    const { sim, kernel } = boot({ stop0lite: "never", disableStates: ["snooze"] });
+    const cpu = kernel.cpus[1];
+    longSyscall(kernel, 3_000_000);
+    stepUntil(sim, inSyscall(cpu));
+    const ran: number[] = [];
+    expect(cpu.injectWork(marker(ran, cpu, 1_000_000))).toBe(true);
+    stepUntil(sim, () => ran.length === 1 && cpu.wait.k === "timer");
+    expect(cpu.cur?.kind).toBe("irq");
+    expect(cpu.softEnabled).toBe(true);
+    expect(cpu.injectWork(marker(ran, cpu, 1))).toBe(false);
+    sim.runFor(10_000_000);
+    expect(ran).toHaveLength(1);
+  });
+
+  it("is refused while the hypervisor holds the thread (an asynchronous exit), accepted once it gave it back", () => {
+    const { sim, kernel, platform } = boot({ stop0lite: "never", disableStates: ["snooze"] });
+    const cpu = kernel.cpus[1];
+    longSyscall(kernel, 3_000_000);
+    stepUntil(sim, inSyscall(cpu));
+    // a hypervisor doorbell: the thread exits to the hypervisor while the kernel code's cost runs
+    cpu.thread.receiveHypervisorDoorbell();
+    expect(cpu.thread.hypervisorState).toBe(true);
+    expect(cpu.wait.k).toBe("timer");
+    expect(cpu.injectWork(marker([], cpu, 1))).toBe(false);
+    sim.runFor(platform.costs.hcallNs);
+    expect(cpu.thread.hypervisorState).toBe(false);
+    expect(cpu.injectWork(marker([], cpu, 1))).toBe(true);
+  });
+});
+
+describe("H_CEDE returning with MSR[EE] clear", () => {
+  it("the idle loop warns and hard-enables interrupts itself: the tick still comes", () => {
+    const { sim, kernel, platform } = boot({ stop0lite: "never", disableStates: ["snooze"] });
+    // a hypervisor that answers H_CEDE at once and leaves MSR[EE] as the sc 1 found it (clear)
+    platform.hcallFailures.set(H_CEDE, 0);
+    const cpu = kernel.cpus[1];
+    const ticks = cpu.stats.interrupts.get(0x900) ?? 0;
+    sim.runFor(50_000_000);
+    expect(kernel.console.contains("WARNING: CPU: 1: H_CEDE returned with interrupts disabled")).toBe(true);
+    expect((cpu.stats.interrupts.get(0x900) ?? 0) - ticks).toBeGreaterThan(0);
   });
 });
 
