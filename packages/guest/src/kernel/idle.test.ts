@@ -61,6 +61,7 @@ describe("the pseries cpuidle driver's registration (pseries_processor_idle_init
       kernel.console.contains("cpuidle: pseries_idle_probe: no FW_FEATURE_SPLPAR, no cpuidle driver"),
     ).toBe(true);
     expect(kernel.console.contains("pseries_idle_driver registered")).toBe(false);
+    expect(kernel.console.lines.find((l) => l.text.includes("no FW_FEATURE_SPLPAR"))?.level).toBe("info");
     sim.runFor(2_000_000);
     expect(kernel.driver).toBeNull();
     for (const c of kernel.cpus) {
@@ -256,8 +257,133 @@ describe("do_idle and cpuidle_idle_call", () => {
     const ev = sim.trace.events().filter((e) => e.cat === "guest" && e.name.startsWith("cpu_idle"));
     expect(ev.length).toBeGreaterThan(0);
     for (const e of ev) expect(e.args).toEqual({ state: "stop0lite" });
-    expect(ev.some((e) => e.name === "cpu_idle_exit")).toBe(true);
+    // each entry, then its exit (the last entry may still be in its state)
+    const tracks = new Map<string, string[]>();
+    for (const e of ev) {
+      const key = JSON.stringify([(e as { track?: unknown }).track, (e as { tid?: unknown }).tid]);
+      tracks.set(key, [...(tracks.get(key) ?? []), e.name]);
+    }
+    expect(tracks.size).toBe(2);
+    for (const names of tracks.values()) {
+      expect(names[0]).toBe("cpu_idle");
+      for (let i = 1; i < names.length; i++) expect(names[i]).not.toBe(names[i - 1]);
+    }
+    expect(ev.map((e) => e.name)).toContain("cpu_idle_exit");
     expect(kernel.cpus[1].idleStateName).toBe("stop0lite");
+  });
+});
+
+describe("what the idle loop tells the governor and the scheduler", () => {
+  it("the governor is told how far the next timer is: teo keeps a CPU whose timer is 12 us away in snooze", () => {
+    // teo_select: the sleep length (tick_nohz_get_sleep_length) below stop0lite's 20 us target
+    // residency rules stop0lite and Shared Cede out
+    const { sim, kernel } = bootSmallGuest({
+      config: { governor: "teo" },
+      beforeStart: ({ kernel }) => {
+        kernel.spawn(
+          "p",
+          1,
+          program(Array.from({ length: 200 }, () => ({ k: "sleep", ns: 12_000 }) as const)),
+        );
+      },
+    });
+    sim.runFor(6_000_000);
+    const u = Object.fromEntries((kernel.cpus[1].cpuidle?.sysfs() ?? []).map((x) => [x.name, x.usage]));
+    // (tasks spawned before boot come before init)
+    expect(kernel.tasks[0].state).toBe("dead");
+    expect(u.snooze).toBeGreaterThan(150);
+    expect(u.stop0lite + u["Shared Cede"]).toBeLessThan(20);
+  });
+
+  it("short idle periods keep the tick running (menu's stop_tick = false below TICK_NSEC)", () => {
+    const { sim, kernel } = bootSmallGuest({
+      config: { disableStates: STOP0LITE_ONLY },
+      beforeStart: ({ kernel }) => {
+        kernel.spawn(
+          "p",
+          1,
+          program(Array.from({ length: 400 }, () => ({ k: "sleep", ns: 100_000 }) as const)),
+        );
+      },
+    });
+    const cpu = kernel.cpus[1];
+    sim.runFor(10_000_000);
+    const seen = new Set<boolean>();
+    for (let i = 0; i < 200; i++) {
+      sim.runFor(37_000);
+      if (cpu.thread.stopped) seen.add(cpu.tickRunning);
+    }
+    expect([...seen]).toEqual([true]);
+  });
+
+  it("a running task's CPU is out of idle: no idle state, the tick back on", () => {
+    const { sim, kernel } = bootSmallGuest({
+      config: { disableStates: STOP0LITE_ONLY },
+      beforeStart: ({ kernel }) => {
+        kernel.spawn(
+          "hog",
+          1,
+          (function* (): TaskProgram {
+            for (;;) yield { k: "compute", ns: 100_000 };
+          })(),
+        );
+      },
+    });
+    sim.runFor(2_000_000);
+    const cpu = kernel.cpus[1];
+    expect(cpu.activity).toBe("running hog");
+    expect(cpu.inIdle).toBe(false);
+    expect(cpu.idleStateSince).toBe(-1);
+    expect(cpu.tickRunning).toBe(true);
+    // cpu 0 is idle in stop0lite, since the time it entered it
+    expect(kernel.cpus[0].inIdle).toBe(true);
+    expect(kernel.cpus[0].idleStateSince).toBeGreaterThan(0);
+    expect(kernel.cpus[0].idleStateSince).toBeLessThanOrEqual(sim.now);
+  });
+
+  it("snooze clears the polling flag when it ends: a CPU that went on to stop0lite gets its IPI", () => {
+    const p = new Pipe("p");
+    const { sim, kernel } = bootSmallGuest({
+      config: { disableStates: SNOOZE_ONLY },
+      beforeStart: ({ kernel }) => {
+        kernel.spawn("reader", 1, program([{ k: "read", pipe: p }]));
+        kernel.spawn(
+          "writer",
+          0,
+          program([
+            { k: "sleep", ns: 3_000_000 },
+            { k: "write", pipe: p },
+          ]),
+        );
+      },
+    });
+    const cpu = kernel.cpus[1];
+    sim.runFor(1_000_000);
+    expect(cpu.polling).toBe(true);
+    // cpu 1 now idles in stop0lite only (its sysfs): its next snooze ends, it stops
+    cpu.cpuidle?.setDisabled("snooze", true);
+    cpu.cpuidle?.setDisabled("stop0lite", false);
+    sim.runFor(500_000);
+    expect(cpu.thread.stopped).toBe(true);
+    expect(cpu.polling).toBe(false);
+    sim.runFor(2_000_000);
+    expect(kernel.cpus[0].stats.ipisSent).toBeGreaterThan(0);
+    expect(kernel.tasks[0].name).toBe("reader");
+    expect(kernel.tasks[0].state).toBe("dead");
+  });
+
+  it("a dedicated LPAR's CEDE cedes the vCPU with H_CEDE too", () => {
+    const { sim, kernel, platform } = bootSmallGuest({
+      config: { stop0lite: "never", disableStates: ["snooze"] },
+      beforeStart: ({ platform }) => {
+        platform.markVpaShared = false;
+      },
+    });
+    sim.runFor(2_000_000);
+    expect(kernel.driver?.states.map((s) => s.name)).toEqual(["snooze", "CEDE"]);
+    expect(platform.hvCpu(1).ceded).toBe(true);
+    expect(kernel.cpus[1].stats.hcalls.get(0xe0) ?? 0).toBeGreaterThan(0);
+    expect(kernel.cpus[1].idleStateName).toBe("CEDE");
   });
 });
 
