@@ -170,9 +170,9 @@ export const TARGETS = {
   "guest-kernel-runner": {
     dir: "packages/guest",
     mutate: ["src/kernel/runner.ts"],
-    note: "how the guest kernel's code runs (runner.ts: the operations of kernel code on the hardware thread, timed steps against one wait per cost, context switches), measured with src/kernel/runner.test.ts and src/kernel/sched.test.ts",
+    note: "how the guest kernel's code runs (runner.ts: the operations of kernel code on the hardware thread, timed steps against one wait per cost, context switches), measured with src/kernel/runner.test.ts, src/kernel/sched.test.ts and src/kernel/steps.test.ts (stepLocal)",
     env: {
-      STOPSIM_MUTATE_TESTS: "src/kernel/runner.test.ts,src/kernel/sched.test.ts",
+      STOPSIM_MUTATE_TESTS: "src/kernel/runner.test.ts,src/kernel/sched.test.ts,src/kernel/steps.test.ts",
     },
   },
   "qemu-options": {
