@@ -344,13 +344,15 @@ export function afterExit(vcpu: KvmVcpu, vector: number, _unused: number, hdar =
   if (action.kind === "host" && vcpu.run_.exit_reason === U.KVM_EXIT_PAPR_HCALL) {
     action = doHcall(vcpu);
   }
+  const work = vcpu.exitWorkNs;
+  vcpu.exitWorkNs = 0;
   if (action.kind === "resume") {
     // the run loop goes round at once: inline when nothing else is due now (the same order as
     // an event at this time), the entry path then continuing the same step
-    if (!vcpu.enterTimerArmed && vcpu.cpu.sim.tryAdvance(0)) enterGuest(vcpu);
-    else vcpu.scheduleEnter(0);
+    if (work === 0 && !vcpu.enterTimerArmed && vcpu.cpu.sim.tryAdvance(0)) enterGuest(vcpu);
+    else vcpu.scheduleEnter(work);
   } else if (action.kind === "block") {
-    vcpu.block();
+    vcpu.block(work);
   } else {
     vcpu.exitToUserspace(vcpu.run_.exit_reason);
   }
@@ -362,8 +364,11 @@ export function handleExitHv(vcpu: KvmVcpu, vector: number, hdar: bigint, hdsisr
   run.exit_reason = U.KVM_EXIT_UNKNOWN;
   switch (vector) {
     case BOOK3S_INTERRUPT_HV_DECREMENTER: {
-      // host timer due: run the expired host timers (scheduler tick)
+      // host timer due: run the expired host timers; the scheduler tick's work
+      // (update_process_times, scheduler_tick) when the tick was among them
+      vcpu.tickRan = false;
       vcpu.cpu.runExpiredTimers();
+      if (vcpu.tickRan) vcpu.exitWorkNs += vcpu.cpu.cost(vcpu.h.costs.hostTickNs);
       return RESUME;
     }
     case BOOK3S_INTERRUPT_EXTERNAL:

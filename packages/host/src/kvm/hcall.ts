@@ -36,6 +36,15 @@ export const IMPLEMENTED_HCALLS = new Set<number>([
   U.H_RANDOM,
 ]);
 
+/** The hcalls kvmppc_pseries_do_hcall handles itself (the XICS ones have their own cost). */
+const IN_KERNEL_HCALLS: ReadonlySet<number> = new Set([
+  U.H_CEDE,
+  U.H_PROD,
+  U.H_REGISTER_VPA,
+  U.H_CONFER,
+  U.H_SET_DABR,
+]);
+
 export function doHcall(vcpu: KvmVcpu): Action {
   const req = Number(vcpu.gpr.get(3) & 0xffffffffn);
   const cpu = vcpu.cpu;
@@ -46,6 +55,7 @@ export function doHcall(vcpu: KvmVcpu): Action {
     });
   }
   if (req <= U.MAX_HCALL_OPCODE && !vcpu.vm.enabledHcalls.has(req)) return HOST;
+  if (IN_KERNEL_HCALLS.has(req)) vcpu.exitWorkNs += cpu.cost(vcpu.h.costs.hcallNs);
   let ret: number;
   switch (req) {
     case U.H_CEDE: {

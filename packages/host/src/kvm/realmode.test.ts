@@ -1,8 +1,9 @@
 import { NOP } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_HOST_COSTS, type HostCostTable } from "../costs.js";
 import { GUEST_BASE, hcall, TestGuest } from "../test-helpers/guest.js";
-import { machine, start, vcpu } from "../test-helpers/setup.js";
-import { H_CPPR, H_SET_DABR, H_SET_MODE } from "./abi.js";
+import { exactMachine, machine, start, vcpu } from "../test-helpers/setup.js";
+import { H_CPPR, H_PROD, H_SET_DABR, H_SET_MODE } from "./abi.js";
 
 /** Time from the `sc 1` of the first hcall to the guest resuming after it. */
 function hcallRoundTrip(nr: number, args: number[]): { ns: number; exits: Record<string, number> } {
@@ -82,5 +83,47 @@ describe("KVM_RUN returning to the VMM", () => {
     expect(exits).toBe(1);
     expect(cpu0.current).toBeNull();
     expect([...cpu0.usage.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+});
+
+describe("the exit handler's own work", () => {
+  /** Each time the guest came back after an exit of `name` (kvm_exit to the resume). */
+  function outside(costs: Partial<HostCostTable>, prog: number[], runNs: number, name: string): number[] {
+    const m = exactMachine("fallback", "dd2.3", 8, costs);
+    const g = new TestGuest(m.sim, prog, 10, (x) => {
+      x.halted = true;
+    });
+    const v = vcpu(m, 0, g);
+    m.sim.trace.enable();
+    start(m, v);
+    m.sim.runFor(runNs);
+    const exits = m.sim.trace.events().filter((e) => e.name === "kvm_exit" && e.args?.exit === name);
+    return exits.map((e) => {
+      const back = g.resumes.find((r) => r.time > e.time);
+      return back === undefined ? -1 : back.time - e.time;
+    });
+  }
+
+  it("an hcall kvmppc_pseries_do_hcall handles costs hcallNs on top of the exit (H_SET_DABR, H_PROD)", () => {
+    for (const nr of [H_SET_DABR, H_PROD]) {
+      const prog = [...hcall(nr, 0), NOP, NOP];
+      const [plain] = outside({}, prog, 100_000, "SYSCALL");
+      const [free] = outside({ hcallNs: 0 }, prog, 100_000, "SYSCALL");
+      expect([nr, plain - free]).toEqual([nr, DEFAULT_HOST_COSTS.hcallNs]);
+    }
+    // an hcall userspace handles is not the kernel's work: no hcallNs in its round trip
+    const prog = [...hcall(H_SET_MODE, 0), NOP, NOP];
+    const toVmm = outside({}, prog, 100_000, "SYSCALL");
+    expect(toVmm).toHaveLength(1);
+    expect(toVmm).toEqual(outside({ hcallNs: 0 }, prog, 100_000, "SYSCALL"));
+  });
+
+  it("an HDEC exit that runs the scheduler tick costs hostTickNs on top of the exit", () => {
+    // a guest spinning past its program's end: the host's tick (HZ 100) takes HDEC exits
+    const prog = [NOP];
+    const plain = outside({}, prog, 35_000_000, "HV_DECREMENTER");
+    const free = outside({ hostTickNs: 0 }, prog, 35_000_000, "HV_DECREMENTER");
+    expect(plain.length).toBeGreaterThanOrEqual(3);
+    expect(plain.map((t, i) => t - free[i])).toEqual(plain.map(() => DEFAULT_HOST_COSTS.hostTickNs));
   });
 });

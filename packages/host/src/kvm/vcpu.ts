@@ -436,8 +436,17 @@ export class KvmVcpu implements HostTask {
   /** Host scheduler tick while the vCPU thread runs (HZ). */
   /** @internal */
   tick(): void {
+    this.tickRan = true;
     if (this.cpu.current === this) this.tickTimer.start(this.cpu.sim.now + this.h.tickNs);
   }
+
+  /** @internal Set by tick(): the HDEC exit handler charges the tick's work when it ran it. */
+  tickRan = false;
+  /**
+   * @internal Work the exit handler did beyond its own handling (an in-kernel hcall, the
+   * scheduler tick), ns of this thread's time, spent before the run loop goes on.
+   */
+  exitWorkNs = 0;
 
   // linux: book3s_hv.c kvmppc_vcpu_woken
   /** @internal */
@@ -513,12 +522,12 @@ export class KvmVcpu implements HostTask {
 
   /** kvmppc_set_timer + kvmppc_vcore_blocked: the ceded vCPU sleeps, its host CPU is free. */
   /** @internal */
-  block(): void {
+  block(workNs = 0): void {
     const now = this.cpu.sim.now;
     if (nsToTb(now) >= this.decExpires) {
       // the decrementer already expired: no sleep
       this.ceded = false;
-      this.scheduleEnter(0);
+      this.scheduleEnter(workNs);
       return;
     }
     this.decTimer.start(tbToNs(Number(this.decExpires)));
@@ -528,7 +537,7 @@ export class KvmVcpu implements HostTask {
       this.cpu.sim.trace.instant(this.cpu.track, "kvm_vcpu_block", "kvm", { vcpu: this.id });
     }
     const step: KvmStep = { kind: "blocked", pollNs: this.haltPoll.pollNs };
-    this.cpu.continueTaskLater(this, this.cpu.cost(this.h.costs.blockNs), step);
+    this.cpu.continueTaskLater(this, workNs + this.cpu.cost(this.h.costs.blockNs), step);
   }
 
   /** @internal kvmppc_vcore_blocked once its entry has run: poll, or sleep. */

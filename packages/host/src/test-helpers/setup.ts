@@ -2,6 +2,7 @@ import { Simulation } from "@stopsim/engine";
 import { chipById, MSR_EE, MSR_LE, MSR_ME, MSR_SF, PnvMachine, type ThreadSoftware } from "@stopsim/isa";
 import { buildHostDtb, parseFirmwareVersion } from "@stopsim/opal";
 import type { KvmBuild, KvmBuildName } from "../build.js";
+import type { HostCostTable } from "../costs.js";
 import { bootHost, type Host } from "../host.js";
 import type { KvmRun } from "../kvm/kvm.js";
 import type { KvmVcpu } from "../kvm/vcpu.js";
@@ -61,11 +62,12 @@ export function exactMachine(
   kernel: KvmBuild | KvmBuildName = "fallback",
   dd = "dd2.3",
   seed = 8,
+  costs: Partial<HostCostTable> = {},
 ): TestMachine {
   const sim = new Simulation({ seed });
   const hw = new PnvMachine(sim, { chip: chipById(dd) });
   const dtb = buildHostDtb({ machine: hw, firmware: parseFirmwareVersion("new") });
-  const host = bootHost({ machine: hw, dtb, kernel, costs: { jitterSigma: 0 } });
+  const host = bootHost({ machine: hw, dtb, kernel, costs: { ...costs, jitterSigma: 0 } });
   sim.runFor(2_000_000);
   const vm = host.kvm.createVm();
   if (typeof vm === "number") throw new Error(`createVm failed: ${vm}`);
