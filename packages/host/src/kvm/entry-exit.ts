@@ -366,9 +366,10 @@ export function handleExitHv(vcpu: KvmVcpu, vector: number, hdar: bigint, hdsisr
     case BOOK3S_INTERRUPT_HV_DECREMENTER: {
       // host timer due: run the expired host timers; the scheduler tick's work
       // (update_process_times, scheduler_tick) when the tick was among them
-      vcpu.tickRan = false;
+      const tick = vcpu.tickTimer;
+      const tickDue = tick.armed && tick.at <= vcpu.cpu.sim.now;
       vcpu.cpu.runExpiredTimers();
-      if (vcpu.tickRan) vcpu.exitWorkNs += vcpu.cpu.cost(vcpu.h.costs.hostTickNs);
+      if (tickDue) vcpu.exitWorkNs += vcpu.cpu.cost(vcpu.h.costs.hostTickNs);
       return RESUME;
     }
     case BOOK3S_INTERRUPT_EXTERNAL:

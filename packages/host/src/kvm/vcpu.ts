@@ -178,6 +178,11 @@ export class KvmVcpu implements HostTask {
   readonly tickTimer: HostTimer;
   /** @internal */
   resumeCost = 0;
+  /**
+   * @internal Work the exit handler did beyond its own handling (an in-kernel hcall, the
+   * scheduler tick), ns of this thread's time, spent before the run loop goes on.
+   */
+  exitWorkNs = 0;
   /** The current exit is an hcall handled in real mode: the return to the guest is the short one. */
   /** @internal */
   realModeReturn = false;
@@ -436,17 +441,8 @@ export class KvmVcpu implements HostTask {
   /** Host scheduler tick while the vCPU thread runs (HZ). */
   /** @internal */
   tick(): void {
-    this.tickRan = true;
     if (this.cpu.current === this) this.tickTimer.start(this.cpu.sim.now + this.h.tickNs);
   }
-
-  /** @internal Set by tick(): the HDEC exit handler charges the tick's work when it ran it. */
-  tickRan = false;
-  /**
-   * @internal Work the exit handler did beyond its own handling (an in-kernel hcall, the
-   * scheduler tick), ns of this thread's time, spent before the run loop goes on.
-   */
-  exitWorkNs = 0;
 
   // linux: book3s_hv.c kvmppc_vcpu_woken
   /** @internal */
