@@ -33,7 +33,7 @@ import { bootEntry, readRam } from "./setup.js";
 import { secondaryEntry } from "./smp.js";
 import { Pipe, Task, type TaskProgram } from "./task.js";
 import { die } from "./traps.js";
-import { stalledCpus } from "./watchdog.js";
+import { stalledCpus, type WatchdogSmp } from "./watchdog.js";
 import type { XiveSpapr } from "./xive.js";
 
 /** The contract QEMU loads and runs (docs/ARCHITECTURE.md "Guest boot and the pseries platform"). */
@@ -157,6 +157,8 @@ export class GuestKernel implements GuestKernelImage {
   lateWakeupLogDropped = 0;
   /** @internal */
   readonly nearMissAt = new Map<number, number>();
+  /** @internal the lockup watchdog's SMP checker (watchdog.ts) */
+  readonly wdSmp: WatchdogSmp = { enabled: new Set(), pending: new Set(), stuck: new Set(), lastResetNs: 0 };
   /** Message passed to ibm,os-term, once called. */
   osTermMessage: string | null = null;
   /** Resolves callbacks when all CPUs are online and cpuidle is registered. */

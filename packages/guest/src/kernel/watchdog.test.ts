@@ -7,7 +7,7 @@ import { bootGuest } from "../test-helpers/booted.js";
 import { periodicTimer } from "../workloads/workloads.js";
 import { LATE_WAKEUP_LOG_MAX, STALL_NS } from "./kernel.js";
 import type { TaskProgram } from "./task.js";
-import { noteTimerWakeup, stalledCpus, watchdogCheck } from "./watchdog.js";
+import { noteTimerWakeup, stalledCpus, watchdogTimerInterrupt } from "./watchdog.js";
 
 const THRESH_S = 0.02;
 const TIMEOUT_NS = THRESH_S * 1e9;
@@ -70,61 +70,60 @@ describe("the heartbeat (watchdog.c start_watchdog_timer_on, wd_timer_fn)", () =
   });
 });
 
-describe("the SMP check (watchdog.c watchdog_timer_interrupt, watchdog_smp_panic)", () => {
-  /** A booted 4-CPU guest whose CPUs all beat just now, checked by hand at a fixed time. */
-  function fresh() {
+describe("the SMP check (watchdog.c watchdog_timer_interrupt, wd_smp_clear_cpu_pending, watchdog_smp_panic)", () => {
+  const SMP_TIMEOUT_NS = 1.5 * TIMEOUT_NS;
+  /**
+   * A booted 4-CPU guest whose CPUs all beat just now, with a round that completed `sinceReset`
+   * ago and still waits for `pending`, driven by hand through each CPU's heartbeat interrupt.
+   */
+  function fresh(pending: number[], sinceReset: number) {
     const g = bootGuest({ watchdogThreshS: THRESH_S });
     const now = g.sim.now;
     for (const c of g.kernel.cpus) c.heartbeat = now;
-    return { ...g, now };
+    const wd = g.kernel.wdSmp;
+    wd.pending.clear();
+    for (const n of pending) wd.pending.add(n);
+    wd.stuck.clear();
+    wd.lastResetNs = now - sinceReset;
+    const beat = (n: number) => watchdogTimerInterrupt(g.kernel, g.kernel.cpus[n]);
+    return { ...g, now, wd, beat };
   }
 
-  it("a gap of half the threshold is a near miss, counted once per gap; shorter gaps are nothing", () => {
-    const { kernel, now } = fresh();
-    const [cpu0, cpu1] = kernel.cpus;
-    cpu1.heartbeat = now - TIMEOUT_NS / 2 + 1;
-    watchdogCheck(kernel, cpu0);
-    expect(kernel.watchdogNearMisses).toBe(0);
-    cpu1.heartbeat = now - TIMEOUT_NS / 2;
-    watchdogCheck(kernel, cpu0);
-    expect(kernel.watchdogNearMisses).toBe(1);
-    // the same gap seen again by the next check (or another CPU) is the same near miss
-    watchdogCheck(kernel, cpu0);
-    watchdogCheck(kernel, kernel.cpus[2]);
-    expect(kernel.watchdogNearMisses).toBe(1);
-    // a new gap (a later heartbeat, then silence again) is another one, up to just below the threshold
-    cpu1.heartbeat = now - TIMEOUT_NS + 1;
-    watchdogCheck(kernel, cpu0);
-    expect(kernel.watchdogNearMisses).toBe(2);
+  it("every CPU that booted is watched; the first one opened the first round", () => {
+    const { kernel, sim } = bootGuest({ watchdogThreshS: THRESH_S });
+    expect([...kernel.wdSmp.enabled].sort()).toEqual([0, 1, 2, 3]);
+    expect(kernel.wdSmp.stuck.size).toBe(0);
+    expect(kernel.wdSmp.lastResetNs).toBeGreaterThan(0);
+    expect(kernel.wdSmp.lastResetNs).toBeLessThanOrEqual(sim.now);
+    // a healthy guest completes its rounds: the last is never older than a heartbeat period or so
+    sim.runFor(3 * TIMEOUT_NS);
+    expect(sim.now - kernel.wdSmp.lastResetNs).toBeLessThan(0.4 * TIMEOUT_NS + 1_000_000);
     expect(kernel.lockups).toEqual([]);
-    expect(kernel.state).toBe("running");
   });
 
-  it("the reporter does not check itself, nor any CPU that is offline", () => {
-    const { kernel, now } = fresh();
-    const [cpu0, , , cpu3] = kernel.cpus;
-    cpu0.heartbeat = now - TIMEOUT_NS;
-    watchdogCheck(kernel, cpu0);
-    cpu0.heartbeat = now - TIMEOUT_NS / 2;
-    watchdogCheck(kernel, cpu0);
-    cpu0.heartbeat = now;
-    cpu3.online = false;
-    cpu3.heartbeat = now - TIMEOUT_NS;
-    watchdogCheck(kernel, kernel.cpus[1]);
-    cpu3.heartbeat = now - TIMEOUT_NS / 2;
-    watchdogCheck(kernel, kernel.cpus[1]);
-    expect(kernel.watchdogNearMisses).toBe(0);
-    expect(kernel.lockups).toEqual([]);
-    expect(kernel.state).toBe("running");
+  it("each heartbeat takes its CPU out of the round; the last one completes it and opens the next", () => {
+    const { wd, beat, now } = fresh([0, 1, 2, 3], TIMEOUT_NS / 4);
+    beat(0);
+    beat(2);
+    beat(1);
+    expect([...wd.pending]).toEqual([3]);
+    expect(wd.lastResetNs).toBe(now - TIMEOUT_NS / 4);
+    // a CPU beating twice in a round changes nothing
+    beat(1);
+    expect([...wd.pending]).toEqual([3]);
+    beat(3);
+    expect(wd.lastResetNs).toBe(now);
+    expect([...wd.pending].sort()).toEqual([0, 1, 2, 3]);
   });
 
-  it("a gap of the threshold is a hard lockup: the other CPUs as a cpulist, the paca of each, the guest hung", () => {
-    const { sim, kernel, now } = fresh();
-    const [cpu0, cpu1, cpu2, cpu3] = kernel.cpus;
-    cpu1.heartbeat = now - TIMEOUT_NS;
-    cpu2.heartbeat = now - TIMEOUT_NS - 5;
-    cpu3.heartbeat = now - TIMEOUT_NS + 1;
-    watchdogCheck(kernel, cpu0);
+  it("the lockup is reported 3/2 of watchdog_thresh after the last completed round, not at the threshold", () => {
+    const { sim, kernel, wd, beat, now } = fresh([1, 2], SMP_TIMEOUT_NS - 1);
+    beat(0);
+    beat(3);
+    expect(kernel.lockups).toEqual([]);
+    expect(kernel.state).toBe("running");
+    wd.lastResetNs = now - SMP_TIMEOUT_NS;
+    beat(0);
     // %*pbl prints a cpumask as ranges
     const msg = "Watchdog CPU:0 detected Hard LOCKUP other CPUS:1-2";
     expect(kernel.lockups).toEqual([{ time: sim.now, reporter: 0, cpus: [1, 2], message: msg }]);
@@ -133,40 +132,103 @@ describe("the SMP check (watchdog.c watchdog_timer_interrupt, watchdog_smp_panic
     const at = lines.indexOf(msg);
     expect(at).toBeGreaterThanOrEqual(0);
     expect(kernel.console.lines[at].level).toBe("emerg");
+    const [, cpu1, cpu2] = kernel.cpus;
     expect(lines.slice(at + 1, at + 5)).toEqual([
       "CPU 1 didn't respond to backtrace IPI, inspecting paca.",
       `CPU 1: ${cpu1.activity} since ?`,
       "CPU 2 didn't respond to backtrace IPI, inspecting paca.",
       `CPU 2: ${cpu2.activity} since ?`,
     ]);
-    // cpu3's gap (one ns short) was a near miss; the lockup was not
-    expect(kernel.watchdogNearMisses).toBe(1);
-    // CPUs already reported are not reported again; a new one is, alone; no near miss once hung
-    watchdogCheck(kernel, cpu0);
+    // set_cpumask_stuck: the stuck CPUs leave the watch group and a new round starts without them
+    expect([...wd.stuck].sort()).toEqual([1, 2]);
+    expect([...wd.pending].sort()).toEqual([0, 3]);
+    expect(wd.lastResetNs).toBe(now);
+    // reported once: the next checks see a fresh round
+    beat(0);
+    beat(3);
     expect(kernel.lockups).toHaveLength(1);
-    cpu3.heartbeat = now - TIMEOUT_NS;
-    watchdogCheck(kernel, cpu0);
-    expect(kernel.lockups.map((l) => l.message)).toEqual([
-      msg,
-      "Watchdog CPU:0 detected Hard LOCKUP other CPUS:3",
-    ]);
-    expect(kernel.state).toBe("hung");
-    cpu3.heartbeat = now - TIMEOUT_NS / 2;
-    watchdogCheck(kernel, cpu0);
-    expect(kernel.watchdogNearMisses).toBe(1);
   });
 
-  it("a lockup of CPUs that are not adjacent lists them one by one; a panicked guest stays panicked", () => {
-    const { kernel, now } = fresh();
-    const [, cpu1, , cpu3] = kernel.cpus;
-    cpu1.heartbeat = now - 2 * TIMEOUT_NS;
-    cpu3.heartbeat = now - 2 * TIMEOUT_NS;
+  it("a CPU that beat in the stalled round is reported a round later; a hung guest stays hung, a panicked one panicked", () => {
+    const { kernel, wd, beat, now } = fresh([1], SMP_TIMEOUT_NS);
     kernel.state = "panicked";
-    watchdogCheck(kernel, kernel.cpus[2]);
+    beat(2);
+    expect(kernel.lockups.map((l) => l.cpus)).toEqual([[1]]);
+    expect(kernel.state).toBe("panicked");
+    // cpu 3 stops too, after the new round began: it is pending now, and reported when that round is as old
+    beat(0);
+    beat(2);
+    expect([...wd.pending]).toEqual([3]);
+    wd.lastResetNs = now - SMP_TIMEOUT_NS;
+    beat(0);
+    expect(kernel.lockups.map((l) => l.message)).toEqual([
+      "Watchdog CPU:2 detected Hard LOCKUP other CPUS:1",
+      "Watchdog CPU:0 detected Hard LOCKUP other CPUS:3",
+    ]);
+    expect([...wd.stuck].sort()).toEqual([1, 3]);
+  });
+
+  it("CPUs not adjacent are listed one by one", () => {
+    const { kernel, beat } = fresh([1, 3], 2 * TIMEOUT_NS);
+    beat(2);
     expect(kernel.lockups.map((l) => l.message)).toEqual([
       "Watchdog CPU:2 detected Hard LOCKUP other CPUS:1,3",
     ]);
-    expect(kernel.state).toBe("panicked");
+  });
+
+  it("a stuck CPU that beats again became unstuck and joins the next round", () => {
+    const { kernel, wd, beat } = fresh([0, 2, 3], 0);
+    wd.stuck.add(1);
+    beat(1);
+    expect(kernel.console.contains("CPU 1 became unstuck")).toBe(true);
+    expect(wd.stuck.size).toBe(0);
+    expect([...wd.pending].sort()).toEqual([0, 2, 3]);
+    beat(0);
+    beat(2);
+    beat(3);
+    expect([...wd.pending].sort()).toEqual([0, 1, 2, 3]);
+    expect(kernel.lockups).toEqual([]);
+  });
+
+  it("a CPU that went offline leaves the round (stop_wd_on_cpu) instead of being reported", () => {
+    const { kernel, wd, beat, now } = fresh([3], SMP_TIMEOUT_NS);
+    kernel.cpus[3].online = false;
+    beat(0);
+    expect(kernel.lockups).toEqual([]);
+    expect(wd.lastResetNs).toBe(now);
+    expect([...wd.pending].sort()).toEqual([0, 1, 2]);
+  });
+
+  it("a heartbeat gap of half the threshold is a near miss, once per gap, on other CPUs online and not stuck", () => {
+    const { kernel, wd, beat, now } = fresh([0, 1, 2, 3], 0);
+    const [, cpu1, cpu2, cpu3] = kernel.cpus;
+    cpu1.heartbeat = now - TIMEOUT_NS / 2 + 1;
+    beat(0);
+    expect(kernel.watchdogNearMisses).toBe(0);
+    cpu1.heartbeat = now - TIMEOUT_NS / 2;
+    beat(0);
+    expect(kernel.watchdogNearMisses).toBe(1);
+    // the same gap seen again by the next check (or another CPU) is the same near miss
+    beat(0);
+    beat(2);
+    expect(kernel.watchdogNearMisses).toBe(1);
+    // a new gap (a later heartbeat, then silence again) is another one
+    cpu1.heartbeat = now - TIMEOUT_NS;
+    beat(0);
+    expect(kernel.watchdogNearMisses).toBe(2);
+    // the reporter's own gap, an offline CPU's and a stuck CPU's are none
+    cpu2.heartbeat = now - TIMEOUT_NS;
+    cpu2.online = false;
+    cpu3.heartbeat = now - TIMEOUT_NS;
+    wd.stuck.add(3);
+    beat(0);
+    expect(kernel.watchdogNearMisses).toBe(2);
+    // nor any gap once the guest is no longer running
+    cpu2.online = true;
+    kernel.state = "hung";
+    beat(0);
+    expect(kernel.watchdogNearMisses).toBe(2);
+    expect(kernel.lockups).toEqual([]);
   });
 
   it("a CPU stuck in stop with its wake-up lost is reported with the idle state it has been in and for how long", () => {
@@ -186,9 +248,12 @@ describe("the SMP check (watchdog.c watchdog_timer_interrupt, watchdog_smp_panic
     expect(cpu1.idleStateSince).toBeGreaterThan(0);
     const since = ((lockup.time - cpu1.idleStateSince) / 1e9).toFixed(3);
     expect(kernel.console.contains(`CPU 1: stopped (stop instruction) since ${since} s`)).toBe(true);
-    // reported when the threshold passed, not before: its last heartbeat was a threshold earlier
-    expect(lockup.time - cpu1.heartbeat).toBeGreaterThanOrEqual(TIMEOUT_NS);
-    expect(lockup.time - cpu1.heartbeat).toBeLessThan(TIMEOUT_NS + 0.4 * TIMEOUT_NS + 100_000);
+    // reported once the round it never beat in was 3/2 of the threshold old: its last heartbeat
+    // came before that round began, at most about a heartbeat period before
+    for (const c of kernel.cpus.slice(1)) {
+      expect(lockup.time - c.heartbeat).toBeGreaterThanOrEqual(SMP_TIMEOUT_NS);
+      expect(lockup.time - c.heartbeat).toBeLessThan(SMP_TIMEOUT_NS + 2 * 0.4 * TIMEOUT_NS + 100_000);
+    }
   });
 });
 

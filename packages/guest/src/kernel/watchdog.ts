@@ -5,12 +5,42 @@ import type { GuestCpu, HrTimer, KCode } from "./cpu.js";
 import { type GuestKernel, LATE_WAKEUP_FACTOR, LATE_WAKEUP_LOG_MAX, STALL_NS } from "./kernel.js";
 import { drainSpawns } from "./sched.js";
 
-// linux: arch/powerpc/kernel/watchdog.c: a pinned per-CPU heartbeat timer; every CPU checks the
-// others' heartbeats and reports those that stopped for wd_panic_timeout.
+/**
+ * The SMP checker's shared state (linux: arch/powerpc/kernel/watchdog.c wd_cpus_enabled,
+ * wd_smp_cpus_pending, wd_smp_cpus_stuck, wd_smp_last_reset_tb), by logical CPU number.
+ */
+export interface WatchdogSmp {
+  readonly enabled: Set<number>;
+  /** CPUs whose heartbeat this round still waits for. */
+  readonly pending: Set<number>;
+  /** CPUs reported stuck, out of the rounds until they beat again. */
+  readonly stuck: Set<number>;
+  /** When the last round completed (every pending CPU beat), virtual ns. */
+  lastResetNs: number;
+}
+
+/** wd_panic_timeout_tb in ns: watchdog_thresh (linux: watchdog.c watchdog_calc_timeouts). */
+export function wdPanicTimeoutNs(kernel: GuestKernel): number {
+  return kernel.config.watchdogThreshS * 1e9;
+}
+
+/** wd_smp_panic_timeout_tb in ns: "Have the SMP detector trigger a bit later", 3/2 of it. */
+export function wdSmpPanicTimeoutNs(kernel: GuestKernel): number {
+  return (wdPanicTimeoutNs(kernel) * 3) / 2;
+}
+
+// linux: arch/powerpc/kernel/watchdog.c start_wd_on_cpu + start_watchdog_timer_on: the CPU joins
+// the watched set (the first one opens the first round), takes its heartbeat and arms a pinned
+// timer every 2/5 of watchdog_thresh (wd_timer_period_ms).
 export function* startWatchdog(kernel: GuestKernel, cpu: GuestCpu): KCode {
   const thresh = kernel.config.watchdogThreshS;
   if (thresh <= 0) return;
-  // linux: arch/powerpc/kernel/watchdog.c start_watchdog_timer_on: wd_timer_tb = get_tb()
+  const wd = kernel.wdSmp;
+  wd.enabled.add(cpu.logical);
+  if (wd.enabled.size === 1) {
+    wd.pending.add(cpu.logical);
+    wd.lastResetNs = kernel.sim.now;
+  }
   cpu.heartbeat = kernel.sim.now;
   const period = (thresh * 1e9 * 2) / 5;
   const t: HrTimer = {
@@ -19,12 +49,87 @@ export function* startWatchdog(kernel: GuestKernel, cpu: GuestCpu): KCode {
     period,
     queued: false,
     fn: (c) => {
-      c.heartbeat = kernel.sim.now;
-      watchdogCheck(kernel, c);
+      watchdogTimerInterrupt(kernel, c);
       return kernel.pendingSpawns.length > 0 ? drainSpawns(kernel, c) : null;
     },
   };
   yield* cpu.hrtimerStart(t);
+}
+
+// linux: arch/powerpc/kernel/watchdog.c watchdog_timer_interrupt: the heartbeat, this CPU's bit
+// out of the round, and the SMP check once the last completed round is wd_smp_panic_timeout old.
+export function watchdogTimerInterrupt(kernel: GuestKernel, cpu: GuestCpu): void {
+  const now = kernel.sim.now;
+  cpu.heartbeat = now;
+  wdSmpClearCpuPending(kernel, cpu);
+  if (now - kernel.wdSmp.lastResetNs >= wdSmpPanicTimeoutNs(kernel)) watchdogSmpPanic(kernel, cpu);
+  countNearMisses(kernel, cpu);
+}
+
+/** The CPUs a new round waits for: the watched ones not stuck (and still online: stop_wd_on_cpu). */
+function refill(kernel: GuestKernel): void {
+  const wd = kernel.wdSmp;
+  wd.lastResetNs = kernel.sim.now;
+  for (const n of wd.enabled) if (!wd.stuck.has(n) && kernel.cpus[n]?.online === true) wd.pending.add(n);
+}
+
+// linux: arch/powerpc/kernel/watchdog.c wd_smp_clear_cpu_pending: a stuck CPU that beats again is
+// "unstuck"; the last pending CPU to beat completes the round and opens the next.
+export function wdSmpClearCpuPending(kernel: GuestKernel, cpu: GuestCpu): void {
+  const wd = kernel.wdSmp;
+  // CPUs that went offline (halt, stop-self) leave the round as stop_wd_on_cpu takes them out
+  for (const n of wd.pending) if (kernel.cpus[n]?.online !== true) wd.pending.delete(n);
+  if (!wd.pending.has(cpu.logical)) {
+    if (wd.stuck.has(cpu.logical)) {
+      kernel.console.printk("emerg", `CPU ${cpu.logical} became unstuck`);
+      wd.stuck.delete(cpu.logical);
+    } else if (wd.pending.size === 0) refill(kernel);
+    return;
+  }
+  wd.pending.delete(cpu.logical);
+  if (wd.pending.size === 0) refill(kernel);
+}
+
+// linux: arch/powerpc/kernel/watchdog.c watchdog_smp_panic (4.16-5.15 wording): the CPUs still
+// pending are reported, taken out of the watch group (set_cpumask_stuck) and a new round starts.
+// hardlockup_panic is 0 (the default): no panic; the model marks a running guest hung.
+function watchdogSmpPanic(kernel: GuestKernel, reporter: GuestCpu): void {
+  const wd = kernel.wdSmp;
+  if (wd.pending.has(reporter.logical) || wd.pending.size === 0) return;
+  const list = [...wd.pending].sort((a, b) => a - b);
+  const msg = `Watchdog CPU:${reporter.logical} detected Hard LOCKUP other CPUS:${cpulist(list)}`;
+  kernel.console.printk("emerg", msg);
+  for (const n of list) {
+    const c = kernel.cpus[n];
+    kernel.console.printk("emerg", `CPU ${n} didn't respond to backtrace IPI, inspecting paca.`);
+    kernel.console.printk(
+      "emerg",
+      `CPU ${n}: ${c.activity} since ${c.idleStateSince >= 0 ? `${((kernel.sim.now - c.idleStateSince) / 1e9).toFixed(3)} s` : "?"}`,
+    );
+  }
+  for (const n of list) wd.stuck.add(n);
+  wd.pending.clear();
+  refill(kernel);
+  kernel.lockups.push({ time: kernel.sim.now, reporter: reporter.logical, cpus: list, message: msg });
+  if (kernel.state === "running") kernel.state = "hung";
+}
+
+/**
+ * A heartbeat gap past half of watchdog_thresh on a CPU not reported stuck: a near miss, counted
+ * once per gap (the model's hazard counter; Linux has none), only once booted: the boot CPU's init
+ * work before smp_init is not the watchdog's to see.
+ */
+function countNearMisses(kernel: GuestKernel, reporter: GuestCpu): void {
+  if (kernel.state !== "running") return;
+  const half = wdPanicTimeoutNs(kernel) / 2;
+  for (const c of kernel.cpus) {
+    if (c === undefined || c === reporter || !c.online || kernel.wdSmp.stuck.has(c.logical)) continue;
+    const gap = kernel.sim.now - c.heartbeat;
+    if (gap >= half && kernel.nearMissAt.get(c.logical) !== c.heartbeat) {
+      kernel.nearMissAt.set(c.logical, c.heartbeat);
+      kernel.watchdogNearMisses++;
+    }
+  }
 }
 
 /**
@@ -89,36 +194,4 @@ export function cpulist(cpus: readonly number[]): string {
     i = j + 1;
   }
   return parts.join(",");
-}
-
-export function watchdogCheck(kernel: GuestKernel, reporter: GuestCpu): void {
-  const timeout = kernel.config.watchdogThreshS * 1e9;
-  // a heartbeat gap past half the threshold that has not (yet) become a lockup: a near miss,
-  // counted once per gap (linux: arch/powerpc/kernel/watchdog.c checks against wd_panic_timeout_tb);
-  // only once booted: the boot CPU's init work before smp_init is not the watchdog's to see
-  for (const c of kernel.state === "running" ? kernel.cpus : []) {
-    if (c === undefined || c === reporter || !c.online) continue;
-    const gap = kernel.sim.now - c.heartbeat;
-    if (gap >= timeout / 2 && gap < timeout && kernel.nearMissAt.get(c.logical) !== c.heartbeat) {
-      kernel.nearMissAt.set(c.logical, c.heartbeat);
-      kernel.watchdogNearMisses++;
-    }
-  }
-  const stuck = kernel.cpus.filter(
-    (c) => c !== undefined && c !== reporter && c.online && kernel.sim.now - c.heartbeat >= timeout,
-  );
-  const fresh = stuck.filter((c) => !kernel.lockups.some((l) => l.cpus.includes(c.logical)));
-  if (fresh.length === 0) return;
-  const list = fresh.map((c) => c.logical);
-  const msg = `Watchdog CPU:${reporter.logical} detected Hard LOCKUP other CPUS:${cpulist(list)}`;
-  kernel.console.printk("emerg", msg);
-  for (const c of fresh) {
-    kernel.console.printk("emerg", `CPU ${c.logical} didn't respond to backtrace IPI, inspecting paca.`);
-    kernel.console.printk(
-      "emerg",
-      `CPU ${c.logical}: ${c.activity} since ${c.idleStateSince >= 0 ? `${((kernel.sim.now - c.idleStateSince) / 1e9).toFixed(3)} s` : "?"}`,
-    );
-  }
-  kernel.lockups.push({ time: kernel.sim.now, reporter: reporter.logical, cpus: list, message: msg });
-  if (kernel.state === "running") kernel.state = "hung";
 }
