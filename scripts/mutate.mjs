@@ -344,8 +344,11 @@ export const TARGETS = {
   "app-presets": {
     dir: "apps/stopsim",
     mutate: ["src/presets.ts"],
-    note: "the host and design presets (lookups, the KVM build a host runs), measured with src/presets.test.ts and the scenario suites; the designs' settings are left to the full-stack matrix suite",
-    env: { STOPSIM_MUTATE_TESTS: "src/scenario.test.ts,src/scenario-files.test.ts,src/presets.test.ts" },
+    note: "the host and design presets (lookups, the KVM build a host runs, each design's and host's settings), measured with src/presets.test.ts, src/presets-facts.test.ts (every preset pair booted to QEMU's start against DOMAIN.md's designs and hosts, no guest instruction run) and the scenario suites",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/presets.test.ts,src/presets-facts.test.ts,src/scenario.test.ts,src/scenario-files.test.ts",
+    },
   },
   "app-jobs": {
     dir: "apps/stopsim",
@@ -372,6 +375,43 @@ export const TARGETS = {
     mutate: ["src/schemas.ts"],
     note: "the --json schemas (zod), measured with src/schemas-shape.test.ts against one recorded output of each command (fixtures/json, made by fixtures/make-json.sh); schemas.test.ts runs the commands (full stacks) and is left out",
     env: { STOPSIM_MUTATE_TESTS: "src/schemas-shape.test.ts" },
+  },
+  // the app's full-stack runs, file group by file group, each with short runs (1 ms of guest time
+  // after the boot) written for it: the suites of the thread's scenarios (scenarios.test.ts,
+  // guest-migration.test.ts, hazards' migrations) run 10-20 ms each, seconds per mutant
+  "app-hazards": {
+    dir: "apps/stopsim",
+    mutate: ["src/hazards.ts"],
+    note: "the hazard record (guest pauses from QMP events, lateness taken off, the layers' counters read once, differences, the one-line text), measured with src/hazards.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/hazards.test.ts" },
+  },
+  "app-run": {
+    dir: "apps/stopsim",
+    mutate: ["src/run.ts", "src/stack.ts", "src/management.ts"],
+    note: "the stack's assembly (stack.ts: machine, firmware, host kernel), QEMU's start, workloads and counters (run.ts), the management layer (management.ts: libvirt on a host, domain definitions), measured with src/presets-facts.test.ts, src/run-stack.test.ts and src/matrix-cells.test.ts (1 ms runs)",
+    env: {
+      STOPSIM_MUTATE_TESTS: "src/presets-facts.test.ts,src/run-stack.test.ts,src/matrix-cells.test.ts",
+    },
+  },
+  "app-scenarios": {
+    dir: "apps/stopsim",
+    mutate: ["src/scenarios.ts"],
+    note: "the boot scenario (scenarios.ts: its steps and slices, the host, phase and boot reports), measured with src/presets-facts.test.ts, src/boot-cases.test.ts and src/matrix-cells.test.ts (1 ms runs)",
+    env: {
+      STOPSIM_MUTATE_TESTS: "src/presets-facts.test.ts,src/boot-cases.test.ts,src/matrix-cells.test.ts",
+    },
+  },
+  "app-migrate": {
+    dir: "apps/stopsim",
+    mutate: ["src/migrate.ts"],
+    note: "the migration scenario (migrate.ts: libvirt's or QEMU's migration between two hosts, refusals, the report), measured with src/migrate-cases.test.ts and src/matrix-cells.test.ts (1 ms runs)",
+    env: { STOPSIM_MUTATE_TESTS: "src/migrate-cases.test.ts,src/matrix-cells.test.ts" },
+  },
+  "app-report": {
+    dir: "apps/stopsim",
+    mutate: ["src/report.ts"],
+    note: "the report's data (report.ts: the timeline from the trace, the runs it gathers), measured with src/report-data.test.ts (1 ms runs)",
+    env: { STOPSIM_MUTATE_TESTS: "src/report-data.test.ts" },
   },
   "app-fleet": {
     dir: "apps/stopsim",

@@ -222,9 +222,7 @@ export async function buildReportData(o: ReportOptions): Promise<ReportData> {
           ? "stop0lite native"
           : w.state === "stop0lite (emulated)"
             ? "stop0lite emulated"
-            : w.state === "CEDE"
-              ? "Shared CEDE"
-              : w.state,
+            : w.state,
       timer: { samples: wake.samplesNs[i].timer },
       ipi: { samples: wake.samplesNs[i].ipi },
       ...(seeds.length > 1 ? { timerInterval: w.timer, ipiInterval: w.ipi } : {}),

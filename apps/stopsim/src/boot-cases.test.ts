@@ -1,0 +1,266 @@
+// `stopsim boot` / `idle` on short runs (3 ms of simulated time: the guest's eight CPUs are up and
+// its cpuidle driver registered): each outcome of DOMAIN.md section 5 on one host, the report's
+// fields as a user reads them, QEMU's refusal, the run in slices and Ctrl-C, the trace. The
+// scenarios of the thread at their full length are in scenarios.test.ts.
+import type { TraceConsumer } from "@stopsim/engine";
+import { describe, expect, it } from "vitest";
+import { NO_HAZARDS } from "./hazards.js";
+import { findDesign, type HostPreset } from "./presets.js";
+import type { DEFAULT_GUEST } from "./run.js";
+import {
+  bootDetail,
+  bootSteps,
+  cpuidleTable,
+  drain,
+  firstLine,
+  idleEntries,
+  runBoot,
+  withMachine,
+} from "./scenarios.js";
+
+const ms = 1_000_000;
+const opts = { seed: 1, durationNs: 3 * ms };
+const SHARED = ["snooze", "stop0lite", "Shared Cede"];
+
+describe("one boot, each outcome", () => {
+  it("a stop0lite guest on a 2020 host crashes in its idle path: program check, panic, the trap counted", () => {
+    const r = runBoot("dd2.2-old", "rfc-as-posted", opts);
+    expect(r.outcome).toBe("crashed");
+    expect(r.guest.state).toBe("panicked");
+    expect(r.qemu.started).toBe(true);
+    // the H_FAC_UNAVAIL exits of the guest's stops, no emulation (KVM queued a program interrupt)
+    expect(r.exits.H_FAC_UNAVAIL).toBeGreaterThan(0);
+    expect(r.emulatedStops).toBe(0);
+    expect(r.host).toMatchObject({ name: "dd2.2-old", kvmBuild: "upstream-2020", emulateStopTrap: false });
+    expect(bootDetail(r)).toMatch(/^guest panicked; stop0lite used 0x; exits (\S+=\d+ )*H_FAC_UNAVAIL=\d+/);
+  });
+
+  it("with patch 1 on DD2.2 each stop traps and is emulated: the guest runs, every stop0lite entry an exit", () => {
+    const r = runBoot("dd2.2", "emulate-fallback", opts);
+    expect(r.outcome).toBe("emulated");
+    expect(r.guest.state).toBe("running");
+    const used = r.guest.idleStates.stop0lite.usage;
+    expect(used).toBeGreaterThan(0);
+    expect(r.emulatedStops).toBe(used);
+    expect(r.exits.H_FAC_UNAVAIL).toBe(used);
+    expect(bootDetail(r)).toBe(
+      `guest running; stop0lite used ${used}x, ${used} stop traps emulated; exits ${Object.entries(r.exits)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ")}`,
+    );
+  });
+
+  it("DD2.3 with idle-stop-guest runs stop natively: stop0lite used, no emulation, no stop exit", () => {
+    const r = runBoot("dd2.3", "spapr-cap", { ...opts, guest: { workload: "mixed" } });
+    expect(r.outcome).toBe("native");
+    expect(r.guest.idleStates.stop0lite.usage).toBeGreaterThan(0);
+    expect(r.emulatedStops).toBe(0);
+    expect(r.exits.H_FAC_UNAVAIL).toBeUndefined();
+    expect(r.guest.workload.bursts).toBeGreaterThan(0);
+    expect(bootDetail(r)).not.toContain("stop traps emulated");
+  });
+
+  it("a guest without stop0lite never uses it: not-used, and the detail says it was not offered", () => {
+    const r = runBoot("dd2.3", "upstream-2020", opts);
+    expect(r.outcome).toBe("not-used");
+    expect(r.guest.idleStatesOffered).toEqual(["snooze", "Shared Cede"]);
+    expect(r.guest.idleStates.stop0lite).toBeUndefined();
+    expect(bootDetail(r)).toContain("stop0lite not offered");
+  });
+
+  it("the new machine type on an old host: QEMU's refusal is the outcome, its first line the detail; cap off starts it", () => {
+    const r = runBoot("dd2.2-old", "spapr-cap", opts);
+    expect(r.outcome).toBe("failed-start");
+    expect(r.qemu).toEqual({
+      commandLine: "-M pseries-5.1 -cpu POWER9 -smp 8,sockets=1,cores=2,threads=4 -m 1G -nographic",
+      started: false,
+      error:
+        "qemu-system-ppc64: Guest use of the lite stop instruction not available with KVM on this host (the host kernel does not handle guest stop)\nTry appending -machine cap-stop-lite=off",
+      caps: {},
+      stopLitePermitted: false,
+    });
+    expect(r.guest).toEqual({
+      state: "not-started",
+      cpus: 0,
+      idleStatesOffered: [],
+      cpuidleTable: { table: "none", lppacaOldStatus: 0, sharedProc: false, governor: "menu" },
+      idleStates: {},
+      consoleTail: [],
+      workload: {},
+    });
+    expect(r.exits).toEqual({});
+    expect(r.emulatedStops).toBe(0);
+    expect(r.hazards).toEqual(NO_HAZARDS);
+    expect(r.host.name).toBe("dd2.2-old");
+    expect(bootDetail(r)).toBe(
+      "Guest use of the lite stop instruction not available with KVM on this host (the host kernel does not handle guest stop)",
+    );
+    expect(bootDetail({ ...r, qemu: { ...r.qemu, error: undefined } })).toBe("QEMU refused to start");
+    const off = runBoot("dd2.2-old", "spapr-cap", { ...opts, machineExtra: ",cap-stop-lite=off" });
+    expect(off.qemu.started).toBe(true);
+    expect(off.qemu.commandLine).toContain("-M pseries-5.1,cap-stop-lite=off ");
+    expect(off.qemu.caps["cap-stop-lite"]).toBe("off");
+    expect(off.outcome).toBe("not-used");
+  });
+});
+
+describe("the boot report", () => {
+  it("names the design, the seed, QEMU's caps, the interrupt controller CAS chose and the guest's table", () => {
+    const r = runBoot("dd2.3", "spapr-cap", { ...opts, seed: "12" });
+    expect(r.design).toBe("spapr-cap");
+    expect(r.seed).toBe("12");
+    expect(r.qemu.started).toBe(true);
+    expect(r.qemu.error).toBeUndefined();
+    expect(r.qemu.caps["cap-stop-lite"]).toBe("on");
+    expect(r.qemu.stopLitePermitted).toBe(true);
+    expect(r.qemu.interruptController?.mode).toBe("dual");
+    expect(r.qemu.interruptController?.active).toBe("xive");
+    expect(r.qemu.interruptController?.cas).toContain("ic-mode=dual");
+    expect(r.guest.cpus).toBe(8);
+    expect(r.guest.idleStatesOffered).toEqual(SHARED);
+    // KVM's H_REGISTER_VPA set LPPACA_OLD_SHARED_PROC (0x2): cpuidle-pseries takes shared_states
+    expect(r.guest.cpuidleTable).toEqual({
+      table: "shared_states",
+      lppacaOldStatus: 2,
+      sharedProc: true,
+      governor: "menu",
+    });
+    expect(r.guest.consoleTail).toHaveLength(8);
+    expect(r.guest.workload.timerWakeups).toBeGreaterThan(0);
+    // the idle statistics are the guest's over the run: every offered state, time in ns
+    expect(Object.keys(r.guest.idleStates)).toEqual(SHARED);
+    const snooze = r.guest.idleStates.snooze;
+    expect(snooze.usage).toBeGreaterThan(0);
+    expect(snooze.timeNs).toBeGreaterThan(snooze.usage * 1000);
+    expect(snooze.timeNs).toBeLessThanOrEqual(8 * opts.durationNs);
+    expect(r.hazards.lostWakeups).toBe(0);
+    expect(r.stoppedAtNs).toBeUndefined();
+    expect(r.trace).toBeUndefined();
+  });
+
+  it("teo and the guest's options go to the guest; a scenario's host and design are found; --machine replaces the type", () => {
+    const lab: HostPreset = {
+      name: "lab",
+      description: "",
+      chip: "dd2.2",
+      firmware: "new",
+      kernel: "patch1",
+      sockets: 1,
+      coresPerSocket: 2,
+    };
+    const mine = { ...findDesign("spapr-cap"), name: "mine" };
+    const r = runBoot("lab", "mine", {
+      ...opts,
+      hosts: [lab],
+      designs: [mine],
+      machine: "pseries-5.0",
+      guest: { governor: "teo", smp: "4,sockets=1,cores=1,threads=4", workload: "none" },
+    });
+    expect(r.design).toBe("mine");
+    expect(r.host).toMatchObject({ name: "lab", kvmBuild: "patch1" });
+    expect(r.qemu.commandLine).toBe(
+      "-M pseries-5.0 -cpu POWER9 -smp 4,sockets=1,cores=1,threads=4 -m 1G -nographic",
+    );
+    expect(r.qemu.caps["cap-stop-lite"]).toBe("off");
+    expect(r.guest.cpus).toBe(4);
+    expect(r.guest.cpuidleTable.governor).toBe("teo");
+    expect(r.guest.workload).toEqual({});
+  });
+
+  it("the guest's workloads each report their figure", () => {
+    const w = (workload: (typeof DEFAULT_GUEST)["workload"]) =>
+      runBoot("dd2.3", "emulate-fallback", { ...opts, guest: { workload } }).guest.workload;
+    expect(Object.keys(w("ebizzy"))).toEqual(["recordsPerSecond"]);
+    expect(Object.keys(w("ctxsw"))).toEqual(["switchesPerSecond"]);
+  });
+});
+
+describe("a run in slices", () => {
+  it("gives the report of one run, yielding the time reached after each slice", () => {
+    const steps = bootSteps("dd2.2", "emulate-fallback", opts, { sliceNs: ms });
+    const reached: number[] = [];
+    let r = steps.next();
+    while (!r.done) {
+      reached.push(r.value);
+      r = steps.next();
+    }
+    expect(reached).toEqual([ms, 2 * ms, 3 * ms]);
+    expect(r.value).toEqual(runBoot("dd2.2", "emulate-fallback", opts));
+    expect(drain(bootSteps("dd2.2", "emulate-fallback", opts, { sliceNs: 2 * ms }))).toEqual(r.value);
+  });
+
+  it("Ctrl-C between slices ends the idle phase there and the report says where; never after the last", () => {
+    let calls = 0;
+    const stopped = drain(
+      bootSteps("dd2.2", "emulate-fallback", opts, { sliceNs: ms, shouldStop: () => ++calls >= 2 }),
+    );
+    expect(stopped.stoppedAtNs).toBe(2 * ms);
+    expect(calls).toBe(2);
+    let asked = 0;
+    const whole = drain(
+      bootSteps("dd2.2", "emulate-fallback", opts, {
+        sliceNs: ms,
+        shouldStop: () => {
+          asked += 1;
+          return false;
+        },
+      }),
+    );
+    expect(whole.stoppedAtNs).toBeUndefined();
+    expect(asked).toBe(2);
+  });
+});
+
+describe("the trace", () => {
+  it("--trace puts the run's Chrome trace in the report, with the command and seed; a stream gets it instead", () => {
+    const r = runBoot("dd2.2", "emulate-fallback", { ...opts, durationNs: ms, trace: true });
+    const t = JSON.parse(r.trace ?? "null");
+    expect(t.otherData).toMatchObject({ seed: "1", command: "boot dd2.2 emulate-fallback" });
+    expect(t.traceEvents.length).toBeGreaterThan(0);
+    const got: unknown[] = [];
+    const sink: TraceConsumer = {
+      track: () => {},
+      event: (e) => {
+        got.push(e);
+      },
+      end: () => {},
+    };
+    const streamed = runBoot("dd2.2", "emulate-fallback", {
+      ...opts,
+      durationNs: ms,
+      trace: true,
+      traceTo: sink,
+    });
+    expect(streamed.trace).toBeUndefined();
+    expect(got.length).toBeGreaterThan(0);
+  });
+});
+
+describe("helpers", () => {
+  it("idle entries count the states that do not stop the thread; firstLine drops QEMU's program name", () => {
+    expect(
+      idleEntries({
+        snooze: { usage: 3 },
+        CEDE: { usage: 4 },
+        "Shared Cede": { usage: 5 },
+        stop0lite: { usage: 9 },
+      }),
+    ).toBe(12);
+    expect(idleEntries({})).toBe(0);
+    expect(firstLine("qemu-system-ppc64: no\nTry appending x")).toBe("no");
+    expect(firstLine("not qemu-system-ppc64: x")).toBe("not qemu-system-ppc64: x");
+  });
+
+  it("withMachine keeps the design without a machine type; cpuidleTable without a driver is 'none'", () => {
+    const d = findDesign("spapr-cap");
+    expect(withMachine(d, undefined)).toBe(d);
+    expect(withMachine(d, "pseries-5.0")).toEqual({ ...d, machine: "pseries-5.0" });
+    const k = { driver: null } as unknown as Parameters<typeof cpuidleTable>[0];
+    expect(cpuidleTable(k, "teo")).toEqual({
+      table: "none",
+      lppacaOldStatus: 0,
+      sharedProc: false,
+      governor: "teo",
+    });
+  });
+});
