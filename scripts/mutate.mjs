@@ -344,11 +344,9 @@ export const TARGETS = {
   "app-presets": {
     dir: "apps/stopsim",
     mutate: ["src/presets.ts"],
-    note: "the host and design presets (lookups, the KVM build a host runs, each design's and host's settings), measured with src/presets.test.ts, src/presets-facts.test.ts (every preset pair booted to QEMU's start against DOMAIN.md's designs and hosts, no guest instruction run) and the scenario suites",
-    env: {
-      STOPSIM_MUTATE_TESTS:
-        "src/presets.test.ts,src/presets-facts.test.ts,src/scenario.test.ts,src/scenario-files.test.ts",
-    },
+    note: "the host and design presets (lookups, the KVM build a host runs, each design's and host's settings), measured with src/presets.test.ts and src/presets-facts.test.ts (every preset pair booted up to QEMU's start, no guest instruction run, against DOMAIN.md's designs and hosts)",
+    // every mutant of the table is static: the selected suites rerun whole for each (seconds)
+    env: { STOPSIM_MUTATE_TESTS: "src/presets.test.ts,src/presets-facts.test.ts" },
   },
   "app-jobs": {
     dir: "apps/stopsim",
@@ -376,8 +374,8 @@ export const TARGETS = {
     note: "the --json schemas (zod), measured with src/schemas-shape.test.ts against one recorded output of each command (fixtures/json, made by fixtures/make-json.sh); schemas.test.ts runs the commands (full stacks) and is left out",
     env: { STOPSIM_MUTATE_TESTS: "src/schemas-shape.test.ts" },
   },
-  // the app's full-stack runs, file group by file group, each with short runs (1 ms of guest time
-  // after the boot) written for it: the suites of the thread's scenarios (scenarios.test.ts,
+  // the app's full-stack runs, file group by file group, each with short runs (3 ms of guest time
+  // from QEMU's start) written for it: the suites of the thread's scenarios (scenarios.test.ts,
   // guest-migration.test.ts, hazards' migrations) run 10-20 ms each, seconds per mutant
   "app-hazards": {
     dir: "apps/stopsim",
@@ -388,38 +386,34 @@ export const TARGETS = {
   "app-run": {
     dir: "apps/stopsim",
     mutate: ["src/run.ts", "src/stack.ts", "src/management.ts"],
-    note: "the stack's assembly (stack.ts: machine, firmware, host kernel), QEMU's start, workloads and counters (run.ts), the management layer (management.ts: libvirt on a host, domain definitions), measured with src/presets-facts.test.ts, src/run-stack.test.ts and src/matrix-cells.test.ts (1 ms runs)",
-    env: {
-      STOPSIM_MUTATE_TESTS: "src/presets-facts.test.ts,src/run-stack.test.ts,src/matrix-cells.test.ts",
-    },
+    note: "the stack's assembly (stack.ts: machine, firmware, host kernel), QEMU's start, workloads and counters (run.ts), the management layer (management.ts: libvirt on a host, domain definitions), measured with src/run-stack.test.ts, src/presets-facts.test.ts and src/boot-cases.test.ts (3 ms runs)",
+    env: { STOPSIM_MUTATE_TESTS: "src/run-stack.test.ts,src/presets-facts.test.ts,src/boot-cases.test.ts" },
   },
   "app-scenarios": {
     dir: "apps/stopsim",
     mutate: ["src/scenarios.ts"],
-    note: "the boot scenario (scenarios.ts: its steps and slices, the host, phase and boot reports), measured with src/presets-facts.test.ts, src/boot-cases.test.ts and src/matrix-cells.test.ts (1 ms runs)",
-    env: {
-      STOPSIM_MUTATE_TESTS: "src/presets-facts.test.ts,src/boot-cases.test.ts,src/matrix-cells.test.ts",
-    },
+    note: "the boot scenario (scenarios.ts: its steps and slices, the host, phase and boot reports), measured with src/boot-cases.test.ts (3 ms runs) and src/presets-facts.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/boot-cases.test.ts,src/presets-facts.test.ts" },
   },
   "app-migrate": {
     dir: "apps/stopsim",
     mutate: ["src/migrate.ts"],
-    note: "the migration scenario (migrate.ts: libvirt's or QEMU's migration between two hosts, refusals, the report), measured with src/migrate-cases.test.ts and src/matrix-cells.test.ts (1 ms runs)",
-    env: { STOPSIM_MUTATE_TESTS: "src/migrate-cases.test.ts,src/matrix-cells.test.ts" },
+    note: "the migration scenario (migrate.ts: libvirt's or QEMU's migration between two hosts, refusals, the report), measured with src/migrate-cases.test.ts (3 ms phases, a 256 MiB guest)",
+    env: { STOPSIM_MUTATE_TESTS: "src/migrate-cases.test.ts" },
   },
   "app-report": {
     dir: "apps/stopsim",
     mutate: ["src/report.ts"],
-    note: "the report's data (report.ts: the timeline from the trace, the runs it gathers), measured with src/report-data.test.ts (1 ms runs)",
+    note: "the report's data (report.ts: the vCPU timeline from the trace, the sections it gathers from runs), measured with src/report-data.test.ts (hand-made trace events; a 1 ms timeline, the wakeup benchmark and a small fleet; the matrix's rows recorded)",
     env: { STOPSIM_MUTATE_TESTS: "src/report-data.test.ts" },
   },
   "app-fleet": {
     dir: "apps/stopsim",
     mutate: ["src/fleet.ts", "src/fleet-seeds.ts", "src/fleet-probe.ts"],
-    note: "the fleet simulation (placement, plans, machine-type policies, upgrades, restarts, downtime), its seeds and spreads, measured with probe doubles (src/fleet.test.ts, fleet-draws.test.ts, fleet-spread.test.ts, fleet-timeline.test.ts: back-off, watchdog, upgrade timing by hand; fleet-limits.test.ts: sizes and mix); the full-stack probe runs of fleet-seeds.test.ts are left out",
+    note: "the fleet simulation (placement, plans, machine-type policies, upgrades, restarts, downtime), its seeds and spreads, measured with probe doubles (src/fleet.test.ts, fleet-draws.test.ts, fleet-spread.test.ts, fleet-timeline.test.ts: back-off, watchdog, upgrade timing by hand; fleet-limits.test.ts: sizes and mix; fleet-slots.test.ts: host slots on full fleets, the scheduler's choice); the full-stack probe runs of fleet-seeds.test.ts are left out",
     env: {
       STOPSIM_MUTATE_TESTS:
-        "src/fleet.test.ts,src/fleet-draws.test.ts,src/fleet-spread.test.ts,src/fleet-timeline.test.ts,src/fleet-limits.test.ts",
+        "src/fleet.test.ts,src/fleet-draws.test.ts,src/fleet-spread.test.ts,src/fleet-timeline.test.ts,src/fleet-limits.test.ts,src/fleet-slots.test.ts",
     },
   },
   report: {

@@ -4,6 +4,7 @@
 // asked once per design and host kind, and the summary ranks each case's outcomes.
 import { NS_PER_MS } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
+import { findDesign, findHost } from "./presets.js";
 import { FullStackProbe, PROBE_PHASE_NS, runProbeCase } from "./probe.js";
 
 const phaseNs = NS_PER_MS;
@@ -64,9 +65,15 @@ describe("the full-stack probe", () => {
     );
     expect(ok).not.toHaveProperty("refusal");
     expect(ok).toMatchObject({ outcome: "emulated" });
-    expect((ok as { downtimeNs: number }).downtimeNs).toBeGreaterThan(0);
+    const moved = ok as { downtimeNs: number; totalTimeNs: number };
+    expect(moved.downtimeNs).toBeGreaterThan(0);
+    // the whole migration (QEMU's total-time), far longer than its downtime or a probe phase
+    expect(moved.totalTimeNs).toBeGreaterThan(10 * moved.downtimeNs);
     const probe = new FullStackProbe({ seeds: [1], phaseNs });
     expect(probe.migrate("spapr-cap", "dd2.3", "dd2.3", "dd2.2-old")).toEqual([r]);
+    // each destination is a case of its own
+    expect(probe.migrate("spapr-cap", "dd2.3", "dd2.3", "dd2.2")).toEqual([ok]);
+    expect(probe.runs).toBe(2);
   });
 
   it("a boot QEMU refuses gives QEMU's first line", () => {
@@ -100,6 +107,15 @@ describe("the full-stack probe", () => {
     );
     expect(probe.askedUnknown).toBe(false);
     expect(probe.summary().map((s) => s.case.kind)).toEqual(["boot", "migrate"]);
+    // each case gets its own seeds' results, in seed order
+    expect(probe.migrate("host-probed", "dd2.3", "dd2.3", "dd2.2")).toEqual(
+      [3, 4].map((seed) =>
+        runProbeCase(
+          { kind: "migrate", design: "host-probed", bootKind: "dd2.3", toKind: "dd2.2" },
+          { seed, phaseNs },
+        ),
+      ),
+    );
     // nothing pending: fill has nothing to run
     expect(await probe.fill({ workers: 1 })).toBe(true);
     expect(probe.runs).toBe(4);
@@ -123,6 +139,33 @@ describe("the full-stack probe", () => {
       error: "machine type pseries-9.9 is not offered",
     });
     expect(probe.runs).toBe(2);
+  });
+
+  it("a scenario's hosts and designs reach every probe run and the domain capabilities", () => {
+    const lab = { ...findHost("dd2.2"), name: "lab" };
+    const mine = { ...findDesign("spapr-cap"), name: "mine" };
+    const probe = new FullStackProbe({ seeds: [1], phaseNs, hosts: [lab], designs: [mine] });
+    expect(probe.boot("mine", "lab")).toEqual([
+      runProbeCase(
+        { kind: "boot", design: "mine", hostKind: "lab" },
+        { seed: 1, phaseNs, hosts: [lab], designs: [mine] },
+      ),
+    ]);
+    expect(probe.accepts("mine", "lab", "pseries-5.1")).toEqual({ usable: true });
+    expect(probe.accepts("mine", "lab", "pseries")).toEqual({ usable: true });
+  });
+
+  it("ranks a case's outcomes over the seeds, the majority first, the others with the seeds that gave them", () => {
+    // rfc-as-posted on an upgraded DD2.2 (native stop): within 3 ms menu picks stop0lite on some seeds only
+    const probe = new FullStackProbe({ seeds: [1, 2, 3, 4, 5, 6], phaseNs: 3 * NS_PER_MS });
+    const outcomes = probe.boot("rfc-as-posted", "dd2.2").map((r) => r.outcome);
+    const seedsOf = (o: string) => [1, 2, 3, 4, 5, 6].filter((_, i) => outcomes[i] === o);
+    const distinct = [...new Set(outcomes)].sort((a, b) => seedsOf(b).length - seedsOf(a).length);
+    expect(distinct.length).toBeGreaterThan(1);
+    expect(seedsOf(distinct[0]).length).toBeGreaterThan(seedsOf(distinct[1]).length);
+    const [s] = probe.summary();
+    expect(Object.entries(s.outcomes)).toEqual(distinct.map((o) => [o, seedsOf(o).length]));
+    expect(s.minority).toEqual(distinct.slice(1).map((o) => ({ outcome: o, seeds: seedsOf(o) })));
   });
 
   it("runs each phase for 10 ms by default", () => {
