@@ -3,6 +3,7 @@
 // kernel setting.
 import { describe, expect, it } from "vitest";
 import { type DesignSpec, findDesign, findHost, type HostPreset, hostKvmBuild } from "./presets.js";
+import { usageMessage } from "./test-helpers/usage.js";
 
 const labHost: HostPreset = {
   name: "dd2.3",
@@ -36,6 +37,15 @@ describe("host and design lookup", () => {
     );
     expect(() => findHost("dd9", [labHost])).toThrow(
       "unknown host 'dd9': expected one of dd2.3, dd2.2-old, dd2.3-old, dd2.2, dd2.3 (or define it in a --scenario file)",
+    );
+  });
+
+  it("without a scenario, an unknown name lists the presets alone", () => {
+    expect(usageMessage(() => findDesign("nope"))).toBe(
+      "unknown design 'nope': expected one of upstream-2020, rfc-as-posted, host-probed, emulate-fallback, spapr-cap (or define it in a --scenario file)",
+    );
+    expect(usageMessage(() => findHost("dd9"))).toBe(
+      "unknown host 'dd9': expected one of dd2.2-old, dd2.3-old, dd2.2, dd2.3 (or define it in a --scenario file)",
     );
   });
 
