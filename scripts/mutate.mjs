@@ -380,8 +380,8 @@ export const TARGETS = {
   "app-hazards": {
     dir: "apps/stopsim",
     mutate: ["src/hazards.ts"],
-    note: "the hazard record (guest pauses from QMP events, lateness taken off, the layers' counters read once, differences, the one-line text), measured with src/hazards.test.ts",
-    env: { STOPSIM_MUTATE_TESTS: "src/hazards.test.ts" },
+    note: "the hazard record (guest pauses from QMP events, lateness inside them taken off, the layers' counters read once, differences, the one-line text), measured with src/hazards-reading.test.ts (hand-made readings, decision by decision); hazards.test.ts (real migrations, seconds a run) is left out",
+    env: { STOPSIM_MUTATE_TESTS: "src/hazards-reading.test.ts" },
   },
   "app-run": {
     dir: "apps/stopsim",
