@@ -128,7 +128,14 @@ describe("RTAS through H_RTAS (h_rtas, spapr_rtas_call)", () => {
   const ARGS = 0x10000;
 
   /** Writes rtas_args (token, nargs, nret, args) big-endian at ARGS and makes the call. */
-  function rtas(q: Qemu, v: Vcpu, name: string | number, args: number[], nret: number): number[] {
+  function rtas(
+    q: Qemu,
+    v: Vcpu,
+    name: string | number,
+    args: number[],
+    nret: number,
+    rc: number = hv.H_SUCCESS,
+  ): number[] {
     const token = typeof name === "number" ? name : rtasToken(name);
     q.ram.write32(ARGS, token, false);
     q.ram.write32(ARGS + 4, args.length, false);
@@ -136,7 +143,7 @@ describe("RTAS through H_RTAS (h_rtas, spapr_rtas_call)", () => {
     for (const [i, a] of args.entries()) q.ram.write32(ARGS + 12 + 4 * i, a, false);
     const rets = ARGS + 12 + 4 * args.length;
     for (let i = 0; i < nret; i++) q.ram.write32(rets + 4 * i, 0xdeadbeef, false);
-    expect(spaprHypercall(q, v, hv.H_RTAS, [BigInt(ARGS)])).toBe(hv.H_SUCCESS);
+    expect(spaprHypercall(q, v, hv.H_RTAS, [BigInt(ARGS)])).toBe(rc);
     return Array.from({ length: nret }, (_, i) => q.ram.read32(rets + 4 * i, false) | 0);
   }
 
@@ -172,11 +179,19 @@ describe("RTAS through H_RTAS (h_rtas, spapr_rtas_call)", () => {
     expect(at(1, 1, RAM - 20)).toBe(hv.H_SUCCESS);
   });
 
-  it("answers an unknown token with a parameter error and writes no more rets than asked", () => {
+  it("answers an unknown token with a parameter error in rets[0] and H_PARAMETER; writes no more rets than asked", () => {
     const { q } = machine();
     const [v] = q.vcpus;
-    expect(rtas(q, v, 0x1fff, [], 2)).toEqual([-3, 0xdeadbeef | 0]);
-    expect(rtas(q, v, 0x202d, [], 1)).toEqual([-3]);
+    // spapr_rtas_call: rtas_st(rets, 0, RTAS_OUT_PARAM_ERROR), return H_PARAMETER
+    expect(rtas(q, v, 0x1fff, [], 2, hv.H_PARAMETER)).toEqual([-3, 0xdeadbeef | 0]);
+    expect(rtas(q, v, 0x202d, [], 1, hv.H_PARAMETER)).toEqual([-3]);
+    // even with no ret asked for, as QEMU's rtas_st does
+    rtas(q, v, 0x1fff, [], 0, hv.H_PARAMETER);
+    expect(q.ram.read32(ARGS + 12, false) | 0).toBe(-3);
+    // token 0xa is display-character (spapr_rtas_call's early-debug HACK)
+    const before = q.console;
+    expect(rtas(q, v, 0xa, [0x41], 1)).toEqual([0]);
+    expect(q.console).toBe(`${before}A`);
     // get-time-of-day has eight rets: with nret 2 only the status and the year are written
     q.ram.write32(ARGS + 12 + 8, 0x5a5a5a5a, false);
     expect(rtas(q, v, "get-time-of-day", [], 2)).toEqual([0, 2020]);

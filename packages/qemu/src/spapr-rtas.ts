@@ -24,16 +24,20 @@ export function hRtas(q: Qemu, v: Vcpu, rtasR3: number): number {
   if (nargs > 16 || nret > 16 || !q.ram.contains(argsAddr, 4 * (nargs + nret))) return H_PARAMETER;
   const args: number[] = [];
   for (let i = 0; i < nargs; i++) args.push(q.ram.read32(argsAddr + 4 * i, false));
-  const handler = q.rtasHandlers.get(token);
-  let rets: number[];
+  // spapr_rtas_call's HACK: Linux's early debug code calls display-character as token 0xa
+  // without looking it up in the tree
+  const handler = q.rtasHandlers.get(token === 0xa ? DISPLAY_CHARACTER_TOKEN : token);
   if (!handler) {
-    rets = [RTAS_OUT_PARAM_ERROR];
-  } else {
-    rets = handler(v, args, nret);
+    // "Unknown RTAS token": rtas_st(rets, 0, RTAS_OUT_PARAM_ERROR), whatever nret says
+    if (q.ram.contains(retsAddr, 4)) q.ram.write32(retsAddr, RTAS_OUT_PARAM_ERROR >>> 0, false);
+    return H_PARAMETER;
   }
+  const rets = handler(v, args, nret);
   for (let i = 0; i < Math.min(nret, rets.length); i++) q.ram.write32(retsAddr + 4 * i, rets[i] >>> 0, false);
   return H_SUCCESS;
 }
+
+const DISPLAY_CHARACTER_TOKEN = RTAS_TOKEN_BASE + RTAS_CALL_NAMES.indexOf("display-character");
 
 export function rtasTable(q: Qemu): Map<number, (v: Vcpu, args: number[], nret: number) => number[]> {
   const t = new Map<number, (v: Vcpu, args: number[], nret: number) => number[]>();

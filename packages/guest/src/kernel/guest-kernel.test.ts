@@ -18,6 +18,7 @@ import { type StopPolicy, TestPlatform } from "../test-helpers/platform.js";
 import { periodicTimer } from "../workloads/workloads.js";
 import { KERNEL_TEXT_SIZE, RTAS_OS_TERM_BUF, rtasArgsAddr, TEXT } from "./image.js";
 import { createGuestKernel, type GuestKernelConfig, STALL_NS } from "./kernel.js";
+import { rtasBusyDelayTime } from "./lpar.js";
 import { Task, type TaskProgram } from "./task.js";
 
 interface BootOpts {
@@ -424,13 +425,19 @@ describe("RTAS calls (rtas_call through H_RTAS)", () => {
     expect(kernel.cpus.filter((c) => c.online)).toHaveLength(1);
   });
 
-  it("a hypervisor that refuses H_RTAS: every call answers RTAS_UNKNOWN_SERVICE", () => {
-    const { kernel, platform } = boot(
+  it("a hypervisor that refuses H_RTAS: rtas_call reads the rets it zeroed as success, and the secondary never calls in", () => {
+    const { sim, kernel, platform } = boot(
       {},
       { cores: 1, threads: 2, started: (p) => p.hcallFailures.set(H_RTAS, H_FUNCTION) },
     );
+    while (kernel.state === "booting" && sim.now < 7e9 && sim.step()) {}
+    expect(kernel.state).toBe("running");
     expect(platform.rtasLog).toEqual([]);
-    expect(kernel.console.contains("smp: cpu 1 (hw 1) is not in the stopped state (status -1")).toBe(true);
+    // query-cpu-stopped-state "answered" status 0, state 0 (stopped); start-cpu "answered" 0
+    expect(kernel.console.contains("is not in the stopped state")).toBe(false);
+    expect(kernel.console.contains("start-cpu failed")).toBe(false);
+    // __cpu_up waited its 5 s for a CPU nobody started
+    expect(kernel.console.contains("Processor 1 is stuck.")).toBe(true);
     expect(kernel.cpus.filter((c) => c.online)).toHaveLength(1);
   });
 
@@ -614,6 +621,28 @@ describe("panic (kernel/panic.c) and rtas_os_term", () => {
       [true, false],
       [true, false],
     ]);
+  });
+
+  it("a busy ibm,os-term is called again at once until it answers (rtas_busy_delay); its final status is reported", () => {
+    const { kernel, platform } = panicking({
+      started: (p) => p.rtasReplies.set("ibm,os-term", [[-2], [9900], [9902], [-3]]),
+    });
+    const calls = platform.rtasLog.filter((e) => e.service === "ibm,os-term");
+    expect(calls).toHaveLength(4);
+    expect(calls.every((c) => c.args[0] === RTAS_OS_TERM_BUF)).toBe(true);
+    const emerg = kernel.console.lines.filter((l) => l.level === "emerg").map((l) => l.text);
+    expect(emerg.slice(-2)).toEqual([
+      "ibm,os-term call failed -3",
+      "---[ end Kernel panic - not syncing: Fatal exception ]---",
+    ]);
+  });
+
+  it("the busy statuses rtas_busy_delay_time retries and how long each asks to wait", () => {
+    expect(rtasBusyDelayTime(-2)).toBe(1);
+    expect([9899, 9900, 9901, 9902, 9903, 9904, 9905, 9906].map(rtasBusyDelayTime)).toEqual([
+      0, 1, 10, 100, 1000, 10000, 100000, 0,
+    ]);
+    for (const s of [0, -1, -3, 1, -9900]) expect(rtasBusyDelayTime(s)).toBe(0);
   });
 
   it("an ibm,os-term that returns success: no failure line, then the end marker", () => {

@@ -26,7 +26,7 @@ import { DEFAULT_GUEST_COSTS, type GuestCosts, resolveCosts } from "./costs.js";
 import { GuestCpu, type KCode, type KernelServices } from "./cpu.js";
 import { idleLoop } from "./idle.js";
 import { KERNEL_ENTRY, KERNEL_TEXT_SIZE, RTAS_OS_TERM_BUF, rtasArgsAddr, TEXT } from "./image.js";
-import { rtasToken } from "./lpar.js";
+import { rtasBusyDelayTime, rtasToken } from "./lpar.js";
 import { WAITING } from "./runner.js";
 import { drainSpawns, taskMain } from "./sched.js";
 import { bootEntry, readRam } from "./setup.js";
@@ -407,8 +407,10 @@ export class GuestKernel implements GuestKernelImage {
       ram.write32(a + 12 + 4 * i, v >>> 0, false);
     });
     for (let i = 0; i < nret; i++) ram.write32(a + 12 + 4 * (args.length + i), 0, false);
-    const [rc] = yield* cpu.hcall(H_RTAS, BigInt(a));
-    if (rc !== 0n) return [RTAS_UNKNOWN_SERVICE];
+    // enter_rtas runs the RTAS blob QEMU put in guest memory (`sc 1` with H_RTAS, then `blr`):
+    // nothing looks at the hcall's return code, the status is what the rets hold (still 0 from
+    // above if the hypervisor wrote none)
+    yield* cpu.hcall(H_RTAS, BigInt(a));
     const rets: number[] = [];
     for (let i = 0; i < nret; i++) rets.push(ram.read32(a + 12 + 4 * (args.length + i), false) | 0);
     return rets;
@@ -507,7 +509,11 @@ export class GuestKernel implements GuestKernelImage {
         ram.write8(RTAS_OS_TERM_BUF + i, b);
       });
       ram.write8(RTAS_OS_TERM_BUF + bytes.length, 0);
-      const [status] = yield* this.rtasCall(cpu, token, 1, [RTAS_OS_TERM_BUF]);
+      // retried at once while the firmware says busy (rtas_busy_delay sleeps only on need_resched,
+      // which a panicking CPU with the others stopped never sees)
+      let status: number;
+      do [status] = yield* this.rtasCall(cpu, token, 1, [RTAS_OS_TERM_BUF]);
+      while (rtasBusyDelayTime(status) > 0);
       if (status !== 0) con.printk("emerg", `ibm,os-term call failed ${status}`);
     }
     con.printk("emerg", `---[ end Kernel panic - not syncing: ${reason} ]---`);

@@ -1,5 +1,6 @@
 // linux: arch/powerpc/platforms/pseries/lpar.c vpa_init / register_vpa and arch/powerpc/kernel/rtas.c
-// rtas_token: the partition's VPA and the RTAS tokens of the device tree.
+// rtas_token, rtas_busy_delay_time: the partition's VPA, the RTAS tokens of the device tree and
+// the busy statuses a caller retries.
 
 import {
   H_REGISTER_VPA,
@@ -10,7 +11,12 @@ import {
   LPPACA_SIZE,
   LPPACA_SIZE_OFFSET,
 } from "@stopsim/linux";
-import { RTAS_UNKNOWN_SERVICE } from "../linux/papr.js";
+import {
+  RTAS_BUSY,
+  RTAS_EXTENDED_DELAY_MAX,
+  RTAS_EXTENDED_DELAY_MIN,
+  RTAS_UNKNOWN_SERVICE,
+} from "../linux/papr.js";
 import type { GuestCpu, KCode } from "./cpu.js";
 import { lppacaAddr } from "./image.js";
 import type { GuestKernel } from "./kernel.js";
@@ -49,4 +55,15 @@ export function readVpaStatus(kernel: GuestKernel, cpu: GuestCpu): { shared: boo
 
 export function rtasToken(kernel: GuestKernel, name: string): number {
   return kernel.boot?.rtasTokens.get(name) ?? RTAS_UNKNOWN_SERVICE;
+}
+
+/**
+ * How long an RTAS status asks the caller to wait before calling again, in ms; 0: not busy
+ * (linux: arch/powerpc/kernel/rtas.c rtas_busy_delay_time).
+ */
+export function rtasBusyDelayTime(status: number): number {
+  if (status === RTAS_BUSY) return 1;
+  if (status >= RTAS_EXTENDED_DELAY_MIN && status <= RTAS_EXTENDED_DELAY_MAX)
+    return 10 ** (status - RTAS_EXTENDED_DELAY_MIN);
+  return 0;
 }

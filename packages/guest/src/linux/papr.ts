@@ -6,6 +6,9 @@
 /** RTAS status codes (PAPR; linux: arch/powerpc/include/asm/rtas.h). */
 export const RTAS_UNKNOWN_SERVICE = -1;
 export const RTAS_BUSY = -2;
+/** Extended delay hints 9900..9905: retry after 10^(status - 9900) ms. */
+export const RTAS_EXTENDED_DELAY_MIN = 9900;
+export const RTAS_EXTENDED_DELAY_MAX = 9905;
 
 /** query-cpu-stopped-state results (linux: arch/powerpc/platforms/pseries/smp.c). */
 export const QCSS_STOPPED = 0;

@@ -152,6 +152,8 @@ export class TestPlatform {
   readonly hcallFailures = new Map<number, number>();
   /** RTAS services the platform answers with these return values instead of carrying them out. */
   readonly rtasFailures = new Map<string, number[]>();
+  /** Return values the platform gives the next calls of an RTAS service, one list per call, before the usual answers. */
+  readonly rtasReplies = new Map<string, number[][]>();
   /** QEMU's run state: "guest-panicked" after ibm,os-term. */
   runState: "created" | "running" | "guest-panicked" = "created";
   readonly hcallCounts = new Map<number, number>();
@@ -610,7 +612,7 @@ export class HvCpu implements ThreadSoftware {
     };
     const service = p.tokenName(token);
     p.rtasLog.push({ time: p.sim.now, service, args });
-    const forced = p.rtasFailures.get(service);
+    const forced = p.rtasReplies.get(service)?.shift() ?? p.rtasFailures.get(service);
     if (forced !== undefined) {
       rets(forced);
       this.returnFromHcall(H_SUCCESS);
