@@ -39,6 +39,27 @@ export const TARGETS = {
     note: "the instruction builders (asm.ts), measured with their suite against GNU as (asm.test.ts)",
     env: { STOPSIM_MUTATE_TESTS: "src/asm.test.ts" },
   },
+  // the POWER9 thread and core model of packages/isa, each group with the fast suites written for
+  // it (escape.test.ts, a million random words, takes seconds a run and is left out; the codec and
+  // asm suites against binutils have their own targets)
+  "isa-thread": {
+    dir: "packages/isa",
+    mutate: ["src/thread.ts", "src/excp.ts", "src/excp-pending.ts", "src/powersave.ts", "src/decrementer.ts"],
+    note: "one hardware thread (thread.ts: state, run loop, SPR access), interrupt entry and return (excp.ts), pending-interrupt selection (excp-pending.ts), stop and its wake-up (powersave.ts) and the decrementers (decrementer.ts), measured with the thread, stop, doorbell, interrupt, power-saving and decrementer suites and the programs run on a thread (kernel-run, sprs-program, interp)",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/thread.test.ts,src/thread-api.test.ts,src/stop.test.ts,src/doorbell-wake.test.ts,src/excp.test.ts,src/powersave.test.ts,src/decrementer.test.ts,src/kernel-run.test.ts,src/sprs-program.test.ts,src/interp.test.ts",
+    },
+  },
+  "isa-core": {
+    dir: "packages/isa",
+    mutate: ["src/core.ts", "src/smt.ts", "src/kthread.ts", "src/chips.ts", "src/pnv.ts", "src/errata.ts"],
+    note: "the SMT4 core and its issue sharing (core.ts, smt.ts), kernel code run as timed steps on a thread (kthread.ts), the POWER9 chip models, the PowerNV machine and the guest-stop erratum (chips.ts, pnv.ts, errata.ts), measured with their suites and the stop suite",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/core.test.ts,src/smt.test.ts,src/kthread.test.ts,src/pnv.test.ts,src/errata.test.ts,src/chips.test.ts,src/stop.test.ts",
+    },
+  },
   linux: {
     dir: "packages/linux",
     mutate: ["src/**/*.ts"],
