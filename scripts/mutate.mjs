@@ -57,7 +57,7 @@ export const TARGETS = {
     note: "the SMT4 core and its issue sharing (core.ts, smt.ts), kernel code run as timed steps on a thread (kthread.ts), the POWER9 chip models, the PowerNV machine and the guest-stop erratum (chips.ts, pnv.ts, errata.ts), measured with their suites and the stop suite",
     env: {
       STOPSIM_MUTATE_TESTS:
-        "src/core.test.ts,src/smt.test.ts,src/kthread.test.ts,src/pnv.test.ts,src/errata.test.ts,src/chips.test.ts,src/stop.test.ts",
+        "src/core.test.ts,src/smt.test.ts,src/kthread.test.ts,src/kthread-waits.test.ts,src/pnv.test.ts,src/errata.test.ts,src/chips.test.ts,src/stop.test.ts",
     },
   },
   linux: {

@@ -4,67 +4,10 @@ import { Simulation } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
 import * as A from "./asm.js";
 import { SmtCore } from "./core.js";
-import { KThread, type KThreadOptions } from "./kthread.js";
-import { LPCR_PECE1, makePsscr, SPRN_HSRR0, SPRN_LPCR, SPRN_PSSCR } from "./registers.js";
-import { MSR_GUEST, MSR_GUEST_EE, MSR_HOST, Recorder } from "./test-helpers/setup.js";
-import type { HwThread } from "./thread.js";
-
-type Op =
-  | { k: "delay"; ns: number; next: Op | null }
-  | { k: "work"; ns: number }
-  | { k: "poll"; deadline: number }
-  | { k: "park" }
-  | { k: "mark"; name: string };
-
-const OPS = {
-  delay: (ns: number, next: Op | null): Op => ({ k: "delay", ns, next }),
-  work: (ns: number): Op => ({ k: "work", ns }),
-  poll: (deadline: number): Op => ({ k: "poll", deadline }),
-  park: (): Op => ({ k: "park" }),
-};
-
-const LITE = makePsscr({ rl: 0, mtl: 0, psll: 15, esl: false, ec: false });
-
-function rig(opts: Partial<KThreadOptions<Op>> = {}, withCore = true) {
-  const sim = new Simulation({ seed: 7 });
-  const core = withCore ? new SmtCore(sim) : null;
-  const t = core !== null ? core.threads[0] : new SmtCore(new Simulation()).threads[0];
-  const hv = new Recorder();
-  const os = new Recorder();
-  if (core !== null) for (const th of core.threads) th.setSoftware("hv", new Recorder());
-  t.setSoftware("hv", hv);
-  t.setSoftware("os", os);
-  // the software of these tests is a guest kernel running in guest state
-  t.msr = MSR_GUEST;
-  t.pc = 0x1000n;
-  const runs: Array<[number, Op | null]> = [];
-  let done = false;
-  const rt = new KThread<Op>({
-    thread: t,
-    level: "os",
-    label: "test cpu0",
-    rng: null,
-    jitterSigma: 0,
-    pollPeriodNs: 40,
-    ops: OPS,
-    run: (op) => runs.push([sim.now, op]),
-    pollDone: () => done,
-    ...opts,
-  });
-  return { sim, core, t, hv, os, rt, runs, setDone: () => (done = true) };
-}
-
-function stopSibling(t: HwThread): void {
-  t.setSpr(SPRN_LPCR, LPCR_PECE1);
-  t.setSpr(SPRN_PSSCR, LITE);
-  t.execute(A.STOP);
-}
-
-/** Puts thread `t` in guest state (MSR[HV]=0) at `pc`. */
-function toGuest(t: HwThread, pc: bigint, msr = MSR_GUEST): void {
-  t.msr = msr;
-  t.pc = pc;
-}
+import { KThread } from "./kthread.js";
+import { LPCR_PECE1, SPRN_HSRR0, SPRN_LPCR, SPRN_PSSCR } from "./registers.js";
+import { LITE, OPS, type Op, rig, stopSibling, toGuest } from "./test-helpers/kthread-rig.js";
+import { MSR_GUEST_EE, MSR_HOST, Recorder } from "./test-helpers/setup.js";
 
 describe("KThread costs", () => {
   it("divides a cost by the thread's SMT speed and draws the jitter from the seeded stream", () => {
