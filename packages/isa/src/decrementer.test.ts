@@ -10,12 +10,16 @@ import * as A from "./asm.js";
 import {
   BOOK3S_INTERRUPT_DECREMENTER,
   BOOK3S_INTERRUPT_HV_DECREMENTER,
+  BOOK3S_INTERRUPT_SYSTEM_RESET,
   LPCR_HDICE,
   LPCR_LD,
+  LPCR_PECE1,
   MSR_EE,
+  makePsscr,
   SPRN_DEC,
   SPRN_HDEC,
   SPRN_LPCR,
+  SPRN_PSSCR,
   SPRN_SRR0,
 } from "./registers.js";
 import { MSR_GUEST, MSR_GUEST_EE, MSR_HOST, setup } from "./test-helpers/setup.js";
@@ -70,23 +74,58 @@ describe("the 32-bit decrementer (LPCR[LD]=0)", () => {
     expect(os.last?.time).toBe(tbToNs(2 ** 32 + 1));
   });
 
-  it("reset leaves DEC and HDEC at 0x7fffffff: their first exceptions come 2^31 ticks later", () => {
+  it("a value written negative long after boot wraps and turns negative again 2^32 ticks after its first edge", () => {
     const { t, hv, sim } = setup();
-    t.setSpr(SPRN_LPCR, LPCR_HDICE);
-    t.msr = MSR_HOST | MSR_EE;
-    t.reset();
-    t.setSpr(SPRN_LPCR, LPCR_HDICE);
-    t.msr = MSR_HOST | MSR_EE;
-    expect(t.getSpr(SPRN_DEC)).toBe(0x7fff_ffffn);
-    expect(t.getSpr(SPRN_HDEC)).toBe(0x7fff_ffffn);
-    sim.runUntil(tbToNs(2 ** 31) + 10);
-    // both turn negative at the same tick: HDEC first (higher priority), which clears MSR[EE]
-    expect(hv.vectors()).toEqual([BOOK3S_INTERRUPT_HV_DECREMENTER]);
-    expect(hv.last?.time).toBe(tbToNs(2 ** 31));
-    t.msr = MSR_HOST | MSR_EE;
-    t.setSpr(SPRN_HDEC, 0x7fff_ffffn);
-    expect(t.execute(A.NOP)).toBe(EXEC_INTERRUPT);
-    expect(hv.vectors()).toEqual([BOOK3S_INTERRUPT_HV_DECREMENTER, BOOK3S_INTERRUPT_DECREMENTER]);
+    t.setSpr(SPRN_LPCR, LPCR_PECE1);
+    t.msr = MSR_HOST;
+    sim.runUntil(tbToNs(2 ** 33));
+    const tb0 = t.timebaseValue;
+    t.setSpr(SPRN_DEC, 0xffff_fff0n); // -16: negative at once
+    // 2^31 + 100 ticks later it has wrapped to positive
+    sim.runUntil(tbToNs(tb0 + 2 ** 31 + 100));
+    expect(t.getSpr(SPRN_DEC)).toBe(BigInt(2 ** 32 - 16 - 2 ** 31 - 100));
+    // a stop that wakes on the decrementer (LPCR[PECE1], EC=1): when it turns negative again
+    t.setSpr(SPRN_PSSCR, makePsscr({ rl: 0, mtl: 0, psll: 15, esl: false, ec: true }));
+    t.execute(A.STOP);
+    sim.runUntil(tbToNs(tb0 + 2 ** 32 + 100));
+    expect(hv.vectors()).toEqual([BOOK3S_INTERRUPT_SYSTEM_RESET]);
+    expect(hv.last?.time).toBe(tbToNs(tb0 - 15 + 2 ** 32));
+  });
+
+  it("three half-periods below zero read as -2^31, the most negative 32-bit value", () => {
+    const { t, sim } = setup();
+    t.msr = MSR_GUEST;
+    t.setSpr(SPRN_DEC, 0n);
+    sim.runUntil(tbToNs(3 * 2 ** 31));
+    expect(t.getSpr(SPRN_DEC)).toBe(U64(-(2n ** 31n)));
+  });
+
+  it("reset leaves DEC and HDEC at 0x7fffffff: each turns negative 2^31 ticks later on its own timer", () => {
+    {
+      // the DEC alone (HDEC interrupts disabled)
+      const { t, hv, sim } = setup();
+      t.setSpr(SPRN_DEC, 5n);
+      t.reset();
+      t.msr = MSR_HOST | MSR_EE;
+      expect(t.getSpr(SPRN_DEC)).toBe(0x7fff_ffffn);
+      expect(t.getSpr(SPRN_HDEC)).toBe(0x7fff_ffffn);
+      sim.runUntil(tbToNs(2 ** 31) + 10);
+      expect(hv.vectors()).toEqual([BOOK3S_INTERRUPT_DECREMENTER]);
+      expect(hv.last?.time).toBe(tbToNs(2 ** 31));
+    }
+    {
+      // the HDEC alone (DEC moved out of the way after the reset)
+      const { t, hv, sim } = setup();
+      t.setSpr(SPRN_HDEC, 5n);
+      t.reset();
+      t.setSpr(SPRN_LPCR, LPCR_HDICE);
+      t.msr = MSR_HOST | MSR_EE;
+      sim.runUntil(1000);
+      t.setSpr(SPRN_DEC, 0x7fff_ffffn);
+      sim.runUntil(tbToNs(2 ** 31) + 10);
+      expect(hv.vectors()).toEqual([BOOK3S_INTERRUPT_HV_DECREMENTER]);
+      expect(hv.last?.time).toBe(tbToNs(2 ** 31));
+    }
   });
 });
 

@@ -40,7 +40,7 @@ import {
   SRR1_PROGPRIV,
 } from "./registers.js";
 import { MSR_GUEST, MSR_GUEST_EE, MSR_HOST, MSR_USER, Recorder, setup } from "./test-helpers/setup.js";
-import { EXEC_INTERRUPT, EXEC_OK } from "./thread.js";
+import { EXEC_INTERRUPT, EXEC_OK, HwThread } from "./thread.js";
 
 /** scv LEV (Power ISA v3.0B: primary opcode 17, bit 30 set). */
 const scv = (lev: number) => (0x44000001 | (lev << 5)) >>> 0;
@@ -226,6 +226,25 @@ describe("rfid and hrfid (Power ISA v3.0B Book III 3.3.1)", () => {
     expect(t.execute(A.HRFID)).toBe(EXEC_OK);
     expect(t.pc).toBe(0x8000n);
     expect(t.msr).toBe(MSR_SF | MSR_ME | MSR_LE | MSR_PR | MSR_EE | MSR_IR | MSR_DR);
+  });
+
+  it("rfscv returns to LR with the MSR in CTR, by rfid's rules: a guest cannot set MSR[HV]", () => {
+    const { t } = setup();
+    t.msr = MSR_GUEST;
+    t.setSpr(SPRN_LR, 0x4400n);
+    t.setSpr(SPRN_CTR, MSR_HOST | MSR_EE);
+    // rfscv: XL-form 19/82
+    expect(t.execute(0x4c0000a4)).toBe(EXEC_OK);
+    expect(t.pc).toBe(0x4400n);
+    expect(t.msr).toBe(MSR_GUEST | MSR_EE);
+  });
+
+  it("a thread outside any core returns with rfid", () => {
+    const bare = new HwThread(new Simulation(), { pir: 0, index: 0 });
+    bare.setSpr(SPRN_SRR0, 0x4000n);
+    bare.setSpr(SPRN_SRR1, MSR_GUEST);
+    expect(bare.execute(A.RFID)).toBe(EXEC_OK);
+    expect([bare.pc, bare.msr]).toEqual([0x4000n, MSR_GUEST]);
   });
 
   it("MSR[TM] is not changed by rfid (the model's transactional-memory facility stays as it is)", () => {

@@ -5,12 +5,12 @@
 import { Simulation } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
 import * as A from "./asm.js";
-import type { SmtCore } from "./core.js";
+import { SmtCore } from "./core.js";
 import { KThread } from "./kthread.js";
 import { SPRN_HSRR0, SPRN_LPCR, SPRN_PSSCR } from "./registers.js";
 import { LITE, OPS, type Op, rig, stopSibling, toGuest } from "./test-helpers/kthread-rig.js";
 import { MSR_HOST } from "./test-helpers/setup.js";
-import type { HwThread } from "./thread.js";
+import { HwThread } from "./thread.js";
 
 /** A rig whose thread runs alone on its core (speed 1). */
 function alone(opts: Parameters<typeof rig>[0] = {}) {
@@ -223,7 +223,7 @@ describe("rebind and halt", () => {
 
   it("after rebinding, the old core's speed changes are not followed, the new core's are", () => {
     const { sim, rt, core, runs } = alone();
-    const other = new (core as SmtCore).constructor(sim, { coreId: 1 }) as SmtCore;
+    const other = new SmtCore(sim, { coreId: 1 });
     for (const th of other.threads) th.setSoftware("hv", { interrupt: () => {}, resume: () => {} });
     toGuest(other.threads[0], 0x2000n);
     rt.rebind(other.threads[0]);
@@ -275,7 +275,7 @@ describe("rounding", () => {
 
   it("a thread without a core: runtime at speed 1 with nothing to watch", () => {
     const sim = new Simulation();
-    const t = new (rig().t.constructor as typeof HwThread)(sim, { pir: 0, index: 0 });
+    const t = new HwThread(sim, { pir: 0, index: 0 });
     const runs: number[] = [];
     const rt = new KThread<Op>({
       thread: t,
@@ -295,7 +295,7 @@ describe("rounding", () => {
     sim.schedule(1, () => {});
     sim.runUntil(1000);
     expect(runs).toEqual([100]);
-    rt.rebind(new (rig().t.constructor as typeof HwThread)(sim, { pir: 1, index: 1 }));
+    rt.rebind(new HwThread(sim, { pir: 1, index: 1 }));
     expect(rt.thread.pir).toBe(1);
   });
 });

@@ -157,15 +157,18 @@ describe("EC=0 wake-ups", () => {
     sim.trace.enable();
     t.setSpr(SPRN_LPCR, PECE_ALL);
     t.setSpr(SPRN_PSSCR, EC1(4));
+    sim.runUntil(700);
     t.setSpr(SPRN_DEC, 1000n);
     t.execute(A.STOP);
     sim.runFor(5000);
     const ev = sim.trace.events();
-    expect(ev.map((e) => [e.name, e.args])).toEqual([
-      ["cpu_idle", { state: 4, esl: true, ec: true, hv: true }],
-      ["stop4", { esl: true, ec: true, reason: "dec" }],
-      ["cpu_idle", { state: 4294967295 }],
-      ["interrupt", { vector: "0x100", level: "hv" }],
+    // the DEC written at 700 ns (timebase 358) turns -1 at timebase 1359
+    const woke = tbToNs(1359);
+    expect(ev.map((e) => [e.name, e.cat, e.time, e.dur, e.args])).toEqual([
+      ["cpu_idle", "power", 700, 0, { state: 4, esl: true, ec: true, hv: true }],
+      ["stop4", "power", 700, woke - 700, { esl: true, ec: true, reason: "dec" }],
+      ["cpu_idle", "power", woke, 0, { state: 4294967295 }],
+      ["interrupt", "isa", woke, 0, { vector: "0x100", level: "hv" }],
     ]);
     expect(new Set(ev.map((e) => e.track)).size).toBe(1);
     expect(sim.trace.getTrack(ev[0].track)).toMatchObject({
@@ -318,6 +321,7 @@ describe("the guest-stop erratum's bookkeeping (DD2.2, errata.ts)", () => {
     t.msr = MSR_GUEST;
     t.execute(A.STOP);
     sim.runUntil(100);
+    expect(t.erratumStallNs).toBe(0);
     t.receiveHypervisorDoorbell();
     expect(t.stopped).toBe(false);
     expect(t.lateWakeups).toBe(0);

@@ -86,7 +86,12 @@ describe("state", () => {
     }).toThrow(new RegisterValueError("pc must be word aligned, got 0x1002"));
     expect(() => {
       t.msr = -1n;
-    }).toThrow(/msr/);
+    }).toThrow(/^msr: -1 is not an unsigned 64-bit value/);
+    expect(() => {
+      t.pc = -4n;
+    }).toThrow(/^pc: -4 is not an unsigned 64-bit value/);
+    expect(() => t.setGpr(3, -1n)).toThrow(/^r3: -1 is not an unsigned 64-bit value/);
+    expect(() => t.setSpr(0x110, 1n << 64n)).toThrow(/^SPR 272 \(SPRG0\): 18446744073709551616 is not/);
   });
 
   it("the PC carries into its high word past 4 GiB", () => {
@@ -151,6 +156,9 @@ describe("software and dispatch", () => {
 
   it("dispatch refuses a stopped thread and a level without software, naming both", () => {
     const { t } = setup();
+    t.setSoftware("hv", null);
+    expect(() => t.dispatch()).toThrow('no "hv" software registered');
+    t.setSoftware("hv", new Recorder());
     t.setSoftware("os", null);
     t.msr = MSR_GUEST;
     expect(() => t.dispatch()).toThrow(
@@ -251,6 +259,35 @@ describe("execute", () => {
 
 describe("run", () => {
   const BASE = 0x1000;
+
+  it("executes a zero word (an illegal instruction: HEAI) like any other", () => {
+    const { t, hv } = setup();
+    t.msr = MSR_GUEST;
+    t.pc = BigInt(BASE);
+    expect(t.run(new Memory(0x10000))).toEqual({ status: "interrupt", steps: 1, vector: 0xe40 });
+    expect(hv.vectors()).toEqual([0xe40]);
+  });
+
+  it("fetches big-endian words when MSR[LE] is clear", () => {
+    const mem = new Memory(0x10000);
+    mem.loadWords(BASE, [A.li(3, 7), A.SC], false);
+    const { t } = setup();
+    t.msr = MSR_GUEST & ~MSR_LE;
+    t.pc = BigInt(BASE);
+    expect(t.run(mem)).toEqual({ status: "interrupt", steps: 2, vector: 0xc00 });
+    expect(t.gpr(3)).toBe(7n);
+  });
+
+  it("rfebb returns to EBBRR and sets BESCR[GE] from its S bit (Power ISA v3.0B Book II 6)", () => {
+    const { t } = setup();
+    t.setSpr(0x0be, 1n << 7n); // HFSCR[EBB]
+    t.setSpr(0x099, 1n << 7n); // FSCR[EBB]
+    t.setSpr(805, 0x7000n); // EBBRR
+    t.msr = MSR_USER;
+    expect(t.execute(0x4c000924)).toBe(EXEC_OK); // rfebb 1: XL-form 19/146, S = 1
+    expect(t.pc).toBe(0x7000n);
+    expect(t.getSpr(806) >> 63n).toBe(1n); // BESCR[GE]
+  });
 
   it("runs until stop, until an interrupt, or for maxSteps instructions", () => {
     const mem = new Memory(0x10000);
