@@ -60,6 +60,23 @@ export const TARGETS = {
         "src/core.test.ts,src/smt.test.ts,src/kthread.test.ts,src/kthread-waits.test.ts,src/pnv.test.ts,src/errata.test.ts,src/chips.test.ts,src/stop.test.ts",
     },
   },
+  // the POWER9 interpreter and its instruction table, each with the suites that execute words on a
+  // thread (milliseconds a run): the table's static mutants rerun the whole selected suite each
+  "isa-interp": {
+    dir: "packages/isa",
+    mutate: ["src/interp.ts", "src/interp/*.ts"],
+    note: "the interpreter (interp.ts, interp/*.ts: fixed-point, rotate, storage, branch, system and their decode table), measured with the suites that execute instructions on a thread",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/interp-fixedpoint.test.ts,src/interp-storage.test.ts,src/interp-branch.test.ts,src/interp-system.test.ts,src/interp.test.ts,src/kernel-run.test.ts,src/memory.test.ts,src/sprs-program.test.ts,src/thread.test.ts",
+    },
+  },
+  "isa-opcodes": {
+    dir: "packages/isa",
+    mutate: ["src/opcodes.ts"],
+    note: "the instruction table (opcodes.ts: forms, fields, identify()), measured with src/codec.test.ts (every form against GNU as/objdump) and src/interp.test.ts",
+    env: { STOPSIM_MUTATE_TESTS: "src/codec.test.ts,src/interp.test.ts" },
+  },
   linux: {
     dir: "packages/linux",
     mutate: ["src/**/*.ts"],

@@ -53,7 +53,8 @@ export function execBranch(t: HwThread, id: number, w: number): ExecResult {
     case C_CRLOGIC: {
       const a = (t.cr >>> (31 - ra)) & 1;
       const b = (t.cr >>> (31 - rb)) & 1;
-      const bit = (SUB[id] >>> (3 - ((a << 1) | b))) & 1;
+      // SUB holds the truth table with op(a, b) at bit (a << 1) | b (src/interp/decode.ts)
+      const bit = (SUB[id] >>> ((a << 1) | b)) & 1;
       const m = 1 << (31 - rt);
       t.cr = (bit ? t.cr | m : t.cr & ~m) >>> 0;
       break;

@@ -56,8 +56,6 @@ import {
   cmpU64,
   INTERRUPT,
   OK,
-  OVF,
-  OVF32,
   R_HI,
   R_LO,
   rotl64,
@@ -65,8 +63,9 @@ import {
   setCr0,
   setCrBits,
   setGprBig,
-  setXerCa,
+  setXerCaOfAdd,
   setXerOv,
+  setXerOvOfAdd,
   XER_CA,
   XER_CA32,
   XER_OV,
@@ -116,7 +115,7 @@ export function execFixedPoint(t: HwThread, id: number, w: number): ExecResult {
       else add64(~gH[ra] >>> 0, ~gL[ra] >>> 0, sH, si >>> 0, 1);
       gH[rt] = R_HI;
       gL[rt] = R_LO;
-      setXerCa(t, CARRY, CARRY32);
+      setXerCaOfAdd(t);
       if (SUB[id] === 1) setCr0(t, R_HI, R_LO);
       break;
     }
@@ -553,8 +552,8 @@ function execAddFamily(t: HwThread, sub: number, w: number, rt: number, ra: numb
   }
   gH[rt] = R_HI;
   gL[rt] = R_LO;
-  if (sub >= 2 && sub !== 10) setXerCa(t, CARRY, CARRY32);
-  if ((w >>> 10) & 1) setXerOv(t, OVF, OVF32);
+  if (sub >= 2 && sub !== 10) setXerCaOfAdd(t);
+  if ((w >>> 10) & 1) setXerOvOfAdd(t);
   if (w & 1) setCr0(t, R_HI, R_LO);
 }
 

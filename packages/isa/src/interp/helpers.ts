@@ -83,6 +83,19 @@ export function setXerOv(t: HwThread, ov: number, ov32: number): void {
     ((t.sprLo[s] & ~(XER_OV | XER_OV32)) | (ov ? XER_OV | XER_SO : 0) | (ov32 ? XER_OV32 : 0)) >>> 0;
 }
 
+/**
+ * XER[CA/CA32] and, with OE, XER[OV/OV32/SO] after an add of the family (add64's flags): in 32-bit
+ * mode CA is the carry out of bit 32 and OV the overflow of the low word (Book I 3.3.9; qemu:
+ * target/ppc/translate.c gen_op_arith_add and gen_op_arith_compute_ov, NARROW_MODE).
+ */
+export function setXerCaOfAdd(t: HwThread): void {
+  setXerCa(t, sf(t) ? CARRY : CARRY32, CARRY32);
+}
+
+export function setXerOvOfAdd(t: HwThread): void {
+  setXerOv(t, sf(t) ? OVF : OVF32, OVF32);
+}
+
 export const xerCa = (t: HwThread): number => (t.sprLo[t.xerSlot] >>> 29) & 1;
 
 export function branchTo(t: HwThread, hi: number, lo: number): void {

@@ -219,9 +219,10 @@ export function execSystemClass(t: HwThread, id: number, w: number): ExecResult 
       break;
     case C_SLBFEE:
       if (t.msrLo & MSRL_PR) return programPriv(t);
+      // no entry found: RT = 0, CR0 = 0b000 || XER[SO] (qemu: target/ppc/translate.c gen_slbfee_)
       gH[rt] = 0;
       gL[rt] = 0;
-      setCrBits(t, 0, 0);
+      setCrBits(t, 0, 0, true);
       break;
     case C_DARN: {
       // L = 0: 32-bit conditioned random number; 1: 64-bit conditioned; 2: 64-bit raw; 3: reserved
