@@ -7,11 +7,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encode } from "./codec.js";
 import { SPRN_CTR, SPRN_LR } from "./registers.js";
-import { arbU64, exec, M64, thread, u64 } from "./test-helpers/interp.js";
+import { arbU64, exec, M64, registerThread, thread, u64 } from "./test-helpers/interp.js";
 import { MSR_USER } from "./test-helpers/setup.js";
 import { EXEC_INTERRUPT, EXEC_OK } from "./thread.js";
 
-const RUNS = { numRuns: 200 };
+const RUNS = { numRuns: 80 };
 const TAR = 815;
 
 /** The encoded word, or null when GNU binutils' table refuses the BO value for this branch. */
@@ -49,7 +49,7 @@ describe("bc: BO decides the CTR decrement and test and the CR bit test", () => 
         (bo, bi, disp, aa, lk, cr, ctr) => {
           const w = tryEncode({ op: "bc", bo, bi, disp, aa: aa ? 1 : 0, lk: lk ? 1 : 0 });
           fc.pre(w !== null);
-          const t = thread();
+          const t = registerThread();
           t.pc = 0x10_0000n;
           t.cr = cr;
           t.setSpr(SPRN_CTR, ctr);
@@ -80,7 +80,7 @@ describe("bc: BO decides the CTR decrement and test and the CR bit test", () => 
         (bo, bi, op, lk, cr, target, ctr) => {
           const w = tryEncode({ op, bo, bi, bh: 0, lk: lk ? 1 : 0 });
           fc.pre(w !== null);
-          const t = thread();
+          const t = registerThread();
           t.pc = 0x2000n;
           t.cr = cr;
           const reg = op === "bclr" ? SPRN_LR : op === "bcctr" ? SPRN_CTR : TAR;
@@ -109,7 +109,7 @@ describe("b and the program counter's high word", () => {
         fc.boolean(),
         fc.boolean(),
         (disp, aa, lk) => {
-          const t = thread();
+          const t = registerThread();
           t.pc = 0x4000_0000n;
           t.setSpr(SPRN_LR, 0x5550n);
           exec(t, { op: "b", disp, aa: aa ? 1 : 0, lk: lk ? 1 : 0 });
@@ -122,7 +122,7 @@ describe("b and the program counter's high word", () => {
   });
 
   it("a relative branch carries into or borrows from the high word of the PC; LR = CIA + 4 crosses it too", () => {
-    const t = thread();
+    const t = registerThread();
     t.pc = 0x1_ffff_fff0n;
     exec(t, { op: "b", disp: 0x20 });
     expect(t.pc).toBe(0x2_0000_0010n);
@@ -140,7 +140,7 @@ describe("b and the program counter's high word", () => {
   });
 
   it("bdnz borrows from CTR's high word", () => {
-    const t = thread();
+    const t = registerThread();
     t.setSpr(SPRN_CTR, 0x1_0000_0000n);
     t.pc = 0x2000n;
     exec(t, { op: "bc", bo: 16, bi: 0, disp: 0x40 });
@@ -179,7 +179,7 @@ describe("condition-register logicals and moves", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 0xffffffff }), bit, bit, bit, (cr, bt, ba, bb) => {
         for (const [op, f] of OPS) {
-          const t = thread();
+          const t = registerThread();
           t.cr = cr;
           exec(t, { op, bt, ba, bb });
           const a = (cr >>> (31 - ba)) & 1;
@@ -202,13 +202,13 @@ describe("condition-register logicals and moves", () => {
         fc.integer({ min: 0, max: 255 }),
         arbU64(),
         (cr, bf, bfa, fxm, rs) => {
-          const t = thread();
+          const t = registerThread();
           t.cr = cr;
           exec(t, { op: "mcrf", bf, bfa });
           const f = (cr >>> (28 - 4 * bfa)) & 0xf;
           const sh = 28 - 4 * bf;
           expect(t.cr).toBe(((cr & ~(0xf << sh)) | (f << sh)) >>> 0);
-          const u = thread();
+          const u = registerThread();
           u.cr = cr;
           u.setGpr(3, rs);
           exec(u, { op: "mtcrf", fxm, rs: 3 });
@@ -219,7 +219,7 @@ describe("condition-register logicals and moves", () => {
           exec(u, { op: "mfcr", rt: 4 });
           expect(u.gpr(4)).toBe(BigInt(want));
           const one = 0x80 >> bf;
-          const v = thread();
+          const v = registerThread();
           v.cr = cr;
           v.setGpr(3, rs);
           exec(v, { op: "mtocrf", fxm: one, rs: 3 });

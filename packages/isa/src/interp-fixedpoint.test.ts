@@ -19,10 +19,10 @@ import {
   M32,
   M64,
   MSR_HOST32,
-  prepare,
+  prepareRegs,
+  registerThread,
   s32,
   s64,
-  thread,
   u64,
   XER_CA,
   XER_CA32,
@@ -34,7 +34,7 @@ import {
 import { MSR_HOST } from "./test-helpers/setup.js";
 import { EXEC_INTERRUPT, EXEC_OK } from "./thread.js";
 
-const RUNS = { numRuns: 150 };
+const RUNS = { numRuns: 50 };
 
 /** The add family: RT = (~)RA + operand + carry-in (Book I 3.3.9). */
 const ADDS: Record<
@@ -86,7 +86,7 @@ describe("add and subtract from: RT, CA/CA32, OV/OV32/SO and CR0 against the ISA
           fc.boolean(),
           fc.boolean(),
           (a, b, x, oe, rc, m32) => {
-            const t = prepare({ 4: a, 5: b }, x, m32 ? MSR_HOST32 : MSR_HOST);
+            const t = prepareRegs({ 4: a, 5: b }, x, m32 ? MSR_HOST32 : MSR_HOST);
             const insn: Insn = d.rb
               ? { op, rt: 3, ra: 4, rb: 5, oe: oe ? 1 : 0, rc: rc ? 1 : 0 }
               : { op, rt: 3, ra: 4, oe: oe ? 1 : 0, rc: rc ? 1 : 0 };
@@ -120,11 +120,11 @@ describe("add and subtract from: RT, CA/CA32, OV/OV32/SO and CR0 against the ISA
         (a, si, x, m32) => {
           const msr = m32 ? MSR_HOST32 : MSR_HOST;
           const s = BigInt(si);
-          const addi = prepare({ 4: a }, x, msr);
+          const addi = prepareRegs({ 4: a }, x, msr);
           exec(addi, { op: "addi", rt: 3, ra: 4, si });
           expect(addi.gpr(3)).toBe(u64(a + s));
           expect(xerOf(addi)).toBe(x);
-          const addis = prepare({ 4: a, 0: a }, x, msr);
+          const addis = prepareRegs({ 4: a, 0: a }, x, msr);
           exec(addis, { op: "addis", rt: 3, ra: 4, si });
           expect(addis.gpr(3)).toBe(u64(a + (s << 16n)));
           exec(addis, { op: "addis", rt: 6, ra: 0, si });
@@ -132,7 +132,7 @@ describe("add and subtract from: RT, CA/CA32, OV/OV32/SO and CR0 against the ISA
           exec(addis, { op: "addi", rt: 7, ra: 0, si });
           expect(addis.gpr(7)).toBe(u64(s));
           for (const op of ["addic", "addic."]) {
-            const t = prepare({ 4: a }, x, msr);
+            const t = prepareRegs({ 4: a }, x, msr);
             exec(t, { op, rt: 3, ra: 4, si });
             const ref = addRef(a, u64(s), 0n);
             expect(t.gpr(3)).toBe(ref.r);
@@ -143,10 +143,10 @@ describe("add and subtract from: RT, CA/CA32, OV/OV32/SO and CR0 against the ISA
             );
           }
           // addic with RA = 0 reads r0 (only addi, addis and the storage forms read 0)
-          const r0 = prepare({ 0: a }, x, msr);
+          const r0 = prepareRegs({ 0: a }, x, msr);
           exec(r0, { op: "addic", rt: 3, ra: 0, si });
           expect(r0.gpr(3)).toBe(u64(a + s));
-          const sf = prepare({ 4: a }, x, msr);
+          const sf = prepareRegs({ 4: a }, x, msr);
           exec(sf, { op: "subfic", rt: 3, ra: 4, si });
           const ref = addRef(~a & M64, u64(s), 1n);
           expect(sf.gpr(3)).toBe(ref.r);
@@ -159,7 +159,7 @@ describe("add and subtract from: RT, CA/CA32, OV/OV32/SO and CR0 against the ISA
   });
 
   it("addpcis: RT = NIA + (D || 0x0000), the carry crossing into the high word", () => {
-    const t = thread();
+    const t = registerThread();
     t.pc = 0xfffffff8n;
     exec(t, { op: "addpcis", rt: 3, d: 1 });
     expect(t.gpr(3)).toBe(0xfffffffcn + 0x10000n);
@@ -174,7 +174,7 @@ describe("add and subtract from: RT, CA/CA32, OV/OV32/SO and CR0 against the ISA
   it("addex (CY = 0) adds with XER[OV] as the carry; OV gets the carry out, OV32 the carry out of the low word, SO unchanged", () => {
     fc.assert(
       fc.property(arbU64(), arbU64(), arbXer(), (a, b, x) => {
-        const t = prepare({ 4: a, 5: b }, x);
+        const t = prepareRegs({ 4: a, 5: b }, x);
         exec(t, { op: "addex", rt: 3, ra: 4, rb: 5, cy: 0 });
         const ref = addRef(a, b, (x & XER_OV) !== 0n ? 1n : 0n);
         expect(t.gpr(3)).toBe(ref.r);
@@ -187,7 +187,7 @@ describe("add and subtract from: RT, CA/CA32, OV/OV32/SO and CR0 against the ISA
 
   it("addex with CY != 0 is reserved in v3.0B: Hypervisor Emulation Assistance", () => {
     for (const cy of [1, 2, 3]) {
-      const t = thread();
+      const t = registerThread();
       const w = encode({ op: "addex", rt: 3, ra: 4, rb: 5, cy: 0 }) | (cy << 9);
       expect(t.execute(w >>> 0)).toBe(EXEC_INTERRUPT);
       expect(t.lastInterrupt?.vector).toBe(0xe40);
@@ -199,7 +199,7 @@ describe("multiply, divide, modulo against BigInt arithmetic", () => {
   it("mulld[o][.], mullw[o][.]: the low 64 bits of the product; OV and OV32 when it does not fit", () => {
     fc.assert(
       fc.property(arbU64(), arbU64(), arbXer(), fc.boolean(), fc.boolean(), (a, b, x, oe, rc) => {
-        const d = prepare({ 4: a, 5: b }, x);
+        const d = prepareRegs({ 4: a, 5: b }, x);
         exec(d, { op: "mulld", rt: 3, ra: 4, rb: 5, oe: oe ? 1 : 0, rc: rc ? 1 : 0 });
         const p = s64(a) * s64(b);
         const ovd = p !== s64(p);
@@ -207,7 +207,7 @@ describe("multiply, divide, modulo against BigInt arithmetic", () => {
         const xd = xerAfter(x, undefined, oe ? [ovd, ovd] : undefined);
         expect(xerOf(d)).toBe(xd);
         expect(cr0(d)).toBe(rc ? crOf(s64(p), (xd & XER_SO) !== 0n) : 0);
-        const w = prepare({ 4: a, 5: b }, x);
+        const w = prepareRegs({ 4: a, 5: b }, x);
         exec(w, { op: "mullw", rt: 3, ra: 4, rb: 5, oe: oe ? 1 : 0, rc: rc ? 1 : 0 });
         const q = s32(a) * s32(b);
         const ovw = q !== s32(q);
@@ -229,7 +229,7 @@ describe("multiply, divide, modulo against BigInt arithmetic", () => {
           ["mulhdu", (a * b) >> 64n],
         ];
         for (const [op, want] of cases) {
-          const t = prepare({ 4: a, 5: b }, x);
+          const t = prepareRegs({ 4: a, 5: b }, x);
           exec(t, { op, rt: 3, ra: 4, rb: 5, rc: rc ? 1 : 0 });
           expect(t.gpr(3), op).toBe(want);
           expect(xerOf(t)).toBe(x);
@@ -240,11 +240,11 @@ describe("multiply, divide, modulo against BigInt arithmetic", () => {
           ["mulhwu", (((a & M32) * (b & M32)) >> 32n) & M32],
         ];
         for (const [op, want] of words) {
-          const t = prepare({ 4: a, 5: b }, x);
+          const t = prepareRegs({ 4: a, 5: b }, x);
           exec(t, { op, rt: 3, ra: 4, rb: 5 });
           expect(t.gpr(3) & M32, op).toBe(want);
         }
-        const li = prepare({ 4: a }, x);
+        const li = prepareRegs({ 4: a }, x);
         exec(li, { op: "mulli", rt: 3, ra: 4, si: -7 });
         expect(li.gpr(3)).toBe(u64(s64(a) * -7n));
       }),
@@ -261,7 +261,7 @@ describe("multiply, divide, modulo against BigInt arithmetic", () => {
           ["maddld", u64(a * b + c)],
         ];
         for (const [op, want] of cases) {
-          const t = prepare({ 4: a, 5: b, 6: c });
+          const t = prepareRegs({ 4: a, 5: b, 6: c });
           exec(t, { op, rt: 3, ra: 4, rb: 5, rcr: 6 });
           expect(t.gpr(3), op).toBe(want);
         }
@@ -303,7 +303,7 @@ describe("multiply, divide, modulo against BigInt arithmetic", () => {
       );
       fc.assert(
         fc.property(small, small, arbXer(), fc.boolean(), fc.boolean(), (a, b, x, oe, rc) => {
-          const t = prepare({ 4: a, 5: b }, x);
+          const t = prepareRegs({ 4: a, 5: b }, x);
           exec(t, { op, rt: 3, ra: 4, rb: 5, oe: oe ? 1 : 0, rc: rc ? 1 : 0 });
           const q = divRef(a, b, word, signed, ext);
           const ov = q === null;
@@ -335,7 +335,7 @@ describe("multiply, divide, modulo against BigInt arithmetic", () => {
         for (const [op, x, y] of cases) {
           // division by 0 and (most negative) % -1 are undefined
           if (y === 0n || y === -1n) continue;
-          const t = prepare({ 4: a, 5: b });
+          const t = prepareRegs({ 4: a, 5: b });
           exec(t, { op, rt: 3, ra: 4, rb: 5 });
           expect(t.gpr(3), op).toBe(u64(x % y));
         }
@@ -367,7 +367,7 @@ describe("compares, CR-setting and select against the ISA's definitions", () => 
             [{ op: "cmpli", bf, l, ra: 4, ui }, cmp(val(a, false), BigInt(ui))],
           ];
           for (const [insn, want] of cases) {
-            const t = prepare({ 4: a, 5: b }, x);
+            const t = prepareRegs({ 4: a, 5: b }, x);
             t.cr = 0xffffffff;
             exec(t, insn as never);
             expect(crField(t, bf)).toBe(want);
@@ -386,12 +386,12 @@ describe("compares, CR-setting and select against the ISA's definitions", () => 
         const in1 = c >= byte(0) && c <= byte(1);
         const in2 = c >= byte(2) && c <= byte(3);
         for (const l of [0, 1]) {
-          const t = prepare({ 4: 0x1234_5600n | BigInt(c), 5: rb }, XER_SO);
+          const t = prepareRegs({ 4: 0x1234_5600n | BigInt(c), 5: rb }, XER_SO);
           exec(t, { op: "cmprb", bf, l, ra: 4, rb: 5 });
           // CR field = 0b0 || in_range || 0b00 (SO is not copied)
           expect(crField(t, bf), `l=${l}`).toBe(in1 || (l === 1 && in2) ? 4 : 0);
         }
-        const t = prepare({ 4: 0xab00n | BigInt(c), 5: rb }, XER_SO);
+        const t = prepareRegs({ 4: 0xab00n | BigInt(c), 5: rb }, XER_SO);
         exec(t, { op: "cmpeqb", bf, ra: 4, rb: 5 });
         const hit = [0, 1, 2, 3, 4, 5, 6, 7].some((i) => byte(i) === c);
         expect(crField(t, bf)).toBe(hit ? 2 : 0);
@@ -403,7 +403,7 @@ describe("compares, CR-setting and select against the ISA's definitions", () => 
   it("setb: -1 when the field's LT is set, else 1 when GT is set, else 0", () => {
     for (let f = 0; f < 16; f++) {
       for (const bfa of [0, 3, 7]) {
-        const t = thread();
+        const t = registerThread();
         t.cr = (f << (28 - 4 * bfa)) >>> 0;
         exec(t, { op: "setb", rt: 3, bfa });
         expect(t.gpr(3), `field ${f} in cr${bfa}`).toBe(f & 8 ? M64 : f & 4 ? 1n : 0n);
@@ -414,7 +414,7 @@ describe("compares, CR-setting and select against the ISA's definitions", () => 
   it("mcrxrx: the field gets OV, OV32, CA, CA32", () => {
     fc.assert(
       fc.property(arbXer(), fc.integer({ min: 0, max: 7 }), (x, bf) => {
-        const t = prepare({}, x);
+        const t = prepareRegs({}, x);
         exec(t, { op: "mcrxrx", bf });
         const want =
           (x & XER_OV ? 8 : 0) | (x & XER_OV32 ? 4 : 0) | (x & XER_CA ? 2 : 0) | (x & XER_CA32 ? 1 : 0);
@@ -432,7 +432,7 @@ describe("compares, CR-setting and select against the ISA's definitions", () => 
         arbU64(),
         arbU64(),
         (bc, ra, a, b) => {
-          const t = prepare({ 4: a, 5: b, 0: 0x77n });
+          const t = prepareRegs({ 4: a, 5: b, 0: 0x77n });
           t.cr = ((0x5a5a5a5a >>> 0) ^ (bc * 0x01010101)) >>> 0;
           const bit = (t.cr >>> (31 - bc)) & 1;
           const reg = ra === 0 ? 0 : 4;
@@ -459,7 +459,7 @@ describe("logical, extend, count and bit-permute against the ISA's definitions",
           ["andis.", s & (u << 16n), true],
         ];
         for (const [op, want, rc] of cases) {
-          const t = prepare({ 4: s }, so ? XER_SO : 0n);
+          const t = prepareRegs({ 4: s }, so ? XER_SO : 0n);
           exec(t, { op, ra: 3, rs: 4, ui });
           expect(t.gpr(3), op).toBe(want);
           expect(cr0(t), op).toBe(rc ? crOf(s64(want), so) : 0);
@@ -470,7 +470,7 @@ describe("logical, extend, count and bit-permute against the ISA's definitions",
   });
 
   it("the register logicals with Rc = 0 leave CR0; or rX,rX,rX is a priority hint that leaves rX", () => {
-    const t = prepare({ 4: 0xf0n, 5: 0x0fn });
+    const t = prepareRegs({ 4: 0xf0n, 5: 0x0fn });
     t.cr = 0x12345678;
     exec(t, { op: "xor", ra: 3, rs: 4, rb: 5 });
     expect(t.gpr(3)).toBe(0xffn);
@@ -497,7 +497,7 @@ describe("logical, extend, count and bit-permute against the ISA's definitions",
           ["extsw", u64(s32(s))],
         ];
         for (const [op, want] of cases) {
-          const t = prepare({ 4: s });
+          const t = prepareRegs({ 4: s });
           exec(t, { op, ra: 3, rs: 4, rc: rc ? 1 : 0 });
           expect(t.gpr(3), op).toBe(want);
           expect(cr0(t), op).toBe(rc ? crOf(s64(want), false) : 0);
@@ -539,7 +539,7 @@ describe("logical, extend, count and bit-permute against the ISA's definitions",
             ["cnttzd", ctz(s, 64)],
           ];
           for (const [op, want] of cases) {
-            const t = prepare({ 4: s });
+            const t = prepareRegs({ 4: s });
             exec(t, { op, ra: 3, rs: 4, rc: rc ? 1 : 0 });
             expect(t.gpr(3), op).toBe(want);
             expect(cr0(t), op).toBe(rc ? crOf(want, false) : 0);
@@ -565,7 +565,7 @@ describe("logical, extend, count and bit-permute against the ISA's definitions",
           ["prtyd", pw(0n) ^ pw(4n)],
         ];
         for (const [op, want] of cases) {
-          const t = prepare({ 4: s, 3: 0x5555n });
+          const t = prepareRegs({ 4: s, 3: 0x5555n });
           exec(t, { op, ra: 3, rs: 4 });
           expect(t.gpr(3), op).toBe(want);
         }
@@ -587,14 +587,14 @@ describe("logical, extend, count and bit-permute against the ISA's definitions",
           const m = 0xffn << (8n * i);
           if ((rs & m) === (rb & m)) want |= m;
         }
-        const t = prepare({ 4: rs, 5: rb });
+        const t = prepareRegs({ 4: rs, 5: rb });
         exec(t, { op: "cmpb", ra: 3, rs: 4, rb: 5 });
         expect(t.gpr(3)).toBe(want);
         let perm = 0n;
         bs.forEach((idx, i) => {
           if (idx < 64) perm |= ((rb >> BigInt(63 - idx)) & 1n) << BigInt(7 - i);
         });
-        const p = prepare({ 4: rs, 5: rb });
+        const p = prepareRegs({ 4: rs, 5: rb });
         exec(p, { op: "bpermd", ra: 3, rs: 4, rb: 5 });
         expect(p.gpr(3)).toBe(perm);
       }),
@@ -640,7 +640,7 @@ describe("rotates and shifts against ROTL64, MASK and the shift definitions", ()
             [{ op: "rlwimi", ra: 3, rs: 4, sh, mb, me }, (rot(sh) & m) | (ra & ~m & M64)],
           ];
           for (const [insn, want] of cases) {
-            const t = prepare({ 3: ra, 4: s, 5: BigInt(rbv) });
+            const t = prepareRegs({ 3: ra, 4: s, 5: BigInt(rbv) });
             exec(t, { ...(insn as { op: string }), rc: rc ? 1 : 0 });
             expect(t.gpr(3), (insn as { op: string }).op).toBe(want);
             expect(cr0(t)).toBe(rc ? crOf(s64(want), false) : 0);
@@ -674,7 +674,7 @@ describe("rotates and shifts against ROTL64, MASK and the shift definitions", ()
             [{ op: "rldcr", ra: 3, rs: 4, rb: 5, me: mbe }, rotl64(s, n) & mask(0, mbe)],
           ];
           for (const [insn, want] of cases) {
-            const t = prepare({ 3: ra, 4: s, 5: BigInt(rbv) });
+            const t = prepareRegs({ 3: ra, 4: s, 5: BigInt(rbv) });
             exec(t, { ...(insn as { op: string }), rc: rc ? 1 : 0 });
             expect(t.gpr(3), (insn as { op: string }).op).toBe(want);
             expect(cr0(t)).toBe(rc ? crOf(s64(want), false) : 0);
@@ -705,7 +705,7 @@ describe("rotates and shifts against ROTL64, MASK and the shift definitions", ()
           ["srad", u64(s64(s) >> BigInt(Math.min(nd, 127))), caD],
         ];
         for (const [op, want, ca] of cases) {
-          const t = prepare({ 4: s, 5: 0xffff_ff00n | BigInt(rbv) }, x);
+          const t = prepareRegs({ 4: s, 5: 0xffff_ff00n | BigInt(rbv) }, x);
           exec(t, { op, ra: 3, rs: 4, rb: 5, rc: rc ? 1 : 0 });
           expect(t.gpr(3), `${op} ${rbv}`).toBe(want);
           const wantX = ca === null ? x : xerAfter(x, [ca, ca]);
@@ -721,7 +721,7 @@ describe("rotates and shifts against ROTL64, MASK and the shift definitions", ()
     fc.assert(
       fc.property(arbU64(), i6, arbXer(), fc.boolean(), (s, sh, x, rc) => {
         const so = (x & XER_SO) !== 0n;
-        const w = prepare({ 4: s }, x);
+        const w = prepareRegs({ 4: s }, x);
         const shw = sh & 31;
         exec(w, { op: "srawi", ra: 3, rs: 4, sh: shw, rc: rc ? 1 : 0 });
         const rw = u64(s32(s) >> BigInt(shw));
@@ -729,14 +729,14 @@ describe("rotates and shifts against ROTL64, MASK and the shift definitions", ()
         expect(w.gpr(3)).toBe(rw);
         expect(xerOf(w)).toBe(xerAfter(x, [caw, caw]));
         expect(cr0(w)).toBe(rc ? crOf(s64(rw), so) : 0);
-        const d = prepare({ 4: s }, x);
+        const d = prepareRegs({ 4: s }, x);
         exec(d, { op: "sradi", ra: 3, rs: 4, sh, rc: rc ? 1 : 0 });
         const rd = u64(s64(s) >> BigInt(sh));
         const cad = s64(s) < 0n && (s & ((1n << BigInt(sh)) - 1n)) !== 0n;
         expect(d.gpr(3)).toBe(rd);
         expect(xerOf(d)).toBe(xerAfter(x, [cad, cad]));
         expect(cr0(d)).toBe(rc ? crOf(s64(rd), so) : 0);
-        const e = prepare({ 4: s }, x);
+        const e = prepareRegs({ 4: s }, x);
         exec(e, { op: "extswsli", ra: 3, rs: 4, sh, rc: rc ? 1 : 0 });
         const re = u64(s32(s) << BigInt(sh));
         expect(e.gpr(3)).toBe(re);
@@ -771,7 +771,7 @@ describe("traps: TO against the signed and unsigned comparisons (Book I 3.3.11)"
             [{ op: "tdi", to, ra: 4, si }, !!cond(s64(a), BigInt(si), a, sb)],
           ];
           for (const [insn, trap] of cases) {
-            const t = prepare({ 4: a, 5: b });
+            const t = prepareRegs({ 4: a, 5: b });
             t.pc = 0x3000n;
             const r = exec(t, insn as never);
             expect(r, `${(insn as { op: string }).op} to=${to}`).toBe(trap ? EXEC_INTERRUPT : EXEC_OK);

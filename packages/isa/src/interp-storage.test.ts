@@ -22,7 +22,7 @@ import {
 import { MSR_GUEST, MSR_HOST, MSR_USER, setup } from "./test-helpers/setup.js";
 import { EXEC_INTERRUPT, EXEC_OK, type HwThread } from "./thread.js";
 
-const RUNS = { numRuns: 120 };
+const RUNS = { numRuns: 40 };
 const BASE = 0x8000n;
 
 /** The bytes of memory [addr, addr+n). */

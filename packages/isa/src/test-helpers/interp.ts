@@ -33,6 +33,33 @@ export function thread(msr = MSR_HOST): HwThread {
   return t;
 }
 
+let spare: HwThread | null = null;
+
+/**
+ * One thread reused by the register-only properties (a core costs ~0.5 ms to build): reset()
+ * clears its registers and SPRs, the MSR is set to `msr`, PC to 0x1000, no reservation, no copy
+ * buffer. Its memory keeps what earlier uses wrote: only for instructions that do not access it.
+ */
+export function registerThread(msr = MSR_HOST): HwThread {
+  spare ??= thread(msr);
+  const t = spare;
+  t.reset();
+  t.msr = msr;
+  t.pc = 0x1000n;
+  t.reservationSize = 0;
+  t.copyBuffer = null;
+  t.lastInterrupt = null;
+  return t;
+}
+
+/** registerThread(msr) with GPRs from `regs` (r<N>: value) and XER = xer. */
+export function prepareRegs(regs: Record<number, bigint>, xer = 0n, msr = MSR_HOST): HwThread {
+  const t = registerThread(msr);
+  for (const [r, v] of Object.entries(regs)) t.setGpr(Number(r), u64(v));
+  t.setSpr(SPRN_XER, xer);
+  return t;
+}
+
 export function exec(t: HwThread, insn: Insn): number {
   return t.execute(encode(insn));
 }
