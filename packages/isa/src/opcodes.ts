@@ -134,7 +134,7 @@ const FIELDS: Readonly<Record<string, FieldDef>> = {
   ric: plain("ric", 18, 2),
   prs: plain("prs", 17, 1),
   r: plain("r", 16, 1),
-  ct: plain("ct", 21, 4),
+  ct: plain("ct", 21, 5),
   bc: plain("bc", 6, 5),
   dx: DX,
   s: plain("s", 11, 1),
@@ -209,8 +209,8 @@ XL 19 16 bclr bo,bi@bit,bh? lk cat=branch
 XL 19 528 bcctr bo,bi@bit,bh? lk cat=branch
 XL 19 560 bctar bo,bi@bit,bh? lk cat=branch
 DX 19 2 addpcis rt,dx cat=fixed
-SC 17 2 sc lev? cat=system
-SC 17 1 scv lev cat=system
+SC 17 2 sc lev? ign=0x0000f01c cat=system
+SC 17 1 scv lev ign=0x0000f01c cat=system
 # ---- condition register
 XL 19 0 mcrf bf,bfa cat=cr
 XL 19 33 crnor bt,ba,bb cat=cr
