@@ -455,6 +455,65 @@ export const TARGETS = {
         "src/fleet.test.ts,src/fleet-draws.test.ts,src/fleet-spread.test.ts,src/fleet-timeline.test.ts,src/fleet-limits.test.ts,src/fleet-slots.test.ts",
     },
   },
+  // the app's command line and process plumbing, each group with focused suites that stop at
+  // argument parsing or run 1 ms simulations (the CLI suites that boot full stacks take minutes)
+  "app-cli": {
+    dir: "apps/stopsim",
+    mutate: [
+      "src/cli.ts",
+      "src/commands/args.ts",
+      "src/commands/dtb.ts",
+      "src/commands/worker.ts",
+      "src/commands/qemu.ts",
+      "src/commands/bench.ts",
+      "src/commands/report.ts",
+      "src/commands/demo.ts",
+    ],
+    note: "the command line (cli.ts: the program, exit codes, one-line errors, hosts and designs; the shared option parsers, dtb, worker, qemu, bench, report and demo commands: options, defaults, refusals, text and --json output), measured with src/cli-main.test.ts (exit codes, help, the listings, the parsers, dtb), cli-run.test.ts (qemu, bench, report: 1 ms runs, one seed, the serial pool), cli-worker.test.ts, cli-demo-report.test.ts (the demo's steps and the report's options around recording doubles of their runs), cli-progress.test.ts (the bars on a TTY) and cli.test.ts; cli.property.test.ts (random command lines, exit codes only) is left out",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/cli-main.test.ts,src/cli-run.test.ts,src/cli-worker.test.ts,src/cli-demo-report.test.ts,src/cli-progress.test.ts,src/cli.test.ts",
+    },
+  },
+  "app-cli-sim": {
+    dir: "apps/stopsim",
+    mutate: ["src/commands/simulate.ts", "src/commands/fleet.ts"],
+    note: "the simulating commands (boot, idle, migrate, matrix in simulate.ts; fleet.ts): defaults, flags over scenario files, traces, refusals, Ctrl-C, the text reports against the --json reports of the same runs, measured with src/cli-simulate.test.ts, cli-fleet.test.ts (1-10 ms runs, two-host fleets, the serial pool) and cli-progress.test.ts",
+    env: {
+      STOPSIM_MUTATE_TESTS: "src/cli-simulate.test.ts,src/cli-fleet.test.ts,src/cli-progress.test.ts",
+    },
+  },
+  "app-pool": {
+    dir: "apps/stopsim",
+    mutate: ["src/pool.ts", "src/pool-worker.ts", "src/sweep.ts", "src/sweep-task.ts"],
+    note: "the process pool (pool.ts, pool-worker.ts) and the seed sweeps on it (sweep.ts, sweep-task.ts), measured with src/pool.test.ts (job order, progress, aborts, failures and worker counts on the serial path and on worker processes), src/pool-worker.test.ts (the worker's registration and signals, in this process), src/sweep-plan.test.ts (tasks, refusals, summaries, one seed's sample) and src/sweep.test.ts",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/pool.test.ts,src/pool-worker.test.ts,src/sweep-plan.test.ts,src/sweep.test.ts",
+    },
+    // the pool's worker processes load the built dist/pool-worker.js: the sandbox keeps dist/
+    withDist: true,
+  },
+  "app-queue": {
+    dir: "apps/stopsim",
+    mutate: ["src/queue.ts", "src/queue-thread.ts"],
+    note: "the Redis/BullMQ queue (queue.ts: the client, the worker, the server check; queue-thread.ts: the job thread), measured with src/queue-jobs.test.ts (client and worker in this process against a real redis-server, 1 ms jobs) and src/queue-thread.test.ts (the job thread's messages, in this process); queue.test.ts (the CLI's sweeps through worker processes, a worker killed mid-job: minutes) is left out",
+    env: { STOPSIM_MUTATE_TESTS: "src/queue-jobs.test.ts,src/queue-thread.test.ts" },
+    // the queue worker's job thread loads the built dist/queue-thread.js: the sandbox keeps dist/
+    withDist: true,
+  },
+  "app-bench": {
+    dir: "apps/stopsim",
+    mutate: ["src/bench.ts", "src/bench-seeds.ts"],
+    note: "the thread-shaped benchmarks (bench.ts: one case at one seed; bench-seeds.ts: the cases over seeds on the pool), measured with src/bench-cases.test.ts (each case on the full stack with a few samples and short windows, the refusals) and src/bench-seeds.test.ts (the aggregation over seeds, the thread's figures, interrupted runs: the serial pool with a recording runJob); bench.test.ts (five seeds of sixty samples per case) is left out",
+    env: { STOPSIM_MUTATE_TESTS: "src/bench-cases.test.ts,src/bench-seeds.test.ts" },
+  },
+  "app-io": {
+    dir: "apps/stopsim",
+    mutate: ["src/terminal.ts", "src/trace-file.ts", "src/version.ts"],
+    note: "terminal and pipe hygiene (terminal.ts), streamed Chrome trace files (trace-file.ts) and the version (version.ts), measured with src/terminal.test.ts (a TTY and not, Ctrl-C once and twice, stream errors), src/trace-file.test.ts (the Chrome trace events, the temporary file, every refusal of the check) and src/version.test.ts; streaming.test.ts and reliability.test.ts (CLI child processes) are left out",
+    env: { STOPSIM_MUTATE_TESTS: "src/terminal.test.ts,src/trace-file.test.ts,src/version.test.ts" },
+  },
   report: {
     dir: "packages/report",
     mutate: ["src/**/*.ts", "!src/client.ts"],
@@ -534,13 +593,24 @@ function run(name, force) {
     reporters: ["json", "clear-text", "progress-append-only"],
     jsonReporter: { fileName: `.stryker/${name}.report.json` },
     clearTextReporter: { reportMutants: false, reportTests: false, logTests: false },
-    ignorePatterns: ["dist", ".stryker", "bench", "test-results.json", "node_modules"],
+    // `withDist`: the sandbox keeps the package's built dist/ (child processes and worker threads
+    // load it), so the suites can run there instead of in the worktree (`inPlace`)
+    ignorePatterns: [
+      ...(t.withDist ? [] : ["dist"]),
+      ".stryker",
+      "bench",
+      "test-results.json",
+      "node_modules",
+    ],
     tempDirName: ".stryker-tmp",
     inPlace: t.inPlace ?? false,
     cleanTempDir: "always",
     // a loaded machine: generous timeouts rather than mutants reported as timeouts by accident
     timeoutMS: 8_000,
     timeoutFactor: 3,
+    // the initial run of a target's suites with per-test coverage took over Stryker's default 5
+    // minutes at load 35 (app-cli's)
+    dryRunTimeoutMinutes: 30,
     thresholds: { high: THRESHOLD, low: 60, break: null },
   };
   const configFile = join(work, `${name}.config.json`);

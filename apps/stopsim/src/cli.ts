@@ -2,7 +2,7 @@
 // The stopsim command line. Every command has --help; simulating commands take --seed, --trace
 // and --json. Usage errors print one line and exit with code 2; Ctrl-C exits 130 after restoring
 // the terminal; a closed output pipe ends the command quietly.
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError } from "commander";
 import { registerBench } from "./commands/bench.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDtb } from "./commands/dtb.js";
@@ -95,8 +95,6 @@ export function buildProgram(): Command {
   registerWorker(program);
   return program;
 }
-
-export const seedOption = () => new Option("--seed <n>", "root seed of every random stream").default("1");
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {

@@ -107,20 +107,22 @@ export async function runJobs<J extends Job>(
     throw new UsageError(`pool: workers must be a positive whole number, got ${String(o.workers)}`);
   }
   if (workers === 1) return runSerial(jobs, o);
+  const results: (ResultOf<J> | undefined)[] = new Array(jobs.length).fill(undefined);
+  // aborted already (Ctrl-C before this sweep began): start no worker (a terminated workerpool
+  // pool starts new workers for the jobs given to it afterwards, which would run every job)
+  if (o.signal?.aborted) return { results, done: 0, interrupted: true, workers };
   const pool = workerpool.pool(builtModule("pool-worker.js", "pool"), {
     workerType: "process",
     maxWorkers: workers,
     // the worker ignores SIGINT itself (pool-worker.ts): this process decides when it ends
     forkOpts: { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: workerExecArgv(workers) },
   });
-  const results: (ResultOf<J> | undefined)[] = new Array(jobs.length).fill(undefined);
   let done = 0;
   let interrupted = false;
   const stop = () => {
     interrupted = true;
     void pool.terminate(true);
   };
-  if (o.signal?.aborted) stop();
   o.signal?.addEventListener("abort", stop, { once: true });
   try {
     await Promise.all(

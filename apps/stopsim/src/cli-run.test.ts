@@ -1,0 +1,338 @@
+// `stopsim qemu`, `stopsim bench` and `stopsim report` with 1 ms runs, one seed and the serial pool:
+// QEMU's own arguments and outputs (help, dumpdtb, its errors as one line), the --json fields, the
+// text reports, the benchmark tables with the thread's figures and intervals, Ctrl-C, and every
+// refusal before the first run.
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decodeDtb } from "@stopsim/devicetree";
+import { formatDuration } from "@stopsim/engine";
+import { describe, expect, it, vi } from "vitest";
+import { BENCH_DEFAULT_SEEDS, intervalText } from "./commands/bench.js";
+import { REPORT_DEFAULT_SEEDS } from "./commands/report.js";
+import { runCli } from "./test-helpers/run-cli.js";
+import { checkTraceFile } from "./trace-file.js";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "stopsim-cli-run-"));
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
+const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
+
+/** Runs `args` and sends Ctrl-C once the `n`th SIGINT handler is installed. */
+async function interruptAt(n: number, args: string[]) {
+  let seen = 0;
+  const on = process.on.bind(process);
+  const spy = vi.spyOn(process, "on").mockImplementation(((event: string, f: (...a: unknown[]) => void) => {
+    on(event as "SIGINT", f);
+    if (event === "SIGINT" && ++seen === n) setImmediate(() => process.emit("SIGINT"));
+    return process;
+  }) as typeof process.on);
+  try {
+    return await runCli(args);
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe("stopsim qemu", () => {
+  const Q = ["qemu", "--host", "dd2.3", "--duration", "1ms"];
+
+  it("without QEMU arguments: the design's machine, POWER9, 2 vCPUs, 1G; the --json report", async () => {
+    const r = await runCli([...Q, "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.host).toBe("dd2.3");
+    expect(j.design).toBe("spapr-cap");
+    expect(j.args).toEqual(["-M", "pseries-5.1", "-cpu", "POWER9", "-smp", "2", "-m", "1G", "-nographic"]);
+    expect(j.simulatedNs).toBe(1e6);
+    expect(j.status).toBe("running");
+    expect(j.guest.state).toBe("running");
+    expect(Object.keys(j.guest.idleStates)).toEqual(["snooze", "stop0lite", "Shared Cede"]);
+    expect(j.outcome).toBe("not-used");
+    expect(j.emulatedStops).toBe(0);
+    expect(j.exits.SYSCALL).toBeGreaterThan(0);
+    expect(j.console.length).toBeGreaterThan(0);
+    expect(j.console.length).toBeLessThanOrEqual(10);
+    const old = JSON.parse(
+      (
+        await runCli([
+          "qemu",
+          "--host",
+          "dd2.2-old",
+          "--design",
+          "upstream-2020",
+          "--duration",
+          "1ms",
+          "--json",
+        ])
+      ).out,
+    );
+    expect(old.args.slice(0, 2)).toEqual(["-M", "pseries-5.0"]);
+  });
+
+  it("the text report: the command line, the run, its exits and idle states", async () => {
+    const j = JSON.parse((await runCli([...Q, "--json", "--", "-M", "pseries-5.1", "-smp", "4"])).out);
+    const r = await runCli([...Q, "--", "-M", "pseries-5.1", "-smp", "4"]);
+    const out = plain(r.out);
+    const idle = Object.entries(j.guest.idleStates as Record<string, { usage: number; timeNs: number }>)
+      .map(([k, v]) => `${k} ${v.usage}x/${formatDuration(v.timeNs)}`)
+      .join(", ");
+    expect(out).toBe(
+      [
+        "qemu-system-ppc64 -M pseries-5.1 -smp 4 on dd2.3 (spapr-cap)",
+        "ran 1 ms; QEMU status running; guest running: not-used",
+        `exits: ${JSON.stringify(j.exits)}; stop wake-ups emulated: 0`,
+        `idle: ${idle}`,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("a guest that panics: the console's last lines after the report", async () => {
+    const args = ["qemu", "--host", "dd2.2-old", "--design", "rfc-as-posted", "--duration", "50ms"];
+    const j = JSON.parse((await runCli([...args, "--json"])).out);
+    expect(j.guest.state).toBe("panicked");
+    expect(j.outcome).toBe("crashed");
+    const out = plain((await runCli(args)).out);
+    expect(out).toContain("guest panicked: crashed\n");
+    expect(out).toContain("Kernel panic - not syncing");
+    // the run stopped at the end of the 10 ms slice in which the guest did, not after 50 ms
+    expect(j.simulatedNs).toBe(10e6);
+  });
+
+  it("QEMU's help and dumpdtb as real QEMU gives them; its errors as one line", async () => {
+    const help = await runCli([...Q, "--", "-M", "help"]);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^Supported machines are:\npseries-4\.2 /);
+    const dir = tmp();
+    const file = join(dir, "g.dtb");
+    const d = await runCli([...Q, "--", "-M", `pseries-5.1,dumpdtb=${file}`]);
+    expect(d.code).toBe(0);
+    expect(d.out).toBe("");
+    const bytes = readFileSync(file);
+    expect(d.err).toBe(`wrote ${bytes.length}-byte guest tree to ${file}\n`);
+    expect(decodeDtb(new Uint8Array(bytes)).getNode("/cpus")).toBeTruthy();
+    const e = await runCli([...Q, "--", "-M", "pseries-5.1,cap-foo=on"]);
+    expect(e).toEqual({
+      code: 2,
+      out: "",
+      err: "stopsim: qemu-system-ppc64: Property 'pseries-5.1-machine.cap-foo' not found\n",
+    });
+  });
+
+  it("--trace: the run's trace with its seed and QEMU command line; none left when QEMU refuses", async () => {
+    const dir = tmp();
+    const file = join(dir, "q.json");
+    const r = await runCli([...Q, "--seed", "4", "--trace", file, "--json"]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/^trace written to /);
+    const c = await checkTraceFile(file);
+    expect(c.otherData).toEqual({
+      generator: "stopsim",
+      seed: "4",
+      command: "qemu -M pseries-5.1 -cpu POWER9 -smp 2 -m 1G -nographic",
+    });
+    expect(c.events).toBeGreaterThan(0);
+    const bad = join(dir, "bad.json");
+    const e = await runCli([...Q, "--trace", bad, "--", "-M", "pseries-5.1,cap-foo=on"]);
+    expect(e.code).toBe(2);
+    expect(readdirSync(dir)).toEqual(["q.json"]);
+  });
+
+  it("refuses a bad duration, seed, host, design, trace path or scenario before starting", async () => {
+    const cases: [string[], RegExp][] = [
+      [["qemu", "--host", "dd2.3", "--duration", "0"], /^stopsim: --duration must be positive/],
+      [
+        ["qemu", "--host", "dd2.3", "--duration", "365d"],
+        /^stopsim: --duration 365d is above the maximum of /,
+      ],
+      [["qemu", "--host", "dd2.3", "--seed", "-1"], /^stopsim: --seed must be an unsigned integer/],
+      [["qemu", "--host", "mars", "--duration", "1ms"], /^stopsim: unknown host 'mars'/],
+      [["qemu", "--host", "dd2.3", "--design", "x", "--duration", "1ms"], /^stopsim: unknown design 'x'/],
+      [["qemu", "--host", "dd2.3", "--trace", "/proc/stopsim-x/q.json"], /^stopsim: --trace /],
+      [["qemu", "--host", "dd2.3", "--scenario", "/nonexistent.yaml"], /^stopsim: .*nonexistent\.yaml/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await runCli(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err, args.join(" ")).toMatch(re);
+      expect(r.err.trim().split("\n")).toHaveLength(1);
+    }
+  });
+
+  it("Ctrl-C ends a run without --duration normally (exit 0); with one, it is an interruption (exit 130)", async () => {
+    const free = await interruptAt(1, ["qemu", "--host", "dd2.3", "--json"]);
+    expect(free.code).toBe(0);
+    expect(JSON.parse(free.out).status).toBe("running");
+    const timed = await interruptAt(1, ["qemu", "--host", "dd2.3", "--duration", "10s"]);
+    expect(timed.code).toBe(130);
+    expect(plain(timed.out)).toMatch(/^qemu-system-ppc64 .* on dd2\.3 \(spapr-cap\)\nran /);
+    expect(timed.err).toMatch(/\nstopsim: interrupted after [\d.]+ (us|ms) of the 10 s asked for\n$/);
+  });
+});
+
+describe("stopsim bench", () => {
+  it("intervalText: the median alone for one seed, else with its interval", () => {
+    const f = (n: number) => `${n} ns`;
+    expect(intervalText({ n: 1, median: 5, lo: 5, hi: 5, coverage: 0, level: 0.95 } as never, f)).toBe(
+      "5 ns",
+    );
+    expect(intervalText({ n: 5, median: 5, lo: 4, hi: 7, coverage: 0.9375, level: 0.95 } as never, f)).toBe(
+      "5 ns [4 ns-7 ns]",
+    );
+    expect(BENCH_DEFAULT_SEEDS).toBe(5);
+  });
+
+  it("--help: its defaults (seed 1, 60 samples, a 200 ms window) and what it measures", async () => {
+    const h = (await runCli(["bench", "--help"])).out.replace(/\s+/g, " ");
+    expect(h).toContain("Usage: stopsim bench [options] <what>");
+    expect(h).toContain('wakeup, ebizzy or ctxsw (choices: "wakeup", "ebizzy", "ctxsw")');
+    expect(h).toContain('--seed <n> root seed (alone: that one seed) (default: "1")');
+    expect(h).toContain('--samples <n> wakeup samples per state, method and seed (default: "60")');
+    expect(h).toContain(
+      '--window <time> ebizzy and ctxsw: measured window of simulated time (default: "200ms")',
+    );
+    expect(h).toContain(`(default ${BENCH_DEFAULT_SEEDS})`);
+  });
+
+  it("wakeup, one seed: a row per case with the thread's medians; --json without the raw samples", async () => {
+    const args = ["bench", "wakeup", "--seed", "2", "--samples", "1", "--workers", "1"];
+    const j = JSON.parse((await runCli([...args, "--json"])).out);
+    expect(j.seeds).toEqual([2]);
+    expect(j.samples).toBe(1);
+    expect(j.samplesNs).toBeUndefined();
+    expect(j.runs).toEqual({ done: 4, total: 4 });
+    const out = plain((await runCli(args)).out);
+    expect(out).toMatch(
+      /│ state\s*│ host\s*│ by timer: median \[interval\] │ thread\s*│ by IPI: median \[interval\] │ thread\s*│/,
+    );
+    for (const s of j.states)
+      expect(out).toMatch(
+        new RegExp(
+          `│ ${s.state.replace(/[()]/g, "\\$&")}\\s*│ ${s.host}\\s*│ ${formatDuration(s.timer.median)}\\s*│ ${formatDuration(s.thread.timer)}\\s*│ ${formatDuration(s.ipi.median)}\\s*│ ${formatDuration(s.thread.ipi)}\\s*│`,
+        ),
+      );
+    expect(out).toContain(
+      "median of each seed's median of 1 wakeups, over 1 seeds (2); interval: order-statistics (distribution-free, binomial)\n",
+    );
+  }, 120_000);
+
+  it("ctxsw over two seeds: medians with their intervals and coverage; no thread figure", async () => {
+    const out = plain(
+      (await runCli(["bench", "ctxsw", "--seeds", "2", "--window", "1ms", "--workers", "1"])).out,
+    );
+    expect(out).toMatch(/│ state\s*│ host\s*│ rate: median \[interval\]\s*│ thread │/);
+    for (const [state, host] of [
+      ["snooze", "dd2.3"],
+      ["stop0lite", "dd2.3"],
+      ["stop0lite \\(emulated\\)", "dd2.2"],
+      ["Shared CEDE", "dd2.3"],
+    ])
+      expect(out).toMatch(
+        new RegExp(`│ ${state}\\s*│ ${host} │ [\\d,]+ \\[[\\d,]+-[\\d,]+\\] context switches/s\\s*│ -\\s*│`),
+      );
+    // two seeds: the interval is [min, max], whose coverage is 1 - 2 (1/2)^2 = 50%
+    expect(out).toContain(
+      "median over seeds of each seed's rate in 1 ms, over 2 seeds (1,2); interval: order-statistics (distribution-free, binomial), coverage 50.0%\n",
+    );
+  }, 120_000);
+
+  it("ebizzy, one seed: the thread's records/s beside snooze and stop0lite", async () => {
+    const out = plain(
+      (await runCli(["bench", "ebizzy", "--seed", "1", "--window", "1ms", "--workers", "1"])).out,
+    );
+    expect(out).toMatch(/│ snooze\s*│ dd2\.3 │ [\d,]+ records\/s\s*│ 1,379,032 records\/s │/);
+    expect(out).toMatch(/│ stop0lite\s*│ dd2\.3 │ [\d,]+ records\/s\s*│ 1,561,906 records\/s │/);
+    expect(out).toMatch(/│ Shared CEDE\s*│ dd2\.3 │ [\d,]+ records\/s\s*│ -\s*│/);
+    expect(out).not.toContain("coverage");
+  }, 120_000);
+
+  it("refuses bad samples, windows, seeds and kinds before running", async () => {
+    const cases: [string[], string][] = [
+      [["bench", "wakeup", "--samples", "0"], "stopsim: --samples 0 is out of range: use 1 to "],
+      [["bench", "ebizzy", "--window", "0"], "stopsim: --window must be positive, e.g. 50ms, got '0'"],
+      [["bench", "ebizzy", "--window", "365d"], "stopsim: --window 365d is above the maximum of "],
+      [
+        ["bench", "ctxsw", "--workers", "x"],
+        "stopsim: --workers must be a whole number from 1 to 256, got 'x'",
+      ],
+      [
+        ["bench", "nothing"],
+        "stopsim: command-argument value 'nothing' is invalid for argument 'what'. Allowed choices are wakeup, ebizzy, ctxsw.",
+      ],
+    ];
+    for (const [args, start] of cases) {
+      const r = await runCli(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err.startsWith(start), r.err).toBe(true);
+    }
+  });
+
+  it("Ctrl-C: the cases so far and how many runs finished, exit 130", async () => {
+    const w = await interruptAt(1, ["bench", "wakeup", "--seeds", "2", "--samples", "1", "--workers", "1"]);
+    expect(w.code).toBe(130);
+    expect(w.err).toMatch(/\nstopsim: bench interrupted: \d of 8 runs finished\n$/);
+    const r = await interruptAt(1, [
+      "bench",
+      "ctxsw",
+      "--seeds",
+      "2",
+      "--window",
+      "1ms",
+      "--workers",
+      "1",
+      "--json",
+    ]);
+    expect(r.code).toBe(130);
+    expect(r.err).toMatch(/\nstopsim: bench interrupted: \d of 8 runs finished\n$/);
+    expect(JSON.parse(r.out).interrupted).toBe(true);
+  }, 120_000);
+});
+
+describe("stopsim report", () => {
+  it("--help: its defaults", async () => {
+    const h = (await runCli(["report", "--help"])).out.replace(/\s+/g, " ");
+    for (const d of [
+      '--host <host> host of the timeline run (default: "dd2.2")',
+      '--design <design> design of the timeline and fleet runs (default: "spapr-cap")',
+      '--timeline <time> timeline window after boot (default: "2ms")',
+      '--fleet-duration <time> fleet simulated time (default: "24h")',
+      `(default ${REPORT_DEFAULT_SEEDS})`,
+    ])
+      expect(h).toContain(d);
+    expect(REPORT_DEFAULT_SEEDS).toBe(5);
+  });
+
+  it("refuses every bad option and an unwritable output before the first run", async () => {
+    const dir = tmp();
+    const out = join(dir, "r.html");
+    const cases: [string[], string][] = [
+      [["--host", "mars"], "stopsim: unknown host 'mars'"],
+      [["--design", "x"], "stopsim: unknown design 'x'"],
+      [["--seed", "x"], "stopsim: --seed must be an unsigned integer"],
+      [["--workers", "0"], "stopsim: --workers 0 is out of range"],
+      [["--timeline", "0"], "stopsim: --timeline must be positive"],
+      [["--timeline", "365d"], "stopsim: --timeline 365d is above the maximum of "],
+      [["--fleet-hosts", "1"], "stopsim: --fleet-hosts 1 is out of range: use 2 to "],
+      [["--fleet-vms", "0"], "stopsim: --fleet-vms 0 is out of range: use 1 to "],
+      [["--fleet-duration", "0"], "stopsim: --fleet-duration must be positive"],
+      [["--fleet-duration", "3650d"], "stopsim: --fleet-duration 3650d is above the maximum of "],
+      [["--samples", "0"], "stopsim: --samples 0 is out of range: use 1 to "],
+    ];
+    for (const [extra, start] of cases) {
+      const r = await runCli(["report", "-o", out, ...extra]);
+      expect(r.code, extra.join(" ")).toBe(2);
+      expect(r.err.startsWith(start), r.err).toBe(true);
+      expect(r.err.trim().split("\n")).toHaveLength(1);
+    }
+    const fleet = await runCli(["report", "-o", out, "--fleet-hosts", "2", "--fleet-vms", "1000000"]);
+    expect(fleet.code).toBe(2);
+    expect(fleet.err).toMatch(/--fleet-(vms|hosts)/);
+    const unwritable = await runCli(["report", "-o", "/proc/stopsim-x/r.html"]);
+    expect(unwritable.err).toMatch(/^stopsim: --out .*\/proc\/stopsim-x\/r\.html/);
+    expect(readdirSync(dir)).toEqual([]);
+    const missing = await runCli(["report"]);
+    expect(missing.err).toBe(
+      "stopsim: required option '-o, --out <file.html>' not specified (see stopsim --help)\n",
+    );
+  });
+});

@@ -1,0 +1,614 @@
+// The simulating commands (boot, idle, migrate, matrix) with 1-10 ms runs: each option's default
+// as --help shows it and as the run uses it, the precedence of flags over a scenario file's guest
+// settings, --trace's file and metadata, --machine-opts, the refusals, Ctrl-C, and the text report
+// against the --json report of the same run (every line a user reads comes from the run).
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatDuration } from "@stopsim/engine";
+import { describe, expect, it } from "vitest";
+import {
+  cellText,
+  HAZARD_MARK,
+  MATRIX_DEFAULT_SEEDS,
+  outcomeText,
+  printMatrix,
+  replayCommand,
+} from "./commands/simulate.js";
+import { hazardText } from "./hazards.js";
+import type { MatrixRow } from "./matrix.js";
+import { runCli } from "./test-helpers/run-cli.js";
+import { checkTraceFile } from "./trace-file.js";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "stopsim-cli-sim-"));
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
+const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
+const oneLine = (s: string) => s.replace(/\s+/g, " ");
+
+async function json(args: string[]) {
+  const r = await runCli([...args, "--json"]);
+  expect(r.code, r.err).toBe(0);
+  return JSON.parse(r.out);
+}
+
+/** Runs `args` and sends Ctrl-C once the command listens for it; resolves with the result. */
+async function interrupted(args: string[]) {
+  const before = process.listenerCount("SIGINT");
+  let sent = false;
+  const poll = setInterval(() => {
+    if (!sent && process.listenerCount("SIGINT") > before) {
+      sent = true;
+      process.emit("SIGINT");
+    }
+  }, 1);
+  try {
+    return await runCli(args);
+  } finally {
+    clearInterval(poll);
+  }
+}
+
+const BOOT = ["--host", "dd2.3", "--design", "spapr-cap"];
+
+describe("defaults as --help shows them", () => {
+  it("boot and idle: seed 1, 20 ms and 100 ms, the timers workload, menu, smp 8 as the thread's guest, 1G", async () => {
+    const boot = oneLine((await runCli(["boot", "--help"])).out);
+    expect(boot).toContain('--seed <n> root seed of every random stream (default: "1")');
+    expect(boot).toContain('--duration <time> simulated time to run (e.g. 50ms, 2s) (default: "20ms")');
+    expect(boot).toContain(
+      'guest workload (choices: "timers", "mixed", "ebizzy", "ctxsw", "none", default: "timers")',
+    );
+    expect(boot).toContain('(choices: "menu", "teo", default: "menu")');
+    expect(boot).toContain('(default: "8,sockets=1,cores=2,threads=4")');
+    expect(boot).toContain('--memory <size> guest memory in QEMU\'s -m syntax (default: "1G")');
+    expect(boot).toContain("--machine-opts <opts> appended to -machine, e.g. cap-stop-lite=off");
+    expect(boot).toContain(
+      "--scenario <file> YAML or JSON file with extra hosts, designs and guest settings (explicit flags win over it)",
+    );
+    expect(boot).toContain("--trace <file.json> write a Chrome/Perfetto trace of the run");
+    expect(boot).toContain("--json machine-readable output");
+    expect(boot).toContain(
+      "firmware -> host kernel -> QEMU -> guest, then idle for a while; what each layer decided",
+    );
+    const idle = oneLine((await runCli(["idle", "--help"])).out);
+    expect(idle).toContain('(e.g. 50ms, 2s) (default: "100ms")');
+    expect(idle).toContain("idle statistics per guest state and KVM exits by reason under a workload");
+  });
+
+  it("migrate and matrix: 20 ms and 10 ms under the matrix's workload; the matrix's seeds", async () => {
+    const migrate = oneLine((await runCli(["migrate", "--help"])).out);
+    expect(migrate).toContain('(default: "20ms")');
+    expect(migrate).toContain('default: "mixed")');
+    expect(migrate).toContain("--no-libvirt QEMU alone over QMP, no management layer");
+    expect(migrate).toContain(
+      "--dest-caps <caps> caps of the destination's definition (virsh migrate --xml)",
+    );
+    const matrix = oneLine((await runCli(["matrix", "--help"])).out);
+    expect(matrix).toContain('(default: "10ms")');
+    expect(matrix).toContain('default: "mixed")');
+    expect(matrix).toContain(`(default ${MATRIX_DEFAULT_SEEDS}; --seed alone runs that one seed)`);
+    expect(MATRIX_DEFAULT_SEEDS).toBe(4);
+  });
+});
+
+describe("boot and idle", () => {
+  it("the defaults reach the run: seed 1, -smp 8,sockets=1,cores=2,threads=4 -m 1G, menu", async () => {
+    const r = await json(["boot", ...BOOT, "--duration", "1ms"]);
+    expect(r.seed).toBe("1");
+    expect(r.qemu.commandLine).toBe(
+      "-M pseries-5.1 -cpu POWER9 -smp 8,sockets=1,cores=2,threads=4 -m 1G -nographic",
+    );
+    expect(r.guest.cpuidleTable.governor).toBe("menu");
+    const s = await json([
+      "boot",
+      ...BOOT,
+      "--duration",
+      "1ms",
+      "--seed",
+      "7",
+      "--smp",
+      "2",
+      "--memory",
+      "2G",
+      "--governor",
+      "teo",
+    ]);
+    expect(s.seed).toBe("7");
+    expect(s.qemu.commandLine).toBe("-M pseries-5.1 -cpu POWER9 -smp 2 -m 2G -nographic");
+    expect(s.guest.cpuidleTable.governor).toBe("teo");
+  });
+
+  it("a scenario's guest settings replace the defaults; explicit flags win over the file", async () => {
+    const dir = tmp();
+    const file = join(dir, "g.yaml");
+    writeFileSync(
+      file,
+      "guest:\n  smp: '4'\n  memory: 2G\n  governor: teo\n  workload: none\n  watchdogThresh: 10s\n",
+    );
+    const f = await json(["boot", ...BOOT, "--duration", "1ms", "--scenario", file]);
+    expect(f.qemu.commandLine).toBe("-M pseries-5.1 -cpu POWER9 -smp 4 -m 2G -nographic");
+    expect(f.guest.cpuidleTable.governor).toBe("teo");
+    const flags = await json([
+      "boot",
+      ...BOOT,
+      "--duration",
+      "1ms",
+      "--scenario",
+      file,
+      "--smp",
+      "2",
+      "--memory",
+      "1G",
+      "--governor",
+      "menu",
+    ]);
+    expect(flags.qemu.commandLine).toBe("-M pseries-5.1 -cpu POWER9 -smp 2 -m 1G -nographic");
+    expect(flags.guest.cpuidleTable.governor).toBe("menu");
+    // an explicit flag equal to the default still wins
+    const same = await json([
+      "boot",
+      ...BOOT,
+      "--duration",
+      "1ms",
+      "--scenario",
+      file,
+      "--smp",
+      "8,sockets=1,cores=2,threads=4",
+    ]);
+    expect(same.qemu.commandLine).toContain("-smp 8,sockets=1,cores=2,threads=4 -m 2G");
+    const bad = join(dir, "w.yaml");
+    writeFileSync(bad, "guest:\n  watchdogThresh: soon\n");
+    const r = await runCli(["boot", ...BOOT, "--duration", "1ms", "--scenario", bad]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      new RegExp(`^stopsim: ${bad.replace(/[.]/g, "\\.")}: guest\\.watchdogThresh: .*soon`),
+    );
+    const wl = join(dir, "wl.yaml");
+    writeFileSync(wl, "guest:\n  workload: bitcoin\n");
+    const w = await runCli(["boot", ...BOOT, "--duration", "1ms", "--scenario", wl]);
+    expect(w.code).toBe(2);
+    expect(w.err).toContain("bitcoin");
+  });
+
+  it("refuses a duration past the full-stack limit, pointing at the fleet; a bad seed; an unwritable trace", async () => {
+    const long = await runCli(["idle", ...BOOT, "--duration", "365d"]);
+    expect(long.code).toBe(2);
+    expect(long.err).toMatch(
+      /^stopsim: --duration 365d is above the maximum of \S+ for full-stack runs; use `stopsim fleet` for longer spans\n$/,
+    );
+    const seed = await runCli(["boot", ...BOOT, "--seed", "x"]);
+    expect(seed.err).toBe(
+      "stopsim: --seed must be an unsigned integer (0 to 18446744073709551615), got 'x'\n",
+    );
+    const trace = await runCli(["boot", ...BOOT, "--duration", "1ms", "--trace", "/proc/stopsim-x/t.json"]);
+    expect(trace.code).toBe(2);
+    expect(trace.err).toMatch(/^stopsim: --trace .*\/proc\/stopsim-x\/t\.json/);
+    const choice = await runCli(["boot", ...BOOT, "--governor", "fast"]);
+    expect(choice.code).toBe(2);
+    expect(choice.err).toBe(
+      "stopsim: option '--governor <g>' argument 'fast' is invalid. Allowed choices are menu, teo. (see stopsim --help)\n",
+    );
+  });
+
+  it("--trace: a complete Chrome trace of the run, with its seed and command", async () => {
+    const dir = tmp();
+    for (const cmd of ["boot", "idle"]) {
+      const file = join(dir, `${cmd}.json`);
+      const r = await runCli([cmd, ...BOOT, "--duration", "1ms", "--seed", "3", "--trace", file, "--json"]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(/^trace written to .* events/);
+      const check = await checkTraceFile(file);
+      expect(check.otherData).toEqual({ generator: "stopsim", seed: "3", command: `${cmd} dd2.3 spapr-cap` });
+      expect(check.events).toBeGreaterThan(100);
+      // the run is the same traced or not
+      const untraced = await json([cmd, ...BOOT, "--duration", "1ms", "--seed", "3"]);
+      expect(JSON.parse(r.out)).toEqual(untraced);
+    }
+    expect(readdirSync(dir).sort()).toEqual(["boot.json", "idle.json"]);
+  });
+
+  it("--machine-opts reaches QEMU's -machine: cap-stop-lite=off lets pseries-5.1 start on a 2020 host", async () => {
+    const refused = await json(["boot", "--host", "dd2.2-old", "--design", "spapr-cap", "--duration", "1ms"]);
+    expect(refused.outcome).toBe("failed-start");
+    const off = await json([
+      "boot",
+      "--host",
+      "dd2.2-old",
+      "--design",
+      "spapr-cap",
+      "--duration",
+      "1ms",
+      "--machine-opts",
+      "cap-stop-lite=off",
+    ]);
+    expect(off.qemu.commandLine).toContain("-M pseries-5.1,cap-stop-lite=off ");
+    expect(off.qemu.started).toBe(true);
+  });
+
+  it("the text report says what each layer decided, from the run's own figures", async () => {
+    const args = ["boot", ...BOOT, "--duration", "10ms", "--seed", "2"];
+    const j = await json(args);
+    const r = await runCli(args);
+    expect(r.code).toBe(0);
+    const out = plain(r.out);
+    const h = j.host;
+    expect(out).toContain(`firmware and host kernel (dd2.3: ${h.chip}, firmware new)\n`);
+    expect(out).toContain("  dt-cpu-feature idle-stop-guest: published; enable_guest_stop=true\n");
+    expect(out).toContain(`  KVM build ${h.kvmBuild}: PSSCR policy ${h.psscrPolicy}, stop trap emulated\n`);
+    expect(out).toContain(
+      `  KVM_CAP_STOP=${h.kvmCapStop} KVM_CAP_PPC_GUEST_STOP=${h.kvmCapGuestStop}; host idle states ${h.hostIdleStates.join(", ")}\n`,
+    );
+    expect(out).toContain("QEMU (spapr-cap)\n");
+    expect(out).toContain(`  qemu-system-ppc64 ${j.qemu.commandLine}\n`);
+    expect(out).toContain(
+      `  caps: ${Object.entries(j.qemu.caps)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ")}\n`,
+    );
+    expect(out).toContain("  guest tree: ibm,stop-lite-permitted present\n");
+    const ic = j.qemu.interruptController;
+    expect(out).toContain(
+      `  interrupt controller: XIVE exploitation mode (ic-mode=${ic.mode}); CAS: ${ic.cas}\n`,
+    );
+    expect(out).toContain("guest kernel\n");
+    const t = j.guest.cpuidleTable;
+    expect(out).toContain(
+      `  cpuidle: ${t.table} (lppaca_shared_proc() = 1: the VPA's __old_status byte read back as 0x02, LPPACA_OLD_SHARED_PROC set by the hypervisor's H_REGISTER_VPA), governor menu\n`,
+    );
+    expect(out).toContain(`  idle states offered: ${j.guest.idleStatesOffered.join(", ")}\n`);
+    // the idle table: usage, time and share of the vCPUs' time (8 vCPUs x 10 ms)
+    for (const [name, s] of Object.entries(j.guest.idleStates) as [
+      string,
+      { usage: number; timeNs: number },
+    ][]) {
+      const cells = [
+        name,
+        String(s.usage),
+        formatDuration(s.timeNs),
+        `${((100 * s.timeNs) / (8 * 10e6)).toFixed(1)}%`,
+      ];
+      expect(out).toMatch(
+        new RegExp(`│ ${cells.map((c) => c.replace(/[.()]/g, "\\$&")).join("\\s*│ ")}\\s*│`),
+      );
+    }
+    expect(out).toMatch(/│ guest idle state │ usage │ time \(all vCPUs\) │ share of vCPU time │/);
+    // the exits: count and rate per second of the run
+    for (const [k, v] of Object.entries(j.exits) as [string, number][])
+      expect(out).toMatch(new RegExp(`│ ${k}\\s*│ ${v}\\s*│ ${Math.round((v * 1e9) / 10e6)}\\s*│`));
+    expect(out).toMatch(/│ kvm_exit\s*│ count │ per second │/);
+    expect(out.endsWith(`guest running: ${j.outcome}\n`)).toBe(true);
+    expect(out).not.toContain("hazards");
+  });
+
+  it("the text report of a guest that crashed: its hazards, the console's tail, the outcome", async () => {
+    const args = ["boot", "--host", "dd2.2-old", "--design", "rfc-as-posted", "--duration", "5ms"];
+    const j = await json(args);
+    expect(j.outcome).toBe("crashed");
+    const out = plain((await runCli(args)).out);
+    expect(out).toContain(`${hazardText(j.hazards)}\n`);
+    expect(out).toContain(`${j.guest.consoleTail.join("\n")}\n`);
+    expect(
+      out.endsWith(
+        `guest ${j.guest.state}: crashed${hazardText(j.hazards) ? " (with hazards, see above)" : ""}\n`,
+      ),
+    ).toBe(true);
+    expect(out).toContain("  dt-cpu-feature idle-stop-guest: absent; enable_guest_stop=false\n");
+    expect(out).toContain("stop trap not emulated\n");
+  });
+
+  it("the text report of a QEMU that refused to start: its error, indented, and the outcome", async () => {
+    const out = plain(
+      (await runCli(["boot", "--host", "dd2.2-old", "--design", "spapr-cap", "--duration", "1ms"])).out,
+    );
+    expect(out).toContain(
+      "  qemu-system-ppc64: Guest use of the lite stop instruction not available with KVM on this host (the host kernel does not handle guest stop)\n  Try appending -machine cap-stop-lite=off\n",
+    );
+    expect(out).not.toContain("guest kernel");
+    expect(out.endsWith("guest not-started: failed-start\n")).toBe(true);
+  });
+
+  it("XICS: the interrupt controller line names it; no idle states yet at 1 ms: 'no KVM exits' when there are none", async () => {
+    const out = plain(
+      (await runCli(["boot", ...BOOT, "--duration", "1ms", "--machine-opts", "ic-mode=xics"])).out,
+    );
+    expect(out).toMatch(/ {2}interrupt controller: XICS \(ic-mode=xics\); /);
+  });
+
+  it("Ctrl-C: the figures so far, then one line saying how much ran, exit 130", async () => {
+    const r = await interrupted(["idle", ...BOOT, "--duration", "50ms"]);
+    expect(r.code).toBe(130);
+    expect(r.err).toContain("stopsim: interrupted; finishing the current step (Ctrl-C again to quit now)\n");
+    expect(r.err).toMatch(
+      /\nstopsim: interrupted: the figures cover the first [\d.]+ (ns|us|ms) of 50 ms\n$/,
+    );
+    expect(plain(r.out)).toMatch(/guest \w+: /);
+    const j = await interrupted(["boot", ...BOOT, "--duration", "50ms", "--json"]);
+    expect(j.code).toBe(130);
+    expect(JSON.parse(j.out).design).toBe("spapr-cap");
+  });
+});
+
+describe("migrate", () => {
+  const M = ["migrate", "--from", "dd2.3", "--to", "dd2.2", "--design", "spapr-cap", "--duration", "1ms"];
+
+  it("through libvirt by default: its phases, query-migrate, each side's outcome", async () => {
+    const j = await json(M);
+    expect(j.trace).toBeUndefined();
+    expect(j.migration.managementLayer).not.toBe("none");
+    const out = plain((await runCli(M)).out);
+    expect(out.startsWith("spapr-cap: dd2.3 -> dd2.2\n")).toBe(true);
+    expect(out).toContain(
+      `  on dd2.3: ${j.source.phase.outcome}, exits ${JSON.stringify(j.source.phase.exits)}\n`,
+    );
+    expect(out).toContain(`  libvirt phases: ${j.migration.phases.join(" -> ")}\n`);
+    expect(out).toContain(
+      `  query-migrate: status completed, downtime ${formatDuration(j.migration.downtimeNs)}, total ${formatDuration(j.migration.totalTimeNs)}\n`,
+    );
+    expect(out).toContain(
+      `  on dd2.2: ${j.destination.phase.outcome}, exits ${JSON.stringify(j.destination.phase.exits)}\n`,
+    );
+    expect(out.endsWith(`outcome: ${j.outcome} (${j.detail})\n`)).toBe(true);
+    expect(out).not.toContain("libvirtd (");
+  });
+
+  it("--no-libvirt: QEMU alone over QMP", async () => {
+    const j = await json([...M, "--no-libvirt"]);
+    expect(j.migration.managementLayer).toBe("none");
+    const out = plain((await runCli([...M, "--no-libvirt"])).out);
+    expect(out).toContain("  management layer: none (QEMU alone over QMP)\n");
+    expect(out).not.toContain("libvirt phases");
+  });
+
+  // the destination's definition without cap-stop-lite: its QEMU refuses the incoming stream
+  const CAPS = [
+    "migrate",
+    "--from",
+    "dd2.3",
+    "--to",
+    "dd2.2-old",
+    "--design",
+    "spapr-cap",
+    "--duration",
+    "1ms",
+    "--dest-caps",
+    "stop-lite=off",
+  ];
+
+  it("--verbose prints libvirtd's log; --dest-caps changes the destination's definition; a refusal says what the source did", async () => {
+    const args = [...CAPS, "--verbose"];
+    const j = await json(args);
+    expect(j.outcome).toBe("refused");
+    expect(j.migration.failedPhase).toBe("finish3");
+    const out = plain((await runCli(args)).out);
+    expect(out).toContain("libvirtd (virsh migrate --live)\n");
+    for (const l of j.migration.log) expect(out).toContain(`  ${l}\n`);
+    expect(out).toContain("-M pseries-5.1,cap-stop-lite=off ");
+    expect(out).toContain(`  libvirt phases: ${j.migration.phases.join(" -> ")} (failed in finish3)\n`);
+    expect(out).toContain(`  error: ${j.migration.virError.message.split("\n").join("\n         ")}\n`);
+    expect(j.migration.virError.message).toContain("cap-stop-lite higher level (1) in incoming stream");
+    // libvirt's job saw the stream complete (query-migrate has no downtime for it)
+    expect(out).toContain("  query-migrate: status completed\n");
+    const a = j.migration.sourceAfter;
+    expect(out).toContain(
+      `  source after the failure: ${a.status} (paused during the attempt), guest ${a.guestState}, still making progress\n`,
+    );
+    const quiet = await json(CAPS);
+    expect(quiet.migration.log ?? []).toHaveLength(0);
+  });
+
+  it("--return-path: the source learns of the destination's refusal during perform3", async () => {
+    const j = await json([...CAPS, "--return-path"]);
+    expect(j.migration.failedPhase).toBe("perform3");
+    expect(j.migration.virError.message).toBe("operation failed: migration out job: unexpectedly failed");
+  });
+
+  it("--machine-opts and --trace reach the migration", async () => {
+    const dir = tmp();
+    const file = join(dir, "m.json");
+    const r = await runCli([
+      ...M,
+      "--machine-opts",
+      "cap-stop-lite=off",
+      "--trace",
+      file,
+      "--json",
+      "--verbose",
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.migration.log.join("\n")).toContain("-M pseries-5.1,cap-stop-lite=off ");
+    expect((await checkTraceFile(file)).otherData).toEqual({
+      generator: "stopsim",
+      seed: "1",
+      command: "migrate dd2.3 dd2.2 spapr-cap",
+    });
+  });
+
+  it("a destination QEMU that cannot start: the error's lines indented, the source never paused", async () => {
+    const args = [
+      "migrate",
+      "--from",
+      "dd2.3",
+      "--to",
+      "dd2.2-old",
+      "--design",
+      "spapr-cap",
+      "--duration",
+      "1ms",
+    ];
+    const out = plain((await runCli(args)).out);
+    expect(out).toContain(
+      "  error: internal error: QEMU unexpectedly closed the monitor (vm='guest'): qemu-system-ppc64: Guest use of the lite stop instruction not available with KVM on this host (the host kernel does not handle guest stop)\n         Try appending -machine cap-stop-lite=off\n",
+    );
+    expect(out).toContain("  query-migrate: status none\n");
+    expect(out).toContain("(never paused), guest running, not progressing\n");
+    expect(out).toMatch(/\noutcome: refused \(refused in prepare: /);
+  });
+});
+
+describe("matrix", () => {
+  const small = [
+    "matrix",
+    "--hosts",
+    "dd2.3",
+    "--designs",
+    "spapr-cap,upstream-2020",
+    "--duration",
+    "1ms",
+    "--workers",
+    "1",
+  ];
+
+  it("a small matrix: its heading, a column per design, a row per host pair; --json without the pool's workers", async () => {
+    const r = await runCli([...small, "--seeds", "2"]);
+    expect(r.code, r.err).toBe(0);
+    const out = plain(r.out);
+    expect(out.startsWith("matrix over 2 seeds (1,2)\n")).toBe(true);
+    expect(out).toMatch(/│ from -> to\s*│ spapr-cap\s*│ upstream-2020\s*│/);
+    expect(out).toMatch(/│ dd2\.3 -> dd2\.3 │ \S+ 2\/2\s*│ \S+ 2\/2\s*│/);
+    const j = JSON.parse((await runCli([...small, "--seeds", "2", "--json"])).out);
+    expect(j.workers).toBeUndefined();
+    expect(j.rows.map((x: MatrixRow) => x.design)).toEqual(["spapr-cap", "upstream-2020"]);
+    expect(j.runs).toEqual({ done: 4, total: 4 });
+    // --seed alone runs that one seed
+    const one = plain((await runCli([...small, "--seed", "5"])).out);
+    expect(one.startsWith("matrix over 1 seeds (5)\n")).toBe(true);
+  });
+
+  it("refuses empty and unknown names in --designs and --hosts, a bad --workers, and --trace", async () => {
+    const cases: [string[], string][] = [
+      [["--designs", ","], "stopsim: --designs: give at least one name, e.g. --designs a,b\n"],
+      [["--hosts", " , "], "stopsim: --hosts: give at least one name, e.g. --hosts a,b\n"],
+      [["--workers", "0"], "stopsim: --workers 0 is out of range: use 1 to 256\n"],
+    ];
+    for (const [extra, err] of cases) {
+      const r = await runCli(["matrix", "--seeds", "1", ...extra]);
+      expect(r, extra.join(" ")).toEqual({ code: 2, out: "", err });
+    }
+    const unknown = await runCli(["matrix", "--seeds", "1", "--designs", "spapr-cap,nope"]);
+    expect(unknown.err).toMatch(/^stopsim: unknown design 'nope'/);
+    const host = await runCli(["matrix", "--seeds", "1", "--hosts", " dd2.3 ,mars"]);
+    expect(host.err).toMatch(/^stopsim: unknown host 'mars'/);
+    const trace = await runCli(["matrix", "--trace", "m.json"]);
+    expect(trace.err).toBe(
+      "stopsim: matrix: --trace needs a single run; the matrix makes one simulation per cell. Trace one cell with `stopsim boot` or `stopsim migrate --trace FILE.json`\n",
+    );
+  });
+
+  it("Ctrl-C: the complete cells so far, then how many runs finished, exit 130", async () => {
+    const r = await interrupted([...small, "--seeds", "3"]);
+    expect(r.code).toBe(130);
+    expect(r.err).toMatch(/\nstopsim: matrix interrupted: \d of 6 runs finished; \d complete cells shown\n$/);
+  });
+});
+
+describe("matrix cells as text", () => {
+  const seedResult = (lost: number) =>
+    ({ hazards: { lostWakeups: lost } }) as unknown as MatrixRow["seeds"][number];
+  const row = (fields: Partial<MatrixRow>): MatrixRow =>
+    ({
+      design: "spapr-cap",
+      from: "dd2.2",
+      to: "dd2.3",
+      outcome: "native",
+      detail: "",
+      outcomes: { native: 2 },
+      minority: [],
+      seeds: [seedResult(0), seedResult(0)],
+      hazards: [],
+      hazardMark: false,
+      ...fields,
+    }) as unknown as MatrixRow;
+
+  it("a cell: each outcome with its count over the seeds; the erratum's seeds and lost wake-ups; the hazard mark", () => {
+    expect(plain(cellText(row({})))).toBe("native 2/2");
+    expect(
+      plain(
+        cellText(
+          row({ outcomes: { native: 2, crashed: 1 }, seeds: [seedResult(0), seedResult(0), seedResult(0)] }),
+        ),
+      ),
+    ).toBe("native 2/3, crashed 1/3");
+    const erratum = row({
+      seeds: [seedResult(2), seedResult(0), seedResult(3)] as never,
+      outcomes: { native: 3 },
+    });
+    expect(plain(cellText(erratum))).toBe("native 3/3 + erratum 2/3 (5 lost)");
+    expect(plain(cellText(row({ hazardMark: true })))).toBe(`native 2/2 ${HAZARD_MARK}`);
+    expect(HAZARD_MARK).toBe("⚠");
+  });
+
+  it("the replay command: boot on one host, migrate between two, with the options the run used", () => {
+    expect(replayCommand(row({ from: "dd2.3", to: "dd2.3" }), 7)).toBe(
+      "stopsim boot --host dd2.3 --design spapr-cap --seed 7",
+    );
+    expect(replayCommand(row({}), "18446744073709551615", "--duration 10ms")).toBe(
+      "stopsim migrate --from dd2.2 --to dd2.3 --design spapr-cap --seed 18446744073709551615 --duration 10ms",
+    );
+  });
+
+  it("the table, the hazards and the minority outcomes with a command to replay one", () => {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...a: unknown[]) => lines.push(a.join(" "));
+    try {
+      printMatrix(
+        [
+          row({
+            hazardMark: true,
+            hazards: [
+              { kind: "lateWakeups", seeds: [1, 2] },
+              { kind: "stalls", seeds: [2] },
+            ] as never,
+          }),
+          row({
+            from: "dd2.3",
+            to: "dd2.3",
+            design: "rfc-as-posted",
+            outcomes: { native: 1, crashed: 2 },
+            outcome: "crashed",
+            minority: [{ outcome: "native", seeds: [3] }],
+          }),
+          row({
+            from: "dd2.3",
+            to: "dd2.3",
+            outcomes: { emulated: 1, hung: 1 },
+            minority: [{ outcome: "hung", seeds: [4, 5] }],
+          }),
+        ],
+        { seeds: [1, 2, 3], replay: "--duration 5ms" },
+      );
+    } finally {
+      console.log = log;
+    }
+    const out = plain(lines.join("\n"));
+    expect(out.startsWith("matrix over 3 seeds (1..3)\n")).toBe(true);
+    expect(out).toMatch(/│ from -> to\s*│ spapr-cap\s*│ rfc-as-posted\s*│/);
+    expect(out).toMatch(/│ dd2\.2 -> dd2\.3 │ native 2\/2 ⚠\s*│\s*│/);
+    expect(out).toContain(
+      "⚠ hazards in runs with a clean outcome (seeds per hazard)\n  spapr-cap, dd2.2 -> dd2.3: lateWakeups on 1, 2; stalls on 2",
+    );
+    expect(out).toContain("minority outcomes (replay a seed with the command shown)");
+    expect(out).toContain(
+      "  rfc-as-posted, dd2.3 -> dd2.3: native on seed 3; e.g. stopsim boot --host dd2.3 --design rfc-as-posted --seed 3 --duration 5ms",
+    );
+    expect(out).toContain(
+      "  spapr-cap, dd2.3 -> dd2.3: hung on seeds 4, 5; e.g. stopsim boot --host dd2.3 --design spapr-cap --seed 4 --duration 5ms",
+    );
+    // without seeds, hazards or minorities: the table alone
+    lines.length = 0;
+    console.log = (...a: unknown[]) => lines.push(a.join(" "));
+    try {
+      printMatrix([row({})]);
+    } finally {
+      console.log = log;
+    }
+    expect(lines).toHaveLength(1);
+    expect(plain(lines[0])).toMatch(/^┌/);
+  });
+
+  it("each outcome's text is its name", () => {
+    for (const o of ["native", "emulated", "not-used", "crashed", "refused", "failed-start", "hung"] as const)
+      expect(plain(outcomeText(o))).toBe(o);
+  });
+});
