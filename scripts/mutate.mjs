@@ -464,16 +464,20 @@ export const TARGETS = {
       "src/commands/args.ts",
       "src/commands/dtb.ts",
       "src/commands/worker.ts",
-      "src/commands/qemu.ts",
-      "src/commands/bench.ts",
       "src/commands/report.ts",
       "src/commands/demo.ts",
     ],
-    note: "the command line (cli.ts: the program, exit codes, one-line errors, hosts and designs; the shared option parsers, dtb, worker, qemu, bench, report and demo commands: options, defaults, refusals, text and --json output), measured with src/cli-main.test.ts (exit codes, help, the listings, the parsers, dtb), cli-run.test.ts (qemu, bench, report: 1 ms runs, one seed, the serial pool), cli-worker.test.ts, cli-demo-report.test.ts (the demo's steps and the report's options around recording doubles of their runs), cli-progress.test.ts (the bars on a TTY) and cli.test.ts; cli.property.test.ts (random command lines, exit codes only) is left out",
+    note: "the command line (cli.ts: the program, exit codes, one-line errors, hosts and designs; the shared option parsers; the dtb, worker, report and demo commands: options, defaults, refusals, output), measured with src/cli-main.test.ts (exit codes, help, the listings, the parsers, dtb), cli-worker.test.ts, cli-demo-report.test.ts (the demo's steps and the report's options around recording doubles of their runs) and cli.test.ts; cli.property.test.ts (random command lines, exit codes only) is left out",
     env: {
       STOPSIM_MUTATE_TESTS:
-        "src/cli-main.test.ts,src/cli-run.test.ts,src/cli-worker.test.ts,src/cli-demo-report.test.ts,src/cli-progress.test.ts,src/cli.test.ts",
+        "src/cli-main.test.ts,src/cli-worker.test.ts,src/cli-demo-report.test.ts,src/cli.test.ts",
     },
+  },
+  "app-cli-run": {
+    dir: "apps/stopsim",
+    mutate: ["src/commands/qemu.ts", "src/commands/bench.ts"],
+    note: "the qemu and bench commands (QEMU's arguments, help, dumpdtb and errors; the benchmark tables with the thread's figures and intervals; traces, Ctrl-C, refusals), measured with src/cli-run.test.ts (1 ms runs, one or two seeds, the serial pool) and cli-progress.test.ts (the bars on a TTY)",
+    env: { STOPSIM_MUTATE_TESTS: "src/cli-run.test.ts,src/cli-progress.test.ts" },
   },
   "app-cli-sim": {
     dir: "apps/stopsim",
