@@ -9,7 +9,6 @@ import { decodeDtb } from "@stopsim/devicetree";
 import { formatDuration } from "@stopsim/engine";
 import { describe, expect, it, vi } from "vitest";
 import { BENCH_DEFAULT_SEEDS, intervalText } from "./commands/bench.js";
-import { REPORT_DEFAULT_SEEDS } from "./commands/report.js";
 import { runCli } from "./test-helpers/run-cli.js";
 import { checkTraceFile } from "./trace-file.js";
 
@@ -286,53 +285,4 @@ describe("stopsim bench", () => {
     expect(r.err).toMatch(/\nstopsim: bench interrupted: \d of 8 runs finished\n$/);
     expect(JSON.parse(r.out).interrupted).toBe(true);
   }, 120_000);
-});
-
-describe("stopsim report", () => {
-  it("--help: its defaults", async () => {
-    const h = (await runCli(["report", "--help"])).out.replace(/\s+/g, " ");
-    for (const d of [
-      '--host <host> host of the timeline run (default: "dd2.2")',
-      '--design <design> design of the timeline and fleet runs (default: "spapr-cap")',
-      '--timeline <time> timeline window after boot (default: "2ms")',
-      '--fleet-duration <time> fleet simulated time (default: "24h")',
-      `(default ${REPORT_DEFAULT_SEEDS})`,
-    ])
-      expect(h).toContain(d);
-    expect(REPORT_DEFAULT_SEEDS).toBe(5);
-  });
-
-  it("refuses every bad option and an unwritable output before the first run", async () => {
-    const dir = tmp();
-    const out = join(dir, "r.html");
-    const cases: [string[], string][] = [
-      [["--host", "mars"], "stopsim: unknown host 'mars'"],
-      [["--design", "x"], "stopsim: unknown design 'x'"],
-      [["--seed", "x"], "stopsim: --seed must be an unsigned integer"],
-      [["--workers", "0"], "stopsim: --workers 0 is out of range"],
-      [["--timeline", "0"], "stopsim: --timeline must be positive"],
-      [["--timeline", "365d"], "stopsim: --timeline 365d is above the maximum of "],
-      [["--fleet-hosts", "1"], "stopsim: --fleet-hosts 1 is out of range: use 2 to "],
-      [["--fleet-vms", "0"], "stopsim: --fleet-vms 0 is out of range: use 1 to "],
-      [["--fleet-duration", "0"], "stopsim: --fleet-duration must be positive"],
-      [["--fleet-duration", "3650d"], "stopsim: --fleet-duration 3650d is above the maximum of "],
-      [["--samples", "0"], "stopsim: --samples 0 is out of range: use 1 to "],
-    ];
-    for (const [extra, start] of cases) {
-      const r = await runCli(["report", "-o", out, ...extra]);
-      expect(r.code, extra.join(" ")).toBe(2);
-      expect(r.err.startsWith(start), r.err).toBe(true);
-      expect(r.err.trim().split("\n")).toHaveLength(1);
-    }
-    const fleet = await runCli(["report", "-o", out, "--fleet-hosts", "2", "--fleet-vms", "1000000"]);
-    expect(fleet.code).toBe(2);
-    expect(fleet.err).toMatch(/--fleet-(vms|hosts)/);
-    const unwritable = await runCli(["report", "-o", "/proc/stopsim-x/r.html"]);
-    expect(unwritable.err).toMatch(/^stopsim: --out .*\/proc\/stopsim-x\/r\.html/);
-    expect(readdirSync(dir)).toEqual([]);
-    const missing = await runCli(["report"]);
-    expect(missing.err).toBe(
-      "stopsim: required option '-o, --out <file.html>' not specified (see stopsim --help)\n",
-    );
-  });
 });

@@ -20,6 +20,8 @@ vi.mock("./queue.js", () => ({
       o.onJob?.("done", "s-0", "cell");
       o.onJob?.("start", "s-1", "probe");
       o.onJob?.("done", "s-1", "probe");
+      // still running when the worker is told to stop: not counted as run
+      o.onJob?.("start", "s-2", "cell");
     });
     return async () => {
       started.closed++;
@@ -64,6 +66,7 @@ describe("stopsim worker", () => {
         "worker: finished cell job s-0",
         "worker: started probe job s-1",
         "worker: finished probe job s-1",
+        "worker: started cell job s-2",
         "worker: 2 jobs run",
         "",
       ].join("\n"),
