@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { REPORT_DEFAULT_SEEDS } from "./commands/report.js";
 import type { ReportOptions } from "./report.js";
-import { runCli } from "./test-helpers/run-cli.js";
+import { plain, runCli } from "./test-helpers/run-cli.js";
 import { VERSION } from "./version.js";
 
 const calls = vi.hoisted(() => ({ log: [] as string[], report: [] as unknown[] }));
@@ -110,9 +110,6 @@ vi.mock("@stopsim/report", async (importOriginal) => ({
   ...(await importOriginal<object>()),
   renderReport: (data: unknown) => `<html>${JSON.stringify(data)}${"x".repeat(3000)}</html>`,
 }));
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
-const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
 
 afterEach(() => {
   calls.log.length = 0;

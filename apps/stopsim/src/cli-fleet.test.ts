@@ -2,11 +2,8 @@
 // before any work, the --json fields, the text report against the --json report of the same run,
 // several seeds, the upgrade targets of old host kinds, and Ctrl-C while probing and while the
 // fleet runs.
-import { describe, expect, it, vi } from "vitest";
-import { runCli } from "./test-helpers/run-cli.js";
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
-const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
+import { describe, expect, it } from "vitest";
+import { interruptAt, plain, runCli } from "./test-helpers/run-cli.js";
 
 const SMALL = [
   "fleet",
@@ -26,22 +23,6 @@ async function json(args: string[]) {
   const r = await runCli([...args, "--json"]);
   expect(r.code, r.err).toBe(0);
   return JSON.parse(r.out);
-}
-
-/** Runs `args` and sends Ctrl-C once the `n`th SIGINT handler is installed. */
-async function interruptAt(n: number, args: string[]) {
-  let seen = 0;
-  const on = process.on.bind(process);
-  const spy = vi.spyOn(process, "on").mockImplementation(((event: string, f: (...a: unknown[]) => void) => {
-    on(event as "SIGINT", f);
-    if (event === "SIGINT" && ++seen === n) setImmediate(() => process.emit("SIGINT"));
-    return process;
-  }) as typeof process.on);
-  try {
-    return await runCli(args);
-  } finally {
-    spy.mockRestore();
-  }
 }
 
 describe("fleet refusals (before any run)", () => {

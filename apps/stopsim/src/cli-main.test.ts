@@ -12,13 +12,11 @@ import { main } from "./cli.js";
 import { parseCount, parseDurationOption, parseSeed } from "./commands/args.js";
 import { DESIGNS, HOSTS } from "./presets.js";
 import { Interrupted } from "./terminal.js";
-import { runCli } from "./test-helpers/run-cli.js";
+import { plain, runCli } from "./test-helpers/run-cli.js";
 import { usageMessage } from "./test-helpers/usage.js";
 import { VERSION } from "./version.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "stopsim-cli-main-"));
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
-const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
 
 /** The table row (cells trimmed) whose first cell is `first`. */
 function row(out: string, first: string): string[] | undefined {

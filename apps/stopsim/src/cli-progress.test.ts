@@ -1,8 +1,8 @@
 // Progress bars on a TTY: each long command draws one on stderr (never with --json, never for a
 // full-stack run under a second), and Ctrl-C leaves the terminal restored. Each run is interrupted
 // as soon as it listens for Ctrl-C, so only the start of each command runs.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { runCli } from "./test-helpers/run-cli.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { interruptAt } from "./test-helpers/run-cli.js";
 
 let had: PropertyDescriptor | undefined;
 beforeEach(() => {
@@ -13,22 +13,6 @@ afterEach(() => {
   if (had) Object.defineProperty(process.stderr, "isTTY", had);
   else Reflect.deleteProperty(process.stderr, "isTTY");
 });
-
-/** Runs `args` and sends Ctrl-C once the `n`th SIGINT handler is installed. */
-async function interruptAt(n: number, args: string[]) {
-  let seen = 0;
-  const on = process.on.bind(process);
-  const spy = vi.spyOn(process, "on").mockImplementation(((event: string, f: (...a: unknown[]) => void) => {
-    on(event as "SIGINT", f);
-    if (event === "SIGINT" && ++seen === n) setImmediate(() => process.emit("SIGINT"));
-    return process;
-  }) as typeof process.on);
-  try {
-    return await runCli(args);
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 const BOOT = ["--host", "dd2.3", "--design", "spapr-cap"];
 const RESTORE = "\u001b[?7h\u001b[?25h";

@@ -7,30 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeDtb } from "@stopsim/devicetree";
 import { formatDuration } from "@stopsim/engine";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BENCH_DEFAULT_SEEDS, intervalText } from "./commands/bench.js";
-import { runCli } from "./test-helpers/run-cli.js";
+import { interruptAt, plain, runCli } from "./test-helpers/run-cli.js";
 import { checkTraceFile } from "./trace-file.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "stopsim-cli-run-"));
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
-const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
-
-/** Runs `args` and sends Ctrl-C once the `n`th SIGINT handler is installed. */
-async function interruptAt(n: number, args: string[]) {
-  let seen = 0;
-  const on = process.on.bind(process);
-  const spy = vi.spyOn(process, "on").mockImplementation(((event: string, f: (...a: unknown[]) => void) => {
-    on(event as "SIGINT", f);
-    if (event === "SIGINT" && ++seen === n) setImmediate(() => process.emit("SIGINT"));
-    return process;
-  }) as typeof process.on);
-  try {
-    return await runCli(args);
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 describe("stopsim qemu", () => {
   const Q = ["qemu", "--host", "dd2.3", "--duration", "1ms"];

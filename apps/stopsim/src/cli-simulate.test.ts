@@ -17,12 +17,10 @@ import {
 } from "./commands/simulate.js";
 import { hazardText } from "./hazards.js";
 import type { MatrixRow } from "./matrix.js";
-import { runCli } from "./test-helpers/run-cli.js";
+import { plain, runCli } from "./test-helpers/run-cli.js";
 import { checkTraceFile } from "./trace-file.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "stopsim-cli-sim-"));
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
-const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
 const oneLine = (s: string) => s.replace(/\s+/g, " ");
 
 async function json(args: string[]) {

@@ -39,6 +39,26 @@ export async function runCli(args: string[]): Promise<CliRun> {
   }
 }
 
+/** Runs `stopsim <args>` in-process and sends Ctrl-C once the `n`th SIGINT handler is installed. */
+export async function interruptAt(n: number, args: string[]): Promise<CliRun> {
+  let seen = 0;
+  const on = process.on.bind(process);
+  const spy = vi.spyOn(process, "on").mockImplementation(((event: string, f: (...a: unknown[]) => void) => {
+    on(event as "SIGINT", f);
+    if (event === "SIGINT" && ++seen === n) setImmediate(() => process.emit("SIGINT"));
+    return process;
+  }) as typeof process.on);
+  try {
+    return await runCli(args);
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/** Output without ANSI colour codes. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
+export const plain = (s: string): string => s.replace(/\u001b\[[0-9;]*m/g, "");
+
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** Runs `stopsim <args>` in a child process through a shell (for pipes, signals, TTYs). */
