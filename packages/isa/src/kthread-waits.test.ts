@@ -9,7 +9,7 @@ import { SmtCore } from "./core.js";
 import { KThread } from "./kthread.js";
 import { SPRN_HSRR0, SPRN_LPCR, SPRN_PSSCR } from "./registers.js";
 import { LITE, OPS, type Op, rig, stopSibling, toGuest } from "./test-helpers/kthread-rig.js";
-import { MSR_HOST } from "./test-helpers/setup.js";
+import { MSR_GUEST, MSR_HOST } from "./test-helpers/setup.js";
 import { HwThread } from "./thread.js";
 
 /** A rig whose thread runs alone on its core (speed 1). */
@@ -297,5 +297,123 @@ describe("rounding", () => {
     expect(runs).toEqual([100]);
     rt.rebind(new HwThread(sim, { pir: 1, index: 1 }));
     expect(rt.thread.pir).toBe(1);
+  });
+});
+
+describe("waits at SMT speed (four threads running: T(4)/4 = 0.675)", () => {
+  const S4 = 2.7 / 4;
+
+  it("code frozen at hypervisor entry leaves its rest in single-thread ns", () => {
+    const { sim, t, rt } = rig();
+    toGuest(t, 0x2000n);
+    sim.schedule(0, () => {
+      rt.runCode(1000, { k: "mark", name: "next" });
+    });
+    sim.schedule(1, () => {});
+    sim.schedule(400, () => hvEnter(t));
+    sim.runUntil(5000);
+    const d = Math.round(1000 / S4);
+    expect(rt.wait).toEqual({
+      k: "frozen",
+      op: { k: "delay", ns: (d - 400) * S4, next: { k: "mark", name: "next" } },
+    });
+  });
+
+  it("user work frozen at hypervisor entry counts what was done at its speed", () => {
+    const { sim, t, rt } = rig();
+    toGuest(t, 0x2000n);
+    sim.schedule(0, () => {
+      rt.runWork(1000);
+    });
+    sim.schedule(1, () => {});
+    sim.schedule(400, () => hvEnter(t));
+    sim.runUntil(5000);
+    expect(rt.wait).toEqual({ k: "frozen", op: { k: "work", ns: 1000 - 400 * S4 } });
+  });
+
+  it("an interrupt captures code's rest in single-thread ns", () => {
+    const { sim, rt } = rig();
+    let cap: Op | null = null;
+    sim.schedule(0, () => {
+      rt.runCode(1000);
+    });
+    sim.schedule(1, () => {});
+    sim.schedule(300, () => {
+      cap = rt.capture();
+    });
+    sim.runUntil(5000);
+    expect(cap).toEqual({ k: "delay", ns: (Math.round(1000 / S4) - 300) * S4, next: null });
+  });
+
+  it("user work extended after the hypervisor counts what was done before it at its speed", () => {
+    const { sim, t, rt, runs } = rig();
+    toGuest(t, 0x2000n);
+    sim.schedule(0, () => {
+      rt.runWork(1000);
+    });
+    sim.schedule(1, () => {});
+    sim.schedule(200, () => hvEnter(t));
+    sim.schedule(500, () => hvReturn(t, rt));
+    sim.runUntil(10_000);
+    expect(runs).toEqual([[500 + Math.ceil((1000 - 200 * S4) / S4), null]]);
+  });
+
+  it("a hypervisor interrupt at the very start of a wait is where it is cut", () => {
+    const { sim, t, rt } = alone();
+    sim.schedule(100, () => {
+      rt.runCode(1000, { k: "mark", name: "next" });
+      hvEnter(t);
+    });
+    sim.schedule(101, () => {});
+    sim.runUntil(5000);
+    expect(rt.wait).toEqual({ k: "frozen", op: { k: "delay", ns: 1000, next: { k: "mark", name: "next" } } });
+  });
+
+  it("an OS-level interrupt during a wait is not a hypervisor entry", () => {
+    const { sim, t, rt } = alone();
+    sim.schedule(0, () => {
+      rt.runCode(1000, { k: "mark", name: "next" });
+    });
+    sim.schedule(1, () => {});
+    // the guest takes a system call at 300 (OS level), then the hypervisor takes the thread by
+    // an msr write at 600 (no interrupt): the wait is cut at its end, not at the OS interrupt
+    sim.schedule(300, () => t.execute(A.SC));
+    sim.schedule(600, () => {
+      t.msr = MSR_HOST;
+    });
+    sim.runUntil(5000);
+    expect(rt.wait).toEqual({ k: "frozen", op: { k: "delay", ns: 0, next: { k: "mark", name: "next" } } });
+  });
+});
+
+describe("continuations across simulations", () => {
+  it("later() after a move to a thread of another simulation runs there", () => {
+    const { sim, rt, runs } = alone();
+    rt.later(10, { k: "mark", name: "first" });
+    sim.runFor(20);
+    const sim2 = new Simulation();
+    const t2 = new HwThread(sim2, { pir: 0, index: 0 });
+    t2.msr = MSR_GUEST;
+    rt.rebind(t2);
+    rt.later(10, { k: "mark", name: "second" });
+    sim.runFor(100);
+    expect(runs.map(([, op]) => (op?.k === "mark" ? op.name : "?"))).toEqual(["first"]);
+    sim2.runFor(100);
+    expect(runs.map(([, op]) => (op?.k === "mark" ? op.name : "?"))).toEqual(["first", "second"]);
+  });
+
+  it("a step with nothing charged passes at once", () => {
+    const { rt } = alone();
+    expect(rt.payDebt({ k: "mark", name: "x" })).toBe(true);
+    rt.charge(0);
+    expect(rt.debt).toBe(0);
+  });
+
+  it("a poll whose condition already holds ends at once, at its first iteration", () => {
+    const { sim, rt, runs, setDone } = alone();
+    setDone();
+    sim.schedule(7, () => rt.poll(Number.POSITIVE_INFINITY));
+    sim.runUntil(1000);
+    expect(runs).toEqual([[7, null]]);
   });
 });
