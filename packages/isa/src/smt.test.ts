@@ -5,21 +5,14 @@
 // 0 is not a priority software sets), a stopped thread issuing nothing, and the core's checks.
 import { Simulation } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
-import * as A from "./asm.js";
 import { POWER9_DD23 } from "./chips.js";
 import { CoreConfigError, DoorbellFabric, SmtCore } from "./core.js";
-import { LPCR_PECE1, makePsscr, SPRN_DEC, SPRN_LPCR, SPRN_PPR, SPRN_PSSCR } from "./registers.js";
+import { makePsscr, SPRN_DEC, SPRN_PPR } from "./registers.js";
 import { EBIZZY_SNOOZE_OVER_STOP, POWER9_SMT4_SHARING, type SmtSharingModel, sharedSpeed } from "./smt.js";
+import { stopSibling } from "./test-helpers/kthread-rig.js";
 
-const LITE = makePsscr({ rl: 0, mtl: 0, psll: 15, esl: false, ec: false });
+const _LITE = makePsscr({ rl: 0, mtl: 0, psll: 15, esl: false, ec: false });
 const W = POWER9_SMT4_SHARING.priorityWeight;
-
-function stopThread(c: SmtCore, i: number): void {
-  const t = c.threads[i];
-  t.setSpr(SPRN_LPCR, LPCR_PECE1);
-  t.setSpr(SPRN_PSSCR, LITE);
-  t.execute(A.STOP);
-}
 
 describe("the POWER9 sharing model (smt.ts)", () => {
   it("is calibrated as the README's ledger records: W1 = 0.686, T = 1, 1.6, 2.15, 2.7", () => {
@@ -125,7 +118,7 @@ describe("SmtCore's checks and speeds (core.ts)", () => {
       if (calls === 1) c.threads[2].setSpr(SPRN_PPR, 2n << 50n);
       depth--;
     });
-    stopThread(c, 3);
+    stopSibling(c.threads[3]);
     expect(maxDepth).toBe(1);
     expect(calls).toBe(1);
     // the change made inside is in the speeds all the same
@@ -140,10 +133,10 @@ describe("SmtCore's checks and speeds (core.ts)", () => {
     const b: number[] = [];
     const offA = c.onSpeedChange(() => a.push(c.effectiveSpeed(0)));
     c.onSpeedChange(() => b.push(c.effectiveSpeed(0)));
-    stopThread(c, 3);
+    stopSibling(c.threads[3]);
     expect([a.length, b.length]).toEqual([1, 1]);
     offA();
-    stopThread(c, 2);
+    stopSibling(c.threads[2]);
     expect([a.length, b.length]).toEqual([1, 2]);
     expect(b[1]).toBeCloseTo(0.8, 12);
   });
@@ -153,7 +146,7 @@ describe("SmtCore's checks and speeds (core.ts)", () => {
     const c = new SmtCore(sim, { threads: 1 });
     const t = c.threads[0];
     t.setSoftware("hv", { interrupt: () => {}, resume: () => {} });
-    stopThread(c, 0);
+    stopSibling(c.threads[0]);
     expect(c.effectiveSpeed(0)).toBe(0);
     expect(c.runningSpeed(0)).toBe(1);
     t.setSpr(SPRN_DEC, 0n);
@@ -169,7 +162,7 @@ describe("SmtCore's checks and speeds (core.ts)", () => {
       for (const t of c.threads) t.setSoftware("hv", { interrupt: () => {}, resume: () => {} });
       expect(c.threads).toHaveLength(n);
       expect(c.effectiveSpeed(0)).toBeCloseTo(2.7 / n, 12);
-      stopThread(c, 1);
+      stopSibling(c.threads[1]);
       c.threads[2].setSpr(SPRN_PPR, 1n << 50n);
       const running = c.threads.map((t) => !t.stopped);
       const prio = c.threads.map((t) => t.priority);
