@@ -78,6 +78,34 @@ export const TARGETS = {
     // the table is built when the module loads: each of its static mutants reruns the whole suite
     env: { STOPSIM_MUTATE_TESTS: "src/opcodes.test.ts,src/interp.test.ts" },
   },
+  // the ISA core's architected state: register numbers and bits, the SPR table and its access
+  // classes, mfspr/mtspr semantics, the two-halves representation and memory (the SPR table is a
+  // module-level table: each of its static mutants reruns the whole list, kept to fast suites)
+  "isa-state": {
+    dir: "packages/isa",
+    mutate: [
+      "src/registers.ts",
+      "src/spr.ts",
+      "src/sprs.ts",
+      "src/spr-store.ts",
+      "src/halves.ts",
+      "src/memory.ts",
+    ],
+    note: "the architected state (registers.ts, sprs.ts: the SPR table, spr.ts: mfspr/mtspr, spr-store.ts, halves.ts, memory.ts), measured with the suites written for them",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/spr.test.ts,src/registers.test.ts,src/halves.test.ts,src/memory-access.test.ts,src/memory.test.ts,src/sprs-program.test.ts",
+    },
+  },
+  "isa-xive": {
+    dir: "packages/isa",
+    mutate: ["src/xive/*.ts"],
+    note: "the XIVE (esb.ts: the PQ state machine and ESB pages, regs.ts: TIMA and ESB layout, xive.ts: sources, routing, queues, the presenter's thread contexts), measured with the XIVE suites",
+    env: {
+      STOPSIM_MUTATE_TESTS:
+        "src/xive/xive.test.ts,src/xive/tima.test.ts,src/xive/router.test.ts,src/xive/esb.test.ts",
+    },
+  },
   linux: {
     dir: "packages/linux",
     mutate: ["src/**/*.ts"],

@@ -68,7 +68,7 @@ export function execMfspr(t: HwThread, w: number): ExecResult {
   const rt = (w >>> 21) & 31;
   const n = ((w >>> 16) & 31) | (((w >>> 11) & 31) << 5);
   const acc = SPR_READ[n];
-  const r = checkSprAccess(t, acc, n, w);
+  const r = checkSprAccess(t, acc, n, w, false);
   if (r >= 0) return r as ExecResult;
   if (acc === ACC_UNDEFINED) {
     t.advance();
@@ -85,7 +85,7 @@ export function execMtspr(t: HwThread, w: number): ExecResult {
   const rs = (w >>> 21) & 31;
   const n = ((w >>> 16) & 31) | (((w >>> 11) & 31) << 5);
   const acc = SPR_WRITE[n];
-  const r = checkSprAccess(t, acc, n, w);
+  const r = checkSprAccess(t, acc, n, w, true);
   if (r >= 0) return r as ExecResult;
   if (acc !== ACC_UNDEFINED) writeSprHalves(t, n, t.gprHi[rs], t.gprLo[rs], mode(t));
   t.advance();
@@ -93,18 +93,20 @@ export function execMtspr(t: HwThread, w: number): ExecResult {
 }
 
 /**
- * Privilege and facility checks of mfspr/mtspr (ISA v3.0B Book III, Move To/From SPR).
- * Returns -1 when the access proceeds (for an undefined SPR: as a no-op), or the result of
- * the interrupt taken.
+ * Privilege and facility checks of mfspr (`write` false) and mtspr (ISA v3.0B Book III, Move
+ * To/From SPR). Returns -1 when the access proceeds (for an undefined SPR: as a no-op), or the
+ * result of the interrupt taken.
  */
-export function checkSprAccess(t: HwThread, acc: number, n: number, w: number): number {
+export function checkSprAccess(t: HwThread, acc: number, n: number, w: number, write: boolean): number {
   const pr = (t.msrLo & MSRL_PR) !== 0;
   const hv = (t.msrHi & MSRH_HV) !== 0;
   if (acc === ACC_UNDEFINED) {
     // Undefined SPR: spr0=1 -> privileged program interrupt in problem state, else no-op;
-    // spr0=0 -> HEAI in problem state and always for SPRs 0, 4, 5, 6, else no-op.
+    // spr0=0 -> HEAI in problem state and always for SPR 0 (and for mfspr, SPRs 4, 5, 6), else
+    // no-op (qemu: target/ppc/translate.c gen_op_mfspr `sprn == 0 || sprn == 4 || sprn == 5 ||
+    // sprn == 6`, gen_mtspr `sprn == 0`)
     if (n & 0x10) return pr ? programPriv(t) : -1;
-    if (pr || n === 0 || n === 4 || n === 5 || n === 6) return heai(t, w);
+    if (pr || n === 0 || (!write && (n === 4 || n === 5 || n === 6))) return heai(t, w);
     return -1;
   }
   if (pr && acc !== ACC_USER) return programPriv(t);
