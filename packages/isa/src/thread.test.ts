@@ -303,9 +303,9 @@ describe("privilege rules for SPRs", () => {
     expect(t.execute(A.mfspr(3, 0x3b0))).toBe(EXEC_OK); // spr0=1, privileged: no-op
     expect(t.gpr(3)).toBe(77n);
     t.pc = 0x1000n;
-    expect(t.execute(A.mtspr(4, 3))).toBe(EXEC_INTERRUPT); // SPR 4: HEAI
+    expect(t.execute(A.mfspr(3, 4))).toBe(EXEC_INTERRUPT); // mfspr of SPR 4: HEAI (an mtspr of it is a no-op)
     expect(hv.last?.vector).toBe(BOOK3S_INTERRUPT_H_EMUL_ASSIST);
-    expect(t.getSpr(SPRN_HEIR)).toBe(BigInt(A.mtspr(4, 3)));
+    expect(t.getSpr(SPRN_HEIR)).toBe(BigInt(A.mfspr(3, 4)));
     expect(t.getSpr(SPRN_HSRR0)).toBe(0x1000n);
     t.msr = MSR_USER;
     expect(t.execute(A.mfspr(3, 0x3b0))).toBe(EXEC_INTERRUPT);

@@ -266,3 +266,40 @@ describe("MMIO pages (qemu: hw/intc/spapr_xive.c, xive_source_esb_read/_write)",
     expect(tima.load((XIVE_TM_HV_PAGE << TM_SHIFT) | TM_QW3_HV_PHYS, 1, 1)).toBe(0n);
   });
 });
+
+describe("ENDs by target (qemu: an END per (NVT or thread, priority))", () => {
+  it("each NVT and each physical thread has its own ENDs, even where their numbers are equal", () => {
+    const x = new Xive(64, 32);
+    const mem = new Memory(1 << 22);
+    const t0 = x.attachThread(lines(0));
+    const t1 = x.attachThread(lines(1));
+    t0.setCppr(TM_QW3_HV_PHYS, 0xff);
+    t1.setCppr(TM_QW3_HV_PHYS, 0xff);
+    const q = [0, 1, 2, 3].map((i) => new XiveEventQueue(mem, i << 12, 12));
+    x.setEnd({ kind: "phys", pir: 0 }, 6, { queue: q[0] });
+    x.setEnd({ kind: "phys", pir: 1 }, 6, { queue: q[1] });
+    x.setEnd({ kind: "nvt", nvt: 0 }, 6, { queue: q[2] });
+    x.setEnd({ kind: "nvt", nvt: 1 }, 6, { queue: q[3] });
+    const route = [
+      { kind: "phys", pir: 0 },
+      { kind: "phys", pir: 1 },
+      { kind: "nvt", nvt: 0 },
+      { kind: "nvt", nvt: 1 },
+    ] as const;
+    route.forEach((target, i) => {
+      x.setEas(i, { target, priority: 6, eisn: 0x100 + i, masked: false });
+      x.esbLoad(i, XIVE_ESB_SET_PQ_00);
+      x.trigger(i);
+    });
+    expect(q.map((qq) => words(qq, 1)[0])).toEqual([0x80000100, 0x80000101, 0x80000102, 0x80000103]);
+  });
+
+  it("a store anywhere in the trigger page triggers, even at the management page's SET_PQ offsets", () => {
+    const x = new Xive(16, 8);
+    x.esbLoad(5, XIVE_ESB_SET_PQ_00);
+    x.esbRegion().store((5 << 17) + XIVE_ESB_SET_PQ_00, 8, 0n, 0);
+    expect(x.pq[5]).toBe(XIVE_ESB_PENDING);
+    x.esbRegion().store((5 << 17) + 0x800, 8, 0n, 0);
+    expect(x.pq[5]).toBe(XIVE_ESB_QUEUED);
+  });
+});

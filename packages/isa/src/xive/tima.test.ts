@@ -291,3 +291,17 @@ describe("TIMA loads and stores by page (qemu: xive_tm_operations, xive_tm_raw_r
     expect(t.regs[TM_QW1_OS + TM_CPPR]).toBe(0xff);
   });
 });
+
+describe("each ring's own line", () => {
+  it("the hypervisor ring's line is the HV virtualization interrupt, apart from the OS ring's", () => {
+    const { t, l } = ctx();
+    t.setCppr(TM_QW3_HV_PHYS, 0xff);
+    t.ipbUpdate(TM_QW3_HV_PHYS, 2);
+    expect([t.output(TM_QW1_OS), t.output(TM_QW3_HV_PHYS)]).toEqual([false, true]);
+    expect(l.ext).toEqual([]);
+    t.accept(TM_QW3_HV_PHYS);
+    t.setCppr(TM_QW1_OS, 0xff);
+    t.ipbUpdate(TM_QW1_OS, 2);
+    expect([t.output(TM_QW1_OS), t.output(TM_QW3_HV_PHYS)]).toEqual([true, false]);
+  });
+});

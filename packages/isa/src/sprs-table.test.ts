@@ -1,0 +1,109 @@
+// The SPR table (sprs.ts) and where each SPR's value is stored (spr-store.ts), against the SPR
+// numbers and names of linux arch/powerpc/include/asm/reg.h (registers.ts's SPRN_*) and Power ISA
+// v3.0B Book III 5.4.4 (privilege by SPR number, the problem-state views, 32-bit SPRs). Kept apart
+// from spr.test.ts and free of simulated machines where it can: every mutant of the table reruns
+// the whole suite list of `pnpm mutate isa-sprs`.
+import { describe, expect, it } from "vitest";
+import * as R from "./registers.js";
+import { sprStoreIndex, storeOf } from "./spr-store.js";
+import { implementedSprs, sprInfo, sprIsPrivilegedNumber } from "./sprs.js";
+import { setup } from "./test-helpers/setup.js";
+
+describe("the SPR table against linux reg.h", () => {
+  // SPRN_ names of reg.h that name a view of an SPR the table calls by its architected name
+  const ALIAS: Record<string, string> = {
+    DSCR_USER: "DSCR",
+    AMR_USER: "AMR",
+    CTRLF: "CTRL",
+    CTRLT: "CTRL",
+    USPRG3: "SPRG3",
+    TBRL: "TB",
+    TBRU: "TBU",
+    TBWL: "TBL",
+    TBWU: "TBU",
+    PSSCR_PR: "PSSCR",
+    PID: "PIDR",
+    DAWR: "DAWR0",
+    DAWRX: "DAWRX0",
+    LPID: "LPIDR",
+  };
+  const sprn = Object.entries(R)
+    .filter(([k, v]) => k.startsWith("SPRN_") && typeof v === "number")
+    .map(([k, v]) => [k.slice(5), v as number] as const);
+
+  it("every SPR register.ts names is implemented, under reg.h's name", () => {
+    expect(sprn.length).toBeGreaterThan(100);
+    for (const [name, n] of sprn) {
+      const info = sprInfo(n);
+      expect(info, `SPRN_${name} (${n})`).toBeDefined();
+      expect(info?.name, `SPRN_${name} (${n})`).toBe(ALIAS[name] ?? name);
+      expect(info?.spr).toBe(n);
+    }
+  });
+
+  it("and nothing else but the problem-state PMU views 768-782 (ISA v3.0B: 'SPRs 768-783 ... read-only copies')", () => {
+    const named = new Set(sprn.map(([, n]) => n));
+    const extra = implementedSprs()
+      .map((i) => i.spr)
+      .filter((n) => !named.has(n));
+    expect(extra).toEqual([768, 769, 770, 771, 772, 773, 774, 775, 776, 779, 780, 781, 782]);
+    for (const n of extra) expect(sprInfo(n)?.name).toBe(sprInfo(n + 16)?.name);
+    expect(implementedSprs().map((i) => i.spr)).toEqual(
+      [...implementedSprs().map((i) => i.spr)].sort((a, b) => a - b),
+    );
+  });
+
+  it("problem-state access follows the number: spr0 (0x10) = 1 iff the access is privileged (v3.0B 5.4.4)", () => {
+    for (const info of implementedSprs()) {
+      for (const acc of [info.read, info.write]) {
+        if (acc === 0) continue; // undefined in this direction
+        expect(acc === 1, `${info.name} (${info.spr})`).toBe(!sprIsPrivilegedNumber(info.spr));
+      }
+    }
+    expect([sprIsPrivilegedNumber(3), sprIsPrivilegedNumber(17), sprIsPrivilegedNumber(0x3ef)]).toEqual([
+      false,
+      true,
+      false,
+    ]);
+  });
+
+  it("32-bit SPRs per v3.0B (DSISR, PIDR, PSPB, VRSAVE, TBU, PVR, HDSISR, LPIDR, HEIR, PMCn, PIR ...) keep the low word", () => {
+    const narrow = implementedSprs()
+      .filter((i) => i.width === 32)
+      .map((i) => i.name);
+    for (const n of [
+      "DSISR",
+      "PIDR",
+      "CTRL",
+      "PSPB",
+      "DAWRX0",
+      "VRSAVE",
+      "TBU",
+      "TBL",
+      "PVR",
+      "HDSISR",
+      "LPIDR",
+    ])
+      expect(narrow).toContain(n);
+    for (const n of ["HEIR", "PMC1", "PMC6", "BESCRSU", "BESCRRU", "MMCRC", "PMSR", "PPR32", "TSCR", "PIR"])
+      expect(narrow).toContain(n);
+    const { t } = setup();
+    t.setSpr(R.SPRN_DSISR, 0x1234567890abcdefn);
+    expect(t.getSpr(R.SPRN_DSISR)).toBe(0x90abcdefn);
+    t.setSpr(R.SPRN_DAR, 0x1234567890abcdefn);
+    expect(t.getSpr(R.SPRN_DAR)).toBe(0x1234567890abcdefn);
+  });
+
+  it("lookups outside the table: sprInfo and sprStoreIndex answer 'none' for any other number", () => {
+    for (const n of [-1, 1.5, 1024, 2, Number.NaN]) {
+      expect(sprInfo(n), String(n)).toBeUndefined();
+      expect(sprStoreIndex(n), String(n)).toBe(-1);
+    }
+    expect(sprInfo(1023)?.name).toBe("PIR");
+    expect(sprInfo(0)).toBeUndefined();
+    expect(sprStoreIndex(1)).toBe(storeOf(1));
+    expect(sprStoreIndex(3)).toBe(sprStoreIndex(17)); // DSCR's problem-state view shares its storage
+    expect(sprStoreIndex(17)).not.toBe(sprStoreIndex(18));
+    expect(() => storeOf(2)).toThrow("internal: SPR 2 is used by the thread but not implemented");
+  });
+});
