@@ -246,3 +246,16 @@ describe("mapped devices (cache-inhibited accesses)", () => {
     m.mmioLoad(0, 1, 0);
   });
 });
+
+describe("error names", () => {
+  it("an access outside memory is a MemoryError by name too (what a log or a JSON report shows)", () => {
+    let e: unknown;
+    try {
+      new Memory(16).read8(16);
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(RangeError);
+    expect((e as Error).name).toBe("MemoryError");
+  });
+});

@@ -128,3 +128,16 @@ describe("msgsnd operand (linux: asm/dbell.h PPC_DBELL_SERVER << PPC_DBELL_TYPE_
     expect(dbellServerMessage(0x8001)).toBe(0x28000001n); // PIRs are 15 bits
   });
 });
+
+describe("error names", () => {
+  it("a bad register value is a RegisterValueError by name too (what a log or a JSON report shows)", () => {
+    let e: unknown;
+    try {
+      checkU64(-1n, "r1");
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(RangeError);
+    expect((e as Error).name).toBe("RegisterValueError");
+  });
+});
