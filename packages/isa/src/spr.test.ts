@@ -56,6 +56,16 @@ const mf = (state: State, spr: number, prep?: (t: Outcome["t"]) => void) => run(
 const mt = (state: State, spr: number, value: bigint, prep?: (t: Outcome["t"]) => void) =>
   run(state, A.mtspr(spr, 5), prep, value);
 
+describe("32-bit SPRs", () => {
+  it("a 32-bit SPR keeps the low word of what is written, a 64-bit one all of it", () => {
+    const { t } = setup();
+    t.setSpr(R.SPRN_DSISR, 0x1234567890abcdefn);
+    expect(t.getSpr(R.SPRN_DSISR)).toBe(0x90abcdefn);
+    t.setSpr(R.SPRN_DAR, 0x1234567890abcdefn);
+    expect(t.getSpr(R.SPRN_DAR)).toBe(0x1234567890abcdefn);
+  });
+});
+
 describe("views that share one register (v3.0B: the problem-state copies and aliases)", () => {
   const pairs: [view: number, canonical: number][] = [
     [3, 17], // DSCR
