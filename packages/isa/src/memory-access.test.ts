@@ -259,3 +259,12 @@ describe("error names", () => {
     expect((e as Error).name).toBe("MemoryError");
   });
 });
+
+describe("loadWords bounds", () => {
+  it("writes exactly its words: the word after them is left as it was", () => {
+    const m = new Memory(PAGE);
+    m.write32(0x48, 0xdeadbeef, false);
+    m.loadWords(0x40, [1, 2], false);
+    expect([m.read32(0x40, false), m.read32(0x44, false), m.read32(0x48, false)]).toEqual([1, 2, 0xdeadbeef]);
+  });
+});

@@ -141,3 +141,10 @@ describe("error names", () => {
     expect((e as Error).name).toBe("RegisterValueError");
   });
 });
+
+describe("PSSCR flags read clear", () => {
+  it("ESL, EC and SD read false on a value without them", () => {
+    const v = makePsscr({ rl: 15, mtl: 15, tr: 3, psll: 15, esl: false, ec: false, sd: false });
+    expect([psscrEsl(v), psscrEc(v), psscrSd(v)]).toEqual([false, false, false]);
+  });
+});

@@ -384,3 +384,17 @@ describe("what each SPR does on a read and a write", () => {
     );
   });
 });
+
+describe("time base and priority writes from a running state", () => {
+  it("TBU written while TB's low word counts keeps the low word (v3.0B: mtspr TBU sets TB[0:31] only)", () => {
+    const { t, sim } = setup();
+    sim.runFor(1000); // TB = 512
+    t.setSpr(R.SPRN_TBWU, 3n);
+    expect(t.getSpr(R.SPRN_TBRL)).toBe((3n << 32n) + 512n);
+  });
+
+  it("problem state may set medium (4) from another priority", () => {
+    const o = mt("user", R.SPRN_PPR, 4n << 50n, (t) => t.setSpr(R.SPRN_PPR, 2n << 50n));
+    expect(o.t.getSpr(R.SPRN_PPR) >> 50n).toBe(4n);
+  });
+});
