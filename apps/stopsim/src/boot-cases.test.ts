@@ -112,7 +112,15 @@ describe("the boot report", () => {
     expect(r.qemu.started).toBe(true);
     expect(r.qemu.error).toBeUndefined();
     expect(r.qemu.caps["cap-stop-lite"]).toBe("on");
+    // every spapr cap QEMU set, by its name, a level by its value name (cap-cfpc=workaround) or number
+    expect(Object.keys(r.qemu.caps)).toHaveLength(13);
+    expect(r.qemu.caps["cap-htm"]).toBe("off");
+    expect(r.qemu.caps["cap-cfpc"]).toBe("workaround");
+    expect(r.qemu.caps["cap-hpt-max-page-size"]).toBe("16");
     expect(r.qemu.stopLitePermitted).toBe(true);
+    // the host's own idle states from OPAL's power-mgt node, snooze first
+    expect(r.host.hostIdleStates[0]).toBe("snooze");
+    expect(r.host.hostIdleStates).toContain("stop0_lite");
     expect(r.qemu.interruptController?.mode).toBe("dual");
     expect(r.qemu.interruptController?.active).toBe("xive");
     expect(r.qemu.interruptController?.cas).toContain("ic-mode=dual");

@@ -132,6 +132,33 @@ describe("a refused migration", () => {
     expect(runMigrate("dd2.3", "dd2.3", "spapr-cap", opts).migration.log).toBeUndefined();
   });
 
+  it("with the return path, the stream's refusal reaches the source: perform3 fails, QEMU's status is failed", () => {
+    const r = runMigrate("dd2.3", "dd2.2-old", "spapr-cap", {
+      ...opts,
+      destCaps: { "stop-lite": "off" },
+      returnPath: true,
+    });
+    expect(r.outcome).toBe("refused");
+    expect(r.migration.status).toBe("failed");
+    expect(r.migration.failedPhase).toBe("perform3");
+    expect(r.migration.phases).toEqual(["begin3", "prepare", "perform3", "finish3", "confirm3_cancelled"]);
+    // VIR_ERR_OPERATION_FAILED (9) from the QEMU driver (VIR_FROM_QEMU, 10), an error (2)
+    expect(r.migration.virError).toEqual({
+      code: 9,
+      domain: 10,
+      level: 2,
+      message: "operation failed: migration out job: unexpectedly failed",
+    });
+    expect(r.destination).toEqual({
+      started: true,
+      error: "operation failed: migration out job: unexpectedly failed",
+    });
+    expect(r.migration.sourceAfter).toMatchObject({ status: "running", progressed: true, wasPaused: true });
+    expect(r.detail).toBe(
+      "refused in perform3: operation failed: migration out job: unexpectedly failed; source running again (paused during the attempt)",
+    );
+  });
+
   it("QEMU alone, destination refusing to start: the source runs on, never paused", () => {
     const r = runMigrate("dd2.3", "dd2.2-old", "spapr-cap", { ...opts, noLibvirt: true });
     expect(r.outcome).toBe("refused");
