@@ -7,12 +7,15 @@ import { NS_PER_S, type TraceConsumer, type TraceEvent, type TraceTrack } from "
 import { describe, expect, it } from "vitest";
 import {
   type BootProbeResult,
+  FLEET_OLD_MACHINE,
   type FleetOptions,
   type FleetProbe,
   type MigrationProbeResult,
   type RunOutcome,
   runFleet,
 } from "./fleet.js";
+import { findDesign } from "./presets.js";
+import { runBoot } from "./scenarios.js";
 
 const MIN = 60 * NS_PER_S;
 
@@ -133,5 +136,16 @@ describe("the scheduler", () => {
     };
     // eight samples over hosts 1 and 2 all miss host 2 about one seed in 26, (2/3)^8: seed 1 is one
     expect([2, 3, 4, 5, 6, 7].map(firstMove)).toEqual(Array(6).fill("host0->host2"));
+  });
+});
+
+describe("the old machine type", () => {
+  it("is the last one without cap-stop-lite: the agreed design's guest starts on a 2020 host with it", () => {
+    // DOMAIN.md section 1: the cap is on by default only from the new machine type (pseries-5.1)
+    const old = runBoot("dd2.2-old", "spapr-cap", { seed: 1, durationNs: 1, machine: FLEET_OLD_MACHINE });
+    expect(old.qemu.started).toBe(true);
+    expect(old.qemu.caps["cap-stop-lite"]).toBe("off");
+    expect(FLEET_OLD_MACHINE).not.toBe(findDesign("spapr-cap").machine);
+    expect(runBoot("dd2.2-old", "spapr-cap", { seed: 1, durationNs: 1 }).outcome).toBe("failed-start");
   });
 });
