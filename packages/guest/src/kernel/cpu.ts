@@ -18,6 +18,7 @@ import {
   type ThreadSoftware,
 } from "@stopsim/isa";
 import { type CpuidleDevice, H_CEDE } from "@stopsim/linux";
+import type { KernelConsole } from "./console.js";
 import type { GuestCosts } from "./costs.js";
 import { R_DBELL, R_MSR, R_SPR, TEXT, type TextSymbol } from "./image.js";
 import { hardIrqEnable, localIrqDisable, localIrqEnable, saveGprs, takeInterrupt } from "./irq.js";
@@ -159,6 +160,8 @@ export interface KernelServices {
   taskMain(cpu: GuestCpu, task: Task): KCode;
   /** The kernel stopped (panic): CPUs park. */
   readonly halted: () => boolean;
+  /** The kernel's log (printk). */
+  readonly console: KernelConsole;
   trace(cpu: GuestCpu, name: string, args?: Record<string, string | number | boolean>): void;
 }
 

@@ -5,7 +5,7 @@
 import { encodeDtb } from "@stopsim/devicetree";
 import { describe, expect, it } from "vitest";
 import { guestTree } from "../test-helpers/fixtures.js";
-import { bootSmallGuest } from "../test-helpers/small-guest.js";
+import { bootSmallGuest, keepBusy } from "../test-helpers/small-guest.js";
 import { DEFAULT_GUEST_COSTS, type GuestCosts } from "./costs.js";
 import type { GuestKernelConfig } from "./kernel.js";
 import { Pipe, type TaskOp, type TaskProgram } from "./task.js";
@@ -23,7 +23,16 @@ const SNOOZE_ONLY = ["stop0lite", "Shared Cede"];
  * A task on cpu 1, started at the end of boot, sleeping until whole milliseconds `n` times: how
  * late it runs after each.
  */
-function timerWakes(config: GuestKernelConfig, costs: Partial<GuestCosts> = {}, n = 3, platform = {}) {
+function timerWakes(
+  config: GuestKernelConfig,
+  costs: Partial<GuestCosts> = {},
+  n = 3,
+  platform = {},
+  /** An unrelated event every `busyNs` (keepBusy): the timed steps pass as waits. */
+  busyNs = 0,
+  /** A dedicated-processor LPAR (the hypervisor leaves the VPA's shared bit clear). */
+  dedicated = false,
+) {
   const late: number[] = [];
   /** The residency of the idle period each wake-up ended (dev->last_residency_ns). */
   const residency: number[] = [];
@@ -31,7 +40,8 @@ function timerWakes(config: GuestKernelConfig, costs: Partial<GuestCosts> = {}, 
     config,
     costs,
     platform,
-    beforeStart: ({ kernel }) => {
+    beforeStart: ({ kernel, platform }) => {
+      if (dedicated) platform.markVpaShared = false;
       kernel.spawn(
         "sleeper",
         1,
@@ -47,6 +57,7 @@ function timerWakes(config: GuestKernelConfig, costs: Partial<GuestCosts> = {}, 
       );
     },
   });
+  if (busyNs > 0) keepBusy(g.sim, busyNs);
   g.sim.runFor((2 * n + 2) * 1_000_000);
   expect(late).toHaveLength(n);
   return { ...g, late, residency, cpu: g.kernel.cpus[1] };
@@ -150,6 +161,73 @@ describe("do_idle and cpuidle_idle_call", () => {
       // ... and shorten each period's residency by as much (cpuidle_enter_state's time_start is
       // read after them), to the timebase's 1.95 ns; the first period began at the end of boot
       for (const i of [1, 2]) expect(Math.abs(base.residency[i] - r.residency[i] - 1000)).toBeLessThan(2);
+    }
+  });
+
+  it("the same wake-ups, residencies and usage when every step passes as a wait (a busy simulation)", () => {
+    // the idle path's timed steps pass inline on a quiet simulation; with an unrelated event every
+    // 37 ns each passes as a wait (and the code after it runs from the runtime's continuation)
+    const cases: Array<[GuestKernelConfig, boolean]> = [
+      [{ disableStates: STOP0LITE_ONLY }, false],
+      [{ disableStates: SNOOZE_ONLY }, false],
+      [{ disableStates: ["snooze", "stop0lite"] }, false],
+      [{ stop0lite: "never", disableStates: ["snooze"] }, true],
+    ];
+    for (const [config, dedicated] of cases) {
+      const seen = (busyNs: number, timedSteps = true) => {
+        const r = timerWakes({ ...config, timedSteps }, {}, 3, {}, busyNs, dedicated);
+        expect(r.kernel.driver?.shared).toBe(!dedicated);
+        return {
+          late: r.late,
+          residency: r.residency,
+          usage: r.cpu.cpuidle?.statesUsage.map((u) => [u.usage, u.timeNs]),
+          entries: r.cpu.stats.idleEntries,
+          timerWakeups: r.cpu.stats.timerWakeups,
+        };
+      };
+      const quiet = seen(0);
+      expect(seen(37)).toEqual(quiet);
+      // and the wake-ups of the same kernel spending each cost as its own wait; the residencies
+      // too after the first idle period (which began when the boot ended: the boot's own steps
+      // end it differently), except snooze's (the 50 cycles of its 20 us timeout before a timer
+      // each end on a timebase tick, rounded differently in the two modes)
+      const ops = seen(0, false);
+      expect(ops.late).toEqual(quiet.late);
+      if (config.disableStates !== SNOOZE_ONLY) expect(ops.residency.slice(1)).toEqual(quiet.residency.slice(1));
+    }
+  });
+
+  it("timers expiring at every point of the idle path: the same wake-ups whether its steps pass inline or as waits", () => {
+    // a task on cpu 1 sleeping 0, 25, 50 .. 2500 ns: each timer expires at another point of the
+    // way into idle (the sleep's system call, the context switch, the idle entry path with
+    // interrupts soft-disabled, the state's entry) or in the state
+    for (const state of ["snooze", "stop0lite", "Shared Cede"]) {
+      const late = (busyNs: number) => {
+        const out: number[] = [];
+        const { sim } = bootSmallGuest({
+          config: { disableStates: ["snooze", "stop0lite", "Shared Cede"].filter((s) => s !== state) },
+          beforeStart: ({ kernel }) => {
+            kernel.spawn(
+              "s",
+              1,
+              (function* (): TaskProgram {
+                const cpu = kernel.cpus[1];
+                for (let ns = 0; ns <= 2500; ns += 25) {
+                  const due = cpu.ktime() + ns;
+                  yield { k: "sleepUntil", guestNs: due };
+                  out.push(cpu.ktime() - due);
+                }
+              })(),
+            );
+          },
+        });
+        if (busyNs > 0) keepBusy(sim, busyNs);
+        sim.runFor(20_000_000);
+        return out;
+      };
+      const quiet = late(0);
+      expect(quiet).toHaveLength(101);
+      expect(late(37)).toEqual(quiet);
     }
   });
 

@@ -4,7 +4,7 @@
 // local_irq_enable and its order, the registers an interrupt preserves, the XICS acknowledge
 // cycle, and the idle preparations.
 import { MSR_EE, SPRN_DEC } from "@stopsim/isa";
-import { H_EOI, H_IPI, H_XIRR } from "@stopsim/linux";
+import { H_EOI, H_HARDWARE, H_IPI, H_XIRR } from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
 import { type BootedGuest, bootGuest } from "../test-helpers/booted.js";
 import {
@@ -331,5 +331,100 @@ describe("the idle preparations (irq.c prep_irq_for_idle, prep_irq_for_idle_irqs
     );
     g.sim.runFor(50_000);
     expect(out).toEqual([true, false, false, PACA_IRQ_HARD_DIS, false, true]);
+  });
+});
+
+describe("the XICS acknowledge (icp-hv.c icp_hv_get_irq, icp_hv_get_xirr)", () => {
+  const mine = (c: GuestCpu) => [H_XIRR, H_IPI, H_EOI].map((n) => c.stats.hcalls.get(n) ?? 0);
+
+  it("a spurious external interrupt (nothing in the ICP: XICS_IRQ_SPURIOUS) is neither demuxed nor EOIed", () => {
+    const g = guest();
+    const [, cpu1] = g.kernel.cpus;
+    const before = mine(cpu1);
+    const n = cpu1.stats.interrupts.get(0x500) ?? 0;
+    // the external line raised with MFRR and CPPR both 0xff: H_XIRR answers vector 0
+    cpu1.thread.setExternalInterrupt(true);
+    g.sim.runFor(50_000);
+    expect(cpu1.stats.interrupts.get(0x500)).toBe(n + 1);
+    expect(mine(cpu1)).toEqual([before[0] + 1, before[1], before[2]]);
+    // the ICP's presentation ended with the acknowledge; CPPR stays at its base (no EOI restores it)
+    expect(cpu1.thread.externalInterrupt).toBe(false);
+    expect(g.platform.icps[1]).toEqual({ mfrr: 0xff, cppr: 0xff });
+    expect(cpu1.activity).toBe("polling (snooze)");
+    expect(msrEe(cpu1)).toBe(true);
+  });
+
+  it("an H_XIRR that fails is logged and taken as spurious; the IPI, still presented, is taken once EE is back on", () => {
+    const g = guest();
+    const [, cpu1, cpu2] = g.kernel.cpus;
+    const log: string[] = [];
+    const before = mine(cpu1);
+    const n = cpu1.stats.interrupts.get(0x500) ?? 0;
+    g.platform.hcallFailures.set(H_XIRR, H_HARDWARE);
+    const xirrs = g.platform.hcallCounts.get(H_XIRR) ?? 0;
+    callAfter(cpu2, cpu1, 1_000, () => log.push("fn"));
+    // the first H_XIRR (answered H_HARDWARE), then the hypervisor carries them out again
+    while ((g.platform.hcallCounts.get(H_XIRR) ?? 0) === xirrs) g.sim.step();
+    g.platform.hcallFailures.delete(H_XIRR);
+    g.sim.runFor(100_000);
+    const err = g.kernel.console.lines.filter((l) => l.text.startsWith("icp_hv_get_xirr"));
+    expect(err.map((l) => [l.level, l.text])).toEqual([
+      ["err", "icp_hv_get_xirr: bad return code xirr cppr=0xff returned -1"],
+    ]);
+    // no EOI for the failed acknowledge: the IPI was still pending at the return and came again
+    expect(cpu1.stats.interrupts.get(0x500)).toBe(n + 2);
+    expect(log).toEqual(["fn"]);
+    expect(mine(cpu1)).toEqual([before[0] + 2, before[1] + 1, before[2] + 1]);
+    expect(g.platform.icps[1]).toEqual({ mfrr: 0xff, cppr: 0xff });
+  });
+});
+
+describe("the return from interrupt (rfid)", () => {
+  /**
+   * cpu 2 (other core) sends cpu 1 an IPI through H_IPI; cpu 1's external handler acknowledges
+   * (H_XIRR), clears its MFRR (H_IPI), runs the function, then EOIs (H_EOI): three hcalls of 1 us.
+   * A timer on cpu 1, armed first, expires `timerAt` (guest ns) after the function ran in a run
+   * without it. Returns the order of events and their times.
+   */
+  const ipiAndTimer = (timerAt: number | null) => {
+    const g = guest();
+    const [, cpu1, cpu2] = g.kernel.cpus;
+    const log: Array<[string, number]> = [];
+    let fnAt = 0;
+    run(
+      cpu1,
+      (function* () {
+        const t: HrTimer = {
+          name: "test",
+          expires: timerAt ?? cpu1.ktime() + 50_000_000,
+          period: 0,
+          queued: false,
+          fn: () => {
+            log.push(["timer", cpu1.ktime()]);
+            return null;
+          },
+        };
+        yield* cpu1.hrtimerStart(t);
+      })(),
+    );
+    callAfter(cpu2, cpu1, 1_000, () => {
+      fnAt = cpu1.ktime();
+      log.push(["ipi", fnAt]);
+    });
+    g.sim.runFor(100_000);
+    return { log, fnAt, cpu1 };
+  };
+
+  it("a decrementer that expires during a handler (MSR[EE] off) is taken at the handler's rfid", () => {
+    const first = ipiAndTimer(null);
+    expect(first.log.map((l) => l[0])).toEqual(["ipi"]);
+    // the timer expires 300 ns after the function ran: during the H_EOI
+    const r = ipiAndTimer(first.fnAt + 300);
+    expect(r.fnAt).toBe(first.fnAt);
+    expect(r.log.map((l) => l[0])).toEqual(["ipi", "timer"]);
+    // at once: the rest of the H_EOI, the interrupt exit, then the timer interrupt's entry (about
+    // 1.2 us); not at some later point of the interrupted snooze loop
+    expect(r.log[1][1] - r.fnAt).toBeLessThan(2_000);
+    expect(r.cpu1.stats.maskedInterrupts).toBe(0);
   });
 });

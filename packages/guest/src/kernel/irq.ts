@@ -333,8 +333,16 @@ export function* doIrq(cpu: GuestCpu): KCode {
     return;
   }
   const [rc, xirr] = yield* cpu.hcall(H_XIRR, BigInt(LOWEST_PRIORITY));
-  if (rc !== 0n) return;
+  if (rc !== 0n) {
+    // icp_hv_get_xirr: the error is logged and the interrupt taken as XICS_IRQ_SPURIOUS (no EOI)
+    cpu.k.console.printk(
+      "err",
+      `icp_hv_get_xirr: bad return code xirr cppr=0x${LOWEST_PRIORITY.toString(16)} returned ${rc}`,
+    );
+    return;
+  }
   const vec = Number(xirr & 0xffffffn);
+  // icp_hv_get_irq: nothing to handle, nothing to EOI
   if (vec === XICS_IRQ_SPURIOUS) return;
   if (vec === XICS_IPI) {
     // icp_hv_ipi_action: clear our MFRR, then demux

@@ -383,6 +383,7 @@ export class GuestKernel implements GuestKernelImage {
       die: (c, v, s0, s1) => die(this, c, v, s0, s1),
       taskMain: (c, t) => taskMain(this, c, t),
       halted: this.halted,
+      console: this.console,
       trace: (c, n, a) => this.trace(c, n, a),
     };
   }

@@ -3,8 +3,9 @@
 // the same kernel spending each cost as its own wait (`timedSteps: false`), to the nanosecond
 // with exact costs; user work, polls, context switches and interrupts taken inside a path run the
 // same either way.
+import { POWER9_DD23, SmtCore, SPRN_DEC } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
-import { bootSmallGuest } from "../test-helpers/small-guest.js";
+import { bootSmallGuest, keepBusy } from "../test-helpers/small-guest.js";
 import type { GuestCosts } from "./costs.js";
 import type { GuestKernel, GuestKernelConfig } from "./kernel.js";
 import { Pipe, type TaskOp, type TaskProgram } from "./task.js";
@@ -21,6 +22,7 @@ function bothModes<T>(
   scenario: (kernel: GuestKernel) => () => T,
   runNs: number,
   costs: Partial<GuestCosts> = {},
+  busyNs = 0,
 ): { steps: T; ops: T; events: { steps: number; ops: number } } {
   const run = (timedSteps: boolean) => {
     let read: (() => T) | undefined;
@@ -31,6 +33,8 @@ function bothModes<T>(
         read = scenario(kernel);
       },
     });
+    if (busyNs > 0) keepBusy(sim, busyNs);
+    if (busyNs > 0) keepBusy(sim, busyNs);
     const e0 = sim.dispatched;
     sim.runFor(runNs);
     if (read === undefined) throw new Error("no scenario");
@@ -59,119 +63,137 @@ const timerSleeper = (n: number) => (kernel: GuestKernel) => {
   return () => late;
 };
 
-describe("timed steps against one wait per cost (exact costs)", () => {
-  for (const state of ["snooze", "stop0lite", "Shared Cede"]) {
-    it(`timer wake-ups from ${state}: the same latency to the nanosecond, in fewer events`, () => {
-      const disableStates = ["snooze", "stop0lite", "Shared Cede"].filter((s) => s !== state);
-      const r = bothModes({ disableStates }, timerSleeper(4), 12_000_000);
-      expect(r.steps).toHaveLength(4);
-      expect(r.steps).toEqual(r.ops);
-      // (snooze's polls are events in both modes)
-      if (state !== "snooze") expect(r.events.steps).toBeLessThan(r.events.ops);
-    });
-  }
+// each scenario twice: on a quiet simulation (a step passes inline when nothing else is due) and
+// on a busy one (an unrelated event every 37 ns: every step passes as a wait, and interrupts
+// arrive inside the steps and cut them: the runtime's "rest" of a step)
+for (const busyNs of [0, 37]) {
+  describe(`timed steps against one wait per cost (exact costs${busyNs > 0 ? ", every step passing as a wait" : ""})`, () => {
+    for (const state of ["snooze", "stop0lite", "Shared Cede"]) {
+      it(`timer wake-ups from ${state}: the same latency to the nanosecond, in fewer events`, () => {
+        const disableStates = ["snooze", "stop0lite", "Shared Cede"].filter((s) => s !== state);
+        const r = bothModes({ disableStates }, timerSleeper(4), 12_000_000, {}, busyNs);
+        expect(r.steps).toHaveLength(4);
+        expect(r.steps).toEqual(r.ops);
+        // (snooze's polls are events in both modes)
+        if (state !== "snooze") expect(r.events.steps).toBeLessThan(r.events.ops);
+      });
+    }
 
-  it("a remote wake-up through a pipe (IPI, interrupt entry, ttwu, switch): the same latency", () => {
-    const r = bothModes(
-      { disableStates: ["snooze", "Shared Cede"] },
-      (kernel) => {
-        const p = new Pipe("p");
-        const lat: number[] = [];
-        kernel.spawn(
-          "w",
-          0,
-          program(
-            [0, 1, 2].flatMap(
-              () =>
-                [
-                  { k: "sleep", ns: 300_000 },
-                  { k: "write", pipe: p },
-                ] as const,
+    it("a remote wake-up through a pipe (IPI, interrupt entry, ttwu, switch): the same latency", () => {
+      const r = bothModes(
+        { disableStates: ["snooze", "Shared Cede"] },
+        (kernel) => {
+          const p = new Pipe("p");
+          const lat: number[] = [];
+          kernel.spawn(
+            "w",
+            0,
+            program(
+              [0, 1, 2].flatMap(
+                () =>
+                  [
+                    { k: "sleep", ns: 300_000 },
+                    { k: "write", pipe: p },
+                  ] as const,
+              ),
             ),
-          ),
-        );
-        const reader = kernel.spawn("r", 1, program([0, 1, 2].map(() => ({ k: "read", pipe: p }) as const)));
-        reader.onSwitchIn = (t, now) => lat.push(now - t.wokenAt);
-        return () => ({ lat, ipis: kernel.cpus[0].stats.ipisSent, state: reader.state });
-      },
-      3_000_000,
-    );
-    expect(r.steps.state).toBe("dead");
-    expect(r.steps.ipis).toBe(r.ops.ipis);
-    // the writer's and the reader's paths overlap on one core (SMT speeds change inside a step):
-    // the same to a few ns
-    for (const [i, l] of r.steps.lat.entries()) expect(Math.abs(l - r.ops.lat[i])).toBeLessThan(25);
-  });
+          );
+          const reader = kernel.spawn(
+            "r",
+            1,
+            program([0, 1, 2].map(() => ({ k: "read", pipe: p }) as const)),
+          );
+          reader.onSwitchIn = (t, now) => lat.push(now - t.wokenAt);
+          return () => ({ lat, ipis: kernel.cpus[0].stats.ipisSent, state: reader.state });
+        },
+        3_000_000,
+        {},
+        busyNs,
+      );
+      expect(r.steps.state).toBe("dead");
+      expect(r.steps.ipis).toBe(r.ops.ipis);
+      // the writer's and the reader's paths overlap on one core (SMT speeds change inside a step):
+      // the same to a few ns
+      for (const [i, l] of r.steps.lat.entries()) expect(Math.abs(l - r.ops.lat[i])).toBeLessThan(25);
+    });
 
-  it("tasks' CPU time (user work, system calls, sleeps) is the same", () => {
-    const r = bothModes(
-      { disableStates: ["snooze", "Shared Cede"] },
-      (kernel) => {
-        const a = kernel.spawn(
-          "a",
-          1,
-          program([
-            { k: "compute", ns: 20_000 },
-            { k: "syscall", ns: 3_000 },
-            { k: "sleep", ns: 100_000 },
-            { k: "compute", ns: 5_000 },
-          ]),
-        );
-        const b = kernel.spawn(
-          "b",
-          1,
-          program([
-            { k: "syscall", ns: 7_000 },
-            { k: "sleep", ns: 50_000 },
-          ]),
-        );
-        return () => [a.state, a.cpuTimeNs, a.switches, b.state, b.cpuTimeNs, b.switches];
-      },
-      2_000_000,
-    );
-    expect(r.steps[0]).toBe("dead");
-    expect(r.steps[3]).toBe("dead");
-    expect([r.steps[2], r.steps[5]]).toEqual([r.ops[2], r.ops[5]]);
-    // within 3% (a step's SMT speed is the one when it is paid)
-    for (const i of [1, 4]) expect(Math.abs(Number(r.steps[i]) / Number(r.ops[i]) - 1)).toBeLessThan(0.03);
-  });
+    it("tasks' CPU time (user work, system calls, sleeps) is the same", () => {
+      const r = bothModes(
+        { disableStates: ["snooze", "Shared Cede"] },
+        (kernel) => {
+          const a = kernel.spawn(
+            "a",
+            1,
+            program([
+              { k: "compute", ns: 20_000 },
+              { k: "syscall", ns: 3_000 },
+              { k: "sleep", ns: 100_000 },
+              { k: "compute", ns: 5_000 },
+            ]),
+          );
+          const b = kernel.spawn(
+            "b",
+            1,
+            program([
+              { k: "syscall", ns: 7_000 },
+              { k: "sleep", ns: 50_000 },
+            ]),
+          );
+          return () => [a.state, a.cpuTimeNs, a.switches, b.state, b.cpuTimeNs, b.switches];
+        },
+        2_000_000,
+        {},
+        busyNs,
+      );
+      expect(r.steps[0]).toBe("dead");
+      expect(r.steps[3]).toBe("dead");
+      expect([r.steps[2], r.steps[5]]).toEqual([r.ops[2], r.ops[5]]);
+      // within 3% (a step's SMT speed is the one when it is paid)
+      for (const i of [1, 4]) expect(Math.abs(Number(r.steps[i]) / Number(r.ops[i]) - 1)).toBeLessThan(0.03);
+    });
 
-  it("snooze's polling and its timeout: the same entries and residency", () => {
-    const r = bothModes(
-      { disableStates: ["stop0lite", "Shared Cede"] },
-      (kernel) => () => {
-        const c = kernel.cpus[1];
-        return {
-          entries: c.stats.idleEntries,
-          usage: c.cpuidle?.statesUsage.map((u) => [u.usage, u.timeNs]),
-        };
-      },
-      1_000_000,
-    );
-    expect(r.steps.entries).toBeGreaterThan(40);
-    expect(r.steps).toEqual(r.ops);
-  });
+    it("snooze's polling and its timeout: the same entries and residency", () => {
+      const r = bothModes(
+        { disableStates: ["stop0lite", "Shared Cede"] },
+        (kernel) => () => {
+          const c = kernel.cpus[1];
+          return {
+            entries: c.stats.idleEntries,
+            usage: c.cpuidle?.statesUsage.map((u) => [u.usage, u.timeNs]),
+          };
+        },
+        1_000_000,
+        {},
+        busyNs,
+      );
+      expect(r.steps.entries).toBeGreaterThan(40);
+      expect(r.steps).toEqual(r.ops);
+    });
 
-  it("two tasks sharing a CPU by the tick: the same turns", () => {
-    const r = bothModes(
-      { disableStates: ["snooze", "Shared Cede"] },
-      (kernel) => {
-        const loop = (op: TaskOp) =>
-          (function* (): TaskProgram {
-            for (;;) yield op;
-          })();
-        const a = kernel.spawn("a", 1, loop({ k: "compute", ns: 40_000 }));
-        const b = kernel.spawn("b", 1, loop({ k: "syscall", ns: 40_000 }));
-        return () => [a.switches, b.switches, Math.round(a.cpuTimeNs), Math.round(b.cpuTimeNs)];
-      },
-      130_000_000,
-    );
-    expect(r.steps[0]).toBeGreaterThanOrEqual(2);
-    expect(r.steps[1]).toBeGreaterThanOrEqual(2);
-    expect(r.steps.slice(0, 2)).toEqual(r.ops.slice(0, 2));
-    for (const i of [2, 3]) expect(Math.abs(r.steps[i] / r.ops[i] - 1)).toBeLessThan(0.01);
+    it("two tasks sharing a CPU by the tick: the same turns", () => {
+      const r = bothModes(
+        { disableStates: ["snooze", "Shared Cede"] },
+        (kernel) => {
+          const loop = (op: TaskOp) =>
+            (function* (): TaskProgram {
+              for (;;) yield op;
+            })();
+          const a = kernel.spawn("a", 1, loop({ k: "compute", ns: 40_000 }));
+          const b = kernel.spawn("b", 1, loop({ k: "syscall", ns: 40_000 }));
+          return () => [a.switches, b.switches, Math.round(a.cpuTimeNs), Math.round(b.cpuTimeNs)];
+        },
+        130_000_000,
+        {},
+        // (130 ms: an event every 997 ns is enough to pay most steps as waits)
+        busyNs && 997,
+      );
+      expect(r.steps[0]).toBeGreaterThanOrEqual(2);
+      expect(r.steps[1]).toBeGreaterThanOrEqual(2);
+      expect(r.steps.slice(0, 2)).toEqual(r.ops.slice(0, 2));
+      for (const i of [2, 3]) expect(Math.abs(r.steps[i] / r.ops[i] - 1)).toBeLessThan(0.01);
+    });
   });
-});
+}
 
 describe("kernel code on the hardware thread", () => {
   it("user work runs slower beside a busy SMT sibling than beside a stopped one", () => {
@@ -210,5 +232,45 @@ describe("kernel code on the hardware thread", () => {
     for (const c of kernel.cpus) {
       expect(c.halted || c.thread.stopped || c.thread.hypervisorState).toBe(true);
     }
+  });
+});
+
+describe("a vCPU the hypervisor moved to another thread (rebind)", () => {
+  // the destination's KVM loads the DEC the migration stream carried, or whatever the thread
+  // held: the kernel's first step there reprograms it from its own hrtimers (here DEC holds
+  // decrementer_max, ~4.2 s at 512 MHz: a timer 1-2 ms away would come seconds late without it)
+  const moved = (timedSteps: boolean, busyNs = 0) => {
+    const late: number[] = [];
+    let read: (() => number[]) | undefined;
+    const { sim, kernel, platform } = bootSmallGuest({
+      config: { disableStates: ["snooze", "stop0lite"], timedSteps },
+      beforeStart: ({ kernel }) => {
+        read = timerSleeper(5)(kernel);
+      },
+    });
+    if (busyNs > 0) keepBusy(sim, busyNs);
+    sim.runFor(2_500_000);
+    const before = [...(read?.() ?? [])];
+    // cpu 1 cedes until its next timer
+    expect(platform.hvCpu(1).ceded).toBe(true);
+    const dest = new SmtCore(sim, { coreId: 5, chip: POWER9_DD23, threads: 2 }).threads[1];
+    dest.setSpr(SPRN_DEC, 0x7fffffffn);
+    platform.moveVcpu(1, dest);
+    expect(kernel.cpus[1].thread).toBe(dest);
+    sim.runFor(8_000_000);
+    late.push(...(read?.() ?? []));
+    return { before, late };
+  };
+
+  it("its first kernel step there reprograms DEC: the timers fire on time, in both modes alike", () => {
+    const steps = moved(true);
+    const ops = moved(false);
+    expect(steps.before.length).toBeGreaterThanOrEqual(1);
+    expect(steps.late).toHaveLength(5);
+    expect(steps).toEqual(ops);
+    // as late as before the move, to the SMT speed of the new core (within 1 us)
+    for (const l of steps.late) expect(Math.abs(l - steps.before[0])).toBeLessThan(1_000);
+    // and so with every step passing as a wait
+    expect(moved(true, 37)).toEqual(ops);
   });
 });

@@ -70,3 +70,15 @@ export function recorded(
     }
   })();
 }
+
+/**
+ * Keeps the simulation busy with an event that does nothing every `periodNs` (from now until the
+ * returned function cancels it). A timed step passes inline only when nothing else is due before
+ * it ends: with this, every step longer than the period passes as a wait instead (the runtime's
+ * other path), and interrupts can arrive inside it. No outcome may change.
+ */
+export function keepBusy(sim: Simulation, periodNs: number): () => void {
+  const t = sim.createTimer(() => t.armIn(periodNs), "busy");
+  t.armIn(periodNs);
+  return () => t.cancel();
+}
