@@ -238,9 +238,10 @@ export const TARGETS = {
   "guest-kernel-runner": {
     dir: "packages/guest",
     mutate: ["src/kernel/runner.ts"],
-    note: "how the guest kernel's code runs (runner.ts: the operations of kernel code on the hardware thread, timed steps against one wait per cost, context switches), measured with src/kernel/runner.test.ts, src/kernel/sched.test.ts and src/kernel/steps.test.ts (stepLocal)",
+    note: "how the guest kernel's code runs (runner.ts: the operations of kernel code on the hardware thread, timed steps against one wait per cost, context switches), measured with src/kernel/runner.test.ts (also on a busy simulation where every step passes as a wait, timers expiring at each point of the way into idle, a vCPU moved to another thread), src/kernel/sched.test.ts, src/kernel/steps.test.ts (stepLocal) and src/kernel/irq.test.ts (interrupts taken at an instruction or at rfid)",
     env: {
-      STOPSIM_MUTATE_TESTS: "src/kernel/runner.test.ts,src/kernel/sched.test.ts,src/kernel/steps.test.ts",
+      STOPSIM_MUTATE_TESTS:
+        "src/kernel/runner.test.ts,src/kernel/sched.test.ts,src/kernel/steps.test.ts,src/kernel/irq.test.ts",
     },
   },
   "qemu-options": {

@@ -193,7 +193,8 @@ describe("do_idle and cpuidle_idle_call", () => {
       // each end on a timebase tick, rounded differently in the two modes)
       const ops = seen(0, false);
       expect(ops.late).toEqual(quiet.late);
-      if (config.disableStates !== SNOOZE_ONLY) expect(ops.residency.slice(1)).toEqual(quiet.residency.slice(1));
+      if (config.disableStates !== SNOOZE_ONLY)
+        expect(ops.residency.slice(1)).toEqual(quiet.residency.slice(1));
     }
   });
 

@@ -7,6 +7,7 @@ import { MSR_EE, SPRN_DEC } from "@stopsim/isa";
 import { H_EOI, H_HARDWARE, H_IPI, H_XIRR } from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
 import { type BootedGuest, bootGuest } from "../test-helpers/booted.js";
+import { bootSmallGuest, recorded } from "../test-helpers/small-guest.js";
 import {
   type GuestCpu,
   type HrTimer,
@@ -19,6 +20,7 @@ import {
 } from "./cpu.js";
 import { TEXT } from "./image.js";
 import { hardIrqDisable, lazyIrqPending, prepIrqForIdle, prepIrqForIdleIrqsoff } from "./irq.js";
+import type { TaskOp } from "./task.js";
 
 /**
  * Two cores of two threads, every CPU polling in snooze (a polling CPU takes injected work): cpu 0
@@ -226,6 +228,42 @@ describe("soft-masked interrupts (masked_interrupt) and their replay (local_irq_
   });
 });
 
+describe("the cost of masked_interrupt", () => {
+  it("a decrementer in a soft-disabled region delays it by masked_interrupt's own cost, exactly", () => {
+    // exact costs, cpu 1 polling in snooze alone on its core (cpu 0 stopped in stop0lite): 20 us of
+    // soft-disabled kernel code that a decrementer interrupts after 5 us
+    const end = (maskedInterruptNs: number) => {
+      const { sim, kernel } = bootSmallGuest({
+        config: { disableStates: ["stop0lite", "Shared Cede"] },
+        costs: { maskedInterruptNs },
+      });
+      kernel.cpus[0].cpuidle?.setDisabled("snooze", true);
+      kernel.cpus[0].cpuidle?.setDisabled("stop0lite", false);
+      sim.runFor(1_000_000);
+      const cpu = kernel.cpus[1];
+      const t0 = cpu.ktime();
+      let at = -1;
+      run(
+        cpu,
+        (function* () {
+          const t: HrTimer = { name: "t", expires: t0 + 5_000, period: 0, queued: false, fn: () => null };
+          yield* cpu.hrtimerStart(t);
+          cpu.localIrqDisable();
+          yield* kernelCode(20_000);
+          at = cpu.ktime() - t0;
+          yield* cpu.localIrqEnable();
+        })(),
+      );
+      sim.runFor(100_000);
+      expect(cpu.stats.maskedInterrupts).toBe(1);
+      return at;
+    };
+    const base = end(80);
+    expect(base).toBeGreaterThan(20_000);
+    expect(end(1_080) - base).toBe(1_000);
+  });
+});
+
 describe("an interrupt preserves what it interrupted", () => {
   it("the volatile GPRs of the interrupted kernel code are back after the handler's hcalls", () => {
     const g = guest();
@@ -426,5 +464,63 @@ describe("the return from interrupt (rfid)", () => {
     // 1.2 us); not at some later point of the interrupted snooze loop
     expect(r.log[1][1] - r.fnAt).toBeLessThan(2_000);
     expect(r.cpu1.stats.maskedInterrupts).toBe(0);
+  });
+});
+
+describe("the return to user mode (entry_64.S ret_from_except_lite, interrupt_exit_user_prepare since 5.11: schedule when need_resched)", () => {
+  // exact costs, HZ=100: the scheduler tick sets need_resched for a task that has run 3 ticks
+  // while another waits (tickHandler); the interrupt's return to user mode then schedules. Each
+  // task's operations are timed on the guest clock (before and after each).
+  const onCpu1 = (tasks: Array<[string, readonly TaskOp[]]>, costs = {}) => {
+    const spans = new Map<string, Array<{ before: number; after: number }>>();
+    const g = bootSmallGuest({
+      config: { disableStates: ["snooze", "Shared Cede"] },
+      costs,
+      beforeStart: ({ kernel }) => {
+        for (const [name, ops] of tasks) {
+          const log: Array<{ before: number; after: number }> = [];
+          spans.set(name, log);
+          kernel.spawn(name, 1, recorded(kernel, 1, ops, log));
+        }
+      },
+    });
+    g.sim.runFor(150_000_000);
+    const span = (n: string) => spans.get(n)?.[0] ?? { before: -1, after: -1 };
+    return { ...g, span, task: (n: string) => g.kernel.tasks.find((t) => t.name === n) };
+  };
+
+  it("user work is preempted at the return from the tick and gets the rest of its work when it runs again", () => {
+    const r = onCpu1([
+      ["a", [{ k: "compute", ns: 50_000_000 }]],
+      ["b", [{ k: "compute", ns: 50_000_000 }]],
+    ]);
+    const [a, b] = [r.span("a"), r.span("b")];
+    expect([r.task("a")?.state, r.task("b")?.state]).toEqual(["dead", "dead"]);
+    // a ran 3 ticks, then b 3 ticks, then a to its end, then b: each switched in twice
+    expect([r.task("a")?.switches, r.task("b")?.switches]).toEqual([2, 2]);
+    expect(b.before).toBeLessThan(a.after);
+    // ... and both got all their work: 100 ms of it on the one CPU, with the ticks' handlers and
+    // the context switches
+    expect(Math.max(a.after, b.after) - a.before).toBeGreaterThanOrEqual(100_000_000);
+    expect(Math.max(a.after, b.after) - a.before).toBeLessThan(100_100_000);
+  });
+
+  it("alone, a task's ticks do not reschedule it: switched in once", () => {
+    const r = onCpu1([["a", [{ k: "compute", ns: 50_000_000 }]]]);
+    expect(r.task("a")?.state).toBe("dead");
+    expect(r.kernel.cpus[1].stats.interrupts.get(0x900)).toBeGreaterThanOrEqual(5);
+    expect(r.task("a")?.switches).toBe(1);
+  });
+
+  it("kernel code is not preempted (no CONFIG_PREEMPT): a long system call runs to its end before the other task", () => {
+    const r = onCpu1([
+      ["a", [{ k: "syscall", ns: 50_000_000 }]],
+      ["b", [{ k: "compute", ns: 1_000_000 }]],
+    ]);
+    expect(r.task("a")?.state).toBe("dead");
+    expect(r.task("a")?.switches).toBe(1);
+    // b first runs once the system call has ended (3 ticks had passed long before)
+    expect(r.span("b").before).toBeGreaterThanOrEqual(r.span("a").after);
+    expect(r.span("a").after - r.span("a").before).toBeGreaterThanOrEqual(50_000_000);
   });
 });
