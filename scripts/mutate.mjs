@@ -144,6 +144,13 @@ export const TARGETS = {
     env: { STOPSIM_MUTATE_TESTS: "src/boot/devtree.test.ts" },
     inPlace: true,
   },
+  "guest-papr": {
+    dir: "packages/guest",
+    mutate: ["src/linux/papr.ts"],
+    note: "the PAPR numbers and names only the pseries guest uses (papr.ts: RTAS status codes, query-cpu-stopped-state results, the ibm,hypertas-functions table, the H_INT_* flags), measured with src/linux/papr.test.ts (pinned to Linux's rtas.h, pseries.h, firmware.c and xive/spapr.c)",
+    // module-level constants only: each mutant would rerun every suite named here
+    env: { STOPSIM_MUTATE_TESTS: "src/linux/papr.test.ts" },
+  },
   // the guest kernel (src/kernel, src/workloads) in file groups, each with the suites that drive
   // it through the test platform (src/test-helpers/platform.ts: a fake QEMU/KVM, seconds a run)
   "guest-kernel-boot": {

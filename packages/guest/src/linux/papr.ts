@@ -10,14 +10,21 @@ export const RTAS_BUSY = -2;
 export const RTAS_EXTENDED_DELAY_MIN = 9900;
 export const RTAS_EXTENDED_DELAY_MAX = 9905;
 
-/** query-cpu-stopped-state results (linux: arch/powerpc/platforms/pseries/smp.c). */
+/**
+ * query-cpu-stopped-state results (linux: arch/powerpc/platforms/pseries/pseries.h, used by
+ * smp.c smp_query_cpu_stopped).
+ */
 export const QCSS_STOPPED = 0;
 export const QCSS_STOPPING = 1;
 export const QCSS_NOT_STOPPED = 2;
 export const QCSS_HARDWARE_ERROR = -1;
 export const QCSS_HARDWARE_BUSY = -2;
 
-/** firmware features from /rtas ibm,hypertas-functions (linux: platforms/pseries/firmware.c). */
+/**
+ * firmware features from /rtas ibm,hypertas-functions (linux: platforms/pseries/firmware.c
+ * hypertas_fw_features_table; Linux matches "hcall-best-energy-1*" as a prefix, the others whole).
+ * A string Linux has no entry for sets nothing (QEMU also offers "hcall-term" and "hcall-join").
+ */
 export const HYPERTAS_FW_FEATURES: Readonly<Record<string, string>> = {
   "hcall-pft": "FW_FEATURE_PFT",
   "hcall-tce": "FW_FEATURE_TCE",
@@ -34,7 +41,7 @@ export const HYPERTAS_FW_FEATURES: Readonly<Record<string, string>> = {
   "hcall-crq": "FW_FEATURE_CRQ",
   "hcall-vio": "FW_FEATURE_VIO",
   "hcall-rdma": "FW_FEATURE_RDMA",
-  "hcall-lpar": "FW_FEATURE_LLAN",
+  "hcall-lLAN": "FW_FEATURE_LLAN",
   "hcall-bulk": "FW_FEATURE_BULK_REMOVE",
   "hcall-xdabr": "FW_FEATURE_XDABR",
   "hcall-multi-tce": "FW_FEATURE_PUT_TCE_IND | FW_FEATURE_STUFF_TCE",
@@ -44,7 +51,6 @@ export const HYPERTAS_FW_FEATURES: Readonly<Record<string, string>> = {
   "hcall-best-energy-1": "FW_FEATURE_BEST_ENERGY",
   "hcall-hpt-resize": "FW_FEATURE_HPT_RESIZE",
   "hcall-watchdog": "FW_FEATURE_WATCHDOG",
-  "hcall-join": "FW_FEATURE_JOIN",
 };
 /** Flags of the H_INT_* calls (linux: arch/powerpc/sysdev/xive/spapr.c, IBM bit numbering). */
 export const XIVE_SRC_SET_EISN = 1n << 1n; // PPC_BIT(62)
