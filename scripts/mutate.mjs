@@ -91,12 +91,13 @@ export const TARGETS = {
   },
   // the SPR table is module-level: each of its ~370 static mutants reruns the whole suite list
   // (with isa-state's six suites, an hour and a half here), so it is measured with the table's
-  // own suite, which loads no simulated machine
+  // own suite, which loads no simulated machine, and spr.test.ts, which runs mfspr/mtspr of each
+  // kind of SPR on a thread
   "isa-sprs": {
     dir: "packages/isa",
     mutate: ["src/sprs.ts", "src/spr-store.ts"],
-    note: "the SPR table (sprs.ts: which SPRs exist, names, widths, access, views and facilities) and its storage slots (spr-store.ts), measured with src/sprs-table.test.ts (against linux reg.h and ISA v3.0B); what each SPR does on a read and a write (its kind) is pinned by src/spr.test.ts, in isa-state",
-    env: { STOPSIM_MUTATE_TESTS: "src/sprs-table.test.ts" },
+    note: "the SPR table (sprs.ts: which SPRs exist, names, widths, access, views, facilities and what a read or a write does) and its storage slots (spr-store.ts), measured with src/sprs-table.test.ts (against linux reg.h and ISA v3.0B) and src/spr.test.ts (mfspr/mtspr of each kind of SPR on a thread)",
+    env: { STOPSIM_MUTATE_TESTS: "src/sprs-table.test.ts,src/spr.test.ts" },
   },
   "isa-xive": {
     dir: "packages/isa",

@@ -3,6 +3,7 @@
 // (target/ppc/translate.c gen_op_mfspr/gen_mtspr for undefined SPRs, target/ppc/cpu_init.c
 // register_*_sprs for which SPRs exist), with the SPR numbers and names of linux
 // arch/powerpc/include/asm/reg.h (registers.ts's SPRN_*).
+import { tbToNs } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
 import * as A from "./asm.js";
 import { POWER9_DD23 } from "./chips.js";
@@ -15,8 +16,8 @@ import {
   SRR1_PROGPRIV,
 } from "./registers.js";
 import { sprInfo, sprIsPrivilegedNumber } from "./sprs.js";
-import { MSR_GUEST, MSR_HOST, MSR_USER, setup } from "./test-helpers/setup.js";
-import { SprAccessError, UnknownSprError } from "./thread.js";
+import { MSR_GUEST, MSR_GUEST_EE, MSR_HOST, MSR_USER, setup } from "./test-helpers/setup.js";
+import { EXEC_OK, SprAccessError, UnknownSprError } from "./thread.js";
 
 type State = "user" | "os" | "hv";
 const MSR: Record<State, bigint> = { user: MSR_USER & ~R.MSR_EE, os: MSR_GUEST, hv: MSR_HOST };
@@ -227,6 +228,25 @@ describe("what each SPR does on a read and a write", () => {
     expect(t.getSpr(R.SPRN_HDEC)).toBe(0x10000n - 512n);
     t.setSpr(R.SPRN_DEC, 0xffffffffn);
     expect(t.getSpr(R.SPRN_DEC)).toBe(0xffffffffffffffffn);
+  });
+
+  it("an LPCR write that clears LD makes a 56-bit DEC 32 bits wide: its next 0 -> -1 edge is the 32-bit one (v3.0B 6.5)", () => {
+    const { t, os, sim } = setup();
+    t.msr = MSR_GUEST; // EE=0: the first edge is not taken
+    t.setSpr(R.SPRN_LPCR, R.LPCR_LD);
+    t.setSpr(R.SPRN_DEC, 0n);
+    sim.runUntil(tbToNs(2 ** 31 + 10));
+    // 56 bits: -(2^31 + 10), negative; the large decrementer's next edge is 2^56 ticks away
+    expect(t.getSpr(R.SPRN_DEC)).toBe(BigInt.asUintN(64, -(2n ** 31n + 10n)));
+    t.setSpr(R.SPRN_LPCR, 0n);
+    // 32 bits: the same count reads 2^31 - 10, positive, and turns -1 at tick 2^32 + 1
+    expect(t.getSpr(R.SPRN_DEC)).toBe(0x7fff_fff6n);
+    t.msr = MSR_GUEST_EE;
+    expect(t.execute(A.NOP)).toBe(EXEC_OK);
+    expect(os.vectors()).toEqual([]);
+    sim.runUntil(tbToNs(2 ** 32 + 5));
+    expect(os.vectors()).toEqual([R.BOOK3S_INTERRUPT_DECREMENTER]);
+    expect(os.last?.time).toBe(tbToNs(2 ** 32 + 1));
   });
 
   it("PVR, PIR and TIR identify the chip, the thread and its place in the core", () => {
