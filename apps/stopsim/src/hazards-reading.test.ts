@@ -130,6 +130,27 @@ describe("hazard records", () => {
     expect(p([["STOP", 30]], 80)).toEqual([{ fromNs: 30, toNs: 80 }]);
   });
 
+  it("a STOP and a RESUME at the same instant pause nothing, whichever QEMU's events come first", () => {
+    // the source's STOP and the destination's RESUME at one instant: the STOP is taken first
+    expect(guestPauses([qemu([["STOP", 200]]), qemu([["RESUME", 200]])], 1000)).toEqual([
+      { fromNs: 200, toNs: 200 },
+    ]);
+    expect(guestPauses([qemu([["RESUME", 200]]), qemu([["STOP", 200]])], 1000)).toEqual([
+      { fromNs: 200, toNs: 200 },
+    ]);
+    expect(
+      guestPauses(
+        [
+          qemu([
+            ["STOP", 200],
+            ["RESUME", 200],
+          ]),
+        ],
+        1000,
+      ),
+    ).toEqual([{ fromNs: 200, toNs: 200 }]);
+  });
+
   it("a reading before another never gives negative counts", () => {
     const before = { ...NO_HAZARDS, stalls: 4, watchdogNearMisses: 2, maxWakeupLatenessNs: 900 };
     const after = { ...NO_HAZARDS, stalls: 1, watchdogNearMisses: 3, maxWakeupLatenessNs: 700 };
@@ -267,6 +288,17 @@ describe("lateness inside a pause is taken off", () => {
     const under = new FakeKernel(1);
     under.wake(0, 0, 5 * MS + STALL_NS - 1);
     expect(read(10 * MS, under, pause).stalls).toBe(0);
+    // a wake-up exactly 1 ms late is the guest's stall; with half of it paused it is none
+    const exact = new FakeKernel(1);
+    exact.wake(0, 0, STALL_NS);
+    expect(read(10 * MS, exact).stalls).toBe(1);
+    const halfPaused = [
+      qemu([
+        ["STOP", 0],
+        ["RESUME", STALL_NS / 2],
+      ]),
+    ];
+    expect(read(10 * MS, exact, halfPaused)).toMatchObject({ stalls: 0, maxWakeupLatenessNs: STALL_NS / 2 });
   });
 
   it("a vCPU that moved to the destination's thread was paused until KVM entered it there", () => {
@@ -297,6 +329,35 @@ describe("lateness inside a pause is taken off", () => {
     k2.wake(0, 1 * MS, 3.5 * MS + 5_000, 2_000, 3.5 * MS);
     // paused 1-3 ms and 3.2-3.5 ms: 2.3 of the 2.505 ms
     expect(read(10 * MS, k2, twice).maxWakeupLatenessNs).toBe(0.2 * MS + 5_000);
+  });
+
+  it("a pause that begins after the vCPU was entered again does not cut the earlier one short", () => {
+    // STOP 1 ms, RESUME 3 ms, the vCPU entered on the destination at 3.5 ms, a QMP stop at 6-7 ms:
+    // the first pause lasts until 3.5 ms for this vCPU, the later one is a pause of its own
+    const later = [
+      qemu([["STOP", 1 * MS]]),
+      qemu([
+        ["RESUME", 3 * MS],
+        ["STOP", 6 * MS],
+        ["RESUME", 7 * MS],
+      ]),
+    ];
+    const k = new FakeKernel(1);
+    k.wake(0, 1 * MS, 3.5 * MS + 5_000, 2_000, 3.5 * MS);
+    expect(read(10 * MS, k, later)).toMatchObject({ lateWakeups: 0, maxWakeupLatenessNs: 5_000 });
+    // a pause beginning at the very instant of the entry: the earlier one ends at QMP's RESUME
+    const atEntry = [
+      qemu([["STOP", 1 * MS]]),
+      qemu([
+        ["RESUME", 3 * MS],
+        ["STOP", 3.5 * MS],
+        ["RESUME", 4 * MS],
+      ]),
+    ];
+    const k2 = new FakeKernel(1);
+    // due at 1 ms, woke at 4.1 ms: paused 1-3 ms and 3.5-4 ms, 0.6 ms of it left
+    k2.wake(0, 1 * MS, 4.1 * MS, 2_000, 3.5 * MS);
+    expect(read(10 * MS, k2, atEntry).maxWakeupLatenessNs).toBe(0.6 * MS);
   });
 
   it("the latest lateness stays the guest's when no pause touched a late wake-up, or the log overflowed", () => {
@@ -346,6 +407,9 @@ describe("KVM's emulated-stop storms", () => {
     const q = qemu([], [per, per - 1, 0, 10 * per]);
     expect(observeHazards(sim(now), [], undefined, [q]).emulatedStopStorms).toBe(2);
     expect(observeHazards(sim(now), [], undefined, [q, qemu([], [per])]).emulatedStopStorms).toBe(3);
+    // a vCPU that never trapped is no storm, even read before any time passed
+    expect(observeHazards(sim(0), [], undefined, [qemu([], [0, 0])]).emulatedStopStorms).toBe(0);
+    expect(observeHazards(sim(0), [], undefined, [qemu([], [1])]).emulatedStopStorms).toBe(1);
     expect(EMULATED_STOP_STORM_NS).toBe(20_000);
   });
 });

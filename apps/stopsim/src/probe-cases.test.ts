@@ -11,9 +11,14 @@ const phaseNs = NS_PER_MS;
 
 describe("the full-stack probe", () => {
   it("needs a probe seed", () => {
-    expect(() => new FullStackProbe({ seeds: [] })).toThrow(
-      "FullStackProbe: at least one probe seed is needed",
-    );
+    let err: unknown;
+    try {
+      new FullStackProbe({ seeds: [] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RangeError);
+    expect((err as Error).message).toBe("FullStackProbe: at least one probe seed is needed");
   });
 
   it("runs a case once per probe seed, remembers it, and summarises its outcomes", () => {
@@ -87,6 +92,7 @@ describe("the full-stack probe", () => {
 
   it("while discovering, an unknown case is a placeholder queued for fill, then real", async () => {
     const probe = new FullStackProbe({ seeds: [3, 4], phaseNs });
+    expect(probe.askedUnknown).toBe(false);
     probe.discovering = true;
     expect(probe.boot("host-probed", "dd2.3")).toEqual([{ outcome: "not-used", detail: "(not probed yet)" }]);
     expect(probe.migrate("host-probed", "dd2.3", "dd2.3", "dd2.2")).toEqual([
@@ -105,6 +111,7 @@ describe("the full-stack probe", () => {
         runProbeCase({ kind: "boot", design: "host-probed", hostKind: "dd2.3" }, { seed, phaseNs }),
       ),
     );
+    // a case known already, asked while still discovering, is no unknown one
     expect(probe.askedUnknown).toBe(false);
     expect(probe.summary().map((s) => s.case.kind)).toEqual(["boot", "migrate"]);
     // each case gets its own seeds' results, in seed order

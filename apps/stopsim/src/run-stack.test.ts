@@ -100,6 +100,34 @@ describe("QEMU on a booted host", () => {
     );
   });
 
+  it("a complaint of several lines is one line, QEMU's lines joined; -M help starts no machine", () => {
+    const { sim, h, image } = setup();
+    // qemu-system-ppc64 7.2 on an unknown machine type (packages/qemu/fixtures/qemu-errors.json)
+    expect(usageMessage(() => startQemu(sim, h, design, image, "-M pseries-9.9", "q"))).toBe(
+      "qemu-system-ppc64: unsupported machine type / Use -machine help to list supported machines",
+    );
+    // QEMU prints the machine types and exits: no machine, and no usage error either
+    expect(startQemu(sim, h, design, image, "-M help", "q")).toEqual({
+      ok: false,
+      error: "QEMU did not start a machine (help)",
+    });
+  });
+
+  it("the guest image is the design's kernel: its stop0lite mode, the governor, the watchdog threshold when given", () => {
+    const sim = new Simulation();
+    const old = findDesign("upstream-2020");
+    const k = createDesignGuest(sim, old, { ...DEFAULT_GUEST, governor: "teo", watchdogThreshS: 0.5 });
+    expect(k.config).toMatchObject({ stop0lite: old.guest.stop0lite, governor: "teo", watchdogThreshS: 0.5 });
+    expect(k.config.stop0lite).not.toBe(design.guest.stop0lite);
+    // without it, Linux's default watchdog_thresh of 10 s (kernel/watchdog.c)
+    const d = createDesignGuest(sim, design, DEFAULT_GUEST);
+    expect(d.config).toMatchObject({
+      stop0lite: design.guest.stop0lite,
+      governor: "menu",
+      watchdogThreshS: 10,
+    });
+  });
+
   it("a machine KVM refuses is an outcome with QEMU's message; a started one is running with the guest's image", () => {
     const { sim, h, image } = setup();
     const refused = startQemu(sim, h, design, image, "-M pseries-5.1 -cpu POWER9 -smp 300", "q");
@@ -238,5 +266,20 @@ describe("the management layer", () => {
       stderr: "qemu-system-ppc64: kvm_init_vcpu: kvm_get_vcpu failed (16): errno 22",
     });
     expect(m.processes.has("big")).toBe(false);
+  });
+
+  it("a QEMU the launcher started listens on the migration network under the host's name", () => {
+    const sim = new Simulation();
+    const d = findDesign("spapr-cap");
+    const h = bootSimHost(sim, findHost("dd2.3"), d);
+    const network = new MigrationNetwork();
+    const m = manageHost(sim, h, "right", d, createDesignGuest(sim, d, DEFAULT_GUEST), network);
+    const r = m.launcher(qemuCommandLine(d, DEFAULT_GUEST, "", true).split(" "), { name: "guest" });
+    if (!r.ok) throw new Error(r.stderr);
+    expect(network.connect("tcp:right:49152")).toBeUndefined();
+    r.process.qmp("migrate-incoming", { uri: "tcp:[::]:49152" });
+    // migrate-incoming on tcp:[::] listens at the host's name (gethostname), not the process's
+    expect(network.connect("tcp:right:49152")).toBe(r.process);
+    expect(network.connect("tcp:qemu-guest@right:49152")).toBeUndefined();
   });
 });
