@@ -8,8 +8,17 @@ import type { TraceEvent, TraceTrack } from "@stopsim/engine";
 import { FLEET_STATES } from "@stopsim/report";
 import { describe, expect, it, vi } from "vitest";
 import { NO_HAZARDS } from "./hazards.js";
+import { HOSTS } from "./presets.js";
+import type { FleetResult } from "./fleet.js";
+import { type FleetSpread, fleetSpread } from "./fleet-seeds.js";
 import { type MatrixResult, matrixRow } from "./matrix.js";
-import { buildReportData, REPORT_DEFAULTS, TimelineBuilder, timelineFromTrace } from "./report.js";
+import {
+  buildReportData,
+  REPORT_DEFAULTS,
+  spreadRows,
+  TimelineBuilder,
+  timelineFromTrace,
+} from "./report.js";
 
 const matrixCalls: unknown[][] = [];
 vi.mock("./matrix.js", async (importOriginal) => {
@@ -29,6 +38,20 @@ vi.mock("./matrix.js", async (importOriginal) => {
           ]),
         ],
       } as MatrixResult;
+    },
+  };
+});
+
+// the fleet runs for real; its options and results are recorded on the way
+const fleetCalls: { args: unknown[]; results: FleetResult[] }[] = [];
+vi.mock("./fleet-seeds.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("./fleet-seeds.js")>();
+  return {
+    ...real,
+    runFleetSeeds: async (...args: Parameters<typeof real.runFleetSeeds>) => {
+      const r = await real.runFleetSeeds(...args);
+      fleetCalls.push({ args, results: r.results });
+      return r;
     },
   };
 });
@@ -152,6 +175,83 @@ describe("the vCPU timeline", () => {
     expect(c.cutAtNs).toBe(6);
   });
 
+  it("exits past the window's end are not drawn and do not count towards the bound", () => {
+    const b = new TimelineBuilder(0, 100, () => false, 2);
+    for (const t of [50, 150, 160]) b.event(kvmExit(0, t, "HDEC"), host);
+    expect(b.cutAtNs).toBeUndefined();
+    expect(b.result()).toEqual([
+      {
+        name: "vcpu0",
+        segments: [{ start: 0, end: 100, state: "running" }],
+        markers: [{ time: 50, name: "HDEC" }],
+      },
+    ]);
+  });
+
+  it("an exit at the window's start is drawn; a kvm_exit outside the host's tracks is not; events without arguments", () => {
+    const b = new TimelineBuilder(100, 1000, () => false);
+    b.event(kvmExit(1, 100, "HDEC"), host);
+    b.event(kvmExit(2, 200, "HDEC"), guest(2));
+    b.event({ ...kvmExit(3, 300, "x"), args: undefined }, host);
+    // a cpu_idle without its state: neither snooze nor stop0lite, drawn as the cede it falls back to
+    b.event({ ...idle(4, 400, "snooze"), args: undefined }, guest(4));
+    expect(b.result()).toEqual([
+      {
+        name: "vcpu?",
+        segments: [{ start: 100, end: 1000, state: "running" }],
+        markers: [{ time: 300, name: "exit" }],
+      },
+      {
+        name: "vcpu1",
+        segments: [{ start: 100, end: 1000, state: "running" }],
+        markers: [{ time: 100, name: "HDEC" }],
+      },
+      {
+        name: "vcpu4",
+        segments: [
+          { start: 100, end: 400, state: "running" },
+          { start: 400, end: 1000, state: "cede" },
+        ],
+        markers: [],
+      },
+    ]);
+  });
+
+  it("events recorded out of time order (a span is recorded when it ends, stamped with its start): a cut drops what another vCPU recorded past it", () => {
+    // engine: TraceRecorder.complete() pushes an event whose time is its start, after later instants
+    const b = new TimelineBuilder(0, 1000, () => false, 4);
+    b.event(idle(0, 10, "snooze"), guest(0));
+    b.event(exitIdle(0, 30), guest(0));
+    b.event(kvmExit(0, 40, "HDEC"), host);
+    b.event(idle(0, 60, "snooze"), guest(0));
+    // vCPU 1's four segments, recorded afterwards, end at 30: the timeline is cut there
+    b.event(idle(1, 5, "snooze"), guest(1));
+    b.event(exitIdle(1, 20), guest(1));
+    b.event(idle(1, 25, "snooze"), guest(1));
+    b.event(exitIdle(1, 30), guest(1));
+    expect(b.cutAtNs).toBe(30);
+    expect(b.result()).toEqual([
+      {
+        name: "vcpu0",
+        segments: [
+          { start: 0, end: 10, state: "running" },
+          { start: 10, end: 30, state: "snooze" },
+        ],
+        markers: [],
+      },
+      {
+        name: "vcpu1",
+        segments: [
+          { start: 0, end: 5, state: "running" },
+          { start: 5, end: 20, state: "snooze" },
+          { start: 20, end: 25, state: "running" },
+          { start: 25, end: 30, state: "snooze" },
+        ],
+        markers: [],
+      },
+    ]);
+  });
+
   it("from recorded events: each event's track named, events past the window's end not read", () => {
     const names: Record<number, { process: string; thread: string }> = {
       0: { process: "guest", thread: "cpu0" },
@@ -174,8 +274,25 @@ describe("the vCPU timeline", () => {
       read.push(id);
       return names[id];
     };
-    timelineFromTrace(events, named, 0, 15, true);
+    // stop0lite drawn emulated when the run emulated stops
+    expect(timelineFromTrace(events, named, 0, 15, true)).toEqual([
+      {
+        name: "vcpu0",
+        segments: [
+          { start: 0, end: 10, state: "running" },
+          { start: 10, end: 15, state: "snooze" },
+        ],
+        markers: [{ time: 15, name: "HDEC" }],
+      },
+    ]);
     expect(read).toEqual([0, 100]);
+    const lite = [idle(0, 10, "stop0lite"), exitIdle(0, 20)];
+    expect(timelineFromTrace(lite, (id) => names[id], 0, 50, true)[0].segments[1]).toEqual({
+      start: 10,
+      end: 20,
+      state: "stop0lite-emulated",
+    });
+    expect(timelineFromTrace(lite, (id) => names[id], 0, 50, false)[0].segments[1].state).toBe("stop0lite");
   });
 });
 
@@ -196,6 +313,7 @@ const small = {
 describe("the report's data from runs", () => {
   it("one seed: the matrix rows' table fields, a traced boot's timeline, the four wakeup states, the fleet", async () => {
     matrixCalls.length = 0;
+    fleetCalls.length = 0;
     const progress: string[] = [];
     const d = await buildReportData({ ...small, onProgress: (w) => progress.push(w) });
     expect(progress).toEqual(["matrix", "timeline", "wakeup latency", "fleet"]);
@@ -248,9 +366,48 @@ describe("the report's data from runs", () => {
     expect(d.fleet?.stacked).toEqual([...FLEET_STATES]);
     expect(d.fleet?.series.length).toBeGreaterThan(0);
     expect(d.fleet?.overSeeds).toBeUndefined();
+    // the fleet is `stopsim fleet`'s default run (README: mix 30% dd2.2-old, 30% dd2.3-old, 20% dd2.2,
+    // 20% dd2.3, a rolling upgrade, the capable policy, pseries-5.0 before the design's machine), each
+    // old host kind upgraded to the new-firmware host of its chip, its cases probed over the seeds
+    expect(fleetCalls).toHaveLength(1);
+    const [base, fleetSeeds, probe, pool] = fleetCalls[0].args as [
+      Record<string, unknown>,
+      unknown,
+      { seeds: unknown },
+      unknown,
+    ];
+    const upgradeTo = Object.fromEntries(
+      HOSTS.filter((h) => h.kernel === "old").map((h) => [
+        h.name,
+        HOSTS.find((x) => x.chip === h.chip && x.kernel === "design" && x.firmware === "new")?.name,
+      ]),
+    );
+    expect(upgradeTo).toEqual({ "dd2.2-old": "dd2.2", "dd2.3-old": "dd2.3" });
+    expect(base).toEqual({
+      hosts: 2,
+      vms: 4,
+      durationNs: 1e9,
+      design: "spapr-cap",
+      plan: "rolling-upgrade",
+      mix: { "dd2.2-old": 0.3, "dd2.3-old": 0.3, "dd2.2": 0.2, "dd2.3": 0.2 },
+      upgradeTo,
+      policy: "capable",
+      machines: { old: "pseries-5.0", new: "pseries-5.1" },
+    });
+    expect(fleetSeeds).toEqual([1]);
+    expect(probe.seeds).toEqual([1]);
+    expect(pool).toEqual({ workers: 1 });
+    expect(d.fleet?.series).toEqual(fleetCalls[0].results[0].series);
+
+    // the timeline run takes the report's seed: another seed gives other wake-up times
+    const two = await buildReportData({ ...small, seed: 2, wakeupSamples: 1, fleetVms: 1 });
+    expect(two.timeline?.runLabel).toBe("spapr-cap on dd2.2, seed 2, 1.0 ms after boot");
+    expect(two.timeline?.vcpus.map((v) => v.name)).toEqual(t?.vcpus.map((v) => v.name));
+    expect(two.timeline?.vcpus[0].segments).not.toEqual(t?.vcpus[0].segments);
   });
 
   it("several seeds: the seeds in the title, each state's intervals over them, the fleet counts' spread", async () => {
+    fleetCalls.length = 0;
     const d = await buildReportData({ ...small, seeds: [1, 2, 3], host: "dd2.3" });
     expect(d.title).toBe("stopsim report: guest stop designs on POWER9 hosts (seeds 1..3)");
     expect(d.timeline?.runLabel).toBe("spapr-cap on dd2.3, seed 1, 1.0 ms after boot");
@@ -269,6 +426,9 @@ describe("the report's data from runs", () => {
     // every count some seed saw (max > 0), named as the table shows it: four VMs boot on each seed
     const rows = over?.rows ?? [];
     expect(rows.length).toBeGreaterThan(0);
+    expect(fleetCalls).toHaveLength(1);
+    expect(fleetCalls[0].args[1]).toEqual([1, 2, 3]);
+    expect(rows).toEqual(spreadRows(fleetSpread(fleetCalls[0].results)));
     expect(rows.every((r) => r.max > 0 && r.min <= r.median && r.median <= r.max)).toBe(true);
     const boots = rows.filter((r) => r.count.startsWith("boots: "));
     expect(boots.length).toBeGreaterThan(0);
@@ -287,6 +447,55 @@ describe("the report's data from runs", () => {
     const d = await buildReportData({ ...small, host: "dd2.2-old", fleetVms: 2 });
     expect(d.timeline).toBeUndefined();
     expect("timeline" in d).toBe(false);
+  });
+
+  it("the fleet's table over seeds: each count some seed saw, named as the report shows it, in the table's order", () => {
+    // every count distinct, so a row holding another count's figures shows
+    let n = 0;
+    const sp = () => {
+      n++;
+      return { median: n, min: n - 0.5, max: n + 0.5 };
+    };
+    const zero = { median: 0, min: 0, max: 0 };
+    const outcomes = () => ({
+      native: sp(),
+      emulated: zero,
+      "not-used": sp(),
+      crashed: zero,
+      refused: sp(),
+      "failed-start": zero,
+      hung: sp(),
+    });
+    const s = {
+      boots: outcomes(),
+      migrations: outcomes(),
+      vmFinal: { running: sp() },
+      stopLite: { native: sp(), emulated: sp(), notUsed: sp() },
+      restarts: sp(),
+      hostsUpgraded: sp(),
+      upgradesBlocked: sp(),
+      refusals: { "cap-stop-lite": sp(), "no room": zero },
+      migrationDowntimeTotalNs: sp(),
+      downtimeTotalNs: sp(),
+    } as unknown as FleetSpread;
+    const v = (k: number) => ({ median: k, min: k - 0.5, max: k + 0.5 });
+    expect(spreadRows(s)).toEqual([
+      { count: "boots: native", ...v(1) },
+      { count: "boots: not-used", ...v(2) },
+      { count: "boots: refused", ...v(3) },
+      { count: "boots: hung", ...v(4) },
+      { count: "live migrations: native", ...v(5) },
+      { count: "live migrations: not-used", ...v(6) },
+      { count: "live migrations: refused", ...v(7) },
+      { count: "live migrations: hung", ...v(8) },
+      { count: "refused: cap-stop-lite", ...v(16) },
+      { count: "stop0lite at the end: native", ...v(10) },
+      { count: "stop0lite at the end: emulated", ...v(11) },
+      { count: "stop0lite at the end: not used", ...v(12) },
+      { count: "restarts", ...v(13) },
+      { count: "hosts upgraded", ...v(14) },
+      { count: "upgrades blocked", ...v(15) },
+    ]);
   });
 
   it("the defaults: a 2 ms timeline window, 100 hosts and 1000 VMs for a day, 60 wakeup samples", () => {

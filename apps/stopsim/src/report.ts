@@ -74,7 +74,6 @@ export class TimelineBuilder implements TraceConsumer {
       open: { t: number; state: SegmentState };
     }
   >();
-  private readonly tracks: (TraceTrack | undefined)[] = [];
   /** Set when a vCPU reached `maxItems`: the timeline ends at this time, ns. */
   cutAtNs: number | undefined;
 
@@ -85,9 +84,8 @@ export class TimelineBuilder implements TraceConsumer {
     private readonly maxItems = TIMELINE_MAX_ITEMS_PER_VCPU,
   ) {}
 
-  track(t: TraceTrack): void {
-    this.tracks[t.id] = t;
-  }
+  /** Tracks arrive with each event: nothing to keep. */
+  track(_t: TraceTrack): void {}
 
   private get(name: string) {
     let v = this.vcpus.get(name);
@@ -279,7 +277,7 @@ export async function buildReportData(o: ReportOptions): Promise<ReportData> {
 }
 
 /** The report's table of a fleet's counts over seeds: every count some seed saw. */
-function spreadRows(s: FleetSpread): { count: string; median: number; min: number; max: number }[] {
+export function spreadRows(s: FleetSpread): { count: string; median: number; min: number; max: number }[] {
   const rows: { count: string; median: number; min: number; max: number }[] = [];
   const add = (count: string, v: Spread) => {
     if (v.max > 0) rows.push({ count, ...v });
