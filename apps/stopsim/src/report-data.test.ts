@@ -7,11 +7,11 @@
 import type { TraceEvent, TraceTrack } from "@stopsim/engine";
 import { FLEET_STATES } from "@stopsim/report";
 import { describe, expect, it, vi } from "vitest";
-import { NO_HAZARDS } from "./hazards.js";
-import { HOSTS } from "./presets.js";
 import type { FleetResult } from "./fleet.js";
 import { type FleetSpread, fleetSpread } from "./fleet-seeds.js";
+import { NO_HAZARDS } from "./hazards.js";
 import { type MatrixResult, matrixRow } from "./matrix.js";
+import { HOSTS } from "./presets.js";
 import {
   buildReportData,
   REPORT_DEFAULTS,
