@@ -146,6 +146,31 @@ describe("the boot report", () => {
     expect(r.trace).toBeUndefined();
   });
 
+  it("a run given no guest time: QEMU started, the guest not yet through CAS or its cpuidle probe, no exit", () => {
+    const r = runBoot("dd2.3", "spapr-cap", { ...opts, durationNs: 0 });
+    expect(r.qemu.started).toBe(true);
+    // the guest made no CAS call yet: no reason, and ic-mode=dual runs XICS until CAS asks for
+    // XIVE (qemu: hw/ppc/spapr_irq.c spapr_irq_update_active_intc, ov5_cas without OV5_XIVE_EXPLOIT)
+    expect(r.qemu.interruptController).toEqual({ mode: "dual", active: "xics", cas: null });
+    expect(r.guest.idleStatesOffered).toEqual([]);
+    expect(r.guest.consoleTail).toEqual([]);
+    expect(r.exits).toEqual({});
+    expect(r.outcome).toBe("not-used");
+    expect(bootDetail(r)).toBe("guest running; stop0lite not offered; exits none");
+  });
+
+  it("ic-mode=xics: XICS active after CAS, and why; the console's tail is the last eight lines, the driver's registration last", () => {
+    const r = runBoot("dd2.3", "spapr-cap", { ...opts, machineExtra: ",ic-mode=xics" });
+    expect(r.qemu.interruptController?.mode).toBe("xics");
+    expect(r.qemu.interruptController?.active).toBe("xics");
+    expect(r.qemu.interruptController?.cas).toContain("only XICS (ic-mode=xics)");
+    const full = runBoot("dd2.3", "spapr-cap", opts).guest.consoleTail;
+    expect(full).toHaveLength(8);
+    expect(full.at(-1)).toMatch(
+      /^\[ *\d+\.\d{6}\] cpuidle: using governor menu; pseries_idle_driver registered \(shared\): snooze, stop0lite, Shared Cede$/,
+    );
+  });
+
   it("teo and the guest's options go to the guest; a scenario's host and design are found; --machine replaces the type", () => {
     const lab: HostPreset = {
       name: "lab",
@@ -180,6 +205,15 @@ describe("the boot report", () => {
       runBoot("dd2.3", "emulate-fallback", { ...opts, guest: { workload } }).guest.workload;
     expect(Object.keys(w("ebizzy"))).toEqual(["recordsPerSecond"]);
     expect(Object.keys(w("ctxsw"))).toEqual(["switchesPerSecond"]);
+  });
+
+  it("ctxsw ping-pongs between the first two CPUs, or on the only one: a switch on one CPU needs no wake-up of another", () => {
+    const rate = (smp: string) =>
+      runBoot("dd2.3", "spapr-cap", { ...opts, guest: { smp, workload: "ctxsw" } }).guest.workload
+        .switchesPerSecond;
+    const alone = rate("1");
+    expect(alone).toBeGreaterThan(0);
+    expect(alone).toBeGreaterThan(rate("2"));
   });
 });
 
@@ -257,6 +291,29 @@ describe("helpers", () => {
     expect(idleEntries({})).toBe(0);
     expect(firstLine("qemu-system-ppc64: no\nTry appending x")).toBe("no");
     expect(firstLine("not qemu-system-ppc64: x")).toBe("not qemu-system-ppc64: x");
+  });
+
+  it("the detail ends with the run's hazards when it counted any", () => {
+    const r = runBoot("dd2.2", "emulate-fallback", opts);
+    const plain = bootDetail({ ...r, hazards: NO_HAZARDS });
+    expect(bootDetail({ ...r, hazards: { ...NO_HAZARDS, lostWakeups: 2 } })).toBe(
+      `${plain}; hazards: 2 lost wake-ups`,
+    );
+    expect(plain).not.toContain("hazards");
+  });
+
+  it("cpuidleTable: dedicated_states when the VPA's shared-processor bit is clear", () => {
+    // linux: drivers/cpuidle/cpuidle-pseries.c pseries_idle_probe: lppaca_shared_proc() picks
+    // shared_states, else dedicated_states
+    const k = { driver: { shared: false, lppacaOldStatus: 0 } } as unknown as Parameters<
+      typeof cpuidleTable
+    >[0];
+    expect(cpuidleTable(k, "menu")).toEqual({
+      table: "dedicated_states",
+      lppacaOldStatus: 0,
+      sharedProc: false,
+      governor: "menu",
+    });
   });
 
   it("withMachine keeps the design without a machine type; cpuidleTable without a driver is 'none'", () => {

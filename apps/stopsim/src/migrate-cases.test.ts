@@ -262,6 +262,11 @@ describe("no migration", () => {
   });
 
   it("--dest-caps ic-mode must be xics, xive or dual", () => {
+    // each of the three is taken (a source that does not start: no migration to wait for)
+    for (const mode of ["xics", "xive", "dual"])
+      expect(
+        runMigrate("dd2.2-old", "dd2.2", "spapr-cap", { ...opts, destCaps: { "ic-mode": mode } }).outcome,
+      ).toBe("failed-start");
     expect(
       usageMessage(() =>
         runMigrate("dd2.3", "dd2.2", "spapr-cap", { ...opts, destCaps: { "ic-mode": "apic" } }),

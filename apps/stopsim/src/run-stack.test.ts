@@ -205,6 +205,8 @@ describe("the management layer", () => {
   it("--caps: cap=value pairs, a leading comma and the cap- prefix allowed, blanks trimmed", () => {
     expect(parseCaps(",cap-stop-lite=off, htm = on ,")).toEqual({ "stop-lite": "off", htm: "on" });
     expect(parseCaps("")).toEqual({});
+    // a blank entry (a trailing ", ") is skipped, not refused
+    expect(parseCaps("stop-lite=off, ")).toEqual({ "stop-lite": "off" });
     for (const bad of ["stop-lite", "stop-lite=", "=on"])
       expect(usageMessage(() => parseCaps(bad))).toBe(
         `'${bad}' is not cap=value (e.g. stop-lite=off or cap-stop-lite=off)`,
@@ -221,8 +223,9 @@ describe("the management layer", () => {
       vcpus: { count: 8, sockets: 1, cores: 2, threads: 4 },
       memoryKiB: 1024 * 1024,
     });
-    // -smp 4: four sockets of one core of one thread, as QEMU fills the topology
-    expect(domainDefFor(d, { ...DEFAULT_GUEST, smp: "4", memory: "512M" }, {})).toEqual({
+    // -smp 4: four sockets of one core of one thread, as QEMU fills the topology; no ic-mode given,
+    // none in the definition
+    expect(domainDefFor(d, { ...DEFAULT_GUEST, smp: "4", memory: "512M" }, {})).toStrictEqual({
       name: "guest",
       machine: "pseries-5.1",
       caps: {},
@@ -230,6 +233,8 @@ describe("the management layer", () => {
       memoryKiB: 512 * 1024,
     });
     expect(domainDefFor(d, { ...DEFAULT_GUEST, smp: "8,cores=2,threads=4" }, {}).vcpus.sockets).toBe(1);
+    // -m without a suffix is MiB (qemu: softmmu/vl.c parse_memory_options, the legacy suffix-less form)
+    expect(domainDefFor(d, { ...DEFAULT_GUEST, memory: "512" }, {}).memoryKiB).toBe(512 * 1024);
     expect(domainDefFor(d, DEFAULT_GUEST, { "ic-mode": "dual" }).icMode).toBe("dual");
     expect(domainDefFor(d, DEFAULT_GUEST, { "ic-mode": "xive" }).icMode).toBe("xive");
   });
@@ -266,6 +271,29 @@ describe("the management layer", () => {
       stderr: "qemu-system-ppc64: kvm_init_vcpu: kvm_get_vcpu failed (16): errno 22",
     });
     expect(m.processes.has("big")).toBe(false);
+  });
+
+  it("libvirtd on the host: its driver has the host's name, starts a domain through the launcher and logs to the caller", () => {
+    const sim = new Simulation();
+    const d = findDesign("spapr-cap");
+    const h = bootSimHost(sim, findHost("dd2.3"), d);
+    const lines: string[] = [];
+    const m = manageHost(
+      sim,
+      h,
+      "left",
+      d,
+      createDesignGuest(sim, d, DEFAULT_GUEST),
+      new MigrationNetwork(),
+      (l) => lines.push(l),
+    );
+    expect(m.driver.hostname).toBe("left");
+    m.driver.createDomain(domainDefFor(d, DEFAULT_GUEST, {}));
+    expect(m.processes.get("guest")?.name).toBe("qemu-guest@left");
+    expect(m.processes.get("guest")?.status).toBe("running");
+    expect(
+      lines.some((l) => l.startsWith("left: debug : qemuProcessLaunch: vm=guest qemu-system-ppc64 ")),
+    ).toBe(true);
   });
 
   it("a QEMU the launcher started listens on the migration network under the host's name", () => {
