@@ -2,11 +2,19 @@
 // its cpuidle driver registered): each outcome of DOMAIN.md section 5 on one host, the report's
 // fields as a user reads them, QEMU's refusal, the run in slices and Ctrl-C, the trace. The
 // scenarios of the thread at their full length are in scenarios.test.ts.
-import type { TraceConsumer } from "@stopsim/engine";
+import { Simulation, type TraceConsumer } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
-import { NO_HAZARDS } from "./hazards.js";
-import { findDesign, type HostPreset } from "./presets.js";
-import type { DEFAULT_GUEST } from "./run.js";
+import { NO_HAZARDS, observeHazards } from "./hazards.js";
+import { findDesign, findHost, type HostPreset } from "./presets.js";
+import {
+  createDesignGuest,
+  DEFAULT_GUEST,
+  guestIdleStates,
+  qemuCommandLine,
+  startQemu,
+  startWorkload,
+  vmCounters,
+} from "./run.js";
 import {
   bootDetail,
   bootSteps,
@@ -14,9 +22,12 @@ import {
   drain,
   firstLine,
   idleEntries,
+  mark,
+  phaseSince,
   runBoot,
   withMachine,
 } from "./scenarios.js";
+import { bootSimHost } from "./stack.js";
 
 const ms = 1_000_000;
 const opts = { seed: 1, durationNs: 3 * ms };
@@ -33,6 +44,9 @@ describe("one boot, each outcome", () => {
     expect(r.emulatedStops).toBe(0);
     expect(r.host).toMatchObject({ name: "dd2.2-old", kvmBuild: "upstream-2020", emulateStopTrap: false });
     expect(bootDetail(r)).toMatch(/^guest panicked; stop0lite used 0x; exits (\S+=\d+ )*H_FAC_UNAVAIL=\d+/);
+    // the console's last eight lines end with the panic
+    expect(r.guest.consoleTail).toHaveLength(8);
+    expect(r.guest.consoleTail.at(-1)).toMatch(/\] Kernel panic - not syncing: Fatal exception$/);
   });
 
   it("with patch 1 on DD2.2 each stop traps and is emulated: the guest runs, every stop0lite entry an exit", () => {
@@ -200,6 +214,23 @@ describe("the boot report", () => {
     expect(r.guest.workload).toEqual({});
   });
 
+  it("the seed drives the run: the same seed gives the same report, another seed other choices", () => {
+    // rfc-as-posted on an upgraded DD2.2: within 3 ms menu picks stop0lite at seed 4, not at seed 1
+    const one = runBoot("dd2.2", "rfc-as-posted", opts);
+    expect(runBoot("dd2.2", "rfc-as-posted", opts)).toEqual(one);
+    expect(one.outcome).toBe("not-used");
+    const four = runBoot("dd2.2", "rfc-as-posted", { ...opts, seed: 4 });
+    expect(four.outcome).toBe("native");
+    expect(four.guest.idleStates.stop0lite.usage).toBeGreaterThan(0);
+  });
+
+  it("the run's hazards count the host's cores: a DD2.2 whose erratum loses every wake event from a guest's stop", () => {
+    const lab = { ...findHost("dd2.2"), name: "lab", lostWakeupProbability: 1 };
+    const r = runBoot("lab", "rfc-as-posted", { ...opts, seed: 4, hosts: [lab] });
+    expect(r.hazards.lostWakeups).toBeGreaterThan(0);
+    expect(runBoot("dd2.3", "spapr-cap", opts).hazards.lostWakeups).toBe(0);
+  });
+
   it("the guest's workloads each report their figure", () => {
     const w = (workload: (typeof DEFAULT_GUEST)["workload"]) =>
       runBoot("dd2.3", "emulate-fallback", { ...opts, guest: { workload } }).guest.workload;
@@ -214,6 +245,52 @@ describe("the boot report", () => {
     const alone = rate("1");
     expect(alone).toBeGreaterThan(0);
     expect(alone).toBeGreaterThan(rate("2"));
+  });
+});
+
+describe("a phase between two marks", () => {
+  it("counts what grew since the mark: idle statistics, KVM's exits and emulated stops, the time; nothing at the mark itself", () => {
+    const sim = new Simulation({ seed: 1 });
+    const d = findDesign("emulate-fallback");
+    const h = bootSimHost(sim, findHost("dd2.2"), d);
+    const k = createDesignGuest(sim, d, DEFAULT_GUEST);
+    const q = startQemu(sim, h, d, k, qemuCommandLine(d, DEFAULT_GUEST), "q");
+    if (!q.ok) throw new Error(q.error);
+    startWorkload(sim, k, "timers");
+    const observe = () => observeHazards(sim, [h], k, [q.qemu]);
+    sim.runFor(3 * ms);
+    const m = mark(sim, q.qemu, k, observe);
+    const idle0 = guestIdleStates(k);
+    const c0 = vmCounters(q.qemu);
+    // the guest has used stop0lite (each use an emulated stop) before the mark
+    expect(idle0.stop0lite.usage).toBeGreaterThan(0);
+    expect(c0.emulatedStops).toBeGreaterThan(0);
+    const none = phaseSince(sim, q.qemu, k, m, "here", observe);
+    expect(none).toMatchObject({
+      host: "here",
+      durationNs: 0,
+      guestState: "running",
+      outcome: "not-used",
+      exits: {},
+      emulatedStops: 0,
+    });
+    for (const name of SHARED)
+      expect(none.idleStates[name]).toEqual({ usage: 0, timeNs: 0, above: 0, below: 0 });
+    sim.runFor(2 * ms);
+    const p = phaseSince(sim, q.qemu, k, m, "here", observe);
+    const idle1 = guestIdleStates(k);
+    const c1 = vmCounters(q.qemu);
+    expect(p.durationNs).toBe(2 * ms);
+    for (const name of SHARED)
+      expect(p.idleStates[name]).toEqual({
+        usage: idle1[name].usage - idle0[name].usage,
+        timeNs: idle1[name].timeNs - idle0[name].timeNs,
+        above: idle1[name].above - idle0[name].above,
+        below: idle1[name].below - idle0[name].below,
+      });
+    expect(p.emulatedStops).toBe(c1.emulatedStops - c0.emulatedStops);
+    expect(p.exits.H_FAC_UNAVAIL).toBe((c1.exits.H_FAC_UNAVAIL ?? 0) - (c0.exits.H_FAC_UNAVAIL ?? 0));
+    expect(p.outcome).toBe(p.idleStates.stop0lite.usage > 0 ? "emulated" : "not-used");
   });
 });
 

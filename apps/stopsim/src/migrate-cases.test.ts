@@ -24,7 +24,7 @@ describe("a completed migration", () => {
     expect([r.design, r.from, r.to, r.seed]).toEqual(["spapr-cap", "dd2.3", "dd2.2", "1"]);
     expect(r.outcome).toBe("emulated");
     expect(r.detail).toBe("native on dd2.3, emulated on dd2.2");
-    expect(r.migration).toEqual({
+    expect(r.migration).toStrictEqual({
       status: "completed",
       totalTimeNs: r.migration.totalTimeNs,
       downtimeNs: r.migration.downtimeNs,
@@ -62,6 +62,11 @@ describe("a completed migration", () => {
 
   it("QEMU alone (--no-libvirt) completes the same migration over QMP, without libvirt's phases", () => {
     const r = runMigrate("dd2.3", "dd2.2", "spapr-cap", { ...opts, noLibvirt: true });
+    // the same stream whoever drives it: QMP migrate to completion as long as libvirt's job, the
+    // same stop-and-copy (libvirt's other phases take no simulated time here)
+    const managed = runMigrate("dd2.3", "dd2.2", "spapr-cap", opts).migration;
+    expect(r.migration.totalTimeNs).toBe(managed.totalTimeNs);
+    expect(r.migration.downtimeNs).toBe(managed.downtimeNs);
     expect(r.outcome).toBe("emulated");
     expect(r.detail).toBe("native on dd2.3, emulated on dd2.2");
     expect(r.migration.managementLayer).toBe("none");
@@ -80,6 +85,11 @@ describe("a completed migration", () => {
     expect(r.destination.phase?.guestState).toBe("panicked");
     expect(r.detail).toMatch(/^native on dd2\.3, crashed on dd2\.2-old; on dd2\.2-old: hazards: .+/);
     expect(r.destination.phase?.hazards.stalledVcpus).toBeGreaterThan(0);
+    // the run's hazards, read at its end: the snapshots and the latest lateness as the destination's
+    // phase ends
+    expect(r.hazards.stalledVcpus).toBe(r.destination.phase?.hazards.stalledVcpus);
+    expect(r.hazards.maxWakeupLatenessNs).toBe(r.destination.phase?.hazards.maxWakeupLatenessNs);
+    expect(r.hazards.maxWakeupLatenessNs).toBeGreaterThan(r.source.phase?.hazards.maxWakeupLatenessNs ?? 0);
   });
 });
 
@@ -87,11 +97,11 @@ describe("a refused migration", () => {
   it("spapr-cap to a 2020 host: libvirt's prepare fails on QEMU's start, the source never pauses", () => {
     const r = runMigrate("dd2.3", "dd2.2-old", "spapr-cap", opts);
     expect(r.outcome).toBe("refused");
-    expect(r.destination).toEqual({
+    expect(r.destination).toStrictEqual({
       started: false,
       error: `${MONITOR}${CAP_REFUSAL}\nTry appending -machine cap-stop-lite=off`,
     });
-    expect(r.migration).toEqual({
+    expect(r.migration).toStrictEqual({
       status: "none",
       sourceAfter: { status: "running", guestState: "running", progressed: true, wasPaused: false },
       managementLayer: "libvirt",
@@ -125,6 +135,10 @@ describe("a refused migration", () => {
       `refused in finish3: ${MONITOR}${STREAM_REFUSAL}; source running again (paused during the attempt)`,
     );
     expect(r.migration.log?.length).toBeGreaterThan(0);
+    // each host's libvirtd names itself in the log; the source's QEMU without -incoming
+    expect(r.migration.log).toContain(
+      "dd2.3-1: debug : qemuProcessLaunch: vm=guest qemu-system-ppc64 -S -accel kvm -M pseries-5.1 -cpu POWER9 -smp 8,sockets=1,cores=2,threads=4 -m 256M -nographic",
+    );
     // the destination's definition is the source's with --dest-caps applied
     expect(r.migration.log).toContain(
       "dd2.2-old-2: debug : qemuProcessLaunch: vm=guest qemu-system-ppc64 -S -accel kvm -M pseries-5.1,cap-stop-lite=off -cpu POWER9 -smp 8,sockets=1,cores=2,threads=4 -m 256M -nographic -incoming defer",
@@ -149,7 +163,7 @@ describe("a refused migration", () => {
       level: 2,
       message: "operation failed: migration out job: unexpectedly failed",
     });
-    expect(r.destination).toEqual({
+    expect(r.destination).toStrictEqual({
       started: true,
       error: "operation failed: migration out job: unexpectedly failed",
     });
@@ -162,11 +176,11 @@ describe("a refused migration", () => {
   it("QEMU alone, destination refusing to start: the source runs on, never paused", () => {
     const r = runMigrate("dd2.3", "dd2.2-old", "spapr-cap", { ...opts, noLibvirt: true });
     expect(r.outcome).toBe("refused");
-    expect(r.destination).toEqual({
+    expect(r.destination).toStrictEqual({
       started: false,
       error: `qemu-system-ppc64: ${CAP_REFUSAL}\nTry appending -machine cap-stop-lite=off`,
     });
-    expect(r.migration).toEqual({
+    expect(r.migration).toStrictEqual({
       status: "none",
       sourceAfter: { status: "running", guestState: "running", progressed: true, wasPaused: false },
       managementLayer: "none",
@@ -181,7 +195,7 @@ describe("a refused migration", () => {
       noLibvirt: true,
     });
     expect(r.outcome).toBe("hung");
-    expect(r.destination).toEqual({ started: true, error: STREAM_REFUSAL });
+    expect(r.destination).toStrictEqual({ started: true, error: STREAM_REFUSAL });
     expect(r.migration.status).toBe("completed");
     expect(r.migration.errorDesc).toBeUndefined();
     expect(r.migration.downtimeNs).toBeGreaterThanOrEqual(ms);
@@ -217,12 +231,12 @@ describe("no migration", () => {
   it("a source QEMU that does not start: failed-start, QEMU's complaint through libvirt as the detail", () => {
     const r = runMigrate("dd2.2-old", "dd2.2", "spapr-cap", opts);
     expect(r.outcome).toBe("failed-start");
-    expect(r.source).toEqual({
+    expect(r.source).toStrictEqual({
       started: false,
       error: `${MONITOR}${CAP_REFUSAL}\nTry appending -machine cap-stop-lite=off`,
     });
-    expect(r.destination).toEqual({ started: false });
-    expect(r.migration).toEqual({ status: "none", managementLayer: "libvirt" });
+    expect(r.destination).toStrictEqual({ started: false });
+    expect(r.migration).toStrictEqual({ status: "none", managementLayer: "libvirt" });
     expect(r.detail).toBe(`${MONITOR}${CAP_REFUSAL}`);
     expect(r.hazards).toEqual(NO_HAZARDS);
     // the source's caps from --machine-extra: the cap off, it starts there
@@ -241,8 +255,8 @@ describe("no migration", () => {
     expect(r.outcome).toBe("crashed");
     expect(r.detail).toBe("guest panicked on dd2.2-old before the migration");
     expect(r.source.phase?.guestState).toBe("panicked");
-    expect(r.destination).toEqual({ started: false });
-    expect(r.migration).toEqual({ status: "none", managementLayer: "libvirt" });
+    expect(r.destination).toStrictEqual({ started: false });
+    expect(r.migration).toStrictEqual({ status: "none", managementLayer: "libvirt" });
   });
 
   it("--dest-caps ic-mode=xics: a guest on XIVE cannot land on an XICS-only destination (no spapr-xive section there)", () => {
@@ -259,6 +273,23 @@ describe("no migration", () => {
     expect(r.migration.log?.find((l) => l.includes("-incoming defer"))).toContain(
       "-M pseries-5.1,ic-mode=xics,cap-htm=off ",
     );
+  });
+
+  it("a source without a workload progressed when its guest went on idling (snooze and CEDE entries)", () => {
+    // upstream-2020's guest idles in snooze and CEDE only; the XICS-only destination refuses the
+    // stream's spapr-xive section and libvirt resumes the source
+    const r = runMigrate("dd2.3", "dd2.3", "upstream-2020", {
+      ...opts,
+      guest: { memory: "256M", workload: "none" },
+      destCaps: { "ic-mode": "xics" },
+    });
+    expect(r.migration.failedPhase).toBe("finish3");
+    expect(r.migration.sourceAfter).toStrictEqual({
+      status: "running",
+      guestState: "running",
+      progressed: true,
+      wasPaused: true,
+    });
   });
 
   it("--dest-caps ic-mode must be xics, xive or dual", () => {
