@@ -3,11 +3,13 @@
 // (pseries_idle_probe, snooze_loop, shared_cede_loop) and the stop0lite RFC's stop_loop, decision
 // by decision on a small guest of the test platform with exact costs.
 import { encodeDtb } from "@stopsim/devicetree";
+import { type GovernorContext, type GovernorSelection, H_CEDE, type ReflectContext } from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
 import { guestTree } from "../test-helpers/fixtures.js";
 import { bootSmallGuest, keepBusy } from "../test-helpers/small-guest.js";
 import { DEFAULT_GUEST_COSTS, type GuestCosts } from "./costs.js";
-import type { GuestKernelConfig } from "./kernel.js";
+import { attachCpuidle } from "./idle.js";
+import type { GuestKernel, GuestKernelConfig } from "./kernel.js";
 import { Pipe, type TaskOp, type TaskProgram } from "./task.js";
 
 function program(ops: readonly TaskOp[]): TaskProgram {
@@ -117,6 +119,14 @@ describe("the pseries cpuidle driver's registration (pseries_processor_idle_init
         "cpuidle: using governor menu; pseries_idle_driver registered (dedicated): snooze, CEDE",
       ),
     ).toBe(true);
+    // the hypervisor left LPPACA_OLD_SHARED_PROC clear
+    expect(
+      ded.kernel.console.lines
+        .filter((l) => l.text.startsWith("cpuidle: pseries_idle_probe:"))
+        .map((l) => l.text),
+    ).toEqual([
+      "cpuidle: pseries_idle_probe: lppaca_shared_proc() = 0 (VPA __old_status 0x00): dedicated_states",
+    ]);
   });
 
   it("wakes the idle CPUs so that they take up the new driver at once (wake_up_all_idle_cpus)", () => {
@@ -130,6 +140,101 @@ describe("the pseries cpuidle driver's registration (pseries_processor_idle_init
     // a tick) each has gone round do_idle and entered a state of the driver
     sim.runFor(100_000 - (sim.now - readyAt));
     for (const c of kernel.cpus.slice(1)) expect(c.stats.idleEntries).toBeGreaterThan(0);
+  });
+
+  it("tells the polling CPUs to reschedule without an IPI (wake_up_if_idle: set_nr_if_polling), and logs at KERN_INFO", () => {
+    // linux: kernel/sched/core.c wake_up_if_idle: a CPU polling in its idle loop only has
+    // TIF_NEED_RESCHED set; the boot CPU, which registers the driver, is not woken
+    const { kernel } = bootSmallGuest({ threads: 4 });
+    for (const c of kernel.cpus) {
+      expect(c.stats.ipisSent).toBe(0);
+      expect(c.stats.ipisReceived).toBe(0);
+    }
+    for (const c of kernel.cpus.slice(1)) {
+      expect(c.polling).toBe(true);
+      expect(c.needResched).toBe(true);
+      expect(c.stats.idleEntries).toBe(0);
+    }
+    for (const text of ["cpuidle: pseries_idle_probe: lppaca_shared_proc()", "cpuidle: using governor"]) {
+      const lines = kernel.console.lines.filter((l) => l.text.startsWith(text));
+      expect(lines.map((l) => l.level)).toEqual(["info"]);
+    }
+  });
+
+  it("a CPU's device is registered once: a second registration keeps it (cpuidle_register_device: -EBUSY)", () => {
+    const { sim, kernel } = bootSmallGuest({ config: { disableStates: ["stop0lite"] } });
+    sim.runFor(1_000_000);
+    const cpu = kernel.cpus[1];
+    const dev = cpu.cpuidle;
+    const usage = dev?.sysfs().map((s) => [s.usage, s.disable]);
+    expect(usage?.some(([u]) => u > 0)).toBe(true);
+    attachCpuidle(kernel, cpu);
+    expect(cpu.cpuidle).toBe(dev);
+    expect(cpu.cpuidle?.sysfs().map((s) => [s.usage, s.disable])).toEqual(usage);
+  });
+
+  it("without a driver a CPU gets no device", () => {
+    const tree = guestTree({ cores: 1, threads: 2 });
+    tree.requireNode("/rtas").setPropStrings("ibm,hypertas-functions", ["hcall-pft"]);
+    const { kernel } = bootSmallGuest({ dtb: encodeDtb(tree) });
+    kernel.cpus[1].cpuidle = null;
+    attachCpuidle(kernel, kernel.cpus[1]);
+    expect(kernel.cpus[1].cpuidle).toBeNull();
+  });
+
+  it("without a driver, remote wake-ups at every point of the way into arch_cpu_idle: the same whether its steps pass inline or as waits", () => {
+    // a writer on cpu 0 writes every 3 us; the reader on cpu 1 computes 1, 11 .. 3001 ns after
+    // each read before it reads again: the next write finds it computing, on its way into
+    // arch_cpu_idle (not yet polling: an IPI) or polling (TIF_POLLING_NRFLAG, set once the idle
+    // entry has run: need_resched without an IPI)
+    const run = (timedSteps: boolean) => {
+      const tree = guestTree({ cores: 1, threads: 2 });
+      tree.requireNode("/rtas").setPropStrings("ibm,hypertas-functions", ["hcall-pft"]);
+      const p = new Pipe("p");
+      const xs = Array.from({ length: 301 }, (_, i) => 10 * i);
+      const { sim, kernel } = bootSmallGuest({
+        dtb: encodeDtb(tree),
+        config: { timedSteps },
+        beforeStart: ({ kernel }) => {
+          kernel.spawn(
+            "r",
+            1,
+            program(
+              xs.flatMap(
+                (ns) =>
+                  [
+                    { k: "read", pipe: p },
+                    { k: "compute", ns: ns + 1 },
+                  ] as const,
+              ),
+            ),
+          );
+          kernel.spawn(
+            "w",
+            0,
+            program(
+              xs.flatMap(
+                () =>
+                  [
+                    { k: "sleep", ns: 3_000 },
+                    { k: "write", pipe: p },
+                  ] as const,
+              ),
+            ),
+          );
+        },
+      });
+      sim.runFor(10_000_000);
+      expect(kernel.driver).toBeNull();
+      return { ipis: kernel.cpus[0].stats.ipisSent, reader: kernel.tasks[0].state };
+    };
+    const steps = run(true);
+    const ops = run(false);
+    expect(steps.reader).toBe("dead");
+    expect(ops.reader).toBe("dead");
+    // some writes came before cpu 1 polled (to one, for SMT speeds that differ within a step)
+    expect(steps.ipis).toBeGreaterThanOrEqual(10);
+    expect(Math.abs(steps.ipis - ops.ipis)).toBeLessThanOrEqual(1);
   });
 
   it("disables the configured states by name on every CPU; an unknown name changes nothing", () => {
@@ -228,6 +333,10 @@ describe("do_idle and cpuidle_idle_call", () => {
       };
       const quiet = late(0);
       expect(quiet).toHaveLength(101);
+      // a timer masked on the way (the idle entry path runs soft-disabled) is replayed at the
+      // state's local_irq_enable: from snooze and stop0lite each task runs within 2 us of its
+      // timer (a masked one left for a later enable would wait for snooze's 20 us timeout)
+      if (state !== "Shared Cede") for (const l of quiet) expect(l).toBeLessThan(2_000);
       expect(late(37)).toEqual(quiet);
     }
   });
@@ -514,6 +623,30 @@ describe("the pseries idle states' loops", () => {
       costs: { cedeWakeNs: 30_000 },
     });
     expect(slow.late.map((l, i) => l - fast.late[i])).toEqual([10_000, 10_000, 10_000]);
+    // H_CEDE came back with MSR[EE] on each time: no warning
+    for (const r of [fast, slow])
+      expect(r.kernel.console.contains("H_CEDE returned with interrupts disabled")).toBe(false);
+  });
+
+  it("H_CEDE returning with MSR[EE] clear: a warning, interrupts hard-enabled, the timers still wake the task", () => {
+    // linux: drivers/cpuidle/cpuidle-pseries.c check_and_cede_processor / plpar_wrappers.h
+    // cede_processor; a hypervisor that answers H_CEDE at once and leaves MSR[EE] as `sc 1`
+    // found it
+    const { sim, kernel } = bootSmallGuest({
+      config: { disableStates: ["snooze", "stop0lite"] },
+      beforeStart: ({ platform, kernel }) => {
+        platform.hcallFailures.set(H_CEDE, 0);
+        kernel.spawn("s", 1, program([0, 1, 2].map(() => ({ k: "sleep", ns: 1_000_000 }) as const)));
+      },
+    });
+    sim.runFor(5_000_000);
+    const warn = kernel.console.lines.filter((l) =>
+      l.text.includes("H_CEDE returned with interrupts disabled"),
+    );
+    expect(warn.length).toBeGreaterThan(0);
+    expect(warn[0].text).toBe("WARNING: CPU: 1: H_CEDE returned with interrupts disabled");
+    expect(warn[0].level).toBe("warning");
+    expect(kernel.tasks[0].state).toBe("dead");
   });
 
   it("stop0lite stops the thread with MSR[EE] clear and interrupts soft-disabled", () => {
@@ -524,5 +657,157 @@ describe("the pseries idle states' loops", () => {
     expect(c.thread.msr & 0x8000n).toBe(0n);
     expect(c.softEnabled).toBe(false);
     expect(c.polling).toBe(false);
+  });
+});
+
+/**
+ * Every governor call of cpu 1, recorded around the configured governor (which still decides):
+ * a copy of what cpuidle_idle_call handed select() and what it chose, and what reflect() got.
+ */
+function spyGovernor(kernel: GuestKernel, cpu = 1) {
+  const real = kernel.governor;
+  const selects: Array<{ ctx: GovernorContext; sel: GovernorSelection }> = [];
+  const reflects: ReflectContext[] = [];
+  kernel.governor = {
+    name: real.name,
+    select(dev, ctx) {
+      const sel = real.select(dev, ctx);
+      if (dev.cpu === cpu) selects.push({ ctx: { ...ctx }, sel });
+      return sel;
+    },
+    reflect(dev, index, ctx) {
+      if (dev.cpu === cpu) reflects.push({ ...ctx });
+      real.reflect(dev, index, ctx);
+    },
+  };
+  return { selects, reflects };
+}
+
+describe("what cpuidle_idle_call hands the governor", () => {
+  /**
+   * A task on cpu 1 sleeping until `offsetNs` past a tick boundary 20 ms on, three times, and one
+   * on cpu 0 that has a function run on cpu 1 (smp_call_function_single: an IPI that wakes cpu 1
+   * without waking a task) at 35.3 and 55.3 ms; the governor calls of each idle period.
+   */
+  const sleeper = (timedSteps: boolean, offsetNs = 5_300_000, latencyReqNs?: number) => {
+    const dues: number[] = [];
+    const starts: number[] = [];
+    let spy: ReturnType<typeof spyGovernor> | undefined;
+    const { sim, kernel } = bootSmallGuest({
+      config: { disableStates: STOP0LITE_ONLY, timedSteps, latencyReqNs },
+      beforeStart: ({ kernel }) => {
+        spy = spyGovernor(kernel);
+        kernel.spawn(
+          "sleeper",
+          1,
+          (function* (): TaskProgram {
+            const cpu = kernel.cpus[1];
+            for (let i = 0; i < 3; i++) {
+              const due = (Math.floor(cpu.ktime() / kernel.tickNs) + 2) * kernel.tickNs + offsetNs;
+              dues.push(due);
+              starts.push(cpu.ktime());
+              yield { k: "sleepUntil", guestNs: due };
+            }
+          })(),
+        );
+        kernel.spawn(
+          "caller",
+          0,
+          program(
+            [35_300_000, 55_300_000].flatMap(
+              (t) =>
+                [
+                  { k: "sleepUntil", guestNs: t },
+                  { k: "callFunction", cpu: 1, fn: () => {} },
+                ] as const,
+            ),
+          ),
+        );
+      },
+    });
+    sim.runFor(80_000_000);
+    if (spy === undefined) throw new Error("no spy");
+    expect(dues).toHaveLength(3);
+    return { kernel, dues, starts, ...spy };
+  };
+
+  for (const timedSteps of [true, false]) {
+    it(`the sleep length from the idle entry, delta_next to the tick while it runs, the tick's state, latency_req (${timedSteps ? "timed steps" : "one wait per cost"})`, () => {
+      const { kernel, dues, starts, selects } = sleeper(timedSteps, 5_300_000, 7_000);
+      const tickNs = kernel.tickNs;
+      const gov = DEFAULT_GUEST_COSTS.governorSelectNs;
+      let running = 0;
+      let stopped = 0;
+      for (const [n, due] of dues.entries()) {
+        // the selections while the task slept until `due`
+        const period = selects.filter(({ ctx }) => ctx.now < due && ctx.now > starts[n]);
+        expect(period.length).toBeGreaterThan(0);
+        // tick_nohz_idle_exit restarted the tick when the task ran: its first idle period begins
+        // with the tick running
+        expect(period[0].ctx.tickStopped).toBe(false);
+        for (const [i, { ctx }] of period.entries()) {
+          // linux: kernel/time/tick-sched.c tick_nohz_get_sleep_length: the next timer's distance
+          // from the idle entry (the governor's own cost runs after it, at the SMT speed of the
+          // moment)
+          const over = ctx.now + ctx.sleepLengthNs - due;
+          expect(over).toBeGreaterThanOrEqual(-2);
+          expect(over).toBeLessThanOrEqual(2 * gov);
+          const entry = due - ctx.sleepLengthNs;
+          if (ctx.tickStopped) {
+            // no tick: the next event is the timer
+            expect(ctx.deltaNextNs).toBe(ctx.sleepLengthNs);
+            stopped++;
+          } else {
+            // *delta_next: the next clock event, the tick at the next jiffy boundary
+            const tickAt = (Math.floor(entry / tickNs) + 1) * tickNs;
+            expect(Math.abs(ctx.deltaNextNs - Math.min(tickAt - entry, ctx.sleepLengthNs))).toBeLessThan(4);
+            running++;
+          }
+          // a selection that stopped the tick leaves it stopped for the next one in the period
+          if (i > 0 && period[i - 1].sel.stopTick) expect(ctx.tickStopped).toBe(true);
+          expect(ctx.latencyReqNs).toBe(7_000);
+          expect(ctx.nrIowaiters).toBe(0);
+          expect(ctx.tickNs).toBe(tickNs);
+        }
+      }
+      // the tick ran (and was nearer than the timer) in some selections
+      expect(running).toBeGreaterThan(0);
+      expect(selects.some(({ ctx }) => !ctx.tickStopped && ctx.deltaNextNs < ctx.sleepLengthNs - 1_000)).toBe(
+        true,
+      );
+      // ... and stopped after the function calls' wake-ups, in the periods where a selection had
+      // stopped it
+      expect(stopped).toBeGreaterThanOrEqual(2);
+    });
+  }
+
+  it("reflect is told whether the tick ended the idle period (tick_nohz_idle_got_tick) and when", () => {
+    const { kernel, dues, reflects } = sleeper(true);
+    const tickNs = kernel.tickNs;
+    let ticks = 0;
+    let timers = 0;
+    let calls = 0;
+    for (const r of reflects) {
+      expect(r.tickNs).toBe(tickNs);
+      const sinceTick = r.now - Math.floor(r.now / tickNs) * tickNs;
+      const timer = dues.find((d) => r.now >= d && r.now - d < 100_000);
+      const call = [35_300_000, 55_300_000].find((d) => r.now >= d && r.now - d < 100_000);
+      if (call !== undefined) {
+        // woken by the function call's IPI
+        expect(r.gotTick).toBe(false);
+        calls++;
+      } else if (timer !== undefined) {
+        // woken by the task's timer, 5.3 ms past a tick boundary: not the tick, even when the tick
+        // ended the previous idle period
+        expect(r.gotTick).toBe(false);
+        timers++;
+      } else if (sinceTick < 100_000) {
+        expect(r.gotTick).toBe(true);
+        ticks++;
+      }
+    }
+    expect(timers).toBe(3);
+    expect(calls).toBe(2);
+    expect(ticks).toBeGreaterThan(0);
   });
 });

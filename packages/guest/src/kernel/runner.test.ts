@@ -7,6 +7,8 @@ import { POWER9_DD23, SmtCore, SPRN_DEC } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import { bootSmallGuest, keepBusy } from "../test-helpers/small-guest.js";
 import type { GuestCosts } from "./costs.js";
+import type { GuestCpu } from "./cpu.js";
+import { SECONDARY_ENTRY, TEXT } from "./image.js";
 import type { GuestKernel, GuestKernelConfig } from "./kernel.js";
 import { Pipe, type TaskOp, type TaskProgram } from "./task.js";
 
@@ -277,6 +279,63 @@ describe("kernel code on the hardware thread", () => {
     expect(sim.now).toBeGreaterThan(t);
     for (const c of kernel.cpus) {
       expect(c.halted || c.thread.stopped || c.thread.hypervisorState).toBe(true);
+    }
+  });
+});
+
+describe("a secondary that cannot find itself (start_secondary with an unknown hardware id)", () => {
+  it("parks for good: its kernel code goes no further (no idle loop, no interrupts taken)", () => {
+    // the kernel's start-cpu fails, so vCPU 1 never starts; then a hypervisor enters it at the
+    // secondary entry with a hardware id the device tree does not have
+    const { sim, kernel, platform } = bootSmallGuest({
+      beforeStart: ({ platform }) => {
+        platform.rtasFailures.set("start-cpu", [-1]);
+      },
+    });
+    expect(kernel.console.contains("start-cpu failed: -1")).toBe(true);
+    platform.enterGuest(1, BigInt(SECONDARY_ENTRY), [[3, 99n]]);
+    sim.runFor(1_000_000);
+    expect(kernel.console.lines.at(-1)).toEqual(
+      expect.objectContaining({ level: "err", text: "start_secondary: unknown hardware id 99" }),
+    );
+    const shim = kernel.cpu(1) as unknown as { target: GuestCpu | null };
+    const cpu = shim.target;
+    expect(cpu?.activity).toBe("parked");
+    sim.runFor(20_000_000);
+    expect(cpu?.activity).toBe("parked");
+    expect(cpu?.online).toBe(false);
+    expect(cpu?.stats.idleEntries).toBe(0);
+    expect(cpu?.stats.interrupts.size).toBe(0);
+  });
+});
+
+describe("a task's kernel context", () => {
+  it("is kept while the task lives and released when it exits (put_task_stack)", () => {
+    const { sim, kernel } = bootSmallGuest({
+      beforeStart: ({ kernel }) => {
+        kernel.spawn("a", 1, program([{ k: "sleep", ns: 100_000 }]));
+        kernel.spawn("b", 1, program([{ k: "sleep", ns: 3_000_000 }]));
+      },
+    });
+    const cpu = kernel.cpus[1];
+    const [a, b] = kernel.tasks;
+    sim.runFor(1_000_000);
+    expect([a.state, b.state]).toEqual(["dead", "sleeping"]);
+    expect([...cpu.taskCtxs.keys()]).toEqual([b]);
+    sim.runFor(3_000_000);
+    expect(b.state).toBe("dead");
+    expect(cpu.taskCtxs.size).toBe(0);
+  });
+});
+
+describe("the instructions of kernel text execute at their own addresses", () => {
+  it("a CPU polling in snooze_loop is past its HMT_low and HMT_very_low (PC at the loop)", () => {
+    const { sim, kernel } = bootSmallGuest({ config: { disableStates: ["stop0lite", "Shared Cede"] } });
+    sim.runFor(1_000_000);
+    for (const cpu of kernel.cpus) {
+      expect(cpu.activity).toBe("polling (snooze)");
+      expect(Number(cpu.thread.pc)).toBe(TEXT.snooze.addr + 8);
+      expect(cpu.thread.priority).toBe(1);
     }
   });
 });
