@@ -6,12 +6,12 @@
 // processes.
 import { createServer, type Server } from "node:net";
 import { NS_PER_MS } from "@stopsim/engine";
-import { Queue } from "bullmq";
+import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { SweepJob } from "./jobs.js";
 import { CONNECT_TIMEOUT_MS, checkServer, QUEUE_NAME, runJobsOnQueue, startQueueWorker } from "./queue.js";
-import { parseQueueUrl } from "./queue-url.js";
+import { DEFAULT_LOCK_MS, parseQueueUrl } from "./queue-url.js";
 import { runSweepTask } from "./sweep-task.js";
 import { closedPort, type TestRedis, testRedis } from "./test-helpers/redis.js";
 import { usageMessage } from "./test-helpers/usage.js";
@@ -46,47 +46,141 @@ async function usageOf(p: Promise<unknown>): Promise<string> {
   throw new Error("accepted: no error");
 }
 
+const refusal = (port: number, why: string, option = "--queue") =>
+  `${option}: cannot reach a Redis server at 127.0.0.1:${port} (${why}); start one with \`redis-server --port ${port}\` there (Debian: apt-get install redis-server) or fix the address`;
+
+/** Connections the server has accepted so far (INFO stats), asked on `admin`'s own connection. */
+async function connectionsSoFar(admin: Redis): Promise<number> {
+  const m = /total_connections_received:(\d+)/.exec(await admin.info("stats"));
+  return Number(m?.[1]);
+}
+
 describe("the server check", () => {
   it("a reachable server passes", async () => {
     await expect(checkServer(parseQueueUrl(redis.url))).resolves.toBeUndefined();
   });
 
-  it("nothing listening: one line naming the address, the option and how to start a server", async () => {
+  it("nothing listening: one line naming the address, the option, the reason and how to start a server", async () => {
     const port = await closedPort();
-    const msg = await usageOf(checkServer(parseQueueUrl(`redis://127.0.0.1:${port}`), "--redis"));
-    expect(msg).toMatch(
-      new RegExp(
-        `^--redis: cannot reach a Redis server at 127\\.0\\.0\\.1:${port} \\([^\\n]+\\); start one with \`redis-server --port ${port}\` there \\(Debian: apt-get install redis-server\\) or fix the address$`,
-      ),
+    expect(await usageOf(checkServer(parseQueueUrl(`redis://127.0.0.1:${port}`), "--redis"))).toBe(
+      refusal(port, "Connection is closed.", "--redis"),
     );
-    expect(await usageOf(checkServer(parseQueueUrl(`redis://127.0.0.1:${port}`)))).toMatch(
-      /^--queue: cannot reach/,
+    expect(await usageOf(checkServer(parseQueueUrl(`redis://127.0.0.1:${port}`)))).toBe(
+      refusal(port, "Connection is closed."),
     );
   });
 
-  it(`a server that accepts but never answers is refused after ${CONNECT_TIMEOUT_MS} ms`, async () => {
+  it(`a server that accepts but never answers is refused ${CONNECT_TIMEOUT_MS} ms after the check began`, async () => {
     const silent: Server = createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const port = (silent.address() as { port: number }).port;
+    // the check's own timer on a fake clock (the connection itself is real): not a second waited here
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
-      const msg = await usageOf(checkServer(parseQueueUrl(`redis://127.0.0.1:${port}`)));
-      expect(msg).toContain(`cannot reach a Redis server at 127.0.0.1:${port} (`);
-      expect(msg).toContain(`(no answer in ${CONNECT_TIMEOUT_MS} ms)`);
+      const accepted = new Promise((resolve) => silent.once("connection", resolve));
+      let settled = false;
+      const msg = usageOf(checkServer(parseQueueUrl(`redis://127.0.0.1:${port}`))).finally(() => {
+        settled = true;
+      });
+      await accepted;
+      await vi.advanceTimersByTimeAsync(CONNECT_TIMEOUT_MS - 1);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await msg).toBe(refusal(port, `no answer in ${CONNECT_TIMEOUT_MS} ms`));
     } finally {
+      vi.useRealTimers();
       silent.close();
     }
-  }, 20_000);
+  });
+
+  it("a server that answers PING with anything but PONG is not taken for Redis", async () => {
+    // answers every command (the client's own setup and INFO ready check, then PING) with the simple
+    // string HELLO; a RESP command is an array, `*<count>` at the start of a line
+    const other: Server = createServer((socket) => {
+      socket.on("data", (d: Buffer) => {
+        for (const _ of d.toString("latin1").matchAll(/(?:^|\r\n)\*\d+\r\n/g)) socket.write("+HELLO\r\n");
+      });
+    });
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    const port = (other.address() as { port: number }).port;
+    try {
+      expect(await usageOf(checkServer(parseQueueUrl(`redis://127.0.0.1:${port}`)))).toBe(
+        refusal(port, "PING answered HELLO"),
+      );
+    } finally {
+      other.close();
+    }
+  });
 });
 
 describe("sweeps through the queue", () => {
-  it("no jobs: an empty result without a queue", async () => {
-    expect(await runJobsOnQueue([], redis.url)).toEqual({
-      results: [],
-      done: 0,
-      interrupted: false,
-      workers: 0,
-    });
+  it("no jobs: an empty result without a queue (the server check's connection alone)", async () => {
+    const a = parseQueueUrl(redis.url);
+    const admin = new Redis({ host: a.host, port: a.port });
+    try {
+      const before = await connectionsSoFar(admin);
+      expect(await runJobsOnQueue([], redis.url)).toEqual({
+        results: [],
+        done: 0,
+        interrupted: false,
+        workers: 0,
+      });
+      expect((await connectionsSoFar(admin)) - before).toBe(1);
+    } finally {
+      admin.disconnect();
+    }
   });
+
+  it("two sweeps at once on one server: each gets its own results; a job failing in one does not fail the other", async () => {
+    const close = await startQueueWorker(redis.url, { lockMs: 5000 });
+    try {
+      const bad = { kind: "nope" } as unknown as SweepJob;
+      const [a, b] = await Promise.allSettled([
+        runJobsOnQueue([job(1), job(2)], redis.url),
+        runJobsOnQueue([job(3), bad], redis.url),
+      ]);
+      expect(a).toEqual({
+        status: "fulfilled",
+        value: {
+          results: [runSweepTask(job(1).task), runSweepTask(job(2).task)],
+          done: 2,
+          interrupted: false,
+          workers: 0,
+        },
+      });
+      expect(b.status).toBe("rejected");
+      expect(String((b as PromiseRejectedResult).reason)).toMatch(/^Error: job 1 failed on a worker: /);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  it("the worker holds a job's lock for the time asked (30 s by default)", async () => {
+    const a = parseQueueUrl(redis.url);
+    const admin = new Redis({ host: a.host, port: a.port });
+    const locks: number[] = [];
+    for (const lockMs of [2000, undefined]) {
+      let ttl: Promise<number> | undefined;
+      const close = await startQueueWorker(redis.url, {
+        ...(lockMs === undefined ? {} : { lockMs }),
+        onJob: (event, id) => {
+          // BullMQ's lock key of the job, set for lockDuration ms when the worker took it
+          if (event === "start") ttl = admin.pttl(`bull:${QUEUE_NAME}:${id}:lock`);
+        },
+      });
+      try {
+        await runJobsOnQueue([job(1)], redis.url);
+        locks.push(await (ttl ?? Promise.resolve(-3)));
+      } finally {
+        await close();
+      }
+    }
+    admin.disconnect();
+    expect(locks[0]).toBeGreaterThan(0);
+    expect(locks[0]).toBeLessThanOrEqual(2000);
+    expect(locks[1]).toBeGreaterThan(2000);
+    expect(locks[1]).toBeLessThanOrEqual(DEFAULT_LOCK_MS);
+  }, 60_000);
 
   it("a worker here runs the jobs; the client gets each result in job order, with progress", async () => {
     const events: string[] = [];
@@ -149,14 +243,48 @@ describe("sweeps through the queue", () => {
     }
   }, 60_000);
 
+  it("a completion whose event the client missed (its events connection dropped, the stream trimmed) is found by looking at the jobs", async () => {
+    const a = parseQueueUrl(redis.url);
+    const admin = new Redis({ host: a.host, port: a.port });
+    const q = new Queue(QUEUE_NAME, { connection: { ...a } });
+    // a worker driven by hand: it takes the job and completes it with the result it is given
+    const hand = new Worker(QUEUE_NAME, null, {
+      connection: { ...a, maxRetriesPerRequest: null },
+      autorun: false,
+    });
+    const result = runSweepTask(job(1).task);
+    try {
+      const progress: string[] = [];
+      const t0 = performance.now();
+      const run = runJobsOnQueue([job(1)], redis.url, { onProgress: (d, t) => progress.push(`${d}/${t}`) });
+      for (let i = 0; i < 200 && (await q.getJobCounts("waiting")).waiting < 1; i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      // the client's QueueEvents connection is the one blocked in XREAD on the events stream
+      const clients = String(await admin.client("LIST")).split("\n");
+      const reader = clients.find((l) => / cmd=xread( |$)/.test(l));
+      expect(reader).toBeDefined();
+      await admin.client("KILL", "ID", /^id=(\d+)/.exec(reader ?? "")?.[1] ?? "0");
+      // BullMQ reconnects after a second or more: the job completes and its event goes meanwhile
+      const taken = await hand.getNextJob("by-hand");
+      expect(taken?.id).toMatch(/-0$/);
+      await taken?.moveToCompleted(result, "by-hand", false);
+      await admin.xtrim(`bull:${QUEUE_NAME}:events`, "MAXLEN", 0);
+      expect(await run).toEqual({ results: [result], done: 1, interrupted: false, workers: 0 });
+      expect(progress).toEqual(["1/1"]);
+      // found by the look at the jobs after five one-second waits, not by an event
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(4000);
+    } finally {
+      await hand.close();
+      await q.close();
+      admin.disconnect();
+    }
+  }, 60_000);
+
   it("an unreachable server or a bad address is refused before any job is queued", async () => {
     const port = await closedPort();
-    expect(await usageOf(runJobsOnQueue([job(1)], `redis://127.0.0.1:${port}`))).toContain(
-      `cannot reach a Redis server at 127.0.0.1:${port}`,
-    );
-    expect(await usageOf(startQueueWorker(`redis://127.0.0.1:${port}`))).toContain(
-      `cannot reach a Redis server at 127.0.0.1:${port}`,
-    );
+    const why = "Connection is closed.";
+    expect(await usageOf(runJobsOnQueue([job(1)], `redis://127.0.0.1:${port}`))).toBe(refusal(port, why));
+    expect(await usageOf(startQueueWorker(`redis://127.0.0.1:${port}`))).toBe(refusal(port, why));
     expect(await usageOf(runJobsOnQueue([job(1)], "http://x:1"))).toMatch(/is not a redis:\/\/ URL/);
   }, 30_000);
 });
