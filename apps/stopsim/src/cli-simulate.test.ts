@@ -310,6 +310,12 @@ describe("boot and idle", () => {
       (await runCli(["boot", ...BOOT, "--duration", "1ms", "--machine-opts", "ic-mode=xics"])).out,
     );
     expect(out).toMatch(/ {2}interrupt controller: XICS \(ic-mode=xics\); /);
+    // no cpuidle driver yet: the table's name alone, no lppaca detail
+    expect(out).toContain("\n  cpuidle: none, governor menu\n");
+    const j = await json(["boot", ...BOOT, "--duration", "1us"]);
+    expect(j.exits).toEqual({});
+    const first = plain((await runCli(["boot", ...BOOT, "--duration", "1us"])).out);
+    expect(first).toContain("\nno KVM exits\nguest running: not-used\n");
   });
 
   it("Ctrl-C: the figures so far, then one line saying how much ran, exit 130", async () => {
@@ -441,6 +447,67 @@ describe("migrate", () => {
     expect(out).toContain("  query-migrate: status none\n");
     expect(out).toContain("(never paused), guest running, not progressing\n");
     expect(out).toMatch(/\noutcome: refused \(refused in prepare: /);
+  });
+});
+
+describe("migrate: the text report line by line against the --json report", () => {
+  it("a source QEMU that does not start: its error, query-migrate's status, the outcome, and nothing else", async () => {
+    const args = [
+      "migrate",
+      "--from",
+      "dd2.2-old",
+      "--to",
+      "dd2.3",
+      "--design",
+      "spapr-cap",
+      "--duration",
+      "1ms",
+    ];
+    const j = await json(args);
+    expect(j.source.started).toBe(false);
+    expect(j.outcome).toBe("failed-start");
+    expect(plain((await runCli(args)).out)).toBe(
+      [
+        "spapr-cap: dd2.2-old -> dd2.3",
+        `source QEMU refused to start: ${j.source.error}`,
+        "  query-migrate: status none",
+        `outcome: failed-start (${j.detail})`,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("QEMU alone into a destination that refuses the stream: the source's phase, query-migrate, the source left behind", async () => {
+    const args = [
+      "migrate",
+      "--from",
+      "dd2.3",
+      "--to",
+      "dd2.2-old",
+      "--design",
+      "spapr-cap",
+      "--duration",
+      "1ms",
+      "--dest-caps",
+      "stop-lite=off",
+      "--no-libvirt",
+    ];
+    const j = await json(args);
+    const m = j.migration;
+    expect(m.errorDesc).toBeUndefined();
+    expect(m.sourceAfter.wasPaused).toBe(true);
+    expect(m.sourceAfter.progressed).toBe(false);
+    expect(plain((await runCli(args)).out)).toBe(
+      [
+        "spapr-cap: dd2.3 -> dd2.2-old",
+        `  on dd2.3: ${j.source.phase.outcome}, exits ${JSON.stringify(j.source.phase.exits)}`,
+        "  management layer: none (QEMU alone over QMP)",
+        `  query-migrate: status ${m.status}, downtime ${formatDuration(m.downtimeNs)}, total ${formatDuration(m.totalTimeNs)}`,
+        `  source after the failure: ${m.sourceAfter.status} (paused during the attempt), guest ${m.sourceAfter.guestState}, not progressing`,
+        `outcome: ${j.outcome} (${j.detail})`,
+        "",
+      ].join("\n"),
+    );
   });
 });
 
