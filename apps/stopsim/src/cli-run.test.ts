@@ -98,6 +98,14 @@ describe("stopsim qemu", () => {
       out: "",
       err: "stopsim: qemu-system-ppc64: Property 'pseries-5.1-machine.cap-foo' not found\n",
     });
+    // QEMU's refusal of cap-stop-lite on a host without guest stop, an error and its hint on two
+    // lines, as one line
+    const old = await runCli(["qemu", "--host", "dd2.2-old", "--duration", "1ms"]);
+    expect(old).toEqual({
+      code: 2,
+      out: "",
+      err: "stopsim: qemu-system-ppc64: Guest use of the lite stop instruction not available with KVM on this host (the host kernel does not handle guest stop) / Try appending -machine cap-stop-lite=off\n",
+    });
   });
 
   it("--trace: the run's trace with its seed and QEMU command line; none left when QEMU refuses", async () => {
