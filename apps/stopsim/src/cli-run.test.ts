@@ -9,7 +9,7 @@ import { decodeDtb } from "@stopsim/devicetree";
 import { formatDuration } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
 import { BENCH_DEFAULT_SEEDS, intervalText } from "./commands/bench.js";
-import { interruptAt, plain, runCli } from "./test-helpers/run-cli.js";
+import { interruptAt, interruptWhen, plain, runCli } from "./test-helpers/run-cli.js";
 import { checkTraceFile } from "./trace-file.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "stopsim-cli-run-"));
@@ -68,14 +68,31 @@ describe("stopsim qemu", () => {
     );
   });
 
+  it("the text report's idle line: each state's usage and time", async () => {
+    const j = JSON.parse((await runCli([...Q, "--json"])).out);
+    expect(j.guest.idleStates.snooze.usage).toBeGreaterThan(0);
+    const out = plain((await runCli(Q)).out);
+    const idle = Object.entries(j.guest.idleStates as Record<string, { usage: number; timeNs: number }>)
+      .map(([k, v]) => `${k} ${v.usage}x/${formatDuration(v.timeNs)}`)
+      .join(", ");
+    expect(out.endsWith(`\nidle: ${idle}\n`)).toBe(true);
+    expect(idle).toMatch(/^snooze \d+x\/\d+ us, stop0lite 0x\/0 ns, Shared Cede 0x\/0 ns$/);
+  });
+
   it("a guest that panics: the console's last lines after the report", async () => {
     const args = ["qemu", "--host", "dd2.2-old", "--design", "rfc-as-posted", "--duration", "50ms"];
     const j = JSON.parse((await runCli([...args, "--json"])).out);
     expect(j.guest.state).toBe("panicked");
     expect(j.outcome).toBe("crashed");
+    // --json: the console's last ten lines; the text report: its last eight after the report
+    expect(j.console).toHaveLength(10);
+    expect(j.console.some((l: string) => l.includes("Kernel panic - not syncing"))).toBe(true);
     const out = plain((await runCli(args)).out);
     expect(out).toContain("guest panicked: crashed\n");
-    expect(out).toContain("Kernel panic - not syncing");
+    const lines = out.split("\n");
+    expect(lines.at(-1)).toBe("");
+    expect(lines.slice(-9, -1)).toEqual(j.console.slice(-8));
+    expect(lines.at(-10)).toMatch(/^idle: /);
     // the run stopped at the end of the 10 ms slice in which the guest did, not after 50 ms
     expect(j.simulatedNs).toBe(10e6);
   });
@@ -126,6 +143,60 @@ describe("stopsim qemu", () => {
     expect(e.code).toBe(2);
     expect(readdirSync(dir)).toEqual(["q.json"]);
   });
+
+  it("--help: what it does, each option and its default", async () => {
+    const h = (await runCli(["qemu", "--help"])).out.replace(/\s+/g, " ");
+    for (const d of [
+      "Usage: stopsim qemu [options] [qemuArgs...]",
+      "start one guest the way qemu-system-ppc64 is started: stopsim qemu --host dd2.3 -- -M pseries-5.1 -smp 4",
+      "qemuArgs qemu-system-ppc64 arguments (after --)",
+      "--host <host> host preset the QEMU runs on",
+      '--design <design> design of the host kernel, QEMU and guest kernel (default: "spapr-cap")',
+      "--duration <time> simulated time to run (default: until interrupted with Ctrl-C)",
+      '--seed <n> root seed (default: "1")',
+      "--scenario <file> YAML or JSON file with extra hosts and designs",
+      "--trace <file.json> write a Chrome/Perfetto trace of the run",
+      "--json machine-readable output",
+    ])
+      expect(h).toContain(d);
+  });
+
+  it("--seed reaches the run: another seed, other event times in the trace", async () => {
+    const dir = tmp();
+    const times = async (seed: string) => {
+      const file = join(dir, `s${seed}.json`);
+      expect((await runCli([...Q, "--seed", seed, "--trace", file, "--json"])).code).toBe(0);
+      const doc = JSON.parse(readFileSync(file, "utf8")) as { traceEvents: { ph: string; ts?: number }[] };
+      return doc.traceEvents.filter((e) => e.ph !== "M").map((e) => e.ts);
+    };
+    const four = await times("4");
+    expect(four.length).toBeGreaterThan(0);
+    expect(await times("5")).not.toEqual(four);
+    expect(await times("4")).toEqual(four);
+  });
+
+  it("--duration runs exactly that long in 10 ms slices, the last one shorter", async () => {
+    const j = JSON.parse((await runCli(["qemu", "--host", "dd2.3", "--duration", "15ms", "--json"])).out);
+    expect(j.simulatedNs).toBe(15e6);
+  });
+
+  it("without --duration: a line on stderr each simulated second with the guest's state and exits", async () => {
+    // Ctrl-C once the first line is out: the run stops at that second, and its report's exits are the line's
+    const r = await interruptWhen((err) => err.includes("] guest "), ["qemu", "--host", "dd2.3"]);
+    expect(r.code, r.err).toBe(0);
+    const out = plain(r.out);
+    expect(out).toContain("\nran 1 s; QEMU status running; guest running: ");
+    const exits = /\nexits: (\{[^\n]*\}); stop wake-ups emulated: /.exec(out)?.[1];
+    expect(exits).toMatch(/"SYSCALL":\d+/);
+    expect(plain(r.err)).toBe(
+      `[1 s] guest running, exits ${exits}\n\nstopsim: interrupted; finishing the current step (Ctrl-C again to quit now)\n`,
+    );
+    // with --duration, no such line: the run ends by itself
+    const timed = await runCli(["qemu", "--host", "dd2.3", "--duration", "1010ms"]);
+    expect(timed.code).toBe(0);
+    expect(timed.err).toBe("");
+    expect(plain(timed.out)).toContain("\nran 1.01 s; ");
+  }, 120_000);
 
   it("refuses a bad duration, seed, host, design, trace path or scenario before starting", async () => {
     const cases: [string[], RegExp][] = [
@@ -181,6 +252,16 @@ describe("stopsim bench", () => {
       '--window <time> ebizzy and ctxsw: measured window of simulated time (default: "200ms")',
     );
     expect(h).toContain(`(default ${BENCH_DEFAULT_SEEDS})`);
+    expect(h).toContain(
+      "the thread's measurements on the full stack over several seeds: wakeup latency, ebizzy, context_switch2 per idle state",
+    );
+    expect(h).toContain(
+      "--workers <n> worker processes (default: every core; 1 runs serially in this process)",
+    );
+    expect(h).toContain(
+      "--queue <redis://host:port> run the jobs through this Redis server's queue (stopsim worker processes anywhere) instead of local worker processes",
+    );
+    expect(h).toContain("--json machine-readable output");
   });
 
   it("wakeup, one seed: a row per case with the thread's medians; --json without the raw samples", async () => {
@@ -190,7 +271,9 @@ describe("stopsim bench", () => {
     expect(j.samples).toBe(1);
     expect(j.samplesNs).toBeUndefined();
     expect(j.runs).toEqual({ done: 4, total: 4 });
-    const out = plain((await runCli(args)).out);
+    const text = await runCli(args);
+    expect(text.code, text.err).toBe(0);
+    const out = plain(text.out);
     expect(out).toMatch(
       /│ state\s*│ host\s*│ by timer: median \[interval\] │ thread\s*│ by IPI: median \[interval\] │ thread\s*│/,
     );
@@ -203,6 +286,18 @@ describe("stopsim bench", () => {
     expect(out).toContain(
       "median of each seed's median of 1 wakeups, over 1 seeds (2); interval: order-statistics (distribution-free, binomial)\n",
     );
+  }, 120_000);
+
+  it("wakeup over two seeds: each median with its interval, the interval's coverage", async () => {
+    const args = ["bench", "wakeup", "--seeds", "2", "--samples", "1", "--workers", "1"];
+    const r = await runCli(args);
+    expect(r.code, r.err).toBe(0);
+    const out = plain(r.out);
+    // two seeds: the interval is [min, max], whose coverage is 1 - 2 (1/2)^2 = 50%
+    expect(out).toContain(
+      "median of each seed's median of 1 wakeups, over 2 seeds (1,2); interval: order-statistics (distribution-free, binomial), coverage 50.0%\n",
+    );
+    expect(out).toMatch(/│ snooze\s*│ dd2\.3 │ [\d.]+ (ns|us) \[[\d.]+ (ns|us)-[\d.]+ (ns|us)\]\s*│/);
   }, 120_000);
 
   it("ctxsw over two seeds: medians with their intervals and coverage; no thread figure", async () => {

@@ -11,7 +11,8 @@ export interface CliRun {
   err: string;
 }
 
-export async function runCli(args: string[]): Promise<CliRun> {
+/** `onErr` sees stderr so far after each write to it. */
+export async function runCli(args: string[], onErr?: (err: string) => void): Promise<CliRun> {
   let out = "";
   let err = "";
   const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
@@ -20,6 +21,7 @@ export async function runCli(args: string[]): Promise<CliRun> {
   });
   const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
     err += String(s);
+    onErr?.(err);
     return true;
   });
   const log = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => {
@@ -27,6 +29,7 @@ export async function runCli(args: string[]): Promise<CliRun> {
   });
   const cerr = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => {
     err += `${a.join(" ")}\n`;
+    onErr?.(err);
   });
   try {
     const code = await main(args);
@@ -53,6 +56,17 @@ export async function interruptAt(n: number, args: string[]): Promise<CliRun> {
   } finally {
     spy.mockRestore();
   }
+}
+
+/** Runs `stopsim <args>` in-process and sends Ctrl-C once, when its stderr so far satisfies `when`. */
+export async function interruptWhen(when: (err: string) => boolean, args: string[]): Promise<CliRun> {
+  let sent = false;
+  return runCli(args, (err) => {
+    if (!sent && when(err)) {
+      sent = true;
+      setImmediate(() => process.emit("SIGINT"));
+    }
+  });
 }
 
 /** Output without ANSI colour codes. */
