@@ -43,5 +43,5 @@ describe("queue job thread", () => {
     expect(Object.keys(failed).sort()).toEqual(["error", "id", "ok"]);
     // the stack: the message first, then where it came from
     expect(failed.error).toMatch(/^TypeError: no such kind of job: "nope"[^\n]*\n\s+at /);
-  }, 10_000);
+  });
 });
