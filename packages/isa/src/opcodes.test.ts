@@ -5,11 +5,22 @@
 // by fixtures/make-neighbours.mjs: reserved and XO bits flipped, the invalid forms and reserved
 // operand values of Power ISA v3.0B) are instructions exactly where objdump says so.
 
+//
+// The table and the codec are loaded inside the tests (test-helpers/load.ts): a table that fails to
+// build fails every test here.
+
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type Dialect, decode, disassemble, encode } from "./codec.js";
-import { BO_KIND_BC, BO_KIND_CTR, BO_KIND_LR, boValid, FORMS, formId, identify } from "./opcodes.js";
-import { type DumpLine, expectSameText, norm, parseObjdump } from "./test-helpers/objdump.js";
+import type { Dialect } from "./codec.js";
+import { loadInTests } from "./test-helpers/load.js";
+import type { DumpLine } from "./test-helpers/objdump.js";
+
+const isa = loadInTests(async () => ({
+  EncodeError: (await import("./asm.js")).EncodeError,
+  ...(await import("./codec.js")),
+  ...(await import("./opcodes.js")),
+  ...(await import("./test-helpers/objdump.js")),
+}));
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 /**
@@ -29,7 +40,7 @@ const STRICTER: [string, (w: number, dialect: Dialect) => boolean][] = [
   ["paste.", (w, dialect) => dialect === "default" && ((w >>> 21) & 1) === 0],
 ];
 
-const dump = (file: string): DumpLine[] => parseObjdump(readFileSync(new URL(file, FIXTURES), "utf8"));
+const dump = (file: string): DumpLine[] => isa().parseObjdump(readFileSync(new URL(file, FIXTURES), "utf8"));
 
 describe("the table against GNU objdump", () => {
   const files: [string, Dialect][] = [
@@ -42,6 +53,7 @@ describe("the table against GNU objdump", () => {
   const mnemonic = (text: string): string => text.split(" ")[0];
   for (const [file, dialect] of files) {
     it(`${file}: each word prints as objdump printed it and re-encodes to itself`, () => {
+      const { decode, encode, expectSameText } = isa();
       const lines = dump(file);
       expect(lines.length).toBeGreaterThan(100);
       expectSameText(lines, dialect);
@@ -54,6 +66,7 @@ describe("the table against GNU objdump", () => {
 
   for (const dialect of ["power9", "default"] as const) {
     it(`neighbours (${dialect}): the table takes a word for an instruction exactly where objdump takes it for one of the table's`, () => {
+      const { decode, disassemble, encode, norm } = isa();
       const lines = dump(dialect === "power9" ? "neighbours.objdump.txt" : "neighbours.default.txt");
       // the mnemonics the model prints (base and extended) over the words it identifies
       const known = new Set<string>();
@@ -87,6 +100,7 @@ describe("the table against GNU objdump", () => {
   }
 
   it("the neighbours hold instructions and non-instructions of every form (the fixture can tell them apart)", () => {
+    const { disassemble, FORMS, formId, identify } = isa();
     const lines = dump("neighbours.objdump.txt");
     const valid = lines.filter((l) => !l.text.startsWith(".long"));
     expect(valid.length).toBeGreaterThan(1000);
@@ -104,8 +118,68 @@ describe("the table against GNU objdump", () => {
   });
 });
 
+describe("operand fields (Power ISA v3.0B Book I 1.6.2 instruction fields)", () => {
+  // the signed fields: SI, D (and addpcis' d0 || d1 || d2) are 16-bit values, DS and DQ the high
+  // 14 and 12 bits of a 16-bit displacement (multiples of 4 and 16), LI and BD word displacements
+  // (multiples of 4); every other operand is an unsigned number of its width
+  const SIGNED: Record<string, number> = { si: 1, d: 1, ds: 4, dq: 16, disp: 4 };
+  const popcount = (x: number): number => {
+    let n = 0;
+    for (let v = x >>> 0; v !== 0; v >>>= 1) n += v & 1;
+    return n;
+  };
+
+  it("every field of every form takes exactly the values of its width: the ends encode, one step past them is refused", () => {
+    const { EncodeError, FORMS, decode, encode, identify } = isa();
+    const words = new Map<number, number>();
+    for (const l of dump("neighbours.default.txt")) {
+      const id = identify(l.word);
+      if (id !== 0 && !words.has(id)) words.set(id, l.word);
+    }
+    let checked = 0;
+    for (const f of FORMS.slice(1)) {
+      const insn = decode(words.get(f.id) ?? -1);
+      for (const fd of f.fields) {
+        const width = popcount(fd.bits);
+        const scale = SIGNED[fd.name];
+        const step = scale ?? 1;
+        const min = scale === undefined ? 0 : -(2 ** (width - 1)) * scale;
+        const max = scale === undefined ? 2 ** width - 1 : (2 ** (width - 1) - 1) * scale;
+        const what = `${f.name} ${fd.name}`;
+        for (const v of [min, max]) {
+          let w: number | undefined;
+          try {
+            w = encode({ ...insn, [fd.name]: v });
+          } catch (e) {
+            // the end value may make an invalid form of the instruction (lbzu with RA = RT ...)
+            expect(e, what).toBeInstanceOf(EncodeError);
+            expect((e as Error).message, what).toMatch(/ is a reserved \(invalid\) form /);
+          }
+          if (w !== undefined) expect(decode(w)[fd.name], what).toBe(v);
+        }
+        const outside = [min - step, max + step, ...(step > 1 ? [min + step / 2] : [])];
+        for (const v of outside) {
+          let refusal: unknown;
+          try {
+            encode({ ...insn, [fd.name]: v });
+          } catch (e) {
+            refusal = e;
+          }
+          expect(refusal, `${what} = ${v}`).toBeInstanceOf(EncodeError);
+          expect((refusal as Error).message).toBe(
+            `${f.name} ${fd.name} must be an integer in ${min}..${max}${step > 1 ? ` (a multiple of ${step})` : ""}, got ${v}`,
+          );
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(400);
+  });
+});
+
 describe("BO validity (Power ISA v3.0B Book I 2.4, as binutils accepts it)", () => {
   it("bc: BO 21-23 and 28-31 reserved; BO 17 and 19 (branch always, CTR test) need BI = 0", () => {
+    const { BO_KIND_BC, boValid } = isa();
     const ok: number[] = [];
     for (let bo = 0; bo < 32; bo++) if (boValid(bo, 0, BO_KIND_BC)) ok.push(bo);
     expect(ok).toEqual([
@@ -117,6 +191,7 @@ describe("BO validity (Power ISA v3.0B Book I 2.4, as binutils accepts it)", () 
   });
 
   it("bclr/bcctr: the odd BO values with the z bit set are reserved too", () => {
+    const { BO_KIND_CTR, BO_KIND_LR, boValid } = isa();
     for (const kind of [BO_KIND_LR, BO_KIND_CTR]) {
       const ok: number[] = [];
       for (let bo = 0; bo < 32; bo++) if (boValid(bo, 0, kind)) ok.push(bo);
