@@ -74,7 +74,7 @@ export const TARGETS = {
   "isa-opcodes": {
     dir: "packages/isa",
     mutate: ["src/opcodes.ts"],
-    note: "the instruction table (opcodes.ts: forms, fields, identify()), measured with src/opcodes.test.ts (the committed GNU objdump fixtures: every form and its neighbours, invalid forms included) and src/interp.test.ts; codec.test.ts (seconds a run: random words, GNU as at test time) is left out",
+    note: "the instruction table (opcodes.ts: forms, fields, identify()), measured with src/opcodes.test.ts (the committed GNU objdump fixtures: every form and its neighbours, invalid forms included, and each operand field's range; it loads the table inside its tests, so a table that fails to build fails them) and src/interp.test.ts; codec.test.ts (seconds a run: random words, GNU as at test time) is left out",
     // the table is built when the module loads: each of its static mutants reruns the whole suite
     env: { STOPSIM_MUTATE_TESTS: "src/opcodes.test.ts,src/interp.test.ts" },
   },

@@ -3,7 +3,7 @@
 // written by fixtures/make-binutils.sh from fixtures/make-neighbours.mjs) are executed on a thread
 // in hypervisor state, and none but the instructions Power ISA v3.0B removed or leaves disabled
 // takes the Hypervisor Emulation Assistance interrupt (0xe40) that an unimplemented word takes
-// (QEMU target/ppc/translate.c: gen_invalid / POWERPC_EXCP_HV_EMU for the words it does not decode).
+// (QEMU target/ppc/translate.c: gen_inval_exception raises POWERPC_EXCP_HV_EMU for them).
 //
 // The modules are loaded inside the tests (test-helpers/load.ts): the interpreter's decode table is
 // built when it loads, and a table that fails to build fails every test here.
