@@ -110,6 +110,7 @@ describe("a refused migration", () => {
       virError: { code: 1, domain: 10, level: 2, message: r.destination.error },
     });
     expect(r.detail).toBe(`refused in prepare: ${MONITOR}${CAP_REFUSAL}; source running, never paused`);
+    expect(r.source.started).toBe(true);
     expect(r.source.phase?.outcome).toBe("native");
   });
 
@@ -135,6 +136,8 @@ describe("a refused migration", () => {
       `refused in finish3: ${MONITOR}${STREAM_REFUSAL}; source running again (paused during the attempt)`,
     );
     expect(r.migration.log?.length).toBeGreaterThan(0);
+    // every line is one of the two libvirtds'
+    expect(r.migration.log?.filter((l) => !/^(dd2\.3-1|dd2\.2-old-2): /.test(l))).toEqual([]);
     // each host's libvirtd names itself in the log; the source's QEMU without -incoming
     expect(r.migration.log).toContain(
       "dd2.3-1: debug : qemuProcessLaunch: vm=guest qemu-system-ppc64 -S -accel kvm -M pseries-5.1 -cpu POWER9 -smp 8,sockets=1,cores=2,threads=4 -m 256M -nographic",
@@ -186,6 +189,8 @@ describe("a refused migration", () => {
       managementLayer: "none",
     });
     expect(r.detail).toBe(`destination QEMU refused to start: ${CAP_REFUSAL}; source running, never paused`);
+    expect(r.source.started).toBe(true);
+    expect(r.source.phase?.outcome).toBe("native");
   });
 
   it("QEMU alone without the return path: 'completed', the destination gone, the source stuck in postmigrate (hung)", () => {
@@ -209,6 +214,8 @@ describe("a refused migration", () => {
     expect(r.detail).toBe(
       `QEMU alone: migration completed, destination exited (${STREAM_REFUSAL}); source left postmigrate, its guest stopped`,
     );
+    expect(r.source.started).toBe(true);
+    expect(r.source.phase?.outcome).toBe("native");
   });
 
   it("QEMU alone with the return path: 'failed', and QEMU itself resumes the source", () => {
@@ -219,8 +226,14 @@ describe("a refused migration", () => {
       returnPath: true,
     });
     expect(r.outcome).toBe("refused");
-    expect(r.migration.status).toBe("failed");
-    expect(r.migration.sourceAfter).toMatchObject({ status: "running", progressed: true, wasPaused: true });
+    // a failed migration has no downtime (query-migrate gives none)
+    expect(r.migration).toStrictEqual({
+      status: "failed",
+      totalTimeNs: r.migration.totalTimeNs,
+      sourceAfter: { status: "running", guestState: "running", progressed: true, wasPaused: true },
+      managementLayer: "none",
+    });
+    expect(r.migration.totalTimeNs).toBeGreaterThan(0);
     expect(r.detail).toBe(
       `migration failed: ${STREAM_REFUSAL}; source running again (paused during the attempt)`,
     );
@@ -254,6 +267,7 @@ describe("no migration", () => {
     const r = runMigrate("dd2.2-old", "dd2.2", "rfc-as-posted", opts);
     expect(r.outcome).toBe("crashed");
     expect(r.detail).toBe("guest panicked on dd2.2-old before the migration");
+    expect(r.source.started).toBe(true);
     expect(r.source.phase?.guestState).toBe("panicked");
     expect(r.destination).toStrictEqual({ started: false });
     expect(r.migration).toStrictEqual({ status: "none", managementLayer: "libvirt" });
@@ -270,6 +284,34 @@ describe("no migration", () => {
     expect(r.migration.failedPhase).toBe("finish3");
     expect(r.destination.error).toContain("Unknown savevm section or instance 'spapr-xive' 0");
     // the source's caps kept, the mode set, on the destination's command line
+    expect(r.migration.log?.find((l) => l.includes("-incoming defer"))).toContain(
+      "-M pseries-5.1,ic-mode=xics,cap-htm=off ",
+    );
+  });
+
+  it("a source progressed when its workload went on, even idling only in stop0lite; not when it has none", () => {
+    // spapr-cap's guest on DD2.3 idles in stop0lite (not counted as progress: a stopped thread);
+    // ebizzy's records go on on one CPU
+    const run = (workload: "ebizzy" | "none") =>
+      runMigrate("dd2.3", "dd2.2-old", "spapr-cap", { ...opts, guest: { memory: "256M", workload } })
+        .migration.sourceAfter;
+    expect(run("ebizzy")).toStrictEqual({
+      status: "running",
+      guestState: "running",
+      progressed: true,
+      wasPaused: false,
+    });
+    expect(run("none")?.progressed).toBe(false);
+  });
+
+  it("--dest-caps without ic-mode keeps the source's ic-mode on the destination", () => {
+    const r = runMigrate("dd2.3", "dd2.2-old", "spapr-cap", {
+      ...opts,
+      machineExtra: ",ic-mode=xics",
+      destCaps: { htm: "off" },
+      verbose: true,
+    });
+    expect(r.migration.failedPhase).toBe("prepare");
     expect(r.migration.log?.find((l) => l.includes("-incoming defer"))).toContain(
       "-M pseries-5.1,ic-mode=xics,cap-htm=off ",
     );
@@ -309,6 +351,7 @@ describe("no migration", () => {
 describe("the run's trace and the hosts' domain capabilities", () => {
   it("--trace: the Chrome trace names the command; streamed, the report has none", () => {
     const t = runMigrate("dd2.2-old", "dd2.2", "rfc-as-posted", { ...opts, trace: true });
+    expect(JSON.parse(t.trace ?? "null").traceEvents.length).toBeGreaterThan(0);
     expect(JSON.parse(t.trace ?? "null").otherData).toMatchObject({
       seed: "1",
       command: "migrate dd2.2-old dd2.2 rfc-as-posted",
