@@ -68,7 +68,7 @@ export const TARGETS = {
     note: "the interpreter (interp.ts, interp/*.ts: fixed-point, rotate, storage, branch, system and their decode table), measured with the suites that execute instructions on a thread (interp-forms.test.ts loads the interpreter inside its test: a decode table that fails to build fails it)",
     env: {
       STOPSIM_MUTATE_TESTS:
-        "src/interp-forms.test.ts,src/interp-fixedpoint.test.ts,src/interp-storage.test.ts,src/interp-branch.test.ts,src/interp-system.test.ts,src/interp.test.ts,src/kernel-run.test.ts,src/memory.test.ts,src/sprs-program.test.ts,src/thread.test.ts",
+        "src/interp-forms.test.ts,src/interp-edges.test.ts,src/interp-fixedpoint.test.ts,src/interp-storage.test.ts,src/interp-branch.test.ts,src/interp-system.test.ts,src/interp.test.ts,src/kernel-run.test.ts,src/memory.test.ts,src/sprs-program.test.ts,src/thread.test.ts",
     },
   },
   "isa-opcodes": {
