@@ -3,7 +3,7 @@
 // platform: what masked_interrupt does for each vector while the CPU is soft-masked, the replay at
 // local_irq_enable and its order, the registers an interrupt preserves, the XICS acknowledge
 // cycle, and the idle preparations.
-import { MSR_EE, SPRN_DEC } from "@stopsim/isa";
+import { MSR_EE, MSR_RI, SPRN_DEC } from "@stopsim/isa";
 import { H_EOI, H_HARDWARE, H_IPI, H_XIRR } from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
 import { type BootedGuest, bootGuest } from "../test-helpers/booted.js";
@@ -18,8 +18,14 @@ import {
   PACA_IRQ_HARD_DIS,
   SYNC,
 } from "./cpu.js";
-import { TEXT } from "./image.js";
-import { hardIrqDisable, lazyIrqPending, prepIrqForIdle, prepIrqForIdleIrqsoff } from "./irq.js";
+import { R_MSR, TEXT } from "./image.js";
+import {
+  hardIrqDisable,
+  lazyIrqPending,
+  localIrqEnableNoReplay,
+  prepIrqForIdle,
+  prepIrqForIdleIrqsoff,
+} from "./irq.js";
 import type { TaskOp } from "./task.js";
 
 /**
@@ -224,6 +230,67 @@ describe("soft-masked interrupts (masked_interrupt) and their replay (local_irq_
       [false, PACA_IRQ_HARD_DIS],
       [true, 0],
     ]);
+    expect(cpu1.softEnabled).toBe(true);
+  });
+});
+
+describe("when local_irq_enable hard-enables (arch_local_irq_restore, __hard_irq_enable)", () => {
+  // with a replay to do (local_irq_enable) and without (the inline path where nothing happened):
+  // mtmsrd with MSR[EE] set when PACA_IRQ_HARD_DIS is set or MSR[EE] is off, and only then
+  for (const replay of [true, false]) {
+    it(`when PACA_IRQ_HARD_DIS is set or MSR[EE] is off, and only then (${replay ? "local_irq_enable" : "nothing to replay"})`, () => {
+      const g = guest();
+      const [, cpu1] = g.kernel.cpus;
+      const mark = 0x5an;
+      const seen: Array<[boolean, number, bigint]> = [];
+      const note = () =>
+        seen.push([msrEe(cpu1), cpu1.irqHappened & PACA_IRQ_HARD_DIS, cpu1.thread.gpr(R_MSR)]);
+      function* enable(): KCode {
+        if (replay) yield* cpu1.localIrqEnable();
+        else {
+          const w = localIrqEnableNoReplay(cpu1);
+          if (w !== null) yield w;
+        }
+      }
+      run(
+        cpu1,
+        (function* () {
+          // MSR[EE] off, PACA_IRQ_HARD_DIS clear (as after an hcall that returned with EE off)
+          cpu1.localIrqDisable();
+          yield* hardIrqDisable(cpu1);
+          cpu1.irqHappened &= ~PACA_IRQ_HARD_DIS;
+          yield* enable();
+          note();
+          // PACA_IRQ_HARD_DIS set, MSR[EE] on
+          cpu1.localIrqDisable();
+          cpu1.irqHappened |= PACA_IRQ_HARD_DIS;
+          yield* enable();
+          note();
+          // neither: no mtmsrd (the register it would load keeps its value)
+          cpu1.localIrqDisable();
+          cpu1.thread.setGpr(R_MSR, mark);
+          yield* enable();
+          note();
+        })(),
+      );
+      g.sim.runFor(50_000);
+      const enabled = MSR_EE | MSR_RI;
+      expect(seen).toEqual([
+        [true, 0, enabled],
+        [true, 0, enabled],
+        [true, 0, mark],
+      ]);
+      expect(cpu1.softEnabled).toBe(true);
+    });
+  }
+
+  it("an interrupt handler runs soft-disabled (the entry sets IRQS_ALL_DISABLED)", () => {
+    const g = guest();
+    const [cpu0, cpu1] = g.kernel.cpus;
+    const seen: boolean[] = [];
+    callAfter(cpu0, cpu1, 1_000, () => seen.push(cpu1.softEnabled, cpu1.canInject));
+    g.sim.runFor(100_000);
+    expect(seen).toEqual([false, false]);
     expect(cpu1.softEnabled).toBe(true);
   });
 });

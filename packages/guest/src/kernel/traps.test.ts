@@ -4,7 +4,7 @@
 import { SPRN_SRR0, SPRN_SRR1, SRR1_PROGILL, SRR1_PROGPRIV, SRR1_PROGTRAP } from "@stopsim/isa";
 import { describe, expect, it } from "vitest";
 import { type BootedGuest, bootGuest } from "../test-helpers/booted.js";
-import type { GuestCpu } from "./cpu.js";
+import { type GuestCpu, SYNC } from "./cpu.js";
 import type { GuestKernelConfig } from "./kernel.js";
 import type { TaskProgram } from "./task.js";
 
@@ -46,6 +46,8 @@ describe("die (traps.c)", () => {
       "Kernel panic - not syncing: Fatal exception",
     ]);
     for (const l of g.kernel.console.lines.slice(at, at + 9)) expect(l.level).toBe("emerg");
+    // a program check is no unrecoverable exception
+    expect(lines.some((l) => l.startsWith("Unrecoverable exception"))).toBe(false);
     expect(g.kernel.state).toBe("panicked");
     expect(g.kernel.oopsCount).toBe(1);
     expect(cpu1.stats.interrupts.get(0x700)).toBe(1);
@@ -58,6 +60,10 @@ describe("die (traps.c)", () => {
       g.sim.runFor(1_000_000);
       expect(oops(g).map((l) => l.text)).toEqual(["Oops: Exception in kernel mode, sig: 4 [#1]"]);
       expect(g.kernel.console.contains("NIP [c000000000009300] stop_loop+0x0/0x4")).toBe(true);
+      // SRR1 in 16 hex digits
+      expect(g.kernel.console.lines.filter((l) => l.text.startsWith("MSR:")).map((l) => l.text)).toEqual([
+        `MSR:  ${reason.toString(16).padStart(16, "0")}`,
+      ]);
     }
   });
 
@@ -72,6 +78,12 @@ describe("die (traps.c)", () => {
     deliver(g2.kernel.cpus[2], 0x700, 0x9208n, SRR1_PROGILL);
     g2.sim.runFor(1_000_000);
     expect(g2.kernel.console.contains("NIP [c000000000009208] snooze_loop+0x8/0xc")).toBe(true);
+    // ... the word after it is not (snooze_loop has three)
+    const g3 = guest();
+    deliver(g3.kernel.cpus[2], 0x700, 0x920cn, SRR1_PROGILL);
+    g3.sim.runFor(1_000_000);
+    expect(g3.kernel.console.contains("NIP:  c00000000000920c")).toBe(true);
+    expect(g3.kernel.console.lines.some((l) => l.text.startsWith("NIP ["))).toBe(false);
   });
 
   it("any other exception the kernel cannot handle is unrecoverable: SIGABRT", () => {
@@ -79,10 +91,36 @@ describe("die (traps.c)", () => {
     deliver(g.kernel.cpus[3], 0x200, 0x9300n, 0x8000_0000_0000_1033n);
     g.sim.runFor(1_000_000);
     expect(
-      g.kernel.console.contains("Unrecoverable exception 200 at c000000000009300 (msr=8000000000001033)"),
-    ).toBe(true);
+      g.kernel.console.lines
+        .filter((l) => l.text.startsWith("Unrecoverable exception"))
+        .map((l) => [l.level, l.text]),
+    ).toEqual([["emerg", "Unrecoverable exception 200 at c000000000009300 (msr=8000000000001033)"]]);
     expect(oops(g).map((l) => l.text)).toEqual(["Oops: Unrecoverable exception, sig: 6 [#1]"]);
     expect(g.kernel.console.contains("TRAP: 0200")).toBe(true);
+    expect(g.kernel.state).toBe("panicked");
+  });
+
+  it("a program check is taken while soft-disabled: only external, decrementer and doorbell interrupts are soft-masked", () => {
+    const g = guest();
+    const cpu1 = g.kernel.cpus[1];
+    // kernel code on cpu 1 in a soft-disabled region; the program check comes 500 ns into it
+    expect(
+      cpu1.injectWork(
+        (function* () {
+          cpu1.localIrqDisable();
+          yield { k: "delay", ns: 1_000 } as const;
+          yield SYNC;
+        })(),
+      ),
+    ).toBe(true);
+    const t = g.sim.createTimer(() => {
+      expect(cpu1.softEnabled).toBe(false);
+      deliver(cpu1, 0x700, 0x9300n, SRR1_PROGILL);
+    }, "program check");
+    t.armIn(500);
+    g.sim.runFor(1_000_000);
+    expect(cpu1.stats.maskedInterrupts).toBe(0);
+    expect(oops(g).map((l) => l.text)).toEqual(["Oops: Exception in kernel mode, sig: 4 [#1]"]);
     expect(g.kernel.state).toBe("panicked");
   });
 
