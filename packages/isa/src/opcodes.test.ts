@@ -10,7 +10,7 @@
 // build fails every test here.
 
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Dialect } from "./codec.js";
 import { loadInTests } from "./test-helpers/load.js";
 import type { DumpLine } from "./test-helpers/objdump.js";
@@ -174,6 +174,18 @@ describe("operand fields (Power ISA v3.0B Book I 1.6.2 instruction fields)", () 
       }
     }
     expect(checked).toBeGreaterThan(400);
+  });
+});
+
+describe("identify()", () => {
+  it("a zero word is no instruction (objdump: .long 0x0), also as the first word a freshly loaded table identifies", async () => {
+    // a fresh module: identify() keeps a cache of its answers, empty when the table loads
+    vi.resetModules();
+    const fresh = await import("./opcodes.js");
+    expect(fresh.identify(0)).toBe(0);
+    expect(fresh.identify(0)).toBe(0);
+    const line = dump("neighbours.objdump.txt").find((l) => l.word === 0);
+    expect(line?.text).toBe(".long 0x0");
   });
 });
 
