@@ -7,8 +7,8 @@
 import type { TraceConsumer } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
 import { NO_HAZARDS } from "./hazards.js";
-import { hostDomainCapabilities, type MigrateOptions, runMigrate } from "./migrate.js";
-import { findDesign, type HostPreset } from "./presets.js";
+import { hostDomainCapabilities, MIGRATION_STALL_NS, type MigrateOptions, runMigrate } from "./migrate.js";
+import { findDesign, findHost, type HostPreset } from "./presets.js";
 import { usageMessage } from "./test-helpers/usage.js";
 
 const ms = 1_000_000;
@@ -408,3 +408,38 @@ function upgradedHost(): HostPreset {
 function literal(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+describe("a migration that stops moving", () => {
+  // a DD2.2 host whose guest-stop erratum loses every wake event: the kicks of stop-and-copy's
+  // vm_stop never bring the stopped vCPUs out of the guest, so QEMU stays in finish-migrate
+  const lab: HostPreset = { ...findHost("dd2.2"), name: "lab", lostWakeupProbability: 1 };
+  const stuckOpts: MigrateOptions = { ...opts, seed: 4, hosts: [lab] };
+  // the first round sent 651365 bytes (the zero pages of a fresh guest go as flags) before the stop
+  const DETAIL =
+    "migration stuck in device for 60 s (651365 of 268435456 bytes sent); source QEMU finish-migrate, vCPU 0, 1, 2, 3, 4, 5, 6, 7 still in KVM_RUN";
+
+  for (const noLibvirt of [false, true]) {
+    it(`ends as hung after MIGRATION_STALL_NS without progress (${noLibvirt ? "QEMU alone" : "libvirt"})`, () => {
+      const r = runMigrate("lab", "dd2.2", "rfc-as-posted", { ...stuckOpts, noLibvirt });
+      expect(r.outcome).toBe("hung");
+      expect(r.detail).toBe(DETAIL);
+      expect(r.destination).toStrictEqual({ started: true });
+      expect(r.migration).toStrictEqual({
+        status: "device",
+        totalTimeNs: r.migration.totalTimeNs,
+        managementLayer: noLibvirt ? "none" : "libvirt",
+      });
+      // the stall is counted from the last change of query-migrate, within the job's time
+      const total = r.migration.totalTimeNs ?? 0;
+      expect(total).toBeGreaterThanOrEqual(MIGRATION_STALL_NS);
+      expect(total).toBeLessThan(MIGRATION_STALL_NS + 100 * ms);
+    });
+  }
+
+  it("the same hosts with the erratum off complete the migration", () => {
+    const fixed: HostPreset = { ...lab, lostWakeupProbability: 0 };
+    const r = runMigrate("lab", "dd2.2", "rfc-as-posted", { ...stuckOpts, hosts: [fixed] });
+    expect(r.migration.status).toBe("completed");
+    expect(r.outcome).not.toBe("hung");
+  });
+});

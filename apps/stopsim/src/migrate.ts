@@ -1,4 +1,4 @@
-import { NS_PER_MS, Simulation } from "@stopsim/engine";
+import { NS_PER_MS, NS_PER_S, Simulation } from "@stopsim/engine";
 import {
   type Domain,
   type DomainCapabilities,
@@ -84,6 +84,32 @@ export interface MigrateOptions extends RunOptions {
 }
 
 const MIGRATION_URI_LISTEN = "tcp:[::]:49152";
+
+/**
+ * How long the operator waits on a migration whose query-migrate shows neither a new status nor
+ * one more byte sent before calling it stuck, ns of guest time: what `virsh domjobinfo` shows of a
+ * stop-and-copy whose vm_stop waits for a vCPU that never leaves the guest (qemu:
+ * migration/migration.c migration_completion, cpus.c pause_all_vcpus). A limit of the tool, so that
+ * a run ends with an outcome instead of waiting for ever, not a figure of the real system.
+ */
+export const MIGRATION_STALL_NS = 60 * NS_PER_S;
+
+/** query-migrate on the source, and how long it has shown the same status and bytes sent. */
+function progressWatch(sim: Simulation, q: Qemu): () => { info: MigrationInfo; stalledNs: number } {
+  let last = "";
+  let since = sim.now;
+  return () => {
+    // a QEMU that exited answers nothing: whatever ends the job there is not a stall
+    if (q.exitStatus !== undefined) return { info: { status: "none" }, stalledNs: 0 };
+    const info = q.qmp("query-migrate") as MigrationInfo;
+    const key = `${info.status}:${info.ram?.transferred ?? 0}`;
+    if (key !== last) {
+      last = key;
+      since = sim.now;
+    }
+    return { info, stalledNs: sim.now - since };
+  };
+}
 
 /**
  * virConnectGetDomainCapabilities on a host of `hostName` under `designName`: which machine
@@ -213,6 +239,21 @@ function migrateOnce(
         ? "running again (paused during the attempt)"
         : "running, never paused"
       : `left ${a.status}`;
+  // vCPUs a vm_stop still waits for (qemu: cpus.c pause_all_vcpus waits until none is in KVM_RUN)
+  const inKvmText = () => {
+    const ids = q1.vcpus.filter((v) => v.inKvm).map((v) => v.id);
+    return ids.length > 0 ? `, vCPU ${ids.join(", ")} still in KVM_RUN` : "";
+  };
+  // a migration that stopped moving: the run ends there, the source left as the stall found it
+  const stuck = (info: MigrationInfo, startNs: number) => ({
+    ...base,
+    source: { started: true, phase: p1 },
+    destination: { started: true },
+    migration: { status: info.status, totalTimeNs: sim.now - startNs, managementLayer: layer },
+    outcome: "hung" as const,
+    detail: `migration stuck in ${info.status} for ${MIGRATION_STALL_NS / NS_PER_S} s (${info.ram?.transferred ?? 0} of ${info.ram?.total ?? 0} bytes sent); source QEMU ${q1.status}${inKvmText()}`,
+    ...traceOut(),
+  });
 
   let status = "none";
   let errorDesc: string | undefined;
@@ -224,7 +265,14 @@ function migrateOnce(
       returnPath: opts.returnPath === true,
       ...(opts.destCaps ? { destDef: dstDef } : {}),
     });
-    while (!job.done) sim.runFor(NS_PER_MS);
+    const jobStart = sim.now;
+    const watch = progressWatch(sim, q1);
+    while (!job.done) {
+      sim.runFor(NS_PER_MS);
+      if (job.done) break;
+      const w = watch();
+      if (w.stalledNs >= MIGRATION_STALL_NS) return stuck(w.info, jobStart);
+    }
     const r = job.result;
     if (r === undefined) throw new Error("the migration job ended without a result");
     const qm = r.queryMigrate ?? {};
@@ -285,10 +333,13 @@ function migrateOnce(
   q1.qmp("migrate-set-capabilities", { capabilities: cap });
   const migrateStart = sim.now;
   q1.qmp("migrate", { uri: `tcp:${m2.driver.hostname}:49152` });
-  let info = q1.qmp("query-migrate") as MigrationInfo;
+  const watch = progressWatch(sim, q1);
+  let info = watch().info;
   while (info.status === "active" || info.status === "device" || info.status === "setup") {
     sim.runFor(NS_PER_MS);
-    info = q1.qmp("query-migrate") as MigrationInfo;
+    const w = watch();
+    info = w.info;
+    if (w.stalledNs >= MIGRATION_STALL_NS) return stuck(info, migrateStart);
   }
   status = info.status;
   errorDesc = info["error-desc"];
