@@ -4,6 +4,7 @@
 // off, PQ 01, until Linux unmasks them; one escalation per VP on POWER9).
 import { describe, expect, it } from "vitest";
 import { Memory } from "../memory.js";
+import { lines } from "../test-helpers/xive-lines.js";
 import { XiveError } from "./esb.js";
 import {
   priorityToIpb,
@@ -20,21 +21,6 @@ import {
   XIVE_ESB_SET_PQ_11,
 } from "./regs.js";
 import { TM_SHIFT, XIVE_TM_HV_PAGE, XIVE_TM_OS_PAGE, Xive, XiveEventQueue } from "./xive.js";
-
-function lines(pir: number) {
-  const l = {
-    pir,
-    ext: false,
-    hvi: false,
-    setExternalInterrupt(v: boolean) {
-      l.ext = v;
-    },
-    setHvVirtInterrupt(v: boolean) {
-      l.hvi = v;
-    },
-  };
-  return l;
-}
 
 /** Big-endian queue words from the start of the queue. */
 const words = (q: XiveEventQueue, n: number) =>

@@ -12,6 +12,7 @@ import {
   SPRN_PSSCR,
 } from "../registers.js";
 import { MSR_GUEST, setup } from "../test-helpers/setup.js";
+import { lines } from "../test-helpers/xive-lines.js";
 import { EXEC_STOPPED } from "../thread.js";
 import { esbEoi, esbLoad, esbStore, esbTrigger, XiveError } from "./esb.js";
 import {
@@ -54,22 +55,6 @@ class EqReader {
     if (this.idx === 0) this.toggle ^= 1;
     return cur & 0x7fffffff;
   }
-}
-
-/** Lines of a thread recorded (a stand-in for an HwThread where only the levels matter). */
-function lines(pir: number) {
-  const l = {
-    pir,
-    ext: false,
-    hvi: false,
-    setExternalInterrupt(v: boolean) {
-      l.ext = v;
-    },
-    setHvVirtInterrupt(v: boolean) {
-      l.hvi = v;
-    },
-  };
-  return l;
 }
 
 describe("ESB PQ state machine (qemu: hw/intc/xive.c xive_esb_trigger / xive_esb_eoi)", () => {
