@@ -332,6 +332,21 @@ describe("boot and idle", () => {
   });
 });
 
+// the destination's definition without cap-stop-lite: its QEMU refuses the incoming stream
+const CAPS = [
+  "migrate",
+  "--from",
+  "dd2.3",
+  "--to",
+  "dd2.2-old",
+  "--design",
+  "spapr-cap",
+  "--duration",
+  "1ms",
+  "--dest-caps",
+  "stop-lite=off",
+];
+
 describe("migrate", () => {
   const M = ["migrate", "--from", "dd2.3", "--to", "dd2.2", "--design", "spapr-cap", "--duration", "1ms"];
 
@@ -362,21 +377,6 @@ describe("migrate", () => {
     expect(out).toContain("  management layer: none (QEMU alone over QMP)\n");
     expect(out).not.toContain("libvirt phases");
   });
-
-  // the destination's definition without cap-stop-lite: its QEMU refuses the incoming stream
-  const CAPS = [
-    "migrate",
-    "--from",
-    "dd2.3",
-    "--to",
-    "dd2.2-old",
-    "--design",
-    "spapr-cap",
-    "--duration",
-    "1ms",
-    "--dest-caps",
-    "stop-lite=off",
-  ];
 
   it("--verbose prints libvirtd's log; --dest-caps changes the destination's definition; a refusal says what the source did", async () => {
     const args = [...CAPS, "--verbose"];
@@ -478,20 +478,7 @@ describe("migrate: the text report line by line against the --json report", () =
   });
 
   it("QEMU alone into a destination that refuses the stream: the source's phase, query-migrate, the source left behind", async () => {
-    const args = [
-      "migrate",
-      "--from",
-      "dd2.3",
-      "--to",
-      "dd2.2-old",
-      "--design",
-      "spapr-cap",
-      "--duration",
-      "1ms",
-      "--dest-caps",
-      "stop-lite=off",
-      "--no-libvirt",
-    ];
+    const args = [...CAPS, "--no-libvirt"];
     const j = await json(args);
     const m = j.migration;
     expect(m.errorDesc).toBeUndefined();

@@ -245,7 +245,7 @@ function migrateOnce(
     return ids.length > 0 ? `, vCPU ${ids.join(", ")} still in KVM_RUN` : "";
   };
   // a migration that stopped moving: the run ends there, the source left as the stall found it
-  const stuck = (info: MigrationInfo, startNs: number) => ({
+  const stalled = (info: MigrationInfo, startNs: number) => ({
     ...base,
     source: { started: true, phase: p1 },
     destination: { started: true },
@@ -271,7 +271,7 @@ function migrateOnce(
       sim.runFor(NS_PER_MS);
       if (job.done) break;
       const w = watch();
-      if (w.stalledNs >= MIGRATION_STALL_NS) return stuck(w.info, jobStart);
+      if (w.stalledNs >= MIGRATION_STALL_NS) return stalled(w.info, jobStart);
     }
     const r = job.result;
     if (r === undefined) throw new Error("the migration job ended without a result");
@@ -339,7 +339,7 @@ function migrateOnce(
     sim.runFor(NS_PER_MS);
     const w = watch();
     info = w.info;
-    if (w.stalledNs >= MIGRATION_STALL_NS) return stuck(info, migrateStart);
+    if (w.stalledNs >= MIGRATION_STALL_NS) return stalled(info, migrateStart);
   }
   status = info.status;
   errorDesc = info["error-desc"];
