@@ -181,7 +181,8 @@ export function returnFrom(t: HwThread, s0: number, s1: number, hyp = false): Ex
   nH >>>= 0;
   t.msrHi = nH;
   t.msrLo = nL;
-  t.pcHi = t.sprHi[s0];
+  // a return to 32-bit mode crops the address (qemu: target/ppc/excp_helper.c do_rfi)
+  t.pcHi = nH & MSRH_SF ? t.sprHi[s0] : 0;
   t.pcLo = (t.sprLo[s0] & ~3) >>> 0;
   t.needCheck = true;
   t.core?.notifyChange();

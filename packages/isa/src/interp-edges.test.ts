@@ -13,14 +13,18 @@ import {
   SPRN_DAR,
   SPRN_HDAR,
   SPRN_HDSISR,
+  SPRN_HSRR0,
+  SPRN_HSRR1,
   SPRN_LR,
   SPRN_SRR0,
+  SPRN_SRR1,
   SPRN_XER,
 } from "./registers.js";
 import {
   crField,
   exec,
   M64,
+  MSR_HOST32,
   prepareRegs,
   registerThread,
   s64,
@@ -255,6 +259,85 @@ describe("immediates and the 2^32 boundary of the PC", () => {
     z.pc = 0x2_0000_0004n;
     exec(z, { op: "b", disp: -4, lk: 0, aa: 0 });
     expect(z.pc).toBe(0x2_0000_0000n);
+  });
+});
+
+describe("32-bit mode (MSR[SF] = 0): the high word of every next instruction's address is 0", () => {
+  // Book I 1.9.1/2.4 and qemu: target/ppc/translate.c (gen_update_nip, gen_b, gen_setlr in
+  // NARROW_MODE) and target/ppc/excp_helper.c do_rfi (a return to 32-bit mode crops the address)
+  it("a sequential instruction at 0xffff_fffc wraps to 0; in 64-bit mode it carries into the high word", () => {
+    const t = registerThread(MSR_HOST32);
+    t.pc = 0xffff_fffcn;
+    exec(t, { op: "addi", rt: 3, ra: 0, si: 1 });
+    expect(t.pc).toBe(0n);
+    const w = registerThread(MSR_HOST);
+    w.pc = 0xffff_fffcn;
+    exec(w, { op: "addi", rt: 3, ra: 0, si: 1 });
+    expect(w.pc).toBe(0x1_0000_0000n);
+  });
+
+  it("a not-taken bc at 0xffff_fffc wraps to 0 as well", () => {
+    const t = registerThread(MSR_HOST32);
+    t.pc = 0xffff_fffcn;
+    t.cr = 0; // bc 12,2 (beq) with CR0[EQ] clear: not taken
+    exec(t, { op: "bc", bo: 12, bi: 2, disp: 0x40, lk: 0, aa: 0 });
+    expect(t.pc).toBe(0n);
+  });
+
+  it("relative branches wrap modulo 2^32 both ways", () => {
+    const up = registerThread(MSR_HOST32);
+    up.pc = 0xffff_fff0n;
+    exec(up, { op: "b", disp: 0x20, lk: 0, aa: 0 });
+    expect(up.pc).toBe(0x10n);
+    const down = registerThread(MSR_HOST32);
+    down.pc = 0x10n;
+    exec(down, { op: "b", disp: -0x20, lk: 0, aa: 0 });
+    expect(down.pc).toBe(0xffff_fff0n);
+    const taken = registerThread(MSR_HOST32);
+    taken.pc = 0xffff_fff0n;
+    taken.cr = 0x2000_0000; // CR0[EQ]
+    exec(taken, { op: "bc", bo: 12, bi: 2, disp: 0x20, lk: 0, aa: 0 });
+    expect(taken.pc).toBe(0x10n);
+  });
+
+  it("an absolute branch to a negative address lands in the low 4 GiB; in 64-bit mode it is sign-extended", () => {
+    const t = registerThread(MSR_HOST32);
+    exec(t, { op: "b", disp: -0x100, lk: 0, aa: 1 });
+    expect(t.pc).toBe(0xffff_ff00n);
+    const w = registerThread(MSR_HOST);
+    exec(w, { op: "b", disp: -0x100, lk: 0, aa: 1 });
+    expect(w.pc).toBe(0xffff_ffff_ffff_ff00n);
+  });
+
+  it("bl at 0xffff_fffc puts 0 in LR (64-bit mode: 0x1_0000_0000)", () => {
+    const t = registerThread(MSR_HOST32);
+    t.pc = 0xffff_fffcn;
+    exec(t, { op: "b", disp: 0x100, lk: 1, aa: 0 });
+    expect(t.getSpr(SPRN_LR)).toBe(0n);
+    expect(t.pc).toBe(0xfcn);
+    const w = registerThread(MSR_HOST);
+    w.pc = 0xffff_fffcn;
+    exec(w, { op: "b", disp: 0x100, lk: 1, aa: 0 });
+    expect(w.getSpr(SPRN_LR)).toBe(0x1_0000_0000n);
+  });
+
+  it("rfid and hrfid to an MSR without SF crop SRR0's high word; with SF they keep it", () => {
+    for (const [op, s0, s1] of [
+      ["rfid", SPRN_SRR0, SPRN_SRR1],
+      ["hrfid", SPRN_HSRR0, SPRN_HSRR1],
+    ] as const) {
+      for (const [msr, pc] of [
+        [MSR_HOST32, 0x2345_6788n],
+        [MSR_HOST, 0x1_2345_6788n],
+      ] as const) {
+        const t = registerThread(MSR_HOST);
+        t.setSpr(s0, 0x1_2345_678bn);
+        t.setSpr(s1, msr);
+        exec(t, { op });
+        expect(t.pc, `${op} to ${msr.toString(16)}`).toBe(pc);
+        expect(t.msr, op).toBe(msr);
+      }
+    }
   });
 });
 

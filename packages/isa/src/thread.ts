@@ -620,8 +620,11 @@ export class HwThread {
   /** @internal (src/interp/*.ts) */
   advance(): void {
     const lo = (this.pcLo + 4) >>> 0;
-    if (lo < 4) this.pcHi = (this.pcHi + 1) >>> 0;
     this.pcLo = lo;
+    // in 32-bit mode (MSR[SF] = 0) the high word of the next instruction's address is 0 (Book I
+    // 1.9.1; qemu: target/ppc/translate.c gen_update_nip, NARROW_MODE)
+    if ((this.msrHi & MSRH_SF) === 0) this.pcHi = 0;
+    else if (lo < 4) this.pcHi = (this.pcHi + 1) >>> 0;
   }
 
   // -------------------------------------------------------------------------------------------

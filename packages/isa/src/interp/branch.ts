@@ -6,7 +6,7 @@ import { TWO32 } from "../halves.js";
 import { S_CTR, S_LR } from "../spr-store.js";
 import type { ExecResult, HwThread } from "../thread.js";
 import { C_B, C_BC, C_BCREG, C_CRLOGIC, C_MCRF, C_MFOCRF, C_MTCRF, CLASS, SUB } from "./decode.js";
-import { branchTo, facility, OK, setCrBits } from "./helpers.js";
+import { branchTo, facility, OK, setCrBits, sf } from "./helpers.js";
 
 const FSCR_TAR_LG = 8;
 
@@ -87,21 +87,25 @@ export function execBranch(t: HwThread, id: number, w: number): ExecResult {
   return OK;
 }
 
+// In 32-bit mode (MSR[SF] = 0) a branch's target and the address bl puts in LR have a high word
+// of 0 (Book I 2.4; qemu: target/ppc/translate.c gen_b and gen_setlr, NARROW_MODE).
+
 export function addPc(t: HwThread, disp: number): void {
   const lo = t.pcLo + disp;
-  if (lo >= TWO32) t.pcHi = (t.pcHi + 1) >>> 0;
+  if (!sf(t)) t.pcHi = 0;
+  else if (lo >= TWO32) t.pcHi = (t.pcHi + 1) >>> 0;
   else if (lo < 0) t.pcHi = (t.pcHi - 1) >>> 0;
   t.pcLo = lo >>> 0;
 }
 
 export function setPcAbs(t: HwThread, disp: number): void {
-  t.pcHi = disp < 0 ? 0xffffffff : 0;
+  t.pcHi = disp < 0 && sf(t) ? 0xffffffff : 0;
   t.pcLo = disp >>> 0;
 }
 
 export function setLrToNext(t: HwThread): void {
   const lo = (t.pcLo + 4) >>> 0;
-  t.sprHi[S_LR] = lo < 4 ? (t.pcHi + 1) >>> 0 : t.pcHi;
+  t.sprHi[S_LR] = !sf(t) ? 0 : lo < 4 ? (t.pcHi + 1) >>> 0 : t.pcHi;
   t.sprLo[S_LR] = lo;
 }
 
