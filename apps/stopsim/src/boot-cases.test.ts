@@ -356,7 +356,7 @@ describe("the trace", () => {
 });
 
 describe("helpers", () => {
-  it("idle entries count the states that do not stop the thread; firstLine drops QEMU's program name", () => {
+  it("idle entries count every cpuidle state's entries, stop0lite's too (each is the guest's idle loop running); firstLine drops QEMU's program name", () => {
     expect(
       idleEntries({
         snooze: { usage: 3 },
@@ -364,7 +364,8 @@ describe("helpers", () => {
         "Shared Cede": { usage: 5 },
         stop0lite: { usage: 9 },
       }),
-    ).toBe(12);
+    ).toBe(21);
+    expect(idleEntries({ stop0lite: { usage: 2 }, snooze: undefined })).toBe(2);
     expect(idleEntries({})).toBe(0);
     expect(firstLine("qemu-system-ppc64: no\nTry appending x")).toBe("no");
     expect(firstLine("not qemu-system-ppc64: x")).toBe("not qemu-system-ppc64: x");

@@ -351,9 +351,11 @@ export function cpuidleTable(kernel: GuestKernel, governor: string): BootReport[
   };
 }
 
-/** Entries into the idle states that do not stop the thread (snooze and either CEDE table's). */
+/** Entries into every cpuidle state: each is the guest kernel running its idle loop (stop0lite as much as snooze or CEDE). */
 export function idleEntries(idle: Record<string, { usage: number } | undefined>): number {
-  return (idle.snooze?.usage ?? 0) + (idle.CEDE?.usage ?? 0) + (idle["Shared Cede"]?.usage ?? 0);
+  let n = 0;
+  for (const s of Object.values(idle)) n += s?.usage ?? 0;
+  return n;
 }
 
 export function firstLine(s: string): string {
