@@ -73,14 +73,14 @@ const idle = (cpu: number, time: number, state: string): TraceEvent => ({
   dur: 0,
   args: { state },
 });
-const exitIdle = (cpu: number, time: number): TraceEvent => ({
+const exitIdle = (cpu: number, time: number, state?: string): TraceEvent => ({
   track: cpu,
   name: "cpu_idle_exit",
   cat: "power",
   ph: "i",
   time,
   dur: 0,
-  args: undefined,
+  args: state === undefined ? undefined : { state },
 });
 const kvmExit = (vcpu: number, time: number, exit: string): TraceEvent => ({
   track: 100,
@@ -134,6 +134,46 @@ describe("the vCPU timeline", () => {
         markers: [],
       },
       { name: "vcpu2", segments: [{ start: 0, end: 100, state: "running" }], markers: [] },
+    ]);
+  });
+
+  it("a CPU idle when the window opens is drawn in the state its first exit names, not as running", () => {
+    // linux: kernel/sched/idle.c traces cpu_idle at entry and exit; the guest's exit event names
+    // the state it leaves (packages/guest idle.ts), so a window opened mid-idle still knows it
+    const b = new TimelineBuilder(100, 1000, () => true);
+    b.event(exitIdle(0, 300, "stop0lite"), guest(0));
+    b.event(idle(0, 400, "snooze"), guest(0));
+    b.event(exitIdle(0, 500, "snooze"), guest(0));
+    b.event(exitIdle(1, 600, "Shared Cede"), guest(1));
+    // an exit without its state: nothing says what it left, the window opens as running
+    b.event(exitIdle(2, 700), guest(2));
+    expect(b.result()).toEqual([
+      {
+        name: "vcpu0",
+        segments: [
+          { start: 100, end: 300, state: "stop0lite-emulated" },
+          { start: 300, end: 400, state: "running" },
+          { start: 400, end: 500, state: "snooze" },
+          { start: 500, end: 1000, state: "running" },
+        ],
+        markers: [],
+      },
+      {
+        name: "vcpu1",
+        segments: [
+          { start: 100, end: 600, state: "cede" },
+          { start: 600, end: 1000, state: "running" },
+        ],
+        markers: [],
+      },
+      {
+        name: "vcpu2",
+        segments: [
+          { start: 100, end: 700, state: "running" },
+          { start: 700, end: 1000, state: "running" },
+        ],
+        markers: [],
+      },
     ]);
   });
 

@@ -120,7 +120,13 @@ export class TimelineBuilder implements TraceConsumer {
     if (tr.process === "guest" && (e.name === "cpu_idle" || e.name === "cpu_idle_exit")) {
       const v = this.get(`v${tr.thread}`);
       if (e.name === "cpu_idle") this.close(v, e.time, this.stateOf(String(e.args?.state ?? "")));
-      else this.close(v, e.time, "running");
+      else {
+        // an exit with no entry seen: the CPU was idle when the window opened, in the state the
+        // exit names (the guest traces it on both events)
+        if (v.open.state === "running" && e.args?.state !== undefined)
+          v.open.state = this.stateOf(String(e.args.state));
+        this.close(v, e.time, "running");
+      }
     } else if (tr.process === "host" && e.name === "kvm_exit" && e.time >= this.from) {
       const v = this.get(`vcpu${String(e.args?.vcpu ?? "?")}`);
       v.markers.push({ time: e.time, name: String(e.args?.exit ?? "exit") });
