@@ -4,10 +4,12 @@
 // with exact costs; user work, polls, context switches and interrupts taken inside a path run the
 // same either way.
 import { POWER9_DD23, SmtCore, SPRN_DEC } from "@stopsim/isa";
+import { H_XIRR } from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
+import { bootGuest } from "../test-helpers/booted.js";
 import { bootSmallGuest, keepBusy } from "../test-helpers/small-guest.js";
 import type { GuestCosts } from "./costs.js";
-import type { GuestCpu } from "./cpu.js";
+import { type GuestCpu, type KCode, SYNC } from "./cpu.js";
 import { SECONDARY_ENTRY, TEXT } from "./image.js";
 import type { GuestKernel, GuestKernelConfig } from "./kernel.js";
 import { Pipe, type TaskOp, type TaskProgram } from "./task.js";
@@ -270,6 +272,39 @@ describe("kernel code on the hardware thread", () => {
     expect(cpuTime(true)).toBeGreaterThan(1.1 * alone);
   });
 
+  it("a CPU the panic stopped runs none of the kernel code queued on it at that instant", () => {
+    // linux: kernel/panic.c panic -> smp_send_stop; arch/powerpc/kernel/smp.c stop_this_cpu: a
+    // stopped CPU spins with interrupts off and runs no further kernel code. cpu 0 panics in the
+    // event that comes first; in the same instant, cpu 2 has work injected and an IPI (XICS:
+    // MFRR 0) taken, their continuations queued behind the panic
+    const g = bootGuest({ disableStates: ["stop0lite", "Shared Cede"] }, { cores: 2, threads: 2 });
+    g.sim.runFor(3_000_000);
+    const [cpu0, , cpu2] = g.kernel.cpus;
+    const ran: string[] = [];
+    expect(cpu0.injectWork(g.kernel.panic(cpu0, "test"))).toBe(true);
+    const injected = cpu2.injectWork(
+      (function* (): KCode {
+        ran.push(`work (${g.kernel.state})`);
+        yield { k: "delay", ns: 100 };
+        yield SYNC;
+        ran.push(`more work (${g.kernel.state})`);
+      })(),
+    );
+    expect(injected).toBe(true);
+    const xirr = g.platform.hcallCounts.get(H_XIRR) ?? 0;
+    const ints = cpu2.stats.interrupts.get(0x500) ?? 0;
+    g.platform.icps[2].mfrr = 0;
+    g.platform.updateIcp(2);
+    expect(cpu2.stats.interrupts.get(0x500) ?? 0).toBe(ints + 1);
+    g.sim.runFor(2_000_000);
+    expect(g.kernel.state).toBe("panicked");
+    expect(g.kernel.console.contains("Kernel panic - not syncing: test")).toBe(true);
+    expect(cpu2.halted).toBe(true);
+    expect(ran).toEqual([]);
+    // the external interrupt's handler (H_XIRR first) never ran
+    expect(g.platform.hcallCounts.get(H_XIRR) ?? 0).toBe(xirr);
+  });
+
   it("a panic stops every CPU's kernel code: the others halt", () => {
     const { sim, kernel } = bootSmallGuest({ threads: 4, platform: { stopPolicy: "program" } });
     sim.runFor(50_000_000);
@@ -280,6 +315,34 @@ describe("kernel code on the hardware thread", () => {
     for (const c of kernel.cpus) {
       expect(c.halted || c.thread.stopped || c.thread.hypervisorState).toBe(true);
     }
+  });
+});
+
+describe("a vCPU entered after the panic (the kernel never started it)", () => {
+  it("never comes online nor reaches the idle loop: the halted kernel stops it after its entry code", () => {
+    // linux: kernel/panic.c: once panic() has stopped the other CPUs no CPU runs kernel code but
+    // the one that panicked; a secondary the boot CPU never released (__cpu_up after start-cpu)
+    // stays in its hold loop (arch/powerpc/kernel/head_64.S generic_secondary_smp_init). Here
+    // start-cpu fails at boot, cpu 0 panics, then a hypervisor enters vCPU 1 at the secondary
+    // entry with its own hardware id
+    const { sim, kernel, platform } = bootSmallGuest({
+      config: { disableStates: ["stop0lite", "Shared Cede"] },
+      beforeStart: ({ platform }) => {
+        platform.rtasFailures.set("start-cpu", [-1]);
+      },
+    });
+    sim.runFor(1_000_000);
+    const cpu0 = kernel.cpus[0];
+    expect(cpu0.injectWork(kernel.panic(cpu0, "test"))).toBe(true);
+    sim.runFor(1_000_000);
+    expect(kernel.state).toBe("panicked");
+    platform.enterGuest(1, BigInt(SECONDARY_ENTRY), [[3, 1n]]);
+    sim.runFor(20_000_000);
+    const cpu = (kernel.cpu(1) as unknown as { target: GuestCpu | null }).target;
+    expect(cpu?.halted).toBe(true);
+    expect(cpu?.online).toBe(false);
+    expect(cpu?.stats.idleEntries).toBe(0);
+    expect(cpu?.stats.interrupts.size).toBe(0);
   });
 });
 

@@ -21,7 +21,10 @@ export function startCtx(cpu: GuestCpu, ctx: Ctx): void {
 /** Runs the current context until it waits. */
 export function advance(cpu: GuestCpu, op: KOp | null): void {
   for (;;) {
-    if (cpu.k.halted() && cpu.wait.k !== "dead" && cpu.cur?.kind !== "irq" && cpu.cur?.kind !== "boot") {
+    // a stopped CPU (panic: smp_send_stop, stop_this_cpu) runs no more kernel code: a continuation
+    // pending when it stopped (an interrupt just taken, work injected) ends here
+    if (cpu.wait.k === "dead") return;
+    if (cpu.k.halted() && cpu.cur?.kind !== "irq" && cpu.cur?.kind !== "boot") {
       cpu.halt();
       return;
     }
