@@ -2,7 +2,7 @@
 // full-stack run under a second), and Ctrl-C leaves the terminal restored. Each run is interrupted
 // as soon as it listens for Ctrl-C, so only the start of each command runs.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { interruptAt } from "./test-helpers/run-cli.js";
+import { interruptAt, interruptWhen, runCli } from "./test-helpers/run-cli.js";
 
 let had: PropertyDescriptor | undefined;
 beforeEach(() => {
@@ -88,5 +88,88 @@ describe("progress bars on a TTY", () => {
     const j = await interruptAt(2, [...args, "--json"]);
     expect(j.code).toBe(130);
     expect(j.err).not.toMatch(/fleet (probes )?\[/);
+  }, 60_000);
+});
+
+describe("what the bars count", () => {
+  const lastBar = (err: string, total: number) => {
+    const all = [...err.matchAll(new RegExp(`\\| (\\d+)/${total}(?!\\d)`, "g"))];
+    return Number(all.at(-1)?.[1]);
+  };
+
+  it("idle: simulated milliseconds of the run, the bar's value never past the time the figures cover", async () => {
+    // Ctrl-C once the bar has moved: the figures cover at least what the bar showed
+    const r = await interruptWhen(
+      (err) => /\| [1-9]\d*\/1000/.test(err),
+      ["idle", ...BOOT, "--duration", "1s"],
+    );
+    expect(r.code).toBe(130);
+    const shown = lastBar(r.err, 1000);
+    expect(shown).toBeGreaterThanOrEqual(10);
+    expect(shown % 10).toBe(0); // 10 ms slices
+    const covered = /the figures cover the first ([\d.]+) ms of 1 s\n$/.exec(r.err);
+    expect(covered, r.err).not.toBeNull();
+    expect(Number(covered?.[1])).toBeGreaterThanOrEqual(shown);
+    expect(Number(covered?.[1])).toBeLessThan(1000);
+  });
+
+  it("matrix: runs finished, as the interruption's count of finished runs says", async () => {
+    const args = [
+      "matrix",
+      "--hosts",
+      "dd2.3",
+      "--designs",
+      "spapr-cap,upstream-2020",
+      "--seeds",
+      "3",
+      "--duration",
+      "1ms",
+      "--workers",
+      "1",
+    ];
+    const r = await interruptWhen((err) => /matrix \[.*\| [1-5]\/6/.test(err), args);
+    expect(r.code).toBe(130);
+    const shown = lastBar(r.err, 6);
+    const done = /matrix interrupted: (\d) of 6 runs finished/.exec(r.err);
+    expect(Number(done?.[1])).toBeGreaterThanOrEqual(shown);
+    expect(shown).toBeGreaterThan(0);
+  });
+
+  it("fleet: the probes' jobs, then percent of the fleet's simulated time, each bar full at the end", async () => {
+    const r = await runCli([
+      "fleet",
+      "--hosts",
+      "2",
+      "--vms",
+      "2",
+      "--duration",
+      "1h",
+      "--probe-seeds",
+      "2",
+      "--workers",
+      "1",
+      "--mix",
+      "dd2.3=1",
+    ]);
+    expect(r.code, r.err).toBe(0);
+    // one boot case over two probe seeds: two jobs
+    expect(r.err).toMatch(/fleet probes \[█+\] 100% \| 2\/2/);
+    // one bar for the probes, drawn from 0 once the first job finished
+    expect(r.err.match(/fleet probes \[[^\]]*\] 0% \| 0\/2/g)).toHaveLength(1);
+    expect(r.err).toMatch(/fleet \[█+\] 100% \| 100\/100/);
+    const m = await runCli([
+      "matrix",
+      "--hosts",
+      "dd2.3",
+      "--designs",
+      "spapr-cap",
+      "--seeds",
+      "2",
+      "--duration",
+      "1ms",
+      "--workers",
+      "1",
+    ]);
+    expect(m.err).toMatch(/matrix \[█+\] 100% \| 2\/2/);
   }, 60_000);
 });

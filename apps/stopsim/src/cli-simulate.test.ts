@@ -2,9 +2,10 @@
 // as --help shows it and as the run uses it, the precedence of flags over a scenario file's guest
 // settings, --trace's file and metadata, --machine-opts, the refusals, Ctrl-C, and the text report
 // against the --json report of the same run (every line a user reads comes from the run).
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { formatDuration } from "@stopsim/engine";
 import { describe, expect, it } from "vitest";
 import {
@@ -17,10 +18,12 @@ import {
 } from "./commands/simulate.js";
 import { hazardText } from "./hazards.js";
 import type { MatrixRow } from "./matrix.js";
+import { table } from "./output.js";
 import { plain, runCli } from "./test-helpers/run-cli.js";
 import { checkTraceFile } from "./trace-file.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "stopsim-cli-sim-"));
+const APP = join(dirname(fileURLToPath(import.meta.url)), "..");
 const oneLine = (s: string) => s.replace(/\s+/g, " ");
 
 async function json(args: string[]) {
@@ -662,5 +665,303 @@ describe("matrix cells as text", () => {
   it("each outcome's text is its name", () => {
     for (const o of ["native", "emulated", "not-used", "crashed", "refused", "failed-start", "hung"] as const)
       expect(plain(outcomeText(o))).toBe(o);
+  });
+});
+
+describe("--help: every option of the simulating commands as a user reads it", () => {
+  it("boot: the guest's options, the host and design it needs, --machine-opts", async () => {
+    const boot = oneLine((await runCli(["boot", "--help"])).out);
+    for (const line of [
+      "Usage: stopsim boot [options]",
+      '--governor <g> guest cpuidle governor (menu, the 2020 default, unless teo is chosen) (choices: "menu", "teo", default: "menu")',
+      '--smp <spec> guest topology in QEMU\'s -smp syntax (default: "8,sockets=1,cores=2,threads=4")',
+      "--host <host> host preset (see `stopsim hosts`)",
+      "--design <design> design (see `stopsim designs`)",
+    ])
+      expect(boot).toContain(line);
+    const missing = await runCli(["boot", "--design", "spapr-cap"]);
+    expect(missing).toEqual({
+      code: 2,
+      out: "",
+      err: "stopsim: required option '--host <host>' not specified (see stopsim --help)\n",
+    });
+  });
+
+  it("migrate: its description and each option's line", async () => {
+    const migrate = oneLine((await runCli(["migrate", "--help"])).out);
+    for (const line of [
+      "Usage: stopsim migrate [options] boot on one host, migrate live to another, run there Options:",
+      "--from <host> source host preset --to <host> destination host preset --design <design> design --machine-opts <opts>",
+      "--machine-opts <opts> appended to -machine of the domain, e.g. cap-stop-lite=off",
+      "--dest-caps <caps> caps of the destination's definition (virsh migrate --xml), e.g. stop-lite=off",
+      "--return-path migrate-set-capabilities return-path on both QEMUs",
+      "--no-libvirt QEMU alone over QMP, no management layer (shows what QEMU leaves behind)",
+      "--verbose print the migration's steps as libvirtd logs them",
+    ])
+      expect(migrate).toContain(line);
+    const missing = await runCli(["migrate", "--from", "dd2.3", "--design", "spapr-cap"]);
+    expect(missing.err).toBe("stopsim: required option '--to <host>' not specified (see stopsim --help)\n");
+  });
+
+  it("matrix: its description, the seeds, workers, queue, designs and hosts", async () => {
+    const matrix = oneLine((await runCli(["matrix", "--help"])).out);
+    for (const line of [
+      "every design x every ordered host pair, each cell from real runs over several seeds (the distribution of outcomes)",
+      "--seeds <spec> seeds of every cell: a count (from --seed on), FIRST..LAST or a list a,b,c (default 4; --seed alone runs that one seed)",
+      "--workers <n> worker processes (default: every core; 1 runs serially in this process)",
+      "--queue <redis://host:port> run the jobs through this Redis server's queue (stopsim worker processes anywhere) instead of local worker processes",
+      "--designs <list> only these designs, comma-separated (default: all, scenario ones first)",
+      "--hosts <list> only these hosts, comma-separated (default: all, scenario ones first)",
+    ])
+      expect(matrix).toContain(line);
+  });
+});
+
+/** The idle table and the exits table of a boot report, from its --json form. */
+function bootTables(
+  j: {
+    guest: { cpus: number; idleStates: Record<string, { usage: number; timeNs: number }> };
+    exits: Record<string, number>;
+  },
+  durationNs: number,
+): string[] {
+  const cpuNs = durationNs * Math.max(1, j.guest.cpus);
+  const idle = table(
+    ["guest idle state", "usage", "time (all vCPUs)", "share of vCPU time"],
+    Object.entries(j.guest.idleStates).map(([name, s]) => [
+      name,
+      s.usage,
+      formatDuration(s.timeNs),
+      `${((100 * s.timeNs) / cpuNs).toFixed(1)}%`,
+    ]),
+  );
+  const exits = Object.entries(j.exits);
+  return [
+    plain(idle),
+    exits.length === 0
+      ? "no KVM exits"
+      : plain(
+          table(
+            ["kvm_exit", "count", "per second"],
+            exits.map(([k, v]) => [k, v, Math.round((v * 1e9) / durationNs)]),
+          ),
+        ),
+  ];
+}
+
+describe("boot: the whole text report against the --json report of the same run", () => {
+  it("boot's default 20 ms runs to its end: exit 0, idle time past what 10 ms of 8 vCPUs could hold", async () => {
+    const r = await runCli(["boot", ...BOOT, "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.stoppedAtNs).toBeUndefined();
+    const idleNs = Object.values(j.guest.idleStates as Record<string, { timeNs: number }>).reduce(
+      (a, s) => a + s.timeNs,
+      0,
+    );
+    expect(idleNs).toBeGreaterThan(8 * 10e6);
+    expect(idleNs).toBeLessThanOrEqual(8 * 20e6);
+  });
+
+  it("an explicit --workload wins over the scenario's workload, as the other guest flags do", async () => {
+    const file = join(tmp(), "none.yaml");
+    writeFileSync(file, "guest:\n  workload: none\n");
+    const args = ["boot", ...BOOT, "--duration", "10ms", "--scenario", file];
+    expect((await json(args)).guest.workload).toEqual({});
+    const ctxsw = await json([...args, "--workload", "ctxsw"]);
+    expect(ctxsw.guest.workload.switchesPerSecond).toBeGreaterThan(0);
+  });
+
+  it("a guest that has not made its CAS call yet on a host without stop-lite in the tree (1 us, upstream-2020)", async () => {
+    const args = ["boot", "--host", "dd2.3", "--design", "upstream-2020", "--duration", "1us"];
+    const j = await json(args);
+    const h = j.host;
+    expect(j.qemu.stopLitePermitted).toBe(false);
+    expect(j.qemu.interruptController.cas).toBeNull();
+    expect(j.guest.state).toBe("running");
+    const r = await runCli(args);
+    expect(r.code).toBe(0);
+    expect(plain(r.out)).toBe(
+      [
+        `firmware and host kernel (dd2.3: ${h.chip}, firmware new)`,
+        "  dt-cpu-feature idle-stop-guest: published; enable_guest_stop=false",
+        `  KVM build ${h.kvmBuild}: PSSCR policy ${h.psscrPolicy}, stop trap not emulated`,
+        `  KVM_CAP_STOP=${h.kvmCapStop} KVM_CAP_PPC_GUEST_STOP=${h.kvmCapGuestStop}; host idle states ${h.hostIdleStates.join(", ")}`,
+        "QEMU (upstream-2020)",
+        `  qemu-system-ppc64 ${j.qemu.commandLine}`,
+        `  caps: ${Object.entries(j.qemu.caps)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")}`,
+        "  guest tree: ibm,stop-lite-permitted absent",
+        `  interrupt controller: ${j.qemu.interruptController.active === "xive" ? "XIVE exploitation mode" : "XICS"} (ic-mode=dual); the guest made no CAS call`,
+        "guest kernel",
+        "  cpuidle: none, governor menu",
+        "  idle states offered: ",
+        ...bootTables(j, 1000),
+        `guest running: ${j.outcome}`,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("a guest running its cpuidle driver for 10 ms: every line, the tables' rows from the run", async () => {
+    const args = ["idle", ...BOOT, "--duration", "10ms", "--seed", "2", "--governor", "teo"];
+    const j = await json(args);
+    const h = j.host;
+    const t = j.guest.cpuidleTable;
+    expect(t.table).not.toBe("none");
+    expect(Object.keys(j.exits).length).toBeGreaterThan(0);
+    const r = await runCli(args);
+    expect(r.code).toBe(0);
+    expect(plain(r.out)).toBe(
+      [
+        `firmware and host kernel (dd2.3: ${h.chip}, firmware new)`,
+        "  dt-cpu-feature idle-stop-guest: published; enable_guest_stop=true",
+        `  KVM build ${h.kvmBuild}: PSSCR policy ${h.psscrPolicy}, stop trap emulated`,
+        `  KVM_CAP_STOP=${h.kvmCapStop} KVM_CAP_PPC_GUEST_STOP=${h.kvmCapGuestStop}; host idle states ${h.hostIdleStates.join(", ")}`,
+        "QEMU (spapr-cap)",
+        `  qemu-system-ppc64 ${j.qemu.commandLine}`,
+        `  caps: ${Object.entries(j.qemu.caps)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")}`,
+        "  guest tree: ibm,stop-lite-permitted present",
+        `  interrupt controller: XIVE exploitation mode (ic-mode=${j.qemu.interruptController.mode}); CAS: ${j.qemu.interruptController.cas}`,
+        "guest kernel",
+        `  cpuidle: ${t.table} (lppaca_shared_proc() = 1: the VPA's __old_status byte read back as 0x02, LPPACA_OLD_SHARED_PROC set by the hypervisor's H_REGISTER_VPA), governor teo`,
+        `  idle states offered: ${j.guest.idleStatesOffered.join(", ")}`,
+        ...bootTables(j, 10e6),
+        `guest running: ${j.outcome}`,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("a scenario's guest.watchdogThresh reaches the guest's lockup watchdog: 4 ms sees the lost wake-up's vCPU hang, 10 s does not", async () => {
+    // the erratum loses a wake event on seed 5 of the lost-wakeup scenario (matrix.test.ts's rare cell)
+    const scenario = join(APP, "scenarios", "lost-wakeup.yaml");
+    const args = ["boot", "--host", "dd2.2-flaky", "--design", "rfc-as-posted", "--duration", "10ms"];
+    const run = ["--workload", "mixed", "--seed", "5", "--scenario"];
+    const short = await json([...args, ...run, scenario]);
+    expect(short.hazards.lostWakeups).toBeGreaterThan(0);
+    expect(short.outcome).toBe("hung");
+    const dir = tmp();
+    const long = join(dir, "wd.yaml");
+    writeFileSync(long, readFileSync(scenario, "utf8").replace("watchdogThresh: 4ms", "watchdogThresh: 10s"));
+    const l = await json([...args, ...run, long]);
+    expect(l.hazards.lostWakeups).toBe(short.hazards.lostWakeups);
+    expect(l.guest.state).toBe("running");
+    expect(l.hazards.watchdogNearMisses).toBe(0);
+  });
+});
+
+describe("migrate: a destination guest with hazards, line by line against the --json report", () => {
+  it("rfc-as-posted into a 2020 DD2.2 host: the destination's outcome with its hazards under it", async () => {
+    const args = [
+      "migrate",
+      "--from",
+      "dd2.3",
+      "--to",
+      "dd2.2-old",
+      "--design",
+      "rfc-as-posted",
+      "--duration",
+      "5ms",
+    ];
+    const j = await json(args);
+    const m = j.migration;
+    expect(hazardText(j.destination.phase.hazards)).not.toBe("");
+    expect(hazardText(j.source.phase.hazards)).toBe("");
+    expect(plain((await runCli(args)).out)).toBe(
+      [
+        "rfc-as-posted: dd2.3 -> dd2.2-old",
+        `  on dd2.3: ${j.source.phase.outcome}, exits ${JSON.stringify(j.source.phase.exits)}`,
+        `  libvirt phases: ${m.phases.join(" -> ")}`,
+        `  query-migrate: status ${m.status}, downtime ${formatDuration(m.downtimeNs)}, total ${formatDuration(m.totalTimeNs)}`,
+        `  on dd2.2-old: ${j.destination.phase.outcome}, exits ${JSON.stringify(j.destination.phase.exits)}`,
+        `    ${hazardText(j.destination.phase.hazards)}`,
+        `outcome: ${j.outcome} (${j.detail})`,
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("matrix: the default seeds", () => {
+  it("without --seed or --seeds a cell runs over seeds 1 to 4, as --help says", async () => {
+    const r = await runCli([
+      "matrix",
+      "--hosts",
+      "dd2.3",
+      "--designs",
+      "spapr-cap",
+      "--duration",
+      "1ms",
+      "--workers",
+      "1",
+    ]);
+    expect(r.code, r.err).toBe(0);
+    expect(plain(r.out).startsWith("matrix over 4 seeds (1..4)\n")).toBe(true);
+    expect(plain(r.out)).toMatch(/│ dd2\.3 -> dd2\.3 │ \S+ 4\/4\s*│/);
+  });
+});
+
+describe("matrix: the command shown for a minority seed replays that seed", () => {
+  // the lost-wakeup scenario with a wake event lost in twenty and the timers workload in its guest
+  // section: on 4 vCPUs most seeds hang within 10 ms, seed 6 does not
+  const lossy = () => {
+    const file = join(tmp(), "lw.yaml");
+    const original = readFileSync(join(APP, "scenarios", "lost-wakeup.yaml"), "utf8");
+    writeFileSync(
+      file,
+      `${original.replace("lostWakeupProbability: 0.005", "lostWakeupProbability: 0.05")}  workload: timers\n`,
+    );
+    return file;
+  };
+  const CELL = ["--designs", "rfc-as-posted", "--hosts", "dd2.2-flaky", "--seeds", "6", "--workers", "1"];
+
+  async function replayOf(args: string[]) {
+    const j = await json(args);
+    const [row] = j.rows as MatrixRow[];
+    expect(row.minority.length, JSON.stringify(row.outcomes)).toBeGreaterThan(0);
+    const seed = row.minority[0].seeds[0];
+    const out = plain((await runCli(args)).out);
+    const line = out
+      .split("\n")
+      .find((l) => l.includes(`on seed ${seed}; e.g. `) || l.includes(`on seeds ${seed},`));
+    const command = line?.split("; e.g. ")[1] ?? "";
+    const replay = await json(command.split(" ").slice(1));
+    const ran = row.seeds.find((s) => s.seed === seed);
+    expect(replay.outcome).toBe(ran?.outcome);
+    expect(replay.hazards).toEqual(ran?.hazards);
+    return command;
+  }
+
+  it("flags the user typed are passed on; settings from the scenario come from the same file", async () => {
+    const file = lossy();
+    // --smp typed, the workload from the file: the replay needs --smp and must not override the file
+    expect(await replayOf(["matrix", "--scenario", file, ...CELL, "--smp", "4"])).toMatch(
+      new RegExp(
+        `^stopsim boot --host dd2\\.2-flaky --design rfc-as-posted --seed \\d+ --duration 10ms --smp 4 --scenario ${file.replace(/[.]/g, "\\.")}$`,
+      ),
+    );
+    // every guest flag typed, even those equal to a default: each passed on, in --help's order
+    expect(
+      await replayOf([
+        "matrix",
+        "--scenario",
+        file,
+        ...CELL,
+        "--memory",
+        "1G",
+        "--smp",
+        "4",
+        "--governor",
+        "teo",
+        "--workload",
+        "timers",
+      ]),
+    ).toMatch(
+      / --seed \d+ --duration 10ms --workload timers --governor teo --smp 4 --memory 1G --scenario \S+$/,
+    );
   });
 });

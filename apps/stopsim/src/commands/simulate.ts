@@ -366,7 +366,7 @@ export function registerSimulate(program: Command): void {
         }
         const { workers: _w, ...out } = r;
         if (o.json) printJson(out);
-        else printMatrix(r.rows, { seeds, replay: replayHint(o) });
+        else printMatrix(r.rows, { seeds, replay: replayHint(o, cmd, base.scenario) });
         if (r.interrupted) {
           throw new Interrupted(
             `matrix interrupted: ${r.runs.done} of ${r.runs.total} runs finished; ${r.rows.length} complete cells shown`,
@@ -396,12 +396,20 @@ function nameList(text: string, option: string, check: (name: string) => unknown
  */
 export const MATRIX_DEFAULT_SEEDS = 4;
 
-/** Options a replay of one cell needs besides host, design and seed. */
-function replayHint(o: CommonOpts): string {
+/**
+ * Options a replay of one cell needs besides host, design and seed: the guest settings resolve in
+ * the replayed `boot` or `migrate` as they did in the matrix. A flag the user typed is passed on (it
+ * wins over the scenario there too); a setting the scenario gives comes from the same scenario; the
+ * matrix's own workload default (MATRIX_WORKLOAD) is not `boot`'s, so it is always spelled out.
+ */
+function replayHint(o: CommonOpts, cmd: Command, scenario: Scenario | undefined): string {
+  const typed = (name: keyof CommonOpts & string) => (explicit(cmd, name) ? `--${name} ${o[name]}` : "");
   return [
     `--duration ${o.duration}`,
-    o.workload !== "timers" ? `--workload ${o.workload}` : "",
-    o.governor !== DEFAULT_GUEST.governor ? `--governor ${o.governor}` : "",
+    explicit(cmd, "workload") || scenario?.guest?.workload === undefined ? `--workload ${o.workload}` : "",
+    typed("governor"),
+    typed("smp"),
+    typed("memory"),
     o.scenario ? `--scenario ${o.scenario}` : "",
   ]
     .filter(Boolean)
