@@ -373,6 +373,20 @@ describe("a secondary that cannot find itself (start_secondary with an unknown h
 });
 
 describe("a task's kernel context", () => {
+  it("is where the return from an interrupt to user mode preempts the task (need_resched)", () => {
+    // linux: kernel/sched/core.c scheduler_tick -> resched_curr; arch/powerpc/kernel/entry_64.S
+    // ret_from_except_lite: returning to user mode with _TIF_NEED_RESCHED calls schedule(). Task a
+    // runs 100 ms of user work in one piece; b, queued behind it, gets the CPU at a tick's return
+    // long before a's work ends
+    const { sim, kernel } = bootSmallGuest({ config: { disableStates: ["snooze", "Shared Cede"] } });
+    const a = kernel.spawn("a", 1, program([{ k: "compute", ns: 100_000_000 }]));
+    const b = kernel.spawn("b", 1, program([{ k: "compute", ns: 1_000 }]));
+    sim.runFor(60_000_000);
+    expect(b.state).toBe("dead");
+    expect(a.state).not.toBe("dead");
+    expect(a.switches).toBeGreaterThanOrEqual(2);
+  });
+
   it("is kept while the task lives and released when it exits (put_task_stack)", () => {
     const { sim, kernel } = bootSmallGuest({
       beforeStart: ({ kernel }) => {
