@@ -5,11 +5,12 @@
 // (1 ms runs), so the suite takes seconds; queue.test.ts runs the CLI's sweeps through worker
 // processes.
 import { createServer, type Server } from "node:net";
+import type { Worker as Thread } from "node:worker_threads";
 import { NS_PER_MS } from "@stopsim/engine";
-import { Queue, Worker } from "bullmq";
+import { Job as BullJob, Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { SweepJob } from "./jobs.js";
+import type { ResultOf, SweepJob } from "./jobs.js";
 import { CONNECT_TIMEOUT_MS, checkServer, QUEUE_NAME, runJobsOnQueue, startQueueWorker } from "./queue.js";
 import { DEFAULT_LOCK_MS, parseQueueUrl } from "./queue-url.js";
 import { runSweepTask } from "./sweep-task.js";
@@ -20,6 +21,21 @@ import { usageMessage } from "./test-helpers/usage.js";
 // second, the missed-event sweep in five): a change that makes one wait for ever fails it soon
 const CHECK_MS = 10_000;
 const SWEEP_MS = 20_000;
+
+// every job thread a queue worker starts (real threads, recorded so a test can kill one)
+const threads = vi.hoisted(() => [] as Thread[]);
+vi.mock("node:worker_threads", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:worker_threads")>();
+  class Recorded extends real.Worker {
+    constructor(...args: ConstructorParameters<typeof real.Worker>) {
+      super(...args);
+      threads.push(this);
+    }
+  }
+  return { ...real, Worker: Recorded };
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const job = (seed: number): SweepJob => ({
   kind: "sweep",
@@ -60,11 +76,39 @@ async function connectionsSoFar(admin: Redis): Promise<number> {
   return Number(m?.[1]);
 }
 
+/** Clients connected to the server now (INFO clients), `admin`'s own connection among them. */
+async function connectedClients(admin: Redis): Promise<number> {
+  const m = /connected_clients:(\d+)/.exec(await admin.info("clients"));
+  return Number(m?.[1]);
+}
+
 describe("the server check", () => {
   it(
-    "a reachable server passes",
+    "a reachable server passes, leaving no connection and no timer behind",
     async () => {
-      await expect(checkServer(parseQueueUrl(redis.url))).resolves.toBeUndefined();
+      const a = parseQueueUrl(redis.url);
+      const admin = new Redis({ host: a.host, port: a.port });
+      try {
+        const before = await connectedClients(admin);
+        // the timers the check sets, on a fake clock (the connection is real): none is left pending
+        // once the socket has closed (ioredis keeps a guard on a closing socket till then), where the
+        // check's own 3 s one would keep a CLI that is done alive that long
+        vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+        try {
+          await expect(checkServer(a)).resolves.toBeUndefined();
+          const t0 = performance.now();
+          while (vi.getTimerCount() > 0 && performance.now() - t0 < 1000)
+            await new Promise((resolve) => setImmediate(resolve));
+          expect(vi.getTimerCount()).toBe(0);
+        } finally {
+          vi.useRealTimers();
+        }
+        // the server sees the check's connection close (milliseconds; a second at most here)
+        for (let i = 0; i < 50 && (await connectedClients(admin)) !== before; i++) await sleep(20);
+        expect(await connectedClients(admin)).toBe(before);
+      } finally {
+        admin.disconnect();
+      }
     },
     CHECK_MS,
   );
@@ -73,12 +117,19 @@ describe("the server check", () => {
     "nothing listening: one line naming the address, the option, the reason and how to start a server",
     async () => {
       const port = await closedPort();
-      expect(await usageOf(checkServer(parseQueueUrl(`redis://127.0.0.1:${port}`), "--redis"))).toBe(
-        refusal(port, "Connection is closed.", "--redis"),
-      );
-      expect(await usageOf(checkServer(parseQueueUrl(`redis://127.0.0.1:${port}`)))).toBe(
-        refusal(port, "Connection is closed."),
-      );
+      // the refusal is the only word: no "[ioredis] Unhandled error event" stack on stderr
+      const stderr = vi.spyOn(console, "error");
+      try {
+        expect(await usageOf(checkServer(parseQueueUrl(`redis://127.0.0.1:${port}`), "--redis"))).toBe(
+          refusal(port, "Connection is closed.", "--redis"),
+        );
+        expect(await usageOf(checkServer(parseQueueUrl(`redis://127.0.0.1:${port}`)))).toBe(
+          refusal(port, "Connection is closed."),
+        );
+        expect(stderr).not.toHaveBeenCalled();
+      } finally {
+        stderr.mockRestore();
+      }
     },
     CHECK_MS,
   );
@@ -86,7 +137,8 @@ describe("the server check", () => {
   it(
     `a server that accepts but never answers is refused ${CONNECT_TIMEOUT_MS} ms after the check began`,
     async () => {
-      const silent: Server = createServer(() => {});
+      // reads what it is sent (so it sees the client close) and never answers
+      const silent: Server = createServer((socket) => socket.resume());
       await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
       const port = (silent.address() as { port: number }).port;
       // the check's own timer on a fake clock (the connection itself is real): not a second waited here
@@ -102,6 +154,11 @@ describe("the server check", () => {
         expect(settled).toBe(false);
         await vi.advanceTimersByTimeAsync(1);
         expect(await msg).toBe(refusal(port, `no answer in ${CONNECT_TIMEOUT_MS} ms`));
+        // and its connection is closed, not left open on the silent server
+        const open = () => new Promise<number>((resolve) => silent.getConnections((_, n) => resolve(n)));
+        vi.useRealTimers();
+        for (let i = 0; i < 50 && (await open()) > 0; i++) await sleep(20);
+        expect(await open()).toBe(0);
       } finally {
         vi.useRealTimers();
         silent.close();
@@ -133,6 +190,70 @@ describe("the server check", () => {
     CHECK_MS,
   );
 });
+
+/**
+ * A queue, an admin connection and a worker driven by hand on the test server: `take` takes the next
+ * waiting job (FIFO) and holds its lock, as a `stopsim worker` would while running it.
+ */
+interface Hand {
+  q: Queue;
+  admin: Redis;
+  take: () => Promise<BullJob>;
+  /** Waits until `n` jobs wait in the queue (the sweep has added its jobs). */
+  waiting: (n: number) => Promise<void>;
+}
+
+async function byHand(test: (h: Hand) => Promise<void>): Promise<void> {
+  const a = parseQueueUrl(redis.url);
+  const admin = new Redis({ host: a.host, port: a.port });
+  const q = new Queue(QUEUE_NAME, { connection: { ...a } });
+  const hand = new Worker(QUEUE_NAME, null, {
+    connection: { ...a, maxRetriesPerRequest: null },
+    autorun: false,
+  });
+  try {
+    await test({
+      q,
+      admin,
+      take: async () => {
+        const j = await hand.getNextJob(HAND);
+        if (!j) throw new Error("no job waiting");
+        return j;
+      },
+      waiting: async (n) => {
+        for (let i = 0; i < 200 && (await q.getJobCounts("waiting")).waiting < n; i++) await sleep(10);
+        expect((await q.getJobCounts("waiting")).waiting).toBe(n);
+      },
+    });
+  } finally {
+    await hand.close();
+    await q.close();
+    admin.disconnect();
+  }
+}
+
+/** The lock token of the hand worker's jobs. */
+const HAND = "by-hand";
+
+/** A result as a worker hands it back (the client returns what the worker completed the job with). */
+const handResult = (n: number) => [{ by: "hand", n }] as unknown as ResultOf<SweepJob>;
+
+/** Where the client's QueueEvents connection, the one blocked in XREAD on the events stream, is killed. */
+async function killEventsReader(admin: Redis): Promise<void> {
+  const clients = String(await admin.client("LIST")).split("\n");
+  const reader = clients.find((l) => / cmd=xread( |$)/.test(l));
+  expect(reader).toBeDefined();
+  await admin.client("KILL", "ID", /^id=(\d+)/.exec(reader ?? "")?.[1] ?? "0");
+}
+
+async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error("resolved: no rejection");
+}
 
 describe("sweeps through the queue", () => {
   it(
@@ -328,6 +449,250 @@ describe("sweeps through the queue", () => {
       } finally {
         await hand.close();
         await q.close();
+        admin.disconnect();
+      }
+    },
+    SWEEP_MS,
+  );
+
+  it(
+    "another sweep's jobs finishing or failing on the same server count for nothing in this one",
+    async () => {
+      await byHand(async ({ q, take, waiting }) => {
+        // no onProgress asked: nothing calls it, and nothing lands on stderr
+        const stderr = vi.spyOn(console, "error");
+        try {
+          const run = runJobsOnQueue([job(1)], redis.url);
+          await waiting(1);
+          const ours = await take();
+          expect(ours.id).toMatch(/-0$/);
+          await q.add("sweep", job(2), { jobId: "other-0" });
+          await q.add("sweep", job(3), { jobId: "other-1" });
+          await (await take()).moveToCompleted(handResult(2), HAND, false);
+          await (await take()).moveToFailed(new Error("not this sweep's"), HAND, false);
+          // the events come in this order: the other sweep's two, then ours
+          await ours.moveToCompleted(handResult(1), HAND, false);
+          expect(await run).toEqual({ results: [handResult(1)], done: 1, interrupted: false, workers: 0 });
+          expect(stderr).not.toHaveBeenCalled();
+        } finally {
+          stderr.mockRestore();
+        }
+      });
+    },
+    SWEEP_MS,
+  );
+
+  it(
+    "a job completed twice (retried by hand after it completed) counts once",
+    async () => {
+      await byHand(async ({ q, take, waiting }) => {
+        const progress: string[] = [];
+        const run = runJobsOnQueue([job(1), job(2)], redis.url, {
+          onProgress: (d, t) => progress.push(`${d}/${t}`),
+        });
+        await waiting(2);
+        const first = await take();
+        await first.moveToCompleted(handResult(1), HAND, false);
+        const second = await take();
+        // BullMQ's retry of a completed job: it waits again, runs again, completes again
+        await (await BullJob.fromId(q, String(first.id)))?.retry("completed");
+        const again = await take();
+        expect(again.id).toBe(first.id);
+        await again.moveToCompleted(handResult(1), HAND, false);
+        await second.moveToCompleted(handResult(2), HAND, false);
+        expect(await run).toEqual({
+          results: [handResult(1), handResult(2)],
+          done: 2,
+          interrupted: false,
+          workers: 0,
+        });
+        expect(progress).toEqual(["1/2", "2/2"]);
+      });
+    },
+    SWEEP_MS,
+  );
+
+  it(
+    "a finished job stays in Redis an hour after it completed, a day after it failed; a later job's end removes it then",
+    async () => {
+      await byHand(async ({ q, take, waiting }) => {
+        // one job's sweep, its job finished by hand at `now` (BullMQ stamps finishedOn and trims the
+        // finished jobs older than the age from the worker's clock, faked here), or now if not given
+        const finish = async (how: "complete" | "fail", n: number, now?: number) => {
+          const run = runJobsOnQueue([job(n)], redis.url);
+          await waiting(1);
+          const j = await take();
+          if (now !== undefined) vi.useFakeTimers({ toFake: ["Date"], now });
+          try {
+            if (how === "complete") await j.moveToCompleted(handResult(n), HAND, false);
+            else await j.moveToFailed(new Error(`failed ${n}`), HAND, false);
+          } finally {
+            vi.useRealTimers();
+          }
+          if (how === "complete") expect((await run).results).toEqual([handResult(n)]);
+          else expect(String(await rejectionOf(run))).toBe(`Error: job 0 failed on a worker: failed ${n}`);
+          const finished = (await q.getJob(String(j.id)))?.finishedOn;
+          expect(finished).toBeDefined();
+          return { id: String(j.id), finishedOn: finished ?? 0 };
+        };
+        const kept = async (id: string) => (await q.getJob(id)) !== undefined;
+        const MIN = 60_000;
+        const HOUR = 60 * MIN;
+
+        const done = await finish("complete", 1);
+        const later = await finish("complete", 2, done.finishedOn + HOUR - MIN);
+        expect(await kept(done.id)).toBe(true);
+        await finish("complete", 3, done.finishedOn + HOUR + MIN);
+        expect(await kept(done.id)).toBe(false);
+        expect(await kept(later.id)).toBe(true);
+
+        const failed = await finish("fail", 4);
+        const laterFailed = await finish("fail", 5, failed.finishedOn + 24 * HOUR - MIN);
+        expect(await kept(failed.id)).toBe(true);
+        await finish("fail", 6, failed.finishedOn + 24 * HOUR + MIN);
+        expect(await kept(failed.id)).toBe(false);
+        expect(await kept(laterFailed.id)).toBe(true);
+      });
+    },
+    SWEEP_MS,
+  );
+
+  it(
+    "an abort removes only the jobs still waiting: a job a worker runs stays, a job gone from Redis is passed over",
+    async () => {
+      await byHand(async ({ q, take, waiting }) => {
+        const ac = new AbortController();
+        const run = runJobsOnQueue([job(1), job(2), job(3)], redis.url, { signal: ac.signal });
+        await waiting(3);
+        const running = await take();
+        const sweep = String(running.id).replace(/-0$/, "");
+        // someone removed job 1 (an operator, another tool); job 2 waits
+        await q.remove(`${sweep}-1`);
+        ac.abort();
+        expect(await run).toEqual({
+          results: [undefined, undefined, undefined],
+          done: 0,
+          interrupted: true,
+          workers: 0,
+        });
+        expect(await (await q.getJob(`${sweep}-0`))?.getState()).toBe("active");
+        expect(await q.getJob(`${sweep}-2`)).toBeUndefined();
+        expect(await q.getJobCounts("waiting", "active")).toEqual({ waiting: 0, active: 1 });
+      });
+    },
+    SWEEP_MS,
+  );
+
+  it(
+    "finishes whose events the client missed are found by the look at the jobs: a completion counts, a failure fails the sweep with the first failing index, a job gone from Redis is passed over",
+    async () => {
+      await byHand(async ({ q, admin, take, waiting }) => {
+        const progress: string[] = [];
+        const t0 = performance.now();
+        const run = runJobsOnQueue([job(1), job(2), job(3), job(4)], redis.url, {
+          onProgress: (d, t) => progress.push(`${d}/${t}`),
+        });
+        const rejected = rejectionOf(run);
+        await waiting(4);
+        await killEventsReader(admin);
+        // BullMQ reconnects after a second or more: the jobs end and their events go meanwhile
+        const first = await take();
+        const sweep = String(first.id).replace(/-0$/, "");
+        await first.moveToCompleted(handResult(1), HAND, false);
+        await q.remove(`${sweep}-1`);
+        await (await take()).moveToFailed(new Error("failed 3"), HAND, false);
+        await (await take()).moveToFailed(new Error("failed 4"), HAND, false);
+        await admin.xtrim(`bull:${QUEUE_NAME}:events`, "MAXLEN", 0);
+        const e = await rejected;
+        expect(e).toBeInstanceOf(Error);
+        expect((e as Error).message).toBe("job 2 failed on a worker: failed 3");
+        expect(progress).toEqual(["1/4"]);
+        // the look comes after five one-second waits, not later
+        const took = performance.now() - t0;
+        expect(took).toBeGreaterThanOrEqual(4000);
+        expect(took).toBeLessThan(5900);
+      });
+    },
+    SWEEP_MS,
+  );
+
+  it(
+    "a job thread that dies mid-job fails that job with the reason, and the worker goes on with a new thread",
+    async () => {
+      const kills: ((t: Thread) => void)[] = [
+        // an uncaught error on the thread: a message its handler cannot read
+        (t) => t.postMessage(null),
+        // the thread is ended from outside, with the exit code Node gives
+        (t) => {
+          exitCode = t.terminate();
+        },
+      ];
+      let exitCode: Promise<number> | undefined;
+      const started = threads.length;
+      const close = await startQueueWorker(redis.url, {
+        lockMs: 5000,
+        // the job is handed to the thread right after this: the thread dies with it pending
+        onJob: (event) => {
+          // (a new thread starts as the job is handed over: the latest one, once this returns)
+          if (event === "start") queueMicrotask(() => kills.shift()?.(threads[threads.length - 1] as Thread));
+        },
+      });
+      try {
+        expect(threads.length).toBe(started + 1);
+        expect(String(await rejectionOf(runJobsOnQueue([job(1)], redis.url)))).toBe(
+          "Error: job 0 failed on a worker: Cannot read properties of null (reading 'id')",
+        );
+        const ended = String(await rejectionOf(runJobsOnQueue([job(2)], redis.url)));
+        expect(ended).toBe(
+          `Error: job 0 failed on a worker: the job thread exited with code ${await exitCode}`,
+        );
+        expect(await runJobsOnQueue([job(3)], redis.url)).toEqual({
+          results: [runSweepTask(job(3).task)],
+          done: 1,
+          interrupted: false,
+          workers: 0,
+        });
+        // one new thread after each death
+        expect(threads.length).toBe(started + 3);
+      } finally {
+        await close();
+      }
+    },
+    SWEEP_MS,
+  );
+
+  it(
+    "a job whose lock was lost runs again once the stalled check finds it, and the worker prints nothing of it",
+    async () => {
+      const a = parseQueueUrl(redis.url);
+      const admin = new Redis({ host: a.host, port: a.port });
+      const events: string[] = [];
+      let lost = false;
+      const close = await startQueueWorker(redis.url, {
+        lockMs: 1000,
+        onJob: (event, id) => {
+          events.push(`${event} ${id.replace(/^[0-9a-f-]{36}-/, "")}`);
+          // the lock goes while the job runs (as when it expired): its completion is refused
+          if (event === "start" && !lost) {
+            lost = true;
+            void admin.del(`bull:${QUEUE_NAME}:${id}:lock`);
+          }
+        },
+      });
+      const stderr = vi.spyOn(console, "error");
+      try {
+        expect(await runJobsOnQueue([job(1)], redis.url)).toEqual({
+          results: [runSweepTask(job(1).task)],
+          done: 1,
+          interrupted: false,
+          workers: 0,
+        });
+        expect(events).toEqual(["start 0", "done 0", "start 0", "done 0"]);
+        // BullMQ reports the refused completion as the worker's error event: heard, not printed
+        expect(stderr).not.toHaveBeenCalled();
+      } finally {
+        stderr.mockRestore();
+        await close();
         admin.disconnect();
       }
     },

@@ -94,17 +94,20 @@ export async function runJobsOnQueue<J extends Job>(
   const settle = (id: string, value: unknown) => {
     const i = index.get(id);
     if (i === undefined || results[i] !== undefined) return;
-    results[i] = (typeof value === "string" ? JSON.parse(value) : value) as ResultOf<J>;
+    // BullMQ parses a job's return value both in its completed event and in Job.fromId
+    results[i] = value as ResultOf<J>;
     done++;
     o.onProgress?.(done, jobs.length);
     wake();
   };
   events.on("completed", ({ jobId, returnvalue }) => settle(jobId, returnvalue));
-  events.on("failed", ({ jobId, failedReason }) => {
-    if (!index.has(jobId)) return;
-    failure = `job ${index.get(jobId)} failed on a worker: ${failedReason}`;
+  const fail = (id: string, reason: string) => {
+    const i = index.get(id);
+    if (i === undefined || failure !== undefined) return;
+    failure = `job ${i} failed on a worker: ${reason}`;
     wake();
-  });
+  };
+  events.on("failed", ({ jobId, failedReason }) => fail(jobId, failedReason));
   let interrupted = false;
   const onAbort = () => {
     interrupted = true;
@@ -137,8 +140,10 @@ export async function runJobsOnQueue<J extends Job>(
         for (const [i, id] of ids.entries()) {
           if (results[i] !== undefined) continue;
           const j = await BullJob.fromId(queue, id);
-          if (j?.finishedOn !== undefined && j.returnvalue !== undefined && j.returnvalue !== null)
-            settle(id, j.returnvalue);
+          // finished: completed with its result, or failed with its reason
+          if (j?.finishedOn === undefined) continue;
+          if (j.failedReason === undefined) settle(id, j.returnvalue);
+          else fail(id, j.failedReason);
         }
       }
     }
@@ -159,30 +164,48 @@ export async function runJobsOnQueue<J extends Job>(
   return { results, done, interrupted, workers: 0 };
 }
 
-/** One thread that runs jobs one after another, off the worker's main thread. */
+/**
+ * One thread that runs jobs one after another, off the worker's main thread. A thread that dies
+ * (an uncaught error, out of memory, terminated) fails the job it was running with the reason, and
+ * the next job starts a new thread.
+ */
 function jobThread(): { run: (job: Job) => Promise<unknown>; close: () => Promise<void> } {
-  const thread = new Thread(builtModule("queue-thread.js", "worker"));
-  const waiting = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
+  type Waiting = Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>;
+  const start = () => {
+    const thread = new Thread(builtModule("queue-thread.js", "worker"));
+    const waiting: Waiting = new Map();
+    const self = { thread, waiting };
+    thread.on("message", (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
+      const w = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (m.ok) w?.resolve(m.result);
+      else w?.reject(new Error(m.error ?? "job failed"));
+    });
+    // an uncaught error comes first, then the exit: the job it was running fails with the first
+    const die = (e: Error) => {
+      if (current === self) current = undefined;
+      for (const w of waiting.values()) w.reject(e);
+      waiting.clear();
+    };
+    thread.on("error", die);
+    thread.on("exit", (code) => die(new Error(`the job thread exited with code ${code}`)));
+    return self;
+  };
+  // started now, so the job code loads while the worker waits for its first job
+  let current: { thread: Thread; waiting: Waiting } | undefined = start();
   let next = 0;
-  thread.on("message", (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
-    const w = waiting.get(m.id);
-    waiting.delete(m.id);
-    if (m.ok) w?.resolve(m.result);
-    else w?.reject(new Error(m.error ?? "job failed"));
-  });
-  thread.on("error", (e) => {
-    for (const w of waiting.values()) w.reject(e);
-    waiting.clear();
-  });
   return {
     run: (job) =>
       new Promise((resolve, reject) => {
+        current ??= start();
         const id = next++;
-        waiting.set(id, { resolve, reject });
-        thread.postMessage({ id, job });
+        current.waiting.set(id, { resolve, reject });
+        current.thread.postMessage({ id, job });
       }),
     close: async () => {
-      await thread.terminate();
+      const c = current;
+      current = undefined;
+      await c?.thread.terminate();
     },
   };
 }
