@@ -1,9 +1,13 @@
 // The queue's client and worker in this process against a real redis-server (no mock): results in
 // job order with progress, each job's start and end reported by the worker, a job failing on a
-// worker failing the sweep with its reason, an abort removing the jobs nobody took, and the server
-// check's refusals (nothing listening, a server that never answers) naming the fix. Short jobs
-// (1 ms runs), so the suite takes seconds; queue.test.ts runs the CLI's sweeps through worker
-// processes.
+// worker failing the sweep with its reason, an abort removing the jobs nobody took (and only them),
+// another sweep's jobs and a job completed twice counting for nothing, finished jobs kept in Redis
+// for their age, events the client missed found by its look at the jobs, a job thread dying mid-job,
+// a job's lock lost, and the server check's refusals (nothing listening, a server that never
+// answers) naming the fix, with no connection, timer or stray output left behind. Short jobs (1 ms
+// runs) and jobs finished by hand, so the suite takes seconds; queue.test.ts runs the CLI's sweeps
+// through worker processes.
+import { getEventListeners } from "node:events";
 import { createServer, type Server } from "node:net";
 import type { Worker as Thread } from "node:worker_threads";
 import { NS_PER_MS } from "@stopsim/engine";
@@ -13,7 +17,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import type { ResultOf, SweepJob } from "./jobs.js";
 import { CONNECT_TIMEOUT_MS, checkServer, QUEUE_NAME, runJobsOnQueue, startQueueWorker } from "./queue.js";
 import { DEFAULT_LOCK_MS, parseQueueUrl } from "./queue-url.js";
-import { runSweepTask } from "./sweep-task.js";
+import type { SweepSample, SweepTask } from "./sweep-task.js";
 import { closedPort, type TestRedis, testRedis } from "./test-helpers/redis.js";
 import { usageMessage } from "./test-helpers/usage.js";
 
@@ -34,6 +38,10 @@ vi.mock("node:worker_threads", async (importOriginal) => {
   }
   return { ...real, Worker: Recorded };
 });
+
+/** What a local run of the task gives (the simulation stack loads only for the tests that need it). */
+const local = async (task: SweepTask): Promise<SweepSample[]> =>
+  (await import("./sweep-task.js")).runSweepTask(task);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -290,7 +298,7 @@ describe("sweeps through the queue", () => {
         expect(a).toEqual({
           status: "fulfilled",
           value: {
-            results: [runSweepTask(job(1).task), runSweepTask(job(2).task)],
+            results: [await local(job(1).task), await local(job(2).task)],
             done: 2,
             interrupted: false,
             workers: 0,
@@ -349,7 +357,7 @@ describe("sweeps through the queue", () => {
         const progress: string[] = [];
         const r = await runJobsOnQueue(jobs, redis.url, { onProgress: (d, t) => progress.push(`${d}/${t}`) });
         expect(r).toEqual({
-          results: jobs.map((j) => runSweepTask(j.task)),
+          results: await Promise.all(jobs.map((j) => local(j.task))),
           done: 3,
           interrupted: false,
           workers: 0,
@@ -425,7 +433,7 @@ describe("sweeps through the queue", () => {
         connection: { ...a, maxRetriesPerRequest: null },
         autorun: false,
       });
-      const result = runSweepTask(job(1).task);
+      const result = handResult(1);
       try {
         const progress: string[] = [];
         const t0 = performance.now();
@@ -477,6 +485,31 @@ describe("sweeps through the queue", () => {
         } finally {
           stderr.mockRestore();
         }
+      });
+    },
+    SWEEP_MS,
+  );
+
+  it(
+    "a sweep ends as its last job's event comes (not at the next look at the jobs, seconds later), and leaves no listener on its signal",
+    async () => {
+      await byHand(async ({ take, waiting }) => {
+        const ac = new AbortController();
+        const run = runJobsOnQueue([job(1)], redis.url, { signal: ac.signal });
+        await waiting(1);
+        await (await take()).moveToCompleted(handResult(1), HAND, false);
+        let t = performance.now();
+        expect(await run).toEqual({ results: [handResult(1)], done: 1, interrupted: false, workers: 0 });
+        expect(performance.now() - t).toBeLessThan(2000);
+        // a signal shared by many sweeps (a CLI's Ctrl-C) gathers no listeners
+        expect(getEventListeners(ac.signal, "abort")).toEqual([]);
+
+        const failing = runJobsOnQueue([job(2)], redis.url);
+        await waiting(1);
+        await (await take()).moveToFailed(new Error("failed 2"), HAND, false);
+        t = performance.now();
+        expect(String(await rejectionOf(failing))).toBe("Error: job 0 failed on a worker: failed 2");
+        expect(performance.now() - t).toBeLessThan(2000);
       });
     },
     SWEEP_MS,
@@ -647,7 +680,7 @@ describe("sweeps through the queue", () => {
           `Error: job 0 failed on a worker: the job thread exited with code ${await exitCode}`,
         );
         expect(await runJobsOnQueue([job(3)], redis.url)).toEqual({
-          results: [runSweepTask(job(3).task)],
+          results: [await local(job(3).task)],
           done: 1,
           interrupted: false,
           workers: 0,
@@ -655,8 +688,19 @@ describe("sweeps through the queue", () => {
         // one new thread after each death
         expect(threads.length).toBe(started + 3);
       } finally {
+        // closing the worker ends its thread (a live one would keep the process running)
+        const last = threads[threads.length - 1] as Thread;
+        const exited = new Promise((resolve) => last.once("exit", () => resolve("exited")));
         await close();
+        expect(await Promise.race([exited, sleep(2000).then(() => "running")])).toBe("exited");
       }
+      // a worker whose thread died before any job came closes all the same
+      const idle = await startQueueWorker(redis.url);
+      const dead = threads[threads.length - 1] as Thread;
+      const exited = new Promise((resolve) => dead.once("exit", resolve));
+      dead.postMessage(null);
+      await exited;
+      await expect(idle()).resolves.toBeUndefined();
     },
     SWEEP_MS,
   );
@@ -682,7 +726,7 @@ describe("sweeps through the queue", () => {
       const stderr = vi.spyOn(console, "error");
       try {
         expect(await runJobsOnQueue([job(1)], redis.url)).toEqual({
-          results: [runSweepTask(job(1).task)],
+          results: [await local(job(1).task)],
           done: 1,
           interrupted: false,
           workers: 0,
