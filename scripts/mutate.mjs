@@ -542,7 +542,7 @@ export const TARGETS = {
   "app-queue": {
     dir: "apps/stopsim",
     mutate: ["src/queue.ts", "src/queue-thread.ts"],
-    note: "the Redis/BullMQ queue (queue.ts: the client, the worker, the server check; queue-thread.ts: the job thread), measured with src/queue-jobs.test.ts (client and worker in this process against a real redis-server, 1 ms jobs) and src/queue-thread.test.ts (the job thread's messages, in this process); queue.test.ts (the CLI's sweeps through worker processes, a worker killed mid-job: minutes) is left out",
+    note: "the Redis/BullMQ queue (queue.ts: the client, the worker, the server check; queue-thread.ts: the job thread), measured with src/queue-jobs.test.ts (client and worker in this process against a real redis-server, 1 ms jobs and jobs finished by hand) and src/queue-thread.test.ts (the job thread's messages, in this process); queue.test.ts (the CLI's sweeps through worker processes, a worker killed mid-job: minutes) is left out",
     env: { STOPSIM_MUTATE_TESTS: "src/queue-jobs.test.ts,src/queue-thread.test.ts" },
     // the queue worker's job thread loads the built dist/queue-thread.js: the sandbox keeps dist/
     withDist: true,
