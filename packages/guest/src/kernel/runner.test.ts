@@ -3,10 +3,12 @@
 // the same kernel spending each cost as its own wait (`timedSteps: false`), to the nanosecond
 // with exact costs; user work, polls, context switches and interrupts taken inside a path run the
 // same either way.
+import { encodeDtb } from "@stopsim/devicetree";
 import { POWER9_DD23, SmtCore, SPRN_DEC } from "@stopsim/isa";
 import { H_XIRR } from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
 import { bootGuest } from "../test-helpers/booted.js";
+import { guestTree } from "../test-helpers/fixtures.js";
 import { bootSmallGuest, keepBusy } from "../test-helpers/small-guest.js";
 import type { GuestCosts } from "./costs.js";
 import { type GuestCpu, type KCode, SYNC } from "./cpu.js";
@@ -303,6 +305,57 @@ describe("kernel code on the hardware thread", () => {
     expect(ran).toEqual([]);
     // the external interrupt's handler (H_XIRR first) never ran
     expect(g.platform.hcallCounts.get(H_XIRR) ?? 0).toBe(xirr);
+  });
+
+  // linux: kernel/panic.c panic: the CPU that panics goes on after smp_send_stop: the panic
+  // notifiers (pseries: rtas_os_term, arch/powerpc/kernel/rtas.c, which reports a failing
+  // ibm,os-term), then the end marker. Here ibm,os-term fails, so that the platform returns
+  const emergTail = (kernel: GuestKernel) =>
+    kernel.console.lines
+      .filter((l) => l.level === "emerg")
+      .map((l) => l.text)
+      .slice(-3);
+
+  it("the CPU that panics in an interrupt's context runs its panic to the end", () => {
+    const g = bootGuest(
+      { disableStates: ["stop0lite", "Shared Cede"] },
+      { cores: 2, threads: 2, platformSetup: (p) => p.rtasFailures.set("ibm,os-term", [-3]) },
+    );
+    g.sim.runFor(3_000_000);
+    const cpu0 = g.kernel.cpus[0];
+    expect(cpu0.injectWork(g.kernel.panic(cpu0, "test"))).toBe(true);
+    g.sim.runFor(2_000_000);
+    expect(emergTail(g.kernel)).toEqual([
+      "Kernel panic - not syncing: test",
+      "ibm,os-term call failed -3",
+      "---[ end Kernel panic - not syncing: test ]---",
+    ]);
+    expect(g.kernel.cpus.map((c) => [c.halted, c.online])).toEqual([
+      [true, false],
+      [true, false],
+      [true, false],
+      [true, false],
+    ]);
+  });
+
+  it("the boot CPU that panics in the boot code runs its panic to the end", () => {
+    // a tree without an interrupt controller: xics_request_ipi's BUG_ON, PID 1 killed, panic
+    const tree = guestTree({ cores: 1, threads: 2 });
+    const intc = tree.root.children.find((c) => c.name.startsWith("interrupt-controller"));
+    if (intc === undefined) throw new Error("fixture without an interrupt controller");
+    tree.root.removeChild(intc);
+    const g = bootGuest(
+      { cas: false, xive: false },
+      { threads: 2, dtb: encodeDtb(tree), platformSetup: (p) => p.rtasFailures.set("ibm,os-term", [-3]) },
+    );
+    g.sim.runFor(2_000_000);
+    expect(g.kernel.state).toBe("panicked");
+    expect(emergTail(g.kernel)).toEqual([
+      "Kernel panic - not syncing: Fatal exception",
+      "ibm,os-term call failed -3",
+      "---[ end Kernel panic - not syncing: Fatal exception ]---",
+    ]);
+    expect(g.kernel.cpus[0].halted).toBe(true);
   });
 
   it("a panic stops every CPU's kernel code: the others halt", () => {
