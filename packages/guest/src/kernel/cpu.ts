@@ -58,7 +58,7 @@ export type KOp =
   /**
    * The code ran a step inline and the thread now waits (the step's time passes as a wait, or an
    * instruction stopped the thread or took control elsewhere): the runner stops (see runner.ts
-   * `stepCharge`, `stepSync`, `stepExec`).
+   * `stepSync`, `stepExec`).
    */
   | { readonly k: "waiting" };
 

@@ -79,6 +79,10 @@ export function* idleLoop(kernel: GuestKernel, cpu: GuestCpu): KCode {
   for (;;) {
     cpu.inIdle = true;
     while (!cpu.needResched) {
+      // the idle exit path ran soft-enabled (an interrupt arriving in it is taken at once): it
+      // passes before local_irq_disable
+      w = stepSync(cpu);
+      if (w !== null) yield w;
       cpu.localIrqDisable();
       // cpuidle_idle_call
       const dev = cpu.cpuidle;

@@ -30,7 +30,7 @@ import {
   PACA_IRQ_HARD_DIS,
 } from "./cpu.js";
 import { R_MSR, R_SPR, TEXT } from "./image.js";
-import { continueSoon, stepCharge, stepExec } from "./runner.js";
+import { continueSoon, stepCharge, stepExec, stepSync } from "./runner.js";
 import { schedule } from "./sched.js";
 import { ipiDemux } from "./smp.js";
 import { setDecTicks, timerInterrupt } from "./time.js";
@@ -280,6 +280,10 @@ export function* hardIrqEnable(cpu: GuestCpu): KCode {
 /** local_irq_enable() = arch_local_irq_restore(IRQS_ENABLED): replays what happened while masked. */
 export function* localIrqEnable(cpu: GuestCpu): KCode {
   for (;;) {
+    // the code so far (a replayed handler too) ran soft-disabled: it passes before irq_happened is
+    // read, and an interrupt arriving in it is masked and replayed here
+    const w = stepSync(cpu);
+    if (w !== null) yield w;
     const happened = cpu.irqHappened & ~PACA_IRQ_HARD_DIS;
     if (happened === 0) break;
     // __check_irq_replay, in its order: DEC, then external, then doorbell

@@ -8,7 +8,7 @@ import { POWER9_DD23, SmtCore, SPRN_DEC } from "@stopsim/isa";
 import { H_XIRR } from "@stopsim/linux";
 import { describe, expect, it } from "vitest";
 import { bootGuest } from "../test-helpers/booted.js";
-import { guestTree } from "../test-helpers/fixtures.js";
+import { guestDtb, guestTree } from "../test-helpers/fixtures.js";
 import { bootSmallGuest, keepBusy } from "../test-helpers/small-guest.js";
 import type { GuestCosts } from "./costs.js";
 import { type GuestCpu, type KCode, SYNC } from "./cpu.js";
@@ -244,6 +244,176 @@ describe("timers expiring at every point of a task's way into idle", () => {
       expect(ops[i].masked).toBe(w.masked);
       if (i >= 3) expect(Math.abs(ops[i].late - w.late)).toBeLessThan(4);
     }
+  });
+});
+
+describe("an interrupt at every point of the way out of idle: a timed step ends at each soft-mask change", () => {
+  // linux: kernel/sched/idle.c do_idle: `while (!need_resched()) { local_irq_disable(); ...
+  // cpuidle_idle_call(); }`; arch/powerpc/include/asm/hw_irq.h and kernel/irq.c: soft-masking.
+  // Two cores of one vCPU each (no SMT sibling changes a step's speed). Each round, cpu 0 sends
+  // cpu 1 (idle in stop0lite) a function-call IPI; cpu 1 handles it and goes round its idle loop
+  // again (the IPI sets no need_resched), while a task on cpu 1 sleeps until 4,600 .. 5,300 ns
+  // after the round began: its timer expires in the IPI's handler, in the idle exit path after it
+  // (soft-enabled, before the loop's local_irq_disable), in the idle entry path (soft-masked) or
+  // in stop0lite. A step paid with the mask after the change (local_irq_disable) masks the
+  // timers of the idle exit path, which one wait per cost takes at once.
+  const sweep = (timedSteps: boolean, busyNs = 0) => {
+    const out: Array<{ late: number; masked: number; entries: number }> = [];
+    const { sim } = bootSmallGuest({
+      threads: 1,
+      dtb: guestDtb({ cores: 2, threads: 1 }),
+      config: { disableStates: ["snooze", "Shared Cede"], timedSteps },
+      beforeStart: ({ kernel }) => {
+        kernel.spawn(
+          "ipi",
+          0,
+          (function* (): TaskProgram {
+            for (let r = 2; r <= 142; r++) {
+              yield { k: "sleepUntil", guestNs: r * 200_000 };
+              yield { k: "callFunction", cpu: 1, fn: () => {} };
+            }
+          })(),
+        );
+        kernel.spawn(
+          "y",
+          1,
+          (function* (): TaskProgram {
+            const cpu = kernel.cpus[1];
+            // (the boot ends at ~0.36 ms: from the second round on)
+            for (let r = 2; r <= 142; r++) {
+              const due = r * 200_000 + 4_590 + 5 * r;
+              const m = cpu.stats.maskedInterrupts;
+              const e = cpu.stats.idleEntries;
+              yield { k: "sleepUntil", guestNs: due };
+              out.push({
+                late: cpu.ktime() - due,
+                masked: cpu.stats.maskedInterrupts - m,
+                entries: cpu.stats.idleEntries - e,
+              });
+            }
+          })(),
+        );
+      },
+    });
+    if (busyNs > 0) keepBusy(sim, busyNs);
+    sim.runFor(30_000_000);
+    return out;
+  };
+
+  it("each is taken where one wait per cost takes it: at once while soft-enabled, replayed once masked", () => {
+    const quiet = sweep(true);
+    const ops = sweep(false);
+    expect(quiet).toHaveLength(141);
+    expect(ops).toHaveLength(141);
+    for (const [i, w] of quiet.entries()) {
+      // the decision: taken at once (no masked_interrupt) or masked, and whether cpuidle_idle_call
+      // ran again before the wake-up
+      expect([i, w.masked, w.entries]).toEqual([i, ops[i].masked, ops[i].entries]);
+      expect(Math.abs(w.late - ops[i].late)).toBeLessThan(4);
+    }
+    // the outcomes linux has for a timer at each point: taken while soft-enabled, do_idle's
+    // need_resched test ends the loop (one idle entry, the one the IPI woke); masked after
+    // local_irq_disable: cpuidle_idle_call goes on, stop0lite is not entered (lazy_irq_pending)
+    // and local_irq_enable replays it (a second idle entry); or it wakes cpu 1 from stop0lite
+    const kinds = new Set(quiet.map((w) => `${w.masked}/${w.entries}`));
+    expect([...kinds].sort()).toEqual(["0/1", "0/2", "1/2"]);
+    // the soft-enabled idle exit path (~94 ns) lies between the handler and local_irq_disable:
+    // the last timers taken at once precede the first masked one without a gap
+    const firstMasked = quiet.findIndex((w) => w.masked === 1);
+    expect(firstMasked).toBeGreaterThan(20);
+    for (let i = firstMasked - 18; i < firstMasked; i++)
+      expect([i, quiet[i].masked, quiet[i].entries]).toEqual([i, 0, 1]);
+    // and so with every step passing as a wait
+    expect(sweep(true, 37)).toEqual(quiet);
+  });
+
+  it("an interrupt in a soft-disabled step is masked and replayed at the local_irq_enable that ends it", () => {
+    // linux: arch/powerpc/kernel/irq.c arch_local_irq_restore: irq_happened is read at the enable,
+    // after the code before it ran; an interrupt that came during that code (masked_interrupt)
+    // is replayed there, before the enable returns
+    const observe = (timedSteps: boolean) => {
+      const g = bootGuest(
+        { disableStates: ["stop0lite", "Shared Cede"], timedSteps },
+        { cores: 2, threads: 2 },
+      );
+      g.sim.runFor(3_000_000);
+      const [, cpu1, cpu2] = g.kernel.cpus;
+      const log: string[] = [];
+      const start = g.sim.now;
+      const ok = cpu1.injectWork(
+        (function* (): KCode {
+          cpu1.localIrqDisable();
+          // one soft-disabled timed step of 2 x 100 us, ended by local_irq_enable itself
+          yield { k: "delay", ns: 100_000 };
+          yield { k: "delay", ns: 100_000 };
+          log.push("enable");
+          yield* cpu1.localIrqEnable();
+          log.push(`enabled ${cpu1.softEnabled}`);
+          yield SYNC;
+        })(),
+      );
+      const masked = cpu1.stats.maskedInterrupts;
+      const ok2 = cpu2.injectWork(
+        (function* (): KCode {
+          yield { k: "delay", ns: 50_000 };
+          yield SYNC;
+          yield* cpu2.callFunctionSingle(cpu1, () => log.push(`fn ${g.sim.now - start >= 200_000}`));
+        })(),
+      );
+      g.sim.runFor(400_000);
+      return {
+        ok,
+        ok2,
+        log,
+        masked: cpu1.stats.maskedInterrupts - masked,
+        ext: cpu1.stats.interrupts.get(0x500),
+      };
+    };
+    const steps = observe(true);
+    expect(steps).toEqual({
+      ok: true,
+      ok2: true,
+      // the handler ran inside local_irq_enable, once the step's 200 us had passed
+      log: ["enable", "fn true", "enabled true"],
+      masked: 1,
+      ext: 1,
+    });
+    expect(observe(false)).toEqual(steps);
+  });
+
+  it("a step that would span a soft-mask change is refused (the kernel path must end it first)", () => {
+    const attempt = (timedSteps: boolean): unknown => {
+      const g = bootGuest(
+        { disableStates: ["stop0lite", "Shared Cede"], timedSteps },
+        { cores: 1, threads: 2 },
+      );
+      g.sim.runFor(3_000_000);
+      const cpu1 = g.kernel.cpus[1];
+      const done: string[] = [];
+      cpu1.injectWork(
+        (function* (): KCode {
+          yield { k: "delay", ns: 300 };
+          cpu1.localIrqDisable();
+          yield { k: "delay", ns: 300 };
+          yield* cpu1.localIrqEnable();
+          done.push("done");
+        })(),
+      );
+      try {
+        g.sim.runFor(100_000);
+      } catch (e) {
+        return e;
+      }
+      return done;
+    };
+    const e = attempt(true);
+    expect(e).toBeInstanceOf(Error);
+    expect((e as Error).constructor).toBe(Error);
+    expect((e as Error).message).toBe(
+      "cpu1: the soft mask changed inside a timed step (enabled to disabled): the step must pass before the change",
+    );
+    // one wait per cost: each piece passes under its own mask
+    expect(attempt(false)).toEqual(["done"]);
   });
 });
 

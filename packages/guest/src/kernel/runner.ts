@@ -61,14 +61,8 @@ export function advance(cpu: GuestCpu, op: KOp | null): void {
     if (cur.k === "waiting") return;
     if (cpu.timedSteps) {
       if (cur.k === "delay") {
-        if (cpu.rt.debt > 0 && cpu.softEnabled !== cpu.stepSoftEnabled) {
-          // the soft mask changed (local_irq_disable/enable): interrupts arrive differently from
-          // here on, so the step so far passes first
-          if (!cpu.rt.payDebt(cur)) return;
-        }
         // a piece of a kernel path: its cost joins the current timed step, no event
-        if (cpu.rt.debt === 0) cpu.stepSoftEnabled = cpu.softEnabled;
-        cpu.rt.charge(cur.ns);
+        chargeStep(cpu, cur.ns);
         continue;
       }
       // the step ends before anything another layer or CPU can see: its summed cost passes first
@@ -153,20 +147,31 @@ export const WAITING: KOp = { k: "waiting" };
 
 /**
  * A piece of a kernel path of cost `ns` (KOp "delay") without the runner: its cost joins the
- * current timed step. Returns null when done inline, else the operation the caller yields: the
- * delay itself without timed steps, WAITING when the step so far must pass first (the soft mask
- * changed since it began) and passes as a wait, after which the runner charges `ns`.
+ * current timed step. Returns null when done inline, else the delay itself (without timed steps)
+ * for the caller to yield.
  */
 export function stepCharge(cpu: GuestCpu, ns: number): KOp | null {
   if (!cpu.timedSteps) return { k: "delay", ns };
-  const rt = cpu.rt;
-  if (rt.debt > 0 && cpu.softEnabled !== cpu.stepSoftEnabled) {
-    const op: KOp = { k: "delay", ns };
-    if (!rt.payDebt(op)) return WAITING;
-  }
-  if (rt.debt === 0) cpu.stepSoftEnabled = cpu.softEnabled;
-  rt.charge(ns);
+  chargeStep(cpu, ns);
   return null;
+}
+
+/**
+ * Adds `ns` to the timed step. A step runs under one soft mask: an interrupt arriving in it is
+ * taken at once when soft-enabled, masked and replayed at the next local_irq_enable when
+ * soft-disabled (linux: arch/powerpc/kernel/irq.c arch_local_irq_restore). Code that changes the
+ * mask ends the step first (stepSync before local_irq_disable, at each check of localIrqEnable's
+ * replay), so that the part before the change passes under the old mask: a step that would span
+ * a change is a fault of the kernel path, refused here.
+ */
+function chargeStep(cpu: GuestCpu, ns: number): void {
+  const rt = cpu.rt;
+  if (rt.debt === 0) cpu.stepSoftEnabled = cpu.softEnabled;
+  else if (cpu.softEnabled !== cpu.stepSoftEnabled)
+    throw new Error(
+      `cpu${cpu.logical}: the soft mask changed inside a timed step (${cpu.stepSoftEnabled ? "enabled" : "disabled"} to ${cpu.softEnabled ? "enabled" : "disabled"}): the step must pass before the change`,
+    );
+  rt.charge(ns);
 }
 
 /**
