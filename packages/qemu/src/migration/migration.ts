@@ -53,7 +53,7 @@ import {
   type RamPage,
   saveComplete,
   saveHeader,
-  saveRamIterate,
+  saveRamIterateFrom,
   saveRamSetup,
   TARGET_PAGE_SIZE,
 } from "./savevm.js";
@@ -315,14 +315,14 @@ export class OutgoingMigration {
     src.ram.startDirtyLog();
     this.status = "active";
     // the bulk stage: every page of RAM (pages never written go as zero pages)
-    const all: number[] = [];
-    for (let p = 0; p < src.config.ramSize / TARGET_PAGE_SIZE; p++) all.push(p);
+    const all = new Uint32Array(src.config.ramSize / TARGET_PAGE_SIZE);
+    for (let p = 0; p < all.length; p++) all[p] = p;
     this.sendRound(all);
   }
 
-  private sendRound(pages: number[]): void {
+  private sendRound(pages: ArrayLike<number>): void {
     const before = this.stream.length;
-    saveRamIterate(this.stream, ramPages(this.src, pages), this.src.vcpus.length);
+    saveRamIterateFrom(this.stream, this.src.ram, pages, this.src.vcpus.length);
     this.rounds++;
     this.transmit(before, () => this.afterRound());
   }

@@ -1,6 +1,7 @@
 // The migration channel's byte codec: big-endian integers, counted strings and buffers as
 // qemu: migration/qemu-file.c qemu_put_byte / qemu_put_be16 / _be32 / _be64 / qemu_put_counted_string
 // write them, and the reader's short reads failing like QEMU's -EIO on a closed channel.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MigrationError } from "../errors.js";
 import { QemuFileReader, QemuFileWriter } from "./qemu-file.js";
@@ -77,6 +78,45 @@ describe("QemuFileWriter", () => {
       [1, 9],
       [9, 10],
     ]);
+  });
+});
+
+describe("QemuFileWriter without BigInts", () => {
+  it("writes a safe non-negative integer as putBe64 writes its BigInt (property)", () => {
+    fc.assert(
+      fc.property(fc.maxSafeNat(), (v) => {
+        const a = new QemuFileWriter();
+        a.putBe64Number(v);
+        const b = new QemuFileWriter();
+        b.putBe64(BigInt(v));
+        expect(hex(a.bytes())).toBe(hex(b.bytes()));
+      }),
+    );
+    const w = new QemuFileWriter();
+    w.putBe64Number(2 ** 53 - 1);
+    w.putBe64Number(0x1_0000_1000);
+    expect(hex(w.bytes())).toBe("001fffffffffffff0000000100001000");
+  });
+
+  it("refuses what is not a u64 below 2^53, writing nothing", () => {
+    const w = new QemuFileWriter();
+    for (const v of [-1, 2 ** 53, 0.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => w.putBe64Number(v)).toThrow(new RangeError(`putBe64Number: ${v} is not a u64 below 2^53`));
+    }
+    expect(w.length).toBe(0);
+  });
+
+  it("keeps every value range past its first 512, in order", () => {
+    const w = new QemuFileWriter();
+    const want: [number, number][] = [];
+    for (let i = 0; i < 5000; i++) {
+      w.putByte(0); // framing
+      const start = w.length;
+      w.putBe32(i);
+      w.markValue(start, w.length);
+      want.push([start, start + 4]);
+    }
+    expect(w.valueRanges()).toEqual(want);
   });
 });
 
