@@ -19,7 +19,7 @@ export * from "./irq.js";
 export * from "./kvm.js";
 export * from "./machine.js";
 export * from "./migration/migration.js";
-export { QemuFileReader, QemuFileWriter } from "./migration/qemu-file.js";
+export { QemuFileReader, QemuFileWriter, type QemuFileWriterOptions } from "./migration/qemu-file.js";
 export * from "./migration/savevm.js";
 export {
   optionsObjectToArgv,

@@ -263,7 +263,8 @@ export class OutgoingMigration {
   rounds = 0;
   /** The return-path capability as it was when the migration started. */
   readonly returnPath: boolean;
-  private readonly stream = new QemuFileWriter();
+  /** The stream; it records its value ranges only for a fault that alters them. */
+  private readonly stream: QemuFileWriter;
   private delivered = 0;
   private wasRunning = false;
   private stopStartNs = 0;
@@ -278,6 +279,7 @@ export class OutgoingMigration {
   ) {
     this.startNs = src.sim.now;
     this.returnPath = src.migrationCapabilities["return-path"];
+    this.stream = new QemuFileWriter({ valueRanges: fault?.alter !== undefined });
   }
 
   /** query-migrate. */
@@ -419,7 +421,8 @@ export class OutgoingMigration {
     const { src } = this;
     const dst = this.peer();
     src.ram.stopDirtyLog();
-    let bytes = this.stream.bytes().subarray(0, this.delivered);
+    // a view: nothing writes to the stream once it is delivered (alter gets its own copy)
+    let bytes = this.stream.since(0).subarray(0, this.delivered);
     if (this.fault?.alter) bytes = this.fault.alter(bytes.slice(), this.stream.valueRanges());
     try {
       dst.loadIncoming(bytes);

@@ -106,6 +106,28 @@ describe("QemuFileWriter without BigInts", () => {
     expect(w.length).toBe(0);
   });
 
+  it("without value ranges writes the same bytes and refuses to tell the ranges", () => {
+    const write = (w: QemuFileWriter) => {
+      w.putByte(1);
+      w.value(() => w.putBe64Number(0x1234));
+      w.markValue(0, 9);
+      w.putCountedString("ram");
+    };
+    const a = new QemuFileWriter();
+    write(a);
+    const b = new QemuFileWriter({ valueRanges: false });
+    write(b);
+    expect(hex(b.bytes())).toBe(hex(a.bytes()));
+    expect(a.valueRanges()).toEqual([
+      [1, 9],
+      [0, 9],
+    ]);
+    expect(() => b.valueRanges()).toThrow(
+      "QemuFileWriter.valueRanges: this writer does not record value ranges (create it with { valueRanges: true })",
+    );
+    expect(new QemuFileWriter({ valueRanges: true }).valueRanges()).toEqual([]);
+  });
+
   it("keeps every value range past its first 512, in order", () => {
     const w = new QemuFileWriter();
     const want: [number, number][] = [];

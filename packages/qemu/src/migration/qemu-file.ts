@@ -3,9 +3,24 @@
 
 import { MigrationError } from "../errors.js";
 
+/** Options of a QemuFileWriter. */
+export interface QemuFileWriterOptions {
+  /**
+   * Record which bytes are values (markValue, value, valueRanges); default true. A writer that
+   * nothing will ask for them (a migration no fault injection alters) skips the bookkeeping: two
+   * ranges per RAM page.
+   */
+  readonly valueRanges?: boolean;
+}
+
 export class QemuFileWriter {
   private buf = new Uint8Array(4096);
   private len = 0;
+  private readonly recordValues: boolean;
+
+  constructor(options: QemuFileWriterOptions = {}) {
+    this.recordValues = options.valueRanges ?? true;
+  }
   /**
    * [start, end) pairs of value bytes (see valueRanges), `nValues` words used. A typed array: a
    * 1 GiB guest's bulk round marks ~520 k ranges, and a growing JS array of that size was most of
@@ -56,8 +71,20 @@ export class QemuFileWriter {
   putBe64Number(v: number): void {
     if (!Number.isSafeInteger(v) || v < 0)
       throw new RangeError(`putBe64Number: ${v} is not a u64 below 2^53`);
-    this.putBe32(Math.floor(v / 0x1_0000_0000));
-    this.putBe32(v >>> 0);
+    this.reserve(8);
+    const b = this.buf;
+    let at = this.len;
+    const hi = Math.floor(v / 0x1_0000_0000);
+    const lo = v >>> 0;
+    b[at++] = hi >>> 24;
+    b[at++] = (hi >>> 16) & 0xff;
+    b[at++] = (hi >>> 8) & 0xff;
+    b[at++] = hi & 0xff;
+    b[at++] = lo >>> 24;
+    b[at++] = (lo >>> 16) & 0xff;
+    b[at++] = (lo >>> 8) & 0xff;
+    b[at++] = lo & 0xff;
+    this.len = at;
   }
 
   putBuffer(bytes: Uint8Array): void {
@@ -79,7 +106,7 @@ export class QemuFileWriter {
    * the information QEMU's vmdesc JSON (QEMU_VM_VMDESCRIPTION) gives analysis tools.
    */
   markValue(start: number, end: number): void {
-    if (end <= start) return;
+    if (end <= start || !this.recordValues) return;
     if (this.nValues + 2 > this.values.length) {
       const next = new Uint32Array(this.values.length * 2);
       next.set(this.values);
@@ -98,6 +125,11 @@ export class QemuFileWriter {
 
   /** The value ranges written so far, in stream order, as [start, end) pairs. */
   valueRanges(): [number, number][] {
+    if (!this.recordValues) {
+      throw new Error(
+        "QemuFileWriter.valueRanges: this writer does not record value ranges (create it with { valueRanges: true })",
+      );
+    }
     const out: [number, number][] = [];
     for (let i = 0; i < this.nValues; i += 2) out.push([this.values[i], this.values[i + 1]]);
     return out;
