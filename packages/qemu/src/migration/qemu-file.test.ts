@@ -95,7 +95,8 @@ describe("QemuFileWriter without BigInts", () => {
     const w = new QemuFileWriter();
     w.putBe64Number(2 ** 53 - 1);
     w.putBe64Number(0x1_0000_1000);
-    expect(hex(w.bytes())).toBe("001fffffffffffff0000000100001000");
+    w.putBe64Number(0);
+    expect(hex(w.bytes())).toBe(`001fffffffffffff0000000100001000${"00".repeat(8)}`);
   });
 
   it("refuses what is not a u64 below 2^53, writing nothing", () => {

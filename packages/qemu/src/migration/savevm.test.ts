@@ -575,6 +575,22 @@ describe("RAM pages read from guest RAM (saveRamIterateFrom)", () => {
     );
   });
 
+  it("ORs the flags into a page address's low bits, as a 64-bit OR would, aligned or not", () => {
+    const w = new QemuFileWriter();
+    // 0x1003: bits 0 and 1 set; ZERO is 0x02 (already set), CONTINUE 0x20
+    saveRamIterate(
+      w,
+      [
+        { addr: 0x1003, fill: 1 },
+        { addr: 0x1_0000_2001, fill: 2 },
+      ],
+      1,
+    );
+    const words = Buffer.from(w.bytes());
+    expect(words.subarray(5, 13).toString("hex")).toBe("0000000000001003");
+    expect(words.subarray(5 + 8 + 14 + 1, 5 + 8 + 14 + 1 + 8).toString("hex")).toBe("0000000100002023");
+  });
+
   it("writes a page past 4 GiB with its address in both halves of the word", () => {
     const w = new QemuFileWriter();
     const ram = { isWritten: () => false, readPage: () => new Uint8Array(TARGET_PAGE_SIZE) };
