@@ -50,7 +50,7 @@ import { QemuFileWriter } from "./qemu-file.js";
 import {
   type CpuMigrationState,
   type LoadedVmState,
-  type RamPage,
+  readRamPages,
   saveComplete,
   saveHeader,
   saveRamIterateFrom,
@@ -235,21 +235,6 @@ export function spaprCapsPostMigration(q: Qemu, loaded: LoadedVmState): string[]
   return warnings;
 }
 
-/** Pages of RAM as the stream carries them: data for written pages, a zero fill otherwise. */
-function ramPages(q: Qemu, pages: Iterable<number>): RamPage[] {
-  const out: RamPage[] = [];
-  for (const p of pages) {
-    const addr = p * TARGET_PAGE_SIZE;
-    if (!q.ram.isWritten(p)) {
-      out.push({ addr, fill: 0 });
-      continue;
-    }
-    const data = q.ram.readPage(p);
-    out.push(data.every((b) => b === data[0]) ? { addr, fill: data[0] } : { addr, data });
-  }
-  return out;
-}
-
 /** The source's side of one outgoing migration (qemu: MigrationState). */
 export class OutgoingMigration {
   status: MigrationStatus = "setup";
@@ -393,8 +378,8 @@ export class OutgoingMigration {
       const from = this.stream.length;
       saveComplete(
         this.stream,
-        ramPages(
-          src,
+        readRamPages(
+          src.ram,
           [...last].sort((a, b) => a - b),
         ),
         cpus,

@@ -15,6 +15,7 @@ import {
   QEMU_VM_SECTION_PART,
   QEMU_VM_SECTION_START,
   type RamPage,
+  readRamPages,
   saveComplete,
   saveHeader,
   saveRamIterate,
@@ -510,7 +511,7 @@ describe("loading: RAM (ram_load)", () => {
   });
 });
 
-describe("RAM pages read from guest RAM (saveRamIterateFrom)", () => {
+describe("RAM pages read from guest RAM (readRamPages, saveRamIterateFrom)", () => {
   /** A page: never written, written with one repeated byte, or data differing at one byte. */
   const pageArb = fc.oneof(
     fc.constant({ kind: "unwritten" as const }),
@@ -523,7 +524,7 @@ describe("RAM pages read from guest RAM (saveRamIterateFrom)", () => {
     }),
   );
 
-  it("writes the bytes and value ranges saveRamIterate writes for the same pages (property)", () => {
+  it("reads pages as the stream describes them, and writes the bytes and value ranges saveRamIterate writes for them (property)", () => {
     fc.assert(
       fc.property(
         // page numbers up to 2^21: addresses past 4 GiB use the word's high half
@@ -554,6 +555,7 @@ describe("RAM pages read from guest RAM (saveRamIterateFrom)", () => {
             if (d == null) return { addr, fill: 0 };
             return d.every((b) => b === d[0]) ? { addr, fill: d[0] } : { addr, data: d };
           });
+          expect(readRamPages(ram, numbers)).toEqual(list);
           const a = new QemuFileWriter();
           saveRamIterate(a, list, 2);
           const b = new QemuFileWriter();

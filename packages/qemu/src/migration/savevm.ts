@@ -182,11 +182,35 @@ export interface RamPageReader {
   readPage(page: number): Uint8Array;
 }
 
+/** The fill byte of a page of one repeated byte (sent as a fill), or null (sent as its data). */
+function uniformFill(data: Uint8Array): number | null {
+  const b0 = data[0];
+  for (let j = 1; j < data.length; j++) if (data[j] !== b0) return null;
+  return b0;
+}
+
 /**
- * Page records of RAM pages by number, read from `ram` as the stream carries them: a page never
- * written goes as a zero page, a written page of one repeated byte as that fill byte, any other
- * as its data. Writes the same bytes as putPages on the matching RamPage list without an object
- * per page (a 1 GiB guest's bulk round is 262,144 pages).
+ * RAM pages by number as the stream carries them: a page never written as a zero page, a
+ * written page of one repeated byte as that fill byte, any other as its data.
+ */
+export function readRamPages(ram: RamPageReader, pages: ArrayLike<number>): RamPage[] {
+  const out: RamPage[] = [];
+  for (let i = 0; i < pages.length; i++) {
+    const addr = pages[i] * TARGET_PAGE_SIZE;
+    if (!ram.isWritten(pages[i])) {
+      out.push({ addr, fill: 0 });
+      continue;
+    }
+    const data = ram.readPage(pages[i]);
+    const fill = uniformFill(data);
+    out.push(fill !== null ? { addr, fill } : { addr, data });
+  }
+  return out;
+}
+
+/**
+ * The page records of readRamPages(ram, pages), written as putPages writes them, without an
+ * object per page (a 1 GiB guest's bulk round is 262,144 pages).
  */
 function putRamPages(w: QemuFileWriter, ram: RamPageReader, pages: ArrayLike<number>): void {
   for (let i = 0; i < pages.length; i++) {
@@ -197,15 +221,8 @@ function putRamPages(w: QemuFileWriter, ram: RamPageReader, pages: ArrayLike<num
       continue;
     }
     const data = ram.readPage(page);
-    const b0 = data[0];
-    let uniform = true;
-    for (let j = 1; j < data.length; j++) {
-      if (data[j] !== b0) {
-        uniform = false;
-        break;
-      }
-    }
-    if (uniform) putPage(w, i === 0, addr, null, b0);
+    const fill = uniformFill(data);
+    if (fill !== null) putPage(w, i === 0, addr, null, fill);
     else putPage(w, i === 0, addr, data, 0);
   }
   w.putBe64(BigInt(RAM_SAVE_FLAG_EOS));
