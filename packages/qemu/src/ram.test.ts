@@ -1,5 +1,6 @@
 // Guest RAM with KVM's dirty log (linux: virt/kvm/kvm_main.c mark_page_dirty, KVM_GET_DIRTY_LOG;
 // qemu: migration/ram.c migration_bitmap_sync): every store marks the 4 KiB pages it touches.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TARGET_PAGE_SIZE } from "./migration/savevm.js";
 import { GuestRam } from "./ram.js";
@@ -72,5 +73,79 @@ describe("GuestRam", () => {
     expect(page[PAGE - 1]).toBe(0xee);
     expect(page.length).toBe(PAGE);
     expect(ram.readPage(0).every((b) => b === 0)).toBe(true);
+  });
+
+  it("reads and tracks pages past 2 GiB", () => {
+    const ram = new GuestRam(3 * 2 ** 30);
+    const page = (2.5 * 2 ** 30) / PAGE;
+    ram.write32(page * PAGE, 0xcafef00d, false);
+    expect(ram.isWritten(page)).toBe(true);
+    expect(ram.writtenPages()).toEqual([page]);
+    expect([...ram.readPage(page).subarray(0, 4)]).toEqual([0xca, 0xfe, 0xf0, 0x0d]);
+  });
+
+  it("answers false for a page number outside RAM or not a page number", () => {
+    const ram = new GuestRam(16 * PAGE);
+    ram.fill(0, 16 * PAGE, 1);
+    expect(ram.isWritten(15)).toBe(true);
+    for (const p of [16, 32, 2 ** 32, -1, 1.5, Number.NaN]) expect(ram.isWritten(p)).toBe(false);
+  });
+
+  it("tracks written and dirty pages as a set of page numbers would (property)", () => {
+    const size = 200 * PAGE;
+    const op = fc.oneof(
+      fc.record({ k: fc.constant("w8" as const), addr: fc.nat({ max: size - 1 }) }),
+      fc.record({ k: fc.constant("w32" as const), addr: fc.nat({ max: size - 4 }) }),
+      fc.record({ k: fc.constant("w64" as const), addr: fc.nat({ max: size - 8 }) }),
+      fc.record({
+        k: fc.constant("fill" as const),
+        addr: fc.nat({ max: size - 1 }),
+        len: fc.nat({ max: 5 * PAGE }),
+      }),
+      fc.constant({ k: "start" as const }),
+      fc.constant({ k: "stop" as const }),
+      fc.constant({ k: "sync" as const }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const ram = new GuestRam(size);
+        const written = new Set<number>();
+        let dirty: Set<number> | null = null;
+        const touch = (addr: number, len: number) => {
+          for (let p = Math.floor(addr / PAGE); p <= Math.floor((addr + len - 1) / PAGE); p++) {
+            written.add(p);
+            dirty?.add(p);
+          }
+        };
+        const sorted = (x: Iterable<number>) => [...x].sort((a, b) => a - b);
+        for (const o of ops) {
+          if (o.k === "w8") {
+            ram.write8(o.addr, 1);
+            touch(o.addr, 1);
+          } else if (o.k === "w32") {
+            ram.write32(o.addr, 1);
+            touch(o.addr, 4);
+          } else if (o.k === "w64") {
+            ram.write64(o.addr, 1n);
+            touch(o.addr, 8);
+          } else if (o.k === "fill") {
+            const len = Math.min(o.len, size - o.addr);
+            ram.fill(o.addr, len, 7);
+            if (len > 0) touch(o.addr, len);
+          } else if (o.k === "start") {
+            ram.startDirtyLog();
+            dirty = new Set();
+          } else if (o.k === "stop") {
+            ram.stopDirtyLog();
+            dirty = null;
+          } else {
+            expect(ram.syncDirtyLog()).toEqual(dirty === null ? [] : sorted(dirty));
+            dirty?.clear();
+          }
+        }
+        expect(ram.writtenPages()).toEqual(sorted(written));
+        for (let p = 0; p < 200; p++) expect(ram.isWritten(p)).toBe(written.has(p));
+      }),
+    );
   });
 });

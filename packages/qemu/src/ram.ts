@@ -3,14 +3,43 @@
 // migration_bitmap_sync). Every store the guest makes through the ISA lands in write8/32/64/load.
 
 import { Memory } from "@stopsim/isa";
-import { TARGET_PAGE_BITS, TARGET_PAGE_SIZE } from "./migration/savevm.js";
+import { TARGET_PAGE_SIZE } from "./migration/savevm.js";
+
+/** The set bits of `bits`, ascending, cleared as they are read when `clear` is set. */
+function setBits(bits: Uint32Array, clear: boolean): number[] {
+  const out: number[] = [];
+  for (let w = 0; w < bits.length; w++) {
+    let word = bits[w];
+    if (word === 0) continue;
+    if (clear) bits[w] = 0;
+    while (word !== 0) {
+      const low = word & -word;
+      out.push(w * 32 + 31 - Math.clz32(low));
+      word ^= low;
+    }
+  }
+  return out;
+}
 
 export class GuestRam extends Memory {
-  private dirty = new Set<number>();
-  private written = new Set<number>();
+  /**
+   * One bit per TARGET_PAGE_SIZE page, as KVM keeps a memslot's dirty_bitmap: pages written
+   * since the last KVM_GET_DIRTY_LOG (allocated when logging starts), and pages ever written.
+   */
+  private dirty: Uint32Array | null = null;
+  private readonly written: Uint32Array;
   private logging = false;
   /** The page the last store marked written (a run of stores to one page marks it once). */
   private lastMarked = -1;
+
+  constructor(size?: number) {
+    super(size);
+    this.written = new Uint32Array(this.bitmapWords());
+  }
+
+  private bitmapWords(): number {
+    return Math.ceil(Math.ceil(this.size / TARGET_PAGE_SIZE) / 32);
+  }
 
   private mark(addr: number, len: number): void {
     const first = Math.floor(addr / TARGET_PAGE_SIZE);
@@ -18,8 +47,9 @@ export class GuestRam extends Memory {
     if (first === last && first === this.lastMarked && !this.logging) return;
     this.lastMarked = first;
     for (let p = first; p <= last; p++) {
-      this.written.add(p);
-      if (this.logging) this.dirty.add(p);
+      const bit = 1 << (p & 31);
+      this.written[p >>> 5] |= bit;
+      if (this.logging && this.dirty !== null) this.dirty[p >>> 5] |= bit;
     }
   }
 
@@ -48,37 +78,38 @@ export class GuestRam extends Memory {
     if (len > 0) this.mark(addr, len);
   }
 
-  /** Starts dirty logging (KVM_MEM_LOG_DIRTY_PAGES). */
+  /** Starts dirty logging (KVM_MEM_LOG_DIRTY_PAGES): a fresh, empty dirty bitmap. */
   startDirtyLog(): void {
     this.logging = true;
-    this.dirty.clear();
+    this.dirty = new Uint32Array(this.bitmapWords());
   }
 
   stopDirtyLog(): void {
     this.logging = false;
-    this.dirty.clear();
+    this.dirty = null;
   }
 
   /** KVM_GET_DIRTY_LOG: the pages written since the last call, sorted; clears the log. */
   syncDirtyLog(): number[] {
-    const pages = [...this.dirty].sort((a, b) => a - b);
-    this.dirty.clear();
-    return pages;
+    return this.dirty === null ? [] : setBits(this.dirty, true);
   }
 
   /** Pages ever written (every other page reads as zero). */
   writtenPages(): number[] {
-    return [...this.written].sort((a, b) => a - b);
+    return setBits(this.written, false);
   }
 
   isWritten(page: number): boolean {
-    return this.written.has(page);
+    // a page number outside RAM (or not a page number) was never written
+    if (page >>> 0 !== page || page >= this.written.length * 32) return false;
+    return (this.written[page >>> 5] & (1 << (page & 31))) !== 0;
   }
 
   /** The 4 KiB of page `page`. */
   readPage(page: number): Uint8Array {
     const out = new Uint8Array(TARGET_PAGE_SIZE);
-    const base = page << TARGET_PAGE_BITS;
+    // a multiplication: `page << TARGET_PAGE_BITS` turns negative from 2 GiB on
+    const base = page * TARGET_PAGE_SIZE;
     for (let i = 0; i < TARGET_PAGE_SIZE; i += 4) {
       const v = this.read32(base + i, false);
       out[i] = v >>> 24;
