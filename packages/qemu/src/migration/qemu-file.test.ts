@@ -54,6 +54,18 @@ describe("QemuFileWriter", () => {
     expect(v.bytes().every((x, i) => x === i % 251)).toBe(true);
   });
 
+  it("makes room ahead without writing anything, and keeps what it wrote", () => {
+    const w = new QemuFileWriter();
+    w.putBe32(0x01020304);
+    w.reserve(100_000);
+    expect(w.length).toBe(4);
+    expect(hex(w.bytes())).toBe("01020304");
+    for (let i = 0; i < 30_000; i++) w.putBe32(i);
+    expect(w.length).toBe(4 + 120_000);
+    expect(hex(w.bytes().subarray(0, 8))).toBe("0102030400000000");
+    expect(hex(w.bytes().subarray(-4))).toBe((29_999).toString(16).padStart(8, "0"));
+  });
+
   it("hands out a copy of its bytes, and a view of the bytes since an offset", () => {
     const w = new QemuFileWriter();
     w.putBe32(0x01020304);

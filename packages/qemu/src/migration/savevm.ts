@@ -213,6 +213,8 @@ export function readRamPages(ram: RamPageReader, pages: ArrayLike<number>): RamP
  * object per page (a 1 GiB guest's bulk round is 262,144 pages).
  */
 function putRamPages(w: QemuFileWriter, ram: RamPageReader, pages: ArrayLike<number>): void {
+  // every page record is at least its address word and a fill byte
+  w.reserve(pages.length * 9);
   for (let i = 0; i < pages.length; i++) {
     const page = pages[i];
     const addr = page * TARGET_PAGE_SIZE;
