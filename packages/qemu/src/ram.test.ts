@@ -75,6 +75,21 @@ describe("GuestRam", () => {
     expect(ram.readPage(0).every((b) => b === 0)).toBe(true);
   });
 
+  it("stores little-endian by default, marks nothing for an empty load or fill anywhere in a page, and reads the last page", () => {
+    const ram = new GuestRam(4 * PAGE);
+    ram.write32(PAGE, 0x11223344);
+    ram.write64(PAGE + 8, 0x0102030405060708n);
+    expect([...ram.readPage(1).subarray(0, 4)]).toEqual([0x44, 0x33, 0x22, 0x11]);
+    expect([...ram.readPage(1).subarray(8, 16)]).toEqual([8, 7, 6, 5, 4, 3, 2, 1]);
+    ram.load(2 * PAGE + 5, new Uint8Array(0));
+    ram.fill(3 * PAGE + 7, 0, 0xff);
+    expect(ram.writtenPages()).toEqual([1]);
+    ram.write8(4 * PAGE - 1, 0x5a);
+    const last = ram.readPage(3);
+    expect(last[PAGE - 1]).toBe(0x5a);
+    expect(last.length).toBe(PAGE);
+  });
+
   it("reads and tracks pages past 2 GiB", () => {
     const ram = new GuestRam(3 * 2 ** 30);
     const page = (2.5 * 2 ** 30) / PAGE;
