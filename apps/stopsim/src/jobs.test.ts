@@ -64,9 +64,9 @@ describe("pool jobs", () => {
     expect(JSON.parse(out2)).toEqual({ median: 5, hdr: true });
   });
 
-  it("collects garbage on one thread per worker only when the workers take every core", () => {
-    expect(workerExecArgv(2, 2)).toEqual(["--single-threaded-gc"]);
-    expect(workerExecArgv(4, 2)).toEqual(["--single-threaded-gc"]);
+  it("collects garbage and compiles on one thread per worker only when the workers take every core", () => {
+    expect(workerExecArgv(2, 2)).toEqual(["--single-threaded"]);
+    expect(workerExecArgv(4, 2)).toEqual(["--single-threaded"]);
     expect(workerExecArgv(1, 2)).toEqual([]);
   });
 

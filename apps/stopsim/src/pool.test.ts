@@ -69,11 +69,11 @@ describe("worker counts", () => {
     );
   });
 
-  it("the workers' Node options: single-threaded GC only when the workers take every core", () => {
-    expect(workerExecArgv(2, 2)).toEqual(["--single-threaded-gc"]);
-    expect(workerExecArgv(3, 2)).toEqual(["--single-threaded-gc"]);
+  it("the workers' Node options: single-threaded V8 only when the workers take every core", () => {
+    expect(workerExecArgv(2, 2)).toEqual(["--single-threaded"]);
+    expect(workerExecArgv(3, 2)).toEqual(["--single-threaded"]);
     expect(workerExecArgv(1, 2)).toEqual([]);
-    expect(workerExecArgv(defaultWorkers())).toEqual(["--single-threaded-gc"]);
+    expect(workerExecArgv(defaultWorkers())).toEqual(["--single-threaded"]);
   });
 
   it("refuses a worker count that is not a positive whole number", async () => {
