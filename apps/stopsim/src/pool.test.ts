@@ -5,6 +5,7 @@
 // worker processes (the built dist/pool-worker.js).
 import { execFileSync } from "node:child_process";
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { NS_PER_MS } from "@stopsim/engine";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { UsageError } from "./errors.js";
@@ -87,14 +88,17 @@ describe("worker counts", () => {
 });
 
 describe("builtModule", () => {
+  // the app's dist/ beside this src/ (in a mutation sandbox too, which copies both)
+  const dist = (file: string) => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
+
   it("finds the built module beside the app's dist/ when running from the TypeScript source", () => {
-    expect(builtModule("pool-worker.js", "pool")).toMatch(/apps\/stopsim\/dist\/pool-worker\.js$/);
+    expect(builtModule("pool-worker.js", "pool")).toBe(dist("pool-worker.js"));
   });
 
   it("a module that was not built is a usage error naming the caller, the path and the fix", () => {
     const msg = usageMessage(() => builtModule("nope.js", "worker"));
-    expect(msg).toMatch(
-      /^worker: \/.*\/apps\/stopsim\/dist\/nope\.js does not exist; build the app first \(pnpm --filter @stopsim\/app build\)$/,
+    expect(msg).toBe(
+      `worker: ${dist("nope.js")} does not exist; build the app first (pnpm --filter @stopsim/app build)`,
     );
   });
 });
