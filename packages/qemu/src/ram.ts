@@ -24,11 +24,11 @@ function setBits(bits: Uint32Array, clear: boolean): number[] {
 export class GuestRam extends Memory {
   /**
    * One bit per TARGET_PAGE_SIZE page, as KVM keeps a memslot's dirty_bitmap: pages written
-   * since the last KVM_GET_DIRTY_LOG (allocated when logging starts), and pages ever written.
+   * since the last KVM_GET_DIRTY_LOG (allocated when logging starts, null while it is off), and
+   * pages ever written.
    */
   private dirty: Uint32Array | null = null;
   private readonly written: Uint32Array;
-  private logging = false;
   /** The page the last store marked written (a run of stores to one page marks it once). */
   private lastMarked = -1;
 
@@ -44,12 +44,12 @@ export class GuestRam extends Memory {
   private mark(addr: number, len: number): void {
     const first = Math.floor(addr / TARGET_PAGE_SIZE);
     const last = Math.floor((addr + len - 1) / TARGET_PAGE_SIZE);
-    if (first === last && first === this.lastMarked && !this.logging) return;
+    if (first === last && first === this.lastMarked && this.dirty === null) return;
     this.lastMarked = first;
     for (let p = first; p <= last; p++) {
       const bit = 1 << (p & 31);
       this.written[p >>> 5] |= bit;
-      if (this.logging && this.dirty !== null) this.dirty[p >>> 5] |= bit;
+      if (this.dirty !== null) this.dirty[p >>> 5] |= bit;
     }
   }
 
@@ -80,12 +80,10 @@ export class GuestRam extends Memory {
 
   /** Starts dirty logging (KVM_MEM_LOG_DIRTY_PAGES): a fresh, empty dirty bitmap. */
   startDirtyLog(): void {
-    this.logging = true;
     this.dirty = new Uint32Array(this.bitmapWords());
   }
 
   stopDirtyLog(): void {
-    this.logging = false;
     this.dirty = null;
   }
 

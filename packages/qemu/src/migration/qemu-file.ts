@@ -17,10 +17,6 @@ export class QemuFileWriter {
   private buf = new Uint8Array(4096);
   private len = 0;
   private readonly recordValues: boolean;
-
-  constructor(options: QemuFileWriterOptions = {}) {
-    this.recordValues = options.valueRanges ?? true;
-  }
   /**
    * [start, end) pairs of value bytes (see valueRanges), `nValues` words used. A typed array: a
    * 1 GiB guest's bulk round marks ~520 k ranges, and a growing JS array of that size was most of
@@ -28,6 +24,10 @@ export class QemuFileWriter {
    */
   private values = new Uint32Array(1024);
   private nValues = 0;
+
+  constructor(options: QemuFileWriterOptions = {}) {
+    this.recordValues = options.valueRanges ?? true;
+  }
 
   get length(): number {
     return this.len;

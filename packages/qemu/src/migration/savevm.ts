@@ -190,21 +190,35 @@ function uniformFill(data: Uint8Array): number | null {
 }
 
 /**
- * RAM pages by number as the stream carries them: a page never written as a zero page, a
- * written page of one repeated byte as that fill byte, any other as its data.
+ * Visits RAM pages by number as the stream carries them: a page never written as a zero page
+ * (data null, fill 0), a written page of one repeated byte as that fill byte, any other as its
+ * data.
  */
-export function readRamPages(ram: RamPageReader, pages: ArrayLike<number>): RamPage[] {
-  const out: RamPage[] = [];
+function forEachRamPage(
+  ram: RamPageReader,
+  pages: ArrayLike<number>,
+  visit: (i: number, addr: number, data: Uint8Array | null, fill: number) => void,
+): void {
   for (let i = 0; i < pages.length; i++) {
-    const addr = pages[i] * TARGET_PAGE_SIZE;
-    if (!ram.isWritten(pages[i])) {
-      out.push({ addr, fill: 0 });
+    const page = pages[i];
+    const addr = page * TARGET_PAGE_SIZE;
+    if (!ram.isWritten(page)) {
+      visit(i, addr, null, 0);
       continue;
     }
-    const data = ram.readPage(pages[i]);
+    const data = ram.readPage(page);
     const fill = uniformFill(data);
-    out.push(fill !== null ? { addr, fill } : { addr, data });
+    if (fill !== null) visit(i, addr, null, fill);
+    else visit(i, addr, data, 0);
   }
+}
+
+/** RAM pages by number as the stream carries them (see forEachRamPage), as RamPages. */
+export function readRamPages(ram: RamPageReader, pages: ArrayLike<number>): RamPage[] {
+  const out: RamPage[] = [];
+  forEachRamPage(ram, pages, (_i, addr, data, fill) => {
+    out.push(data !== null ? { addr, data } : { addr, fill });
+  });
   return out;
 }
 
@@ -215,18 +229,7 @@ export function readRamPages(ram: RamPageReader, pages: ArrayLike<number>): RamP
 function putRamPages(w: QemuFileWriter, ram: RamPageReader, pages: ArrayLike<number>): void {
   // every page record is at least its address word and a fill byte
   w.reserve(pages.length * 9);
-  for (let i = 0; i < pages.length; i++) {
-    const page = pages[i];
-    const addr = page * TARGET_PAGE_SIZE;
-    if (!ram.isWritten(page)) {
-      putPage(w, i === 0, addr, null, 0);
-      continue;
-    }
-    const data = ram.readPage(page);
-    const fill = uniformFill(data);
-    if (fill !== null) putPage(w, i === 0, addr, null, fill);
-    else putPage(w, i === 0, addr, data, 0);
-  }
+  forEachRamPage(ram, pages, (i, addr, data, fill) => putPage(w, i === 0, addr, data, fill));
   w.putBe64(BigInt(RAM_SAVE_FLAG_EOS));
 }
 
